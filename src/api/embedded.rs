@@ -1,0 +1,107 @@
+//! The embedded adapter: the port over the core on a local sled store. Writes go to the
+//! core's group-commit writer; reads go straight to the store.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::api::Port;
+use crate::config::CoreSettings;
+use crate::domain::core::{Core, CoreOptions};
+use crate::domain::{
+    Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, Clock, DashboardRow,
+    Deal, DealId, DealQuery, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery, MemberView,
+    MerchantId, MerchantSummary, Month, Outcome, PointsSummary, Result, SourceInfo,
+};
+
+pub struct Embedded {
+    core: Core,
+}
+
+impl Embedded {
+    pub fn open(dir: &Path, settings: CoreSettings) -> Result<Embedded> {
+        Embedded::open_with(
+            dir,
+            CoreOptions {
+                rates: settings.rates,
+                zone: settings.zone,
+                clock: Clock::System,
+            },
+        )
+    }
+
+    pub fn open_with(dir: &Path, opts: CoreOptions) -> Result<Embedded> {
+        Ok(Embedded {
+            core: Core::open(dir, opts)?,
+        })
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Port for Embedded {
+    fn source(&self) -> SourceInfo {
+        SourceInfo {
+            kind: "embedded".into(),
+            location: self.core.dir().display().to_string(),
+            read_only: false,
+        }
+    }
+    fn execute(&self, batch: Vec<Keyed>) -> Vec<Result<Outcome>> {
+        self.core.execute(batch)
+    }
+    fn member(&self, id: MemberId) -> Result<MemberView> {
+        self.core.member(id)
+    }
+    fn member_detail(&self, id: MemberId, recent: usize) -> Result<MemberDetail> {
+        self.core.member_detail(id, recent)
+    }
+    fn members(&self, q: &MemberQuery) -> Result<Vec<MemberView>> {
+        self.core.members(q)
+    }
+    fn member_history(
+        &self,
+        id: MemberId,
+        before: Option<DealId>,
+        limit: usize,
+    ) -> Result<Vec<DashboardRow>> {
+        self.core.member_history(id, before, limit)
+    }
+    fn merchants(&self, limit: usize) -> Result<Vec<MerchantSummary>> {
+        self.core.merchants(limit)
+    }
+    fn deal(&self, id: DealId) -> Result<Deal> {
+        self.core.deal(id)
+    }
+    fn deals(&self, q: &DealQuery) -> Result<Vec<Deal>> {
+        self.core.deals(q)
+    }
+    fn points(&self, id: MemberId) -> Result<Balance> {
+        self.core.points(id)
+    }
+    fn balances(&self, q: &BalanceQuery) -> Result<Vec<Balance>> {
+        self.core.balances(q)
+    }
+    fn points_summary(&self) -> Result<PointsSummary> {
+        self.core.points_summary()
+    }
+    fn preview_billing(&self, merchant: MerchantId, month: Month) -> Result<BillingPreview> {
+        self.core.preview_billing(merchant, month)
+    }
+    fn billings(&self, q: &BillingQuery) -> Result<Vec<Billing>> {
+        self.core.billings(q)
+    }
+    fn events(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
+        self.core.events(after, limit)
+    }
+    fn wait_events(&self, after: u64, timeout: Duration) -> Result<u64> {
+        Ok(self.core.wait_events(after, timeout))
+    }
+    fn info(&self) -> Result<Info> {
+        self.core.info()
+    }
+    fn check(&self) -> Result<CheckReport> {
+        self.core.check()
+    }
+}

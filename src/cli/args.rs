@@ -1,0 +1,259 @@
+//! The command line, as clap sees it (SPEC 4). Only shapes here: what each subcommand
+//! does lives in `cli::commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "onepoint",
+    version,
+    about = "OnePoint membership points: operator console, headless CLI and server",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Option<CommandLine>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Store directory (default: the XDG data dir, ~/.local/share/onepoint)
+    #[arg(long, global = true, value_name = "DIR", env = "ONEPOINT_DATA")]
+    pub data: Option<PathBuf>,
+    /// Talk to a remote server instead of a local store
+    #[arg(long, global = true, value_name = "URL")]
+    pub remote: Option<String>,
+    /// Bearer token for --remote
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "ONEPOINT_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Print exactly one JSON value on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Idempotency key for a write
+    #[arg(long, global = true, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Console: hide writes
+    #[arg(long, global = true)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandLine {
+    /// The console on demo data with live simulated traffic
+    Demo(DemoArgs),
+    /// Serve the core over HTTP
+    Serve(ServeArgs),
+    /// Members: join, withdraw, show, list
+    #[command(subcommand)]
+    Member(MemberCmd),
+    /// Merchants: register with a name and earn rate
+    #[command(subcommand)]
+    Merchant(MerchantCmd),
+    /// Deals: save, use, cancel, show, list
+    #[command(subcommand)]
+    Deal(DealCmd),
+    /// A member's point balance
+    Points { member_id: String },
+    /// Merchant settlement
+    #[command(subcommand)]
+    Billing(BillingCmd),
+    /// The event log
+    Events(EventsArgs),
+    /// Fill the store with generated members and deals
+    Seed(SeedArgs),
+    /// Write deals, members or billings as CSV or JSON
+    Export(ExportArgs),
+    /// Import deals from CSV (idempotent per row key)
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Audit the invariants; exit 1 on a violation
+    Check,
+    /// Version, paths, store size and counts
+    Info,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Traffic rate in operations per second
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    pub listen: String,
+    /// Lines `operator:TOKEN` / `viewer:TOKEN`
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCmd {
+    Join {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+    },
+    Withdraw {
+        id: String,
+    },
+    Show {
+        id: String,
+    },
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(long, default_value = "50")]
+        limit: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantCmd {
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Percent, e.g. 1.5
+        #[arg(long)]
+        earn_rate: Option<String>,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DealCmd {
+    Save {
+        #[arg(long)]
+        member: String,
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        date: Option<String>,
+    },
+    Use {
+        #[arg(long)]
+        member: String,
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        points: String,
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long)]
+        date: Option<String>,
+    },
+    Cancel {
+        deal_id: String,
+        #[arg(long)]
+        date: Option<String>,
+    },
+    Show {
+        id: String,
+    },
+    List {
+        #[arg(long)]
+        member: Option<String>,
+        #[arg(long)]
+        merchant: Option<String>,
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long = "type")]
+        deal_type: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value = "50")]
+        limit: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillingCmd {
+    Run {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        month: String,
+    },
+    Preview {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        month: String,
+    },
+    List {
+        #[arg(long)]
+        merchant: Option<String>,
+        #[arg(long)]
+        month: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    #[arg(long, default_value = "0")]
+    pub after: String,
+    #[arg(long, default_value = "100")]
+    pub limit: String,
+    /// Keep printing new events as they come
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    #[arg(long)]
+    pub members: String,
+    #[arg(long)]
+    pub deals: String,
+    #[arg(long, default_value = "50")]
+    pub merchants: String,
+    #[arg(long, default_value = "6")]
+    pub months: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportWhat {
+    Deals,
+    Members,
+    Billings,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    pub what: ExportWhat,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    Deals { file: PathBuf },
+}

@@ -1,0 +1,144 @@
+//! `~/.config/onepoint/config.toml`: rates, the business time zone, and the console's theme
+//! and keys. Defaults ship in `assets/config.toml`; a bad value is an error naming the key.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::domain::calendar::parse_offset;
+use crate::domain::{BasisPoints, Error, FieldError, Rates, Result};
+
+pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub core: CoreSection,
+    #[serde(default)]
+    pub console: ConsoleSection,
+    /// Action name -> key, e.g. `quit = "q"`.
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreSection {
+    /// Default earn rate, percent.
+    pub earn_rate: Option<String>,
+    /// Settlement commission, percent.
+    pub commission: Option<String>,
+    /// Business time zone as a UTC offset, e.g. "+09:00".
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    /// dark, light or mono.
+    pub theme: Option<String>,
+    pub mouse: Option<bool>,
+}
+
+/// The core settings, parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreSettings {
+    pub rates: Rates,
+    pub zone: chrono::FixedOffset,
+}
+
+impl Default for CoreSettings {
+    fn default() -> CoreSettings {
+        CoreSettings {
+            rates: Rates::default(),
+            zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
+        }
+    }
+}
+
+pub fn config_path() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("ONEPOINT_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    dirs::config_dir().map(|d| d.join("onepoint").join("config.toml"))
+}
+
+/// Reads the shipped defaults, then the user's file over them.
+pub fn load() -> Result<ConfigFile> {
+    let mut cfg = parse(DEFAULT_CONFIG, "assets/config.toml")?;
+    if let Some(p) = config_path()
+        && p.exists()
+    {
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| Error::store(format!("cannot read {}: {e}", p.display())))?;
+        let user = parse(&text, &p.display().to_string())?;
+        cfg.merge(user);
+    }
+    Ok(cfg)
+}
+
+pub fn parse(text: &str, origin: &str) -> Result<ConfigFile> {
+    toml::from_str(text).map_err(|e| Error::Invalid {
+        errors: FieldError::new(&format!("config {origin}"), &e.message().replace('\n', " "))
+            .into(),
+    })
+}
+
+impl ConfigFile {
+    fn merge(&mut self, o: ConfigFile) {
+        if o.core.earn_rate.is_some() {
+            self.core.earn_rate = o.core.earn_rate;
+        }
+        if o.core.commission.is_some() {
+            self.core.commission = o.core.commission;
+        }
+        if o.core.timezone.is_some() {
+            self.core.timezone = o.core.timezone;
+        }
+        if o.console.theme.is_some() {
+            self.console.theme = o.console.theme;
+        }
+        if o.console.mouse.is_some() {
+            self.console.mouse = o.console.mouse;
+        }
+        self.keys.extend(o.keys);
+    }
+
+    pub fn core_settings(&self) -> Result<CoreSettings> {
+        let mut s = CoreSettings::default();
+        if let Some(r) = &self.core.earn_rate {
+            s.rates.earn = BasisPoints::parse_percent("core.earn_rate", r)?;
+        }
+        if let Some(r) = &self.core.commission {
+            s.rates.commission = BasisPoints::parse_percent("core.commission", r)?;
+        }
+        if let Some(z) = &self.core.timezone {
+            s.zone = parse_offset("core.timezone", z)?;
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_defaults_parse() {
+        let c = parse(DEFAULT_CONFIG, "assets").unwrap();
+        let s = c.core_settings().unwrap();
+        assert_eq!(s.rates.earn, BasisPoints(100));
+        assert_eq!(s.rates.commission, BasisPoints(200));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let c = parse("[core]\ncommission = \"abc\"\n", "x").unwrap();
+        let e = c.core_settings().unwrap_err();
+        assert!(e.to_string().contains("core.commission"), "{e}");
+        let e = parse("[core]\nbogus = 1\n", "x").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+}

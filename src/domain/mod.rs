@@ -1,0 +1,31 @@
+//! The OnePoint business core: members, point accounts, deals, settlement, the dashboard
+//! read model and the event log, on a sled store. Synchronous and deterministic; it knows
+//! nothing of terminals, async runtimes or HTTP. `store.rs` is the only file that names sled.
+
+pub mod calendar;
+pub mod core;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod model;
+pub mod money;
+pub mod query;
+pub mod request;
+
+pub use calendar::{Clock, Millis, Month};
+pub use error::{Error, FieldError, FieldErrors, Result};
+pub use event::{DealEvent, Event, EventBody};
+pub use ids::{BillingId, DealId, MemberId, MerchantId};
+pub use model::{
+    Account, Billing, BillingPreview, BillingStatus, DashboardRow, Deal, DealStatus, DealType,
+    Member, MemberStatus, MemberView, Merchant, MerchantSummary, Rates, Withdrawal,
+};
+pub use money::{Amount, BasisPoints, Points};
+pub use query::{
+    Balance, BalanceQuery, BillingQuery, CheckReport, DealQuery, Info, MemberDetail, MemberQuery,
+    MemberSort, MerchantShare, Outcome, PointsSummary, SourceInfo,
+};
+pub use request::{
+    BillingRequest, CancelKind, Command, DealDraft, DealRequest, IdemKey, Keyed, MemberDraft,
+    MerchantDraft, NewMember, NewMerchant,
+};

@@ -1,0 +1,1 @@
+//! Rendering only: `(&State) -> frame`. No I/O, no channels, no mutation.
