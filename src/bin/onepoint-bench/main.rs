@@ -1,0 +1,70 @@
+//! `onepoint-bench`: the performance budgets of SPEC 8, measured. Each scenario prints one
+//! JSON object per line on stdout. Run in release:
+//! `cargo run --release --bin onepoint-bench -- ingest|queries|render|feed|http [--deals N] [--members N]`
+
+mod feed;
+mod http;
+mod ingest;
+mod queries;
+mod render;
+
+use std::collections::HashMap;
+
+/// `--name value` pairs after the scenario name.
+pub struct Opts(HashMap<String, String>);
+
+impl Opts {
+    pub fn parse(args: &[String]) -> Result<Opts, String> {
+        let mut m = HashMap::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let name = a
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument {a:?}"))?;
+            let v = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
+            m.insert(name.to_string(), v.clone());
+        }
+        Ok(Opts(m))
+    }
+    pub fn num(&self, name: &str, default: u64) -> Result<u64, String> {
+        match self.0.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .replace('_', "")
+                .parse()
+                .map_err(|_| format!("--{name} must be a whole number, got {v:?}")),
+        }
+    }
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(scenario) = args.first() else {
+        eprintln!(
+            "usage: onepoint-bench ingest|queries|render|feed|http [--deals N] [--members N] [--data DIR]"
+        );
+        std::process::exit(2);
+    };
+    let opts = match Opts::parse(&args[1..]) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let r = match scenario.as_str() {
+        "ingest" => ingest::run(&opts),
+        "queries" => queries::run(&opts),
+        "render" => render::run(&opts),
+        "feed" => feed::run(&opts),
+        "http" => http::run(&opts),
+        other => Err(format!("unknown scenario {other:?}")),
+    };
+    if let Err(e) = r {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

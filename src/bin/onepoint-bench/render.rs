@@ -1,0 +1,7 @@
+//! The `render` scenario (SPEC 8).
+
+use crate::Opts;
+
+pub fn run(_opts: &Opts) -> Result<(), String> {
+    Err("the render scenario is not built yet".into())
+}
