@@ -1,7 +1,15 @@
 //! The console runtime (SPEC 5): input, actions, `update(state, action) -> effects`, the
 //! keymap, per-tab state and forms, and a worker that runs effects against the port.
 
+pub mod action;
+pub mod confirms;
 pub mod demo;
+pub mod forms;
+pub mod keymap;
+pub mod loads;
+pub mod palette;
+pub mod state;
+pub mod update;
 
 use std::sync::Arc;
 

@@ -1,0 +1,125 @@
+//! Deals tab state: deals newest first, filtered by member, merchant, type, status and month.
+//! The filter text (`member:7 type:use month:202610`) is read with the domain's own parsers.
+
+use super::paged::Paged;
+use crate::domain::{
+    Deal, DealId, DealQuery, DealStatus, DealType, FieldError, FieldErrors, MemberId, MerchantId,
+    Month,
+};
+
+pub const DEAL_SORTS: [&str; 4] = ["newest", "points", "amount", "member"];
+
+#[derive(Debug, Clone, Default)]
+pub struct DealsState {
+    pub table: Paged<Deal, DealId>,
+    pub filter: DealFilter,
+    pub filter_text: String,
+    pub sort: usize,
+}
+
+/// The filters of the deal list, as the store's query takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DealFilter {
+    pub member: Option<MemberId>,
+    pub merchant: Option<MerchantId>,
+    pub month: Option<Month>,
+    pub deal_type: Option<DealType>,
+    pub status: Option<DealStatus>,
+}
+
+impl DealFilter {
+    /// Reads `member:7 merchant:3 type:use status:fail month:202610` (any subset, any
+    /// order; a bare number is a member id). Each value goes through its domain parser.
+    pub fn parse(text: &str) -> Result<DealFilter, FieldErrors> {
+        let mut f = DealFilter::default();
+        let mut errs = FieldErrors::default();
+        for word in text.split_whitespace() {
+            let (k, v) = word.split_once(':').unwrap_or(("member", word));
+            match k {
+                "member" | "m" => f.member = errs.take(MemberId::parse("member", v)),
+                "merchant" | "shop" => f.merchant = errs.take(MerchantId::parse("merchant", v)),
+                "month" => f.month = errs.take(Month::parse("month", v)),
+                "type" => f.deal_type = errs.take(DealType::parse("type", v)),
+                "status" => f.status = errs.take(DealStatus::parse("status", v)),
+                other => errs.push(FieldError::new(
+                    other,
+                    "is not a filter: use member, merchant, month, type or status",
+                )),
+            }
+        }
+        if errs.is_empty() { Ok(f) } else { Err(errs) }
+    }
+
+    pub fn query(&self, before: Option<DealId>, limit: usize) -> DealQuery {
+        DealQuery {
+            member: self.member,
+            merchant: self.merchant,
+            month: self.month,
+            deal_type: self.deal_type,
+            status: self.status,
+            before,
+            limit,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(m) = self.member {
+            parts.push(format!("member:{m}"));
+        }
+        if let Some(m) = self.merchant {
+            parts.push(format!("merchant:{m}"));
+        }
+        if let Some(m) = self.month {
+            parts.push(format!("month:{m}"));
+        }
+        if let Some(t) = self.deal_type {
+            parts.push(format!("type:{}", t.as_str()));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("status:{}", s.as_str()));
+        }
+        parts.join(" ")
+    }
+}
+
+impl DealsState {
+    pub fn apply_sort(&mut self) {
+        let rows = &mut self.table.rows;
+        match self.sort {
+            1 => rows.sort_by(|a, b| b.point.cmp(&a.point).then(b.id.cmp(&a.id))),
+            2 => rows.sort_by(|a, b| b.deal_amount.cmp(&a.deal_amount).then(b.id.cmp(&a.id))),
+            3 => rows.sort_by(|a, b| a.member_id.cmp(&b.member_id).then(b.id.cmp(&a.id))),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_reads_every_key_with_the_domain_parsers() {
+        let f =
+            DealFilter::parse("member:0007 merchant:3 type:use status:fail month:202610").unwrap();
+        assert_eq!(f.member, Some(MemberId(7)));
+        assert_eq!(f.merchant, Some(MerchantId(3)));
+        assert_eq!(f.deal_type, Some(DealType::Use));
+        assert_eq!(f.status, Some(DealStatus::Fail));
+        assert_eq!(f.month.map(|m| m.code()), Some(202610));
+        assert_eq!(
+            f.describe(),
+            "member:7 merchant:3 month:202610 type:use status:fail"
+        );
+    }
+
+    #[test]
+    fn bad_filter_values_name_the_key_and_rule() {
+        let e = DealFilter::parse("type:refund month:2026").unwrap_err();
+        assert!(e.get("type").is_some());
+        assert!(e.get("month").unwrap().rule.contains("YYYYMM"));
+        let e = DealFilter::parse("colour:red").unwrap_err();
+        assert!(e.get("colour").is_some());
+    }
+}

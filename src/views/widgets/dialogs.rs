@@ -1,0 +1,178 @@
+//! The popups: a form with each field's error beside it, a confirm naming what will happen,
+//! the command palette, the `/` prompt and the JSON viewer.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use tui_input::Input;
+
+use super::{centered, popup};
+use crate::app::forms::Form;
+use crate::app::palette;
+use crate::app::state::{Confirm, FilterTarget};
+use crate::views::theme::Theme;
+
+const LABEL_W: u16 = 10;
+const INPUT_W: u16 = 26;
+
+/// Draws a text field and puts the terminal cursor in it when focused.
+fn input_line(f: &mut Frame, r: Rect, input: &Input, focused: bool, t: &Theme) {
+    let width = r.width.max(1) as usize;
+    let scroll = input.visual_scroll(width.saturating_sub(1));
+    let style = if focused { t.selected } else { t.muted };
+    f.render_widget(
+        Paragraph::new(input.value().to_string())
+            .style(style)
+            .scroll((0, scroll as u16)),
+        r,
+    );
+    if focused {
+        let x = (input.visual_cursor().saturating_sub(scroll)) as u16;
+        f.set_cursor_position(Position::new(r.x + x.min(r.width.saturating_sub(1)), r.y));
+    }
+}
+
+pub fn form(f: &mut Frame, area: Rect, form: &Form, t: &Theme) {
+    let w = (area.width - 4).min(96);
+    let h = form.fields.len() as u16 * 2 + 4 + form.other_errors.len() as u16;
+    let inner = popup(f, centered(area, w, h), format!(" {} ", form.title), t);
+    let err_w = inner.width.saturating_sub(LABEL_W + INPUT_W + 2);
+    for (i, field) in form.fields.iter().enumerate() {
+        let y = inner.y + i as u16 * 2;
+        if y + 1 >= inner.y + inner.height {
+            break;
+        }
+        let focused = i == form.focus;
+        let label_style = if focused { t.title } else { t.base };
+        f.render_widget(
+            Paragraph::new(field.label).style(label_style),
+            Rect::new(inner.x, y, LABEL_W, 1),
+        );
+        input_line(
+            f,
+            Rect::new(inner.x + LABEL_W, y, INPUT_W, 1),
+            &field.input,
+            focused,
+            t,
+        );
+        let note = match (&field.error, form.touched) {
+            (Some(e), true) => Span::styled(format!("✗ {e}"), t.bad),
+            _ => Span::styled(field.hint, t.muted),
+        };
+        f.render_widget(
+            Paragraph::new(Line::from(note)).wrap(Wrap { trim: true }),
+            Rect::new(inner.x + LABEL_W + INPUT_W + 2, y, err_w, 2),
+        );
+    }
+    let mut y = inner.y + form.fields.len() as u16 * 2;
+    for e in &form.other_errors {
+        f.render_widget(
+            Paragraph::new(Span::styled(format!("✗ {e}"), t.bad)),
+            Rect::new(inner.x, y, inner.width, 1),
+        );
+        y += 1;
+    }
+    let footer = if form.touched && form.error_count() > 0 {
+        Span::styled(
+            format!("{} field(s) to fix · Esc cancel", form.error_count()),
+            t.warn,
+        )
+    } else {
+        Span::styled(
+            "Enter review and confirm · Tab next field · Esc cancel",
+            t.muted,
+        )
+    };
+    f.render_widget(
+        Paragraph::new(footer),
+        Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1),
+    );
+}
+
+pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
+    let w = (area.width - 4).min(76);
+    let h = c.lines.len() as u16 + 5;
+    let inner = popup(f, centered(area, w, h), format!(" {} ", c.title), t);
+    let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.as_str())).collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("Enter/y", t.key),
+        Span::raw(" confirm   "),
+        Span::styled("Esc/n", t.key),
+        Span::raw(" cancel"),
+    ]));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+}
+
+pub fn palette(f: &mut Frame, area: Rect, input: &Input, selected: usize, t: &Theme) {
+    let list = palette::matches(input.value());
+    let w = (area.width - 4).min(70);
+    let h = (list.len() as u16 + 3).min(area.height - 4).max(4);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + 2, w, h);
+    let inner = popup(f, r, " Command ", t);
+    f.render_widget(Paragraph::new(":"), Rect::new(inner.x, inner.y, 1, 1));
+    input_line(
+        f,
+        Rect::new(inner.x + 1, inner.y, inner.width - 1, 1),
+        input,
+        true,
+        t,
+    );
+    for (i, (name, args, what)) in list.iter().enumerate() {
+        let y = inner.y + 1 + i as u16;
+        if y >= inner.y + inner.height {
+            break;
+        }
+        let style = if i == selected { t.selected } else { t.base };
+        let line = Line::from(vec![
+            Span::styled(format!("{name} {args}"), t.key),
+            Span::raw("  "),
+            Span::raw(*what),
+        ]);
+        f.render_widget(
+            Paragraph::new(line).style(style),
+            Rect::new(inner.x, y, inner.width, 1),
+        );
+    }
+}
+
+pub fn filter(
+    f: &mut Frame,
+    area: Rect,
+    target: FilterTarget,
+    input: &Input,
+    error: Option<&str>,
+    t: &Theme,
+) {
+    let hint = match target {
+        FilterTarget::Members => "name or phone",
+        FilterTarget::Deals => "member:7 merchant:3 type:use status:fail month:202610",
+        FilterTarget::Billing => "merchant name",
+        FilterTarget::Events => "type:Billed member:7 (or a word / a number)",
+    };
+    let r = Rect::new(area.x, area.y + area.height - 3, area.width, 3);
+    let inner = popup(f, r, format!(" Filter: {hint} "), t);
+    f.render_widget(Paragraph::new("/"), Rect::new(inner.x, inner.y, 1, 1));
+    let iw = inner.width.saturating_sub(1) / 2;
+    input_line(f, Rect::new(inner.x + 1, inner.y, iw, 1), input, true, t);
+    if let Some(e) = error {
+        f.render_widget(
+            Paragraph::new(Span::styled(format!(" ✗ {e}"), t.bad)),
+            Rect::new(inner.x + 1 + iw, inner.y, inner.width - 1 - iw, 1),
+        );
+    }
+}
+
+pub fn json(f: &mut Frame, area: Rect, title: &str, json: &str, t: &Theme) {
+    let lines = json.lines().count() as u16;
+    let w = (area.width - 4).min(80);
+    let h = (lines + 3).min(area.height - 2);
+    let inner = popup(
+        f,
+        centered(area, w, h),
+        format!(" {title} · y copy · any key closes "),
+        t,
+    );
+    f.render_widget(Paragraph::new(json.to_string()).style(t.base), inner);
+}
