@@ -1,5 +1,7 @@
 //! The console runtime (SPEC 5): input, actions, `update(state, action) -> effects`, the
 //! keymap, per-tab state and forms, and a worker that runs effects against the port.
+//! This file holds the loop: terminal setup and restore (panic hook included), and one
+//! `tokio::select!` over key events, worker results and timers.
 
 pub mod action;
 pub mod confirms;
@@ -8,20 +10,44 @@ pub mod forms;
 pub mod keymap;
 pub mod loads;
 pub mod palette;
+pub mod seed;
+pub mod simulator;
 pub mod state;
+pub mod terminal;
 pub mod update;
+pub mod worker;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use tokio::sync::mpsc;
 
 use crate::api::Port;
 use crate::cli::args::GlobalOpts;
-use crate::domain::{Error, Result};
+use crate::domain::{Clock, Month, Result};
+use action::{Action, Effect};
+use keymap::Keymap;
+use simulator::Traffic;
+use state::{State, ThemeName};
+use worker::Worker;
+
+/// At most ~60 frames a second; a frame is drawn only when something changed.
+const FRAME_PERIOD: Duration = Duration::from_millis(16);
+/// How often the visible tab reloads when the data moved underneath it.
+const REFRESH_PERIOD: Duration = Duration::from_millis(700);
+const CLOCK_PERIOD: Duration = Duration::from_secs(1);
+/// Actions taken in one go before drawing (keeps a fast feed from starving the screen).
+const ACTIONS_PER_FRAME: usize = 256;
 
 #[derive(Debug, Clone, Default)]
 pub struct ConsoleOptions {
     pub read_only: bool,
     /// Set by `onepoint demo`: show the DEMO badge.
     pub demo: bool,
+    /// The demo's traffic simulator, steered with `+`, `-` and `P`.
+    pub traffic: Option<Traffic>,
 }
 
 impl ConsoleOptions {
@@ -29,13 +55,148 @@ impl ConsoleOptions {
         ConsoleOptions {
             read_only: g.read_only,
             demo: false,
+            traffic: None,
         }
     }
 }
 
+/// The state a console starts with for this port and config (no I/O beyond `source`).
+pub fn initial_state(port: &dyn Port, opts: &ConsoleOptions, clock: &Clock) -> Result<State> {
+    let cfg = crate::config::load()?;
+    let zone = cfg.core_settings()?.zone;
+    let keymap = Keymap::with_overrides(&cfg.keys)?;
+    let now = clock.now();
+    let mut s = State::new(now, Month::of(now, zone), keymap);
+    let src = port.source();
+    s.header.kind = src.kind;
+    s.header.location = src.location;
+    s.header.link = port.link().label();
+    s.read_only = opts.read_only || src.read_only;
+    let configured = match cfg.console.theme.as_deref() {
+        None => ThemeName::Dark,
+        Some(t) => ThemeName::parse(t).ok_or_else(|| {
+            crate::domain::Error::invalid("console.theme", "must be dark, light or mono")
+        })?,
+    };
+    s.theme = crate::views::theme::resolve(configured, std::env::var("NO_COLOR").ok().as_deref());
+    s.mouse = cfg.console.mouse.unwrap_or(false);
+    if opts.demo {
+        s.demo = Some(match &opts.traffic {
+            Some(t) => state::DemoInfo {
+                rate: t.rate(),
+                paused: t.paused(),
+            },
+            None => state::DemoInfo {
+                rate: 0.0,
+                paused: true,
+            },
+        });
+    }
+    Ok(s)
+}
+
 /// Runs the console until the user quits; returns the exit code.
-pub fn run_console(_port: Arc<dyn Port>, _opts: ConsoleOptions) -> Result<i32> {
-    Err(Error::Unavailable {
-        message: "the console is not built yet".into(),
-    })
+pub fn run_console(port: Arc<dyn Port>, opts: ConsoleOptions) -> Result<i32> {
+    let _log = terminal::init_logging();
+    let state = initial_state(&*port, &opts, &Clock::System)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::domain::Error::store(format!("cannot start the runtime: {e}")))?;
+    let mut term = terminal::Terminal::enter(state.mouse)?;
+    let r = rt.block_on(run_loop(&mut term, port, opts, state));
+    term.leave();
+    rt.shutdown_timeout(Duration::from_millis(200));
+    tracing::info!("console closed");
+    r
+}
+
+async fn run_loop(
+    term: &mut terminal::Terminal,
+    port: Arc<dyn Port>,
+    opts: ConsoleOptions,
+    mut state: State,
+) -> Result<i32> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    let worker = Worker::new(port.clone(), tx.clone());
+    worker.follow_events();
+    let (w, h) = term.size();
+    let _ = tx.send(Action::Resize(w, h));
+    let _ = tx.send(Action::Refresh);
+    let mut input = EventStream::new();
+    let mut frame = tokio::time::interval(FRAME_PERIOD);
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut refresh = tokio::time::interval(REFRESH_PERIOD);
+    let mut clock = tokio::time::interval(CLOCK_PERIOD);
+    let mut dirty = true;
+    let mut frames: u64 = 0;
+    loop {
+        let action = tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => Action::Key(k),
+                Some(Ok(TermEvent::Mouse(m))) => Action::Mouse(m),
+                Some(Ok(TermEvent::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::warn!("terminal input error: {e}");
+                    continue;
+                }
+                None => break,
+            },
+            Some(a) = rx.recv() => a,
+            _ = refresh.tick() => Action::Refresh,
+            _ = clock.tick() => Action::Tick {
+                now: Clock::System.now(),
+                link: port.link().label(),
+                outbox: port.pending_outbox(),
+            },
+            _ = frame.tick() => {
+                frames += 1;
+                if state.busy() && frames % 6 == 0 {
+                    state.spinner += 1;
+                    dirty = true;
+                }
+                if dirty {
+                    term.draw(&state)?;
+                    dirty = false;
+                }
+                continue;
+            }
+        };
+        handle(&mut state, action, &worker, &opts, term);
+        // Take what else is waiting before the next frame (a fast feed arrives in bursts).
+        for _ in 0..ACTIONS_PER_FRAME {
+            match rx.try_recv() {
+                Ok(a) => handle(&mut state, a, &worker, &opts, term),
+                Err(_) => break,
+            }
+        }
+        dirty = true;
+        if state.quit {
+            break;
+        }
+    }
+    Ok(0)
+}
+
+fn handle(
+    state: &mut State,
+    action: Action,
+    worker: &Worker,
+    opts: &ConsoleOptions,
+    term: &mut terminal::Terminal,
+) {
+    for e in update::update(state, action) {
+        match e {
+            Effect::Yank(text) => term.yank(&text),
+            Effect::SetMouse(on) => term.set_mouse(on),
+            Effect::DemoRate { rate, paused } => {
+                if let Some(t) = &opts.traffic {
+                    t.set(rate, paused);
+                }
+            }
+            other => worker.spawn(other),
+        }
+    }
 }

@@ -59,8 +59,8 @@ impl BillingState {
             })
             .collect();
         match self.sort {
-            1 => v.sort_by(|a, b| b.preview.billing_amount.cmp(&a.preview.billing_amount)),
-            2 => v.sort_by(|a, b| b.preview.deal_count.cmp(&a.preview.deal_count)),
+            1 => v.sort_by_key(|r| std::cmp::Reverse(r.preview.billing_amount)),
+            2 => v.sort_by_key(|r| std::cmp::Reverse(r.preview.deal_count)),
             _ => {}
         }
         v

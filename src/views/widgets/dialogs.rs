@@ -65,13 +65,12 @@ pub fn form(f: &mut Frame, area: Rect, form: &Form, t: &Theme) {
             Rect::new(inner.x + LABEL_W + INPUT_W + 2, y, err_w, 2),
         );
     }
-    let mut y = inner.y + form.fields.len() as u16 * 2;
-    for e in &form.other_errors {
+    let first = inner.y + form.fields.len() as u16 * 2;
+    for (y, e) in (first..).zip(form.other_errors.iter()) {
         f.render_widget(
             Paragraph::new(Span::styled(format!("✗ {e}"), t.bad)),
             Rect::new(inner.x, y, inner.width, 1),
         );
-        y += 1;
     }
     let footer = if form.touched && form.error_count() > 0 {
         Span::styled(

@@ -44,6 +44,7 @@ pub fn popup<'a>(f: &mut Frame, area: Rect, title: impl Into<Line<'a>>, t: &Them
 /// Rows `offset..` of a page, only as many as fit; `selected` is an index into the page.
 /// The offset is nudged so the selection shows even when this table is shorter than the
 /// full-height one the state scrolls for.
+#[allow(clippy::too_many_arguments)] // one call shape for every paged table
 pub fn window_table<'a>(
     f: &mut Frame,
     area: Rect,

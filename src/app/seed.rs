@@ -1,0 +1,211 @@
+//! The demo store's contents, from `assets/demo/`: named members (Korean and English), named
+//! merchants with their earn rates, about six months of deals dated in the past, some
+//! withdrawals, and the settlements of past months. Written through the port in batches.
+
+use std::collections::HashMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::api::Port;
+use crate::domain::{
+    BillingRequest, CancelKind, Command, DealId, DealRequest, DealStatus, DealType, Error, Keyed,
+    MemberDraft, MemberId, MerchantDraft, MerchantId, Millis, Month, NewMember, NewMerchant,
+    Outcome, Points, Result,
+};
+
+pub const MEMBERS_TXT: &str = include_str!("../../assets/demo/members.txt");
+pub const MERCHANTS_TXT: &str = include_str!("../../assets/demo/merchants.txt");
+
+const DAY_MS: Millis = 86_400_000;
+const BATCH: usize = 500;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SeedPlan {
+    pub members: usize,
+    pub deals: usize,
+    pub months: u32,
+    pub withdrawals: usize,
+}
+
+impl Default for SeedPlan {
+    fn default() -> SeedPlan {
+        SeedPlan {
+            members: 300,
+            deals: 5_000,
+            months: 6,
+            withdrawals: 8,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    pub members: usize,
+    pub merchants: usize,
+    pub deals: usize,
+    pub billings: usize,
+}
+
+/// The demo's names, from the asset (comments and blanks skipped).
+pub fn names() -> Vec<&'static str> {
+    MEMBERS_TXT
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// The demo's merchants, each through the domain's parser.
+pub fn merchants() -> Result<Vec<NewMerchant>> {
+    MERCHANTS_TXT
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut parts = l.split('|').map(str::trim);
+            let draft = MerchantDraft {
+                id: parts.next().unwrap_or("").to_string(),
+                name: parts.next().unwrap_or("").to_string(),
+                earn_rate: parts.next().map(str::to_string),
+            };
+            NewMerchant::parse(&draft).map_err(Error::from)
+        })
+        .collect()
+}
+
+fn run(port: &dyn Port, batch: Vec<Command>) -> Result<Vec<Result<Outcome>>> {
+    let r = port.execute(batch.into_iter().map(|c| Keyed::new(c, None)).collect());
+    if let Some(Err(e @ (Error::Store { .. } | Error::Unavailable { .. }))) = r.first() {
+        return Err(e.clone());
+    }
+    Ok(r)
+}
+
+/// Seeds an empty store. `now` dates the history: deals run up to an hour before it.
+pub fn seed(
+    port: &dyn Port,
+    plan: SeedPlan,
+    now: Millis,
+    zone: chrono::FixedOffset,
+) -> Result<Seeded> {
+    let mut rng = StdRng::seed_from_u64(20_261_122);
+    let mut out = Seeded::default();
+    let shops = merchants()?;
+    out.merchants = shops.len();
+    let shop_ids: Vec<MerchantId> = shops.iter().map(|m| m.id).collect();
+    run(port, shops.into_iter().map(Command::AddMerchant).collect())?;
+
+    let names = names();
+    let joins: Vec<Command> = (0..plan.members)
+        .map(|i| {
+            let name = names[i % names.len()];
+            let draft = MemberDraft {
+                name: if i < names.len() {
+                    name.to_string()
+                } else {
+                    format!("{name} {}", i / names.len() + 1)
+                },
+                phone: Some(format!(
+                    "010-{:04}-{:04}",
+                    rng.random_range(1000..10000),
+                    i % 10000
+                )),
+                address: None,
+            };
+            NewMember::parse(&draft)
+                .map(Command::Join)
+                .map_err(Error::from)
+        })
+        .collect::<Result<_>>()?;
+    let mut members = Vec::new();
+    for chunk in joins.chunks(BATCH) {
+        for r in run(port, chunk.to_vec())? {
+            if let Ok(Outcome::Member(m)) = r {
+                members.push(m.member_id);
+            }
+        }
+    }
+    out.members = members.len();
+    if members.is_empty() {
+        return Ok(out);
+    }
+
+    // Deals in date order, so each month's settlement sees that month complete.
+    let start = now - i64::from(plan.months) * 30 * DAY_MS;
+    let span = (now - DAY_MS / 24 - start).max(1);
+    let mut balance: HashMap<MemberId, Points> = HashMap::new();
+    let mut cancellable: Vec<DealId> = Vec::new();
+    let mut pending: Vec<Command> = Vec::new();
+    for i in 0..plan.deals {
+        let date = Some(start + span * i as i64 / plan.deals as i64);
+        let member = members[rng.random_range(0..members.len())];
+        let merchant = shop_ids[rng.random_range(0..shop_ids.len())];
+        let roll: f64 = rng.random();
+        let known = balance.get(&member).copied().unwrap_or_default();
+        let cmd = if roll < 0.05 && !cancellable.is_empty() {
+            let original = cancellable.swap_remove(rng.random_range(0..cancellable.len()));
+            DealRequest::Cancel {
+                original,
+                kind: CancelKind::Any,
+                date,
+            }
+        } else if roll < 0.30 && known.0 > 100 {
+            // Mostly within the balance; now and then a little over it (a failed use).
+            let share = rng.random_range(10..=110) as i64;
+            DealRequest::Use {
+                member,
+                merchant,
+                points: Points((known.0 * share / 100).max(100) / 100 * 100),
+                amount: None,
+                date,
+            }
+        } else {
+            DealRequest::Save {
+                member,
+                merchant,
+                amount: crate::domain::Amount(rng.random_range(20..2_000) * 100),
+                date,
+            }
+        };
+        pending.push(Command::Deal(cmd));
+        if pending.len() == BATCH || i + 1 == plan.deals {
+            for r in run(port, std::mem::take(&mut pending))? {
+                if let Ok(Outcome::Deal(d)) = r {
+                    out.deals += 1;
+                    balance.insert(d.member_id, d.balance);
+                    if d.status == DealStatus::Success
+                        && matches!(d.deal_type, DealType::Save | DealType::Use)
+                    {
+                        cancellable.push(d.id);
+                    }
+                }
+            }
+        }
+    }
+
+    let leavers: Vec<Command> = members
+        .iter()
+        .rev()
+        .step_by(7)
+        .take(plan.withdrawals)
+        .map(|m| Command::Withdraw(*m))
+        .collect();
+    run(port, leavers)?;
+
+    // Settle every merchant for each finished month except the last one.
+    let this_month = Month::of(now, zone);
+    let mut month = Month::of(start, zone);
+    let mut bills = Vec::new();
+    while month < this_month.prev() {
+        for m in &shop_ids {
+            bills.push(Command::Bill(BillingRequest {
+                merchant: *m,
+                month,
+            }));
+        }
+        month = month.next();
+    }
+    out.billings = run(port, bills)?.iter().filter(|r| r.is_ok()).count();
+    Ok(out)
+}

@@ -1,0 +1,247 @@
+//! The worker: runs effects against the blocking port on tokio's blocking threads and posts
+//! the results back to the loop as actions; and the event follower, which tails the log
+//! from the last offset it saw. The loop never waits on the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::action::{Action, Effect, Loaded, Target};
+use super::state::billing::PreviewRow;
+use super::state::points::BalanceRow;
+use crate::api::Port;
+use crate::domain::{BillingQuery, Error, MemberStatus, Result};
+
+/// Events fetched per follower read.
+pub const FOLLOW_BATCH: usize = 5_000;
+/// Events shown from before the console opened.
+pub const FOLLOW_BACKLOG: u64 = 500;
+/// How long one wait for new events blocks a thread.
+const WAIT: Duration = Duration::from_millis(500);
+/// Pause before the one automatic retry of a write that could not reach the store.
+const RETRY_AFTER: Duration = Duration::from_millis(300);
+const MERCHANTS_SHOWN: usize = 500;
+const HISTORY_SHOWN: usize = 1_000;
+
+#[derive(Clone)]
+pub struct Worker {
+    port: Arc<dyn Port>,
+    tx: UnboundedSender<Action>,
+}
+
+impl Worker {
+    pub fn new(port: Arc<dyn Port>, tx: UnboundedSender<Action>) -> Worker {
+        Worker { port, tx }
+    }
+
+    /// Runs one request effect off the loop.
+    pub fn spawn(&self, e: Effect) {
+        let w = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let a = run(&*w.port, e);
+            let _ = w.tx.send(a);
+        });
+    }
+
+    /// Tails the event log until the loop goes away.
+    pub fn follow_events(&self) {
+        let w = self.clone();
+        tokio::spawn(async move {
+            let port = w.port.clone();
+            let start = tokio::task::spawn_blocking(move || port.info().map(|i| i.events))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .unwrap_or(0);
+            let mut after = start.saturating_sub(FOLLOW_BACKLOG);
+            let mut backoff = Duration::from_millis(500);
+            let mut told = false;
+            while !w.tx.is_closed() {
+                let port = w.port.clone();
+                let r = tokio::task::spawn_blocking(move || {
+                    let batch = port.events(after, FOLLOW_BATCH)?;
+                    if batch.is_empty() {
+                        port.wait_events(after, WAIT)?;
+                    }
+                    Ok::<_, Error>(batch)
+                })
+                .await;
+                match r {
+                    Ok(Ok(batch)) => {
+                        backoff = Duration::from_millis(500);
+                        told = false;
+                        if let Some(last) = batch.last() {
+                            after = last.offset;
+                            if w.tx.send(Action::Events(batch)).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        if !told {
+                            let _ = w.tx.send(Action::EventsUnavailable(e.to_string()));
+                            told = true;
+                        }
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+    }
+}
+
+fn fail(target: Target, generation: u64, error: Error) -> Action {
+    Action::Failed {
+        target,
+        generation,
+        error,
+    }
+}
+
+/// One effect against the port, as the action that reports it. Blocking.
+pub fn run(port: &dyn Port, e: Effect) -> Action {
+    match e {
+        Effect::LoadMembers {
+            generation,
+            query,
+            select_last,
+        } => match port.members(&query) {
+            Ok(rows) => Action::Loaded(Loaded::Members {
+                generation,
+                rows,
+                select_last,
+            }),
+            Err(e) => fail(Target::Members, generation, e),
+        },
+        Effect::LoadDetail(m) => match port.member_detail(m, super::loads::CHART_DEALS) {
+            Ok(d) => Action::Loaded(Loaded::Detail(Box::new(d))),
+            Err(e) => fail(Target::Detail, 0, e),
+        },
+        Effect::LoadHistory {
+            member,
+            generation,
+            before,
+            limit,
+            select_last,
+        } => match port.member_history(member, before, limit) {
+            Ok(rows) => Action::Loaded(Loaded::History {
+                member,
+                generation,
+                rows,
+                select_last,
+            }),
+            Err(e) => fail(Target::History, generation, e),
+        },
+        Effect::LoadDeals {
+            generation,
+            query,
+            select_last,
+        } => match port.deals(&query) {
+            Ok(rows) => Action::Loaded(Loaded::Deals {
+                generation,
+                rows,
+                select_last,
+            }),
+            Err(e) => fail(Target::Deals, generation, e),
+        },
+        Effect::LoadBalances {
+            generation,
+            query,
+            select_last,
+        } => match balances(port, &query) {
+            Ok(rows) => Action::Loaded(Loaded::Balances {
+                generation,
+                rows,
+                select_last,
+            }),
+            Err(e) => fail(Target::Balances, generation, e),
+        },
+        Effect::LoadSummary => match port.points_summary() {
+            Ok(s) => Action::Loaded(Loaded::Summary(s)),
+            Err(e) => fail(Target::Summary, 0, e),
+        },
+        Effect::LoadBilling { generation, month } => match billing(port, month) {
+            Ok((rows, history)) => Action::Loaded(Loaded::Billing {
+                generation,
+                month,
+                rows,
+                history,
+            }),
+            Err(e) => fail(Target::Billing, generation, e),
+        },
+        Effect::PrepareWithdraw(m) => match port.member(m) {
+            Ok(v) => Action::Loaded(Loaded::WithdrawTarget(v)),
+            Err(e) => fail(Target::Lookup, 0, e),
+        },
+        Effect::PrepareSettle(b) => match port.preview_billing(b.merchant, b.month) {
+            Ok(p) => {
+                let name = port.merchants(MERCHANTS_SHOWN).ok().and_then(|ms| {
+                    ms.into_iter()
+                        .find(|m| m.merchant.merchant_id == b.merchant)
+                        .and_then(|m| m.merchant.name)
+                });
+                Action::Loaded(Loaded::SettleTarget(p, name))
+            }
+            Err(e) => fail(Target::Lookup, 0, e),
+        },
+        Effect::FetchDeal(d, cancel) => match port.deal(d) {
+            Ok(deal) => Action::Loaded(Loaded::Deal(deal, cancel)),
+            Err(e) => fail(Target::Lookup, 0, e),
+        },
+        Effect::Execute { key, command } => {
+            let mut result = port.run_one(command.clone(), Some(key.clone()));
+            // The same key makes the retry safe: a write that did land is not applied twice.
+            if matches!(result, Err(Error::Unavailable { .. })) {
+                std::thread::sleep(RETRY_AFTER);
+                result = port.run_one(command.clone(), Some(key));
+            }
+            Action::Executed { command, result }
+        }
+        Effect::Yank(_) | Effect::SetMouse(_) | Effect::DemoRate { .. } => Action::Refresh,
+    }
+}
+
+/// A balance page with each holder's name and status.
+fn balances(port: &dyn Port, q: &crate::domain::BalanceQuery) -> Result<Vec<BalanceRow>> {
+    let page = port.balances(q)?;
+    Ok(page
+        .into_iter()
+        .map(|b| {
+            let (name, status) = match port.member(b.member_id) {
+                Ok(m) => (m.name, m.status),
+                Err(_) => ("?".into(), MemberStatus::Valid),
+            };
+            BalanceRow {
+                balance: b,
+                name,
+                status,
+            }
+        })
+        .collect())
+}
+
+/// Every merchant's preview for the month, and the billing history.
+fn billing(
+    port: &dyn Port,
+    month: crate::domain::Month,
+) -> Result<(Vec<PreviewRow>, Vec<crate::domain::Billing>)> {
+    let merchants = port.merchants(MERCHANTS_SHOWN)?;
+    let mut rows = Vec::with_capacity(merchants.len());
+    for m in merchants {
+        let preview = port.preview_billing(m.merchant.merchant_id, month)?;
+        rows.push(PreviewRow {
+            merchant: m,
+            preview,
+        });
+    }
+    let mut history = port.billings(&BillingQuery {
+        merchant: None,
+        month: None,
+        limit: HISTORY_SHOWN,
+    })?;
+    history.sort_by_key(|b| std::cmp::Reverse(b.id));
+    Ok((rows, history))
+}
