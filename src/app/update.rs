@@ -77,6 +77,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Events(batch) => {
+            s.events.unavailable = None;
             if !batch.is_empty() {
                 s.events.absorb(batch);
                 s.stale = true;

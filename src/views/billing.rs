@@ -72,7 +72,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         ]),
         &[
             Constraint::Length(8),
-            Constraint::Min(12),
+            Constraint::Max(28),
             Constraint::Length(7),
             Constraint::Length(12),
             Constraint::Length(12),

@@ -75,7 +75,12 @@ pub fn tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 pub fn hints(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let mut spans = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let analysis = s.members.analysis.is_some() && s.tab == Tab::Members;
     for scope in scopes(s) {
+        // In the analysis, the list's own keys would only crowd the line.
+        if analysis && scope == crate::app::keymap::Scope::Tab(Tab::Members) {
+            continue;
+        }
         for b in s.keymap.in_scope(scope).filter(|b| b.hint) {
             if (b.writes && s.read_only) || !seen.insert(b.keys.first().copied()) {
                 continue;

@@ -34,7 +34,7 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         title.push_str("· loading ");
     }
     let mut head = vec!["id", "name"];
-    let mut widths = vec![Constraint::Length(8), Constraint::Min(12)];
+    let mut widths = vec![Constraint::Length(8), Constraint::Max(32)];
     if wide {
         head.push("phone");
         widths.push(Constraint::Length(15));

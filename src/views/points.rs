@@ -44,7 +44,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Row::new(["member", "name", "status", "balance"]),
         &[
             Constraint::Length(8),
-            Constraint::Min(10),
+            Constraint::Max(28),
             Constraint::Length(7),
             Constraint::Length(13),
         ],
