@@ -112,7 +112,7 @@ pub fn run(s: &mut State, text: &str, selected: usize) -> Run {
             Ok(r) if (0.0..=100_000.0).contains(&r) => return Run::Rate(r),
             _ => s.say(StatusKind::Error, "rate must be a number from 0 to 100000"),
         },
-        "help" => s.modal = Some(Modal::Help),
+        "help" => s.modal = Some(Modal::Help { scroll: 0 }),
         "quit" => s.quit = true,
         _ => {}
     }

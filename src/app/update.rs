@@ -180,7 +180,7 @@ fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             Vec::new()
         }
         KeyAction::Help => {
-            s.modal = Some(Modal::Help);
+            s.modal = Some(Modal::Help { scroll: 0 });
             Vec::new()
         }
         KeyAction::Palette => {
@@ -481,7 +481,27 @@ fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
     let key = Key::from_event(&k);
     let dialog = s.keymap.lookup(key, &[Scope::Dialog]).map(|b| b.action);
     match m {
-        Modal::Help | Modal::EventJson { .. } => {
+        Modal::Help { scroll } => {
+            // Down and PgDn scroll a long help; any other key closes it.
+            match k.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    s.modal = Some(Modal::Help { scroll: scroll + 1 })
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    s.modal = Some(Modal::Help {
+                        scroll: scroll + 10,
+                    })
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    s.modal = Some(Modal::Help {
+                        scroll: scroll.saturating_sub(1),
+                    })
+                }
+                _ => {}
+            }
+            Vec::new()
+        }
+        Modal::EventJson { .. } => {
             if let (Modal::EventJson { json, .. }, KeyCode::Char('y')) = (&m, k.code) {
                 s.say(StatusKind::Info, "copied the JSON (OSC 52)");
                 return vec![Effect::Yank(json.clone())];

@@ -92,8 +92,8 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 pub fn analysis(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
     let [top, chart, hist] = Layout::vertical([
         Constraint::Length(9),
-        Constraint::Percentage(40),
-        Constraint::Min(5),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
     ])
     .areas(area);
     let [who, totals, merchants] = Layout::horizontal([
@@ -212,16 +212,22 @@ fn balance_chart(f: &mut Frame, area: Rect, d: &crate::domain::MemberDetail, t: 
 fn history(f: &mut Frame, area: Rect, a: &Analysis, t: &Theme) {
     let h = &a.history;
     let title = format!(" History (dashboard) · page {} ", h.page_number());
-    let widths = [
-        Constraint::Length(9),
+    let wide = area.width >= 90;
+    let mut widths = vec![
+        Constraint::Length(7),
         Constraint::Length(16),
-        Constraint::Length(9),
+        Constraint::Length(8),
         Constraint::Length(10),
-        Constraint::Length(11),
+        Constraint::Length(10),
         Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(12),
     ];
+    let mut head = vec!["deal", "date", "merchant", "type", "points", "status"];
+    if wide {
+        widths.push(Constraint::Length(7));
+        head.push("billing");
+    }
+    widths.push(Constraint::Length(11));
+    head.push("balance");
     let rows = |x: usize, y: usize| {
         h.rows[x..y]
             .iter()
@@ -231,28 +237,31 @@ fn history(f: &mut Frame, area: Rect, a: &Analysis, t: &Theme) {
                 } else {
                     t.bad
                 };
-                Row::new(vec![
+                let mut cells = vec![
                     Cell::from(r.id.to_string()),
                     Cell::from(date_time(r.deal_date)),
                     Cell::from(r.merchant_id.to_string()),
                     Cell::from(r.deal_type.as_str()),
                     Cell::from(Line::from(r.point.to_string()).right_aligned()),
                     Cell::from(r.status.as_str()).style(st),
-                    Cell::from(match r.billing_status {
+                ];
+                if wide {
+                    cells.push(Cell::from(match r.billing_status {
                         crate::domain::BillingStatus::Yes => "billed",
                         crate::domain::BillingStatus::No => "-",
-                    }),
-                    Cell::from(Line::from(r.balance.to_string()).right_aligned()),
-                ])
+                    }));
+                }
+                cells.push(Cell::from(
+                    Line::from(r.balance.to_string()).right_aligned(),
+                ));
+                Row::new(cells)
             })
             .collect()
     };
     window_table(
         f,
         area,
-        Row::new([
-            "deal", "date", "merchant", "type", "points", "status", "billing", "balance",
-        ]),
+        Row::new(head),
         &widths,
         rows,
         h.rows.len(),

@@ -145,7 +145,10 @@ pub enum FilterTarget {
 
 #[derive(Debug, Clone)]
 pub enum Modal {
-    Help,
+    /// The keys; `scroll` lines down.
+    Help {
+        scroll: u16,
+    },
     Palette {
         input: Input,
         selected: usize,

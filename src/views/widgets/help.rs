@@ -1,5 +1,6 @@
 //! The `?` overlay, generated from the live keymap: the bindings of the scopes in force now,
-//! most specific first, so help never disagrees with what the keys do.
+//! most specific first, so help never disagrees with what the keys do. Two columns on wide
+//! screens; scrolls with ↓/PgDn on small ones.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,7 +13,7 @@ use crate::app::state::State;
 use crate::app::update::scopes;
 use crate::views::theme::Theme;
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let mut all = scopes(s);
     all.push(Scope::Dialog);
@@ -25,30 +26,43 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 ""
             };
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<16}", Keymap::keys_label(b)), t.key),
+                Span::styled(format!("  {:<14}", Keymap::keys_label(b)), t.key),
                 Span::raw(format!("{}{note}", b.help)),
             ]));
         }
     }
-    let w = 64;
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let inner = popup(f, centered(area, w, h), " Help · any key closes ", t);
-    // Two columns when the list is taller than the popup.
-    let rows = inner.height as usize;
-    if lines.len() > rows && inner.width >= 60 && area.width >= 130 {
-        let wide = centered(area, 128, h);
-        let inner = popup(f, wide, " Help · any key closes ", t);
-        let half = Rect::new(inner.x, inner.y, inner.width / 2, inner.height);
-        let right = Rect::new(
-            inner.x + inner.width / 2,
-            inner.y,
-            inner.width / 2,
-            inner.height,
-        );
-        let rest = lines.split_off(rows.min(lines.len()));
-        f.render_widget(Paragraph::new(lines), half);
-        f.render_widget(Paragraph::new(rest), right);
+    lines
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State, scroll: u16, t: &Theme) {
+    let mut lines = lines(s, t);
+    let two = area.width >= 130;
+    let per_col = if two {
+        lines.len().div_ceil(2)
     } else {
-        f.render_widget(Paragraph::new(lines), inner);
+        lines.len()
+    };
+    let w = if two { 124 } else { 64 };
+    let h = (per_col as u16 + 2).min(area.height.saturating_sub(2));
+    let more = per_col as u16 > h.saturating_sub(2);
+    let title = if more {
+        " Help · ↓/PgDn scroll · any other key closes "
+    } else {
+        " Help · any key closes "
+    };
+    let inner = popup(f, centered(area, w, h), title, t);
+    if two {
+        let right = lines.split_off(per_col);
+        let half = inner.width / 2;
+        f.render_widget(
+            Paragraph::new(lines).scroll((scroll, 0)),
+            Rect::new(inner.x, inner.y, half, inner.height),
+        );
+        f.render_widget(
+            Paragraph::new(right).scroll((scroll, 0)),
+            Rect::new(inner.x + half, inner.y, inner.width - half, inner.height),
+        );
+    } else {
+        f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
     }
 }

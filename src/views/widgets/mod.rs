@@ -86,7 +86,7 @@ pub fn window_table<'a>(
 pub fn overlay(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     match &s.modal {
         None => {}
-        Some(Modal::Help) => help::draw(f, area, s, t),
+        Some(Modal::Help { scroll }) => help::draw(f, area, s, *scroll, t),
         Some(Modal::Form(form)) => dialogs::form(f, area, form, t),
         Some(Modal::Confirm(c)) => dialogs::confirm(f, area, c, t),
         Some(Modal::Palette { input, selected }) => dialogs::palette(f, area, input, *selected, t),

@@ -1,0 +1,356 @@
+//! `update` and the keymap, driven by key presses on fixed data: what state changes and
+//! which effects go to the worker. No store, no terminal.
+
+mod console_support;
+
+use console_support::{deal, member, state};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use onepoint::app::action::{Action, Effect, Loaded};
+use onepoint::app::state::{Modal, State, StatusKind, Tab, ThemeName};
+use onepoint::app::update::update;
+use onepoint::domain::{Command, DealRequest, DealType, Error, MemberId, Outcome, Points};
+
+fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
+    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ctrl(s: &mut State, c: char) -> Vec<Effect> {
+    update(
+        s,
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    )
+}
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        press(s, KeyCode::Char(c));
+    }
+}
+
+fn fresh() -> State {
+    state(120, 40, ThemeName::Dark)
+}
+
+#[test]
+fn number_keys_switch_tabs_and_tab_cycles() {
+    let mut s = fresh();
+    press(&mut s, KeyCode::Char('4'));
+    assert_eq!(s.tab, Tab::Billing);
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.tab, Tab::Events);
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.tab, Tab::Members);
+    press(&mut s, KeyCode::BackTab);
+    assert_eq!(s.tab, Tab::Events);
+}
+
+#[test]
+fn a_tab_not_yet_loaded_asks_for_its_first_page_only() {
+    let mut s = onepoint::app::state::State::new(
+        console_support::NOW,
+        onepoint::domain::Month::from_code(202611),
+        Default::default(),
+    );
+    let fx = press(&mut s, KeyCode::Char('2'));
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => {
+            assert_eq!(query.before, None);
+            assert!(query.limit <= 200, "a page, not the table: {}", query.limit);
+        }
+        other => panic!("expected one deal page load, got {other:?}"),
+    }
+    assert_eq!(s.pending, 1, "the spinner counts the request");
+}
+
+#[test]
+fn q_quits_but_ctrl_c_in_a_form_only_closes_the_form() {
+    let mut s = fresh();
+    press(&mut s, KeyCode::Char('n'));
+    assert!(matches!(s.modal, Some(Modal::Form(_))));
+    typed(&mut s, "q");
+    assert!(!s.quit, "q types into the field");
+    ctrl(&mut s, 'c');
+    assert!(s.modal.is_none());
+    assert!(!s.quit);
+    ctrl(&mut s, 'c');
+    assert!(s.quit);
+}
+
+#[test]
+fn a_valid_deal_form_asks_for_confirmation_then_executes_with_a_fresh_key() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('n'));
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "7");
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "3");
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "25000");
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    let Some(Modal::Confirm(c)) = &s.modal else {
+        panic!("no confirm: {:?}", s.modal)
+    };
+    assert!(
+        c.lines
+            .iter()
+            .any(|l| l.contains("Member 7 buys for 25000 at merchant 3"))
+    );
+    let fx = press(&mut s, KeyCode::Enter);
+    let [Effect::Execute { key, command }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert!(matches!(
+        command,
+        Command::Deal(DealRequest::Save {
+            member: MemberId(7),
+            ..
+        })
+    ));
+    // The next action gets a different key.
+    press(&mut s, KeyCode::Char('n'));
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "7");
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "3");
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "100");
+    press(&mut s, KeyCode::Enter);
+    let fx = press(&mut s, KeyCode::Enter);
+    let [Effect::Execute { key: key2, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_ne!(key, key2);
+}
+
+#[test]
+fn an_invalid_form_stays_open_and_says_how_many_fields_to_fix() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('n'));
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    let Some(Modal::Form(f)) = &s.modal else {
+        panic!("form closed")
+    };
+    assert!(
+        f.error_count() >= 3,
+        "member, merchant, amount: {}",
+        f.error_count()
+    );
+    let st = s.status.as_ref().unwrap();
+    assert_eq!(st.kind, StatusKind::Error);
+    assert!(st.text.contains("need attention"));
+}
+
+#[test]
+fn read_only_refuses_writes_and_says_why() {
+    let mut s = fresh();
+    s.read_only = true;
+    assert!(press(&mut s, KeyCode::Char('n')).is_empty());
+    assert!(s.modal.is_none());
+    assert!(s.status.as_ref().unwrap().text.contains("read-only"));
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('c'));
+    assert!(s.modal.is_none());
+}
+
+#[test]
+fn withdraw_reads_the_member_first_and_confirms_with_the_forfeit() {
+    let mut s = fresh();
+    let fx = press(&mut s, KeyCode::Char('w'));
+    assert_eq!(fx, vec![Effect::PrepareWithdraw(MemberId(3))]);
+    update(&mut s, Action::Loaded(Loaded::WithdrawTarget(member(3))));
+    let Some(Modal::Confirm(c)) = &s.modal else {
+        panic!()
+    };
+    assert!(
+        c.lines
+            .iter()
+            .any(|l| l.contains("23757.15 points will be forfeited"))
+    );
+    press(&mut s, KeyCode::Char('n'));
+    assert!(s.modal.is_none());
+    assert!(
+        s.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("nothing was written")
+    );
+}
+
+#[test]
+fn a_failed_use_is_reported_with_its_reason_and_an_error_never_ends_the_session() {
+    let mut s = fresh();
+    let mut d = deal(3);
+    d.deal_type = DealType::Use;
+    d.reason = Some("insufficient points".into());
+    d.status = onepoint::domain::DealStatus::Fail;
+    update(
+        &mut s,
+        Action::Executed {
+            command: Command::Withdraw(MemberId(1)),
+            result: Ok(Outcome::Deal(d)),
+        },
+    );
+    let st = s.status.clone().unwrap();
+    assert_eq!(st.kind, StatusKind::Error);
+    assert!(
+        st.text.contains("FAILED: insufficient points"),
+        "{}",
+        st.text
+    );
+    update(
+        &mut s,
+        Action::Executed {
+            command: Command::Withdraw(MemberId(1)),
+            result: Err(Error::refused("memberId", "has already withdrawn")),
+        },
+    );
+    assert!(
+        s.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("already withdrawn")
+    );
+    assert!(!s.quit);
+}
+
+#[test]
+fn moving_past_the_last_row_loads_the_next_page_after_it() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    let g = s.deals.table.reset();
+    let page: Vec<_> = (1..=121).rev().map(deal).collect();
+    s.deals.table.accept(g, page, false, 30);
+    s.deals.table.selected = 119;
+    let fx = press(&mut s, KeyCode::Down);
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => {
+            assert_eq!(query.before, Some(onepoint::domain::DealId(2)));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sort_is_remembered_per_view() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.deals.sort, 1);
+    let pts: Vec<Points> = s.deals.table.rows.iter().map(|d| d.point).collect();
+    assert!(pts.windows(2).all(|w| w[0] >= w[1]), "sorted by points");
+    press(&mut s, KeyCode::Char('1'));
+    press(&mut s, KeyCode::Char('s'));
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.members.sort, 2);
+    press(&mut s, KeyCode::Char('2'));
+    assert_eq!(s.deals.sort, 1, "the deals sort survived the visit");
+}
+
+#[test]
+fn deal_filter_goes_through_the_domain_parsers() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "type:refund");
+    let Some(Modal::Filter { error, .. }) = &s.modal else {
+        panic!()
+    };
+    assert!(error.as_deref().unwrap().contains("type"));
+    for _ in 0..6 {
+        press(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, "use member:0007");
+    let fx = press(&mut s, KeyCode::Enter);
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => {
+            assert_eq!(query.deal_type, Some(DealType::Use));
+            assert_eq!(query.member, Some(MemberId(7)));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn events_scroll_up_holds_and_f_follows_again() {
+    let mut s = fresh();
+    s.tab = Tab::Events;
+    press(&mut s, KeyCode::Up);
+    assert!(!s.events.following());
+    update(
+        &mut s,
+        Action::Events((121..=125).map(console_support::event).collect()),
+    );
+    assert_eq!(s.events.new_since_anchor(), 5);
+    assert_eq!(s.events.received, 125);
+    press(&mut s, KeyCode::Char('F'));
+    assert!(s.events.following());
+    press(&mut s, KeyCode::Char('p'));
+    assert!(s.events.paused);
+}
+
+#[test]
+fn help_lists_the_live_keymap_including_overrides() {
+    let mut o = std::collections::BTreeMap::new();
+    o.insert("new_deal".to_string(), "N".to_string());
+    let km = onepoint::app::keymap::Keymap::with_overrides(&o).unwrap();
+    let mut s = fresh();
+    s.keymap = km;
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('?'));
+    let t = onepoint::views::theme::Theme::of(ThemeName::Mono);
+    let text: Vec<String> = onepoint::views::widgets::help::lines(&s, &t)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("N") && l.contains("new deal"))
+    );
+    assert!(
+        !text
+            .iter()
+            .any(|l| l.trim_start().starts_with("n ") && l.contains("new deal"))
+    );
+    // And the key itself now opens the form.
+    s.modal = None;
+    press(&mut s, KeyCode::Char('N'));
+    assert!(matches!(s.modal, Some(Modal::Form(_))));
+}
+
+#[test]
+fn yank_copies_the_selection_as_json() {
+    let mut s = fresh();
+    let fx = press(&mut s, KeyCode::Char('y'));
+    let [Effect::Yank(text)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(v["memberId"], 3);
+}
+
+#[test]
+fn demo_keys_steer_the_traffic() {
+    let mut s = fresh();
+    s.demo = Some(onepoint::app::state::DemoInfo {
+        rate: 5.0,
+        paused: false,
+    });
+    assert_eq!(
+        press(&mut s, KeyCode::Char('+')),
+        vec![Effect::DemoRate {
+            rate: 10.0,
+            paused: false
+        }]
+    );
+    assert_eq!(
+        press(&mut s, KeyCode::Char('P')),
+        vec![Effect::DemoRate {
+            rate: 10.0,
+            paused: true
+        }]
+    );
+}
