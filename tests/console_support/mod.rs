@@ -140,7 +140,7 @@ pub fn event(offset: u64) -> Event {
             id: BillingId(offset),
             merchant_id: MerchantId(3),
             billing_month: Month::from_code(202610),
-            billing_amount: Points(392_00),
+            billing_amount: Points(39_200),
             deal_count: 2,
         },
         _ => EventBody::for_deal(&d),
@@ -188,7 +188,7 @@ pub fn state(width: u16, height: u16, theme: ThemeName) -> State {
             }
         })
         .collect();
-    bal.sort_by(|a, b| b.balance.point.cmp(&a.balance.point));
+    bal.sort_by_key(|r| std::cmp::Reverse(r.balance.point));
     let g = s.points.table.reset();
     s.points.table.accept(g, bal, false, rows);
     s.points.summary = Some(PointsSummary {
