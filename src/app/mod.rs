@@ -7,6 +7,7 @@ pub mod action;
 pub mod confirms;
 pub mod demo;
 pub mod forms;
+pub mod headless;
 pub mod keymap;
 pub mod loads;
 pub mod palette;

@@ -1,7 +1,129 @@
-//! The `render` scenario (SPEC 8).
+//! The `render` scenario (SPEC 8): the console's first frame (open the store, load the first
+//! page, draw) and the time of one frame at 200x50 on every tab, with the process RSS.
+//! `--data DIR` uses an existing store (e.g. one made by `onepoint seed` with 1M members and
+//! 10M deals); without it a temporary store of `--members`/`--deals` is seeded first.
+
+use std::time::Instant;
+
+use onepoint::api::Port;
+use onepoint::api::embedded::Embedded;
+use onepoint::app::action::Action;
+use onepoint::app::headless::Headless;
+use onepoint::app::state::Tab;
+use onepoint::config::CoreSettings;
+use onepoint::domain::Clock;
 
 use crate::Opts;
 
-pub fn run(_opts: &Opts) -> Result<(), String> {
-    Err("the render scenario is not built yet".into())
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Opens `--data`, or seeds a temporary store; returns the port and the temp dir guard.
+pub fn open_store(
+    opts: &Opts,
+    default_members: u64,
+    default_deals: u64,
+) -> Result<(Embedded, Option<tempfile::TempDir>), String> {
+    if let Some(d) = opts.text("data") {
+        let port = Embedded::open(std::path::Path::new(d), CoreSettings::default())
+            .map_err(|e| e.to_string())?;
+        return Ok((port, None));
+    }
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let port = Embedded::open(tmp.path(), CoreSettings::default()).map_err(|e| e.to_string())?;
+    let plan = onepoint::app::seed::SeedPlan {
+        members: opts.num("members", default_members)? as usize,
+        deals: opts.num("deals", default_deals)? as usize,
+        months: 6,
+        withdrawals: 50,
+    };
+    onepoint::app::seed::seed(
+        &port,
+        plan,
+        Clock::System.now(),
+        CoreSettings::default().zone,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((port, Some(tmp)))
+}
+
+pub fn run(opts: &Opts) -> Result<(), String> {
+    let frames = opts.num("frames", 300)? as usize;
+    let (port, _tmp) = open_store(opts, 20_000, 200_000)?;
+    let info = port.info().map_err(|e| e.to_string())?;
+
+    let t0 = Instant::now();
+    let mut h = Headless::open(&port, 200, 50).map_err(|e| e.to_string())?;
+    h.draw().map_err(|e| e.to_string())?;
+    let first_frame_ms = t0.elapsed().as_secs_f64() * 1000.0;
+
+    let mut per_tab = Vec::new();
+    let mut all = Vec::new();
+    for tab in Tab::ALL {
+        h.load_tab(&port, tab);
+        let mut times = Vec::with_capacity(frames);
+        for i in 0..frames {
+            // Move the selection so frames differ (within the loaded page: no store reads).
+            if i % 2 == 0 {
+                h.state.spinner += 1;
+            }
+            let t = Instant::now();
+            h.draw().map_err(|e| e.to_string())?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        per_tab.push(format!(
+            "\"{}\":{:.3}",
+            tab.title().to_lowercase(),
+            percentile(&times, 0.5)
+        ));
+        all.extend(times);
+    }
+    // Paging through the member table: the store read of one page plus its frame.
+    h.load_tab(&port, Tab::Members);
+    let mut pages = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        h.act(
+            &port,
+            Action::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::PageDown,
+            )),
+        );
+        h.draw().map_err(|e| e.to_string())?;
+        pages.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    pages.sort_by(f64::total_cmp);
+    all.sort_by(f64::total_cmp);
+    println!(
+        "{{\"scenario\":\"render\",\"size\":\"200x50\",\"frame_ms_p50\":{:.3},\"frame_ms_p99\":{:.3},\"frame_ms_p50_by_tab\":{{{}}},\"page_down_ms_p50\":{:.3},\"page_down_ms_p99\":{:.3},\"first_frame_ms\":{:.1},\"rss_mb\":{:.1},\"store\":{{\"members\":{},\"deals\":{},\"events\":{},\"bytes\":{}}}}}",
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        per_tab.join(","),
+        percentile(&pages, 0.5),
+        percentile(&pages, 0.99),
+        first_frame_ms,
+        rss_mb(),
+        info.members,
+        info.deals,
+        info.events,
+        info.store_bytes
+    );
+    Ok(())
 }
