@@ -699,6 +699,50 @@ mod tests {
     }
 
     #[test]
+    fn every_action_is_documented_in_the_shipped_config() {
+        for b in Keymap::default().bindings {
+            let line = format!("# {} = \"{}\"", b.name, {
+                let keys: Vec<String> = b.keys.iter().map(key_name).collect();
+                keys.join(",")
+            });
+            assert!(
+                crate::config::DEFAULT_CONFIG.contains(&line),
+                "assets/config.toml lacks {line}"
+            );
+        }
+    }
+
+    fn key_name(k: &Key) -> String {
+        let base = match k.code {
+            KeyCode::Char(' ') => "space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::BackTab => "backtab".into(),
+            KeyCode::PageUp => "pgup".into(),
+            KeyCode::PageDown => "pgdn".into(),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        if k.mods.contains(KeyModifiers::CONTROL) {
+            format!("ctrl-{base}")
+        } else {
+            base
+        }
+    }
+
+    #[test]
+    fn no_key_does_two_things_in_one_scope() {
+        let km = Keymap::default();
+        for (i, a) in km.bindings.iter().enumerate() {
+            for b in &km.bindings[i + 1..] {
+                if a.scope == b.scope {
+                    for k in &a.keys {
+                        assert!(!b.keys.contains(k), "{} and {} share {k:?}", a.name, b.name);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn shifted_characters_match_without_the_shift_flag() {
         let e = KeyEvent::new(KeyCode::Char('F'), KeyModifiers::SHIFT);
         assert_eq!(Key::from_event(&e), Key::parse("F").unwrap());
