@@ -10,12 +10,14 @@ pub mod forms;
 pub mod headless;
 pub mod keymap;
 pub mod loads;
+pub mod modal;
 pub mod palette;
 pub mod seed;
 pub mod simulator;
 pub mod state;
 pub mod terminal;
 pub mod update;
+pub mod view_actions;
 pub mod worker;
 
 use std::sync::Arc;

@@ -1,20 +1,14 @@
 //! `update(state, action) -> effects`: the one place the console's state changes. Pure: no
 //! I/O, no clock, no channels; the loop runs the effects it returns.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEventKind};
-use tui_input::backend::crossterm::EventHandler;
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEventKind};
 
 use super::action::{Action, Effect};
 use super::confirms;
-use super::forms::{Form, FormKind};
+use super::forms::Form;
 use super::keymap::{Key, KeyAction, Scope};
 use super::loads;
-use super::palette;
-use super::state::billing::BILLING_SORTS;
-use super::state::deals::{DEAL_SORTS, DealFilter};
-use super::state::events::EventFilter;
-use super::state::members::{Analysis, MEMBER_SORTS};
-use super::state::points::POINT_SORTS;
+use super::state::members::Analysis;
 use super::state::{FilterTarget, Modal, State, StatusKind, Tab, ThemeName};
 use crate::domain::{Command, MemberId};
 
@@ -22,7 +16,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(k) if k.kind == KeyEventKind::Release => Vec::new(),
         Action::Key(k) => match s.modal.take() {
-            Some(m) => modal_key(s, m, k),
+            Some(m) => super::modal::modal_key(s, m, k),
             None => key(s, k),
         },
         Action::Mouse(m) => match m.kind {
@@ -129,7 +123,7 @@ fn selected_member(s: &State) -> Option<MemberId> {
     }
 }
 
-fn open_analysis(s: &mut State, m: MemberId) -> Vec<Effect> {
+pub(super) fn open_analysis(s: &mut State, m: MemberId) -> Vec<Effect> {
     s.tab = Tab::Members;
     s.members.analysis = Some(Analysis::new(m));
     let mut v = vec![loads::detail(s, m)];
@@ -172,7 +166,7 @@ fn move_by(s: &mut State, delta: isize) -> Vec<Effect> {
     }
 }
 
-fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
+pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
     let page = s.table_rows() as isize;
     match a {
         KeyAction::Quit => {
@@ -211,8 +205,8 @@ fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             });
             Vec::new()
         }
-        KeyAction::Sort => sort(s),
-        KeyAction::Yank => yank(s),
+        KeyAction::Sort => super::view_actions::sort(s),
+        KeyAction::Yank => super::view_actions::yank(s),
         KeyAction::Mouse => {
             s.mouse = !s.mouse;
             s.say(
@@ -386,294 +380,4 @@ fn demo(s: &mut State, a: KeyAction) -> Vec<Effect> {
         },
     );
     vec![Effect::DemoRate { rate, paused }]
-}
-
-fn sort(s: &mut State) -> Vec<Effect> {
-    let (name, effects) = match s.tab {
-        Tab::Members => {
-            let before = s.members.sort;
-            s.members.sort = (before + 1) % MEMBER_SORTS.len();
-            let reload = before <= 1 && s.members.sort <= 1 || s.members.sort == 0;
-            let e = if reload && s.members.analysis.is_none() {
-                s.members.table.reset();
-                vec![loads::members(s, None, false)]
-            } else {
-                s.members.apply_sort();
-                Vec::new()
-            };
-            (MEMBER_SORTS[s.members.sort], e)
-        }
-        Tab::Deals => {
-            s.deals.sort = (s.deals.sort + 1) % DEAL_SORTS.len();
-            if s.deals.sort == 0 {
-                (DEAL_SORTS[0], loads::reload_current(s))
-            } else {
-                s.deals.apply_sort();
-                (DEAL_SORTS[s.deals.sort], Vec::new())
-            }
-        }
-        Tab::Points => {
-            s.points.sort = (s.points.sort + 1) % POINT_SORTS.len();
-            if s.points.sort == 0 {
-                (POINT_SORTS[0], loads::reload_current(s))
-            } else {
-                s.points.apply_sort();
-                (POINT_SORTS[s.points.sort], Vec::new())
-            }
-        }
-        Tab::Billing => {
-            s.billing.sort = (s.billing.sort + 1) % BILLING_SORTS.len();
-            (BILLING_SORTS[s.billing.sort], Vec::new())
-        }
-        Tab::Events => {
-            s.say(StatusKind::Info, "events are in log order");
-            return Vec::new();
-        }
-    };
-    s.say(StatusKind::Info, format!("sorted by {name}"));
-    effects
-}
-
-fn yank(s: &mut State) -> Vec<Effect> {
-    let text = match s.tab {
-        Tab::Members => match &s.members.analysis {
-            Some(a) => a
-                .detail
-                .as_ref()
-                .and_then(|d| serde_json::to_string(&d.member).ok()),
-            None => s
-                .members
-                .selected()
-                .and_then(|m| serde_json::to_string(m).ok()),
-        },
-        Tab::Deals => s
-            .deals
-            .table
-            .selected_row()
-            .and_then(|d| serde_json::to_string(d).ok()),
-        Tab::Points => s
-            .points
-            .table
-            .selected_row()
-            .and_then(|b| serde_json::to_string(&b.balance).ok()),
-        Tab::Billing => s
-            .billing
-            .selected_row()
-            .and_then(|r| serde_json::to_string(&r.preview).ok()),
-        Tab::Events => s
-            .events
-            .selected()
-            .and_then(|e| serde_json::to_string(e).ok()),
-    };
-    match text {
-        Some(t) => {
-            s.say(
-                StatusKind::Info,
-                format!("copied {} bytes (OSC 52)", t.len()),
-            );
-            vec![Effect::Yank(t)]
-        }
-        None => Vec::new(),
-    }
-}
-
-fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
-    let key = Key::from_event(&k);
-    let dialog = s.keymap.lookup(key, &[Scope::Dialog]).map(|b| b.action);
-    match m {
-        Modal::Help { scroll } => {
-            // Down and PgDn scroll a long help; any other key closes it.
-            match k.code {
-                KeyCode::Down | KeyCode::Char('j') => {
-                    s.modal = Some(Modal::Help { scroll: scroll + 1 })
-                }
-                KeyCode::PageDown | KeyCode::Char(' ') => {
-                    s.modal = Some(Modal::Help {
-                        scroll: scroll + 10,
-                    })
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    s.modal = Some(Modal::Help {
-                        scroll: scroll.saturating_sub(1),
-                    })
-                }
-                _ => {}
-            }
-            Vec::new()
-        }
-        Modal::EventJson { .. } => {
-            if let (Modal::EventJson { json, .. }, KeyCode::Char('y')) = (&m, k.code) {
-                s.say(StatusKind::Info, "copied the JSON (OSC 52)");
-                return vec![Effect::Yank(json.clone())];
-            }
-            Vec::new() // any key closes
-        }
-        Modal::Confirm(c) => match (dialog, k.code) {
-            (Some(KeyAction::Submit), _) | (_, KeyCode::Char('y')) => {
-                let key = s.next_key();
-                s.say(StatusKind::Info, format!("{}...", c.command.name()));
-                vec![loads::request(
-                    s,
-                    Effect::Execute {
-                        key,
-                        command: c.command,
-                    },
-                )]
-            }
-            (Some(KeyAction::Cancel), _) | (_, KeyCode::Char('n')) => {
-                s.say(StatusKind::Info, "cancelled; nothing was written");
-                Vec::new()
-            }
-            _ => {
-                s.modal = Some(Modal::Confirm(c));
-                Vec::new()
-            }
-        },
-        Modal::Form(f) => form_key(s, f, dialog, k),
-        Modal::Filter {
-            target,
-            mut input,
-            error,
-        } => match dialog {
-            Some(KeyAction::Submit) => apply_filter(s, target, input.value().to_string()),
-            Some(KeyAction::Cancel) => Vec::new(),
-            _ => {
-                input.handle_event(&crossterm::event::Event::Key(k));
-                let error = match target {
-                    FilterTarget::Deals => DealFilter::parse(input.value()).err(),
-                    FilterTarget::Events => EventFilter::parse(input.value()).err(),
-                    _ => None,
-                }
-                .map(|e| e.to_string())
-                .or(error.filter(|_| false));
-                s.modal = Some(Modal::Filter {
-                    target,
-                    input,
-                    error,
-                });
-                Vec::new()
-            }
-        },
-        Modal::Palette {
-            mut input,
-            mut selected,
-        } => match dialog {
-            Some(KeyAction::Submit) => match palette::run(s, input.value(), selected) {
-                palette::Run::Done => Vec::new(),
-                palette::Run::Key(a) => perform(s, a),
-                palette::Run::Filter(t) => apply_filter(s, FilterTarget::Deals, t),
-                palette::Run::Member(m) => open_analysis(s, m),
-                palette::Run::Rate(r) => match s.demo.as_mut() {
-                    Some(d) => {
-                        d.rate = r;
-                        vec![Effect::DemoRate {
-                            rate: r,
-                            paused: d.paused,
-                        }]
-                    }
-                    None => {
-                        s.say(StatusKind::Info, "rate works in demo mode");
-                        Vec::new()
-                    }
-                },
-            },
-            Some(KeyAction::Cancel) => Vec::new(),
-            Some(KeyAction::NextField) | Some(KeyAction::PrevField) => {
-                let n = palette::matches(input.value()).len().max(1);
-                selected = if dialog == Some(KeyAction::NextField) {
-                    (selected + 1) % n
-                } else {
-                    (selected + n - 1) % n
-                };
-                s.modal = Some(Modal::Palette { input, selected });
-                Vec::new()
-            }
-            _ => {
-                input.handle_event(&crossterm::event::Event::Key(k));
-                s.modal = Some(Modal::Palette { input, selected: 0 });
-                Vec::new()
-            }
-        },
-    }
-}
-
-fn form_key(s: &mut State, mut f: Form, dialog: Option<KeyAction>, k: KeyEvent) -> Vec<Effect> {
-    match dialog {
-        Some(KeyAction::Cancel) => {
-            s.say(StatusKind::Info, "form closed; nothing was written");
-            return Vec::new();
-        }
-        Some(KeyAction::Submit) => {
-            f.touched = true;
-            match f.validate() {
-                Some(c) => {
-                    return match (f.kind, c) {
-                        (FormKind::Withdraw, Command::Withdraw(m)) => {
-                            vec![loads::request(s, Effect::PrepareWithdraw(m))]
-                        }
-                        (FormKind::Settle, Command::Bill(b)) => {
-                            vec![loads::request(s, Effect::PrepareSettle(b))]
-                        }
-                        (_, c) => {
-                            confirms::for_form(s, c);
-                            Vec::new()
-                        }
-                    };
-                }
-                None => s.say(
-                    StatusKind::Error,
-                    format!("{} field(s) need attention", f.error_count()),
-                ),
-            }
-        }
-        Some(KeyAction::NextField) => f.focus_next(true),
-        Some(KeyAction::PrevField) => f.focus_next(false),
-        _ => {
-            f.focused_input()
-                .handle_event(&crossterm::event::Event::Key(k));
-            f.touched = true;
-            f.validate();
-        }
-    }
-    s.modal = Some(Modal::Form(f));
-    Vec::new()
-}
-
-fn apply_filter(s: &mut State, target: FilterTarget, text: String) -> Vec<Effect> {
-    match target {
-        FilterTarget::Members => {
-            s.members.query = text.trim().to_string();
-            s.members.analysis = None;
-            s.members.table.reset();
-            vec![loads::members(s, None, false)]
-        }
-        FilterTarget::Deals => match DealFilter::parse(&text) {
-            Ok(f) => {
-                s.deals.filter = f;
-                s.deals.filter_text = text;
-                s.deals.table.reset();
-                vec![loads::deals(s, None, false)]
-            }
-            Err(e) => {
-                s.say(StatusKind::Error, format!("filter: {e}"));
-                Vec::new()
-            }
-        },
-        FilterTarget::Billing => {
-            s.billing.filter = text.trim().to_string();
-            s.billing.selected = 0;
-            Vec::new()
-        }
-        FilterTarget::Events => match EventFilter::parse(&text) {
-            Ok(f) => {
-                s.events.filter = f;
-                s.events.filter_text = text;
-                Vec::new()
-            }
-            Err(e) => {
-                s.say(StatusKind::Error, format!("filter: {e}"));
-                Vec::new()
-            }
-        },
-    }
 }

@@ -1,0 +1,219 @@
+//! Keys while an overlay is open: forms (validated on each keystroke by the domain
+//! parsers), confirms, the `/` prompt, the palette, help and the JSON viewer. Part of
+//! `update`: pure.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+
+use super::action::Effect;
+use super::confirms;
+use super::forms::{Form, FormKind};
+use super::keymap::{Key, KeyAction, Scope};
+use super::loads;
+use super::palette;
+use super::state::deals::DealFilter;
+use super::state::events::EventFilter;
+use super::state::{FilterTarget, Modal, State, StatusKind};
+use super::update::{open_analysis, perform};
+use crate::domain::Command;
+
+pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
+    let key = Key::from_event(&k);
+    let dialog = s.keymap.lookup(key, &[Scope::Dialog]).map(|b| b.action);
+    match m {
+        Modal::Help { scroll } => {
+            // Down and PgDn scroll a long help; any other key closes it.
+            match k.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    s.modal = Some(Modal::Help { scroll: scroll + 1 })
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    s.modal = Some(Modal::Help {
+                        scroll: scroll + 10,
+                    })
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    s.modal = Some(Modal::Help {
+                        scroll: scroll.saturating_sub(1),
+                    })
+                }
+                _ => {}
+            }
+            Vec::new()
+        }
+        Modal::EventJson { .. } => {
+            if let (Modal::EventJson { json, .. }, KeyCode::Char('y')) = (&m, k.code) {
+                s.say(StatusKind::Info, "copied the JSON (OSC 52)");
+                return vec![Effect::Yank(json.clone())];
+            }
+            Vec::new() // any key closes
+        }
+        Modal::Confirm(c) => match (dialog, k.code) {
+            (Some(KeyAction::Submit), _) | (_, KeyCode::Char('y')) => {
+                let key = s.next_key();
+                s.say(StatusKind::Info, format!("{}...", c.command.name()));
+                vec![loads::request(
+                    s,
+                    Effect::Execute {
+                        key,
+                        command: c.command,
+                    },
+                )]
+            }
+            (Some(KeyAction::Cancel), _) | (_, KeyCode::Char('n')) => {
+                s.say(StatusKind::Info, "cancelled; nothing was written");
+                Vec::new()
+            }
+            _ => {
+                s.modal = Some(Modal::Confirm(c));
+                Vec::new()
+            }
+        },
+        Modal::Form(f) => form_key(s, f, dialog, k),
+        Modal::Filter {
+            target,
+            mut input,
+            error,
+        } => match dialog {
+            Some(KeyAction::Submit) => apply_filter(s, target, input.value().to_string()),
+            Some(KeyAction::Cancel) => Vec::new(),
+            _ => {
+                input.handle_event(&crossterm::event::Event::Key(k));
+                let error = match target {
+                    FilterTarget::Deals => DealFilter::parse(input.value()).err(),
+                    FilterTarget::Events => EventFilter::parse(input.value()).err(),
+                    _ => None,
+                }
+                .map(|e| e.to_string())
+                .or(error.filter(|_| false));
+                s.modal = Some(Modal::Filter {
+                    target,
+                    input,
+                    error,
+                });
+                Vec::new()
+            }
+        },
+        Modal::Palette {
+            mut input,
+            mut selected,
+        } => match dialog {
+            Some(KeyAction::Submit) => match palette::run(s, input.value(), selected) {
+                palette::Run::Done => Vec::new(),
+                palette::Run::Key(a) => perform(s, a),
+                palette::Run::Filter(t) => apply_filter(s, FilterTarget::Deals, t),
+                palette::Run::Member(m) => open_analysis(s, m),
+                palette::Run::Rate(r) => match s.demo.as_mut() {
+                    Some(d) => {
+                        d.rate = r;
+                        vec![Effect::DemoRate {
+                            rate: r,
+                            paused: d.paused,
+                        }]
+                    }
+                    None => {
+                        s.say(StatusKind::Info, "rate works in demo mode");
+                        Vec::new()
+                    }
+                },
+            },
+            Some(KeyAction::Cancel) => Vec::new(),
+            Some(KeyAction::NextField) | Some(KeyAction::PrevField) => {
+                let n = palette::matches(input.value()).len().max(1);
+                selected = if dialog == Some(KeyAction::NextField) {
+                    (selected + 1) % n
+                } else {
+                    (selected + n - 1) % n
+                };
+                s.modal = Some(Modal::Palette { input, selected });
+                Vec::new()
+            }
+            _ => {
+                input.handle_event(&crossterm::event::Event::Key(k));
+                s.modal = Some(Modal::Palette { input, selected: 0 });
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn form_key(s: &mut State, mut f: Form, dialog: Option<KeyAction>, k: KeyEvent) -> Vec<Effect> {
+    match dialog {
+        Some(KeyAction::Cancel) => {
+            s.say(StatusKind::Info, "form closed; nothing was written");
+            return Vec::new();
+        }
+        Some(KeyAction::Submit) => {
+            f.touched = true;
+            match f.validate() {
+                Some(c) => {
+                    return match (f.kind, c) {
+                        (FormKind::Withdraw, Command::Withdraw(m)) => {
+                            vec![loads::request(s, Effect::PrepareWithdraw(m))]
+                        }
+                        (FormKind::Settle, Command::Bill(b)) => {
+                            vec![loads::request(s, Effect::PrepareSettle(b))]
+                        }
+                        (_, c) => {
+                            confirms::for_form(s, c);
+                            Vec::new()
+                        }
+                    };
+                }
+                None => s.say(
+                    StatusKind::Error,
+                    format!("{} field(s) need attention", f.error_count()),
+                ),
+            }
+        }
+        Some(KeyAction::NextField) => f.focus_next(true),
+        Some(KeyAction::PrevField) => f.focus_next(false),
+        _ => {
+            f.focused_input()
+                .handle_event(&crossterm::event::Event::Key(k));
+            f.touched = true;
+            f.validate();
+        }
+    }
+    s.modal = Some(Modal::Form(f));
+    Vec::new()
+}
+
+pub(super) fn apply_filter(s: &mut State, target: FilterTarget, text: String) -> Vec<Effect> {
+    match target {
+        FilterTarget::Members => {
+            s.members.query = text.trim().to_string();
+            s.members.analysis = None;
+            s.members.table.reset();
+            vec![loads::members(s, None, false)]
+        }
+        FilterTarget::Deals => match DealFilter::parse(&text) {
+            Ok(f) => {
+                s.deals.filter = f;
+                s.deals.filter_text = text;
+                s.deals.table.reset();
+                vec![loads::deals(s, None, false)]
+            }
+            Err(e) => {
+                s.say(StatusKind::Error, format!("filter: {e}"));
+                Vec::new()
+            }
+        },
+        FilterTarget::Billing => {
+            s.billing.filter = text.trim().to_string();
+            s.billing.selected = 0;
+            Vec::new()
+        }
+        FilterTarget::Events => match EventFilter::parse(&text) {
+            Ok(f) => {
+                s.events.filter = f;
+                s.events.filter_text = text;
+                Vec::new()
+            }
+            Err(e) => {
+                s.say(StatusKind::Error, format!("filter: {e}"));
+                Vec::new()
+            }
+        },
+    }
+}
