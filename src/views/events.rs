@@ -35,7 +35,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let rows_fit = area.height.saturating_sub(3) as usize;
     let window = e.window(rows_fit);
     let n = window.len();
-    let summary_w = area.width.saturating_sub(42) as usize;
+    let summary_w = area.width.saturating_sub(40) as usize;
     let rows = |a: usize, b: usize| {
         window[a..b]
             .iter()
