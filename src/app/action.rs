@@ -75,6 +75,8 @@ pub enum Loaded {
         select_last: bool,
     },
     Summary(PointsSummary),
+    /// Merchant names by id (for labels).
+    Merchants(Vec<(crate::domain::MerchantId, String)>),
     Billing {
         generation: u64,
         month: Month,
@@ -115,6 +117,7 @@ pub enum Effect {
         select_last: bool,
     },
     LoadSummary,
+    LoadMerchants,
     LoadBilling {
         generation: u64,
         month: Month,

@@ -251,12 +251,19 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             }
         }
         Loaded::Summary(sum) => s.points.summary = Some(sum),
+        Loaded::Merchants(names) => s.merchant_names.extend(names),
         Loaded::Billing {
             generation,
             month,
             rows: r,
             history,
         } => {
+            for r in &r {
+                if let Some(n) = &r.merchant.merchant.name {
+                    s.merchant_names
+                        .insert(r.merchant.merchant.merchant_id, n.clone());
+                }
+            }
             let b = &mut s.billing;
             if generation == b.generation && month == b.month {
                 b.rows = r;

@@ -38,7 +38,11 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Refresh => {
             if (s.stale || !loads::loaded_once(s)) && !loads::loading_current(s) {
                 s.stale = false;
-                loads::reload_current(s)
+                let mut fx = loads::reload_current(s);
+                if s.merchant_names.is_empty() && !s.members.table.loaded_once {
+                    fx.push(loads::request(s, Effect::LoadMerchants));
+                }
+                fx
             } else {
                 Vec::new()
             }

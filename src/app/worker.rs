@@ -159,6 +159,14 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
             }),
             Err(e) => fail(Target::Balances, generation, e),
         },
+        Effect::LoadMerchants => match port.merchants(MERCHANTS_SHOWN) {
+            Ok(ms) => Action::Loaded(Loaded::Merchants(
+                ms.into_iter()
+                    .filter_map(|m| Some((m.merchant.merchant_id, m.merchant.name?)))
+                    .collect(),
+            )),
+            Err(e) => fail(Target::Lookup, 0, e),
+        },
         Effect::LoadSummary => match port.points_summary() {
             Ok(s) => Action::Loaded(Loaded::Summary(s)),
             Err(e) => fail(Target::Summary, 0, e),

@@ -36,6 +36,24 @@ pub fn age(now: Millis, then: Millis) -> String {
     }
 }
 
+/// Pads (or cuts) to `cols` terminal columns: Korean letters take two.
+pub fn pad(text: &str, cols: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut s = String::new();
+    let mut w = 0;
+    for c in text.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw > cols {
+            break;
+        }
+        s.push(c);
+        w += cw;
+    }
+    let used = s.width();
+    s.push_str(&" ".repeat(cols.saturating_sub(used)));
+    s
+}
+
 /// Cuts to `max` characters with an ellipsis (names may be long or wide).
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -57,5 +75,7 @@ mod tests {
         assert_eq!(age(3_600_000 * 5, 0), "5h ago");
         assert_eq!(age(86_400_000 * 3, 0), "3d ago");
         assert_eq!(clip("안녕하세요", 3), "안녕…");
+        assert_eq!(pad("안녕하세요", 5), "안녕 ");
+        assert_eq!(pad("ab", 4), "ab  ");
     }
 }

@@ -8,7 +8,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row};
 
-use super::format::{age, clip, date, date_time};
+use super::format::{age, clip, date, date_time, pad};
 use super::theme::Theme;
 use super::widgets::{block, window_table};
 use crate::app::state::State;
@@ -153,11 +153,11 @@ pub fn analysis(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
         .take(6)
         .map(|ms| {
             Line::from(vec![
-                Span::styled(format!("#{:<6}", ms.merchant_id.to_string()), t.key),
-                Span::raw(format!(
-                    "{:>4} deals  +{} -{}",
-                    ms.deals, ms.earned, ms.used
-                )),
+                Span::styled(
+                    format!("{} ", pad(&s.merchant_label(ms.merchant_id), 16)),
+                    t.key,
+                ),
+                Span::raw(format!("{:>3} deals +{} -{}", ms.deals, ms.earned, ms.used)),
             ])
         })
         .collect();

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row};
 
-use super::format::clip;
+use super::format::{clip, pad};
 use super::members::status_style;
 use super::theme::Theme;
 use super::widgets::{block, window_table};
@@ -112,7 +112,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .map(|(i, r)| {
             Line::from(vec![
                 Span::styled(format!("{:>2}. ", i + 1), t.muted),
-                Span::raw(format!("{:<24}", clip(&r.name, 22))),
+                Span::raw(pad(&r.name, 24)),
                 Span::styled(format!("{:>14}", r.balance.point.to_string()), t.accent),
             ])
         })

@@ -222,6 +222,11 @@ pub fn state(width: u16, height: u16, theme: ThemeName) -> State {
     hist.reverse();
     s.billing.history = hist;
     s.billing.loaded_once = true;
+    for i in 1..=5 {
+        let m = merchant(i);
+        s.merchant_names
+            .insert(m.merchant.merchant_id, m.merchant.name.unwrap());
+    }
 
     s.events.absorb((1..=120).map(event).collect());
     s

@@ -113,7 +113,8 @@ impl EventsState {
     pub fn window(&self, rows: usize) -> Vec<&Event> {
         let end = match self.anchor {
             None => self.ring.len(),
-            Some(a) => self.index_at(a).map_or(0, |i| i + 1),
+            // An anchor already dropped from the ring holds at the oldest event kept.
+            Some(a) => self.index_at(a).map_or(self.ring.len().min(1), |i| i + 1),
         };
         let mut out: Vec<&Event> = Vec::with_capacity(rows);
         for e in self.ring.range(..end).rev() {
@@ -244,6 +245,18 @@ mod tests {
         s.follow();
         assert_eq!(s.window(1)[0].offset, 14);
         assert_eq!(s.new_since_anchor(), 0);
+    }
+
+    #[test]
+    fn a_held_event_dropped_from_the_ring_holds_at_the_oldest_kept() {
+        let mut s = EventsState::default();
+        s.absorb((1..=10).map(|o| ev(o, 1)).collect());
+        s.scroll(-9);
+        assert_eq!(s.anchor, Some(1));
+        s.absorb((11..=RING_CAPACITY as u64 + 5).map(|o| ev(o, 1)).collect());
+        let w = s.window(3);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].offset, 6);
     }
 
     #[test]

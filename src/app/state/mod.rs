@@ -195,6 +195,8 @@ pub struct State {
     pub key_seq: u64,
     /// Data changed underneath (new events): the visible tab reloads on the next refresh.
     pub stale: bool,
+    /// Merchant names by id, for the analysis and the settle confirm.
+    pub merchant_names: std::collections::BTreeMap<crate::domain::MerchantId, String>,
 }
 
 impl State {
@@ -223,6 +225,7 @@ impl State {
             session: format!("{now:x}"),
             key_seq: 0,
             stale: false,
+            merchant_names: Default::default(),
         }
     }
 
@@ -242,6 +245,14 @@ impl State {
     /// Rows a full-width table shows at the current size (header, tabs, status, borders).
     pub fn table_rows(&self) -> usize {
         usize::from(self.height.saturating_sub(8)).max(1)
+    }
+
+    /// `Café Mori` for a named merchant, `#7` otherwise.
+    pub fn merchant_label(&self, id: crate::domain::MerchantId) -> String {
+        self.merchant_names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id}"))
     }
 
     pub fn busy(&self) -> bool {
