@@ -85,33 +85,42 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         block(title, t),
         t,
     );
+    let dated = hist.width >= 54;
     let hrows = |x: usize, y: usize| {
         b.history[x..y]
             .iter()
             .map(|h| {
-                Row::new(vec![
+                let mut cells = vec![
                     Cell::from(h.id.to_string()),
                     Cell::from(h.merchant_id.to_string()),
                     Cell::from(h.billing_month.to_string()),
                     Cell::from(Line::from(h.billing_amount.to_string()).right_aligned()),
                     Cell::from(Line::from(h.deal_count.to_string()).right_aligned()),
-                    Cell::from(date(h.created_at)),
-                ])
+                ];
+                if dated {
+                    cells.push(Cell::from(date(h.created_at)));
+                }
+                Row::new(cells)
             })
             .collect()
     };
+    let mut hhead = vec!["id", "shop", "month", "amount", "deals"];
+    let mut hwidths = vec![
+        Constraint::Length(4),
+        Constraint::Length(5),
+        Constraint::Length(6),
+        Constraint::Length(12),
+        Constraint::Length(5),
+    ];
+    if dated {
+        hhead.push("created");
+        hwidths.push(Constraint::Length(10));
+    }
     window_table(
         f,
         hist,
-        Row::new(["id", "merchant", "month", "amount", "deals", "created"]),
-        &[
-            Constraint::Length(5),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Length(12),
-            Constraint::Length(5),
-            Constraint::Length(10),
-        ],
+        Row::new(hhead),
+        &hwidths,
         hrows,
         b.history.len(),
         0,
@@ -139,7 +148,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .map(|(m, h)| {
             Bar::default()
                 .value((*h / 100).max(0) as u64)
-                .text_value(format!("{}", h / 100))
+                .text_value(short(*h / 100))
                 .label(Line::from(format!("{:02}/{:02}", m.year % 100, m.month)))
         })
         .collect();
@@ -156,4 +165,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .value_style(t.table_head),
         chart,
     );
+}
+
+/// A bar label that fits five columns: `980`, `12k`, `3.4M`.
+fn short(points: i64) -> String {
+    match points.abs() {
+        0..10_000 => points.to_string(),
+        10_000..10_000_000 => format!("{}k", points / 1_000),
+        _ => format!("{:.1}M", points as f64 / 1e6),
+    }
 }
