@@ -149,11 +149,18 @@ async fn run_loop(
             },
             Some(a) = rx.recv() => a,
             _ = refresh.tick() => Action::Refresh,
-            _ = clock.tick() => Action::Tick {
-                now: Clock::System.now(),
-                link: port.link().label(),
-                outbox: port.pending_outbox(),
-            },
+            _ = clock.tick() => {
+                // The link state may take a lock in the remote adapter: read it off the loop.
+                let (port, tx) = (port.clone(), tx.clone());
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Action::Tick {
+                        now: Clock::System.now(),
+                        link: port.link().label(),
+                        outbox: port.pending_outbox(),
+                    });
+                });
+                continue;
+            }
             _ = frame.tick() => {
                 frames += 1;
                 if state.busy() && frames % 6 == 0 {
