@@ -39,9 +39,12 @@ impl Default for CoreOptions {
     }
 }
 
+/// Where a job's results go.
+type Reply = Sender<Vec<Result<Outcome>>>;
+
 struct Job {
     batch: Vec<Keyed>,
-    reply: Sender<Vec<Result<Outcome>>>,
+    reply: Reply,
 }
 
 pub(super) struct Shared {
@@ -173,7 +176,7 @@ impl Drop for Core {
 struct Applied {
     /// The counters after this batch (`None` when nothing was written).
     meta: Option<Meta>,
-    replies: Vec<(Sender<Vec<Result<Outcome>>>, Vec<Result<Outcome>>)>,
+    replies: Vec<(Reply, Vec<Result<Outcome>>)>,
 }
 
 /// Applies groups of jobs; a second thread makes them durable and answers. While one batch
