@@ -132,7 +132,7 @@ fn refused_deals_write_nothing_and_emit_nothing() {
             date: Some(future),
         })
         .unwrap_err();
-    assert!(matches!(e, Error::Invalid { .. }));
+    assert!(matches!(e, Error::Refused { ref field, .. } if field == "dealDate"));
     assert_eq!(f.core.info().unwrap(), before);
 }
 
