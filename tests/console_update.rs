@@ -27,6 +27,15 @@ fn typed(s: &mut State, text: &str) {
     }
 }
 
+/// Opens the deal form (`n` on Deals) and types a save.
+fn save_form(s: &mut State, member: &str, merchant: &str, amount: &str) {
+    press(s, KeyCode::Char('n'));
+    for v in [member, merchant, amount] {
+        press(s, KeyCode::Tab);
+        typed(s, v);
+    }
+}
+
 fn fresh() -> State {
     state(120, 40, ThemeName::Dark)
 }
@@ -80,13 +89,7 @@ fn q_quits_but_ctrl_c_in_a_form_only_closes_the_form() {
 fn a_valid_deal_form_asks_for_confirmation_then_executes_with_a_fresh_key() {
     let mut s = fresh();
     s.tab = Tab::Deals;
-    press(&mut s, KeyCode::Char('n'));
-    press(&mut s, KeyCode::Tab);
-    typed(&mut s, "7");
-    press(&mut s, KeyCode::Tab);
-    typed(&mut s, "3");
-    press(&mut s, KeyCode::Tab);
-    typed(&mut s, "25000");
+    save_form(&mut s, "7", "3", "25000");
     assert!(press(&mut s, KeyCode::Enter).is_empty());
     let Some(Modal::Confirm(c)) = &s.modal else {
         panic!("no confirm: {:?}", s.modal)
@@ -108,13 +111,7 @@ fn a_valid_deal_form_asks_for_confirmation_then_executes_with_a_fresh_key() {
         })
     ));
     // The next action gets a different key.
-    press(&mut s, KeyCode::Char('n'));
-    press(&mut s, KeyCode::Tab);
-    typed(&mut s, "7");
-    press(&mut s, KeyCode::Tab);
-    typed(&mut s, "3");
-    press(&mut s, KeyCode::Tab);
-    typed(&mut s, "100");
+    save_form(&mut s, "7", "3", "100");
     press(&mut s, KeyCode::Enter);
     let fx = press(&mut s, KeyCode::Enter);
     let [Effect::Execute { key: key2, .. }] = fx.as_slice() else {
