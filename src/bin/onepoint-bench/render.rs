@@ -1,7 +1,7 @@
 //! The `render` scenario (SPEC 8): the console's first frame (open the store, load the first
 //! page, draw) and the time of one frame at 200x50 on every tab, with the process RSS.
-//! `--data DIR` uses an existing store (e.g. one made by `onepoint seed` with 1M members and
-//! 10M deals); without it a temporary store of `--members`/`--deals` is seeded first.
+//! The store: `--data DIR` (seeded to `--members`/`--deals`, default 1M / 10M, on first
+//! use and reused after), or a temporary one of that size.
 
 use std::time::Instant;
 
@@ -11,7 +11,6 @@ use onepoint::app::action::Action;
 use onepoint::app::headless::Headless;
 use onepoint::app::state::Tab;
 use onepoint::config::CoreSettings;
-use onepoint::domain::Clock;
 
 use crate::Opts;
 
@@ -34,38 +33,32 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Opens `--data`, or seeds a temporary store; returns the port and the temp dir guard.
+/// Opens `--data DIR` (seeding it up to `--members`/`--deals` the first time, like the
+/// queries scenario) or a temporary store of that size; returns the port and the temp guard.
 pub fn open_store(
     opts: &Opts,
     default_members: u64,
     default_deals: u64,
 ) -> Result<(Embedded, Option<tempfile::TempDir>), String> {
-    if let Some(d) = opts.text("data") {
-        let port = Embedded::open(std::path::Path::new(d), CoreSettings::default())
-            .map_err(|e| e.to_string())?;
-        return Ok((port, None));
-    }
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let port = Embedded::open(tmp.path(), CoreSettings::default()).map_err(|e| e.to_string())?;
-    let plan = onepoint::app::seed::SeedPlan {
-        members: opts.num("members", default_members)? as usize,
-        deals: opts.num("deals", default_deals)? as usize,
-        months: 6,
-        withdrawals: 50,
+    let members = opts.num("members", default_members)?;
+    let deals = opts.num("deals", default_deals)?;
+    let tmp = match opts.text("data") {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().map_err(|e| e.to_string())?),
     };
-    onepoint::app::seed::seed(
-        &port,
-        plan,
-        Clock::System.now(),
-        CoreSettings::default().zone,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok((port, Some(tmp)))
+    let dir = match (opts.text("data"), &tmp) {
+        (Some(d), _) => std::path::PathBuf::from(d),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => return Err("no store directory".into()),
+    };
+    let port = Embedded::open(&dir, CoreSettings::default()).map_err(|e| e.to_string())?;
+    crate::queries::seed(port.core(), members, deals)?;
+    Ok((port, tmp))
 }
 
 pub fn run(opts: &Opts) -> Result<(), String> {
     let frames = opts.num("frames", 300)? as usize;
-    let (port, _tmp) = open_store(opts, 20_000, 200_000)?;
+    let (port, _tmp) = open_store(opts, 1_000_000, 10_000_000)?;
     let info = port.info().map_err(|e| e.to_string())?;
 
     let t0 = Instant::now();
