@@ -85,7 +85,12 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     );
     if empty && m.table.loaded_once {
         let r = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
-        f.render_widget(Paragraph::new("no members match").style(t.muted), r);
+        let note = if m.query.is_empty() && m.status.is_none() {
+            "no members yet: n joins one"
+        } else {
+            "no members match the filter"
+        };
+        f.render_widget(Paragraph::new(note).style(t.muted), r);
     }
 }
 
