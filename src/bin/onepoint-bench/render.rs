@@ -60,11 +60,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let frames = opts.num("frames", 300)? as usize;
     let (port, _tmp) = open_store(opts, 1_000_000, 10_000_000)?;
     let info = port.info().map_err(|e| e.to_string())?;
+    let rss_open = rss_mb();
 
     let t0 = Instant::now();
     let mut h = Headless::open(&port, 200, 50).map_err(|e| e.to_string())?;
     h.draw().map_err(|e| e.to_string())?;
     let first_frame_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let rss_first_frame = rss_mb();
 
     let mut per_tab = Vec::new();
     let mut all = Vec::new();
@@ -105,13 +107,15 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     pages.sort_by(f64::total_cmp);
     all.sort_by(f64::total_cmp);
     println!(
-        "{{\"scenario\":\"render\",\"size\":\"200x50\",\"frame_ms_p50\":{:.3},\"frame_ms_p99\":{:.3},\"frame_ms_p50_by_tab\":{{{}}},\"page_down_ms_p50\":{:.3},\"page_down_ms_p99\":{:.3},\"first_frame_ms\":{:.1},\"rss_mb\":{:.1},\"store\":{{\"members\":{},\"deals\":{},\"events\":{},\"bytes\":{}}}}}",
+        "{{\"scenario\":\"render\",\"size\":\"200x50\",\"frame_ms_p50\":{:.3},\"frame_ms_p99\":{:.3},\"frame_ms_p50_by_tab\":{{{}}},\"page_down_ms_p50\":{:.3},\"page_down_ms_p99\":{:.3},\"first_frame_ms\":{:.1},\"rss_mb_store_open\":{:.1},\"rss_mb_first_frame\":{:.1},\"rss_mb\":{:.1},\"store\":{{\"members\":{},\"deals\":{},\"events\":{},\"bytes\":{}}}}}",
         percentile(&all, 0.5),
         percentile(&all, 0.99),
         per_tab.join(","),
         percentile(&pages, 0.5),
         percentile(&pages, 0.99),
         first_frame_ms,
+        rss_open,
+        rss_first_frame,
         rss_mb(),
         info.members,
         info.deals,
