@@ -351,3 +351,28 @@ fn demo_keys_steer_the_traffic() {
         }]
     );
 }
+
+#[test]
+fn a_tab_whose_data_moved_while_hidden_reloads_when_shown() {
+    let mut s = fresh();
+    assert!(
+        update(&mut s, Action::Refresh).is_empty(),
+        "nothing moved yet"
+    );
+    update(
+        &mut s,
+        Action::Events((121..=122).map(console_support::event).collect()),
+    );
+    let fx = update(&mut s, Action::Refresh);
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadMembers { .. }]),
+        "{fx:?}"
+    );
+    let fx = press(&mut s, KeyCode::Char('2'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadDeals { .. }]),
+        "{fx:?}"
+    );
+    let fx = press(&mut s, KeyCode::Char('1'));
+    assert!(fx.is_empty(), "members already caught up: {fx:?}");
+}

@@ -36,8 +36,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Refresh => {
-            if (s.stale || !loads::loaded_once(s)) && !loads::loading_current(s) {
-                s.stale = false;
+            if (s.tab_stale() || !loads::loaded_once(s)) && !loads::loading_current(s) {
+                s.mark_seen();
                 let mut fx = loads::reload_current(s);
                 if s.merchant_names.is_empty() && !s.members.table.loaded_once {
                     fx.push(loads::request(s, Effect::LoadMerchants));
@@ -62,7 +62,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
                 Ok(o) => {
                     let (kind, text) = confirms::outcome(&o);
                     s.say(kind, text);
-                    s.stale = true;
+                    s.data_version += 1;
+                    s.mark_seen();
                     if matches!(command, Command::Withdraw(_)) {
                         s.points.summary = None;
                     }
@@ -78,7 +79,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.events.unavailable = None;
             if !batch.is_empty() {
                 s.events.absorb(batch);
-                s.stale = true;
+                s.data_version += 1;
             }
             Vec::new()
         }
@@ -285,8 +286,8 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
         },
         KeyAction::Back => {
             s.members.analysis = None;
-            s.stale = true;
-            Vec::new()
+            s.mark_seen();
+            loads::reload_current(s)
         }
         KeyAction::Join => {
             s.modal = Some(Modal::Form(Form::join()));
@@ -353,8 +354,8 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
 
 fn go_tab(s: &mut State, t: Tab) -> Vec<Effect> {
     s.tab = t;
-    if !loads::loaded_once(s) || s.stale {
-        s.stale = false;
+    if !loads::loaded_once(s) || s.tab_stale() {
+        s.mark_seen();
         loads::reload_current(s)
     } else {
         Vec::new()

@@ -193,8 +193,10 @@ pub struct State {
     /// Prefix of this session's idempotency keys, and the counter after it.
     pub session: String,
     pub key_seq: u64,
-    /// Data changed underneath (new events): the visible tab reloads on the next refresh.
-    pub stale: bool,
+    /// Bumped whenever the data moves (new events, our own writes).
+    pub data_version: u64,
+    /// The `data_version` each tab last loaded at: behind means it reloads when shown.
+    pub seen_version: [u64; 5],
     /// Merchant names by id, for the analysis and the settle confirm.
     pub merchant_names: std::collections::BTreeMap<crate::domain::MerchantId, String>,
 }
@@ -224,7 +226,8 @@ impl State {
             quit: false,
             session: format!("{now:x}"),
             key_seq: 0,
-            stale: false,
+            data_version: 0,
+            seen_version: [0; 5],
             merchant_names: Default::default(),
         }
     }
@@ -253,6 +256,15 @@ impl State {
             .get(&id)
             .cloned()
             .unwrap_or_else(|| format!("#{id}"))
+    }
+
+    /// The data moved since the current tab last loaded.
+    pub fn tab_stale(&self) -> bool {
+        self.seen_version[self.tab.index()] < self.data_version
+    }
+
+    pub fn mark_seen(&mut self) {
+        self.seen_version[self.tab.index()] = self.data_version;
     }
 
     pub fn busy(&self) -> bool {
