@@ -18,7 +18,7 @@ pub const MEMBERS_TXT: &str = include_str!("../../assets/demo/members.txt");
 pub const MERCHANTS_TXT: &str = include_str!("../../assets/demo/merchants.txt");
 
 const DAY_MS: Millis = 86_400_000;
-const BATCH: usize = 500;
+const BATCH: usize = 2_500;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SeedPlan {
