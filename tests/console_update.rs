@@ -376,3 +376,31 @@ fn a_tab_whose_data_moved_while_hidden_reloads_when_shown() {
     let fx = press(&mut s, KeyCode::Char('1'));
     assert!(fx.is_empty(), "members already caught up: {fx:?}");
 }
+
+#[test]
+fn a_click_on_the_tab_bar_picks_that_tab_and_the_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut s = fresh();
+    let click = |column, row, kind| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // " 1 Members   2 Deals   3 Points": "2 Deals" spans columns 13..=19.
+    update(
+        &mut s,
+        Action::Mouse(click(15, 1, MouseEventKind::Down(MouseButton::Left))),
+    );
+    assert_eq!(s.tab, Tab::Deals);
+    update(
+        &mut s,
+        Action::Mouse(click(11, 1, MouseEventKind::Down(MouseButton::Left))),
+    );
+    assert_eq!(s.tab, Tab::Deals, "the gap between labels picks nothing");
+    update(
+        &mut s,
+        Action::Mouse(click(5, 10, MouseEventKind::ScrollDown)),
+    );
+    assert_eq!(s.deals.table.selected, 1);
+}

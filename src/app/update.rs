@@ -22,6 +22,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Mouse(m) => match m.kind {
             MouseEventKind::ScrollUp if s.modal.is_none() => perform(s, KeyAction::Up),
             MouseEventKind::ScrollDown if s.modal.is_none() => perform(s, KeyAction::Down),
+            MouseEventKind::Down(_) if s.modal.is_none() && m.row == 1 => {
+                match Tab::at_column(m.column) {
+                    Some(t) => perform(s, KeyAction::GoTab(t)),
+                    None => Vec::new(),
+                }
+            }
             _ => Vec::new(),
         },
         Action::Resize(w, h) => {

@@ -56,10 +56,7 @@ pub fn tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let mut spans = vec![Span::raw(" ")];
     for tab in Tab::ALL {
         let style = if tab == s.tab { t.tab_active } else { t.tab };
-        spans.push(Span::styled(
-            format!("{} {}", tab.index() + 1, tab.title()),
-            style,
-        ));
+        spans.push(Span::styled(tab.label(), style));
         spans.push(Span::raw("   "));
     }
     if s.events.received > 0 {

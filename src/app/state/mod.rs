@@ -64,6 +64,24 @@ impl Tab {
         }]
     }
 
+    /// The label on the tab bar (`1 Members`); the bar puts them from column 1, 3 apart.
+    pub fn label(self) -> String {
+        format!("{} {}", self.index() + 1, self.title())
+    }
+
+    /// The tab whose label covers `column` of the tab bar (for mouse clicks).
+    pub fn at_column(column: u16) -> Option<Tab> {
+        let mut x = 1u16;
+        for t in Tab::ALL {
+            let w = t.label().len() as u16;
+            if (x..x + w).contains(&column) {
+                return Some(t);
+            }
+            x += w + 3;
+        }
+        None
+    }
+
     pub fn parse(name: &str) -> Option<Tab> {
         Tab::ALL
             .into_iter()
