@@ -105,6 +105,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     } else {
         f.render_widget(block(" Distribution ", t), dist);
     }
+    // Rank, name, balance: the name takes what the balance leaves.
+    let name_w = (top.width.saturating_sub(2 + 4 + 13) as usize).min(24);
     let lines: Vec<Line> = p
         .top(6)
         .iter()
@@ -112,8 +114,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .map(|(i, r)| {
             Line::from(vec![
                 Span::styled(format!("{:>2}. ", i + 1), t.muted),
-                Span::raw(pad(&r.name, 24)),
-                Span::styled(format!("{:>14}", r.balance.point.to_string()), t.accent),
+                Span::raw(pad(&r.name, name_w)),
+                Span::styled(format!("{:>13}", r.balance.point.to_string()), t.accent),
             ])
         })
         .collect();
