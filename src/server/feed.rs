@@ -21,7 +21,7 @@ use crate::domain::{Error, Event, Result};
 /// Events per read of the log.
 const FEED_CHUNK: usize = 512;
 /// How long one blocking wait for new events lasts before the stream checks for shutdown.
-const FEED_WAIT: Duration = Duration::from_secs(5);
+const FEED_WAIT: Duration = Duration::from_secs(2);
 /// The longest long poll a client may ask of `/events/wait`.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 

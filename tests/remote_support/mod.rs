@@ -89,6 +89,16 @@ impl Reply {
 
 /// One request, blocking, with optional body and headers.
 pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+    try_call(method, url, headers, body).expect("the server answers")
+}
+
+/// One request; `None` when the connection failed or was closed before an answer.
+pub fn try_call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Option<Reply> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -106,14 +116,14 @@ pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
                 .header("content-type", "application/json")
                 .body(b.to_string());
         }
-        let resp = req.send().await.expect("the server answers");
+        let resp = req.send().await.ok()?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
-        Reply {
+        Some(Reply {
             status,
             headers,
             text,
-        }
+        })
     })
 }
