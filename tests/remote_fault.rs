@@ -190,3 +190,56 @@ fn killed_server_comes_back_and_the_outbox_drains_once() {
 fn first_addr(url: &str) -> String {
     url.trim_start_matches("http://").to_string()
 }
+
+#[test]
+fn sigterm_answers_in_flight_writes_and_flushes_the_store() {
+    let data = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let server = spawn(data.path(), "127.0.0.1:0");
+    let url = format!("http://{}", server.addr);
+    let p = std::sync::Arc::new(remote_support::remote(&url, None, state.path()));
+    let a = join(p.as_ref(), "Term Park").unwrap();
+
+    // Writers keep going while the server is told to stop; every write it acknowledged
+    // must be in the store afterwards.
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let mut acked = 0i64;
+                for _ in 0..5000 {
+                    let save = DealRequest::Save {
+                        member: a,
+                        merchant: MerchantId(20),
+                        amount: Amount(100),
+                        date: None,
+                    };
+                    match p.place_deal(save, None) {
+                        Ok(_) => acked += 1,
+                        Err(_) => break,
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGTERM);
+    }
+    let acked: i64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    let mut server = server;
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}");
+    assert!(acked > 0, "some writes were answered before the stop");
+
+    let again = spawn(data.path(), "127.0.0.1:0");
+    let q = remote_support::remote(&format!("http://{}", again.addr), None, state.path());
+    // Each acknowledged save of 100 earned 1 point; none is lost.
+    let balance = q.points(a).unwrap().point;
+    assert!(
+        balance >= Points(acked * 100),
+        "{balance:?} < {acked} saves"
+    );
+    assert!(q.check().unwrap().ok);
+}
