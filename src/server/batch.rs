@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::reply::{Answer, AppState, Base, blocking, ok};
 use super::routes::{body, outcome_body};
 use crate::api::wire::{self, fault};
-use crate::domain::{Clock, Command, Error, IdemKey, Keyed, MemberId, Result};
+use crate::domain::{Clock, Error, IdemKey, Keyed, Result};
 
 /// The most writes one batch may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -27,27 +27,8 @@ fn item(v: &Value) -> Result<Keyed> {
     };
     let empty = Map::new();
     let b = obj.get("body").and_then(Value::as_object).unwrap_or(&empty);
-    let command = match obj.get("op").and_then(Value::as_str).unwrap_or("") {
-        "join" => Command::Join(wire::new_member(b)?),
-        "withdraw" => {
-            let id = match b.get("memberId") {
-                Some(Value::Number(n)) => wire::number_text(n),
-                Some(Value::String(s)) => s.clone(),
-                _ => String::new(),
-            };
-            Command::Withdraw(MemberId::parse("memberId", &id)?)
-        }
-        "merchant" => Command::AddMerchant(wire::new_merchant(b)?),
-        "deal" => Command::Deal(wire::deal_request(b)?),
-        "billing" => Command::Bill(wire::billing_request(b)?),
-        _ => {
-            return Err(Error::invalid(
-                "op",
-                "must be one of join, withdraw, merchant, deal, billing",
-            ));
-        }
-    };
-    Ok(Keyed::new(command, key))
+    let op = obj.get("op").and_then(Value::as_str).unwrap_or("");
+    Ok(Keyed::new(wire::command(op, b)?, key))
 }
 
 pub async fn batch(

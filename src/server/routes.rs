@@ -14,17 +14,25 @@ use super::reply::{Answer, AppState, Base, Params, blocking, created, idem_key, 
 use crate::api::wire::{self, hal};
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
-    BalanceQuery, BillingQuery, Command, DashboardRow, DealId, DealQuery, DealStatus, DealType,
-    Error, MemberId, MemberQuery, MemberSort, MemberStatus, MerchantId, Month, Outcome, Points,
-    Result,
+    BalanceQuery, BillingQuery, Command, DealId, DealQuery, DealStatus, DealType, Error, MemberId,
+    MemberQuery, MemberSort, MemberStatus, MerchantId, Month, Outcome, Points, Result,
 };
 
 const DEFAULT_PAGE: usize = 20;
 
 /// The request body as a JSON object; a body over the limit or cut short is a 400.
-pub fn body(b: std::result::Result<Bytes, BytesRejection>) -> Result<Map<String, Value>> {
+pub fn body(b: BodyBytes) -> Result<Map<String, Value>> {
     let bytes = b.map_err(|e| Error::invalid("body", &format!("could not be read: {e}")))?;
     wire::parse_object(&bytes)
+}
+
+type BodyBytes = std::result::Result<Bytes, BytesRejection>;
+
+/// A POST that makes a resource: the body read leniently into the `op`'s command, run,
+/// answered 201 with the HAL item and its `Location`.
+async fn create(st: &AppState, base: &str, h: &HeaderMap, b: BodyBytes, op: &str) -> Answer {
+    let c = wire::command(op, &body(b)?)?;
+    created(&outcome_body(&write(st, h, c).await?, base))
 }
 
 async fn write(st: &AppState, headers: &HeaderMap, cmd: Command) -> Result<Outcome> {
@@ -66,16 +74,12 @@ fn page_of<T>(mut all: Vec<T>, size: usize, page: usize) -> Vec<T> {
 // ---- members ----
 
 pub async fn join(
-    st: State<AppState>,
+    State(st): State<AppState>,
     Base(base): Base,
     h: HeaderMap,
-    b: std::result::Result<Bytes, BytesRejection>,
+    b: BodyBytes,
 ) -> Answer {
-    let m = wire::new_member(&body(b)?)?;
-    created(&outcome_body(
-        &write(&st, &h, Command::Join(m)).await?,
-        &base,
-    ))
+    create(&st, &base, &h, b, "join").await
 }
 
 pub async fn withdraw(
@@ -167,18 +171,7 @@ pub async fn dashboard_row(
     let row = blocking(move || {
         let d = st.port.deal(id)?;
         let m = st.port.member(d.member_id)?;
-        Ok(DashboardRow {
-            id: d.id,
-            member_id: d.member_id,
-            merchant_id: d.merchant_id,
-            deal_date: d.deal_date,
-            deal_type: d.deal_type,
-            point: d.point,
-            status: d.status,
-            billing_status: d.billing_status,
-            balance: d.balance,
-            member_status: m.status,
-        })
+        Ok(wire::dashboard_row(&d, m.status))
     })
     .await?;
     ok(&hal::dashboard_row(&row, &base))
@@ -306,18 +299,14 @@ pub async fn points_summary(State(st): State<AppState>) -> Answer {
 
 // ---- deals ----
 
+/// A use short of points is recorded as failed: 201 with `"status":"fail"`, as the original.
 pub async fn place_deal(
-    st: State<AppState>,
+    State(st): State<AppState>,
     Base(base): Base,
     h: HeaderMap,
-    b: std::result::Result<Bytes, BytesRejection>,
+    b: BodyBytes,
 ) -> Answer {
-    let d = wire::deal_request(&body(b)?)?;
-    // A use short of points is recorded as failed: 201 with "status":"fail", as the original.
-    created(&outcome_body(
-        &write(&st, &h, Command::Deal(d)).await?,
-        &base,
-    ))
+    create(&st, &base, &h, b, "deal").await
 }
 
 pub async fn deal(State(st): State<AppState>, Base(base): Base, Path(id): Path<String>) -> Answer {
@@ -363,16 +352,12 @@ pub async fn deals(
 // ---- billings and merchants ----
 
 pub async fn run_billing(
-    st: State<AppState>,
+    State(st): State<AppState>,
     Base(base): Base,
     h: HeaderMap,
-    b: std::result::Result<Bytes, BytesRejection>,
+    b: BodyBytes,
 ) -> Answer {
-    let r = wire::billing_request(&body(b)?)?;
-    created(&outcome_body(
-        &write(&st, &h, Command::Bill(r)).await?,
-        &base,
-    ))
+    create(&st, &base, &h, b, "billing").await
 }
 
 pub async fn billings(
@@ -412,16 +397,12 @@ pub async fn preview_billing(
 }
 
 pub async fn add_merchant(
-    st: State<AppState>,
+    State(st): State<AppState>,
     Base(base): Base,
     h: HeaderMap,
-    b: std::result::Result<Bytes, BytesRejection>,
+    b: BodyBytes,
 ) -> Answer {
-    let m = wire::new_merchant(&body(b)?)?;
-    created(&outcome_body(
-        &write(&st, &h, Command::AddMerchant(m)).await?,
-        &base,
-    ))
+    create(&st, &base, &h, b, "merchant").await
 }
 
 pub async fn merchants(

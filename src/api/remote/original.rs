@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::RemoteAdapter;
 use super::client::Shared;
-use super::{Attempt, RemoteAdapter, answer};
+use super::writes::{Attempt, answer};
 use crate::api::wire::{self, read};
 use crate::domain::{
     Account, Balance, BalanceQuery, Billing, BillingQuery, CancelKind, Command, DashboardRow, Deal,
@@ -347,21 +348,13 @@ pub async fn write(s: &Shared, k: &Keyed) -> Attempt {
 /// amount (it trusts the client for them), so the original deal is read first.
 async fn deal_body(s: &Shared, d: &DealRequest) -> Result<Value> {
     Ok(match d {
-        DealRequest::Save {
-            member,
-            merchant,
-            amount,
-            ..
-        } => json!({"type": "save", "memberId": member.0, "merchantId": merchant.0,
-            "dealAmount": amount.0}),
-        DealRequest::Use {
-            member,
-            merchant,
-            points,
-            amount,
-            ..
-        } => json!({"type": "use", "memberId": member.0, "merchantId": merchant.0,
-            "point": points.as_f64(), "dealAmount": amount.map(|a| a.0)}),
+        DealRequest::Save { .. } => wire::deal_body(d),
+        // The original reads the point as a Double.
+        DealRequest::Use { points, .. } => {
+            let mut v = wire::deal_body(d);
+            v["point"] = json!(points.as_f64());
+            v
+        }
         DealRequest::Cancel { original, kind, .. } => {
             let o = read::deal(&s.get(&format!("/deals/{original}"), "deal").await?)?;
             let ty = match (kind, o.deal_type) {

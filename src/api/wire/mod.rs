@@ -12,9 +12,52 @@ use serde_json::{Map, Number, Value, json};
 
 use crate::domain::calendar::format_rfc3339;
 use crate::domain::{
-    BillingRequest, CancelKind, DealDraft, DealRequest, DealType, Error, FieldError, FieldErrors,
-    MemberDraft, MerchantDraft, NewMember, NewMerchant,
+    BillingRequest, CancelKind, Command, DashboardRow, Deal, DealDraft, DealRequest, DealType,
+    Error, FieldError, FieldErrors, MemberDraft, MemberId, MemberStatus, MerchantDraft, NewMember,
+    NewMerchant,
 };
+
+/// The write a resource's POST body (or a `/batch` item of that `op`) asks for, parsed by
+/// the domain's one validator for it: `join`, `withdraw` (`{memberId}`), `merchant`,
+/// `deal`, `billing`.
+pub fn command(op: &str, obj: &Map<String, Value>) -> Result<Command, Error> {
+    Ok(match op {
+        "join" => Command::Join(new_member(obj)?),
+        "withdraw" => {
+            let mut errs = FieldErrors::default();
+            let id = field_text(obj, &["memberId"], "memberId", Kind::Number, &mut errs);
+            match id {
+                Some(id) if errs.is_empty() => Command::Withdraw(MemberId::parse("memberId", &id)?),
+                _ => return Err(errs.into()),
+            }
+        }
+        "merchant" => Command::AddMerchant(new_merchant(obj)?),
+        "deal" => Command::Deal(deal_request(obj)?),
+        "billing" => Command::Bill(billing_request(obj)?),
+        _ => {
+            return Err(Error::invalid(
+                "op",
+                "must be one of join, withdraw, merchant, deal, billing",
+            ));
+        }
+    })
+}
+
+/// The dashboard row of a deal, with its member's current status.
+pub fn dashboard_row(d: &Deal, member_status: MemberStatus) -> DashboardRow {
+    DashboardRow {
+        id: d.id,
+        member_id: d.member_id,
+        merchant_id: d.merchant_id,
+        deal_date: d.deal_date,
+        deal_type: d.deal_type,
+        point: d.point,
+        status: d.status,
+        billing_status: d.billing_status,
+        balance: d.balance,
+        member_status,
+    }
+}
 
 /// A JSON object body, or a 400 naming the body and what is wrong with it.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, Error> {

@@ -181,19 +181,10 @@ pub fn balance(v: &Value) -> Result<Balance> {
 }
 
 pub fn dashboard_row(v: &Value) -> Result<DashboardRow> {
-    let d = deal(v)?;
-    Ok(DashboardRow {
-        id: d.id,
-        member_id: d.member_id,
-        merchant_id: d.merchant_id,
-        deal_date: d.deal_date,
-        deal_type: d.deal_type,
-        point: d.point,
-        status: d.status,
-        billing_status: d.billing_status,
-        balance: d.balance,
-        member_status: member_status(v, "memberStatus"),
-    })
+    Ok(super::dashboard_row(
+        &deal(v)?,
+        member_status(v, "memberStatus"),
+    ))
 }
 
 /// Reads every item of a collection; items this console cannot represent (the original
