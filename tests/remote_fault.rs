@@ -117,12 +117,16 @@ fn killed_server_comes_back_and_the_outbox_drains_once() {
     let seen = p.events(0, 1000).unwrap();
     let last_seen = seen.last().unwrap().offset;
     assert_eq!(p.link(), Link::Connected);
+    let tail = Duration::from_millis(10);
+    assert_eq!(p.wait_events(last_seen, tail).unwrap(), last_seen);
 
     drop(first); // kill -9
 
     // Reads: the last answer, marked stale.
     assert_eq!(p.points(a).unwrap().point, Points(90_000));
     assert!(p.stale());
+    // A long poll is never answered from the cache: a follower must not spin on it.
+    assert!(p.wait_events(last_seen, tail).is_err());
     // A save is not queued: it fails with a clear message.
     let e = p.place_deal(save.clone(), None).unwrap_err();
     assert!(matches!(e, Error::Unavailable { .. }), "{e:?}");

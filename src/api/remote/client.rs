@@ -186,10 +186,18 @@ impl Shared {
     /// A read: the fresh answer when the server gives one, else the last answer for the
     /// same path, marked stale; `what` names the thing in a 404.
     pub async fn get(&self, path: &str, what: &str) -> Result<Value> {
-        self.get_within(path, what, self.timeout).await
+        self.get_within(path, what, self.timeout, true).await
     }
 
-    pub async fn get_within(&self, path: &str, what: &str, timeout: Duration) -> Result<Value> {
+    /// A read with its own time limit; `stale_ok: false` for answers that must be fresh
+    /// (a long poll served from the cache would turn a follower's wait into a spin).
+    pub async fn get_within(
+        &self,
+        path: &str,
+        what: &str,
+        timeout: Duration,
+        stale_ok: bool,
+    ) -> Result<Value> {
         match self.send(Method::GET, path, None, None, timeout).await {
             Sent::Answer { status, body } if (200..300).contains(&status) => {
                 let v: Value = serde_json::from_slice(&body).map_err(|e| Error::Unavailable {
@@ -205,12 +213,17 @@ impl Shared {
             }
             Sent::Answer { status, body } => Err(error_from_response(status, &body, what)),
             Sent::Refrained(why) | Sent::Lost(why) => {
-                let cached = self.cache.lock().get(path).cloned();
+                let cached = if stale_ok {
+                    self.cache.lock().get(path).cloned()
+                } else {
+                    None
+                };
                 match cached {
                     Some(v) => {
                         self.stale.store(true, Ordering::Relaxed);
                         Ok(v)
                     }
+                    None if !stale_ok => Err(Error::Unavailable { message: why }),
                     None => Err(Error::Unavailable {
                         message: format!("{why}; nothing seen earlier to show"),
                     }),

@@ -211,7 +211,7 @@ pub fn wait_events(a: &RemoteAdapter, after: u64, timeout: Duration) -> Result<u
     let s = a.shared.clone();
     let limit = s.timeout + wait;
     let r = a
-        .run(async move { s.get_within(&path, "events", limit).await })
+        .run(async move { s.get_within(&path, "events", limit, false).await })
         .unwrap_or_else(|| Err(super::stopped()));
     match r {
         Ok(v) => v
