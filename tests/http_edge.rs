@@ -474,3 +474,35 @@ fn batch_applies_in_order_and_answers_each() {
     assert_eq!(v[1]["body"]["balance"], 50.0);
     assert_eq!(v[2]["body"]["errors"][0]["field"], "dealAmount");
 }
+
+#[test]
+fn the_remote_adapter_with_a_viewer_token_reads_but_may_not_write() {
+    use onepoint::api::Port;
+    use onepoint::domain::{Error, MemberId, MemberQuery, NewMember};
+    let mut tokens = Tokens::default();
+    tokens.insert(OP, Role::Operator);
+    tokens.insert(VIEW, Role::Viewer);
+    let s = serve(Some(tokens));
+    let state = tempfile::tempdir().unwrap();
+    let op = remote_support::remote(&s.url(), Some(OP), state.path());
+    let kim = NewMember {
+        name: "Kim".into(),
+        phone: None,
+        address: None,
+    };
+    assert_eq!(op.join(kim.clone(), None).unwrap().member_id, MemberId(1));
+    let viewer = remote_support::remote(&s.url(), Some(VIEW), state.path());
+    let all = viewer.members(&MemberQuery::default()).unwrap();
+    assert_eq!(all.len(), 1);
+    let e = viewer.join(kim.clone(), None).unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e:?}");
+    let anonymous = remote_support::remote(&s.url(), None, state.path());
+    let e = anonymous.member(MemberId(1)).unwrap_err();
+    assert!(matches!(e, Error::Unauthorized { .. }), "{e:?}");
+    assert!(!e.to_string().contains(OP));
+    assert_eq!(
+        op.members(&MemberQuery::default()).unwrap().len(),
+        1,
+        "nothing written"
+    );
+}
