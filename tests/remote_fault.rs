@@ -206,9 +206,11 @@ fn sigterm_answers_in_flight_writes_and_flushes_the_store() {
 
     // Writers keep going while the server is told to stop; every write it acknowledged
     // must be in the store afterwards.
+    let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let writers: Vec<_> = (0..4)
         .map(|_| {
             let p = p.clone();
+            let progress = progress.clone();
             std::thread::spawn(move || {
                 let mut acked = 0i64;
                 for _ in 0..5000 {
@@ -219,7 +221,10 @@ fn sigterm_answers_in_flight_writes_and_flushes_the_store() {
                         date: None,
                     };
                     match p.place_deal(save, None) {
-                        Ok(_) => acked += 1,
+                        Ok(_) => {
+                            acked += 1;
+                            progress.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -227,7 +232,9 @@ fn sigterm_answers_in_flight_writes_and_flushes_the_store() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
+    eventually("writes to flow", || {
+        progress.load(std::sync::atomic::Ordering::Relaxed) >= 20
+    });
     unsafe {
         libc::kill(server.child.id() as i32, libc::SIGTERM);
     }
