@@ -3,6 +3,13 @@
 
 pub mod args;
 pub mod commands;
+pub mod export;
+pub mod follow;
+pub mod import;
+pub mod output;
+pub mod seed;
+pub mod seed_data;
+pub mod show;
 
 use std::sync::Arc;
 
