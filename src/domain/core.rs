@@ -1,15 +1,25 @@
-//! The core handle: opens the store, runs the group-commit writer, and answers reads.
+//! The core handle: opens the store and runs the one writer that group-commits every
+//! write. Callers hand it batches; the writer drains whatever is queued (up to
+//! `MAX_GROUP` commands), applies them in one transaction, commits atomically, makes the
+//! batch durable with one flush + fsync, and only then answers each caller.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::FixedOffset;
+use parking_lot::{Condvar, Mutex};
 
-use super::{
-    Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, Clock, DashboardRow,
-    Deal, DealId, DealQuery, Error, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery,
-    MemberView, MerchantId, MerchantSummary, Month, Outcome, PointsSummary, Rates, Result,
-};
+use super::ledger::{self, Rules};
+use super::schema::Meta;
+use super::store::{Store, StoreOptions};
+use super::tx::{Tx, load_meta};
+use super::{Clock, Error, Keyed, Outcome, Rates, Result};
+
+/// How many commands one group commit takes at most.
+pub const MAX_GROUP: usize = 8192;
 
 #[derive(Debug, Clone)]
 pub struct CoreOptions {
@@ -18,77 +28,193 @@ pub struct CoreOptions {
     pub clock: Clock,
 }
 
-pub struct Core {
-    dir: PathBuf,
+impl Default for CoreOptions {
+    fn default() -> CoreOptions {
+        CoreOptions {
+            rates: Rates::default(),
+            zone: FixedOffset::east_opt(0).expect("UTC"),
+            clock: Clock::System,
+        }
+    }
 }
 
-fn todo() -> Error {
-    Error::store("core not built yet")
+struct Job {
+    batch: Vec<Keyed>,
+    reply: Sender<Vec<Result<Outcome>>>,
+}
+
+pub(super) struct Shared {
+    pub store: Store,
+    pub opts: CoreOptions,
+    /// The meta of the last durable batch (counts for `info`, totals for the points tab).
+    pub meta: Mutex<Meta>,
+    pub offset_changed: Condvar,
+}
+
+impl Shared {
+    pub fn rules(&self) -> Rules {
+        Rules {
+            rates: self.opts.rates,
+            zone: self.opts.zone,
+        }
+    }
+}
+
+pub struct Core {
+    pub(super) shared: Arc<Shared>,
+    jobs: Option<Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl Core {
-    pub fn open(dir: &Path, _opts: CoreOptions) -> Result<Core> {
+    pub fn open(dir: &Path, opts: CoreOptions) -> Result<Core> {
+        Core::open_with_store(dir, opts, StoreOptions::default())
+    }
+
+    pub fn open_with_store(dir: &Path, opts: CoreOptions, so: StoreOptions) -> Result<Core> {
+        let store = Store::open(dir, so)?;
+        let meta = load_meta(&store)?;
+        let shared = Arc::new(Shared {
+            store,
+            opts,
+            meta: Mutex::new(meta),
+            offset_changed: Condvar::new(),
+        });
+        let (tx, rx) = mpsc::channel::<Job>();
+        let s = shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("onepoint-writer".into())
+            .spawn(move || writer_loop(&s, rx))
+            .map_err(|e| Error::store(format!("cannot start the writer: {e}")))?;
         Ok(Core {
-            dir: dir.to_path_buf(),
+            shared,
+            jobs: Some(tx),
+            writer: Some(writer),
         })
     }
+
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.shared.store.dir()
     }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir().to_path_buf()
+    }
+
+    pub fn options(&self) -> &CoreOptions {
+        &self.shared.opts
+    }
+
+    /// Applies the writes; returns once they are durable, one result per command, in order.
     pub fn execute(&self, batch: Vec<Keyed>) -> Vec<Result<Outcome>> {
-        batch.iter().map(|_| Err(todo())).collect()
+        let n = batch.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let (reply, answer) = mpsc::channel();
+        let sent = self
+            .jobs
+            .as_ref()
+            .map(|j| j.send(Job { batch, reply }).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            return (0..n)
+                .map(|_| Err(Error::store("the writer has stopped")))
+                .collect();
+        }
+        answer.recv().unwrap_or_else(|_| {
+            (0..n)
+                .map(|_| Err(Error::store("the writer stopped before answering")))
+                .collect()
+        })
     }
-    pub fn member(&self, _id: MemberId) -> Result<MemberView> {
-        Err(todo())
+
+    /// The last durable event offset.
+    pub fn last_offset(&self) -> u64 {
+        self.shared.meta.lock().last_offset
     }
-    pub fn member_detail(&self, _id: MemberId, _recent: usize) -> Result<MemberDetail> {
-        Err(todo())
+
+    /// Blocks until an event after `after` is durable or `timeout` passes.
+    pub fn wait_events(&self, after: u64, timeout: Duration) -> u64 {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut meta = self.shared.meta.lock();
+        while meta.last_offset <= after {
+            if self
+                .shared
+                .offset_changed
+                .wait_until(&mut meta, deadline)
+                .timed_out()
+            {
+                break;
+            }
+        }
+        meta.last_offset
     }
-    pub fn members(&self, _q: &MemberQuery) -> Result<Vec<MemberView>> {
-        Err(todo())
+
+    pub(super) fn meta(&self) -> Meta {
+        self.shared.meta.lock().clone()
     }
-    pub fn member_history(
-        &self,
-        _id: MemberId,
-        _before: Option<DealId>,
-        _limit: usize,
-    ) -> Result<Vec<DashboardRow>> {
-        Err(todo())
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
     }
-    pub fn merchants(&self, _limit: usize) -> Result<Vec<MerchantSummary>> {
-        Err(todo())
-    }
-    pub fn deal(&self, _id: DealId) -> Result<Deal> {
-        Err(todo())
-    }
-    pub fn deals(&self, _q: &DealQuery) -> Result<Vec<Deal>> {
-        Err(todo())
-    }
-    pub fn points(&self, _id: MemberId) -> Result<Balance> {
-        Err(todo())
-    }
-    pub fn balances(&self, _q: &BalanceQuery) -> Result<Vec<Balance>> {
-        Err(todo())
-    }
-    pub fn points_summary(&self) -> Result<PointsSummary> {
-        Err(todo())
-    }
-    pub fn preview_billing(&self, _m: MerchantId, _month: Month) -> Result<BillingPreview> {
-        Err(todo())
-    }
-    pub fn billings(&self, _q: &BillingQuery) -> Result<Vec<Billing>> {
-        Err(todo())
-    }
-    pub fn events(&self, _after: u64, _limit: usize) -> Result<Vec<Event>> {
-        Err(todo())
-    }
-    pub fn wait_events(&self, after: u64, _timeout: Duration) -> u64 {
-        after
-    }
-    pub fn info(&self) -> Result<Info> {
-        Err(todo())
-    }
-    pub fn check(&self) -> Result<CheckReport> {
-        Err(todo())
+}
+
+fn writer_loop(shared: &Shared, jobs: Receiver<Job>) {
+    let rules = shared.rules();
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        let mut count = group[0].batch.len();
+        while count < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(j) => {
+                    count += j.batch.len();
+                    group.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let meta = shared.meta.lock().clone();
+        let mut tx = Tx::new(
+            &shared.store,
+            meta,
+            shared.opts.clock.now(),
+            shared.opts.zone,
+        );
+        let results: Vec<Vec<Result<Outcome>>> = group
+            .iter()
+            .map(|j| {
+                j.batch
+                    .iter()
+                    .map(|k| ledger::apply(&mut tx, &rules, k))
+                    .collect()
+            })
+            .collect();
+        let (set, new_meta) = tx.into_write_set();
+        match shared.store.commit(set) {
+            Ok(()) => {
+                *shared.meta.lock() = new_meta;
+                shared.offset_changed.notify_all();
+                for (job, res) in group.into_iter().zip(results) {
+                    let _ = job.reply.send(res);
+                }
+            }
+            Err(e) => {
+                tracing::error!("group commit failed: {e}");
+                // What sled holds now is the truth; reload the counters from it.
+                if let Ok(m) = load_meta(&shared.store) {
+                    *shared.meta.lock() = m;
+                }
+                for job in group {
+                    let n = job.batch.len();
+                    let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
+                }
+            }
+        }
     }
 }

@@ -2,15 +2,23 @@
 //! read model and the event log, on a sled store. Synchronous and deterministic; it knows
 //! nothing of terminals, async runtimes or HTTP. `store.rs` is the only file that names sled.
 
+pub mod billing;
 pub mod calendar;
+mod check;
 pub mod core;
+pub mod dashboard;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod ledger;
 pub mod model;
 pub mod money;
 pub mod query;
+mod reads;
 pub mod request;
+pub mod schema;
+pub mod store;
+pub mod tx;
 
 pub use calendar::{Clock, Millis, Month};
 pub use error::{Error, FieldError, FieldErrors, Result};

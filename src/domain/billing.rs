@@ -1,0 +1,151 @@
+//! Settlement (SPEC 1): per merchant and month, the successful unbilled uses dated up to the
+//! end of the month, minus the useCancels of already-billed uses not yet clawed back, times
+//! (1 - commission), rounded half up. Preview and run share `settle`, so they cannot differ.
+
+use super::calendar::Month;
+use super::dashboard;
+use super::error::{Error, Result};
+use super::event::EventBody;
+use super::ids::{BillingId, DealId, MerchantId};
+use super::ledger::{Rules, deal_of};
+use super::model::{Billing, BillingPreview, BillingStatus};
+use super::money::Points;
+use super::schema::{
+    BILLING, BILLING_MONTH, CLAWBACK, DEAL, KeyBuf, UNBILLED, decode_points, key1, read_u64,
+};
+use super::tx::{Reader, Tx, prefix_end};
+
+/// What a settlement would bill now.
+#[derive(Debug, Clone, Default)]
+pub struct Settlement {
+    /// Successful unbilled uses: (deal, points, queue key).
+    pub uses: Vec<(DealId, Points, Vec<u8>)>,
+    /// useCancels of billed uses, to claw back: (deal, points, queue key).
+    pub clawbacks: Vec<(DealId, Points, Vec<u8>)>,
+    pub net: Points,
+}
+
+impl Settlement {
+    pub fn deal_count(&self) -> u64 {
+        (self.uses.len() + self.clawbacks.len()) as u64
+    }
+}
+
+fn queue<R: Reader>(
+    r: &R,
+    tag: u8,
+    merchant: MerchantId,
+    end_ms: i64,
+) -> Result<Vec<(DealId, Points, Vec<u8>)>> {
+    let from = KeyBuf::new(tag).u64(merchant.0).done();
+    let to = KeyBuf::new(tag).u64(merchant.0).time(end_ms + 1).done();
+    Ok(r.range_raw(&from, &to)?
+        .into_iter()
+        .map(|(k, v)| (DealId(read_u64(&k, 17)), decode_points(&v), k))
+        .collect())
+}
+
+pub fn settle<R: Reader>(
+    r: &R,
+    rules: &Rules,
+    merchant: MerchantId,
+    month: Month,
+) -> Result<Settlement> {
+    let end = month.end_ms(rules.zone);
+    let uses = queue(r, UNBILLED, merchant, end)?;
+    let clawbacks = queue(r, CLAWBACK, merchant, end)?;
+    let net = uses.iter().map(|u| u.1).sum::<Points>() - clawbacks.iter().map(|c| c.1).sum();
+    Ok(Settlement {
+        uses,
+        clawbacks,
+        net,
+    })
+}
+
+pub fn month_key(merchant: MerchantId, month: Month, billing: BillingId) -> Vec<u8> {
+    KeyBuf::new(BILLING_MONTH)
+        .u64(merchant.0)
+        .u32(month.code())
+        .u64(billing.0)
+        .done()
+}
+
+/// The latest billing of a merchant and month.
+pub fn latest<R: Reader>(r: &R, merchant: MerchantId, month: Month) -> Result<Option<Billing>> {
+    let prefix = KeyBuf::new(BILLING_MONTH)
+        .u64(merchant.0)
+        .u32(month.code())
+        .done();
+    let rows = r.range_raw(&prefix, &prefix_end(&prefix))?;
+    match rows.last() {
+        Some((k, _)) => r.get::<Billing>(&key1(BILLING, read_u64(k, 13))),
+        None => Ok(None),
+    }
+}
+
+fn check_month(now: i64, rules: &Rules, month: Month) -> Result<()> {
+    if month > Month::of(now, rules.zone) {
+        return Err(Error::refused("billingMonth", "must not be in the future"));
+    }
+    Ok(())
+}
+
+pub fn preview<R: Reader>(
+    r: &R,
+    rules: &Rules,
+    now: i64,
+    merchant: MerchantId,
+    month: Month,
+) -> Result<BillingPreview> {
+    check_month(now, rules, month)?;
+    let s = settle(r, rules, merchant, month)?;
+    Ok(BillingPreview {
+        merchant_id: merchant,
+        billing_month: month,
+        billing_amount: rules.rates.commission.net_of_commission(s.net),
+        net_points: s.net,
+        deal_count: s.deal_count(),
+        commission_bp: rules.rates.commission.0,
+        latest: latest(r, merchant, month)?,
+    })
+}
+
+pub fn run(tx: &mut Tx, rules: &Rules, merchant: MerchantId, month: Month) -> Result<Billing> {
+    check_month(tx.now, rules, month)?;
+    let s = settle(tx, rules, merchant, month)?;
+    if s.deal_count() == 0
+        && let Some(b) = latest(tx, merchant, month)?
+    {
+        return Ok(b);
+    }
+    tx.meta.last_billing += 1;
+    let id = BillingId(tx.meta.last_billing);
+    for (deal, _, qkey) in s.uses.iter().chain(s.clawbacks.iter()) {
+        let mut d = deal_of(tx, *deal)?;
+        d.billing_status = BillingStatus::Yes;
+        d.billing_id = Some(id);
+        tx.put(key1(DEAL, d.id.0), &d);
+        dashboard::mark_billed(tx, &d)?;
+        tx.remove(qkey.clone());
+    }
+    let b = Billing {
+        id,
+        merchant_id: merchant,
+        billing_month: month,
+        billing_amount: rules.rates.commission.net_of_commission(s.net),
+        deal_count: s.deal_count(),
+        net_points: s.net,
+        commission_bp: rules.rates.commission.0,
+        created_at: tx.now,
+    };
+    tx.put(key1(BILLING, id.0), &b);
+    tx.put_raw(month_key(merchant, month, id), Vec::new());
+    tx.emit(EventBody::Billed {
+        id,
+        merchant_id: merchant,
+        billing_month: month,
+        billing_amount: b.billing_amount,
+        deal_count: b.deal_count,
+    });
+    Ok(b)
+}

@@ -1,0 +1,398 @@
+//! `onepoint check`: audits the invariants of SPEC 1 against the store.
+//! 1. every balance >= 0 and equals its recomputation from the member's deals and forfeits;
+//! 2. each original is cancelled at most once; a cancel's points equal its original's;
+//! 3. every billing equals its recomputation; no deal is billed twice;
+//! 4. the event log is gap-free from offset 1, and replaying it from empty rebuilds
+//!    balances, the dashboard and billings exactly.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::calendar::{Millis, Month};
+use super::core::Core;
+use super::dashboard;
+use super::error::Result;
+use super::event::{DealEvent, Event, EventBody};
+use super::model::{
+    Account, Billing, BillingStatus, DashboardRow, Deal, DealStatus, DealType, Member, MemberStatus,
+};
+use super::money::{BasisPoints, Points};
+use super::query::CheckReport;
+use super::schema::{
+    ACCOUNT, BILLING, CLAWBACK, DEAL, EVENT, MEMBER, UNBILLED, decode, decode_points, read_u64,
+};
+use super::tx::Reader;
+
+const MAX_REPORTED: usize = 100;
+
+struct Report(CheckReport);
+
+impl Report {
+    fn fail(&mut self, msg: String) {
+        if self.0.violations.len() < MAX_REPORTED {
+            self.0.violations.push(msg);
+        }
+        self.0.ok = false;
+    }
+}
+
+/// The state rebuilt from the event log alone.
+#[derive(Default)]
+struct Replay {
+    members: HashMap<u64, (MemberStatus, Points)>,
+    deals: HashMap<u64, ReplayDeal>,
+    unbilled: BTreeMap<(u64, Millis, u64), Points>,
+    clawbacks: BTreeMap<(u64, Millis, u64), Points>,
+    billings: BTreeMap<u64, (u64, Month, Points, u64, Points)>,
+}
+
+struct ReplayDeal {
+    ev: DealEvent,
+    billing: Option<u64>,
+    cancelled_by: Option<u64>,
+}
+
+impl Core {
+    pub fn check(&self) -> Result<super::query::CheckReport> {
+        let store = &self.shared.store;
+        let meta = self.meta();
+        let zone = self.shared.opts.zone;
+        let mut rep = Report(CheckReport {
+            ok: true,
+            members: meta.last_member,
+            deals: meta.last_deal,
+            billings: meta.last_billing,
+            events: meta.last_offset,
+            violations: Vec::new(),
+        });
+
+        // 4a. Gap-free log, replayed from empty.
+        let mut replay = Replay::default();
+        let mut expected = 1u64;
+        for r in store.scan_prefix(&[EVENT]) {
+            let (k, v) = r?;
+            let offset = read_u64(&k, 1);
+            if offset != expected {
+                rep.fail(format!(
+                    "event log gap: expected offset {expected}, found {offset}"
+                ));
+                expected = offset;
+            }
+            expected += 1;
+            let ev: Event = match serde_json::from_slice(&v) {
+                Ok(e) => e,
+                Err(e) => {
+                    rep.fail(format!("event {offset} is unreadable: {e}"));
+                    continue;
+                }
+            };
+            replay.apply(&ev, zone, &mut rep);
+        }
+        if expected - 1 != meta.last_offset {
+            rep.fail(format!(
+                "event log ends at {} but the store counts {}",
+                expected - 1,
+                meta.last_offset
+            ));
+        }
+
+        // 1. Balances from deals and forfeits, and as replayed.
+        let mut deltas: HashMap<u64, Points> = HashMap::new();
+        let mut cancels: HashMap<u64, Vec<u64>> = HashMap::new();
+        let mut by_billing: HashMap<u64, (Points, u64)> = HashMap::new();
+        let mut deals: HashMap<u64, Deal> = HashMap::new();
+        for r in store.scan_prefix(&[DEAL]) {
+            let d: Deal = decode(&r?.1)?;
+            if d.status == DealStatus::Success {
+                let delta = match d.deal_type {
+                    DealType::Save | DealType::UseCancel => d.point,
+                    DealType::Use | DealType::SaveCancel => -d.point,
+                };
+                *deltas.entry(d.member_id.0).or_default() += delta;
+                if let Some(o) = d.original_deal_id {
+                    cancels.entry(o.0).or_default().push(d.id.0);
+                }
+            }
+            if let Some(b) = d.billing_id {
+                let e = by_billing.entry(b.0).or_default();
+                e.1 += 1;
+                match d.deal_type {
+                    DealType::Use => e.0 += d.point,
+                    DealType::UseCancel => e.0 -= d.point,
+                    _ => rep.fail(format!(
+                        "deal {} is a {} but billed",
+                        d.id,
+                        d.deal_type.as_str()
+                    )),
+                }
+            }
+            match replay.deals.get(&d.id.0) {
+                None => rep.fail(format!("deal {} has no event", d.id)),
+                Some(rd) => {
+                    if rd.billing != d.billing_id.map(|b| b.0) {
+                        rep.fail(format!(
+                            "deal {} billing differs from the replayed log",
+                            d.id
+                        ));
+                    }
+                    if rd.cancelled_by != d.cancelled_by.map(|c| c.0) {
+                        rep.fail(format!(
+                            "deal {} cancellation differs from the replay",
+                            d.id
+                        ));
+                    }
+                }
+            }
+            let row: Option<DashboardRow> = store.get(&dashboard::row_key(d.member_id, d.id))?;
+            match row {
+                None => rep.fail(format!("deal {} is missing from the dashboard", d.id)),
+                Some(row) => {
+                    if row.point != d.point
+                        || row.status != d.status
+                        || row.billing_status != d.billing_status
+                        || row.deal_type != d.deal_type
+                        || row.merchant_id != d.merchant_id
+                        || row.deal_date != d.deal_date
+                    {
+                        rep.fail(format!(
+                            "dashboard row of deal {} differs from the deal",
+                            d.id
+                        ));
+                    }
+                }
+            }
+            deals.insert(d.id.0, d);
+        }
+        if deals.len() as u64 != meta.last_deal {
+            rep.fail(format!(
+                "{} deals stored but the store counts {}",
+                deals.len(),
+                meta.last_deal
+            ));
+        }
+        let mut outstanding = Points::ZERO;
+        for r in store.scan_prefix(&[MEMBER]) {
+            let m: Member = decode(&r?.1)?;
+            let a: Account = store
+                .get(&super::schema::key1(ACCOUNT, m.member_id.0))?
+                .unwrap_or_default();
+            outstanding += a.balance;
+            if a.balance < Points::ZERO {
+                rep.fail(format!(
+                    "member {} has a negative balance {}",
+                    m.member_id, a.balance
+                ));
+            }
+            let recomputed = deltas.get(&m.member_id.0).copied().unwrap_or_default() - a.forfeited;
+            if recomputed != a.balance {
+                rep.fail(format!(
+                    "member {} balance {} but deals and forfeits give {}",
+                    m.member_id, a.balance, recomputed
+                ));
+            }
+            match replay.members.get(&m.member_id.0) {
+                Some((s, b)) if *s == m.status && *b == a.balance => {}
+                Some((s, b)) => rep.fail(format!(
+                    "member {} is {} with {} but the log replays {} with {}",
+                    m.member_id,
+                    m.status.as_str(),
+                    a.balance,
+                    s.as_str(),
+                    b
+                )),
+                None => rep.fail(format!("member {} has no MemberCreated event", m.member_id)),
+            }
+        }
+        if outstanding != meta.outstanding {
+            rep.fail(format!(
+                "outstanding total {} but balances add up to {}",
+                meta.outstanding, outstanding
+            ));
+        }
+
+        // 2. Cancels.
+        for (orig, by) in &cancels {
+            if by.len() > 1 {
+                rep.fail(format!(
+                    "deal {orig} is cancelled {} times: {by:?}",
+                    by.len()
+                ));
+            }
+            match deals.get(orig) {
+                None => rep.fail(format!("cancel of unknown deal {orig}")),
+                Some(o) => {
+                    for c in by {
+                        if deals[c].point != o.point {
+                            rep.fail(format!("cancel {c} points differ from original {orig}"));
+                        }
+                        if o.cancelled_by.map(|x| x.0) != Some(*c) {
+                            rep.fail(format!("deal {orig} does not record its cancel {c}"));
+                        }
+                    }
+                }
+            }
+        }
+
+        // 3. Billings, and the settlement queues.
+        for r in store.scan_prefix(&[BILLING]) {
+            let b: Billing = decode(&r?.1)?;
+            let (net, count) = by_billing.get(&b.id.0).copied().unwrap_or_default();
+            let amount = BasisPoints(b.commission_bp).net_of_commission(net);
+            if amount != b.billing_amount || count != b.deal_count || net != b.net_points {
+                rep.fail(format!(
+                    "billing {} says {} over {} deals, its deals give {} over {}",
+                    b.id, b.billing_amount, b.deal_count, amount, count
+                ));
+            }
+            match replay.billings.get(&b.id.0) {
+                Some(&(m, mo, amt, n, net))
+                    if m == b.merchant_id.0
+                        && mo == b.billing_month
+                        && amt == b.billing_amount
+                        && n == b.deal_count
+                        && net == b.net_points => {}
+                _ => rep.fail(format!("billing {} differs from the replayed log", b.id)),
+            }
+        }
+        for (tag, name) in [(UNBILLED, "unbilled"), (CLAWBACK, "clawback")] {
+            for r in store.scan_prefix(&[tag]) {
+                let (k, v) = r?;
+                let id = read_u64(&k, 17);
+                match deals.get(&id) {
+                    Some(d)
+                        if d.billing_status == BillingStatus::No
+                            && d.point == decode_points(&v) => {}
+                    _ => rep.fail(format!(
+                        "{name} queue entry for deal {id} is stale or billed"
+                    )),
+                }
+            }
+        }
+        Ok(rep.0)
+    }
+}
+
+impl Replay {
+    fn apply(&mut self, ev: &Event, zone: chrono::FixedOffset, rep: &mut Report) {
+        let off = ev.offset;
+        match &ev.body {
+            EventBody::MemberCreated { member_id, .. } => {
+                self.members
+                    .insert(member_id.0, (MemberStatus::Valid, Points::ZERO));
+            }
+            EventBody::MemberSecession { member_id, .. } => {
+                if let Some(m) = self.members.get_mut(&member_id.0) {
+                    m.0 = MemberStatus::Invalid;
+                }
+            }
+            EventBody::PointCreated { .. } | EventBody::MerchantRegistered { .. } => {}
+            EventBody::PointDisappeared { member_id, point } => {
+                if let Some(m) = self.members.get_mut(&member_id.0) {
+                    if m.1 != *point {
+                        rep.fail(format!(
+                            "event {off}: forfeit {point} but replayed balance {}",
+                            m.1
+                        ));
+                    }
+                    m.1 = Points::ZERO;
+                }
+            }
+            EventBody::SaveDealt(d)
+            | EventBody::UseRequested(d)
+            | EventBody::UseRejected(d)
+            | EventBody::SavedDealCancelled(d)
+            | EventBody::UsedDealCancelled(d) => self.apply_deal(off, d, rep),
+            EventBody::Billed {
+                id,
+                merchant_id,
+                billing_month,
+                billing_amount,
+                deal_count,
+            } => {
+                let end = billing_month.end_ms(zone);
+                let m = merchant_id.0;
+                let take = |q: &mut BTreeMap<(u64, Millis, u64), Points>| -> Vec<(u64, Points)> {
+                    let keys: Vec<_> = q
+                        .range((m, Millis::MIN, 0)..=(m, end, u64::MAX))
+                        .map(|(k, _)| *k)
+                        .collect();
+                    keys.into_iter()
+                        .map(|k| (k.2, q.remove(&k).unwrap_or_default()))
+                        .collect()
+                };
+                let uses = take(&mut self.unbilled);
+                let claws = take(&mut self.clawbacks);
+                for (d, _) in uses.iter().chain(claws.iter()) {
+                    if let Some(rd) = self.deals.get_mut(d) {
+                        rd.billing = Some(id.0);
+                    }
+                }
+                let count = (uses.len() + claws.len()) as u64;
+                let net: Points =
+                    uses.iter().map(|u| u.1).sum::<Points>() - claws.iter().map(|c| c.1).sum();
+                if count != *deal_count {
+                    rep.fail(format!(
+                        "event {off}: billing {id} counts {deal_count} deals, replay finds {count}"
+                    ));
+                }
+                self.billings
+                    .insert(id.0, (m, *billing_month, *billing_amount, *deal_count, net));
+            }
+        }
+    }
+
+    fn apply_deal(&mut self, off: u64, d: &DealEvent, rep: &mut Report) {
+        let Some(m) = self.members.get_mut(&d.member_id.0) else {
+            rep.fail(format!("event {off}: deal {} for unknown member", d.id));
+            return;
+        };
+        if d.status == DealStatus::Success {
+            match d.deal_type {
+                DealType::Save | DealType::UseCancel => m.1 += d.point,
+                DealType::Use | DealType::SaveCancel => m.1 -= d.point,
+            }
+            if m.1 < Points::ZERO {
+                rep.fail(format!(
+                    "event {off}: balance of member {} goes negative",
+                    d.member_id
+                ));
+            }
+        }
+        if m.1 != d.balance {
+            rep.fail(format!(
+                "event {off}: deal {} says balance {} but replay gives {}",
+                d.id, d.balance, m.1
+            ));
+        }
+        if d.status == DealStatus::Success {
+            match d.deal_type {
+                DealType::Use => {
+                    self.unbilled
+                        .insert((d.merchant_id.0, d.deal_date, d.id.0), d.point);
+                }
+                DealType::UseCancel | DealType::SaveCancel => {
+                    if let Some(o) = d.original_deal_id.and_then(|o| self.deals.get_mut(&o.0)) {
+                        o.cancelled_by = Some(d.id.0);
+                        if d.deal_type == DealType::UseCancel {
+                            let k = (o.ev.merchant_id.0, o.ev.deal_date, o.ev.id.0);
+                            if o.billing.is_none() {
+                                self.unbilled.remove(&k);
+                            } else {
+                                self.clawbacks
+                                    .insert((d.merchant_id.0, d.deal_date, d.id.0), d.point);
+                            }
+                        }
+                    }
+                }
+                DealType::Save => {}
+            }
+        }
+        self.deals.insert(
+            d.id.0,
+            ReplayDeal {
+                ev: d.clone(),
+                billing: None,
+                cancelled_by: None,
+            },
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! A write transaction of the group-commit writer: reads see the store plus everything
+//! written earlier in the same batch (read-your-writes), and each command's writes are staged
+//! apart so that a refused command leaves nothing behind. The batch becomes one atomic
+//! `WriteSet` at the end.
+
+use std::collections::BTreeMap;
+
+use chrono::FixedOffset;
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::calendar::Millis;
+use super::error::Result;
+use super::event::{Event, EventBody};
+use super::schema::{self, EVENT, META, Meta, decode, encode, key1};
+use super::store::{Store, WriteSet};
+
+/// Read access shared by the store (for queries) and a transaction (for the writer).
+pub trait Reader {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Entries with `from <= key < to`, ascending, fully collected.
+    fn range_raw(&self, from: &[u8], to: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.get_raw(key)? {
+            Some(b) => decode(&b).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Reader for Store {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.get_val(key)?.map(|v| v.to_vec()))
+    }
+    fn range_raw(&self, from: &[u8], to: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.range(from, to)
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+            .collect()
+    }
+}
+
+type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+pub struct Tx<'a> {
+    store: &'a Store,
+    /// Writes of commands already accepted in this batch.
+    committed: Overlay,
+    committed_meta: Meta,
+    /// Writes of the command being applied.
+    staged: Overlay,
+    pub meta: Meta,
+    pub now: Millis,
+    /// The business time zone (months of the indexes).
+    pub zone: FixedOffset,
+}
+
+impl<'a> Tx<'a> {
+    pub fn new(store: &'a Store, meta: Meta, now: Millis, zone: FixedOffset) -> Tx<'a> {
+        Tx {
+            zone,
+            store,
+            committed: Overlay::new(),
+            committed_meta: meta.clone(),
+            staged: Overlay::new(),
+            meta,
+            now,
+        }
+    }
+
+    pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
+        self.staged.insert(key, Some(encode(value)));
+    }
+
+    pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.staged.insert(key, Some(value));
+    }
+
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.staged.insert(key, None);
+    }
+
+    /// Appends an event at the next offset.
+    pub fn emit(&mut self, body: EventBody) {
+        self.meta.last_offset += 1;
+        let ev = Event {
+            offset: self.meta.last_offset,
+            timestamp: self.now,
+            body,
+        };
+        let json = serde_json::to_vec(&ev).expect("events always serialise");
+        self.staged.insert(key1(EVENT, ev.offset), Some(json));
+    }
+
+    /// Keeps the current command's writes.
+    pub fn accept(&mut self) {
+        let staged = std::mem::take(&mut self.staged);
+        self.committed.extend(staged);
+        self.committed_meta = self.meta.clone();
+    }
+
+    /// Drops the current command's writes.
+    pub fn reject(&mut self) {
+        self.staged.clear();
+        self.meta = self.committed_meta.clone();
+    }
+
+    /// The batch's writes, meta included, ready to commit.
+    pub fn into_write_set(mut self) -> (WriteSet, Meta) {
+        self.reject();
+        let mut set = WriteSet::default();
+        for (k, v) in &self.committed {
+            match v {
+                Some(v) => set.put(k, v),
+                None => set.remove(k),
+            }
+        }
+        if !self.committed.is_empty() {
+            set.put(META, &encode(&self.committed_meta));
+        }
+        (set, self.committed_meta)
+    }
+}
+
+impl Reader for Tx<'_> {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.staged.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.committed.get(key) {
+            return Ok(v.clone());
+        }
+        self.store.get_raw(key)
+    }
+
+    fn range_raw(&self, from: &[u8], to: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.store.range_raw(from, to)?.into_iter().collect();
+        for layer in [&self.committed, &self.staged] {
+            for (k, v) in layer.range(from.to_vec()..to.to_vec()) {
+                match v {
+                    Some(v) => {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                    None => {
+                        merged.remove(k);
+                    }
+                }
+            }
+        }
+        Ok(merged.into_iter().collect())
+    }
+}
+
+/// Reads the meta record (zeroes for a new store).
+pub fn load_meta(store: &Store) -> Result<Meta> {
+    Ok(store.get::<Meta>(schema::META)?.unwrap_or_default())
+}
+
+/// The exclusive end of a prefix range: the prefix with its last byte incremented.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}

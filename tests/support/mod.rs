@@ -1,0 +1,118 @@
+//! Shared test fixtures: a core on a fresh temporary store with a fixed clock.
+#![allow(dead_code)]
+
+use onepoint::domain::core::{Core, CoreOptions};
+use onepoint::domain::{
+    Amount, CancelKind, Clock, Command, DealId, DealRequest, IdemKey, Keyed, MemberId, MerchantId,
+    NewMember, Outcome, Points, Rates, Result,
+};
+
+/// 2026-10-15T09:00:00Z: deals in October, settlement of 202610 allowed.
+pub const NOW_MS: i64 = 1_792_054_800_000;
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub core: Core,
+    pub clock: Clock,
+}
+
+pub fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Clock::fixed(NOW_MS);
+    let core = open(dir.path(), &clock);
+    Fixture { dir, core, clock }
+}
+
+pub fn open(path: &std::path::Path, clock: &Clock) -> Core {
+    Core::open(
+        path,
+        CoreOptions {
+            rates: Rates::default(),
+            zone: chrono::FixedOffset::east_opt(0).unwrap(),
+            clock: clock.clone(),
+        },
+    )
+    .expect("open core")
+}
+
+impl Fixture {
+    pub fn reopen(&mut self) {
+        let placeholder = tempfile::tempdir().unwrap();
+        let old = std::mem::replace(&mut self.core, open(placeholder.path(), &self.clock));
+        drop(old);
+        self.core = open(self.dir.path(), &self.clock);
+    }
+
+    pub fn one(&self, c: Command) -> Result<Outcome> {
+        self.core.execute(vec![Keyed::new(c, None)]).pop().unwrap()
+    }
+
+    pub fn keyed(&self, c: Command, key: &str) -> Result<Outcome> {
+        self.core
+            .execute(vec![Keyed::new(c, Some(IdemKey(key.into())))])
+            .pop()
+            .unwrap()
+    }
+
+    pub fn join(&self, name: &str) -> MemberId {
+        match self
+            .one(Command::Join(NewMember {
+                name: name.into(),
+                phone: None,
+                address: None,
+            }))
+            .unwrap()
+        {
+            Outcome::Member(m) => m.member_id,
+            o => panic!("unexpected {o:?}"),
+        }
+    }
+
+    pub fn deal(&self, r: DealRequest) -> Result<onepoint::domain::Deal> {
+        match self.one(Command::Deal(r))? {
+            Outcome::Deal(d) => Ok(d),
+            o => panic!("unexpected {o:?}"),
+        }
+    }
+
+    pub fn save(&self, m: u64, merchant: u64, amount: u64) -> Result<onepoint::domain::Deal> {
+        self.deal(DealRequest::Save {
+            member: MemberId(m),
+            merchant: MerchantId(merchant),
+            amount: Amount(amount),
+            date: None,
+        })
+    }
+
+    pub fn use_pts(
+        &self,
+        m: u64,
+        merchant: u64,
+        hundredths: i64,
+    ) -> Result<onepoint::domain::Deal> {
+        self.deal(DealRequest::Use {
+            member: MemberId(m),
+            merchant: MerchantId(merchant),
+            points: Points(hundredths),
+            amount: None,
+            date: None,
+        })
+    }
+
+    pub fn cancel(&self, original: u64) -> Result<onepoint::domain::Deal> {
+        self.deal(DealRequest::Cancel {
+            original: DealId(original),
+            kind: CancelKind::Any,
+            date: None,
+        })
+    }
+
+    pub fn balance(&self, m: u64) -> Points {
+        self.core.points(MemberId(m)).unwrap().point
+    }
+
+    pub fn assert_check(&self) {
+        let r = self.core.check().unwrap();
+        assert!(r.ok, "invariants violated: {:#?}", r.violations);
+    }
+}
