@@ -77,9 +77,12 @@ pub fn run(cmd: CommandLine, global: &GlobalOpts, port: std::sync::Arc<dyn Port>
 /// Prints a write's result and gives its exit code: a deal recorded as failed is printed
 /// like any other, then exits 3 with the reason on stderr (SPEC 4).
 pub fn report_write(ctx: &Ctx, outcome: Outcome) -> Result<i32> {
-    print(ctx.json, &show::outcome_json(&outcome), || {
+    let text = if ctx.json {
+        show::outcome_json(&outcome)?
+    } else {
         show::outcome_text(&outcome)
-    })?;
+    };
+    emit(&text)?;
     match &outcome {
         Outcome::Deal(d) if d.status == DealStatus::Fail => {
             eprintln!(

@@ -13,19 +13,17 @@
 //!   sequential and never reused, so an export imported into an empty store gets its ids.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::domain::{
-    Command, DealDraft, DealId, DealQuery, DealRequest, DealStatus, Error, FieldError, FieldErrors,
-    IdemKey, Keyed, MemberDraft, MemberId, MemberQuery, MemberSort, NewMember, Outcome, Result,
+    Command, DealId, DealQuery, DealRequest, DealStatus, Error, IdemKey, Keyed, MemberDraft,
+    MemberId, MemberQuery, MemberSort, NewMember, Outcome, Points, Result,
 };
 
 use super::commands::Ctx;
-use super::export::DEAL_COLUMNS;
+use super::import_csv::{Columns, Row, is_cancel_kind, open, parse_row, read, scan, stated_point};
 use super::output::{Record, print, progress};
 
 /// Writes per `execute` call: one group commit (one fsync) each.
@@ -46,6 +44,9 @@ pub struct ImportSummary {
     /// Rows a business rule refused: nothing written for them.
     pub refused: u64,
     pub members_joined: u64,
+    /// New deals whose points differ from the file's `point` column: the target store
+    /// earns at other rates (register the merchants with their earn rates first).
+    pub points_differ: u64,
 }
 
 pub fn run(ctx: &Ctx, path: &Path) -> Result<i32> {
@@ -94,159 +95,27 @@ fn print_summary(ctx: &Ctx, s: &ImportSummary) -> Result<()> {
             .field("failed", s.failed)
             .field("refused", s.refused)
             .field("members joined", s.members_joined)
+            .field("points differ", s.points_differ)
             .render()
-    })
-}
-
-fn open(path: &Path) -> Result<csv::Reader<BufReader<File>>> {
-    let f = File::open(path)
-        .map_err(|e| Error::store(format!("cannot open {}: {e}", path.display())))?;
-    Ok(csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(BufReader::with_capacity(1 << 16, f)))
-}
-
-fn read(r: &mut csv::Reader<BufReader<File>>, rec: &mut csv::StringRecord) -> Result<bool> {
-    r.read_record(rec).map_err(|e| match e.kind() {
-        csv::ErrorKind::Io(_) => Error::store(format!("cannot read the CSV: {e}")),
-        _ => Error::invalid("csv", &format!("is malformed: {e}")),
-    })
-}
-
-/// Where each column sits in this file's header.
-struct Columns([usize; 8]);
-
-/// One row's cells, by column name.
-struct Row<'a> {
-    key: &'a str,
-    kind: &'a str,
-    member: &'a str,
-    merchant: &'a str,
-    amount: &'a str,
-    point: &'a str,
-    date: &'a str,
-    original_key: &'a str,
-}
-
-impl Columns {
-    fn read(path: &Path) -> Result<Columns> {
-        let mut r = open(path)?;
-        let header = r
-            .headers()
-            .map_err(|e| Error::invalid("header", &format!("cannot be read: {e}")))?
-            .clone();
-        let mut idx = [0usize; 8];
-        for (slot, name) in idx.iter_mut().zip(DEAL_COLUMNS) {
-            *slot = header
-                .iter()
-                .position(|h| h.trim() == name)
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "header",
-                        &format!(
-                            "is missing the column {name} (needs {})",
-                            DEAL_COLUMNS.join(",")
-                        ),
-                    )
-                })?;
-        }
-        Ok(Columns(idx))
+    })?;
+    if s.points_differ > 0 {
+        eprintln!(
+            "warning: {} deal(s) earned other points than the file says: register the \
+             merchants with their earn rates (`onepoint merchant add`) before importing",
+            s.points_differ
+        );
     }
-    fn row<'a>(&self, rec: &'a csv::StringRecord) -> Row<'a> {
-        let c = |i: usize| rec.get(self.0[i]).unwrap_or("");
-        Row {
-            key: c(0),
-            kind: c(1),
-            member: c(2),
-            merchant: c(3),
-            amount: c(4),
-            point: c(5),
-            date: c(6),
-            original_key: c(7),
-        }
-    }
-}
-
-fn is_cancel_kind(kind: &str) -> bool {
-    matches!(kind.trim(), "saveCancel" | "useCancel" | "cancel")
-}
-
-/// The draft of a row: the columns a deal of its type takes, as `deal save|use|cancel`
-/// would pass them (a save's point is recomputed, a cancel's come from its original).
-fn draft(r: &Row, original: &str) -> DealDraft {
-    let kind = r.kind.trim().to_string();
-    let mut d = DealDraft {
-        kind,
-        date: r.date.to_string(),
-        ..Default::default()
-    };
-    if is_cancel_kind(r.kind) {
-        d.original = original.to_string();
-    } else {
-        d.member = r.member.to_string();
-        d.merchant = r.merchant.to_string();
-        d.amount = r.amount.to_string();
-        if r.kind.trim() != "save" {
-            d.points = r.point.to_string();
-        }
-    }
-    d
-}
-
-/// Parses a row as far as it can be without the store: its key and its deal (a cancel's
-/// original checked only for presence; its id comes from an earlier row's result).
-fn parse_row(r: &Row, original: &str) -> Result<(IdemKey, DealRequest), FieldErrors> {
-    let mut errs = FieldErrors::default();
-    let key = errs.take(IdemKey::parse("key", r.key));
-    if is_cancel_kind(r.kind) && r.original_key.trim().is_empty() {
-        errs.push(FieldError::new("originalKey", "is required for a cancel"));
-    }
-    let req = match DealRequest::parse(&draft(r, original)) {
-        Ok(req) => Some(req),
-        Err(e) => {
-            errs.0.extend(e.0);
-            None
-        }
-    };
-    match (key, req) {
-        (Some(k), Some(req)) if errs.is_empty() => Ok((k, req)),
-        _ => Err(errs),
-    }
-}
-
-struct Scan {
-    rows: u64,
-    /// Keys some cancel names as its original: the only ones whose ids must be kept.
-    referenced: HashSet<String>,
-}
-
-/// The first pass: every row parses, and which keys cancels refer to.
-fn scan(path: &Path, columns: &Columns) -> Result<std::result::Result<Scan, (u64, FieldErrors)>> {
-    let mut reader = open(path)?;
-    let mut record = csv::StringRecord::new();
-    let mut s = Scan {
-        rows: 0,
-        referenced: HashSet::new(),
-    };
-    while read(&mut reader, &mut record)? {
-        s.rows += 1;
-        let r = columns.row(&record);
-        // Any valid id stands in for the original until the second pass resolves it.
-        if let Err(errs) = parse_row(&r, "1") {
-            return Ok(Err((s.rows, errs)));
-        }
-        if is_cancel_kind(r.kind) {
-            s.referenced.insert(r.original_key.trim().to_string());
-        }
-    }
-    Ok(Ok(s))
+    Ok(())
 }
 
 /// What a queued write stands for, to account for its result.
 enum Pending {
     Placeholder(MemberId),
-    Deal { row: u64, key: Option<String> },
+    Deal {
+        row: u64,
+        key: Option<String>,
+        point: Option<Points>,
+    },
 }
 
 struct Importer<'a> {
@@ -316,7 +185,11 @@ impl<'a> Importer<'a> {
             self.queued_keys.insert(k.clone());
         }
         self.batch.push(Keyed::new(Command::Deal(req), Some(key)));
-        self.pending.push(Pending::Deal { row, key: keep });
+        self.pending.push(Pending::Deal {
+            row,
+            key: keep,
+            point: stated_point(r),
+        });
         Ok(Ok(()))
     }
 
@@ -388,13 +261,18 @@ impl<'a> Importer<'a> {
                     ));
                 }
                 (Pending::Placeholder(_), Err(e)) => return Err(e),
-                (Pending::Deal { key, .. }, Ok(Outcome::Deal(d))) => {
+                (Pending::Deal { key, point, .. }, Ok(Outcome::Deal(d))) => {
                     if d.id.get() <= newest_before {
                         self.summary.replayed += 1;
-                    } else if d.status == DealStatus::Fail {
-                        self.summary.failed += 1;
                     } else {
-                        self.summary.applied += 1;
+                        if d.status == DealStatus::Fail {
+                            self.summary.failed += 1;
+                        } else {
+                            self.summary.applied += 1;
+                        }
+                        if point.is_some_and(|p| p != d.point) {
+                            self.summary.points_differ += 1;
+                        }
                     }
                     if let Some(k) = key {
                         self.ids.insert(k, d.id);
@@ -408,7 +286,7 @@ impl<'a> Importer<'a> {
                 // The store or the network failed: stop; what is done is durable and a
                 // re-run picks up from there.
                 (Pending::Deal { .. }, Err(e)) if e.exit_code() == 1 => return Err(e),
-                (Pending::Deal { row, key }, Err(e)) => {
+                (Pending::Deal { row, key, .. }, Err(e)) => {
                     self.refuse(row, &e.to_string());
                     if let Some(k) = key {
                         self.refused_keys.insert(k);

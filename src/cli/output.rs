@@ -156,7 +156,7 @@ impl Table {
                 }
             })
             .collect();
-        parts.join("  ")
+        parts.join("  ").trim_end().to_string()
     }
 }
 

@@ -2,26 +2,25 @@
 //! one thing, aligned tables for lists. Points print with `Points`' Display (`2623.45`).
 //! Pure functions from domain values to text; the JSON forms are the types' own serde.
 
-use chrono::{TimeZone, Utc};
-use serde_json::Value;
-
-use super::output::{Align, Record, Table};
+use super::output::{Align, Record, Table, json_line};
 use crate::domain::calendar::format_rfc3339;
 use crate::domain::{
     Balance, BasisPoints, Billing, BillingPreview, BillingStatus, CheckReport, Deal, Event, Info,
-    MemberDetail, MemberView, Merchant, MerchantSummary, Millis, Outcome, SourceInfo, Withdrawal,
+    MemberDetail, MemberView, Merchant, MerchantSummary, Millis, Outcome, Result, SourceInfo,
+    Withdrawal,
 };
+use chrono::{TimeZone, Utc};
 
-/// The inner value of an outcome, as `--json` prints it (no `{"Deal":..}` wrapper).
-pub fn outcome_json(o: &Outcome) -> Value {
-    let v = match o {
-        Outcome::Member(m) => serde_json::to_value(m),
-        Outcome::Withdrawal(w) => serde_json::to_value(w),
-        Outcome::Merchant(m) => serde_json::to_value(m),
-        Outcome::Deal(d) => serde_json::to_value(d),
-        Outcome::Billing(b) => serde_json::to_value(b),
-    };
-    v.unwrap_or(Value::Null)
+/// The inner value of an outcome as one JSON line, as `--json` prints it (no `{"Deal":..}`
+/// wrapper; fields in the record's own order).
+pub fn outcome_json(o: &Outcome) -> Result<String> {
+    match o {
+        Outcome::Member(m) => json_line(m),
+        Outcome::Withdrawal(w) => json_line(w),
+        Outcome::Merchant(m) => json_line(m),
+        Outcome::Deal(d) => json_line(d),
+        Outcome::Billing(b) => json_line(b),
+    }
 }
 
 pub fn outcome_text(o: &Outcome) -> String {
@@ -378,7 +377,9 @@ mod tests {
 
     #[test]
     fn outcome_json_is_the_inner_value() {
-        let v = outcome_json(&Outcome::Deal(failed_use()));
+        let line = outcome_json(&Outcome::Deal(failed_use())).unwrap();
+        assert!(line.starts_with(r#"{"id":3,"memberId":1,"merchantId":20,"type":"use""#));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["id"], 3);
         assert_eq!(v["status"], "fail");
         assert_eq!(v["point"], 10000.0);
