@@ -63,7 +63,10 @@ pub enum CommandLine {
     #[command(subcommand)]
     Deal(DealCmd),
     /// A member's point balance
-    Points { member_id: String },
+    Points {
+        #[arg(allow_negative_numbers = true)]
+        member_id: String,
+    },
     /// Merchant settlement
     #[command(subcommand)]
     Billing(BillingCmd),
@@ -109,9 +112,11 @@ pub enum MemberCmd {
         address: Option<String>,
     },
     Withdraw {
+        #[arg(allow_negative_numbers = true)]
         id: String,
     },
     Show {
+        #[arg(allow_negative_numbers = true)]
         id: String,
     },
     List {
@@ -119,7 +124,7 @@ pub enum MemberCmd {
         status: Option<String>,
         #[arg(long)]
         query: Option<String>,
-        #[arg(long, default_value = "50")]
+        #[arg(long, default_value = "50", allow_negative_numbers = true)]
         limit: String,
     },
 }
@@ -127,12 +132,12 @@ pub enum MemberCmd {
 #[derive(Debug, Subcommand)]
 pub enum MerchantCmd {
     Add {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         id: String,
         #[arg(long)]
         name: String,
         /// Percent, e.g. 1.5
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         earn_rate: Option<String>,
     },
     List,
@@ -141,47 +146,49 @@ pub enum MerchantCmd {
 #[derive(Debug, Subcommand)]
 pub enum DealCmd {
     Save {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         member: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         amount: String,
         #[arg(long)]
         date: Option<String>,
     },
     Use {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         member: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         points: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         amount: Option<String>,
         #[arg(long)]
         date: Option<String>,
     },
     Cancel {
+        #[arg(allow_negative_numbers = true)]
         deal_id: String,
         #[arg(long)]
         date: Option<String>,
     },
     Show {
+        #[arg(allow_negative_numbers = true)]
         id: String,
     },
     List {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         member: Option<String>,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
         #[arg(long = "type")]
         deal_type: Option<String>,
         #[arg(long)]
         status: Option<String>,
-        #[arg(long, default_value = "50")]
+        #[arg(long, default_value = "50", allow_negative_numbers = true)]
         limit: String,
     },
 }
@@ -189,30 +196,30 @@ pub enum DealCmd {
 #[derive(Debug, Subcommand)]
 pub enum BillingCmd {
     Run {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
     Preview {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
     List {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
     },
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", allow_negative_numbers = true)]
     pub after: String,
-    #[arg(long, default_value = "100")]
+    #[arg(long, default_value = "100", allow_negative_numbers = true)]
     pub limit: String,
     /// Keep printing new events as they come
     #[arg(long)]
@@ -228,19 +235,19 @@ group commit each. A progress bar shows on stderr only when it is a terminal."
 )]
 pub struct SeedArgs {
     /// Members to join
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub members: String,
     /// Deals to place
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub deals: String,
     /// Merchant ids 1..=N to register and deal at
-    #[arg(long, default_value = "50")]
+    #[arg(long, default_value = "50", allow_negative_numbers = true)]
     pub merchants: String,
     /// Months of history, ending now
-    #[arg(long, default_value = "6")]
+    #[arg(long, default_value = "6", allow_negative_numbers = true)]
     pub months: String,
     /// Random seed: the same seed generates the same data (dates end at now)
-    #[arg(long, default_value = "42")]
+    #[arg(long, default_value = "42", allow_negative_numbers = true)]
     pub seed: String,
 }
 
