@@ -299,12 +299,3 @@ fn billing(ctx: &Ctx, c: BillingCmd) -> Result<i32> {
         }
     }
 }
-
-/// Prints a line for people on stdout, or nothing in JSON mode (where one value is printed
-/// at the end).
-pub fn say(ctx: &Ctx, text: &str) -> Result<()> {
-    if !ctx.json {
-        emit(text)?;
-    }
-    Ok(())
-}
