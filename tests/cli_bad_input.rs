@@ -5,29 +5,35 @@
 mod cli_support;
 
 use chrono::{Datelike, Duration, Utc};
-use cli_support::Store;
+use cli_support::{Store, w};
 
 /// A store with one member holding 1000 points.
 fn store() -> Store {
     let s = Store::new();
     s.join("안서연");
-    s.ok(&[
-        "deal",
-        "save",
-        "--member",
-        "1",
-        "--merchant",
-        "20",
-        "--amount",
-        "100000",
-    ]);
+    s.ok(&w("deal save --member 1 --merchant 20 --amount 100000"));
     s
 }
 
+/// One bad input: the arguments, the exit code, what the error must name.
+struct Case(Vec<String>, i32, &'static str);
+
+/// A case from a command line without spaces in its arguments.
+fn case(line: &str, code: i32, field: &'static str) -> Case {
+    Case(w(line).into_iter().map(String::from).collect(), code, field)
+}
+
+/// A case whose last argument is `last` (which may hold spaces or anything else).
+fn case_with(line: &str, last: &str, code: i32, field: &'static str) -> Case {
+    let mut c = case(line, code, field);
+    c.0.push(last.to_string());
+    c
+}
+
 /// Runs every case, each expected to change nothing.
-fn refuse_all(s: &Store, cases: &[(Vec<String>, i32, &str)]) {
+fn refuse_all(s: &Store, cases: &[Case]) {
     let before = s.state();
-    for (args, code, field) in cases {
+    for Case(args, code, field) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = s.run(&args);
         let shown: Vec<String> = args.iter().map(|a| a.chars().take(40).collect()).collect();
@@ -49,92 +55,38 @@ fn refuse_all(s: &Store, cases: &[(Vec<String>, i32, &str)]) {
     assert_eq!(s.state(), before, "a refused input changed the store");
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn save_with_amount(amount: &str) -> Vec<String> {
-    args(&[
-        "deal",
-        "save",
-        "--member",
-        "1",
-        "--merchant",
-        "20",
-        "--amount",
-        amount,
-    ])
-}
-
-fn use_with_points(points: &str) -> Vec<String> {
-    args(&[
-        "deal",
-        "use",
-        "--member",
-        "1",
-        "--merchant",
-        "20",
-        "--points",
-        points,
-    ])
-}
+const SAVE: &str = "deal save --member 1 --merchant 20 --amount";
+const USE: &str = "deal use --member 1 --merchant 20 --points";
 
 #[test]
 fn malformed_numbers_are_refused_by_field() {
     let s = store();
-    refuse_all(
-        &s,
-        &[
-            (save_with_amount("-5"), 2, "dealAmount"),
-            (save_with_amount("0"), 2, "dealAmount"),
-            (save_with_amount("1.5"), 2, "dealAmount"),
-            (save_with_amount("1e5"), 2, "dealAmount"),
-            (save_with_amount("1000000000001"), 2, "dealAmount"),
-            (save_with_amount("99999999999999999999999"), 2, "dealAmount"),
-            (save_with_amount(""), 2, "dealAmount"),
-            (use_with_points("1.234"), 2, "point"),
-            (use_with_points("1e5"), 2, "point"),
-            (use_with_points("0"), 2, "point"),
-            (use_with_points("-3"), 2, "point"),
-            (use_with_points("0.001"), 2, "point"),
-            (use_with_points("NaN"), 2, "point"),
-            (
-                args(&[
-                    "deal",
-                    "use",
-                    "--member",
-                    "1",
-                    "--merchant",
-                    "20",
-                    "--points",
-                    "5",
-                    "--amount",
-                    "-1",
-                ]),
-                2,
-                "dealAmount",
-            ),
-            (
-                args(&[
-                    "merchant",
-                    "add",
-                    "--id",
-                    "7",
-                    "--name",
-                    "Cafe",
-                    "--earn-rate",
-                    "150",
-                ]),
-                2,
-                "earnRate",
-            ),
-            (
-                args(&["merchant", "add", "--id", "0", "--name", "Cafe"]),
-                2,
-                "merchantId",
-            ),
-        ],
+    let mut cases: Vec<Case> = [
+        "-5",
+        "0",
+        "1.5",
+        "1e5",
+        "1000000000001",
+        "99999999999999999999999",
+        "",
+        "0x10",
+    ]
+    .iter()
+    .map(|a| case_with(SAVE, a, 2, "dealAmount"))
+    .collect();
+    cases.extend(
+        ["1.234", "1e5", "0", "-3", "0.001", "NaN", "", "1,000"]
+            .iter()
+            .map(|p| case_with(USE, p, 2, "point")),
     );
+    cases.push(case(&format!("{USE} 5 --amount -1"), 2, "dealAmount"));
+    cases.push(case(
+        "merchant add --id 7 --name Cafe --earn-rate 150",
+        2,
+        "earnRate",
+    ));
+    cases.push(case("merchant add --id 0 --name Cafe", 2, "merchantId"));
+    refuse_all(&s, &cases);
 }
 
 #[test]
@@ -143,30 +95,20 @@ fn bad_names_phones_and_control_characters_are_refused() {
     // Linux caps one argument at 128 KiB (MAX_ARG_STRLEN), so 120 KB is the largest name
     // a command line can carry; the 10 MB case is the parser's own test.
     let huge = "가".repeat(40_000);
+    let join = "member join --name";
     refuse_all(
         &s,
         &[
-            (args(&["member", "join", "--name", ""]), 2, "name"),
-            (args(&["member", "join", "--name", "   "]), 2, "name"),
-            (
-                args(&["member", "join", "--name", &"x".repeat(101)]),
-                2,
-                "name",
-            ),
-            (args(&["member", "join", "--name", &huge]), 2, "name"),
-            (
-                args(&["member", "join", "--name", "bell\u{7}name"]),
-                2,
-                "name",
-            ),
-            (args(&["member", "join", "--name", "two\nlines"]), 2, "name"),
-            (
-                args(&["member", "join", "--name", "Kim", "--phone", "010-abcd"]),
-                2,
-                "phone",
-            ),
-            (
-                args(&["member", "join", "--name", "Kim", "--address", "a\u{1b}[2J"]),
+            case_with(join, "", 2, "name"),
+            case_with(join, "   ", 2, "name"),
+            case_with(join, &"x".repeat(101), 2, "name"),
+            case_with(join, &huge, 2, "name"),
+            case_with(join, "bell\u{7}name", 2, "name"),
+            case_with(join, "two\nlines", 2, "name"),
+            case_with("member join --name Kim --phone", "010-abcd", 2, "phone"),
+            case_with(
+                "member join --name Kim --address",
+                "a\u{1b}[2J",
                 2,
                 "address",
             ),
@@ -180,68 +122,38 @@ fn unknown_ids_and_types_are_refused() {
     refuse_all(
         &s,
         &[
-            (
-                args(&[
-                    "deal",
-                    "save",
-                    "--member",
-                    "999",
-                    "--merchant",
-                    "20",
-                    "--amount",
-                    "5",
-                ]),
+            case(
+                "deal save --member 999 --merchant 20 --amount 5",
                 3,
                 "member",
             ),
-            (
-                args(&[
-                    "deal",
-                    "save",
-                    "--member",
-                    "x1",
-                    "--merchant",
-                    "20",
-                    "--amount",
-                    "5",
-                ]),
+            case(
+                "deal save --member x1 --merchant 20 --amount 5",
                 2,
                 "memberId",
             ),
-            (
-                args(&[
-                    "deal",
-                    "save",
-                    "--member",
-                    "1",
-                    "--merchant",
-                    "-2",
-                    "--amount",
-                    "5",
-                ]),
+            case(
+                "deal save --member 1 --merchant -2 --amount 5",
                 2,
                 "merchantId",
             ),
-            (args(&["deal", "cancel", "999"]), 3, "deal"),
-            (args(&["deal", "cancel", "abc"]), 2, "originalDealId"),
-            (args(&["deal", "show", "999"]), 3, "deal"),
-            (args(&["deal", "show", "0"]), 2, "dealId"),
-            (args(&["points", "999"]), 3, "member"),
-            (args(&["member", "show", "999"]), 3, "member"),
-            (args(&["member", "withdraw", "999"]), 3, "member"),
-            (args(&["member", "withdraw", "-1"]), 2, "memberId"),
-            (args(&["deal", "list", "--type", "refund"]), 2, "type"),
-            (args(&["deal", "list", "--status", "maybe"]), 2, "status"),
-            (args(&["deal", "list", "--limit", "0"]), 2, "limit"),
-            (args(&["member", "list", "--limit", "10001"]), 2, "limit"),
-            (args(&["member", "list", "--status", "gone"]), 2, "status"),
-            (args(&["events", "--after", "-1"]), 2, "after"),
+            case("deal cancel 999", 3, "deal"),
+            case("deal cancel abc", 2, "originalDealId"),
+            case("deal show 999", 3, "deal"),
+            case("deal show 0", 2, "dealId"),
+            case("points 999", 3, "member"),
+            case("member show 999", 3, "member"),
+            case("member withdraw 999", 3, "member"),
+            case("member withdraw -1", 2, "memberId"),
+            case("deal list --type refund", 2, "type"),
+            case("deal list --status maybe", 2, "status"),
+            case("deal list --limit 0", 2, "limit"),
+            case("member list --limit 10001", 2, "limit"),
+            case("member list --status gone", 2, "status"),
+            case("events --after -1", 2, "after"),
+            case("seed --members -1 --deals 5", 2, "members"),
             // A required option left out: clap names it.
-            (
-                args(&["deal", "save", "--member", "1", "--merchant", "20"]),
-                2,
-                "--amount",
-            ),
+            case("deal save --member 1 --merchant 20", 2, "--amount"),
         ],
     );
 }
@@ -252,34 +164,30 @@ fn bad_months_dates_and_keys_are_refused() {
     let next = Utc::now().date_naive().with_day(1).unwrap() + Duration::days(40);
     let future_month = format!("{:04}{:02}", next.year(), next.month());
     let in_an_hour = (Utc::now() + Duration::hours(1)).to_rfc3339();
-    let bill = |m: &str| args(&["billing", "run", "--merchant", "20", "--month", m]);
-    let mut dated = save_with_amount("100");
-    dated.extend(args(&["--date", &in_an_hour]));
-    let mut yesterday = save_with_amount("100");
-    yesterday.extend(args(&["--date", "yesterday"]));
+    let bill = "billing run --merchant 20 --month";
     let keyed = |k: &str| {
-        let mut a = args(&["--key", k]);
-        a.extend(save_with_amount("100"));
-        a
+        let mut c = case_with("--key", k, 2, "key");
+        c.0.extend(w(&format!("{SAVE} 100")).into_iter().map(String::from));
+        c
     };
     refuse_all(
         &s,
         &[
-            (bill("2026-10"), 2, "billingMonth"),
-            (bill("202613"), 2, "billingMonth"),
-            (bill("abcdef"), 2, "billingMonth"),
-            (bill(&future_month), 3, "billingMonth"),
-            (
-                args(&["billing", "preview", "--merchant", "20", "--month", "13"]),
+            case_with(bill, "2026-10", 2, "billingMonth"),
+            case_with(bill, "202613", 2, "billingMonth"),
+            case_with(bill, "abcdef", 2, "billingMonth"),
+            case_with(bill, &future_month, 3, "billingMonth"),
+            case(
+                "billing preview --merchant 20 --month 13",
                 2,
                 "billingMonth",
             ),
-            (args(&["deal", "list", "--month", "202600"]), 2, "month"),
-            (dated, 2, "dealDate"),
-            (yesterday, 2, "dealDate"),
-            (keyed(""), 2, "key"),
-            (keyed(&"k".repeat(200)), 2, "key"),
-            (keyed("tab\tkey"), 2, "key"),
+            case("deal list --month 202600", 2, "month"),
+            case(&format!("{SAVE} 100 --date {in_an_hour}"), 2, "dealDate"),
+            case(&format!("{SAVE} 100 --date yesterday"), 2, "dealDate"),
+            keyed(""),
+            keyed(&"k".repeat(200)),
+            keyed("tab\tkey"),
         ],
     );
 }

@@ -5,7 +5,7 @@ mod cli_support;
 
 use std::path::Path;
 
-use cli_support::{Store, previous_month};
+use cli_support::{Store, previous_month, w};
 use serde_json::Value;
 
 const HEADER: &str = "key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey";
@@ -24,100 +24,24 @@ fn source() -> Store {
         all.extend_from_slice(&["--date", &date]);
         s.json(&all, code)
     };
-    deal(
-        &[
-            "save",
-            "--member",
-            "1",
-            "--merchant",
-            "20",
-            "--amount",
-            "100000",
-        ],
-        0,
-    );
+    deal(&w("save --member 1 --merchant 20 --amount 100000"), 0);
     let used = deal(
-        &[
-            "use",
-            "--member",
-            "1",
-            "--merchant",
-            "20",
-            "--points",
-            "100",
-            "--amount",
-            "9000",
-        ],
+        &w("use --member 1 --merchant 20 --points 100 --amount 9000"),
         0,
     );
-    deal(
-        &[
-            "use",
-            "--member",
-            "1",
-            "--merchant",
-            "20",
-            "--points",
-            "10000",
-        ],
-        3,
-    );
-    let save3 = deal(
-        &[
-            "save",
-            "--member",
-            "3",
-            "--merchant",
-            "7",
-            "--amount",
-            "12345",
-        ],
-        0,
-    );
-    deal(
-        &[
-            "use",
-            "--member",
-            "3",
-            "--merchant",
-            "7",
-            "--points",
-            "23.45",
-        ],
-        0,
-    );
+    deal(&w("use --member 1 --merchant 20 --points 10000"), 3);
+    let save3 = deal(&w("save --member 3 --merchant 7 --amount 12345"), 0);
+    deal(&w("use --member 3 --merchant 7 --points 23.45"), 0);
     deal(&["cancel", &used["id"].to_string()], 0);
-    deal(
-        &[
-            "save",
-            "--member",
-            "3",
-            "--merchant",
-            "20",
-            "--amount",
-            "5000",
-        ],
-        0,
-    );
+    deal(&w("save --member 3 --merchant 20 --amount 5000"), 0);
     deal(&["cancel", &save3["id"].to_string()], 0);
-    deal(
-        &[
-            "use",
-            "--member",
-            "1",
-            "--merchant",
-            "7",
-            "--points",
-            "250.5",
-        ],
-        0,
-    );
+    deal(&w("use --member 1 --merchant 7 --points 250.5"), 0);
     s.ok(&["billing", "run", "--merchant", "7", "--month", &month]);
     s
 }
 
 fn export_csv(s: &Store) -> String {
-    let r = s.run(&["export", "deals", "--format", "csv"]);
+    let r = s.run(&w("export deals --format csv"));
     assert_eq!(r.code, 0, "{r:?}");
     r.stdout
 }
@@ -127,7 +51,7 @@ fn import(s: &Store, file: &Path, code: i32) -> Value {
 }
 
 fn balances(s: &Store) -> Vec<(u64, f64)> {
-    s.ok(&["export", "members", "--format", "json"])
+    s.ok(&w("export members --format json"))
         .as_array()
         .unwrap()
         .iter()
@@ -286,17 +210,7 @@ fn refused_rows_are_counted_and_listed() {
 #[test]
 fn seed_generates_a_coherent_store_and_repeats_with_its_seed() {
     let a = Store::new();
-    let sum = a.ok(&[
-        "seed",
-        "--members",
-        "40",
-        "--deals",
-        "400",
-        "--merchants",
-        "6",
-        "--months",
-        "2",
-    ]);
+    let sum = a.ok(&w("seed --members 40 --deals 400 --merchants 6 --months 2"));
     assert_eq!(sum["members"], 40);
     assert_eq!(sum["merchants"], 6);
     assert_eq!(
@@ -316,7 +230,7 @@ fn seed_generates_a_coherent_store_and_repeats_with_its_seed() {
             .all(|m| m["name"].is_string())
     );
 
-    let deals = a.ok(&["deal", "list", "--limit", "10000"]);
+    let deals = a.ok(&w("deal list --limit 10000"));
     let now = chrono::Utc::now();
     for d in deals.as_array().unwrap() {
         let date = chrono::DateTime::parse_from_rfc3339(d["dealDate"].as_str().unwrap()).unwrap();
@@ -326,17 +240,7 @@ fn seed_generates_a_coherent_store_and_repeats_with_its_seed() {
 
     // The same seed generates the same deals (dates end at now, so leave them out).
     let b = Store::new();
-    b.ok(&[
-        "seed",
-        "--members",
-        "40",
-        "--deals",
-        "400",
-        "--merchants",
-        "6",
-        "--months",
-        "2",
-    ]);
+    b.ok(&w("seed --members 40 --deals 400 --merchants 6 --months 2"));
     let without_dates = |s: &Store| -> Vec<String> {
         export_csv(s)
             .lines()

@@ -2,7 +2,7 @@
 
 mod cli_support;
 
-use cli_support::{Store, previous_month};
+use cli_support::{Store, previous_month, w};
 use serde_json::Value;
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -27,18 +27,8 @@ fn has_all(v: &Value, want: &[&str]) {
 fn json_shapes_match_the_spec() {
     let s = Store::new();
     let (month, date) = previous_month();
-    let m = s.ok(&[
-        "member",
-        "join",
-        "--name",
-        "Kim",
-        "--phone",
-        "010-1234-5678",
-    ]);
-    has_all(
-        &m,
-        &["memberId", "name", "phone", "address", "status", "point"],
-    );
+    let m = s.ok(&w("member join --name Kim --phone 010-1234-5678"));
+    has_all(&m, &w("memberId name phone address status point"));
     assert_eq!(m["status"], "valid");
     assert_eq!(m["point"], 0.0);
     assert_eq!(m["address"], Value::Null);
@@ -69,21 +59,10 @@ fn json_shapes_match_the_spec() {
     ]);
     has_all(
         &d,
-        &[
-            "id",
-            "memberId",
-            "merchantId",
-            "type",
-            "dealAmount",
-            "point",
-            "status",
-            "billingStatus",
-            "billingId",
-            "originalDealId",
-            "reason",
-            "dealDate",
-            "balance",
-        ],
+        &w(
+            "id memberId merchantId type dealAmount point status billingStatus billingId \
+            originalDealId reason dealDate balance",
+        ),
     );
     assert_eq!(d["type"], "use");
     assert_eq!(d["dealAmount"], 0);
@@ -101,16 +80,7 @@ fn json_shapes_match_the_spec() {
     assert_eq!(p, serde_json::json!({"memberId": 1, "point": 2200.0}));
 
     let b = s.ok(&["billing", "run", "--merchant", "7", "--month", &month]);
-    has_all(
-        &b,
-        &[
-            "id",
-            "merchantId",
-            "billingMonth",
-            "billingAmount",
-            "dealCount",
-        ],
-    );
+    has_all(&b, &w("id merchantId billingMonth billingAmount dealCount"));
     assert_eq!(b["billingMonth"], month.as_str());
     assert_eq!(b["billingAmount"], 294.0);
     assert_eq!(b["dealCount"], 1);
@@ -137,28 +107,17 @@ fn json_shapes_match_the_spec() {
         assert!(!list.is_empty(), "{args:?}");
         assert!(list[0].get(first_key).is_some(), "{args:?}: {:?}", list[0]);
     }
-    let deals = s.ok(&["deal", "list", "--type", "use"]);
+    let deals = s.ok(&w("deal list --type use"));
     assert_eq!(deals.as_array().unwrap().len(), 1);
 
     let shown = s.ok(&["member", "show", "1"]);
-    has_all(
-        &shown,
-        &["memberId", "name", "point", "totals", "recentDeals"],
-    );
+    has_all(&shown, &w("memberId name point totals recentDeals"));
     assert_eq!(shown["recentDeals"].as_array().unwrap().len(), 2);
 
     let info = s.ok(&["info"]);
     has_all(
         &info,
-        &[
-            "version",
-            "dataDir",
-            "members",
-            "deals",
-            "billings",
-            "events",
-            "storeBytes",
-        ],
+        &w("version dataDir members deals billings events storeBytes"),
     );
     assert_eq!(info["members"], 1);
     assert_eq!(info["deals"], 2);
@@ -196,18 +155,9 @@ fn a_key_replays_the_same_request_and_refuses_a_different_one() {
     assert_eq!(s.ok(&["info"])["events"], events, "a replay wrote an event");
     assert_eq!(s.points(1), 100.0);
 
-    let r = s.run(&[
-        "--key",
-        "order-17",
-        "deal",
-        "save",
-        "--member",
-        "1",
-        "--merchant",
-        "3",
-        "--amount",
-        "20000",
-    ]);
+    let r = s.run(&w(
+        "--key order-17 deal save --member 1 --merchant 3 --amount 20000",
+    ));
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.error_line().contains("order-17"), "{r:?}");
     assert_eq!(s.points(1), 100.0);
@@ -215,18 +165,7 @@ fn a_key_replays_the_same_request_and_refuses_a_different_one() {
     // A failed use stays failed on replay, and still exits 3.
     let short = |code| {
         s.json(
-            &[
-                "--key",
-                "pay-1",
-                "deal",
-                "use",
-                "--member",
-                "1",
-                "--merchant",
-                "3",
-                "--points",
-                "5000",
-            ],
+            &w("--key pay-1 deal use --member 1 --merchant 3 --points 5000"),
             code,
         )
     };

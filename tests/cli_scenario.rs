@@ -4,7 +4,7 @@
 
 mod cli_support;
 
-use cli_support::{Store, previous_month};
+use cli_support::{Store, previous_month, w};
 
 #[test]
 fn readme_scenario_earns_pays_fails_settles_and_withdraws() {
@@ -14,35 +14,13 @@ fn readme_scenario_earns_pays_fails_settles_and_withdraws() {
     let m2 = s.join("Kim Minjun");
     assert_eq!((m1, m2), (1, 2));
     let save = |m: u64| {
-        s.ok(&[
-            "deal",
-            "save",
-            "--member",
-            &m.to_string(),
-            "--merchant",
-            "20",
-            "--amount",
-            "100000",
-            "--date",
-            &date,
-        ])
+        s.ok(&w(&format!(
+            "deal save --member {m} --merchant 20 --amount 100000 --date {date}"
+        )))
     };
     let pay = |m: u64, points: &str, code: i32| {
-        s.json(
-            &[
-                "deal",
-                "use",
-                "--member",
-                &m.to_string(),
-                "--merchant",
-                "20",
-                "--points",
-                points,
-                "--date",
-                &date,
-            ],
-            code,
-        )
+        let line = format!("deal use --member {m} --merchant 20 --points {points} --date {date}");
+        s.json(&w(&line), code)
     };
 
     let d = save(m1);
@@ -69,14 +47,15 @@ fn readme_scenario_earns_pays_fails_settles_and_withdraws() {
     assert_eq!(pay(m2, "200", 0)["balance"], 600.0);
 
     // Uses at merchant 20 that month: 100 + 200 + 200 = 500 points, less 2% commission.
-    let bill = s.ok(&["billing", "run", "--merchant", "20", "--month", &month]);
+    let run = format!("billing run --merchant 20 --month {month}");
+    let bill = s.ok(&w(&run));
     assert_eq!(bill["billingAmount"], 490.0);
     assert_eq!(bill["dealCount"], 3);
     assert_eq!(bill["billingMonth"], month.as_str());
-    let again = s.ok(&["billing", "run", "--merchant", "20", "--month", &month]);
+    let again = s.ok(&w(&run));
     assert_eq!(again["id"], bill["id"]);
     assert_eq!(again["billingAmount"], 490.0);
-    let list = s.ok(&["billing", "list", "--merchant", "20"]);
+    let list = s.ok(&w("billing list --merchant 20"));
     assert_eq!(list.as_array().unwrap().len(), 1);
 
     let gone = s.ok(&["member", "withdraw", &m2.to_string()]);
@@ -86,16 +65,7 @@ fn readme_scenario_earns_pays_fails_settles_and_withdraws() {
 
     // A withdrawn member takes part in no deal: refused, exit 3, nothing written.
     let before = s.state();
-    let r = s.run(&[
-        "deal",
-        "save",
-        "--member",
-        "2",
-        "--merchant",
-        "20",
-        "--amount",
-        "1000",
-    ]);
+    let r = s.run(&w("deal save --member 2 --merchant 20 --amount 1000"));
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.error_line().contains("memberId"), "{r:?}");
     assert!(r.stdout.is_empty(), "{r:?}");
@@ -109,28 +79,19 @@ fn readme_scenario_earns_pays_fails_settles_and_withdraws() {
 fn human_output_is_readable_records_and_tables() {
     let s = Store::new();
     s.join("안서연");
-    let r = s.run(&[
-        "deal",
-        "save",
-        "--member",
-        "1",
-        "--merchant",
-        "7",
-        "--amount",
-        "12345",
-    ]);
+    let r = s.run(&w("deal save --member 1 --merchant 7 --amount 12345"));
     assert_eq!(r.code, 0, "{r:?}");
     let points_line = r.stdout.lines().find(|l| l.starts_with("points:")).unwrap();
     assert_eq!(points_line.split_whitespace().nth(1), Some("123.45"));
 
-    let list = s.run(&["deal", "list"]);
+    let list = s.run(&w("deal list"));
     let mut lines = list.stdout.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(&header[..3], ["ID", "DATE", "TYPE"]);
     let row = lines.next().unwrap();
     assert!(row.contains("save") && row.contains("123.45"), "{row}");
 
-    let show = s.run(&["member", "show", "1"]);
+    let show = s.run(&w("member show 1"));
     assert_eq!(show.code, 0, "{show:?}");
     assert!(show.stdout.contains("안서연"));
     assert!(show.stdout.contains("recent deals"));
@@ -140,26 +101,8 @@ fn human_output_is_readable_records_and_tables() {
 fn cancel_picks_its_type_from_the_original() {
     let s = Store::new();
     s.join("Lee");
-    let save = s.ok(&[
-        "deal",
-        "save",
-        "--member",
-        "1",
-        "--merchant",
-        "3",
-        "--amount",
-        "50000",
-    ]);
-    let used = s.ok(&[
-        "deal",
-        "use",
-        "--member",
-        "1",
-        "--merchant",
-        "3",
-        "--points",
-        "120.5",
-    ]);
+    let save = s.ok(&w("deal save --member 1 --merchant 3 --amount 50000"));
+    let used = s.ok(&w("deal use --member 1 --merchant 3 --points 120.5"));
     assert_eq!(s.points(1), 379.5);
 
     let c = s.ok(&["deal", "cancel", &used["id"].to_string()]);

@@ -125,3 +125,9 @@ pub fn previous_month() -> (String, String) {
         format!("{:04}-{:02}-10T09:00:00Z", prev.year(), prev.month()),
     )
 }
+
+/// A command line split on whitespace, for arguments without spaces:
+/// `s.ok(&w("deal save --member 1 --merchant 7 --amount 1000"))`.
+pub fn w(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
