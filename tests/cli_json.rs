@@ -173,3 +173,25 @@ fn a_key_replays_the_same_request_and_refuses_a_different_one() {
     assert_eq!(failed["status"], "fail");
     assert_eq!(short(3)["id"], failed["id"]);
 }
+
+#[test]
+fn member_list_filters_by_status_and_name() {
+    let s = Store::new();
+    for name in ["김서연", "Olivia Kim", "박지훈"] {
+        s.join(name);
+    }
+    s.ok(&w("member withdraw 3"));
+    let ids = |args: &[&str]| -> Vec<u64> {
+        let v = s.ok(args);
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["memberId"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&w("member list")), [1, 2, 3]);
+    assert_eq!(ids(&w("member list --status invalid")), [3]);
+    assert_eq!(ids(&w("member list --status valid --limit 1")), [1]);
+    assert_eq!(ids(&w("member list --query 서연")), [1]);
+    assert_eq!(ids(&w("member list --query kim")), [2]);
+}

@@ -76,7 +76,7 @@ pub fn run(cmd: CommandLine, global: &GlobalOpts, port: std::sync::Arc<dyn Port>
 
 /// Prints a write's result and gives its exit code: a deal recorded as failed is printed
 /// like any other, then exits 3 with the reason on stderr (SPEC 4).
-pub fn report_write(ctx: &Ctx, outcome: Outcome) -> Result<i32> {
+fn report_write(ctx: &Ctx, outcome: Outcome) -> Result<i32> {
     let text = if ctx.json {
         show::outcome_json(&outcome)?
     } else {
