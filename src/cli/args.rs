@@ -103,27 +103,38 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCmd {
+    /// Join a member: the next id, status valid, balance 0
     Join {
+        /// 1 to 100 characters, no control characters
         #[arg(long)]
         name: String,
+        /// Digits, spaces, + and -, up to 20
         #[arg(long)]
         phone: Option<String>,
         #[arg(long)]
         address: Option<String>,
     },
+    /// Withdraw a member: status invalid, the balance is forfeited
     Withdraw {
+        /// Member id (7 or 0007)
         #[arg(allow_negative_numbers = true)]
         id: String,
     },
+    /// A member, balance, totals, top merchants and recent deals
     Show {
+        /// Member id (7 or 0007)
         #[arg(allow_negative_numbers = true)]
         id: String,
     },
+    /// Members in id order
     List {
+        /// valid or invalid
         #[arg(long)]
         status: Option<String>,
+        /// Part of the name, or a phone fragment
         #[arg(long)]
         query: Option<String>,
+        /// 1 to 10000
         #[arg(long, default_value = "50", allow_negative_numbers = true)]
         limit: String,
     },
@@ -131,6 +142,7 @@ pub enum MemberCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum MerchantCmd {
+    /// Register a merchant with a name and, optionally, its own earn rate
     Add {
         #[arg(long, allow_negative_numbers = true)]
         id: String,
@@ -140,54 +152,71 @@ pub enum MerchantCmd {
         #[arg(long, allow_negative_numbers = true)]
         earn_rate: Option<String>,
     },
+    /// Merchants with deals or a registration
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DealCmd {
+    /// Earn points: the merchant's earn rate (default 1%) of the amount
     Save {
         #[arg(long, allow_negative_numbers = true)]
         member: String,
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
+        /// Whole currency units, 1 to 10^12
         #[arg(long, allow_negative_numbers = true)]
         amount: String,
+        /// RFC 3339, e.g. 2026-10-02T09:00:00Z (default now; at most 5 minutes ahead)
         #[arg(long)]
         date: Option<String>,
     },
+    /// Pay with points; short of points, the deal is recorded as failed (exit 3)
     Use {
         #[arg(long, allow_negative_numbers = true)]
         member: String,
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
+        /// Greater than 0, at most two decimals
         #[arg(long, allow_negative_numbers = true)]
         points: String,
+        /// Whole currency units paid, if known
         #[arg(long, allow_negative_numbers = true)]
         amount: Option<String>,
+        /// RFC 3339 (default now)
         #[arg(long)]
         date: Option<String>,
     },
+    /// Cancel a successful save or use (saveCancel or useCancel, from the original)
     Cancel {
+        /// The deal to cancel
         #[arg(allow_negative_numbers = true)]
         deal_id: String,
+        /// RFC 3339 (default now)
         #[arg(long)]
         date: Option<String>,
     },
+    /// One deal
     Show {
         #[arg(allow_negative_numbers = true)]
         id: String,
     },
+    /// Deals, newest first
     List {
         #[arg(long, allow_negative_numbers = true)]
         member: Option<String>,
         #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
+        /// YYYYMM
         #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
+        /// save, use, saveCancel or useCancel
         #[arg(long = "type")]
         deal_type: Option<String>,
+        /// success or fail
         #[arg(long)]
         status: Option<String>,
+        /// 1 to 10000
         #[arg(long, default_value = "50", allow_negative_numbers = true)]
         limit: String,
     },
@@ -195,21 +224,25 @@ pub enum DealCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum BillingCmd {
+    /// Settle a merchant's month (not in the future); re-running returns the same billing
     Run {
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
         #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
+    /// What `billing run` would settle now, without writing
     Preview {
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
         #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
+    /// Recorded billings
     List {
         #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
+        /// YYYYMM
         #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
     },
@@ -217,11 +250,13 @@ pub enum BillingCmd {
 
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
+    /// Start after this offset (0: from the first event)
     #[arg(long, default_value = "0", allow_negative_numbers = true)]
     pub after: String,
+    /// Events per page, 1 to 10000
     #[arg(long, default_value = "100", allow_negative_numbers = true)]
     pub limit: String,
-    /// Keep printing new events as they come
+    /// Keep printing new events as they come, one per line (NDJSON with --json)
     #[arg(long)]
     pub follow: bool,
 }

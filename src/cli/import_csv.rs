@@ -14,8 +14,13 @@ use crate::domain::{
 use super::export::DEAL_COLUMNS;
 
 pub fn open(path: &Path) -> Result<csv::Reader<BufReader<File>>> {
-    let f = File::open(path)
-        .map_err(|e| Error::store(format!("cannot open {}: {e}", path.display())))?;
+    // A file that cannot be opened is bad input (exit 2), not a store failure.
+    let f = File::open(path).map_err(|e| {
+        Error::invalid(
+            "file",
+            &format!("cannot be opened: {}: {e}", path.display()),
+        )
+    })?;
     Ok(csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
