@@ -262,12 +262,7 @@ pub struct EventsArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Adds to what the store holds: merchants 1..=M are registered with \
-names, then N members join, then N deals (70% save, 25% use, 5% cancel; some uses fail \
-short of points) are spread over the last N months. Writes go in batches of 2000, one \
-group commit each. A progress bar shows on stderr only when it is a terminal."
-)]
+#[command(after_help = SEED_HELP)]
 pub struct SeedArgs {
     /// Members to join
     #[arg(long, allow_negative_numbers = true)]
@@ -300,11 +295,7 @@ pub enum ExportFormat {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Deals are written oldest first. `export deals --format csv` writes \
-the columns key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey that \
-`onepoint import deals` reads back."
-)]
+#[command(after_help = EXPORT_HELP)]
 pub struct ExportArgs {
     pub what: ExportWhat,
     /// csv, or json (an array); the default is json with --json, else csv
@@ -318,19 +309,41 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
     /// Replay a deal CSV (as `export deals` writes it), exactly once per row key
-    #[command(
-        after_help = "Columns: key,type,memberId,merchantId,dealAmount,point,dealDate,\
-originalKey. Each row is checked with the same rules as `deal save|use|cancel` and applied \
-with its `key` as the idempotency key, so re-running an import, also after a crash part-way, \
-applies each row exactly once (replays are counted, not applied). The whole file is checked \
-before anything is written: a malformed row is reported as `error: row N: field rule` (exit \
-2) and nothing is imported. A cancel names its original by `originalKey`, the key of an \
-earlier row; if no earlier row has it, the import stops there (exit 2): the rows before stay \
-applied and re-running is safe. A row for a member id beyond the highest existing one first joins \
-placeholder members named `member N` (key `import-member-N`) up to that id: ids are \
-sequential and never reused, so an export imports into an empty store and rebuilds it with \
-the same ids. Refused rows are listed and counted (exit 3); a deal recorded as failed, as in \
-the source, is counted as failed. A progress bar shows on stderr only on a terminal."
-    )]
+    #[command(after_help = IMPORT_HELP)]
     Deals { file: PathBuf },
 }
+
+const SEED_HELP: &str = "\
+Adds to what the store holds: merchants 1..=M are registered with names (some with
+their own earn rate), N members join (Korean and English names), then N deals are
+placed, spread over the last N months: 70% save, 25% use (some short of points, so
+recorded as failed), 5% cancel. Writes go through the port in batches of 2000, one
+group commit (one fsync) each. A progress bar shows on stderr only on a terminal.";
+
+const EXPORT_HELP: &str = "\
+Pages through the store; nothing is loaded whole. Deals are written oldest first;
+`export deals --format csv` writes the columns
+  key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
+that `onepoint import deals` reads back. With --output the file appears only once the
+export is complete.";
+
+const IMPORT_HELP: &str = "\
+Reads the columns key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
+(as `export deals` writes them). Each row is checked by the same rules as
+`deal save|use|cancel` and applied with its `key` as the idempotency key, so re-running
+an import, also after a crash part-way, applies each row exactly once: rows already
+applied come back as replays and change nothing.
+
+The whole file is checked before anything is written: a malformed row is reported as
+`error: row N: field rule` (exit 2) and nothing is imported. A cancel names its
+original by `originalKey`, the key of an earlier row; if no earlier row has it, the
+import stops there (exit 2): the rows before it stay applied and re-running is safe.
+
+Deals need members: a row for a member id beyond the highest existing one first joins
+placeholder members named `member N` (key `import-member-N`) up to that id. Ids are
+sequential and never reused, so an export imports into an empty store and rebuilds it
+with the same ids. Saves earn at the target store's rates: register merchants with
+their earn rates first (`merchant add`); rows whose points differ are counted.
+
+Refused rows are listed and counted (exit 3); a use recorded as failed, as in the
+source, is counted as failed. A progress bar shows on stderr only on a terminal.";
