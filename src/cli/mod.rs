@@ -11,6 +11,8 @@ pub mod output;
 pub mod seed;
 pub mod seed_data;
 pub mod show;
+#[cfg(test)]
+mod show_tests;
 
 use std::sync::Arc;
 
