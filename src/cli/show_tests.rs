@@ -167,7 +167,7 @@ fn billing_and_preview_snapshot() {
         "{}\n\n{}\n\n{}",
         billing(&b),
         billing_preview(&p),
-        billings(&[b.clone()])
+        billings(std::slice::from_ref(&b))
     ));
 }
 
