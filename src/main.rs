@@ -3,3 +3,8 @@
 fn main() {
     std::process::exit(onepoint::cli::main());
 }
+
+// sled copies tree nodes on every write; glibc's malloc serialises those allocations across
+// threads, a faster allocator removes that bottleneck from the write path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -132,8 +132,13 @@ fn refused_deals_write_nothing_and_emit_nothing() {
             date: Some(future),
         })
         .unwrap_err();
-    assert!(matches!(e, Error::Invalid { .. }));
-    assert_eq!(f.core.info().unwrap(), before);
+    assert!(matches!(e, Error::Refused { ref field, .. } if field == "dealDate"));
+    let after = f.core.info().unwrap();
+    assert_eq!(
+        (after.events, after.deals, after.members),
+        (before.events, before.deals, before.members)
+    );
+    assert_eq!(f.balance(1), Points::ZERO);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The core handle: opens the store and runs the one writer that group-commits every
 //! write. Callers hand it batches; the writer drains whatever is queued (up to
-//! `MAX_GROUP` commands), applies them in one transaction, commits atomically, makes the
-//! batch durable with one flush + fsync, and only then answers each caller.
+//! `MAX_GROUP` commands), applies them in one transaction as one atomic sled batch; a sync
+//! thread makes applied batches durable with one flush + fsync, and only then answers each
+//! caller.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,9 +39,12 @@ impl Default for CoreOptions {
     }
 }
 
+/// Where a job's results go.
+type Reply = Sender<Vec<Result<Outcome>>>;
+
 struct Job {
     batch: Vec<Keyed>,
-    reply: Sender<Vec<Result<Outcome>>>,
+    reply: Reply,
 }
 
 pub(super) struct Shared {
@@ -49,6 +53,8 @@ pub(super) struct Shared {
     /// The meta of the last durable batch (counts for `info`, totals for the points tab).
     pub meta: Mutex<Meta>,
     pub offset_changed: Condvar,
+    /// Set when a sync failed: the store takes no more writes until reopened.
+    pub failed: Mutex<Option<Error>>,
 }
 
 impl Shared {
@@ -79,6 +85,7 @@ impl Core {
             opts,
             meta: Mutex::new(meta),
             offset_changed: Condvar::new(),
+            failed: Mutex::new(None),
         });
         let (tx, rx) = mpsc::channel::<Job>();
         let s = shared.clone();
@@ -165,8 +172,26 @@ impl Drop for Core {
     }
 }
 
-fn writer_loop(shared: &Shared, jobs: Receiver<Job>) {
+/// A batch applied to sled, waiting for the flush + fsync that makes it durable.
+struct Applied {
+    /// The counters after this batch (`None` when nothing was written).
+    meta: Option<Meta>,
+    replies: Vec<(Reply, Vec<Result<Outcome>>)>,
+}
+
+/// Applies groups of jobs; a second thread makes them durable and answers. While one batch
+/// is being fsynced the next is already being applied, and every answer, even a refusal or
+/// an idempotent replay of something not yet durable, leaves only after the sync that
+/// covers everything applied before it.
+fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
     let rules = shared.rules();
+    let (applied_tx, applied_rx) = mpsc::channel::<Applied>();
+    let s = shared.clone();
+    let syncer = std::thread::Builder::new()
+        .name("onepoint-sync".into())
+        .spawn(move || sync_loop(&s, applied_rx))
+        .expect("start the sync thread");
+    let mut meta = shared.meta.lock().clone();
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         let mut count = group[0].batch.len();
@@ -179,10 +204,16 @@ fn writer_loop(shared: &Shared, jobs: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let meta = shared.meta.lock().clone();
+        if let Some(e) = shared.failed.lock().clone() {
+            for job in group {
+                let n = job.batch.len();
+                let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
+            }
+            continue;
+        }
         let mut tx = Tx::new(
             &shared.store,
-            meta,
+            meta.clone(),
             shared.opts.clock.now(),
             shared.opts.zone,
         );
@@ -196,23 +227,59 @@ fn writer_loop(shared: &Shared, jobs: Receiver<Job>) {
             })
             .collect();
         let (set, new_meta) = tx.into_write_set();
-        match shared.store.commit(set) {
+        let wrote = !set.is_empty();
+        match shared.store.apply(set) {
             Ok(()) => {
-                *shared.meta.lock() = new_meta;
-                shared.offset_changed.notify_all();
-                for (job, res) in group.into_iter().zip(results) {
-                    let _ = job.reply.send(res);
-                }
+                meta = new_meta.clone();
+                let replies = group.into_iter().map(|j| j.reply).zip(results).collect();
+                let _ = applied_tx.send(Applied {
+                    meta: wrote.then_some(new_meta),
+                    replies,
+                });
             }
             Err(e) => {
-                tracing::error!("group commit failed: {e}");
-                // What sled holds now is the truth; reload the counters from it.
+                tracing::error!("applying a batch failed: {e}");
                 if let Ok(m) = load_meta(&shared.store) {
-                    *shared.meta.lock() = m;
+                    meta = m;
                 }
                 for job in group {
                     let n = job.batch.len();
                     let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
+                }
+            }
+        }
+    }
+    drop(applied_tx);
+    let _ = syncer.join();
+}
+
+fn sync_loop(shared: &Shared, applied: Receiver<Applied>) {
+    while let Ok(first) = applied.recv() {
+        let mut group = vec![first];
+        while let Ok(more) = applied.try_recv() {
+            group.push(more);
+        }
+        match shared.store.sync() {
+            Ok(()) => {
+                if let Some(m) = group.iter().rev().find_map(|a| a.meta.clone()) {
+                    *shared.meta.lock() = m;
+                }
+                shared.offset_changed.notify_all();
+                for a in group {
+                    for (reply, res) in a.replies {
+                        let _ = reply.send(res);
+                    }
+                }
+            }
+            Err(e) => {
+                // What was applied may or may not be on disk: stop taking writes rather
+                // than build on it; a restart recovers from what sled has durably.
+                tracing::error!("sync failed, refusing further writes: {e}");
+                *shared.failed.lock() = Some(e.clone());
+                for a in group {
+                    for (reply, res) in a.replies {
+                        let _ = reply.send(res.into_iter().map(|_| Err(e.clone())).collect());
+                    }
                 }
             }
         }

@@ -7,7 +7,7 @@ use super::calendar::Month;
 use super::error::Result;
 use super::ids::{DealId, MemberId, MerchantId};
 use super::model::{BillingStatus, DashboardRow, Deal, Member, MemberStatus};
-use super::schema::{KeyBuf, MEMBER, MONTH, VIEW, VIEW_MERCHANT, key1, key2};
+use super::schema::{KeyBuf, MEMBER, VIEW, VIEW_MERCHANT, key1, key2};
 use super::tx::{Reader, Tx};
 
 pub fn row_key(member: MemberId, deal: DealId) -> Vec<u8> {
@@ -20,10 +20,6 @@ pub fn merchant_key(merchant: MerchantId, month: Month, deal: DealId) -> Vec<u8>
         .u32(month.code())
         .u64(deal.0)
         .done()
-}
-
-pub fn month_key(month: Month, deal: DealId) -> Vec<u8> {
-    KeyBuf::new(MONTH).u32(month.code()).u64(deal.0).done()
 }
 
 fn row_of(d: &Deal, member_status: MemberStatus) -> DashboardRow {
@@ -49,7 +45,6 @@ pub fn record(tx: &mut Tx, d: &Deal, member_status: MemberStatus) {
         merchant_key(d.merchant_id, month, d.id),
         d.member_id.0.to_be_bytes().to_vec(),
     );
-    tx.put_raw(month_key(month, d.id), Vec::new());
 }
 
 /// Marks a deal billed in the read model.

@@ -194,7 +194,7 @@ fn add_merchant(tx: &mut Tx, rules: &Rules, m: &NewMerchant) -> Result<Merchant>
 fn deal_date(tx: &Tx, given: Option<Millis>) -> Result<Millis> {
     match given {
         None => Ok(tx.now),
-        Some(d) if d > tx.now + MAX_FUTURE_MS => Err(Error::invalid(
+        Some(d) if d > tx.now + MAX_FUTURE_MS => Err(Error::refused(
             "dealDate",
             "must not be more than 5 minutes in the future",
         )),
@@ -385,7 +385,7 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
         ));
     }
     if date < orig.deal_date {
-        return Err(Error::invalid(
+        return Err(Error::refused(
             "dealDate",
             "must not be before the original deal's date",
         ));

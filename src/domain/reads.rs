@@ -21,7 +21,7 @@ use super::query::{
 };
 use super::schema::{
     self, BALANCE, BILLING, BILLING_MONTH, DEAL, EVENT, KeyBuf, MEMBER, MERCHANT, MERCHANT_STATS,
-    MONTH, MerchantStats, NAME, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
+    MerchantStats, NAME, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
 };
 use super::store::{Store, Val};
 use super::tx::prefix_end;
@@ -257,16 +257,10 @@ impl Core {
                     .map(|r| r.map(|(k, _)| read_u64(&k, 13)))
                     .filter(move |r| r.as_ref().map_or(true, |id| *id < before)),
             )
-        } else if let Some(mo) = q.month {
-            let from = KeyBuf::new(MONTH).u32(mo.code()).done();
-            let to = KeyBuf::new(MONTH).u32(mo.code()).u64(before).done();
-            Box::new(
-                self.store()
-                    .range(&from, &to)
-                    .rev()
-                    .map(|r| r.map(|(k, _)| read_u64(&k, 5))),
-            )
         } else {
+            // Newest first over all deals; a month-only filter is checked per deal below
+            // (every write is one key fewer without a month index, and recent months, the
+            // ones people look at, are found at the front).
             Box::new(
                 self.store()
                     .range(&[DEAL], &key1(DEAL, before))

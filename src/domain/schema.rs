@@ -14,7 +14,6 @@
 //! | `D`    | deal                                  | Deal (write model)          |
 //! | `V`    | member, deal                          | DashboardRow (read model)   |
 //! | `X`    | merchant, month, deal                 | member (read model index)   |
-//! | `T`    | month, deal                           | ()                          |
 //! | `U`    | merchant, date, deal                  | points: unbilled uses       |
 //! | `K`    | merchant, date, deal                  | points: pending clawbacks   |
 //! | `G`    | billing                               | Billing                     |
@@ -38,7 +37,6 @@ pub const MERCHANT_STATS: u8 = b'S';
 pub const DEAL: u8 = b'D';
 pub const VIEW: u8 = b'V';
 pub const VIEW_MERCHANT: u8 = b'X';
-pub const MONTH: u8 = b'T';
 pub const UNBILLED: u8 = b'U';
 pub const CLAWBACK: u8 = b'K';
 pub const BILLING: u8 = b'G';

@@ -152,13 +152,18 @@ impl Store {
 
     /// Applies the batch atomically and returns once it is durable.
     pub fn commit(&self, set: WriteSet) -> Result<()> {
+        self.apply(set)?;
+        self.sync()
+    }
+
+    /// Applies the batch atomically (visible to readers, not yet durable: see `sync`).
+    pub fn apply(&self, set: WriteSet) -> Result<()> {
         if set.is_empty() {
             return Ok(());
         }
         self.db
             .apply_batch(set.batch)
-            .map_err(|e| Error::store(format!("write failed: {e}")))?;
-        self.sync()
+            .map_err(|e| Error::store(format!("write failed: {e}")))
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.

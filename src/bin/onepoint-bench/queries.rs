@@ -1,7 +1,192 @@
-//! The `queries` scenario (SPEC 8).
+//! The `queries` scenario (SPEC 8): on a store of `--members` members and `--deals` deals
+//! (default 1M / 10M; seeded on first use and reused with `--data DIR`), the medians of a
+//! member history page, one merchant-month settlement (per 10k deals in it), a member list
+//! page and a name search.
+
+use std::time::Instant;
+
+use onepoint::domain::core::{Core, CoreOptions};
+use onepoint::domain::{
+    Amount, Command, DealRequest, Keyed, MemberId, MemberQuery, MerchantId, Month, NewMember,
+    Points,
+};
+use rand::{Rng, SeedableRng};
 
 use crate::Opts;
 
-pub fn run(_opts: &Opts) -> Result<(), String> {
-    Err("the queries scenario is not built yet".into())
+const FIRST: [&str; 12] = [
+    "Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Smith", "Jones", "Brown", "Taylor", "Wilson",
+    "Evans",
+];
+const GIVEN: [&str; 12] = [
+    "Minjun", "Seoyeon", "Jiho", "Haeun", "Doyun", "Jiwoo", "Olivia", "Liam", "Emma", "Noah",
+    "Ava", "Lucas",
+];
+
+pub const MERCHANTS: u64 = 200;
+
+/// Seeds `members` members and `deals` deals (70% save, 30% use) over the last 6 months.
+pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
+    let info = core.info().map_err(|e| e.to_string())?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let mut have = info.members;
+    let started = Instant::now();
+    while have < members {
+        let n = (members - have).min(8192);
+        let batch = (0..n)
+            .map(|_| {
+                let name = format!(
+                    "{} {}",
+                    GIVEN[rng.random_range(0..GIVEN.len())],
+                    FIRST[rng.random_range(0..FIRST.len())]
+                );
+                Keyed::new(
+                    Command::Join(NewMember {
+                        name,
+                        phone: None,
+                        address: None,
+                    }),
+                    None,
+                )
+            })
+            .collect();
+        check(core.execute(batch))?;
+        have += n;
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let span = 180 * 24 * 3600 * 1000i64;
+    let mut done = info.deals;
+    while done < deals {
+        let n = (deals - done).min(8192);
+        let batch = (0..n)
+            .map(|_| {
+                let member = MemberId(rng.random_range(1..=members));
+                let merchant = MerchantId(rng.random_range(1..=MERCHANTS));
+                let date = Some(now - span + rng.random_range(0..span));
+                let req = if rng.random_range(0..10) < 7 {
+                    DealRequest::Save {
+                        member,
+                        merchant,
+                        amount: Amount(rng.random_range(1_000..300_000)),
+                        date,
+                    }
+                } else {
+                    DealRequest::Use {
+                        member,
+                        merchant,
+                        points: Points(rng.random_range(100..5_000)),
+                        amount: None,
+                        date,
+                    }
+                };
+                Keyed::new(Command::Deal(req), None)
+            })
+            .collect();
+        check(core.execute(batch))?;
+        done += n;
+        if done % 1_000_000 < 8192 {
+            eprintln!(
+                "seeded {done} deals ({:.0}/s)",
+                (done - info.deals) as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check(results: Vec<onepoint::domain::Result<onepoint::domain::Outcome>>) -> Result<(), String> {
+    for r in results {
+        r.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time_ms<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let t = Instant::now();
+    let r = f();
+    (t.elapsed().as_secs_f64() * 1000.0, r)
+}
+
+pub fn run(opts: &Opts) -> Result<(), String> {
+    let members = opts.num("members", 1_000_000)?;
+    let deals = opts.num("deals", 10_000_000)?;
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = match opts.text("data") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => tmp.path().join("store"),
+    };
+    let core = Core::open(&dir, CoreOptions::default()).map_err(|e| e.to_string())?;
+    let (seed_ms, r) = time_ms(|| seed(&core, members, deals));
+    r?;
+    let info = core.info().map_err(|e| e.to_string())?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let e = |e: onepoint::domain::Error| e.to_string();
+
+    let mut history = Vec::new();
+    for _ in 0..500 {
+        let m = MemberId(rng.random_range(1..=info.members));
+        let (ms, r) = time_ms(|| core.member_history(m, None, 50));
+        r.map_err(e)?;
+        history.push(ms);
+    }
+    let mut list = Vec::new();
+    for _ in 0..500 {
+        let after = MemberId(rng.random_range(0..info.members));
+        let (ms, r) = time_ms(|| {
+            core.members(&MemberQuery {
+                after: Some(after),
+                limit: 50,
+                ..Default::default()
+            })
+        });
+        r.map_err(e)?;
+        list.push(ms);
+    }
+    let mut search = Vec::new();
+    for q in ["minjun kim", "olivia", "zzz-nobody", "park", "evans"] {
+        let (ms, r) = time_ms(|| {
+            core.members(&MemberQuery {
+                query: Some(q.into()),
+                limit: 50,
+                ..Default::default()
+            })
+        });
+        r.map_err(e)?;
+        search.push(ms);
+    }
+    let this_month = Month::of(
+        chrono::Utc::now().timestamp_millis(),
+        chrono::FixedOffset::east_opt(0).unwrap(),
+    );
+    let mut settle = Vec::new();
+    let mut settle_deals = Vec::new();
+    for merchant in 1..=20u64 {
+        let (ms, r) = time_ms(|| core.preview_billing(MerchantId(merchant), this_month));
+        let p = r.map_err(e)?;
+        settle_deals.push(p.deal_count as f64);
+        settle.push(ms / (p.deal_count.max(1) as f64 / 10_000.0));
+    }
+    let line = serde_json::json!({
+        "scenario": "queries",
+        "members": info.members,
+        "deals": info.deals,
+        "seed_ms": seed_ms,
+        "member_history_page_ms_p50": median(history),
+        "member_list_page_ms_p50": median(list),
+        "name_search_ms_p50": median(search),
+        "settlement_ms_per_10k_deals_p50": median(settle),
+        "settlement_deals_in_month_p50": median(settle_deals),
+        "budget_member_history_page_ms": 2,
+        "budget_member_list_page_ms": 2,
+        "budget_name_search_ms": 200,
+        "budget_settlement_ms_per_10k_deals": 5,
+        "store_bytes": info.store_bytes,
+    });
+    println!("{line}");
+    Ok(())
 }
