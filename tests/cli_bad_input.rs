@@ -183,7 +183,7 @@ fn bad_months_dates_and_keys_are_refused() {
                 "billingMonth",
             ),
             case("deal list --month 202600", 2, "month"),
-            case(&format!("{SAVE} 100 --date {in_an_hour}"), 2, "dealDate"),
+            case(&format!("{SAVE} 100 --date {in_an_hour}"), 3, "dealDate"),
             case(&format!("{SAVE} 100 --date yesterday"), 2, "dealDate"),
             keyed(""),
             keyed(&"k".repeat(200)),
