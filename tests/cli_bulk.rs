@@ -270,3 +270,22 @@ fn export_to_a_file_replaces_it_only_when_complete() {
     assert_eq!(csv.lines().count(), 4);
     assert!(!s.path().join("billings.json.partial").exists());
 }
+
+#[test]
+fn a_seeded_store_exports_and_imports_into_an_identical_one() {
+    let src = Store::new();
+    src.ok(&w(
+        "seed --members 60 --deals 800 --merchants 8 --months 3 --seed 7",
+    ));
+    let csv = export_csv(&src);
+    let file = src.path().join("deals.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let dst = Store::new();
+    let summary = import(&dst, &file, 0);
+    assert_eq!(summary["refused"], 0);
+    assert_eq!(summary["pointsDiffer"], 0);
+    assert_eq!(summary["rows"], 800);
+    assert_eq!(balances(&dst), balances(&src));
+    assert_eq!(export_csv(&dst), csv);
+    assert_eq!(dst.run(&["check"]).code, 0);
+}

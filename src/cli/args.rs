@@ -314,8 +314,8 @@ pub enum ImportCmd {
 }
 
 const SEED_HELP: &str = "\
-Adds to what the store holds: merchants 1..=M are registered with names (some with
-their own earn rate), N members join (Korean and English names), then N deals are
+Adds to what the store holds: merchants 1..=M are registered with names (at the
+default earn rate), N members join (Korean and English names), then N deals are
 placed, spread over the last N months: 70% save, 25% use (some short of points, so
 recorded as failed), 5% cancel. Writes go through the port in batches of 2000, one
 group commit (one fsync) each. A progress bar shows on stderr only on a terminal.";

@@ -1,5 +1,6 @@
 //! `onepoint seed --members N --deals N [--merchants N] [--months N] [--seed S]`: fills a
-//! store with realistic generated data, fast. Merchants 1..=M are registered with names,
+//! store with realistic generated data, fast. Merchants 1..=M are registered with names
+//! (at the default earn rate),
 //! members join, then deals (70% save, 25% use, 5% cancel) are spread over the last N
 //! months, oldest first. Everything goes through `Port::execute` in batches of `BATCH`
 //! commands: the embedded adapter group-commits each batch with one fsync.
@@ -153,7 +154,9 @@ impl Seeder<'_> {
                 let m = NewMerchant::parse(&MerchantDraft {
                     id: id.to_string(),
                     name: seed_data::merchant_name(id),
-                    earn_rate: seed_data::earn_rate(&mut self.rng).map(str::to_string),
+                    // The default rate: a seeded store's deal export then rebuilds it
+                    // exactly (`import deals` earns at the target store's rates).
+                    earn_rate: None,
                 })
                 .map_err(Error::from)?;
                 batch.push(Keyed::new(Command::AddMerchant(m), None));

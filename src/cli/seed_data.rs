@@ -121,16 +121,6 @@ pub fn merchant_name(id: u64) -> String {
     }
 }
 
-/// An earn rate for a registered merchant, percent text; most use the default (`None`).
-pub fn earn_rate<R: Rng>(rng: &mut R) -> Option<&'static str> {
-    match rng.random_range(0..10) {
-        0 => Some("0.5"),
-        1 => Some("1.5"),
-        2 => Some("2"),
-        _ => None,
-    }
-}
-
 /// A purchase amount: log-uniform from 1,000 to about 500,000, in tens.
 pub fn amount<R: Rng>(rng: &mut R) -> u64 {
     let v = 10f64.powf(rng.random_range(3.0..5.7));
