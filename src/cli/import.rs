@@ -54,8 +54,7 @@ pub fn run(ctx: &Ctx, path: &Path) -> Result<i32> {
     let scan = match scan(path, &columns)? {
         Ok(scan) => scan,
         Err((row, errs)) => {
-            eprintln!("error: row {row}: {errs}");
-            eprintln!("nothing was imported: fix the row and run the import again");
+            eprintln!("error: row {row}: {errs} (nothing was imported)");
             return Ok(2);
         }
     };
@@ -71,8 +70,9 @@ pub fn run(ctx: &Ctx, path: &Path) -> Result<i32> {
             bar.finish_and_clear();
             run.flush()?;
             print_summary(ctx, &run.summary)?;
-            eprintln!("error: row {row}: {stop}");
-            eprintln!("rows before it are applied; re-running the import is safe");
+            eprintln!(
+                "error: row {row}: {stop} (the rows before it are applied; re-running is safe)"
+            );
             return Ok(2);
         }
         if run.batch.len() >= BATCH {
@@ -156,7 +156,6 @@ impl<'a> Importer<'a> {
     /// Queues one row (after the placeholder members it needs). `Ok(Err(why))` stops the
     /// import: the row names an original that no earlier row has.
     fn push(&mut self, row: u64, r: &Row) -> Result<Result<(), String>> {
-        self.summary.rows += 1;
         let mut original = String::new();
         if is_cancel_kind(r.kind) {
             let okey = r.original_key.trim();
@@ -164,6 +163,7 @@ impl<'a> Importer<'a> {
                 self.flush()?;
             }
             if self.refused_keys.contains(okey) {
+                self.summary.rows += 1;
                 self.refuse(row, &format!("refused: its original {okey} was refused"));
                 return Ok(Ok(()));
             }
@@ -190,6 +190,7 @@ impl<'a> Importer<'a> {
             key: keep,
             point: stated_point(r),
         });
+        self.summary.rows += 1;
         Ok(Ok(()))
     }
 
