@@ -1,12 +1,13 @@
 //! `onepoint serve` (SPEC 6): the core over HTTP, compatible with the original services'
 //! paths and fields, on axum. The port is blocking, so handlers run it on blocking threads;
 //! a write is answered only when `execute` returns (after the store's fsync).
-//! Submodules: `routes` (resources), `feed` (events, info, check, health), `batch`,
+//! Submodules: `members` and `routes` (resources), `feed` (events, info, check, health), `batch`,
 //! `auth` (bearer tokens), `reply` (errors, links, parameters).
 
 pub mod auth;
 mod batch;
 mod feed;
+mod members;
 mod reply;
 mod routes;
 
@@ -40,25 +41,25 @@ pub fn router(
     let state = AppState { port, shutdown };
     let tokens = tokens.map(Arc::new);
     Router::new()
-        .route("/members", get(routes::members).post(routes::join))
+        .route("/members", get(members::members).post(members::join))
         .route(
             "/members/{id}",
-            get(routes::member).delete(routes::withdraw),
+            get(members::member).delete(members::withdraw),
         )
-        .route("/members/{id}/detail", get(routes::member_detail))
-        .route("/members/{id}/history", get(routes::member_history))
-        .route("/points", get(routes::balances))
-        .route("/points/summary", get(routes::points_summary))
-        .route("/points/{id}", get(routes::points))
+        .route("/members/{id}/detail", get(members::member_detail))
+        .route("/members/{id}/history", get(members::member_history))
+        .route("/points", get(members::balances))
+        .route("/points/summary", get(members::points_summary))
+        .route("/points/{id}", get(members::points))
         .route("/deals", get(routes::deals).post(routes::place_deal))
         .route("/deals/{id}", get(routes::deal))
         .route("/billings", get(routes::billings).post(routes::run_billing))
         .route("/billings/preview", get(routes::preview_billing))
         .route(
             "/billingAmountViews/search/findByMemberId",
-            get(routes::find_by_member),
+            get(members::find_by_member),
         )
-        .route("/billingAmountViews/{id}", get(routes::dashboard_row))
+        .route("/billingAmountViews/{id}", get(members::dashboard_row))
         .route(
             "/merchants",
             get(routes::merchants).post(routes::add_merchant),
