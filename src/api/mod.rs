@@ -4,6 +4,7 @@
 pub mod embedded;
 pub mod port;
 pub mod remote;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -54,6 +54,12 @@ pub trait Port: Send + Sync + 'static {
         0
     }
 
+    /// True while reads are answered from the last data seen, because the remote cannot be
+    /// reached (remote mode only): the console marks what it shows as stale.
+    fn stale(&self) -> bool {
+        false
+    }
+
     /// Applies writes. The embedded adapter group-commits them (one fsync for the batch) and
     /// answers each only once it is durable; results come back in order.
     fn execute(&self, batch: Vec<Keyed>) -> Vec<Result<Outcome>>;

@@ -63,7 +63,10 @@ pub enum CommandLine {
     #[command(subcommand)]
     Deal(DealCmd),
     /// A member's point balance
-    Points { member_id: String },
+    Points {
+        #[arg(allow_negative_numbers = true)]
+        member_id: String,
+    },
     /// Merchant settlement
     #[command(subcommand)]
     Billing(BillingCmd),
@@ -100,135 +103,182 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCmd {
+    /// Join a member: the next id, status valid, balance 0
     Join {
+        /// 1 to 100 characters, no control characters
         #[arg(long)]
         name: String,
+        /// Digits, spaces, + and -, up to 20
         #[arg(long)]
         phone: Option<String>,
         #[arg(long)]
         address: Option<String>,
     },
+    /// Withdraw a member: status invalid, the balance is forfeited
     Withdraw {
+        /// Member id (7 or 0007)
+        #[arg(allow_negative_numbers = true)]
         id: String,
     },
+    /// A member, balance, totals, top merchants and recent deals
     Show {
+        /// Member id (7 or 0007)
+        #[arg(allow_negative_numbers = true)]
         id: String,
     },
+    /// Members in id order
     List {
+        /// valid or invalid
         #[arg(long)]
         status: Option<String>,
+        /// Part of the name, or a phone fragment
         #[arg(long)]
         query: Option<String>,
-        #[arg(long, default_value = "50")]
+        /// 1 to 10000
+        #[arg(long, default_value = "50", allow_negative_numbers = true)]
         limit: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum MerchantCmd {
+    /// Register a merchant with a name and, optionally, its own earn rate
     Add {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         id: String,
         #[arg(long)]
         name: String,
         /// Percent, e.g. 1.5
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         earn_rate: Option<String>,
     },
+    /// Merchants with deals or a registration
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DealCmd {
+    /// Earn points: the merchant's earn rate (default 1%) of the amount
     Save {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         member: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        /// Whole currency units, 1 to 10^12
+        #[arg(long, allow_negative_numbers = true)]
         amount: String,
+        /// RFC 3339, e.g. 2026-10-02T09:00:00Z (default now; at most 5 minutes ahead)
         #[arg(long)]
         date: Option<String>,
     },
+    /// Pay with points; short of points, the deal is recorded as failed (exit 3)
     Use {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         member: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        /// Greater than 0, at most two decimals
+        #[arg(long, allow_negative_numbers = true)]
         points: String,
-        #[arg(long)]
+        /// Whole currency units paid, if known
+        #[arg(long, allow_negative_numbers = true)]
         amount: Option<String>,
+        /// RFC 3339 (default now)
         #[arg(long)]
         date: Option<String>,
     },
+    /// Cancel a successful save or use (saveCancel or useCancel, from the original)
     Cancel {
+        /// The deal to cancel
+        #[arg(allow_negative_numbers = true)]
         deal_id: String,
+        /// RFC 3339 (default now)
         #[arg(long)]
         date: Option<String>,
     },
+    /// One deal
     Show {
+        #[arg(allow_negative_numbers = true)]
         id: String,
     },
+    /// Deals, newest first
     List {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         member: Option<String>,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
-        #[arg(long)]
+        /// YYYYMM
+        #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
+        /// save, use, saveCancel or useCancel
         #[arg(long = "type")]
         deal_type: Option<String>,
+        /// success or fail
         #[arg(long)]
         status: Option<String>,
-        #[arg(long, default_value = "50")]
+        /// 1 to 10000
+        #[arg(long, default_value = "50", allow_negative_numbers = true)]
         limit: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BillingCmd {
+    /// Settle a merchant's month (not in the future); re-running returns the same billing
     Run {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
+    /// What `billing run` would settle now, without writing
     Preview {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
+    /// Recorded billings
     List {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
-        #[arg(long)]
+        /// YYYYMM
+        #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
     },
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
-    #[arg(long, default_value = "0")]
+    /// Start after this offset (0: from the first event)
+    #[arg(long, default_value = "0", allow_negative_numbers = true)]
     pub after: String,
-    #[arg(long, default_value = "100")]
+    /// Events per page, 1 to 10000
+    #[arg(long, default_value = "100", allow_negative_numbers = true)]
     pub limit: String,
-    /// Keep printing new events as they come
+    /// Keep printing new events as they come, one per line (NDJSON with --json)
     #[arg(long)]
     pub follow: bool,
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = SEED_HELP)]
 pub struct SeedArgs {
-    #[arg(long)]
+    /// Members to join
+    #[arg(long, allow_negative_numbers = true)]
     pub members: String,
-    #[arg(long)]
+    /// Deals to place
+    #[arg(long, allow_negative_numbers = true)]
     pub deals: String,
-    #[arg(long, default_value = "50")]
+    /// Merchant ids 1..=N to register and deal at
+    #[arg(long, default_value = "50", allow_negative_numbers = true)]
     pub merchants: String,
-    #[arg(long, default_value = "6")]
+    /// Months of history, ending now
+    #[arg(long, default_value = "6", allow_negative_numbers = true)]
     pub months: String,
+    /// Random seed: the same seed generates the same data (dates end at now)
+    #[arg(long, default_value = "42", allow_negative_numbers = true)]
+    pub seed: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -245,15 +295,55 @@ pub enum ExportFormat {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = EXPORT_HELP)]
 pub struct ExportArgs {
     pub what: ExportWhat,
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: ExportFormat,
-    #[arg(long)]
+    /// csv, or json (an array); the default is json with --json, else csv
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Write to FILE (replaced only once complete) instead of stdout
+    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
+    /// Replay a deal CSV (as `export deals` writes it), exactly once per row key
+    #[command(after_help = IMPORT_HELP)]
     Deals { file: PathBuf },
 }
+
+const SEED_HELP: &str = "\
+Adds to what the store holds: merchants 1..=M are registered with names (at the
+default earn rate), N members join (Korean and English names), then N deals are
+placed, spread over the last N months: 70% save, 25% use (some short of points, so
+recorded as failed), 5% cancel. Writes go through the port in batches of 2000, one
+group commit (one fsync) each. A progress bar shows on stderr only on a terminal.";
+
+const EXPORT_HELP: &str = "\
+Pages through the store; nothing is loaded whole. Deals are written oldest first;
+`export deals --format csv` writes the columns
+  key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
+that `onepoint import deals` reads back. With --output the file appears only once the
+export is complete.";
+
+const IMPORT_HELP: &str = "\
+Reads the columns key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
+(as `export deals` writes them). Each row is checked by the same rules as
+`deal save|use|cancel` and applied with its `key` as the idempotency key, so re-running
+an import, also after a crash part-way, applies each row exactly once: rows already
+applied come back as replays and change nothing.
+
+The whole file is checked before anything is written: a malformed row is reported as
+`error: row N: field rule` (exit 2) and nothing is imported. A cancel names its
+original by `originalKey`, the key of an earlier row; if no earlier row has it, the
+import stops there (exit 2): the rows before it stay applied and re-running is safe.
+
+Deals need members: a row for a member id beyond the highest existing one first joins
+placeholder members named `member N` (key `import-member-N`) up to that id. Ids are
+sequential and never reused, so an export imports into an empty store and rebuilds it
+with the same ids. Saves earn at the target store's rates: register merchants with
+their earn rates first (`merchant add`); rows whose points differ are counted.
+
+Refused rows are listed and counted (exit 3); a use recorded as failed, as in the
+source, is counted as failed. A progress bar shows on stderr only on a terminal.";

@@ -3,6 +3,16 @@
 
 pub mod args;
 pub mod commands;
+pub mod export;
+pub mod follow;
+pub mod import;
+pub mod import_csv;
+pub mod output;
+pub mod seed;
+pub mod seed_data;
+pub mod show;
+#[cfg(test)]
+mod show_tests;
 
 use std::sync::Arc;
 
@@ -16,10 +26,14 @@ use args::{Cli, CommandLine};
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            eprintln!("{}", usage_error_line(&e.render().to_string()));
+            return 2;
+        }
         Err(e) => {
-            // clap prints `error: ...` plus usage on stderr, exit 2; help/version exit 0.
+            // --help and --version
             let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            return 0;
         }
     };
     match run(cli) {
@@ -47,5 +61,34 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let port = api::open_port(&global)?;
             commands::run(cmd, &global, port)
         }
+    }
+}
+
+/// clap's usage error as the one `error:` line SPEC 4 asks for: the message (with any
+/// listed arguments) up to the blank line before the usage block, then where to look.
+pub fn usage_error_line(rendered: &str) -> String {
+    let msg: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let mut line = msg.join(" ");
+    if !line.starts_with("error:") {
+        line = format!("error: {line}");
+    }
+    format!("{line} (see --help)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        let rendered = "error: the following required arguments were not provided:\n  --amount <AMOUNT>\n\nUsage: onepoint deal save --amount <AMOUNT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_error_line(rendered),
+            "error: the following required arguments were not provided: --amount <AMOUNT> (see --help)"
+        );
     }
 }

@@ -22,6 +22,9 @@ use super::{Clock, Error, Keyed, Outcome, Rates, Result};
 /// How many commands one group commit takes at most.
 pub const MAX_GROUP: usize = 8192;
 
+/// Keys written per `apply_batch` before the writer starts a new chunk (see `writer_loop`).
+pub const CHUNK_WRITES: usize = 256;
+
 #[derive(Debug, Clone)]
 pub struct CoreOptions {
     pub rates: Rates,
@@ -172,6 +175,17 @@ impl Drop for Core {
     }
 }
 
+/// Applies one chunk; on success `meta` becomes the chunk's counters.
+fn apply_chunk(shared: &Shared, tx: Tx, meta: &mut Meta) -> Result<bool> {
+    let (set, new_meta) = tx.into_write_set();
+    if set.is_empty() {
+        return Ok(false);
+    }
+    shared.store.apply(set)?;
+    *meta = new_meta;
+    Ok(true)
+}
+
 /// A batch applied to sled, waiting for the flush + fsync that makes it durable.
 struct Applied {
     /// The counters after this batch (`None` when nothing was written).
@@ -211,43 +225,60 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
             }
             continue;
         }
-        let mut tx = Tx::new(
-            &shared.store,
-            meta.clone(),
-            shared.opts.clock.now(),
-            shared.opts.zone,
-        );
-        let results: Vec<Vec<Result<Outcome>>> = group
-            .iter()
-            .map(|j| {
-                j.batch
-                    .iter()
-                    .map(|k| ledger::apply(&mut tx, &rules, k))
-                    .collect()
-            })
-            .collect();
-        let (set, new_meta) = tx.into_write_set();
-        let wrote = !set.is_empty();
-        match shared.store.apply(set) {
-            Ok(()) => {
-                meta = new_meta.clone();
-                let replies = group.into_iter().map(|j| j.reply).zip(results).collect();
-                let _ = applied_tx.send(Applied {
-                    meta: wrote.then_some(new_meta),
-                    replies,
-                });
+        // Apply in chunks of whole commands of about CHUNK_WRITES keys each: sled 0.34
+        // grows huge tree nodes (and gigabytes of memory) from large `apply_batch`es. Each
+        // chunk is atomic and carries its own counters; the sync thread makes the whole
+        // group durable with one fsync before anyone is answered.
+        let now = shared.opts.clock.now();
+        let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(group.len());
+        let mut tx = Tx::new(&shared.store, meta.clone(), now, shared.opts.zone);
+        let mut wrote = false;
+        let mut failure: Option<Error> = None;
+        for job in &group {
+            let mut res = Vec::with_capacity(job.batch.len());
+            for k in &job.batch {
+                if let Some(e) = &failure {
+                    res.push(Err(e.clone()));
+                    continue;
+                }
+                res.push(ledger::apply(&mut tx, &rules, k));
+                if tx.writes() >= CHUNK_WRITES {
+                    let full = std::mem::replace(
+                        &mut tx,
+                        Tx::new(&shared.store, meta.clone(), now, shared.opts.zone),
+                    );
+                    match apply_chunk(shared, full, &mut meta) {
+                        Ok(w) => wrote |= w,
+                        Err(e) => failure = Some(e),
+                    }
+                    tx = Tx::new(&shared.store, meta.clone(), now, shared.opts.zone);
+                }
             }
-            Err(e) => {
-                tracing::error!("applying a batch failed: {e}");
-                if let Ok(m) = load_meta(&shared.store) {
-                    meta = m;
-                }
-                for job in group {
-                    let n = job.batch.len();
-                    let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
-                }
+            results.push(res);
+        }
+        if failure.is_none() {
+            match apply_chunk(shared, tx, &mut meta) {
+                Ok(w) => wrote |= w,
+                Err(e) => failure = Some(e),
             }
         }
+        if let Some(e) = failure {
+            // Commands in chunks that did apply are durable after the next sync, but their
+            // callers are told the group failed: safe (they retry with the same keys).
+            tracing::error!("applying a batch failed: {e}");
+            if let Ok(m) = load_meta(&shared.store) {
+                meta = m;
+            }
+            results = group
+                .iter()
+                .map(|j| j.batch.iter().map(|_| Err(e.clone())).collect())
+                .collect();
+        }
+        let replies = group.into_iter().map(|j| j.reply).zip(results).collect();
+        let _ = applied_tx.send(Applied {
+            meta: wrote.then(|| meta.clone()),
+            replies,
+        });
     }
     drop(applied_tx);
     let _ = syncer.join();

@@ -22,6 +22,16 @@ impl MemberStatus {
             MemberStatus::Invalid => "invalid",
         }
     }
+    pub fn parse(field: &str, text: &str) -> Result<MemberStatus, super::error::FieldError> {
+        match text.trim() {
+            "valid" => Ok(MemberStatus::Valid),
+            "invalid" => Ok(MemberStatus::Invalid),
+            _ => Err(super::error::FieldError::new(
+                field,
+                "must be valid or invalid",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::calendar::Month;
+use super::error::FieldError;
 use super::ids::{DealId, MemberId, MerchantId};
 use super::model::{
     Account, Billing, Deal, DealStatus, DealType, Member, MemberStatus, MemberView, Merchant,
@@ -12,6 +13,30 @@ use super::model::{
 use super::money::Points;
 
 pub const MAX_PAGE: usize = 10_000;
+
+/// Parses a page size as typed (`--limit`, `?size=`): a whole number in 1 ..= `MAX_PAGE`.
+pub fn parse_limit(field: &str, text: &str) -> Result<usize, FieldError> {
+    let t = text.trim();
+    let rule = "must be a whole number from 1 to 10000";
+    if t.is_empty() || t.len() > 6 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldError::new(field, rule));
+    }
+    match t.parse::<usize>() {
+        Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        _ => Err(FieldError::new(field, rule)),
+    }
+}
+
+/// Parses an event offset to continue after (`--after`, `?after=`): 0 (from the start) or
+/// any later offset.
+pub fn parse_event_offset(field: &str, text: &str) -> Result<u64, FieldError> {
+    let t = text.trim();
+    if t.is_empty() || t.len() > 19 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldError::new(field, "must be a whole number (0 or more)"));
+    }
+    t.parse()
+        .map_err(|_| FieldError::new(field, "must be a whole number (0 or more)"))
+}
 
 /// What a write produced. Externally tagged (`{"Deal":{...}}`) where stored; front ends
 /// print the inner value.
@@ -153,4 +178,31 @@ pub struct SourceInfo {
     /// The store path or the remote URL.
     pub location: String,
     pub read_only: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_whole_numbers_up_to_a_page() {
+        assert_eq!(parse_limit("limit", " 50 ").unwrap(), 50);
+        assert_eq!(parse_limit("limit", "10000").unwrap(), MAX_PAGE);
+        for bad in ["0", "10001", "-1", "1.5", "", "abc", "99999999999"] {
+            assert_eq!(
+                parse_limit("limit", bad).unwrap_err().field,
+                "limit",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn event_offsets_start_at_zero() {
+        assert_eq!(parse_event_offset("after", "0").unwrap(), 0);
+        assert_eq!(parse_event_offset("after", "42").unwrap(), 42);
+        for bad in ["-1", "x", "", "1e5", "99999999999999999999"] {
+            assert!(parse_event_offset("after", bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -91,6 +91,11 @@ impl<'a> Tx<'a> {
         self.staged.insert(key1(EVENT, ev.offset), Some(json));
     }
 
+    /// Distinct keys written by the accepted commands so far.
+    pub fn writes(&self) -> usize {
+        self.committed.len()
+    }
+
     /// Keeps the current command's writes.
     pub fn accept(&mut self) {
         let staged = std::mem::take(&mut self.staged);

@@ -26,7 +26,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         None => tmp.path().join("store"),
     };
     let (raw_inserts, fsyncs) =
-        onepoint::domain::store::raw_limits(tmp.path(), 200, 1000).map_err(|e| e.to_string())?;
+        onepoint::domain::store::raw_limits(tmp.path(), 800, 256).map_err(|e| e.to_string())?;
 
     let core = Arc::new(Core::open(&dir, CoreOptions::default()).map_err(|e| e.to_string())?);
     let have = core.info().map_err(|e| e.to_string())?.members;

@@ -1,0 +1,244 @@
+//! The port's reads over HTTP. Against our server each read is one request to the matching
+//! resource; against the original services `original` answers what they can.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::client::{Flavour, enc};
+use super::{RemoteAdapter, original};
+use crate::api::wire::read;
+use crate::domain::query::MAX_PAGE;
+use crate::domain::{
+    Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, DashboardRow, Deal,
+    DealId, DealQuery, Error, Event, Info, MemberDetail, MemberId, MemberQuery, MemberSort,
+    MemberView, MerchantId, MerchantSummary, Month, PointsSummary, Result,
+};
+
+/// The page size the core would use for `limit` (so both adapters return the same rows).
+fn page(limit: usize) -> usize {
+    limit.clamp(1, MAX_PAGE)
+}
+
+fn ours(a: &RemoteAdapter) -> bool {
+    a.flavour() == Flavour::Onepoint
+}
+
+fn no_feed() -> Error {
+    Error::Unavailable {
+        message: "this server has no event feed".into(),
+    }
+}
+
+pub fn member(a: &RemoteAdapter, id: MemberId) -> Result<MemberView> {
+    if !ours(a) {
+        return original::member(a, id);
+    }
+    read::member(&a.get(format!("/members/{id}"), "member")?)
+}
+
+pub fn member_detail(a: &RemoteAdapter, id: MemberId, recent: usize) -> Result<MemberDetail> {
+    if !ours(a) {
+        return original::member_detail(a, id, recent);
+    }
+    read::strict(
+        "member detail",
+        a.get(format!("/members/{id}/detail?recent={recent}"), "member")?,
+    )
+}
+
+pub fn members(a: &RemoteAdapter, q: &MemberQuery) -> Result<Vec<MemberView>> {
+    if !ours(a) {
+        return original::members(a, q);
+    }
+    let mut path = format!("/members?size={}", page(q.limit));
+    if let Some(s) = q.status {
+        path.push_str(&format!("&status={}", s.as_str()));
+    }
+    if let Some(t) = &q.query {
+        path.push_str(&format!("&query={}", enc(t)));
+    }
+    if let Some(after) = q.after {
+        path.push_str(&format!("&after={after}"));
+    }
+    if q.sort == MemberSort::IdDesc {
+        path.push_str("&sort=id,desc");
+    }
+    collect(&a.get(path, "member")?, read::member)
+}
+
+/// Every item of one of our collections; one we cannot read is an error, not a gap.
+fn collect<T>(v: &Value, each: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
+    read::items(v).iter().map(each).collect()
+}
+
+pub fn member_history(
+    a: &RemoteAdapter,
+    id: MemberId,
+    before: Option<DealId>,
+    limit: usize,
+) -> Result<Vec<DashboardRow>> {
+    if !ours(a) {
+        return original::member_history(a, id, before, limit);
+    }
+    let mut path = format!("/members/{id}/history?size={}", page(limit));
+    if let Some(b) = before {
+        path.push_str(&format!("&before={b}"));
+    }
+    collect(&a.get(path, "member")?, read::dashboard_row)
+}
+
+pub fn merchants(a: &RemoteAdapter, limit: usize) -> Result<Vec<MerchantSummary>> {
+    if !ours(a) {
+        return original::merchants(a, limit);
+    }
+    let v = a.get(format!("/merchants?size={}", page(limit)), "merchant")?;
+    read::items(&v)
+        .into_iter()
+        .map(|m| read::strict("merchant", m))
+        .collect()
+}
+
+pub fn deal(a: &RemoteAdapter, id: DealId) -> Result<Deal> {
+    read::deal(&a.get(format!("/deals/{id}"), "deal")?)
+}
+
+pub fn deals(a: &RemoteAdapter, q: &DealQuery) -> Result<Vec<Deal>> {
+    if !ours(a) {
+        return original::deals(a, q);
+    }
+    let mut path = format!("/deals?size={}", page(q.limit));
+    if let Some(m) = q.member {
+        path.push_str(&format!("&memberId={m}"));
+    }
+    if let Some(m) = q.merchant {
+        path.push_str(&format!("&merchantId={m}"));
+    }
+    if let Some(m) = q.month {
+        path.push_str(&format!("&month={m}"));
+    }
+    if let Some(t) = q.deal_type {
+        path.push_str(&format!("&type={}", t.as_str()));
+    }
+    if let Some(s) = q.status {
+        path.push_str(&format!("&status={}", s.as_str()));
+    }
+    if let Some(b) = q.before {
+        path.push_str(&format!("&before={b}"));
+    }
+    collect(&a.get(path, "deal")?, read::deal)
+}
+
+pub fn points(a: &RemoteAdapter, id: MemberId) -> Result<Balance> {
+    read::balance(&a.get(format!("/points/{id}"), "member")?)
+}
+
+pub fn balances(a: &RemoteAdapter, q: &BalanceQuery) -> Result<Vec<Balance>> {
+    if !ours(a) {
+        return original::balances(a, q);
+    }
+    let mut path = format!("/points?size={}", page(q.limit));
+    if let Some((p, m)) = q.after {
+        path.push_str(&format!("&afterPoint={p}&afterMember={m}"));
+    }
+    collect(&a.get(path, "member")?, read::balance)
+}
+
+pub fn points_summary(a: &RemoteAdapter) -> Result<PointsSummary> {
+    if !ours(a) {
+        return original::points_summary(a);
+    }
+    read::strict("points summary", a.get("/points/summary".into(), "points")?)
+}
+
+pub fn preview_billing(
+    a: &RemoteAdapter,
+    merchant: MerchantId,
+    month: Month,
+) -> Result<BillingPreview> {
+    if !ours(a) {
+        return Err(original::not_offered("a billing preview"));
+    }
+    let path = format!("/billings/preview?merchantId={merchant}&billingMonth={month}");
+    read::strict("billing preview", a.get(path, "merchant")?)
+}
+
+pub fn billings(a: &RemoteAdapter, q: &BillingQuery) -> Result<Vec<Billing>> {
+    if !ours(a) {
+        return original::billings(a, q);
+    }
+    // The core reads a limit of 0 as "all" for billings.
+    let size = if q.limit == 0 {
+        MAX_PAGE
+    } else {
+        page(q.limit)
+    };
+    let mut path = format!("/billings?size={size}");
+    if let Some(m) = q.merchant {
+        path.push_str(&format!("&merchantId={m}"));
+    }
+    if let Some(m) = q.month {
+        path.push_str(&format!("&billingMonth={m}"));
+    }
+    collect(&a.get(path, "billing")?, read::billing)
+}
+
+pub fn events(a: &RemoteAdapter, after: u64, limit: usize) -> Result<Vec<Event>> {
+    if !ours(a) {
+        return Err(no_feed());
+    }
+    match a.get(
+        format!("/events?after={after}&limit={}", page(limit)),
+        "events",
+    ) {
+        Ok(v) => read::strict(
+            "event page",
+            v.get("events").cloned().unwrap_or(Value::Null),
+        ),
+        Err(Error::NotFound { .. }) => Err(no_feed()),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn wait_events(a: &RemoteAdapter, after: u64, timeout: Duration) -> Result<u64> {
+    if !ours(a) {
+        // Nothing to wait for: keep a follower loop from spinning.
+        std::thread::sleep(timeout.min(Duration::from_secs(2)));
+        return Err(no_feed());
+    }
+    let wait = timeout.min(Duration::from_secs(30));
+    let path = format!("/events/wait?after={after}&timeoutMs={}", wait.as_millis());
+    let s = a.shared.clone();
+    let limit = s.timeout + wait;
+    let r = a
+        .run(async move { s.get_within(&path, "events", limit, false).await })
+        .unwrap_or_else(|| Err(super::stopped()));
+    match r {
+        Ok(v) => v
+            .get("latest")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Unavailable {
+                message: "the server's event wait answer is unreadable".into(),
+            }),
+        Err(Error::NotFound { .. }) => Err(no_feed()),
+        Err(e) => {
+            // Unreachable: wait out (part of) the timeout so followers do not spin.
+            std::thread::sleep(wait.min(Duration::from_secs(1)));
+            Err(e)
+        }
+    }
+}
+
+pub fn info(a: &RemoteAdapter) -> Result<Info> {
+    if !ours(a) {
+        return original::info(a);
+    }
+    read::strict("info", a.get("/info".into(), "info")?)
+}
+
+pub fn check(a: &RemoteAdapter) -> Result<CheckReport> {
+    if !ours(a) {
+        return Err(original::not_offered("an invariant check"));
+    }
+    read::strict("check report", a.get("/check".into(), "check")?)
+}

@@ -1,0 +1,508 @@
+//! The server at its edges, over real HTTP on 127.0.0.1:0: the original's lenient bodies,
+//! status codes and Spring-shaped error bodies, malformed, truncated and wrongly typed input,
+//! auth (401/403), idempotent replay, and the SSE feed's resume.
+
+mod remote_support;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use onepoint::server::{Role, Tokens};
+use remote_support::{Served, call, serve, try_call};
+use serde_json::Value;
+
+const OP: &str = "operator-token-123";
+const VIEW: &str = "viewer-token-456";
+
+fn post(s: &Served, path: &str, body: &str) -> remote_support::Reply {
+    call("POST", &format!("{}{path}", s.url()), &[], Some(body))
+}
+
+fn get(s: &Served, path: &str) -> remote_support::Reply {
+    call("GET", &format!("{}{path}", s.url()), &[], None)
+}
+
+/// A server with member 1 (안서연), 1000 points from a save at merchant 20.
+fn with_member() -> Served {
+    let s = serve(None);
+    let r = post(
+        &s,
+        "/members",
+        r#"{"name":"안서연","phone":"01011111111","addess":"용인"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = post(
+        &s,
+        "/deals",
+        r#"{"memberId":"0001","merchantId":"20","dealAmount":"100000","type":"save"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    s
+}
+
+/// The Spring error shape, with the field and the rule.
+fn assert_error(r: &remote_support::Reply, status: u16, path: &str, field: &str, rule: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["status"], status);
+    assert!(v["timestamp"].is_string() && v["error"].is_string(), "{v}");
+    assert_eq!(v["path"], path);
+    let errors = v["errors"].as_array().unwrap();
+    let e = errors
+        .iter()
+        .find(|e| e["field"] == field)
+        .unwrap_or_else(|| panic!("no {field} error in {v}"));
+    assert!(e["rule"].as_str().unwrap().contains(rule), "{v}");
+}
+
+#[test]
+fn original_join_body_answers_201_with_location_and_ids() {
+    let s = serve(None);
+    let r = post(
+        &s,
+        "/members",
+        r#"{"name":"안서연","phone":"01011111111","addess":"용인"}"#,
+    );
+    assert_eq!(r.status, 201);
+    let v = r.json();
+    assert_eq!(v["memberId"], 1);
+    assert_eq!(v["address"], "용인");
+    assert_eq!(v["addess"], "용인");
+    assert_eq!(v["status"], "valid");
+    let href = v["_links"]["self"]["href"].as_str().unwrap();
+    assert!(href.ends_with("/members/1"), "{href}");
+    assert_eq!(r.headers["location"].to_str().unwrap(), href);
+}
+
+#[test]
+fn deals_accept_strings_and_doubles_and_a_short_use_is_201_fail() {
+    let s = with_member();
+    let r = post(
+        &s,
+        "/deals",
+        r#"{"memberId":1,"merchantId":20,"dealAmount":100000.0,"type":"save"}"#,
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["point"], 1000.0);
+    assert_eq!(r.json()["balance"], 2000.0);
+    let r = post(
+        &s,
+        "/deals",
+        r#"{"memberId":"1","merchantId":"20","point":"5000","type":"use"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["status"], "fail");
+    assert_eq!(v["reason"], "insufficient points");
+    assert_eq!(v["balance"], 2000.0);
+    let r = get(&s, "/points/0001");
+    assert_eq!(
+        (r.status, r.json()["point"].clone()),
+        (200, Value::from(2000.0))
+    );
+}
+
+#[test]
+fn billing_takes_the_misspelt_merchant_field() {
+    let s = with_member();
+    post(
+        &s,
+        "/deals",
+        r#"{"memberId":1,"merchantId":20,"point":"100","type":"use"}"#,
+    );
+    let r = post(
+        &s,
+        "/billings",
+        r#"{"mercharntId":"20","billingMonth":"202610"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v = r.json();
+    assert_eq!(
+        (v["merchantId"].clone(), v["mercharntId"].clone()),
+        (Value::from(20), Value::from(20))
+    );
+    assert_eq!(v["billingAmount"], 98.0);
+}
+
+#[test]
+fn malformed_truncated_and_mistyped_bodies_are_400_naming_the_field() {
+    let s = with_member();
+    assert_error(
+        &post(&s, "/deals", r#"{"memberId": 1,"#),
+        400,
+        "/deals",
+        "body",
+        "truncated",
+    );
+    assert_error(
+        &post(&s, "/deals", r#"{memberId: 1}"#),
+        400,
+        "/deals",
+        "body",
+        "valid JSON",
+    );
+    assert_error(
+        &post(&s, "/deals", "[1]"),
+        400,
+        "/deals",
+        "body",
+        "JSON object",
+    );
+    assert_error(
+        &post(
+            &s,
+            "/deals",
+            r#"{"memberId":{"id":1},"merchantId":20,"point":"1","type":"use"}"#,
+        ),
+        400,
+        "/deals",
+        "memberId",
+        "must be a number or a numeric string",
+    );
+    assert_error(
+        &post(
+            &s,
+            "/deals",
+            r#"{"memberId":1,"merchantId":20,"point":1.234,"type":"use"}"#,
+        ),
+        400,
+        "/deals",
+        "point",
+        "at most two decimals",
+    );
+    assert_error(
+        &post(
+            &s,
+            "/deals",
+            r#"{"memberId":1,"merchantId":20,"dealAmount":-5,"type":"save"}"#,
+        ),
+        400,
+        "/deals",
+        "dealAmount",
+        "greater than 0",
+    );
+    assert_error(
+        &post(
+            &s,
+            "/deals",
+            r#"{"memberId":1,"merchantId":20,"dealAmount":10,"type":"cancel"}"#,
+        ),
+        400,
+        "/deals",
+        "originalDealId",
+        "required",
+    );
+    assert_error(
+        &post(
+            &s,
+            "/deals",
+            r#"{"memberId":1,"merchantId":20,"dealAmount":10,"type":"refund"}"#,
+        ),
+        400,
+        "/deals",
+        "type",
+        "must be one of",
+    );
+    assert_error(
+        &post(&s, "/members", r#"{"name":["a"]}"#),
+        400,
+        "/members",
+        "name",
+        "string",
+    );
+    let long = format!(r#"{{"name":"{}"}}"#, "x".repeat(900 * 1024));
+    assert_error(
+        &post(&s, "/members", &long),
+        400,
+        "/members",
+        "name",
+        "at most 100",
+    );
+    // 10 MB: refused from its Content-Length, answered 400 or cut off, never read whole.
+    let huge = format!(r#"{{"name":"{}"}}"#, "x".repeat(10 * 1024 * 1024));
+    if let Some(r) = try_call("POST", &format!("{}/members", s.url()), &[], Some(&huge)) {
+        assert_error(&r, 400, "/members", "body", "could not be read");
+    }
+    assert_error(
+        &get(&s, "/members/abc"),
+        400,
+        "/members/abc",
+        "memberId",
+        "whole number",
+    );
+    assert_error(&get(&s, "/deals?size=0"), 400, "/deals", "size", "from 1");
+    // Nothing of that was written.
+    assert_eq!(
+        get(&s, "/deals").json()["_embedded"]["deals"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        get(&s, "/members").json()["_embedded"]["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn unknown_ids_are_404_and_refusals_409_or_422() {
+    let s = with_member();
+    let r = get(&s, "/members/0099");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["path"], "/members/0099");
+    assert_eq!(
+        post(
+            &s,
+            "/deals",
+            r#"{"memberId":99,"merchantId":20,"dealAmount":10,"type":"save"}"#
+        )
+        .status,
+        404
+    );
+    assert_eq!(get(&s, "/no/such/thing").status, 404);
+
+    post(
+        &s,
+        "/deals",
+        r#"{"memberId":1,"merchantId":20,"point":"100","type":"use"}"#,
+    );
+    assert_eq!(
+        post(&s, "/deals", r#"{"originalDealId":2,"type":"cancel"}"#).status,
+        201
+    );
+    assert_error(
+        &post(&s, "/deals", r#"{"originalDealId":2,"type":"cancel"}"#),
+        409,
+        "/deals",
+        "originalDealId",
+        "already",
+    );
+    let r = post(
+        &s,
+        "/billings",
+        r#"{"merchantId":20,"billingMonth":"209901"}"#,
+    );
+    assert_error(&r, 422, "/billings", "billingMonth", "future");
+
+    let w = call("DELETE", &format!("{}/members/1", s.url()), &[], None);
+    assert_eq!(w.status, 200, "{}", w.text);
+    assert_eq!(w.json()["status"], "invalid");
+    assert_eq!(w.json()["forfeited"], 1000.0);
+    let again = call("DELETE", &format!("{}/members/1", s.url()), &[], None);
+    assert_error(&again, 409, "/members/1", "memberId", "already withdrawn");
+}
+
+#[test]
+fn idempotency_key_replays_the_stored_result_and_refuses_another_request() {
+    let s = with_member();
+    let url = format!("{}/deals", s.url());
+    let body = r#"{"memberId":1,"merchantId":20,"point":"10","type":"use"}"#;
+    let a = call("POST", &url, &[("Idempotency-Key", "pay-1")], Some(body));
+    let b = call("POST", &url, &[("Idempotency-Key", "pay-1")], Some(body));
+    assert_eq!((a.status, b.status), (201, 201));
+    assert_eq!(a.json(), b.json());
+    assert_eq!(get(&s, "/points/1").json()["point"], 990.0, "applied once");
+    let other = r#"{"memberId":1,"merchantId":20,"point":"11","type":"use"}"#;
+    let c = call("POST", &url, &[("Idempotency-Key", "pay-1")], Some(other));
+    assert_eq!(c.status, 409, "{}", c.text);
+    let bad = call("POST", &url, &[("Idempotency-Key", "  ")], Some(body));
+    assert_error(&bad, 400, "/deals", "Idempotency-Key", "empty");
+}
+
+#[test]
+fn tokens_gate_reads_and_writes_and_never_echo() {
+    let mut tokens = Tokens::default();
+    tokens.insert(OP, Role::Operator);
+    tokens.insert(VIEW, Role::Viewer);
+    let s = serve(Some(tokens));
+    let members = format!("{}/members", s.url());
+    let join = r#"{"name":"Kim"}"#;
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    let none = call("POST", &members, &[], Some(join));
+    assert_eq!(none.status, 401);
+    assert_eq!(none.json()["status"], 401);
+    let wrong = call(
+        "GET",
+        &members,
+        &[("Authorization", "Bearer nope-nope-nope")],
+        None,
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(!wrong.text.contains("nope-nope"));
+    let viewer_write = call(
+        "POST",
+        &members,
+        &[("Authorization", &bearer(VIEW))],
+        Some(join),
+    );
+    assert_eq!(viewer_write.status, 403);
+    assert!(!viewer_write.text.contains(VIEW));
+    let op = call(
+        "POST",
+        &members,
+        &[("Authorization", &bearer(OP))],
+        Some(join),
+    );
+    assert_eq!(op.status, 201, "{}", op.text);
+    let viewer_read = call("GET", &members, &[("Authorization", &bearer(VIEW))], None);
+    assert_eq!(viewer_read.status, 200);
+    assert_eq!(
+        call("GET", &format!("{}/health", s.url()), &[], None).status,
+        200
+    );
+}
+
+/// Reads SSE frames until `n` events arrived; returns their `id:`s.
+fn sse_ids(url: &str, last_event_id: Option<&str>, n: usize) -> Vec<u64> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new()
+            .get(url)
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let mut resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut text = String::new();
+        let mut ids = Vec::new();
+        // A guard against a hang, not a timing assertion.
+        let read = async {
+            while ids.len() < n {
+                let chunk = resp.chunk().await.unwrap().expect("the stream stays open");
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                ids = text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("id:"))
+                    .map(|v| v.trim().parse().unwrap())
+                    .collect();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .expect("events arrive");
+        ids
+    })
+}
+
+#[test]
+fn the_feed_streams_with_offsets_and_resumes_after_last_event_id() {
+    let s = with_member();
+    // join: MemberCreated, PointCreated; save: SaveDealt.
+    let first = sse_ids(&format!("{}/events", s.url()), None, 3);
+    assert_eq!(first, [1, 2, 3]);
+    post(
+        &s,
+        "/deals",
+        r#"{"memberId":1,"merchantId":20,"point":"1","type":"use"}"#,
+    );
+    let resumed = sse_ids(&format!("{}/events", s.url()), Some("2"), 2);
+    assert_eq!(resumed, [3, 4], "nothing lost, nothing repeated");
+    let from_query = sse_ids(&format!("{}/events?after=3", s.url()), None, 1);
+    assert_eq!(from_query, [4]);
+
+    let page = call(
+        "GET",
+        &format!("{}/events?after=1", s.url()),
+        &[("accept", "application/json")],
+        None,
+    );
+    let offsets: Vec<u64> = page.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets, [2, 3, 4]);
+    assert_eq!(page.json()["events"][2]["eventType"], "UseRequested");
+}
+
+#[test]
+fn a_truncated_request_gets_an_error_and_the_server_lives_on() {
+    let s = with_member();
+    let mut tcp = std::net::TcpStream::connect(s.server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        tcp,
+        "POST /members HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\":"
+    )
+    .unwrap();
+    tcp.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    if !answer.is_empty() {
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+    assert_eq!(get(&s, "/health").status, 200);
+    assert_eq!(
+        get(&s, "/members").json()["_embedded"]["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn batch_applies_in_order_and_answers_each() {
+    let s = with_member();
+    let r = post(
+        &s,
+        "/batch",
+        r#"[{"op":"join","body":{"name":"Lee"}},
+            {"op":"deal","key":"b1","body":{"type":"save","memberId":2,"merchantId":7,"dealAmount":"5000"}},
+            {"op":"deal","body":{"type":"save","memberId":2,"merchantId":7,"dealAmount":"0"}},
+            {"op":"nope"}]"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    let statuses: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201, 400, 400]);
+    assert_eq!(v[1]["body"]["balance"], 50.0);
+    assert_eq!(v[2]["body"]["errors"][0]["field"], "dealAmount");
+}
+
+#[test]
+fn the_remote_adapter_with_a_viewer_token_reads_but_may_not_write() {
+    use onepoint::api::Port;
+    use onepoint::domain::{Error, MemberId, MemberQuery, NewMember};
+    let mut tokens = Tokens::default();
+    tokens.insert(OP, Role::Operator);
+    tokens.insert(VIEW, Role::Viewer);
+    let s = serve(Some(tokens));
+    let state = tempfile::tempdir().unwrap();
+    let op = remote_support::remote(&s.url(), Some(OP), state.path());
+    let kim = NewMember {
+        name: "Kim".into(),
+        phone: None,
+        address: None,
+    };
+    assert_eq!(op.join(kim.clone(), None).unwrap().member_id, MemberId(1));
+    let viewer = remote_support::remote(&s.url(), Some(VIEW), state.path());
+    let all = viewer.members(&MemberQuery::default()).unwrap();
+    assert_eq!(all.len(), 1);
+    let e = viewer.join(kim.clone(), None).unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e:?}");
+    let anonymous = remote_support::remote(&s.url(), None, state.path());
+    let e = anonymous.member(MemberId(1)).unwrap_err();
+    assert!(matches!(e, Error::Unauthorized { .. }), "{e:?}");
+    assert!(!e.to_string().contains(OP));
+    assert_eq!(
+        op.members(&MemberQuery::default()).unwrap().len(),
+        1,
+        "nothing written"
+    );
+}
