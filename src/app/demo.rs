@@ -9,20 +9,28 @@ use super::{ConsoleOptions, run_console};
 use crate::api::Port;
 use crate::api::embedded::Embedded;
 use crate::cli::args::{DemoArgs, GlobalOpts};
+use crate::domain::core::CoreOptions;
 use crate::domain::{Clock, Error, MerchantId, Result};
 
 /// Opens (and seeds, if empty) the demo store at `dir`.
 pub fn open_seeded(dir: &std::path::Path) -> Result<(Arc<Embedded>, u64, Vec<MerchantId>)> {
     let settings = crate::config::load()?.core_settings()?;
-    let port = Arc::new(Embedded::open(dir, settings)?);
+    let clock = Clock::shifted(0);
+    let port = Arc::new(Embedded::open_with(
+        dir,
+        CoreOptions {
+            rates: settings.rates,
+            zone: settings.zone,
+            clock: clock.clone(),
+        },
+    )?);
     if port.info()?.members == 0 {
         let t = std::time::Instant::now();
-        let s = seed::seed(
-            &*port,
-            SeedPlan::default(),
-            Clock::System.now(),
-            settings.zone,
-        )?;
+        let plan = SeedPlan {
+            clock: Some(clock.clone()),
+            ..SeedPlan::default()
+        };
+        let s = seed::seed(&*port, plan, Clock::System.now(), settings.zone)?;
         tracing::info!("demo seeded in {:?}: {s:?}", t.elapsed());
     }
     let members = port.info()?.members;

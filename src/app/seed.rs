@@ -20,12 +20,15 @@ pub const MERCHANTS_TXT: &str = include_str!("../../assets/demo/merchants.txt");
 const DAY_MS: Millis = 86_400_000;
 const BATCH: usize = 2_500;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SeedPlan {
     pub members: usize,
     pub deals: usize,
     pub months: u32,
     pub withdrawals: usize,
+    /// The store's clock, when it can be set back: members then join over the first months
+    /// of the history instead of all today.
+    pub clock: Option<crate::domain::Clock>,
 }
 
 impl Default for SeedPlan {
@@ -35,6 +38,7 @@ impl Default for SeedPlan {
             deals: 5_000,
             months: 6,
             withdrawals: 8,
+            clock: None,
         }
     }
 }
@@ -119,12 +123,22 @@ pub fn seed(
         })
         .collect::<Result<_>>()?;
     let mut members = Vec::new();
-    for chunk in joins.chunks(BATCH) {
+    let history = i64::from(plan.months) * 30 * DAY_MS;
+    let chunks = joins.len().div_ceil(BATCH).max(1) as i64;
+    for (k, chunk) in joins.chunks(BATCH).enumerate() {
+        if let Some(c) = &plan.clock {
+            // Join dates spread over the month before the history starts, so no deal
+            // predates its member.
+            c.set_offset(-history - 30 * DAY_MS + 30 * DAY_MS * k as i64 / chunks);
+        }
         for r in run(port, chunk.to_vec())? {
             if let Ok(Outcome::Member(m)) = r {
                 members.push(m.member_id);
             }
         }
+    }
+    if let Some(c) = &plan.clock {
+        c.set_offset(0);
     }
     out.members = members.len();
     if members.is_empty() {

@@ -16,26 +16,39 @@ pub type Millis = i64;
 /// How far in the future a given deal date may be.
 pub const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 
-/// The source of "now". Tests use `Clock::fixed`, and can move it with `advance`.
+/// The source of "now". Tests use `Clock::fixed`, and can move it with `advance`; the demo
+/// seeds its history on a `Clock::shifted` system clock set back in time.
 #[derive(Clone)]
 pub enum Clock {
     System,
     Fixed(Arc<AtomicI64>),
+    /// System time plus an adjustable offset.
+    Shifted(Arc<AtomicI64>),
 }
 
 impl Clock {
     pub fn fixed(at: Millis) -> Clock {
         Clock::Fixed(Arc::new(AtomicI64::new(at)))
     }
+    pub fn shifted(offset: Millis) -> Clock {
+        Clock::Shifted(Arc::new(AtomicI64::new(offset)))
+    }
     pub fn now(&self) -> Millis {
         match self {
             Clock::System => Utc::now().timestamp_millis(),
             Clock::Fixed(t) => t.load(Ordering::SeqCst),
+            Clock::Shifted(off) => Utc::now().timestamp_millis() + off.load(Ordering::SeqCst),
         }
     }
     pub fn advance(&self, ms: Millis) {
         if let Clock::Fixed(t) = self {
             t.fetch_add(ms, Ordering::SeqCst);
+        }
+    }
+    /// Sets the offset of a shifted clock (no effect on the others).
+    pub fn set_offset(&self, ms: Millis) {
+        if let Clock::Shifted(off) = self {
+            off.store(ms, Ordering::SeqCst);
         }
     }
 }
@@ -45,6 +58,7 @@ impl fmt::Debug for Clock {
         match self {
             Clock::System => write!(f, "Clock::System"),
             Clock::Fixed(t) => write!(f, "Clock::Fixed({})", t.load(Ordering::SeqCst)),
+            Clock::Shifted(o) => write!(f, "Clock::Shifted({})", o.load(Ordering::SeqCst)),
         }
     }
 }
