@@ -22,7 +22,8 @@ pub fn merchant_key(merchant: MerchantId, month: Month, deal: DealId) -> Vec<u8>
         .done()
 }
 
-fn row_of(d: &Deal, member_status: MemberStatus) -> DashboardRow {
+/// The read-model row of a deal.
+pub fn row_of(d: &Deal, member_status: MemberStatus) -> DashboardRow {
     DashboardRow {
         id: d.id,
         member_id: d.member_id,

@@ -8,10 +8,9 @@ use onepoint::app::state::members::Analysis;
 use onepoint::app::state::points::BalanceRow;
 use onepoint::app::state::{State, Tab, ThemeName};
 use onepoint::domain::{
-    Account, Balance, Billing, BillingId, BillingPreview, BillingStatus, DashboardRow, Deal,
-    DealEvent, DealId, DealStatus, DealType, Event, EventBody, MemberDetail, MemberId,
-    MemberStatus, MemberView, Merchant, MerchantId, MerchantShare, MerchantSummary, Millis, Month,
-    Points, PointsSummary,
+    Account, Balance, Billing, BillingId, BillingPreview, BillingStatus, Deal, DealEvent, DealId,
+    DealStatus, DealType, Event, EventBody, MemberDetail, MemberId, MemberStatus, MemberView,
+    Merchant, MerchantId, MerchantShare, MerchantSummary, Millis, Month, Points, PointsSummary,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -273,18 +272,7 @@ pub fn with_analysis(mut s: State) -> State {
     let g = a.history.reset();
     let rows = recent
         .iter()
-        .map(|d| DashboardRow {
-            id: d.id,
-            member_id: d.member_id,
-            merchant_id: d.merchant_id,
-            deal_date: d.deal_date,
-            deal_type: d.deal_type,
-            point: d.point,
-            status: d.status,
-            billing_status: d.billing_status,
-            balance: d.balance,
-            member_status: m.status,
-        })
+        .map(|d| onepoint::domain::dashboard::row_of(d, m.status))
         .collect();
     let r = s.table_rows();
     a.history.accept(g, rows, false, r);

@@ -45,18 +45,7 @@ pub fn command(op: &str, obj: &Map<String, Value>) -> Result<Command, Error> {
 
 /// The dashboard row of a deal, with its member's current status.
 pub fn dashboard_row(d: &Deal, member_status: MemberStatus) -> DashboardRow {
-    DashboardRow {
-        id: d.id,
-        member_id: d.member_id,
-        merchant_id: d.merchant_id,
-        deal_date: d.deal_date,
-        deal_type: d.deal_type,
-        point: d.point,
-        status: d.status,
-        billing_status: d.billing_status,
-        balance: d.balance,
-        member_status,
-    }
+    crate::domain::dashboard::row_of(d, member_status)
 }
 
 /// A JSON object body, or a 400 naming the body and what is wrong with it.
