@@ -331,7 +331,7 @@ fn observed(r: &Result<Outcome, Error>) -> Expect {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     #[test]
     fn core_agrees_with_the_reference_model_and_keeps_every_invariant(ops in prop::collection::vec(op(), 1..50)) {
@@ -353,10 +353,22 @@ proptest! {
             }
             // Cancel picks must name the same deal in model and core.
             let cmd = command(op, &f);
+            let preview = match &cmd {
+                Command::Bill(b) => Some(f.core.preview_billing(b.merchant, b.month).unwrap()),
+                _ => None,
+            };
             let expect = model.apply(op, support::NOW_MS);
             let key = format!("k{step}");
             let got = f.core.execute(vec![Keyed::new(cmd.clone(), Some(IdemKey(key.clone())))]).pop().unwrap();
             prop_assert_eq!(observed(&got), expect, "step {} {:?}", step, op);
+            if let (Some(p), Ok(Outcome::Billing(b))) = (&preview, &got) {
+                // The preview (from the per-month totals) foretells the run (from the queues).
+                if p.deal_count > 0 {
+                    prop_assert_eq!((p.billing_amount, p.deal_count), (b.billing_amount, b.deal_count));
+                } else {
+                    prop_assert!(p.latest.is_none() || p.latest.as_ref() == Some(b));
+                }
+            }
             sent.push((cmd, key, got));
             for (i, (valid, bal)) in model.members.iter().enumerate() {
                 let b = f.core.points(MemberId(i as u64 + 1)).unwrap().point.0;

@@ -246,6 +246,12 @@ fn use_cancelled_after_billing_is_clawed_back_next_settlement() {
     let b1 = bill(&f, 5, "202610").unwrap();
     assert_eq!(b1.billing_amount, Points(98_000));
     f.cancel(u.id.0).unwrap();
+    f.assert_check();
+    let p = f
+        .core
+        .preview_billing(MerchantId(5), Month::parse("m", "202610").unwrap())
+        .unwrap();
+    assert_eq!((p.billing_amount, p.deal_count), (Points(-98_000), 1));
     let b2 = bill(&f, 5, "202610").unwrap();
     assert_ne!(b2.id, b1.id);
     assert_eq!(b2.billing_amount, Points(-98_000));

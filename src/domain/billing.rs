@@ -1,6 +1,7 @@
 //! Settlement (SPEC 1): per merchant and month, the successful unbilled uses dated up to the
 //! end of the month, minus the useCancels of already-billed uses not yet clawed back, times
-//! (1 - commission), rounded half up. Preview and run share `settle`, so they cannot differ.
+//! (1 - commission), rounded half up. A run walks the queues (`settle`); a preview reads the
+//! per-month totals kept beside them (`pending`), which `check` proves equal to the queues.
 
 use super::calendar::Month;
 use super::dashboard;
@@ -11,7 +12,8 @@ use super::ledger::{Rules, deal_of};
 use super::model::{Billing, BillingPreview, BillingStatus};
 use super::money::Points;
 use super::schema::{
-    BILLING, BILLING_MONTH, CLAWBACK, DEAL, KeyBuf, UNBILLED, decode_points, key1, read_u64,
+    BILLING, BILLING_MONTH, CLAWBACK, DEAL, KeyBuf, PENDING, Pending, UNBILLED, decode,
+    decode_points, key1, pending_key, read_u64,
 };
 use super::tx::{Reader, Tx, prefix_end};
 
@@ -98,16 +100,32 @@ pub fn preview<R: Reader>(
     month: Month,
 ) -> Result<BillingPreview> {
     check_month(now, rules, month)?;
-    let s = settle(r, rules, merchant, month)?;
+    let p = pending(r, merchant, month)?;
+    let net = p.uses - p.clawbacks;
     Ok(BillingPreview {
         merchant_id: merchant,
         billing_month: month,
-        billing_amount: rules.rates.commission.net_of_commission(s.net),
-        net_points: s.net,
-        deal_count: s.deal_count(),
+        billing_amount: rules.rates.commission.net_of_commission(net),
+        net_points: net,
+        deal_count: p.use_count + p.clawback_count,
         commission_bp: rules.rates.commission.0,
         latest: latest(r, merchant, month)?,
     })
+}
+
+/// The `Q` totals of a merchant for every month up to `month`, summed.
+pub fn pending<R: Reader>(r: &R, merchant: MerchantId, month: Month) -> Result<Pending> {
+    let from = KeyBuf::new(PENDING).u64(merchant.0).done();
+    let to = pending_key(merchant.0, month.code() + 1);
+    let mut total = Pending::default();
+    for (_, v) in r.range_raw(&from, &to)? {
+        let p: Pending = decode(&v)?;
+        total.uses += p.uses;
+        total.use_count += p.use_count;
+        total.clawbacks += p.clawbacks;
+        total.clawback_count += p.clawback_count;
+    }
+    Ok(total)
 }
 
 pub fn run(tx: &mut Tx, rules: &Rules, merchant: MerchantId, month: Month) -> Result<Billing> {
@@ -127,6 +145,11 @@ pub fn run(tx: &mut Tx, rules: &Rules, merchant: MerchantId, month: Month) -> Re
         tx.put(key1(DEAL, d.id.0), &d);
         dashboard::mark_billed(tx, &d)?;
         tx.remove(qkey.clone());
+    }
+    // Everything queued up to the end of the month is billed now: so are its totals.
+    let from = KeyBuf::new(PENDING).u64(merchant.0).done();
+    for (k, _) in tx.range_raw(&from, &pending_key(merchant.0, month.code() + 1))? {
+        tx.remove(k);
     }
     let b = Billing {
         id,
@@ -148,4 +171,27 @@ pub fn run(tx: &mut Tx, rules: &Rules, merchant: MerchantId, month: Month) -> Re
         deal_count: b.deal_count,
     });
     Ok(b)
+}
+
+/// Recomputes the `Q` totals from the queues (`U`, `K`), month by month.
+pub fn pending_from_queues<R: Reader>(
+    r: &R,
+    zone: chrono::FixedOffset,
+) -> Result<std::collections::BTreeMap<Vec<u8>, Pending>> {
+    let mut out: std::collections::BTreeMap<Vec<u8>, Pending> = Default::default();
+    for tag in [UNBILLED, CLAWBACK] {
+        for (k, v) in r.range_raw(&[tag], &prefix_end(&[tag]))? {
+            let merchant = read_u64(&k, 1);
+            let month = Month::of(super::schema::read_time(&k, 9), zone);
+            let p = out.entry(pending_key(merchant, month.code())).or_default();
+            if tag == UNBILLED {
+                p.uses += decode_points(&v);
+                p.use_count += 1;
+            } else {
+                p.clawbacks += decode_points(&v);
+                p.clawback_count += 1;
+            }
+        }
+    }
+    Ok(out)
 }

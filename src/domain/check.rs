@@ -20,7 +20,8 @@ use super::query::CheckReport;
 use super::schema::{
     ACCOUNT, BILLING, CLAWBACK, DEAL, EVENT, MEMBER, UNBILLED, decode, decode_points, read_u64,
 };
-use super::tx::Reader;
+use super::schema::{PENDING, Pending};
+use super::tx::{Reader, prefix_end};
 
 const MAX_REPORTED: usize = 100;
 
@@ -266,6 +267,14 @@ impl Core {
                     )),
                 }
             }
+        }
+        let stored: BTreeMap<Vec<u8>, Pending> = store
+            .range_raw(&[PENDING], &prefix_end(&[PENDING]))?
+            .into_iter()
+            .map(|(k, v)| Ok((k, decode(&v)?)))
+            .collect::<Result<_>>()?;
+        if stored != super::billing::pending_from_queues(store, zone)? {
+            rep.fail("settlement totals (Q) differ from the settlement queues".into());
         }
         Ok(rep.0)
     }

@@ -82,6 +82,7 @@ impl Core {
 
     pub fn open_with_store(dir: &Path, opts: CoreOptions, so: StoreOptions) -> Result<Core> {
         let store = Store::open(dir, so)?;
+        migrate(&store, opts.zone)?;
         let meta = load_meta(&store)?;
         let shared = Arc::new(Shared {
             store,
@@ -173,6 +174,36 @@ impl Drop for Core {
             let _ = w.join();
         }
     }
+}
+
+/// Brings an older store's layout up to `SCHEMA_VERSION`: version 2 added the `Q`
+/// settlement totals, rebuilt here from the queues.
+fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
+    use super::schema::{PENDING, SCHEMA, SCHEMA_VERSION, encode};
+    use super::store::WriteSet;
+    use super::tx::Reader;
+    let version = store
+        .get_val(SCHEMA)?
+        .map(|v| super::schema::read_u64(&v, 0))
+        .unwrap_or(1);
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let mut set = WriteSet::default();
+    for (k, _) in store.range_raw(&[PENDING], &super::tx::prefix_end(&[PENDING]))? {
+        set.remove(&k);
+    }
+    store.apply(set)?;
+    let totals = super::billing::pending_from_queues(store, zone)?;
+    let mut set = WriteSet::default();
+    for (k, p) in totals {
+        set.put(&k, &encode(&p));
+        if set.len() >= CHUNK_WRITES {
+            store.apply(std::mem::take(&mut set))?;
+        }
+    }
+    set.put(SCHEMA, &SCHEMA_VERSION.to_be_bytes());
+    store.commit(set)
 }
 
 /// Applies one chunk; on success `meta` becomes the chunk's counters.

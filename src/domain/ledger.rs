@@ -18,8 +18,8 @@ use super::money::{Amount, Points};
 use super::query::Outcome;
 use super::request::{CancelKind, Command, DealRequest, Keyed, NewMember, NewMerchant};
 use super::schema::{
-    ACCOUNT, CLAWBACK, DEAL, IdemRecord, MEMBER, MERCHANT, MERCHANT_STATS, MerchantStats, UNBILLED,
-    balance_key, bucket_of, encode_points, key1, name_key,
+    ACCOUNT, CLAWBACK, DEAL, IdemRecord, MEMBER, MERCHANT, MERCHANT_STATS, MerchantStats, Pending,
+    UNBILLED, balance_key, bucket_of, encode_points, key1, name_key, pending_key,
 };
 use super::tx::{Reader, Tx};
 
@@ -320,6 +320,7 @@ fn use_points(
         new.balance -= points;
         new.used += points;
         tx.put_raw(unbilled_key(merchant, date, d.id), encode_points(points));
+        add_pending(tx, merchant, date, points, false)?;
     } else {
         d.status = DealStatus::Fail;
         d.reason = Some(REASON_INSUFFICIENT.into());
@@ -420,12 +421,14 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
             if orig.billing_status == BillingStatus::No {
                 // Never billed: simply never bill it.
                 tx.remove(unbilled_key(orig.merchant_id, orig.deal_date, orig.id));
+                add_pending(tx, orig.merchant_id, orig.deal_date, -orig.point, false)?;
             } else {
                 // Already billed: the next settlement claws it back.
                 tx.put_raw(
                     clawback_key(orig.merchant_id, date, d.id),
                     encode_points(orig.point),
                 );
+                add_pending(tx, orig.merchant_id, date, orig.point, true)?;
             }
         }
     }
@@ -438,4 +441,31 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
     put_account(tx, member, &old, &new, true);
     record(tx, &d, MemberStatus::Valid)?;
     Ok(d)
+}
+
+/// Keeps the `Q` totals in step with a queue entry added (`points` > 0) or removed (< 0).
+fn add_pending(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    date: Millis,
+    points: Points,
+    clawback: bool,
+) -> Result<()> {
+    let month = super::calendar::Month::of(date, tx.zone);
+    let key = pending_key(merchant.0, month.code());
+    let mut p = tx.get::<Pending>(&key)?.unwrap_or_default();
+    let one = if points.0 >= 0 { 1 } else { u64::MAX };
+    if clawback {
+        p.clawbacks += points;
+        p.clawback_count = p.clawback_count.wrapping_add(one);
+    } else {
+        p.uses += points;
+        p.use_count = p.use_count.wrapping_add(one);
+    }
+    if p.is_empty() {
+        tx.remove(key);
+    } else {
+        tx.put(key, &p);
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@
 //! | `X`    | merchant, month, deal                 | member (read model index)   |
 //! | `U`    | merchant, date, deal                  | points: unbilled uses       |
 //! | `K`    | merchant, date, deal                  | points: pending clawbacks   |
+//! | `Q`    | merchant, month                       | Pending: what U and K hold  |
 //! | `G`    | billing                               | Billing                     |
 //! | `H`    | merchant, month, billing              | ()                          |
 //! | `E`    | offset                                | Event JSON                  |
@@ -39,6 +40,10 @@ pub const VIEW: u8 = b'V';
 pub const VIEW_MERCHANT: u8 = b'X';
 pub const UNBILLED: u8 = b'U';
 pub const CLAWBACK: u8 = b'K';
+pub const PENDING: u8 = b'Q';
+pub const SCHEMA: &[u8] = b"Cschema";
+/// Version 2 added the `Q` settlement totals.
+pub const SCHEMA_VERSION: u64 = 2;
 pub const BILLING: u8 = b'G';
 pub const BILLING_MONTH: u8 = b'H';
 pub const EVENT: u8 = b'E';
@@ -172,4 +177,24 @@ pub struct IdemRecord {
     pub request: String,
     /// The Outcome, JSON.
     pub outcome: String,
+}
+
+/// What the settlement queues (`U`, `K`) hold for one merchant and month, kept with every
+/// write so a preview reads a handful of keys instead of every deal in the queues.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub uses: Points,
+    pub use_count: u64,
+    pub clawbacks: Points,
+    pub clawback_count: u64,
+}
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.use_count == 0 && self.clawback_count == 0
+    }
+}
+
+pub fn pending_key(merchant: u64, month_code: u32) -> Vec<u8> {
+    KeyBuf::new(PENDING).u64(merchant).u32(month_code).done()
 }
