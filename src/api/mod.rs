@@ -1,6 +1,7 @@
 //! The port the front ends use, and its adapters: `embedded` (the core on a local store)
 //! and `remote` (HTTP). `open_port` picks one from the command line.
 
+pub mod deferred;
 pub mod embedded;
 pub mod port;
 pub mod remote;
@@ -33,4 +34,24 @@ pub fn open_port(global: &GlobalOpts) -> Result<Arc<dyn Port>> {
     let settings = crate::config::load()?.core_settings()?;
     let dir = data_dir(global)?;
     Ok(Arc::new(embedded::Embedded::open(&dir, settings)?))
+}
+
+/// The console's port: a local store opens on a thread (see `deferred`), so the first frame
+/// never waits for sled's recovery of a large store; a remote one is as `open_port`.
+pub fn open_console_port(global: &GlobalOpts) -> Result<Arc<dyn Port>> {
+    if global.remote.is_some() {
+        return open_port(global);
+    }
+    let settings = crate::config::load()?.core_settings()?;
+    let dir = data_dir(global)?;
+    let source = crate::domain::SourceInfo {
+        kind: "embedded".into(),
+        location: dir.display().to_string(),
+        read_only: false,
+    };
+    let port =
+        deferred::Deferred::open(source, std::time::Duration::from_millis(100), move || {
+            embedded::Embedded::open(&dir, settings).map(|e| Arc::new(e) as Arc<dyn Port>)
+        })?;
+    Ok(Arc::new(port))
 }

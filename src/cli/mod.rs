@@ -49,7 +49,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
     let global = cli.global;
     match cli.command {
         None => {
-            let port = api::open_port(&global)?;
+            let port = api::open_console_port(&global)?;
             crate::app::run_console(port, crate::app::ConsoleOptions::from_global(&global))
         }
         Some(CommandLine::Demo(args)) => crate::app::demo::run(&global, &args),
