@@ -163,7 +163,7 @@ async fn run_loop(
             }
             _ = frame.tick() => {
                 frames += 1;
-                if state.busy() && frames % 6 == 0 {
+                if state.busy() && frames.is_multiple_of(6) {
                     state.spinner += 1;
                     dirty = true;
                 }

@@ -116,10 +116,10 @@ pub fn ok(v: &Value) -> Answer {
 /// 201 with `Location` from the item's self link, as Spring Data REST answers a POST.
 pub fn created(v: &Value) -> Answer {
     let mut r = json(StatusCode::CREATED, v);
-    if let Some(href) = v.pointer("/_links/self/href").and_then(Value::as_str) {
-        if let Ok(h) = HeaderValue::from_str(href) {
-            r.headers_mut().insert(axum::http::header::LOCATION, h);
-        }
+    if let Some(href) = v.pointer("/_links/self/href").and_then(Value::as_str)
+        && let Ok(h) = HeaderValue::from_str(href)
+    {
+        r.headers_mut().insert(axum::http::header::LOCATION, h);
     }
     Ok(r)
 }

@@ -43,8 +43,8 @@ pub fn member(i: u64) -> MemberView {
         member_id: MemberId(i),
         name: NAMES[(i as usize - 1) % NAMES.len()].to_string(),
         phone: Some(format!("010-{:04}-{:04}", 1000 + i * 7, i)),
-        address: (i % 3 == 0).then(|| "Seoul".to_string()),
-        status: if i % 7 == 0 {
+        address: i.is_multiple_of(3).then(|| "Seoul".to_string()),
+        status: if i.is_multiple_of(7) {
             MemberStatus::Invalid
         } else {
             MemberStatus::Valid
@@ -57,7 +57,7 @@ pub fn member(i: u64) -> MemberView {
 
 pub fn deal(id: u64) -> Deal {
     let t = DealType::ALL[(id % 4) as usize];
-    let failed = t == DealType::Use && id % 3 == 0;
+    let failed = t == DealType::Use && id.is_multiple_of(3);
     Deal {
         id: DealId(id),
         member_id: MemberId(id % 9 + 1),

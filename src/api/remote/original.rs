@@ -277,10 +277,10 @@ async fn post(s: &Shared, k: &Keyed, path: &str, body: Value) -> super::Sent {
 
 /// The balance after a deal: the original's deal body has none.
 async fn with_balance(s: &Shared, mut d: Deal) -> Deal {
-    if let Ok(v) = s.get(&format!("/points/{}", d.member_id), "member").await {
-        if let Ok(b) = read::balance(&v) {
-            d.balance = b.point;
-        }
+    if let Ok(v) = s.get(&format!("/points/{}", d.member_id), "member").await
+        && let Ok(b) = read::balance(&v)
+    {
+        d.balance = b.point;
     }
     d
 }

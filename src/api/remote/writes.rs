@@ -91,11 +91,11 @@ pub async fn drain(s: &Shared) {
                     Err(e) => tracing::warn!(key, error = %e, "outbox: refused by the server"),
                 }
                 let mut o = s.outbox.lock();
-                if o.first() == Some(&entry) {
-                    if let Err(e) = o.pop_first() {
-                        tracing::error!(error = %e, "outbox: cannot record a sent write");
-                        return;
-                    }
+                if o.first() == Some(&entry)
+                    && let Err(e) = o.pop_first()
+                {
+                    tracing::error!(error = %e, "outbox: cannot record a sent write");
+                    return;
                 }
             }
             Attempt::NotSent(_) | Attempt::Lost(_) => return,

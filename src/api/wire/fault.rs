@@ -67,10 +67,10 @@ pub fn error_body(e: &Error, path: &str, now: Millis) -> (u16, Value) {
 /// original services, proxies) the status and message decide.
 pub fn error_from_response(status: u16, body: &[u8], what: &str) -> Error {
     let v: Option<Value> = serde_json::from_slice(body).ok();
-    if let Some(cause) = v.as_ref().and_then(|v| v.get("cause")) {
-        if let Ok(e) = serde_json::from_value::<Error>(cause.clone()) {
-            return e;
-        }
+    if let Some(cause) = v.as_ref().and_then(|v| v.get("cause"))
+        && let Ok(e) = serde_json::from_value::<Error>(cause.clone())
+    {
+        return e;
     }
     let message = v
         .as_ref()

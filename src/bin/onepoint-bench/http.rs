@@ -161,10 +161,10 @@ async fn drive(
         let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
         out.latencies_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
         if status == 201 {
-            if roll < 95 {
-                if let Some(id) = deal_id(&bytes) {
-                    mine.push(id);
-                }
+            if roll < 95
+                && let Some(id) = deal_id(&bytes)
+            {
+                mine.push(id);
             }
         } else {
             out.refused += 1;
