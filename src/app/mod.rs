@@ -153,9 +153,14 @@ async fn run_loop(
                 // The link state may take a lock in the remote adapter: read it off the loop.
                 let (port, tx) = (port.clone(), tx.clone());
                 tokio::task::spawn_blocking(move || {
+                    // Reads answered from the remote adapter's cache say so in the header.
+                    let mut link = port.link().label();
+                    if port.stale() {
+                        link.push_str(" · showing stale data");
+                    }
                     let _ = tx.send(Action::Tick {
                         now: Clock::System.now(),
-                        link: port.link().label(),
+                        link,
                         outbox: port.pending_outbox(),
                     });
                 });
