@@ -10,7 +10,6 @@ use std::time::Instant;
 use onepoint::api::Port;
 use onepoint::api::embedded::Embedded;
 use onepoint::domain::core::CoreOptions;
-use onepoint::domain::{Command, Keyed, NewMember};
 use onepoint::server::{self, ServerConfig};
 use rand::{Rng, SeedableRng};
 
@@ -27,27 +26,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     };
     let port =
         Arc::new(Embedded::open_with(&dir, CoreOptions::default()).map_err(|e| e.to_string())?);
-    let mut have = port.info().map_err(|e| e.to_string())?.members;
-    while have < members {
-        let n = (members - have).min(5000);
-        let batch = (0..n)
-            .map(|i| {
-                let name = format!("Http Member {}", have + i + 1);
-                Keyed::new(
-                    Command::Join(NewMember {
-                        name,
-                        phone: None,
-                        address: None,
-                    }),
-                    None,
-                )
-            })
-            .collect();
-        for r in port.execute(batch) {
-            r.map_err(|e| e.to_string())?;
-        }
-        have += n;
-    }
+    let have = port.info().map_err(|e| e.to_string())?.members;
+    crate::join_members(
+        have,
+        members,
+        |i| format!("Http Member {i}"),
+        |b| port.execute(b),
+    )?;
     let store: Arc<dyn Port> = port.clone();
     let running = server::start(
         store,

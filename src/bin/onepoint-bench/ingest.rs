@@ -9,8 +9,7 @@ use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
 use onepoint::domain::{
-    Amount, CancelKind, Command, DealId, DealRequest, Keyed, MemberId, MerchantId, NewMember,
-    Outcome, Points,
+    Amount, CancelKind, Command, DealId, DealRequest, Keyed, MemberId, MerchantId, Outcome, Points,
 };
 use rand::{Rng, SeedableRng};
 
@@ -30,26 +29,12 @@ pub fn run(opts: &Opts) -> Result<(), String> {
 
     let core = Arc::new(Core::open(&dir, CoreOptions::default()).map_err(|e| e.to_string())?);
     let have = core.info().map_err(|e| e.to_string())?.members;
-    let mut next = have;
-    while next < members {
-        let n = (members - next).min(5000);
-        let batch = (0..n)
-            .map(|i| {
-                Keyed::new(
-                    Command::Join(NewMember {
-                        name: format!("Bench Member {}", next + i + 1),
-                        phone: None,
-                        address: None,
-                    }),
-                    None,
-                )
-            })
-            .collect();
-        for r in core.execute(batch) {
-            r.map_err(|e| e.to_string())?;
-        }
-        next += n;
-    }
+    crate::join_members(
+        have,
+        members,
+        |i| format!("Bench Member {i}"),
+        |b| core.execute(b),
+    )?;
 
     let per = deals / submitters as u64;
     let failed = Arc::new(AtomicU64::new(0));

@@ -10,6 +10,8 @@ mod render;
 
 use std::collections::HashMap;
 
+use onepoint::domain::{Command, Keyed, NewMember, Outcome};
+
 /// `--name value` pairs after the scenario name.
 pub struct Opts(HashMap<String, String>);
 
@@ -38,6 +40,35 @@ impl Opts {
     pub fn text(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+}
+
+/// Joins members named by `name(n)` (n = 1, 2, ...) until the store holds `target`, in
+/// batches through `execute` (a `Core` or any `Port`).
+pub fn join_members(
+    have: u64,
+    target: u64,
+    mut name: impl FnMut(u64) -> String,
+    execute: impl Fn(Vec<Keyed>) -> Vec<onepoint::domain::Result<Outcome>>,
+) -> Result<(), String> {
+    let mut next = have;
+    while next < target {
+        let n = (target - next).min(5000);
+        let batch = (next + 1..=next + n)
+            .map(|i| {
+                let member = NewMember {
+                    name: name(i),
+                    phone: None,
+                    address: None,
+                };
+                Keyed::new(Command::Join(member), None)
+            })
+            .collect();
+        for r in execute(batch) {
+            r.map_err(|e| e.to_string())?;
+        }
+        next += n;
+    }
+    Ok(())
 }
 
 fn main() {

@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
 use onepoint::domain::{
-    Amount, Command, DealRequest, Keyed, MemberId, MemberQuery, MerchantId, Month, NewMember,
-    Points,
+    Amount, Command, DealRequest, Keyed, MemberId, MemberQuery, MerchantId, Month, Points,
 };
 use rand::{Rng, SeedableRng};
 
@@ -29,30 +28,20 @@ pub const MERCHANTS: u64 = 200;
 pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
     let info = core.info().map_err(|e| e.to_string())?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    let mut have = info.members;
+    let have = info.members;
     let started = Instant::now();
-    while have < members {
-        let n = (members - have).min(8192);
-        let batch = (0..n)
-            .map(|_| {
-                let name = format!(
-                    "{} {}",
-                    GIVEN[rng.random_range(0..GIVEN.len())],
-                    FIRST[rng.random_range(0..FIRST.len())]
-                );
-                Keyed::new(
-                    Command::Join(NewMember {
-                        name,
-                        phone: None,
-                        address: None,
-                    }),
-                    None,
-                )
-            })
-            .collect();
-        check(core.execute(batch))?;
-        have += n;
-    }
+    crate::join_members(
+        have,
+        members,
+        |_| {
+            format!(
+                "{} {}",
+                GIVEN[rng.random_range(0..GIVEN.len())],
+                FIRST[rng.random_range(0..FIRST.len())]
+            )
+        },
+        |b| core.execute(b),
+    )?;
     let now = chrono::Utc::now().timestamp_millis();
     let span = 180 * 24 * 3600 * 1000i64;
     let mut done = info.deals;
