@@ -401,3 +401,45 @@ fn a_second_open_of_the_same_store_is_refused_with_a_clear_error() {
         "{msg}"
     );
 }
+
+#[test]
+fn name_search_is_a_case_insensitive_substring_and_sees_later_joins() {
+    let f = fixture();
+    for n in ["Olivia Kim", "김서연", "Kimberly Park", "Noah Lee"] {
+        f.join(n);
+    }
+    let search = |q: &str| -> Vec<u64> {
+        f.core
+            .members(&onepoint::domain::MemberQuery {
+                query: Some(q.into()),
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap()
+            .iter()
+            .map(|m| m.member_id.0)
+            .collect()
+    };
+    assert_eq!(search("KIM"), [1, 3]);
+    assert_eq!(search("서연"), [2]);
+    f.join("Tim Kimura");
+    assert_eq!(
+        search("kim"),
+        [1, 3, 5],
+        "a member who joined after the first search"
+    );
+    f.one(Command::Withdraw(MemberId(3))).unwrap();
+    let valid = f
+        .core
+        .members(&onepoint::domain::MemberQuery {
+            query: Some("kim".into()),
+            status: Some(onepoint::domain::MemberStatus::Valid),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        valid.iter().map(|m| m.member_id.0).collect::<Vec<_>>(),
+        [1, 5]
+    );
+}

@@ -58,6 +58,8 @@ pub(super) struct Shared {
     pub offset_changed: Condvar,
     /// Set when a sync failed: the store takes no more writes until reopened.
     pub failed: Mutex<Option<Error>>,
+    /// Lowercased member names by id, for search (see `reads.rs`).
+    pub names: Mutex<Vec<Box<str>>>,
 }
 
 impl Shared {
@@ -90,6 +92,7 @@ impl Core {
             meta: Mutex::new(meta),
             offset_changed: Condvar::new(),
             failed: Mutex::new(None),
+            names: Mutex::new(Vec::new()),
         });
         let (tx, rx) = mpsc::channel::<Job>();
         let s = shared.clone();

@@ -21,7 +21,7 @@ use super::query::{
 };
 use super::schema::{
     self, BALANCE, BILLING, BILLING_MONTH, DEAL, EVENT, KeyBuf, MEMBER, MERCHANT, MERCHANT_STATS,
-    MerchantStats, NAME, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
+    MerchantStats, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
 };
 use super::store::{Store, Val};
 use super::tx::prefix_end;
@@ -96,12 +96,15 @@ impl Core {
                 }
             }
         }
-        for r in self.store().scan_prefix(&[NAME]) {
-            let (k, _) = r?;
-            let name = &k[1..k.len() - 9];
-            if contains(name, needle.as_bytes()) {
-                ids.push(read_u64(&k, k.len() - 8));
-            }
+        {
+            let names = self.names()?;
+            ids.extend(
+                names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.contains(needle.as_str()))
+                    .map(|(i, _)| i as u64 + 1),
+            );
         }
         ids.sort_unstable();
         ids.dedup();
@@ -128,6 +131,25 @@ impl Core {
             }
         }
         Ok(out)
+    }
+
+    /// Every member's lowercased name, by id (index = id - 1), kept in memory after the
+    /// first search: a substring search is then a scan of memory, not of the store. Names
+    /// never change after joining and ids are dense, so it only ever grows at the end.
+    fn names(&self) -> Result<parking_lot::MutexGuard<'_, Vec<Box<str>>>> {
+        let last = self.meta().last_member;
+        let mut names = self.shared.names.lock();
+        let have = names.len() as u64;
+        if have < last {
+            let from = key1(MEMBER, have + 1);
+            let to = key1(MEMBER, last + 1);
+            for r in self.store().range(&from, &to) {
+                let (_, v) = r?;
+                let m: Member = decode(&v)?;
+                names.push(m.name.to_lowercase().into_boxed_str());
+            }
+        }
+        Ok(names)
     }
 
     pub fn member_history(
@@ -426,10 +448,6 @@ impl Core {
     pub fn member_status(&self, id: MemberId) -> Result<MemberStatus> {
         Ok(member_of(self.store(), id)?.status)
     }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
 fn dir_size(p: &std::path::Path) -> u64 {
