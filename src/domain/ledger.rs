@@ -19,7 +19,7 @@ use super::query::Outcome;
 use super::request::{CancelKind, Command, DealRequest, Keyed, NewMember, NewMerchant};
 use super::schema::{
     ACCOUNT, CLAWBACK, DEAL, IdemRecord, MEMBER, MERCHANT, MERCHANT_STATS, MerchantStats, Pending,
-    UNBILLED, balance_key, bucket_of, encode_points, key1, pending_key,
+    UNBILLED, balance_key, bucket_of, encode_points, key1, name_key, pending_key,
 };
 use super::tx::{Reader, Tx};
 
@@ -129,6 +129,7 @@ fn join(tx: &mut Tx, m: &NewMember) -> Result<MemberView> {
     tx.put(key1(MEMBER, id.0), &member);
     tx.put(key1(ACCOUNT, id.0), &account);
     tx.put_raw(balance_key(Points::ZERO, id.0), Vec::new());
+    tx.put_raw(name_key(&member.name, id.0), Vec::new());
     tx.meta.valid_members += 1;
     tx.meta.buckets[0] += 1;
     tx.emit(EventBody::MemberCreated {

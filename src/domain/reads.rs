@@ -21,7 +21,7 @@ use super::query::{
 };
 use super::schema::{
     self, BALANCE, BILLING, BILLING_MONTH, DEAL, EVENT, KeyBuf, MEMBER, MERCHANT, MERCHANT_STATS,
-    MerchantStats, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
+    MerchantStats, NAME, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
 };
 use super::store::{Store, Val};
 use super::tx::prefix_end;
@@ -134,13 +134,33 @@ impl Core {
     }
 
     /// Every member's lowercased name, by id (index = id - 1), kept in memory after the
-    /// first search: a substring search is then a scan of memory, not of the store. Names
-    /// never change after joining and ids are dense, so it only ever grows at the end.
+    /// first search, so a substring search is a scan of memory, not of the store. It is
+    /// built from the name index's keys alone (no record decoding). Names never change after
+    /// joining and ids are dense, so later joins only append.
     fn names(&self) -> Result<parking_lot::MutexGuard<'_, Vec<Box<str>>>> {
         let last = self.meta().last_member;
         let mut names = self.shared.names.lock();
         let have = names.len() as u64;
-        if have < last {
+        if have == 0 && last > 0 {
+            let mut by_id: Vec<Option<Box<str>>> = vec![None; last as usize];
+            for r in self.store().scan_prefix(&[NAME]) {
+                let (k, _) = r?;
+                let id = read_u64(&k, k.len() - 8);
+                if (1..=last).contains(&id) {
+                    let name = String::from_utf8_lossy(&k[1..k.len() - 9]);
+                    by_id[id as usize - 1] = Some(name.into());
+                }
+            }
+            for (i, n) in by_id.into_iter().enumerate() {
+                match n {
+                    Some(n) => names.push(n),
+                    None => {
+                        let m = member_of(self.store(), MemberId(i as u64 + 1))?;
+                        names.push(m.name.to_lowercase().into_boxed_str());
+                    }
+                }
+            }
+        } else if have < last {
             let from = key1(MEMBER, have + 1);
             let to = key1(MEMBER, last + 1);
             for r in self.store().range(&from, &to) {

@@ -8,6 +8,7 @@
 //! | `M`    | member                                | Member                      |
 //! | `A`    | member                                | Account                     |
 //! | `B`    | balance, member                       | () balances, ascending      |
+//! | `N`    | lowercased name, 0, member            | () name index               |
 //! | `R`    | merchant                              | Merchant (registered)       |
 //! | `S`    | merchant                              | MerchantStats               |
 //! | `D`    | deal                                  | Deal (write model)          |
@@ -31,6 +32,7 @@ pub const META: &[u8] = b"Cmeta";
 pub const MEMBER: u8 = b'M';
 pub const ACCOUNT: u8 = b'A';
 pub const BALANCE: u8 = b'B';
+pub const NAME: u8 = b'N';
 pub const MERCHANT: u8 = b'R';
 pub const MERCHANT_STATS: u8 = b'S';
 pub const DEAL: u8 = b'D';
@@ -99,6 +101,14 @@ pub fn read_time(key: &[u8], at: usize) -> Millis {
 /// Balance index key: balances are never negative, so the plain big-endian order holds.
 pub fn balance_key(balance: Points, member: u64) -> Vec<u8> {
     key2(BALANCE, balance.0.max(0) as u64, member)
+}
+
+pub fn name_key(name: &str, member: u64) -> Vec<u8> {
+    KeyBuf::new(NAME)
+        .bytes(name.to_lowercase().as_bytes())
+        .bytes(&[0])
+        .u64(member)
+        .done()
 }
 
 pub fn encode<T: Serialize>(v: &T) -> Vec<u8> {

@@ -167,7 +167,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "seed_ms": seed_ms,
         "member_history_page_ms_p50": median(history),
         "member_list_page_ms_p50": median(list),
-        "name_search_ms_p50": median(search),
+        // The first search builds the in-memory name list; the rest scan it.
+        "name_search_first_ms": search[0],
+        "name_search_ms_p50": median(search[1..].to_vec()),
         "settlement_ms_per_10k_deals_p50": median(settle),
         "settlement_deals_in_month_p50": median(settle_deals),
         "budget_member_history_page_ms": 2,
