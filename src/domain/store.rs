@@ -105,13 +105,25 @@ impl Store {
         let _ = lock.sync_all();
 
         let sled_dir = dir.join("sled");
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&sled_dir)
             .cache_capacity(opts.cache_bytes)
             .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| io("cannot open store", dir, e))?;
+            .flush_every_ms(None);
+        // We hold onepoint.lock, so no other process has the store. sled's own lock can
+        // still be held for a moment by this process's last handle, which sled's threads
+        // release shortly after it is dropped (a close followed by a reopen): wait for it.
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if attempts < 100 && e.to_string().contains("could not acquire lock") => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(io("cannot open store", dir, e)),
+            }
+        };
         let data_path = sled_dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| io("cannot open", &data_path, e))?;
         Ok(Store {
