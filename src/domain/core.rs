@@ -4,7 +4,7 @@
 //! thread makes applied batches durable with one flush + fsync, and only then answers each
 //! caller.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -109,10 +109,6 @@ impl Core {
 
     pub fn dir(&self) -> &Path {
         self.shared.store.dir()
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir().to_path_buf()
     }
 
     pub fn options(&self) -> &CoreOptions {

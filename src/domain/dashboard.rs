@@ -6,8 +6,8 @@
 use super::calendar::Month;
 use super::error::Result;
 use super::ids::{DealId, MemberId, MerchantId};
-use super::model::{BillingStatus, DashboardRow, Deal, Member, MemberStatus};
-use super::schema::{KeyBuf, MEMBER, VIEW, VIEW_MERCHANT, key1, key2};
+use super::model::{BillingStatus, DashboardRow, Deal, MemberStatus};
+use super::schema::{KeyBuf, VIEW, VIEW_MERCHANT, key2};
 use super::tx::{Reader, Tx};
 
 pub fn row_key(member: MemberId, deal: DealId) -> Vec<u8> {
@@ -56,12 +56,4 @@ pub fn mark_billed(tx: &mut Tx, d: &Deal) -> Result<()> {
         tx.put(k, &row);
     }
     Ok(())
-}
-
-/// Reads a row with the member's current status joined in.
-pub fn with_member_status<R: Reader>(r: &R, mut row: DashboardRow) -> Result<DashboardRow> {
-    if let Some(m) = r.get::<Member>(&key1(MEMBER, row.member_id.0))? {
-        row.member_status = m.status;
-    }
-    Ok(row)
 }

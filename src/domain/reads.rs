@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 
 use super::billing;
 use super::core::Core;
-use super::dashboard;
 use super::error::{Error, Result};
 use super::event::Event;
 use super::ids::{DealId, MemberId, MerchantId};
 use super::ledger::{account_of, deal_of, member_of, merchant_of};
 use super::model::{
-    Billing, BillingPreview, DashboardRow, Deal, DealStatus, DealType, Member, MemberStatus,
-    MemberView, Merchant, MerchantSummary,
+    Billing, BillingPreview, DashboardRow, Deal, DealStatus, DealType, Member, MemberView,
+    MerchantSummary,
 };
 use super::query::{
     Balance, BalanceQuery, BillingQuery, DealQuery, Info, MAX_PAGE, MemberDetail, MemberQuery,
@@ -267,10 +266,6 @@ impl Core {
             .collect()
     }
 
-    pub fn merchant(&self, id: MerchantId) -> Result<Merchant> {
-        merchant_of(self.store(), &self.shared.opts.rates, id)
-    }
-
     pub fn deal(&self, id: DealId) -> Result<Deal> {
         deal_of(self.store(), id)
     }
@@ -452,21 +447,6 @@ impl Core {
             merchants: meta.merchants,
             store_bytes: dir_size(self.dir()),
         })
-    }
-
-    /// The dashboard row of a deal, with the member's current status.
-    pub fn dashboard_row(&self, member: MemberId, deal: DealId) -> Result<Option<DashboardRow>> {
-        match self.store().get_val(&dashboard::row_key(member, deal))? {
-            Some(v) => Ok(Some(dashboard::with_member_status(
-                self.store(),
-                decode(&v)?,
-            )?)),
-            None => Ok(None),
-        }
-    }
-
-    pub fn member_status(&self, id: MemberId) -> Result<MemberStatus> {
-        Ok(member_of(self.store(), id)?.status)
     }
 }
 
