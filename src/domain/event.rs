@@ -132,19 +132,29 @@ impl EventBody {
         }
     }
 
+    /// The deal fields, for the five deal events.
+    pub fn deal(&self) -> Option<&DealEvent> {
+        match self {
+            EventBody::SaveDealt(d)
+            | EventBody::UseRequested(d)
+            | EventBody::UseRejected(d)
+            | EventBody::SavedDealCancelled(d)
+            | EventBody::UsedDealCancelled(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The member an event concerns, for filtering the feed.
     pub fn member_id(&self) -> Option<MemberId> {
+        if let Some(d) = self.deal() {
+            return Some(d.member_id);
+        }
         match self {
             EventBody::MemberCreated { member_id, .. }
             | EventBody::MemberSecession { member_id, .. }
             | EventBody::PointCreated { member_id }
             | EventBody::PointDisappeared { member_id, .. } => Some(*member_id),
-            EventBody::SaveDealt(d)
-            | EventBody::UseRequested(d)
-            | EventBody::UseRejected(d)
-            | EventBody::SavedDealCancelled(d)
-            | EventBody::UsedDealCancelled(d) => Some(d.member_id),
-            EventBody::Billed { .. } | EventBody::MerchantRegistered { .. } => None,
+            _ => None,
         }
     }
 
