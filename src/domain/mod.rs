@@ -19,6 +19,7 @@ pub mod request;
 pub mod schema;
 pub mod store;
 pub mod tx;
+pub mod wal;
 
 pub use calendar::{Clock, Millis, Month};
 pub use error::{Error, FieldError, FieldErrors, Result};
