@@ -27,10 +27,11 @@ use super::store::{Store, Val};
 use super::tx::prefix_end;
 
 /// Where a window starts, in the view's order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Anchor<C> {
     /// The first rows of the table.
+    #[default]
     First,
     /// The last rows of the table.
     Last,
@@ -105,12 +106,6 @@ pub struct MemberWindow {
     pub descending: bool,
     pub anchor: Anchor<MemberKey>,
     pub limit: usize,
-}
-
-impl<C> Default for Anchor<C> {
-    fn default() -> Self {
-        Anchor::First
-    }
 }
 
 /// Deals by id (newest first unless `oldest_first`), filtered.
