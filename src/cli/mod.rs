@@ -58,10 +58,27 @@ fn run(cli: Cli) -> Result<i32, Error> {
             crate::server::serve(port, &args)
         }
         Some(cmd) => {
+            if global.remote.is_none() && !creates_store(&cmd) {
+                crate::domain::store::require_existing(&api::data_dir(&global)?)?;
+            }
             let port = api::open_port(&global)?;
             commands::run(cmd, &global, port)
         }
     }
+}
+
+/// Commands that may create a store (SPEC 2): the writes that start one. Every other
+/// command on a path with no store fails naming the path.
+fn creates_store(cmd: &CommandLine) -> bool {
+    matches!(
+        cmd,
+        CommandLine::Member(args::MemberCmd::Join { .. })
+            | CommandLine::Merchant(_)
+            | CommandLine::Seed(_)
+            | CommandLine::Import(_)
+            | CommandLine::Serve(_)
+            | CommandLine::Demo(_)
+    )
 }
 
 /// clap's usage error as the one `error:` line SPEC 4 asks for: the message (with any

@@ -86,6 +86,8 @@ impl Core {
 
     pub fn open_with_store(dir: &Path, opts: CoreOptions, so: StoreOptions) -> Result<Core> {
         let store = Store::open(dir, so)?;
+        let mut opts = opts;
+        opts.zone = store_zone(&store, opts.zone)?;
         migrate(&store, opts.zone)?;
         super::reports::counters::ensure(&store, opts.zone)?;
         let meta = load_meta(&store)?;
@@ -177,6 +179,29 @@ impl Drop for Core {
             let _ = w.join();
         }
     }
+}
+
+/// The store's business time zone: fixed when the store is created (from `wanted`, the
+/// config's or a flag's) and kept in the store; a store from before it was kept adopts
+/// `wanted` once. Every later open uses the stored zone whatever the caller asks for, so
+/// two processes never settle different months and `check` never depends on the reader's
+/// config; a differing request is ignored with a warning.
+fn store_zone(store: &Store, wanted: FixedOffset) -> Result<FixedOffset> {
+    use super::schema::{ZONE, decode_zone, encode_zone};
+    if let Some(v) = store.get_val(ZONE)? {
+        let zone = decode_zone(&v)?;
+        if zone != wanted {
+            tracing::warn!(
+                "the store {} keeps business time zone {zone}; the configured {wanted} is ignored",
+                store.dir().display()
+            );
+        }
+        return Ok(zone);
+    }
+    let mut set = super::store::WriteSet::default();
+    set.put(ZONE, &encode_zone(wanted));
+    store.commit(set)?;
+    Ok(wanted)
 }
 
 /// Brings an older store's layout up to `SCHEMA_VERSION`: version 2 added the `Q`

@@ -20,6 +20,7 @@ pub mod request;
 pub mod schema;
 pub mod store;
 pub mod tx;
+pub mod window;
 
 pub use calendar::{Clock, Millis, Month};
 pub use error::{Error, FieldError, FieldErrors, Result};
@@ -37,4 +38,7 @@ pub use query::{
 pub use request::{
     BillingRequest, CancelKind, Command, DealDraft, DealRequest, IdemKey, Keyed, MemberDraft,
     MerchantDraft, NewMember, NewMerchant,
+};
+pub use window::{
+    Anchor, DealWindow, MemberKey, MemberOrder, MemberWindow, MerchantPreview, Window,
 };
