@@ -59,6 +59,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             crate::server::serve(port, cfg)
         }
         Some(cmd) => {
+            if global.remote.is_none() && !creates_store(&cmd) {
+                crate::domain::store::require_existing(&api::data_dir(&global)?)?;
+            }
             let port = api::open_port(&global)?;
             commands::run(cmd, &global, port)
         }
@@ -97,6 +100,20 @@ fn serve_config(a: &args::ServeArgs) -> Result<crate::server::ServerConfig, Erro
             ..crate::server::Limits::default()
         },
     })
+}
+
+/// Commands that may create a store (SPEC 2): the writes that start one. Every other
+/// command on a path with no store fails naming the path.
+fn creates_store(cmd: &CommandLine) -> bool {
+    matches!(
+        cmd,
+        CommandLine::Member(args::MemberCmd::Join { .. })
+            | CommandLine::Merchant(_)
+            | CommandLine::Seed(_)
+            | CommandLine::Import(_)
+            | CommandLine::Serve(_)
+            | CommandLine::Demo(_)
+    )
 }
 
 /// clap's usage error as the one `error:` line SPEC 4 asks for: the message (with any

@@ -19,6 +19,7 @@ pub mod guard;
 mod members;
 mod reply;
 mod routes;
+mod windows;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -130,6 +131,10 @@ pub fn router(
     let body_timeout = cfg.limits.body_timeout;
     Router::new()
         .route("/members", get(members::members).post(members::join))
+        .route("/members/batch", get(windows::members_by_ids))
+        .route("/windows/members", get(windows::member_window))
+        .route("/windows/deals", get(windows::deal_window))
+        .route("/billings/previews", get(windows::previews))
         .route(
             "/members/{id}",
             get(members::member).delete(members::withdraw),
