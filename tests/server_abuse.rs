@@ -106,7 +106,7 @@ fn sigterm(child: &Child) {
 #[cfg(unix)]
 #[test]
 fn slowloris_are_cut_and_followers_and_long_polls_leave_writes_fast() {
-    let mut server = start(&["--header-timeout", "1"]);
+    let server = start(&["--header-timeout", "1"]);
     let addr = server.addr;
     let (status, answer) = request(addr, "POST", "/members", r#"{"name":"First"}"#);
     assert_eq!(status, 201, "{answer}");
