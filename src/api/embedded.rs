@@ -12,6 +12,7 @@ use crate::domain::{
     Deal, DealId, DealQuery, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery, MemberView,
     MerchantId, MerchantSummary, Month, Outcome, PointsSummary, Result, SourceInfo,
 };
+use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
 
 pub struct Embedded {
     core: Core,
@@ -103,5 +104,17 @@ impl Port for Embedded {
     }
     fn check(&self) -> Result<CheckReport> {
         self.core.check()
+    }
+    fn member_window(&self, q: &MemberWindow) -> Result<Window<MemberView>> {
+        self.core.member_window(q)
+    }
+    fn deal_window(&self, q: &DealWindow) -> Result<Window<Deal>> {
+        self.core.deal_window(q)
+    }
+    fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>> {
+        self.core.members_by_ids(ids)
+    }
+    fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>> {
+        self.core.previews(month, limit)
     }
 }

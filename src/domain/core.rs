@@ -82,6 +82,8 @@ pub(super) struct Shared {
     pub closing_changed: Condvar,
     /// Lowercased member names by id, for search (see `reads.rs`).
     pub names: Mutex<Vec<Box<str>>>,
+    /// The reports' member scan, until the data moves.
+    pub reports: super::reports::Cache,
 }
 
 impl Shared {
@@ -110,6 +112,7 @@ impl Core {
         let mut opts = opts;
         opts.zone = store_zone(&store, opts.zone)?;
         migrate(&store, opts.zone)?;
+        super::reports::counters::ensure(&store, opts.zone)?;
         let meta = load_meta(&store)?;
         let applied = store.applied_seq()?;
         let shared = Arc::new(Shared {
@@ -122,6 +125,7 @@ impl Core {
             applied: AtomicU64::new(applied),
             closing: Mutex::new(false),
             closing_changed: Condvar::new(),
+            reports: Default::default(),
         });
         let (tx, rx) = mpsc::channel::<Job>();
         let s = shared.clone();

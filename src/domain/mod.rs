@@ -15,11 +15,13 @@ pub mod model;
 pub mod money;
 pub mod query;
 mod reads;
+pub mod reports;
 pub mod request;
 pub mod schema;
 pub mod store;
 pub mod tx;
 pub mod wal;
+pub mod window;
 
 pub use calendar::{Clock, Millis, Month};
 pub use error::{Error, FieldError, FieldErrors, Result};
@@ -37,4 +39,7 @@ pub use query::{
 pub use request::{
     BillingRequest, CancelKind, Command, DealDraft, DealRequest, IdemKey, Keyed, MemberDraft,
     MerchantDraft, NewMember, NewMerchant,
+};
+pub use window::{
+    Anchor, DealWindow, MemberKey, MemberOrder, MemberWindow, MerchantPreview, Window,
 };

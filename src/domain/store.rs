@@ -168,11 +168,23 @@ impl Store {
             .write(true)
             .open(&lock_path)
             .map_err(|e| io("cannot open lock file", &lock_path, e))?;
-        // SAFETY: flock on a file descriptor we own; no memory is touched.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
+        // This process's own last handle can keep the lock a moment after it closed: a
+        // child being spawned by another thread holds a copy of the descriptor until its
+        // exec. Wait for that briefly; another process's lock is refused at once.
+        let mut attempts = 0;
+        loop {
+            // SAFETY: flock on a file descriptor we own; no memory is touched.
+            let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break;
+            }
             let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
             let holder = holder.trim();
+            if attempts < 50 && holder == std::process::id().to_string() {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            }
             return Err(Error::store(format!(
                 "the store {} is in use by another process{}; stop it, or connect to its server with --remote URL",
                 dir.display(),
@@ -352,14 +364,9 @@ impl Drop for Store {
     }
 }
 
-/// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`
-/// without its message and backtrace on the terminal.
+/// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`.
 fn open_quietly(config: &sled::Config) -> std::thread::Result<sled::Result<sled::Db>> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-    std::panic::set_hook(hook);
-    r
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
 }
 
 fn read_applied(db: &sled::Db) -> Result<u64> {
