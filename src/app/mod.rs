@@ -6,6 +6,7 @@
 pub mod action;
 pub mod confirms;
 pub mod demo;
+pub mod describe;
 pub mod forms;
 pub mod headless;
 pub mod keymap;
@@ -70,6 +71,7 @@ pub fn initial_state(port: &dyn Port, opts: &ConsoleOptions, clock: &Clock) -> R
     let keymap = Keymap::with_overrides(&cfg.keys)?;
     let now = clock.now();
     let mut s = State::new(now, Month::of(now, zone), keymap);
+    s.zone = zone;
     let src = port.source();
     s.header.kind = src.kind;
     s.header.location = src.location;
