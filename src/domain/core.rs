@@ -60,6 +60,8 @@ pub(super) struct Shared {
     pub failed: Mutex<Option<Error>>,
     /// Lowercased member names by id, for search (see `reads.rs`).
     pub names: Mutex<Vec<Box<str>>>,
+    /// The reports' member scan, until the data moves.
+    pub reports: super::reports::Cache,
 }
 
 impl Shared {
@@ -87,6 +89,7 @@ impl Core {
         let mut opts = opts;
         opts.zone = store_zone(&store, opts.zone)?;
         migrate(&store, opts.zone)?;
+        super::reports::counters::ensure(&store, opts.zone)?;
         let meta = load_meta(&store)?;
         let shared = Arc::new(Shared {
             store,
@@ -95,6 +98,7 @@ impl Core {
             offset_changed: Condvar::new(),
             failed: Mutex::new(None),
             names: Mutex::new(Vec::new()),
+            reports: Default::default(),
         });
         let (tx, rx) = mpsc::channel::<Job>();
         let s = shared.clone();

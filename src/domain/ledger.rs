@@ -66,13 +66,17 @@ pub fn idem_key(key: &str) -> Vec<u8> {
 }
 
 fn apply_command(tx: &mut Tx, rules: &Rules, c: &Command) -> Result<Outcome> {
-    match c {
+    let billings_before = tx.meta.last_billing;
+    let out = match c {
         Command::Join(m) => join(tx, m).map(Outcome::Member),
         Command::Withdraw(id) => withdraw(tx, *id).map(Outcome::Withdrawal),
         Command::AddMerchant(m) => add_merchant(tx, rules, m).map(Outcome::Merchant),
         Command::Deal(d) => deal(tx, rules, d).map(Outcome::Deal),
         Command::Bill(b) => billing::run(tx, rules, b.merchant, b.month).map(Outcome::Billing),
-    }
+    }?;
+    // The report counters, in the same transaction (see `reports::counters`).
+    super::reports::counters::record(tx, billings_before, &out)?;
+    Ok(out)
 }
 
 pub fn member_of<R: Reader>(r: &R, id: MemberId) -> Result<Member> {

@@ -15,6 +15,7 @@ pub mod model;
 pub mod money;
 pub mod query;
 mod reads;
+pub mod reports;
 pub mod request;
 pub mod schema;
 pub mod store;

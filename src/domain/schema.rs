@@ -23,6 +23,7 @@
 //! | `H`    | merchant, month, billing              | ()                          |
 //! | `E`    | offset                                | Event JSON                  |
 //! | `I`    | idempotency key                       | IdemRecord                  |
+//! | `Y`    | see `reports/counters.rs`             | report counters             |
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -52,6 +53,8 @@ pub const BILLING: u8 = b'G';
 pub const BILLING_MONTH: u8 = b'H';
 pub const EVENT: u8 = b'E';
 pub const IDEM: u8 = b'I';
+/// The report counters (`reports::counters`), kept by the write path.
+pub const REPORTS: u8 = b'Y';
 
 /// Builds a key from a table tag and big-endian parts.
 pub struct KeyBuf(Vec<u8>);
