@@ -87,7 +87,7 @@ pub fn latest<R: Reader>(r: &R, merchant: MerchantId, month: Month) -> Result<Op
 
 fn check_month(now: i64, rules: &Rules, month: Month) -> Result<()> {
     if month > Month::of(now, rules.zone) {
-        return Err(Error::refused("billingMonth", "must not be in the future"));
+        return Err(Error::rule("billingMonth", "must not be in the future"));
     }
     Ok(())
 }

@@ -16,7 +16,8 @@ use futures::Stream;
 use serde_json::json;
 
 use super::reply::{Answer, AppState, Params, blocking, ok};
-use crate::domain::{Error, Event, Result};
+use crate::api::{Error, Result};
+use crate::domain::Event;
 
 /// Events per read of the log.
 const FEED_CHUNK: usize = 512;

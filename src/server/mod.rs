@@ -11,7 +11,7 @@ mod members;
 mod reply;
 mod routes;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,8 +24,7 @@ pub use auth::{Role, Tokens};
 use reply::AppState;
 
 use crate::api::Port;
-use crate::cli::args::ServeArgs;
-use crate::domain::{Error, Result};
+use crate::api::{Error, Result};
 
 /// Request bodies above this are refused (a 10 MB name never reaches a parser).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -124,7 +123,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .thread_name("onepoint-serve")
         .build()
-        .map_err(|e| Error::store(format!("cannot start the server runtime: {e}")))
+        .map_err(|e| Error::system(format!("cannot start the server runtime: {e}")))
 }
 
 fn check_loopback(cfg: &ServerConfig) -> Result<()> {
@@ -172,10 +171,10 @@ pub fn start(port: Arc<dyn Port>, cfg: ServerConfig) -> Result<RunningServer> {
             });
             rt.shutdown_timeout(DRAIN_TIMEOUT);
         })
-        .map_err(|e| Error::store(format!("cannot start the server thread: {e}")))?;
+        .map_err(|e| Error::system(format!("cannot start the server thread: {e}")))?;
     let addr = ready_rx
         .recv()
-        .map_err(|_| Error::store("the server thread ended before listening"))??;
+        .map_err(|_| Error::system("the server thread ended before listening"))??;
     Ok(RunningServer {
         addr,
         stop: Some(stop_tx),
@@ -190,8 +189,9 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> Error {
 }
 
 /// `onepoint serve`: listens until SIGTERM or Ctrl-C, then answers in-flight requests,
-/// stops, and lets the store flush as the port is dropped.
-pub fn serve(port: Arc<dyn Port>, args: &ServeArgs) -> Result<i32> {
+/// stops, and lets the store flush as the port is dropped. `cfg` comes from the composition
+/// root (`cli`), which parsed `--listen` and loaded the tokens.
+pub fn serve(port: Arc<dyn Port>, cfg: ServerConfig) -> Result<i32> {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -199,30 +199,7 @@ pub fn serve(port: Arc<dyn Port>, args: &ServeArgs) -> Result<i32> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .try_init();
-    let mut listen: SocketAddr = args
-        .listen
-        .parse()
-        .map_err(|_| Error::invalid("--listen", "must be an address like 127.0.0.1:8088"))?;
-    let tokens = match &args.token_file {
-        Some(p) => Some(Tokens::load(p)?),
-        None => None,
-    };
-    match &tokens {
-        None => {
-            if !listen.ip().is_loopback() {
-                listen.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
-            }
-            eprintln!(
-                "onepoint serve: no --token-file, so no authentication: listening on loopback only"
-            );
-        }
-        Some(t) => eprintln!(
-            "onepoint serve: {} operator and {} viewer token(s) loaded",
-            t.count(Role::Operator),
-            t.count(Role::Viewer)
-        ),
-    }
-    let cfg = ServerConfig { listen, tokens };
+    check_loopback(&cfg)?;
     let rt = runtime()?;
     rt.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -240,7 +217,7 @@ pub fn serve(port: Arc<dyn Port>, args: &ServeArgs) -> Result<i32> {
                 let _ = stop_tx.send(true);
             })
             .await
-            .map_err(|e| Error::store(format!("the server failed: {e}")))
+            .map_err(|e| Error::system(format!("the server failed: {e}")))
     })?;
     rt.shutdown_timeout(DRAIN_TIMEOUT);
     eprintln!("onepoint serve: stopped; the store is flushed");
