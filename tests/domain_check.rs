@@ -90,3 +90,140 @@ fn onepoint_check_exits_1_on_a_violation() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("event log gap"), "{text}");
 }
+
+fn rich_merchant(f: &support::Fixture) {
+    use onepoint::domain::{BasisPoints, Command, MerchantId, NewMerchant};
+    f.one(Command::AddMerchant(NewMerchant {
+        id: MerchantId(9),
+        name: "full rate".into(),
+        earn_rate: Some(BasisPoints(10_000)),
+    }))
+    .unwrap();
+}
+
+fn save_cmd(amount: u64) -> onepoint::domain::Command {
+    use onepoint::domain::{Amount, Command, DealRequest, MemberId, MerchantId};
+    Command::Deal(DealRequest::Save {
+        member: MemberId(1),
+        merchant: MerchantId(9),
+        amount: Amount(amount),
+        date: None,
+    })
+}
+
+#[test]
+fn balances_past_the_input_limit_read_back_everywhere_and_stop_at_the_bound() {
+    use onepoint::domain::money::MAX_BALANCE_HUNDREDTHS;
+    let mut f = support::fixture();
+    f.join("rich");
+    rich_merchant(&f);
+    let first = f.keyed(save_cmd(1_000_000_000_000), "k1").unwrap();
+    f.keyed(save_cmd(1_000_000_000_000), "k2").unwrap();
+    // 2 x 10^12 points: more than one use may name, well within what a balance holds.
+    assert_eq!(f.balance(1), Points(200_000_000_000_000));
+    let events = f.core.events(0, 100).unwrap();
+    let last = events.last().unwrap().body.deal().unwrap();
+    assert_eq!(last.balance, Points(200_000_000_000_000));
+    assert_eq!(f.keyed(save_cmd(1_000_000_000_000), "k1").unwrap(), first);
+    f.assert_check();
+    f.reopen();
+    f.assert_check();
+    // Up to the bound, exactly, then refused with nothing written.
+    for i in 3..=10 {
+        f.one(save_cmd(1_000_000_000_000))
+            .unwrap_or_else(|e| panic!("save {i}: {e}"));
+    }
+    assert_eq!(f.balance(1), Points(MAX_BALANCE_HUNDREDTHS));
+    let before = f.core.info().unwrap();
+    let e = f.one(save_cmd(1)).unwrap_err().to_string();
+    assert!(
+        e.contains("dealAmount") && e.contains("10000000000000"),
+        "{e}"
+    );
+    let after = f.core.info().unwrap();
+    assert_eq!((before.deals, before.events), (after.deals, after.events));
+    assert_eq!(f.balance(1), Points(MAX_BALANCE_HUNDREDTHS));
+    f.assert_check();
+}
+
+#[test]
+fn the_business_zone_is_kept_in_the_store_not_taken_from_the_reader() {
+    use onepoint::domain::core::{Core, CoreOptions};
+    use onepoint::domain::{DealRequest, MemberId, MerchantId, Rates};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::fixed(support::NOW_MS);
+    let opts = |hours: i32| CoreOptions {
+        rates: Rates::default(),
+        zone: chrono::FixedOffset::east_opt(hours * 3600).unwrap(),
+        clock: clock.clone(),
+    };
+    let nine = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
+    {
+        let core = Core::open(dir.path(), opts(9)).unwrap();
+        let f = support::Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            core,
+            clock: clock.clone(),
+        };
+        f.join("a");
+        f.save(1, 7, 100_000).unwrap();
+        // 2026-09-30T20:00Z is October 1st in +09:00: the months differ by zone.
+        f.deal(DealRequest::Use {
+            member: MemberId(1),
+            merchant: MerchantId(7),
+            points: Points(10_000),
+            amount: None,
+            date: Some(1_790_798_400_000),
+        })
+        .unwrap();
+    }
+    // A reader configured for UTC (or anything else) still works in +09:00.
+    let core = Core::open(dir.path(), opts(0)).unwrap();
+    assert_eq!(core.options().zone, nine);
+    let r = core.check().unwrap();
+    assert!(r.ok, "{:?}", r.violations);
+    drop(core);
+    let core = Core::open(dir.path(), opts(-5)).unwrap();
+    assert_eq!(core.options().zone, nine);
+}
+
+#[test]
+fn a_read_on_a_path_with_no_store_fails_naming_it_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo");
+    for args in [
+        &["info"][..],
+        &["check"],
+        &["member", "show", "1"],
+        &["events"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_onepoint"))
+            .args(args)
+            .arg("--data")
+            .arg(&missing)
+            .env("ONEPOINT_CONFIG", dir.path().join("no-config.toml"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no store at") && err.contains(&missing.display().to_string()),
+            "{args:?}: {err}"
+        );
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onepoint"))
+        .args(["member", "join", "--name", "first", "--data"])
+        .arg(&missing)
+        .env("ONEPOINT_CONFIG", dir.path().join("no-config.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onepoint"))
+        .args(["info", "--data"])
+        .arg(&missing)
+        .env("ONEPOINT_CONFIG", dir.path().join("no-config.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}

@@ -5,6 +5,7 @@
 mod support;
 
 use onepoint::domain::calendar::parse_datetime;
+use onepoint::domain::reports::{Report, ReportKind, ReportQuery};
 use onepoint::domain::{
     Amount, BillingRequest, CancelKind, Command, DealId, DealRequest, DealStatus, Error, IdemKey,
     Keyed, MemberId, MerchantId, Month, NewMember, Outcome, Points,
@@ -82,6 +83,13 @@ struct Model {
     members: Vec<(bool, i64)>,
     deals: Vec<MDeal>,
     billings: Vec<(u64, u32, i64, u64)>,
+    /// The liability roll-forward's flows per month (code): issued, redeemed,
+    /// save-cancelled, use-cancelled, forfeited.
+    flows: std::collections::BTreeMap<u32, [i64; 5]>,
+}
+
+fn month_code(ms: i64) -> u32 {
+    Month::of(ms, chrono::FixedOffset::east_opt(0).unwrap()).code()
 }
 
 /// What the model expects: Ok(success?) for a deal, Ok(true) for other writes, Err(kind).
@@ -103,6 +111,10 @@ impl Model {
         }
     }
 
+    fn flow(&mut self, at: i64, which: usize, pts: i64) {
+        self.flows.entry(month_code(at)).or_default()[which] += pts;
+    }
+
     fn apply(&mut self, op: &Op, now: i64) -> Expect {
         match *op {
             Op::Join => {
@@ -113,6 +125,8 @@ impl Model {
                 if let Err(e) = self.valid(m) {
                     return e;
                 }
+                let forfeited = self.members[(m - 1) as usize].1;
+                self.flow(now, 4, forfeited);
                 self.members[(m - 1) as usize] = (false, 0);
                 Expect::Done
             }
@@ -129,6 +143,7 @@ impl Model {
                 let b = &mut self.members[(m - 1) as usize].1;
                 *b += pts;
                 let balance = *b;
+                self.flow(date_of(date).unwrap_or(now), 0, pts);
                 self.deals.push(MDeal {
                     member: m,
                     merchant,
@@ -161,6 +176,9 @@ impl Model {
                     *b -= pts;
                 }
                 let balance = *b;
+                if success {
+                    self.flow(date_of(date).unwrap_or(now), 1, pts);
+                }
                 self.deals.push(MDeal {
                     member: m,
                     merchant,
@@ -198,6 +216,9 @@ impl Model {
                     self.deals[i].cancelled = true;
                 }
                 let balance = *b;
+                if success {
+                    self.flow(now, if o.is_save { 2 } else { 3 }, o.pts);
+                }
                 self.deals.push(MDeal {
                     member: o.member,
                     merchant: o.merchant,
@@ -376,6 +397,25 @@ proptest! {
             }
             let report = f.core.check().unwrap();
             prop_assert!(report.ok, "step {}: {:?}", step, report.violations);
+            // The liability roll-forward: the model's flows month by month, each closing
+            // the next opening, the last closing the sum of the model's balances.
+            let liability = f.core.report(&ReportQuery::new(ReportKind::Liability)).unwrap();
+            let Report::Liability(l) = liability else { unreachable!() };
+            let mut opening = 0i64;
+            for row in &l.months {
+                let want = model.flows.get(&row.month.code()).copied().unwrap_or_default();
+                let got = [row.issued, row.redeemed, row.save_cancelled, row.use_cancelled, row.forfeited].map(|p| p.0);
+                prop_assert_eq!(got, want, "step {}: flows of {}", step, row.month);
+                prop_assert_eq!(row.opening.0, opening, "step {}: opening of {}", step, row.month);
+                opening += want[0] - want[1] - want[2] + want[3] - want[4];
+                prop_assert_eq!(row.closing.0, opening, "step {}: closing of {}", step, row.month);
+            }
+            for (m, w) in &model.flows {
+                prop_assert!(w.iter().all(|x| *x == 0) || l.months.iter().any(|r| r.month.code() == *m), "month {} missing", m);
+            }
+            let held: i64 = model.members.iter().map(|m| m.1).sum();
+            prop_assert_eq!(opening, held, "step {}: the last closing is the sum of balances", step);
+            prop_assert!(l.reconciled);
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::{
     DealId, DealQuery, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery, MemberView,
     MerchantId, MerchantSummary, Month, Outcome, PointsSummary, SourceInfo,
 };
+use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
 
 type Opened = std::result::Result<Arc<dyn Port>, Error>;
 
@@ -140,6 +141,18 @@ impl Port for Deferred {
     }
     fn check(&self) -> Result<CheckReport> {
         self.port()?.check()
+    }
+    fn member_window(&self, q: &MemberWindow) -> Result<Window<MemberView>> {
+        self.port()?.member_window(q)
+    }
+    fn deal_window(&self, q: &DealWindow) -> Result<Window<Deal>> {
+        self.port()?.deal_window(q)
+    }
+    fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>> {
+        self.port()?.members_by_ids(ids)
+    }
+    fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>> {
+        self.port()?.previews(month, limit)
     }
 }
 

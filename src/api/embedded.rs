@@ -12,6 +12,7 @@ use crate::domain::{
     DashboardRow, Deal, DealId, DealQuery, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery,
     MemberView, MerchantId, MerchantSummary, Month, Outcome, PointsSummary, SourceInfo,
 };
+use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
 
 pub struct Embedded {
     core: Core,
@@ -107,5 +108,17 @@ impl Port for Embedded {
     }
     fn check(&self) -> Result<CheckReport> {
         Ok(self.core.check()?)
+    }
+    fn member_window(&self, q: &MemberWindow) -> Result<Window<MemberView>> {
+        Ok(self.core.member_window(q)?)
+    }
+    fn deal_window(&self, q: &DealWindow) -> Result<Window<Deal>> {
+        Ok(self.core.deal_window(q)?)
+    }
+    fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>> {
+        Ok(self.core.members_by_ids(ids)?)
+    }
+    fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>> {
+        Ok(self.core.previews(month, limit)?)
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::{
     MemberDetail, MemberId, MemberQuery, MemberView, Merchant, MerchantId, MerchantSummary, Month,
     NewMember, NewMerchant, Outcome, PointsSummary, SourceInfo, Withdrawal,
 };
+use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
 
 use super::error::{Error, Result};
 
@@ -93,6 +94,16 @@ pub trait Port: Send + Sync + 'static {
     fn wait_events(&self, after: u64, timeout: Duration) -> Result<u64>;
     fn info(&self) -> Result<Info>;
     fn check(&self) -> Result<CheckReport>;
+
+    // ---- windows and batch reads, for screens that scroll whole tables ----
+    /// Members in an index order (id, name, balance), from either end or a cursor.
+    fn member_window(&self, q: &MemberWindow) -> Result<Window<MemberView>>;
+    /// Deals by id, newest or oldest first, from either end or a cursor, filtered.
+    fn deal_window(&self, q: &DealWindow) -> Result<Window<Deal>>;
+    /// The members with these ids (unknown ids left out): one call for a page's names.
+    fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>>;
+    /// Every merchant (up to `limit`) with its settlement preview for `month`: one call.
+    fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>>;
 
     // ---- one-write conveniences over `execute` ----
     fn run_one(&self, command: Command, key: Option<IdemKey>) -> Result<Outcome> {

@@ -83,6 +83,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             crate::server::serve(port, cfg)
         }
         Some(cmd) => {
+            if global.remote.is_none() && !creates_store(&cmd) {
+                crate::domain::store::require_existing(&data_dir(&global)?)?;
+            }
             let port = api::open_port(&target(&global, &config)?)?;
             commands::run(cmd, &global, port)
         }
@@ -177,6 +180,20 @@ fn server_config(args: &ServeArgs) -> Result<ServerConfig, Error> {
         ),
     }
     Ok(ServerConfig { listen, tokens })
+}
+
+/// Commands that may create a store (SPEC 2): the writes that start one. Every other
+/// command on a path with no store fails naming the path.
+fn creates_store(cmd: &CommandLine) -> bool {
+    matches!(
+        cmd,
+        CommandLine::Member(args::MemberCmd::Join { .. })
+            | CommandLine::Merchant(_)
+            | CommandLine::Seed(_)
+            | CommandLine::Import(_)
+            | CommandLine::Serve(_)
+            | CommandLine::Demo(_)
+    )
 }
 
 /// clap's usage error as the one `error:` line SPEC 4 asks for: the message (with any

@@ -56,7 +56,14 @@ pub fn settle<R: Reader>(
     let end = month.end_ms(rules.zone);
     let uses = queue(r, UNBILLED, merchant, end)?;
     let clawbacks = queue(r, CLAWBACK, merchant, end)?;
-    let net = uses.iter().map(|u| u.1).sum::<Points>() - clawbacks.iter().map(|c| c.1).sum();
+    // Summed wide, then held to the bound every recorded figure keeps.
+    let wide = uses.iter().map(|u| i128::from(u.1.0)).sum::<i128>()
+        - clawbacks.iter().map(|c| i128::from(c.1.0)).sum::<i128>();
+    let net = i64::try_from(wide)
+        .ok()
+        .map(Points)
+        .filter(|p| p.within_bound())
+        .ok_or_else(|| Error::rule("billingMonth", &super::money::bound_rule()))?;
     Ok(Settlement {
         uses,
         clawbacks,
@@ -120,9 +127,10 @@ pub fn pending<R: Reader>(r: &R, merchant: MerchantId, month: Month) -> Result<P
     let mut total = Pending::default();
     for (_, v) in r.range_raw(&from, &to)? {
         let p: Pending = decode(&v)?;
-        total.uses += p.uses;
+        let over = || Error::rule("billingMonth", &super::money::bound_rule());
+        total.uses = total.uses.checked_add(p.uses).ok_or_else(over)?;
         total.use_count += p.use_count;
-        total.clawbacks += p.clawbacks;
+        total.clawbacks = total.clawbacks.checked_add(p.clawbacks).ok_or_else(over)?;
         total.clawback_count += p.clawback_count;
     }
     Ok(total)

@@ -203,6 +203,7 @@ impl Core {
                 None => rep.fail(format!("member {} has no MemberCreated event", m.member_id)),
             }
         }
+        super::reports::verify::verify(store, zone, outstanding, &mut |m| rep.fail(m))?;
         if outstanding != meta.outstanding {
             rep.fail(format!(
                 "outstanding total {} but balances add up to {}",

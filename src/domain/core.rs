@@ -60,6 +60,8 @@ pub(super) struct Shared {
     pub failed: Mutex<Option<Error>>,
     /// Lowercased member names by id, for search (see `reads.rs`).
     pub names: Mutex<Vec<Box<str>>>,
+    /// The reports' member scan, until the data moves.
+    pub reports: super::reports::Cache,
 }
 
 impl Shared {
@@ -84,7 +86,10 @@ impl Core {
 
     pub fn open_with_store(dir: &Path, opts: CoreOptions, so: StoreOptions) -> Result<Core> {
         let store = Store::open(dir, so)?;
+        let mut opts = opts;
+        opts.zone = store_zone(&store, opts.zone)?;
         migrate(&store, opts.zone)?;
+        super::reports::counters::ensure(&store, opts.zone)?;
         let meta = load_meta(&store)?;
         let shared = Arc::new(Shared {
             store,
@@ -93,6 +98,7 @@ impl Core {
             offset_changed: Condvar::new(),
             failed: Mutex::new(None),
             names: Mutex::new(Vec::new()),
+            reports: Default::default(),
         });
         let (tx, rx) = mpsc::channel::<Job>();
         let s = shared.clone();
@@ -173,6 +179,29 @@ impl Drop for Core {
             let _ = w.join();
         }
     }
+}
+
+/// The store's business time zone: fixed when the store is created (from `wanted`, the
+/// config's or a flag's) and kept in the store; a store from before it was kept adopts
+/// `wanted` once. Every later open uses the stored zone whatever the caller asks for, so
+/// two processes never settle different months and `check` never depends on the reader's
+/// config; a differing request is ignored with a warning.
+fn store_zone(store: &Store, wanted: FixedOffset) -> Result<FixedOffset> {
+    use super::schema::{ZONE, decode_zone, encode_zone};
+    if let Some(v) = store.get_val(ZONE)? {
+        let zone = decode_zone(&v)?;
+        if zone != wanted {
+            tracing::warn!(
+                "the store {} keeps business time zone {zone}; the configured {wanted} is ignored",
+                store.dir().display()
+            );
+        }
+        return Ok(zone);
+    }
+    let mut set = super::store::WriteSet::default();
+    set.put(ZONE, &encode_zone(wanted));
+    store.commit(set)?;
+    Ok(wanted)
 }
 
 /// Brings an older store's layout up to `SCHEMA_VERSION`: version 2 added the `Q`

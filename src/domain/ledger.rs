@@ -66,13 +66,17 @@ pub fn idem_key(key: &str) -> Vec<u8> {
 }
 
 fn apply_command(tx: &mut Tx, rules: &Rules, c: &Command) -> Result<Outcome> {
-    match c {
+    let billings_before = tx.meta.last_billing;
+    let out = match c {
         Command::Join(m) => join(tx, m).map(Outcome::Member),
         Command::Withdraw(id) => withdraw(tx, *id).map(Outcome::Withdrawal),
         Command::AddMerchant(m) => add_merchant(tx, rules, m).map(Outcome::Merchant),
         Command::Deal(d) => deal(tx, rules, d).map(Outcome::Deal),
         Command::Bill(b) => billing::run(tx, rules, b.merchant, b.month).map(Outcome::Billing),
-    }
+    }?;
+    // The report counters, in the same transaction (see `reports::counters`).
+    super::reports::counters::record(tx, billings_before, &out)?;
+    Ok(out)
 }
 
 pub fn member_of<R: Reader>(r: &R, id: MemberId) -> Result<Member> {
@@ -101,17 +105,22 @@ pub fn merchant_of<R: Reader>(r: &R, rates: &Rates, id: MerchantId) -> Result<Me
 }
 
 /// Writes an account, keeping the balance index and the meta totals in step.
-fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account, valid: bool) {
+fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account, valid: bool) -> Result<()> {
     if old.balance != new.balance {
         tx.remove(balance_key(old.balance, id.0));
         tx.put_raw(balance_key(new.balance, id.0), Vec::new());
-        tx.meta.outstanding += new.balance - old.balance;
+        tx.meta.outstanding = tx
+            .meta
+            .outstanding
+            .checked_add(new.balance - old.balance)
+            .ok_or_else(|| Error::rule("point", &super::money::bound_rule()))?;
         if valid {
             tx.meta.buckets[bucket_of(old.balance)] -= 1;
             tx.meta.buckets[bucket_of(new.balance)] += 1;
         }
     }
     tx.put(key1(ACCOUNT, id.0), new);
+    Ok(())
 }
 
 fn join(tx: &mut Tx, m: &NewMember) -> Result<MemberView> {
@@ -150,9 +159,9 @@ fn withdraw(tx: &mut Tx, id: MemberId) -> Result<Withdrawal> {
     let forfeited = old.balance;
     let mut new = old;
     new.balance = Points::ZERO;
-    new.forfeited += forfeited;
+    new.forfeited = new.forfeited.add_recorded(forfeited, "memberId")?;
     new.last_activity = Some(tx.now);
-    put_account(tx, id, &old, &new, true);
+    put_account(tx, id, &old, &new, true)?;
     tx.meta.buckets[bucket_of(Points::ZERO)] -= 1;
     tx.meta.valid_members -= 1;
     member.status = MemberStatus::Invalid;
@@ -290,14 +299,14 @@ fn save(
     let points = super::money::BasisPoints(rate).earn(amount);
     let old = account_of(tx, member)?;
     let mut new = old;
-    new.balance += points;
-    new.earned += points;
+    new.balance = new.balance.add_recorded(points, "dealAmount")?;
+    new.earned = new.earned.add_recorded(points, "dealAmount")?;
     touch(&mut new, date);
     let mut d = new_deal(tx, member, merchant, DealType::Save, date);
     d.deal_amount = amount.0;
     d.point = points;
     d.balance = new.balance;
-    put_account(tx, member, &old, &new, true);
+    put_account(tx, member, &old, &new, true)?;
     record(tx, &d, MemberStatus::Valid)?;
     Ok(d)
 }
@@ -318,7 +327,7 @@ fn use_points(
     d.point = points;
     if old.balance >= points {
         new.balance -= points;
-        new.used += points;
+        new.used = new.used.add_recorded(points, "point")?;
         tx.put_raw(unbilled_key(merchant, date, d.id), encode_points(points));
         add_pending(tx, merchant, date, points, false)?;
     } else {
@@ -328,7 +337,7 @@ fn use_points(
     }
     touch(&mut new, date);
     d.balance = new.balance;
-    put_account(tx, member, &old, &new, true);
+    put_account(tx, member, &old, &new, true)?;
     record(tx, &d, MemberStatus::Valid)?;
     Ok(d)
 }
@@ -413,11 +422,15 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
         }
         DealType::SaveCancel => {
             new.balance -= orig.point;
-            new.save_cancelled += orig.point;
+            new.save_cancelled = new
+                .save_cancelled
+                .add_recorded(orig.point, "originalDealId")?;
         }
         _ => {
-            new.balance += orig.point;
-            new.use_cancelled += orig.point;
+            new.balance = new.balance.add_recorded(orig.point, "originalDealId")?;
+            new.use_cancelled = new
+                .use_cancelled
+                .add_recorded(orig.point, "originalDealId")?;
             if orig.billing_status == BillingStatus::No {
                 // Never billed: simply never bill it.
                 tx.remove(unbilled_key(orig.merchant_id, orig.deal_date, orig.id));
@@ -438,7 +451,7 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
         orig.cancelled_by = Some(d.id);
         tx.put(key1(DEAL, orig.id.0), &orig);
     }
-    put_account(tx, member, &old, &new, true);
+    put_account(tx, member, &old, &new, true)?;
     record(tx, &d, MemberStatus::Valid)?;
     Ok(d)
 }
@@ -455,11 +468,13 @@ fn add_pending(
     let key = pending_key(merchant.0, month.code());
     let mut p = tx.get::<Pending>(&key)?.unwrap_or_default();
     let one = if points.0 >= 0 { 1 } else { u64::MAX };
+    // A settlement sums these totals: keeping each within the bound keeps a billing
+    // amount readable (a use past it is refused, naming the points).
     if clawback {
-        p.clawbacks += points;
+        p.clawbacks = p.clawbacks.add_recorded(points, "point")?;
         p.clawback_count = p.clawback_count.wrapping_add(one);
     } else {
-        p.uses += points;
+        p.uses = p.uses.add_recorded(points, "point")?;
         p.use_count = p.use_count.wrapping_add(one);
     }
     if p.is_empty() {

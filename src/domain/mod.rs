@@ -15,10 +15,12 @@ pub mod model;
 pub mod money;
 pub mod query;
 mod reads;
+pub mod reports;
 pub mod request;
 pub mod schema;
 pub mod store;
 pub mod tx;
+pub mod window;
 
 pub use calendar::{Clock, Millis, Month};
 pub use error::{Error, ErrorKind, FieldError, FieldErrors, Refusal, Result};
@@ -36,4 +38,7 @@ pub use query::{
 pub use request::{
     BillingRequest, CancelKind, Command, DealDraft, DealRequest, IdemKey, Keyed, MemberDraft,
     MerchantDraft, NewMember, NewMerchant,
+};
+pub use window::{
+    Anchor, DealWindow, MemberKey, MemberOrder, MemberWindow, MerchantPreview, Window,
 };

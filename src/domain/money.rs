@@ -6,12 +6,21 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::error::FieldError;
+use super::error::{Error, FieldError};
 
 /// Largest deal amount accepted (whole currency units).
 pub const MAX_AMOUNT: u64 = 1_000_000_000_000;
 /// Largest number of points a single `use` may name (10^12 points).
 pub const MAX_POINTS_HUNDREDTHS: i64 = 100_000_000_000_000;
+/// The most any points figure the store records may hold: a balance, a deal's points, a
+/// forfeit, a member's running totals, a merchant's unbilled total, a billing amount
+/// (10^13 points, 10^15 hundredths). A write that would take one past it is refused. The
+/// bound keeps every figure exact on the wire, where JSON carries points as a double (exact
+/// for integers of hundredths up to 2^53, about 9 x 10^15), and far from `i64`'s end, so
+/// sums of many figures cannot wrap.
+pub const MAX_BALANCE_HUNDREDTHS: i64 = 1_000_000_000_000_000;
+/// The largest hundredths a JSON double carries exactly (2^53).
+const JSON_EXACT_HUNDREDTHS: f64 = 9_007_199_254_740_992.0;
 
 /// Points in hundredths (`123.45` points is `Points(12345)`). Signed so that a settlement
 /// clawback can be negative; balances are never negative (invariant 1).
@@ -55,6 +64,9 @@ impl Points {
         if frac.len() > 2 {
             return Err(bad("may have at most two decimals"));
         }
+        // The value decides, not the length: "00000000000100" is 100.
+        let int = int.trim_start_matches('0');
+        let int = if int.is_empty() { "0" } else { int };
         if int.len() > 13 {
             return Err(bad("must be at most 1000000000000"));
         }
@@ -89,37 +101,73 @@ impl Points {
     }
 }
 
+impl Points {
+    /// `self + o`, `None` past `i64`.
+    pub fn checked_add(self, o: Points) -> Option<Points> {
+        self.0.checked_add(o.0).map(Points)
+    }
+
+    /// `self - o`, `None` past `i64`.
+    pub fn checked_sub(self, o: Points) -> Option<Points> {
+        self.0.checked_sub(o.0).map(Points)
+    }
+
+    /// Whether a recorded figure is within `MAX_BALANCE_HUNDREDTHS` (either sign).
+    pub fn within_bound(self) -> bool {
+        self.0.unsigned_abs() <= MAX_BALANCE_HUNDREDTHS as u64
+    }
+
+    /// `self + o` for a figure the store records: refused (naming `field`) past the bound.
+    pub fn add_recorded(self, o: Points, field: &str) -> Result<Points, Error> {
+        match self.checked_add(o) {
+            Some(p) if p.within_bound() => Ok(p),
+            _ => Err(Error::rule(field, &bound_rule())),
+        }
+    }
+}
+
+/// The rule a write breaks when it would take a figure past `MAX_BALANCE_HUNDREDTHS`.
+pub fn bound_rule() -> String {
+    format!(
+        "would take a balance or total past {} points, the most the store records",
+        Points(MAX_BALANCE_HUNDREDTHS)
+    )
+}
+
+// The operators never wrap silently: the ledger keeps every figure within
+// `MAX_BALANCE_HUNDREDTHS` (see `add_recorded`), so an overflow here is a bug, and it stops
+// loudly instead of recording a wrapped number.
 impl std::ops::Add for Points {
     type Output = Points;
     fn add(self, o: Points) -> Points {
-        Points(self.0 + o.0)
+        self.checked_add(o).expect("points overflow in +")
     }
 }
 impl std::ops::Sub for Points {
     type Output = Points;
     fn sub(self, o: Points) -> Points {
-        Points(self.0 - o.0)
+        self.checked_sub(o).expect("points overflow in -")
     }
 }
 impl std::ops::AddAssign for Points {
     fn add_assign(&mut self, o: Points) {
-        self.0 += o.0;
+        *self = *self + o;
     }
 }
 impl std::ops::SubAssign for Points {
     fn sub_assign(&mut self, o: Points) {
-        self.0 -= o.0;
+        *self = *self - o;
     }
 }
 impl std::ops::Neg for Points {
     type Output = Points;
     fn neg(self) -> Points {
-        Points(-self.0)
+        Points(self.0.checked_neg().expect("points overflow in negation"))
     }
 }
 impl std::iter::Sum for Points {
     fn sum<I: Iterator<Item = Points>>(iter: I) -> Points {
-        Points(iter.map(|p| p.0).sum())
+        iter.fold(Points::ZERO, |a, b| a + b)
     }
 }
 
@@ -154,8 +202,17 @@ impl Serialize for Points {
 impl<'de> Deserialize<'de> for Points {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if d.is_human_readable() {
+            // A recorded figure (an event, a stored outcome, a server's answer), decoded as
+            // a record: any value the store can hold reads back. Input limits are the
+            // parsers' business (`parse_positive`, `from_f64`), never applied here.
             let v = f64::deserialize(d)?;
-            Points::from_f64("point", v).map_err(serde::de::Error::custom)
+            let h = (v * 100.0).round();
+            if !h.is_finite() || h.abs() > JSON_EXACT_HUNDREDTHS {
+                return Err(serde::de::Error::custom(format!(
+                    "points {v} are beyond what a record holds"
+                )));
+            }
+            Ok(Points(h as i64))
         } else {
             i64::deserialize(d).map(Points)
         }
@@ -183,6 +240,9 @@ impl Amount {
                 "must be a whole number of currency units (digits only)",
             ));
         }
+        // The value decides, not the length: "00000000000100" is 100.
+        let digits = t.trim_start_matches('0');
+        let t = if digits.is_empty() { "0" } else { digits };
         if t.len() > 13 {
             return Err(FieldError::new(field, "must be at most 1000000000000"));
         }
@@ -351,6 +411,57 @@ mod tests {
         ] {
             assert!(Amount::parse("amount", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn numbers_are_judged_by_value_not_length() {
+        assert_eq!(
+            Amount::parse("dealAmount", "00000000000100").unwrap(),
+            Amount(100)
+        );
+        assert_eq!(
+            Amount::parse("dealAmount", "0001000000000000").unwrap(),
+            Amount(MAX_AMOUNT)
+        );
+        assert!(Amount::parse("dealAmount", "0001000000000001").is_err());
+        assert!(Amount::parse("dealAmount", "0000").is_err());
+        assert_eq!(
+            Points::parse_positive("point", "00000000000100.5").unwrap(),
+            Points(10_050)
+        );
+        assert!(Points::parse_positive("point", "000.00").is_err());
+    }
+
+    #[test]
+    fn recorded_points_read_back_past_the_input_limit() {
+        // A balance of 10^13 points is past what one use may name but a record holds it.
+        let big = Points(MAX_BALANCE_HUNDREDTHS);
+        let json = serde_json::to_string(&big).unwrap();
+        let back: Points = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, big);
+        let odd = Points(MAX_BALANCE_HUNDREDTHS - 1);
+        let back: Points = serde_json::from_str(&serde_json::to_string(&odd).unwrap()).unwrap();
+        assert_eq!(back, odd);
+    }
+
+    #[test]
+    fn recorded_figures_stop_at_the_bound() {
+        let max = Points(MAX_BALANCE_HUNDREDTHS);
+        assert_eq!(
+            Points(MAX_BALANCE_HUNDREDTHS - 5)
+                .add_recorded(Points(5), "x")
+                .unwrap(),
+            max
+        );
+        assert!(max.add_recorded(Points(1), "dealAmount").is_err());
+        assert!(Points(i64::MAX).add_recorded(Points(1), "x").is_err());
+        assert_eq!(Points(i64::MAX).checked_add(Points(1)), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "points overflow")]
+    fn points_arithmetic_never_wraps() {
+        let _ = Points(i64::MAX) + Points(1);
     }
 
     #[test]

@@ -136,7 +136,7 @@ impl Core {
     /// first search, so a substring search is a scan of memory, not of the store. It is
     /// built from the name index's keys alone (no record decoding). Names never change after
     /// joining and ids are dense, so later joins only append.
-    fn names(&self) -> Result<parking_lot::MutexGuard<'_, Vec<Box<str>>>> {
+    pub(super) fn names(&self) -> Result<parking_lot::MutexGuard<'_, Vec<Box<str>>>> {
         let last = self.meta().last_member;
         let mut names = self.shared.names.lock();
         let have = names.len() as u64;

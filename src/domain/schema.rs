@@ -5,6 +5,8 @@
 //! | prefix | key                                   | value                       |
 //! |--------|---------------------------------------|-----------------------------|
 //! | `C`    | `meta`                                | Meta (counters, totals)     |
+//! | `C`    | `schema`                              | layout version (u64)        |
+//! | `C`    | `zone`                                | business zone (i32 seconds) |
 //! | `M`    | member                                | Member                      |
 //! | `A`    | member                                | Account                     |
 //! | `B`    | balance, member                       | () balances, ascending      |
@@ -21,6 +23,7 @@
 //! | `H`    | merchant, month, billing              | ()                          |
 //! | `E`    | offset                                | Event JSON                  |
 //! | `I`    | idempotency key                       | IdemRecord                  |
+//! | `Y`    | see `reports/counters.rs`             | report counters             |
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -42,12 +45,16 @@ pub const UNBILLED: u8 = b'U';
 pub const CLAWBACK: u8 = b'K';
 pub const PENDING: u8 = b'Q';
 pub const SCHEMA: &[u8] = b"Cschema";
+/// The business time zone, seconds east of UTC (i32, big-endian), fixed at creation.
+pub const ZONE: &[u8] = b"Czone";
 /// Version 2 added the `Q` settlement totals.
 pub const SCHEMA_VERSION: u64 = 2;
 pub const BILLING: u8 = b'G';
 pub const BILLING_MONTH: u8 = b'H';
 pub const EVENT: u8 = b'E';
 pub const IDEM: u8 = b'I';
+/// The report counters (`reports::counters`), kept by the write path.
+pub const REPORTS: u8 = b'Y';
 
 /// Builds a key from a table tag and big-endian parts.
 pub struct KeyBuf(Vec<u8>);
@@ -117,6 +124,18 @@ pub fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T> {
     postcard::from_bytes(b).map_err(|e| Error::store(format!("corrupt record: {e}")))
+}
+
+pub fn encode_zone(z: chrono::FixedOffset) -> Vec<u8> {
+    z.local_minus_utc().to_be_bytes().to_vec()
+}
+
+pub fn decode_zone(b: &[u8]) -> Result<chrono::FixedOffset> {
+    let secs = <[u8; 4]>::try_from(b)
+        .ok()
+        .map(i32::from_be_bytes)
+        .and_then(chrono::FixedOffset::east_opt);
+    secs.ok_or_else(|| Error::store("corrupt record: the store's business time zone"))
 }
 
 pub fn encode_points(p: Points) -> Vec<u8> {

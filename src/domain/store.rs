@@ -74,6 +74,23 @@ fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
     Error::store(format!("{what} {}: {e}", path.display()))
 }
 
+/// Whether `dir` holds a store (a read opens only one that does: it never creates one).
+pub fn exists(dir: &Path) -> bool {
+    dir.join("sled").join("db").is_file()
+}
+
+/// Refuses a path with no store, naming it.
+pub fn require_existing(dir: &Path) -> Result<()> {
+    if exists(dir) {
+        return Ok(());
+    }
+    Err(Error::store(format!(
+        "no store at {}: check --data (only commands that write, such as `member join`, \
+         `merchant add`, `seed` or `import`, create a store)",
+        dir.display()
+    )))
+}
+
 impl Store {
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create store directory", dir, e))?;

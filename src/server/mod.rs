@@ -10,6 +10,7 @@ mod feed;
 mod members;
 mod reply;
 mod routes;
+mod windows;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +42,10 @@ pub fn router(
     let tokens = tokens.map(Arc::new);
     Router::new()
         .route("/members", get(members::members).post(members::join))
+        .route("/members/batch", get(windows::members_by_ids))
+        .route("/windows/members", get(windows::member_window))
+        .route("/windows/deals", get(windows::deal_window))
+        .route("/billings/previews", get(windows::previews))
         .route(
             "/members/{id}",
             get(members::member).delete(members::withdraw),

@@ -354,4 +354,29 @@ impl Port for RemoteAdapter {
     fn check(&self) -> Result<crate::domain::CheckReport> {
         reads::check(self)
     }
+    fn member_window(
+        &self,
+        q: &crate::domain::MemberWindow,
+    ) -> Result<crate::domain::Window<crate::domain::MemberView>> {
+        reads::member_window(self, q)
+    }
+    fn deal_window(
+        &self,
+        q: &crate::domain::DealWindow,
+    ) -> Result<crate::domain::Window<crate::domain::Deal>> {
+        reads::deal_window(self, q)
+    }
+    fn members_by_ids(
+        &self,
+        ids: &[crate::domain::MemberId],
+    ) -> Result<Vec<crate::domain::MemberView>> {
+        reads::members_by_ids(self, ids)
+    }
+    fn previews(
+        &self,
+        month: crate::domain::Month,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::MerchantPreview>> {
+        reads::previews(self, month, limit)
+    }
 }

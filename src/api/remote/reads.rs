@@ -243,3 +243,66 @@ pub fn check(a: &RemoteAdapter) -> Result<CheckReport> {
     }
     read::strict("check report", a.get("/check".into(), "check")?)
 }
+
+// ---- the console's windows and batch reads (our server only) ----
+
+fn only_ours(a: &RemoteAdapter, what: &str) -> Result<()> {
+    if ours(a) {
+        Ok(())
+    } else {
+        Err(original::not_offered(what))
+    }
+}
+
+fn json_param<T: serde::Serialize>(q: &T) -> Result<String> {
+    serde_json::to_string(q)
+        .map(|s| enc(&s))
+        .map_err(|e| Error::store(format!("cannot write the query: {e}")))
+}
+
+pub fn member_window(
+    a: &RemoteAdapter,
+    q: &crate::domain::MemberWindow,
+) -> Result<crate::domain::Window<MemberView>> {
+    only_ours(a, "a member window")?;
+    let v = a.get(format!("/windows/members?q={}", json_param(q)?), "member")?;
+    read::strict("member window", v)
+}
+
+pub fn deal_window(
+    a: &RemoteAdapter,
+    q: &crate::domain::DealWindow,
+) -> Result<crate::domain::Window<Deal>> {
+    only_ours(a, "a deal window")?;
+    let v = a.get(format!("/windows/deals?q={}", json_param(q)?), "deal")?;
+    read::strict("deal window", v)
+}
+
+pub fn members_by_ids(a: &RemoteAdapter, ids: &[MemberId]) -> Result<Vec<MemberView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !ours(a) {
+        // The original services have no batch read: one request per member.
+        return Ok(ids.iter().filter_map(|id| member(a, *id).ok()).collect());
+    }
+    let list: Vec<String> = ids.iter().take(MAX_PAGE).map(|i| i.to_string()).collect();
+    let v = a.get(format!("/members/batch?ids={}", list.join(",")), "member")?;
+    read::strict("members", v)
+}
+
+pub fn previews(
+    a: &RemoteAdapter,
+    month: Month,
+    limit: usize,
+) -> Result<Vec<crate::domain::MerchantPreview>> {
+    only_ours(a, "billing previews")?;
+    let v = a.get(
+        format!(
+            "/billings/previews?billingMonth={month}&size={}",
+            page(limit)
+        ),
+        "merchant",
+    )?;
+    read::strict("billing previews", v)
+}

@@ -1,0 +1,484 @@
+//! The reports, read from the counters. Liability, activity and anomalies read a few keys
+//! per month, day or flagged deal in their window; segments and dormant read one record per
+//! member (`Y p`), and that scan is cached until the next write or the next day.
+
+use std::collections::BTreeMap;
+
+use chrono::FixedOffset;
+use parking_lot::Mutex;
+
+use super::counters::{self, FlagKind, MemberStats, Totals, day_of, week_of};
+use super::query::{Grain, ReportKind, ReportQuery, day_string};
+use super::{
+    ActivityReport, ActivityRow, AnomalyReport, DormantMember, DormantReport, LiabilityReport,
+    LiabilityRow, MemberAnomaly, MerchantAnomaly, MerchantLiability, Report, SegmentRow,
+    SegmentsReport,
+};
+use crate::domain::calendar::{Millis, Month};
+use crate::domain::core::Core;
+use crate::domain::error::Result;
+use crate::domain::ids::{MemberId, MerchantId};
+use crate::domain::ledger::{member_of, merchant_of};
+use crate::domain::money::Points;
+use crate::domain::schema::{Meta, decode, read_u64};
+use crate::domain::store::Store;
+
+const DAY_MS: i64 = 86_400_000;
+/// The deals listed behind one anomaly, at most.
+const MAX_DEALS: usize = 50;
+
+/// The last member scan, reused until the data moves (a new event) or the day changes.
+#[derive(Default)]
+pub struct Cache(Mutex<Option<(ScanKey, std::sync::Arc<Scan>)>>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ScanKey {
+    offset: u64,
+    today: i32,
+    days: u32,
+}
+
+#[derive(Debug)]
+struct Scan {
+    segments: SegmentsReport,
+    /// Dormant members holding points, the largest first (at most `MAX_LIMIT`).
+    dormant: Vec<(MemberId, Points, Option<Millis>, u32)>,
+    dormant_members: u64,
+    dormant_points: Points,
+}
+
+impl Core {
+    /// Answers a report from the counters (see `reports::counters`).
+    pub fn report(&self, q: &ReportQuery) -> Result<Report> {
+        let store = &self.shared.store;
+        let zone = self.shared.opts.zone;
+        let now = self.shared.opts.clock.now();
+        let meta = self.meta();
+        Ok(match q.kind {
+            ReportKind::Liability => Report::Liability(liability(
+                store,
+                &self.shared.opts.rates,
+                zone,
+                now,
+                &meta,
+                q,
+            )?),
+            ReportKind::Activity => Report::Activity(activity(store, zone, now, q)?),
+            ReportKind::Segments => {
+                Report::Segments(self.scan(now, &meta, q.days)?.segments.clone())
+            }
+            ReportKind::Dormant => {
+                let scan = self.scan(now, &meta, q.days)?;
+                let mut members = Vec::new();
+                for &(id, points, last, idle) in scan.dormant.iter().take(q.limit) {
+                    members.push(DormantMember {
+                        member_id: id,
+                        name: member_of(store, id)?.name,
+                        points,
+                        last_deal: last,
+                        idle_days: idle,
+                    });
+                }
+                Report::Dormant(DormantReport {
+                    days: q.days,
+                    total_members: scan.dormant_members,
+                    total_points: scan.dormant_points,
+                    members,
+                })
+            }
+            ReportKind::Anomalies => {
+                Report::Anomalies(anomalies(store, &self.shared.opts.rates, zone, now, q)?)
+            }
+        })
+    }
+
+    fn scan(&self, now: Millis, meta: &Meta, days: u32) -> Result<std::sync::Arc<Scan>> {
+        let zone = self.shared.opts.zone;
+        let key = ScanKey {
+            offset: meta.last_offset,
+            today: day_of(now, zone),
+            days,
+        };
+        let cache = &self.shared.reports;
+        if let Some((k, s)) = cache.0.lock().as_ref()
+            && *k == key
+        {
+            return Ok(s.clone());
+        }
+        let s = std::sync::Arc::new(scan_members(&self.shared.store, zone, now, days)?);
+        *cache.0.lock() = Some((key, s.clone()));
+        Ok(s)
+    }
+}
+
+fn liability(
+    store: &Store,
+    rates: &crate::domain::Rates,
+    zone: FixedOffset,
+    now: Millis,
+    meta: &Meta,
+    q: &ReportQuery,
+) -> Result<LiabilityReport> {
+    let stored: BTreeMap<Month, Totals> = counters::months(store)?.into_iter().collect();
+    let mut months = Vec::new();
+    let mut opening = Points::ZERO;
+    let mut reconciled = true;
+    if let (Some(first), Some(last)) = (stored.keys().next(), stored.keys().next_back()) {
+        let last = (*last).max(Month::of(now, zone));
+        let mut m = *first;
+        while m <= last {
+            let t = stored.get(&m).copied().unwrap_or_default();
+            let closing = opening + t.net_change();
+            months.push(LiabilityRow {
+                month: m,
+                opening,
+                issued: t.issued,
+                redeemed: t.redeemed,
+                save_cancelled: t.save_cancelled,
+                use_cancelled: t.use_cancelled,
+                forfeited: t.forfeited,
+                closing,
+                billed_net: t.billed_net,
+                billed: t.billed,
+                commission: t.billed_net - t.billed,
+                clawbacks: t.clawbacks,
+            });
+            opening = closing;
+            m = m.next();
+        }
+    }
+    if opening != meta.outstanding {
+        reconciled = false;
+    }
+    if let Some(m) = q.month {
+        months.retain(|r| r.month == m);
+    }
+    let merchant_month = q.month.or(months.last().map(|r| r.month));
+    let mut merchants = Vec::new();
+    if let Some(m) = merchant_month {
+        for (id, t) in counters::merchants_in(store, m)? {
+            let id = MerchantId(id);
+            merchants.push(MerchantLiability {
+                merchant_id: id,
+                name: merchant_of(store, rates, id)?.name,
+                issued: t.issued,
+                redeemed: t.redeemed,
+                save_cancelled: t.save_cancelled,
+                use_cancelled: t.use_cancelled,
+                clawbacks: t.clawbacks,
+                billed: t.billed,
+            });
+        }
+    }
+    Ok(LiabilityReport {
+        months,
+        merchant_month,
+        merchants,
+        outstanding: meta.outstanding,
+        reconciled,
+    })
+}
+
+fn rate_bp(part: u64, whole: u64) -> u32 {
+    if whole == 0 {
+        0
+    } else {
+        (part as u128 * 10_000 / whole as u128) as u32
+    }
+}
+
+fn activity_row(period: String, t: &Totals, active: u64) -> ActivityRow {
+    ActivityRow {
+        period,
+        saves: t.saves,
+        uses: t.uses,
+        failed_uses: t.failed_uses,
+        save_cancels: t.save_cancels,
+        use_cancels: t.use_cancels,
+        failed_use_rate_bp: rate_bp(t.failed_uses, t.uses + t.failed_uses),
+        earned: t.issued,
+        used: t.redeemed,
+        active_members: active,
+        new_members: t.new_members,
+        withdrawals: t.withdrawals,
+    }
+}
+
+fn activity(
+    store: &Store,
+    zone: FixedOffset,
+    now: Millis,
+    q: &ReportQuery,
+) -> Result<ActivityReport> {
+    let today = day_of(now, zone);
+    let to = q.to.unwrap_or(today);
+    let rows = match q.grain {
+        Grain::Day => {
+            let from = q.from.unwrap_or(to - 29);
+            let stored: BTreeMap<i32, Totals> =
+                counters::days(store, from, to)?.into_iter().collect();
+            (from..=to)
+                .map(|d| {
+                    let t = stored.get(&d).copied().unwrap_or_default();
+                    activity_row(day_string(d), &t, t.active)
+                })
+                .collect()
+        }
+        Grain::Week => {
+            let last = week_of(to);
+            let first = week_of(q.from.unwrap_or(last - 7 * 11));
+            let mut weeks: BTreeMap<i32, Totals> = (0..)
+                .map(|i| first + 7 * i)
+                .take_while(|w| *w <= last)
+                .map(|w| (w, Totals::default()))
+                .collect();
+            for (d, t) in counters::days(store, first, last + 6)? {
+                if let Some(w) = weeks.get_mut(&week_of(d)) {
+                    w.add(&t);
+                }
+            }
+            weeks
+                .into_iter()
+                .map(|(w, t)| activity_row(day_string(w), &t, t.week_active))
+                .collect()
+        }
+        Grain::Month => {
+            let day_ms = |d: i32| counters::day_start(d, zone);
+            let last = Month::of(day_ms(to), zone);
+            let first = match q.from {
+                Some(f) => Month::of(day_ms(f), zone),
+                None => (0..11).fold(last, |m, _| m.prev()),
+            };
+            let stored: BTreeMap<Month, Totals> = counters::months(store)?.into_iter().collect();
+            let mut rows = Vec::new();
+            let mut m = first;
+            while m <= last {
+                let t = stored.get(&m).copied().unwrap_or_default();
+                rows.push(activity_row(m.to_string(), &t, t.active));
+                m = m.next();
+            }
+            rows
+        }
+    };
+    Ok(ActivityReport {
+        grain: q.grain,
+        rows,
+    })
+}
+
+/// The segments, in the order they are shown.
+pub const SEGMENTS: [(&str, &str); 6] = [
+    (
+        "champions",
+        "a deal in the recent half of the dormant window, frequency and spend in the top 20%",
+    ),
+    ("loyal", "a recent deal, frequency in the top 20%"),
+    ("active", "a recent deal"),
+    ("new", "joined in the last 30 days, not yet dealing often"),
+    (
+        "at risk",
+        "no deal in the recent half of the dormant window",
+    ),
+    (
+        "dormant",
+        "no deal (or, never dealing, no join) for the dormant days",
+    ),
+];
+
+fn percentile80(mut v: Vec<u64>) -> u64 {
+    if v.is_empty() {
+        return 0;
+    }
+    let i = (v.len() * 4 / 5).min(v.len() - 1);
+    *v.select_nth_unstable(i).1
+}
+
+fn scan_members(store: &Store, zone: FixedOffset, now: Millis, days: u32) -> Result<Scan> {
+    let _ = zone;
+    let (from, to) = counters::table(counters::MEMBER);
+    let mut live: Vec<(u64, MemberStats)> = Vec::new();
+    for r in store.range(&from, &to) {
+        let (k, v) = r?;
+        let s: MemberStats = decode(&v)?;
+        if s.withdrawn_at.is_none() {
+            live.push((read_u64(&k, 2), s));
+        }
+    }
+    let high_frequency = percentile80(
+        live.iter()
+            .filter(|s| s.1.frequency > 0)
+            .map(|s| s.1.frequency)
+            .collect(),
+    );
+    let high_spend = percentile80(
+        live.iter()
+            .filter(|s| s.1.spend > 0)
+            .map(|s| s.1.spend)
+            .collect(),
+    );
+    let idle =
+        |s: &MemberStats| ((now - s.last_deal.unwrap_or(s.joined_at)).max(0) / DAY_MS) as u32;
+    let recent = days.div_ceil(2);
+    let mut counts = [(0u64, Points::ZERO); 6];
+    let mut dormant = Vec::new();
+    let (mut dormant_members, mut dormant_points) = (0u64, Points::ZERO);
+    for (id, s) in &live {
+        let idle = idle(s);
+        let joined_days = ((now - s.joined_at).max(0) / DAY_MS) as u32;
+        let seg = if idle >= days {
+            5
+        } else if joined_days < 30 && s.frequency <= 1 {
+            3
+        } else if idle >= recent {
+            4
+        } else if s.frequency >= high_frequency.max(1) && s.spend >= high_spend.max(1) {
+            0
+        } else if s.frequency >= high_frequency.max(1) {
+            1
+        } else {
+            2
+        };
+        counts[seg].0 += 1;
+        counts[seg].1 += s.balance;
+        if seg == 5 && s.balance > Points::ZERO {
+            dormant_members += 1;
+            dormant_points += s.balance;
+            dormant.push((MemberId(*id), s.balance, s.last_deal, idle));
+        }
+    }
+    dormant.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    dormant.truncate(super::query::MAX_LIMIT);
+    Ok(Scan {
+        segments: SegmentsReport {
+            as_of: now,
+            dormant_days: days,
+            high_frequency,
+            high_spend,
+            rows: SEGMENTS
+                .iter()
+                .zip(counts)
+                .map(|((name, rule), (members, points))| SegmentRow {
+                    segment: name.to_string(),
+                    rule: rule.to_string(),
+                    members,
+                    points,
+                })
+                .collect(),
+        },
+        dormant,
+        dormant_members,
+        dormant_points,
+    })
+}
+
+fn anomalies(
+    store: &Store,
+    rates: &crate::domain::Rates,
+    zone: FixedOffset,
+    now: Millis,
+    q: &ReportQuery,
+) -> Result<AnomalyReport> {
+    let to = q.to.unwrap_or(day_of(now, zone));
+    let from = q.from.unwrap_or(to - 6);
+    let (start, end) = (
+        counters::day_start(from, zone),
+        counters::day_start(to + 1, zone),
+    );
+    #[derive(Default)]
+    struct Tally {
+        cancels: u64,
+        failed: u64,
+        failed_cancels: u64,
+        deals: Vec<crate::domain::DealId>,
+    }
+    let mut members: BTreeMap<u64, Tally> = BTreeMap::new();
+    let mut claws: BTreeMap<u64, Vec<crate::domain::DealId>> = BTreeMap::new();
+    for (_, deal, f) in counters::flags(store, start, end)? {
+        let t = members.entry(f.member).or_default();
+        match f.kind {
+            FlagKind::FailedUse => t.failed += 1,
+            FlagKind::FailedCancel => t.failed_cancels += 1,
+            FlagKind::SaveCancel | FlagKind::UseCancel => t.cancels += 1,
+            FlagKind::Clawback => {
+                t.cancels += 1;
+                claws.entry(f.merchant).or_default().push(deal);
+            }
+        }
+        t.deals.push(deal);
+    }
+    let mut out_members = Vec::new();
+    for (id, mut t) in members {
+        if t.cancels >= q.min_cancels || t.failed + t.failed_cancels >= q.min_failed {
+            t.deals.truncate(MAX_DEALS);
+            out_members.push(MemberAnomaly {
+                member_id: MemberId(id),
+                name: member_of(store, MemberId(id))?.name,
+                cancels: t.cancels,
+                failed_uses: t.failed,
+                failed_cancels: t.failed_cancels,
+                deals: t.deals,
+            });
+        }
+    }
+    out_members.sort_by(|a, b| {
+        (b.cancels + b.failed_uses + b.failed_cancels)
+            .cmp(&(a.cancels + a.failed_uses + a.failed_cancels))
+            .then(a.member_id.cmp(&b.member_id))
+    });
+    out_members.truncate(q.limit);
+    // Merchants: clawbacks against redeemed points over the months the window touches.
+    let (m0, m1) = (Month::of(start, zone), Month::of(end - 1, zone));
+    let mut by_merchant: BTreeMap<u64, counters::MerchantMonth> = BTreeMap::new();
+    let mut m = m0;
+    while m <= m1 {
+        for (id, t) in counters::merchants_in(store, m)? {
+            let e = by_merchant.entry(id).or_default();
+            e.redeemed += t.redeemed;
+            e.uses += t.uses;
+            e.clawbacks += t.clawbacks;
+            e.clawback_count += t.clawback_count;
+        }
+        m = m.next();
+    }
+    let mut out_merchants = Vec::new();
+    for (id, t) in by_merchant {
+        if t.clawback_count == 0 {
+            continue;
+        }
+        let ratio = if t.redeemed.0 <= 0 {
+            10_000
+        } else {
+            (t.clawbacks.0.max(0) as i128 * 10_000 / t.redeemed.0 as i128).min(u32::MAX as i128)
+                as u32
+        };
+        if ratio >= q.clawback.0 {
+            let mut deals = claws.remove(&id).unwrap_or_default();
+            deals.truncate(MAX_DEALS);
+            out_merchants.push(MerchantAnomaly {
+                merchant_id: MerchantId(id),
+                name: merchant_of(store, rates, MerchantId(id))?.name,
+                uses: t.uses,
+                redeemed: t.redeemed,
+                clawback_count: t.clawback_count,
+                clawbacks: t.clawbacks,
+                ratio_bp: ratio,
+                deals,
+            });
+        }
+    }
+    out_merchants.sort_by(|a, b| {
+        b.ratio_bp
+            .cmp(&a.ratio_bp)
+            .then(a.merchant_id.cmp(&b.merchant_id))
+    });
+    out_merchants.truncate(q.limit);
+    Ok(AnomalyReport {
+        from: day_string(from),
+        to: day_string(to),
+        min_cancels: q.min_cancels,
+        min_failed: q.min_failed,
+        clawback_bp: q.clawback.0,
+        members: out_members,
+        merchants: out_merchants,
+    })
+}

@@ -1,0 +1,185 @@
+//! Staff analysis across the whole membership (issue 11): the liability roll-forward,
+//! activity over time, recency/frequency/monetary segments, dormant members and anomalies.
+//! Every report reads the counters the write path keeps (`counters.rs`), never the deals;
+//! segmentation reads one small record per member and is cached until the data moves.
+
+pub mod compute;
+pub mod counters;
+pub mod query;
+pub mod verify;
+
+use serde::{Deserialize, Serialize};
+
+use super::calendar::{Millis, Month};
+use super::ids::{DealId, MemberId, MerchantId};
+use super::money::Points;
+
+pub use compute::Cache;
+pub use query::{Grain, ReportKind, ReportQuery};
+
+/// One month of the roll-forward: opening + issued - redeemed - save-cancelled
+/// + use-cancelled - forfeited = closing, exact in hundredths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiabilityRow {
+    pub month: Month,
+    pub opening: Points,
+    pub issued: Points,
+    pub redeemed: Points,
+    pub save_cancelled: Points,
+    pub use_cancelled: Points,
+    pub forfeited: Points,
+    pub closing: Points,
+    /// Settlements of this billing month: net points billed, the amount after commission,
+    /// the commission kept, and what useCancels of billed uses will claw back.
+    pub billed_net: Points,
+    pub billed: Points,
+    pub commission: Points,
+    pub clawbacks: Points,
+}
+
+/// One merchant's part of a month: points issued and redeemed, clawbacks, billed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MerchantLiability {
+    pub merchant_id: MerchantId,
+    pub name: Option<String>,
+    pub issued: Points,
+    pub redeemed: Points,
+    pub save_cancelled: Points,
+    pub use_cancelled: Points,
+    pub clawbacks: Points,
+    pub billed: Points,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiabilityReport {
+    pub months: Vec<LiabilityRow>,
+    /// The month the merchant rows are for.
+    pub merchant_month: Option<Month>,
+    pub merchants: Vec<MerchantLiability>,
+    /// The sum of every balance now.
+    pub outstanding: Points,
+    /// The latest closing equals `outstanding`, and each closing the next opening.
+    pub reconciled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRow {
+    /// `2026-11-30` (day and week: the Monday), `202611` (month).
+    pub period: String,
+    pub saves: u64,
+    pub uses: u64,
+    pub failed_uses: u64,
+    pub save_cancels: u64,
+    pub use_cancels: u64,
+    /// Failed uses over all uses tried, in basis points (10000 = 100%).
+    pub failed_use_rate_bp: u32,
+    pub earned: Points,
+    pub used: Points,
+    pub active_members: u64,
+    pub new_members: u64,
+    pub withdrawals: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityReport {
+    pub grain: Grain,
+    pub rows: Vec<ActivityRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentRow {
+    pub segment: String,
+    pub rule: String,
+    pub members: u64,
+    pub points: Points,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentsReport {
+    #[serde(with = "super::calendar::rfc3339")]
+    pub as_of: Millis,
+    pub dormant_days: u32,
+    /// The 80th percentiles that make a frequency (deals) and a spend "high".
+    pub high_frequency: u64,
+    pub high_spend: u64,
+    pub rows: Vec<SegmentRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DormantMember {
+    pub member_id: MemberId,
+    pub name: String,
+    pub points: Points,
+    #[serde(default, with = "super::model::opt_rfc3339")]
+    pub last_deal: Option<Millis>,
+    pub idle_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DormantReport {
+    pub days: u32,
+    /// Every dormant member holding points, and what they hold.
+    pub total_members: u64,
+    pub total_points: Points,
+    /// The largest holders first, at most `limit`.
+    pub members: Vec<DormantMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberAnomaly {
+    pub member_id: MemberId,
+    pub name: String,
+    pub cancels: u64,
+    pub failed_uses: u64,
+    pub failed_cancels: u64,
+    /// The deals behind it, oldest first.
+    pub deals: Vec<DealId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MerchantAnomaly {
+    pub merchant_id: MerchantId,
+    pub name: Option<String>,
+    pub uses: u64,
+    pub redeemed: Points,
+    pub clawback_count: u64,
+    pub clawbacks: Points,
+    /// Clawed-back points over redeemed points, basis points.
+    pub ratio_bp: u32,
+    pub deals: Vec<DealId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnomalyReport {
+    /// The window, business days `from..=to`.
+    pub from: String,
+    pub to: String,
+    pub min_cancels: u64,
+    pub min_failed: u64,
+    pub clawback_bp: u32,
+    pub members: Vec<MemberAnomaly>,
+    pub merchants: Vec<MerchantAnomaly>,
+}
+
+/// Any report, tagged by its kind (`{"report":"liability",...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "report", rename_all = "camelCase")]
+pub enum Report {
+    Liability(LiabilityReport),
+    Activity(ActivityReport),
+    Segments(SegmentsReport),
+    Dormant(DormantReport),
+    Anomalies(AnomalyReport),
+}
