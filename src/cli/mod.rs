@@ -15,7 +15,6 @@ pub mod show;
 #[cfg(test)]
 mod show_tests;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -26,7 +25,7 @@ use crate::app::keymap::Keymap;
 use crate::app::state::ThemeName;
 use crate::config::ConfigFile;
 use crate::domain::{CoreSettings, ErrorKind};
-use crate::server::{Role, ServerConfig, Tokens};
+use crate::server::ServerConfig;
 use args::{Cli, CommandLine, DemoArgs, GlobalOpts, ServeArgs};
 
 /// Runs the program; returns the process exit code (SPEC 4).
@@ -78,7 +77,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(CommandLine::Demo(args)) => demo(&global, &args, &config),
         Some(CommandLine::Serve(args)) => {
-            let cfg = server_config(&args)?;
+            let cfg = serve_config(&args)?;
             let port = api::open_port(&target(&global, &config)?)?;
             crate::server::serve(port, cfg)
         }
@@ -153,33 +152,38 @@ fn demo(global: &GlobalOpts, args: &DemoArgs, config: &ConfigFile) -> Result<i32
     crate::app::demo::run(global.data.as_deref(), args.rate, settings, console)
 }
 
-/// `serve`'s options: the address, and the tokens from `--token-file`. Without tokens
-/// there is no authentication, so the server listens on loopback only.
-fn server_config(args: &ServeArgs) -> Result<ServerConfig, Error> {
-    let mut listen: SocketAddr = args
-        .listen
-        .parse()
-        .map_err(|_| Error::invalid("--listen", "must be an address like 127.0.0.1:8088"))?;
-    let tokens = match &args.token_file {
-        Some(p) => Some(Tokens::load(p)?),
+/// `onepoint serve`'s options as the server's plain config, each parsed by the domain.
+fn serve_config(a: &ServeArgs) -> Result<ServerConfig, Error> {
+    use crate::domain::request::parse_count;
+    use std::time::Duration;
+    let secs = |field: &str, t: &str| -> Result<Duration, Error> {
+        Ok(Duration::from_secs(parse_count(field, t, 1, 3600)? as u64))
+    };
+    let tokens = match &a.token_file {
+        Some(p) => Some(crate::server::Tokens::load(p)?),
         None => None,
     };
-    match &tokens {
-        None => {
-            if !listen.ip().is_loopback() {
-                listen.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
-            }
-            eprintln!(
-                "onepoint serve: no --token-file, so no authentication: listening on loopback only"
-            );
+    let public_url = match a.public_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) if crate::server::guard::origin_of(u).is_some() => Some(u.to_string()),
+        Some(_) => {
+            return Err(Error::invalid(
+                "--public-url",
+                "must be a URL like https://console.example:8443",
+            ));
         }
-        Some(t) => eprintln!(
-            "onepoint serve: {} operator and {} viewer token(s) loaded",
-            t.count(Role::Operator),
-            t.count(Role::Viewer)
-        ),
-    }
-    Ok(ServerConfig { listen, tokens })
+    };
+    Ok(crate::server::ServerConfig {
+        listen: crate::server::parse_listen(&a.listen)?,
+        tokens,
+        public_url,
+        limits: crate::server::Limits {
+            header_timeout: secs("--header-timeout", &a.header_timeout)?,
+            body_timeout: secs("--body-timeout", &a.body_timeout)?,
+            max_connections: parse_count("--max-connections", &a.max_connections, 1, 1_000_000)?,
+            ..crate::server::Limits::default()
+        },
+    })
 }
 
 /// Commands that may create a store (SPEC 2): the writes that start one. Every other
