@@ -3,12 +3,13 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::api::{Error, Result};
 use crate::app::state::billing::PreviewRow;
 use crate::app::state::table::Fetch;
 use crate::domain::{
-    Billing, BillingPreview, BillingRequest, Command, Deal, DealId, DealWindow, Error, Event,
-    IdemKey, MemberDetail, MemberId, MemberView, MemberWindow, MerchantSummary, Millis, Month,
-    Outcome, PointsSummary, Result, Window,
+    Billing, BillingPreview, BillingRequest, Command, Deal, DealId, DealWindow, Event, IdemKey,
+    MemberDetail, MemberId, MemberView, MemberWindow, MerchantSummary, Millis, Month, Outcome,
+    PointsSummary, Window,
 };
 
 /// The tables that are windows on the member table.

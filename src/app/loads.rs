@@ -365,7 +365,7 @@ pub fn names_for_events(s: &mut State) -> Vec<Effect> {
     vec![count(s, Effect::LoadNames(ids))]
 }
 
-pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::domain::Error) {
+pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::api::Error) {
     s.pending = s.pending.saturating_sub(1);
     match target {
         Target::Members(MemberTable::Members) => s.members.table.fail(generation),

@@ -10,7 +10,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::action::{Action, DealTable, Effect, Loaded, Target};
 use super::state::billing::PreviewRow;
 use crate::api::Port;
-use crate::domain::{BillingQuery, Error, MemberId, Result};
+use crate::api::{Error, Result};
+use crate::domain::{BillingQuery, MemberId};
 
 /// Events fetched per follower read.
 pub const FOLLOW_BATCH: usize = 5_000;

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::api::{Error, Result};
 use crate::domain::calendar::format_rfc3339;
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
-    Billing, BillingQuery, Deal, DealId, DealQuery, Error, MemberQuery, MemberSort, MemberView,
-    Result,
+    Billing, BillingQuery, Deal, DealId, DealQuery, MemberQuery, MemberSort, MemberView,
 };
 
 use super::args::{ExportArgs, ExportFormat, ExportWhat};

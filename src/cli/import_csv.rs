@@ -7,9 +7,8 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use crate::domain::{
-    DealDraft, DealRequest, Error, FieldError, FieldErrors, IdemKey, Points, Result,
-};
+use crate::api::{Error, Result};
+use crate::domain::{DealDraft, DealRequest, FieldError, FieldErrors, IdemKey, Points};
 
 use super::export::DEAL_COLUMNS;
 

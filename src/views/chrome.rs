@@ -9,7 +9,6 @@ use ratatui::widgets::Paragraph;
 use super::theme::Theme;
 use crate::app::keymap::Keymap;
 use crate::app::state::{State, StatusKind, Tab};
-use crate::app::update::scopes;
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
@@ -77,7 +76,7 @@ pub fn hints(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let analysis = s.members.analysis.is_some() && s.tab == Tab::Members;
     let mut items: Vec<(String, &str)> = Vec::new();
     let mut help: Option<(String, &str)> = None;
-    for scope in scopes(s) {
+    for scope in s.scopes() {
         // In the analysis, the list's own keys would only crowd the line.
         if analysis && scope == crate::app::keymap::Scope::Tab(Tab::Members) {
             continue;

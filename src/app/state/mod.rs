@@ -13,7 +13,7 @@ pub mod table;
 use tui_input::Input;
 
 use crate::app::forms::Form;
-use crate::app::keymap::Keymap;
+use crate::app::keymap::{Keymap, Scope};
 use crate::domain::{Command, IdemKey, MemberId, Millis, Month};
 
 pub use billing::BillingState;
@@ -105,6 +105,13 @@ impl ThemeName {
             "light" => Some(ThemeName::Light),
             "mono" => Some(ThemeName::Mono),
             _ => None,
+        }
+    }
+    /// `NO_COLOR` (any non-empty value) forces mono, whatever the config says.
+    pub fn resolve(configured: ThemeName, no_color: Option<&str>) -> ThemeName {
+        match no_color {
+            Some(v) if !v.is_empty() => ThemeName::Mono,
+            _ => configured,
         }
     }
     pub fn name(self) -> &'static str {
@@ -260,6 +267,19 @@ pub struct State {
 
 /// Names cached at most; past this the cache starts again.
 pub const NAMES_KEPT: usize = 200_000;
+
+impl State {
+    /// The scopes a key is looked up in, most specific first.
+    pub fn scopes(&self) -> Vec<Scope> {
+        let mut v = Vec::with_capacity(3);
+        if self.tab == Tab::Members && self.members.analysis.is_some() {
+            v.push(Scope::Analysis);
+        }
+        v.push(Scope::Tab(self.tab));
+        v.push(Scope::Global);
+        v
+    }
+}
 
 impl State {
     pub fn new(now: Millis, month: Month, keymap: Keymap) -> State {
