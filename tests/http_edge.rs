@@ -432,7 +432,7 @@ fn a_truncated_request_gets_an_error_and_the_server_lives_on() {
     tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     write!(
         tcp,
-        "POST /members HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\":"
+        "POST /members HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\":"
     )
     .unwrap();
     tcp.shutdown(std::net::Shutdown::Write).unwrap();
@@ -505,4 +505,220 @@ fn the_remote_adapter_with_a_viewer_token_reads_but_may_not_write() {
         1,
         "nothing written"
     );
+}
+
+/// One raw HTTP/1.1 request (headers exactly as given); the status and the body text.
+fn raw(s: &Served, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
+    let mut tcp = std::net::TcpStream::connect(s.server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    tcp.write_all(req.as_bytes()).unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn error_field(body: &str) -> (u64, String, String) {
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let e = &v["errors"][0];
+    (
+        v["status"].as_u64().unwrap(),
+        e["field"].as_str().unwrap_or("").to_string(),
+        e["rule"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn a_cross_site_text_plain_write_is_415_and_changes_nothing() {
+    let s = with_member();
+    let batch = r#"[{"op":"withdraw","body":{"memberId":1}}]"#;
+    for ct in [
+        "Content-Type: text/plain",
+        "Content-Type: application/x-www-form-urlencoded",
+    ] {
+        let (status, body) = raw(&s, "POST", "/batch", &["Host: 127.0.0.1", ct], batch);
+        assert_eq!(status, 415, "{body}");
+        let (st, field, rule) = error_field(&body);
+        assert_eq!((st, field.as_str()), (415, "Content-Type"));
+        assert!(rule.contains("application/json"), "{rule}");
+    }
+    let (status, body) = raw(&s, "POST", "/batch", &["Host: 127.0.0.1"], batch);
+    assert_eq!(status, 415, "no Content-Type at all: {body}");
+    assert_eq!(get(&s, "/members/1").json()["status"], "valid");
+}
+
+#[test]
+fn a_foreign_origin_is_403_and_our_own_is_served() {
+    let s = with_member();
+    let own = format!("Origin: http://{}", s.server.addr);
+    let host = format!("Host: {}", s.server.addr);
+    let json = "Content-Type: application/json";
+    let batch = r#"[{"op":"withdraw","body":{"memberId":1}}]"#;
+    for origin in ["Origin: http://attacker.example", "Origin: null"] {
+        let (status, body) = raw(&s, "POST", "/batch", &[&host, json, origin], batch);
+        assert_eq!(status, 403, "{origin}: {body}");
+        assert_eq!(error_field(&body).1, "Origin");
+    }
+    assert_eq!(get(&s, "/members/1").json()["status"], "valid");
+    let (status, body) = raw(&s, "POST", "/batch", &[&host, json, &own], batch);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(get(&s, "/members/1").json()["status"], "invalid");
+}
+
+#[test]
+fn without_a_token_file_a_foreign_host_is_421_dns_rebinding() {
+    let s = with_member();
+    for host in ["Host: attacker.example", "Host: attacker.example:8088"] {
+        let (status, body) = raw(&s, "GET", "/members/1", &[host], "");
+        assert_eq!(status, 421, "{host}: {body}");
+        assert_eq!(error_field(&body).1, "Host");
+    }
+    for host in ["Host: localhost:8088", "Host: 127.0.0.1", "Host: [::1]:9"] {
+        let (status, body) = raw(&s, "GET", "/members/1", &[host], "");
+        assert_eq!(status, 200, "{host}: {body}");
+    }
+    // With tokens the server may sit behind any name: the token is the gate.
+    let mut tokens = Tokens::default();
+    tokens.insert(OP, Role::Operator);
+    let t = serve(Some(tokens));
+    let auth = format!("Authorization: Bearer {OP}");
+    let (status, body) = raw(&t, "GET", "/members", &["Host: console.example", &auth], "");
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn links_are_relative_and_never_echo_the_host() {
+    let s = serve(None);
+    let (status, body) = raw(
+        &s,
+        "POST",
+        "/members",
+        &["Host: localhost.", "Content-Type: application/json"],
+        r#"{"name":"Kim"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["_links"]["self"]["href"], "/members/1");
+    let page = get(&s, "/members?size=1");
+    assert_eq!(page.json()["_links"]["self"]["href"], "/members");
+}
+
+#[test]
+fn numbers_with_exponents_or_signs_are_refused_as_the_cli_refuses_them() {
+    let s = with_member();
+    let r = post(
+        &s,
+        "/deals",
+        r#"{"memberId":1,"merchantId":20,"dealAmount":1e5,"type":"save"}"#,
+    );
+    assert_error(&r, 400, "/deals", "dealAmount", "digits only");
+    let r = post(
+        &s,
+        "/deals",
+        r#"{"memberId":1E0,"merchantId":20,"point":1.5e2,"type":"use"}"#,
+    );
+    assert_error(&r, 400, "/deals", "memberId", "whole number");
+    assert_error(&r, 400, "/deals", "point", "positive number");
+    // A plain double with a zero fraction stays accepted (the original's clients send it).
+    let r = post(
+        &s,
+        "/deals",
+        r#"{"memberId":1,"merchantId":20,"dealAmount":1000.0,"type":"save"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    for (path, field) in [
+        ("/events?after=%2B1", "after"),
+        ("/members?size=1e1", "size"),
+        ("/members?page=-1", "page"),
+        ("/events/wait?after=0&timeoutMs=1e3", "timeoutMs"),
+        ("/members/1/detail?recent=%2B2", "recent"),
+    ] {
+        let r = call(
+            "GET",
+            &format!("{}{path}", s.url()),
+            &[("Accept", "application/json")],
+            None,
+        );
+        let p = path.split('?').next().unwrap();
+        assert_error(&r, 400, p, field, "whole number");
+    }
+}
+
+#[test]
+fn names_with_bidi_overrides_separators_or_only_invisible_characters_are_400() {
+    let s = serve(None);
+    for name in [
+        "evil\\u202Egnp.exe",
+        "line\\u2028break",
+        "\\u200B\\u200D",
+        "\\u3164",
+    ] {
+        let r = post(&s, "/members", &format!(r#"{{"name":"{name}"}}"#));
+        assert_error(&r, 400, "/members", "name", "");
+    }
+    assert_eq!(
+        get(&s, "/members").json()["_embedded"]["members"],
+        Value::Array(vec![])
+    );
+}
+
+#[test]
+fn every_4xx_has_the_json_shape_invalid_utf8_paths_included() {
+    let s = with_member();
+    for (method, path) in [
+        ("GET", "/members/%FF"),
+        ("GET", "/deals/%C3%28"),
+        ("PUT", "/members/1"),
+        ("GET", "/nowhere"),
+    ] {
+        let (status, body) = raw(&s, method, path, &["Host: localhost"], "");
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        let (st, _, rule) = error_field(&body);
+        assert_eq!(st, u64::from(status), "{body}");
+        assert!(!rule.is_empty() || status == 404, "{body}");
+    }
+}
+
+#[test]
+fn a_page_past_ten_thousand_rows_is_400_saying_how_to_page() {
+    let s = with_member();
+    let r = get(&s, "/members?size=100&page=100");
+    assert_error(&r, 400, "/members", "page", "next link");
+    assert_eq!(get(&s, "/members?size=100&page=99").status, 200);
+}
+
+#[test]
+fn check_is_for_operators_and_the_bearer_scheme_is_case_insensitive() {
+    let mut tokens = Tokens::default();
+    tokens.insert(OP, Role::Operator);
+    tokens.insert(VIEW, Role::Viewer);
+    let s = serve(Some(tokens));
+    let check = format!("{}/check", s.url());
+    let viewer = call(
+        "GET",
+        &check,
+        &[("Authorization", &format!("Bearer {VIEW}"))],
+        None,
+    );
+    assert_eq!(viewer.status, 403, "{}", viewer.text);
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let op = call(
+            "GET",
+            &check,
+            &[("Authorization", &format!("{scheme} {OP}"))],
+            None,
+        );
+        assert_eq!(op.status, 200, "{scheme}: {}", op.text);
+        assert_eq!(op.json()["ok"], true);
+    }
 }

@@ -99,6 +99,18 @@ pub struct ServeArgs {
     /// Lines `operator:TOKEN` / `viewer:TOKEN`
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// The URL clients reach the server at, for links (default: relative links)
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Seconds a client has to send a request head (and to start its next one)
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub header_timeout: String,
+    /// Seconds a client has to send a request body
+    #[arg(long, value_name = "SECS", default_value = "10")]
+    pub body_timeout: String,
+    /// Open connections served at once; more are answered 503
+    #[arg(long, value_name = "N", default_value = "8192")]
+    pub max_connections: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,7 +54,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(CommandLine::Demo(args)) => crate::app::demo::run(&global, &args),
         Some(CommandLine::Serve(args)) => {
             let port: Arc<dyn Port> = api::open_port(&global)?;
-            crate::server::serve(port, &args)
+            let cfg = serve_config(&args)?;
+            crate::server::serve(port, cfg)
         }
         Some(cmd) => {
             if global.remote.is_none() && !creates_store(&cmd) {
@@ -64,6 +65,40 @@ fn run(cli: Cli) -> Result<i32, Error> {
             commands::run(cmd, &global, port)
         }
     }
+}
+
+/// `onepoint serve`'s options as the server's plain config, each parsed by the domain.
+fn serve_config(a: &args::ServeArgs) -> Result<crate::server::ServerConfig, Error> {
+    use crate::domain::request::parse_count;
+    use std::time::Duration;
+    let secs = |field: &str, t: &str| -> Result<Duration, Error> {
+        Ok(Duration::from_secs(parse_count(field, t, 1, 3600)? as u64))
+    };
+    let tokens = match &a.token_file {
+        Some(p) => Some(crate::server::Tokens::load(p)?),
+        None => None,
+    };
+    let public_url = match a.public_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) if crate::server::guard::origin_of(u).is_some() => Some(u.to_string()),
+        Some(_) => {
+            return Err(Error::invalid(
+                "--public-url",
+                "must be a URL like https://console.example:8443",
+            ));
+        }
+    };
+    Ok(crate::server::ServerConfig {
+        listen: crate::server::parse_listen(&a.listen)?,
+        tokens,
+        public_url,
+        limits: crate::server::Limits {
+            header_timeout: secs("--header-timeout", &a.header_timeout)?,
+            body_timeout: secs("--body-timeout", &a.body_timeout)?,
+            max_connections: parse_count("--max-connections", &a.max_connections, 1, 1_000_000)?,
+            ..crate::server::Limits::default()
+        },
+    })
 }
 
 /// Commands that may create a store (SPEC 2): the writes that start one. Every other

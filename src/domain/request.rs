@@ -34,6 +34,55 @@ fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
+/// Bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069) and the line
+/// and paragraph separators (U+2028, U+2029): they reorder or break the text around them
+/// in every list, log and terminal that shows it.
+fn is_layout_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Characters that show nothing: spaces, zero-width characters and joiners, the byte-order
+/// mark, the soft hyphen, the Hangul fillers, the bidi marks.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || is_layout_control(c)
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// A whole number as typed (`?page=`, `?recent=`, `?timeoutMs=`): plain digits only (no
+/// sign, fraction or exponent: `+1` and `1e5` are refused, as SPEC 9 says), in `min ..= max`.
+pub fn parse_count(field: &str, text: &str, min: usize, max: usize) -> Result<usize, FieldError> {
+    let t = text.trim();
+    let rule = || {
+        FieldError::new(
+            field,
+            &format!("must be a whole number from {min} to {max}"),
+        )
+    };
+    if t.is_empty() || t.len() > 19 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(rule());
+    }
+    match t.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(rule()),
+    }
+}
+
 /// A free-text field: trimmed, no control characters, `max` chars; `None` when blank.
 fn parse_text(
     field: &str,
@@ -61,6 +110,15 @@ fn parse_text(
             field,
             "must not contain control characters",
         ));
+    }
+    if t.chars().any(is_layout_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain bidi overrides, isolates or line separators",
+        ));
+    }
+    if t.chars().all(is_invisible) {
+        return Err(FieldError::new(field, "must contain a visible character"));
     }
     if t.chars().count() > max {
         return Err(FieldError::new(
@@ -406,6 +464,49 @@ mod tests {
             .unwrap_err();
             let fe = e.get("name").expect("a name error");
             assert!(fe.rule.contains(rule), "{rule} in {}", fe.rule);
+        }
+    }
+
+    #[test]
+    fn names_refuse_bidi_overrides_separators_and_invisible_only_text() {
+        for (name, rule) in [
+            ("evil\u{202E}gnp.exe", "bidi"),
+            ("a\u{2066}b\u{2069}", "bidi"),
+            ("first\u{2028}second", "line separators"),
+            ("a\u{2029}b", "line separators"),
+            ("\u{200B}\u{200D}\u{FEFF}", "visible"),
+            ("\u{3164}", "visible"),
+        ] {
+            let e = NewMember::parse(&MemberDraft {
+                name: name.to_string(),
+                ..Default::default()
+            })
+            .unwrap_err();
+            let fe = e.get("name").expect("a name error");
+            assert!(fe.rule.contains(rule), "{name:?}: {rule} in {}", fe.rule);
+        }
+        // A joiner inside a visible name (emoji sequences, Korean) stays accepted.
+        for ok in ["\u{1F468}\u{200D}\u{1F469}", "안서연", "Kim\u{200B}Lee"] {
+            let m = NewMember::parse(&MemberDraft {
+                name: ok.to_string(),
+                ..Default::default()
+            });
+            assert!(m.is_ok(), "{ok:?}: {m:?}");
+        }
+    }
+
+    #[test]
+    fn counts_take_plain_digits_only() {
+        assert_eq!(parse_count("page", "007", 0, 10), Ok(7));
+        assert_eq!(parse_count("page", "0", 0, 10), Ok(0));
+        for bad in ["+1", "-1", "1e5", "1.0", "", "11", " 1 2", "0x1"] {
+            let e = parse_count("page", bad, 0, 10).unwrap_err();
+            assert_eq!(e.field, "page");
+            assert!(
+                e.rule.contains("whole number from 0 to 10"),
+                "{bad}: {}",
+                e.rule
+            );
         }
     }
 

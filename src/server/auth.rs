@@ -55,7 +55,13 @@ impl Tokens {
                     "token must be at least 8 visible ASCII characters",
                 ));
             }
-            map.insert(token.to_string(), role);
+            if map.insert(token.to_string(), role).is_some() {
+                // Which role would win is not for the file's order to decide.
+                return Err(Error::invalid(
+                    &field,
+                    "repeats a token listed on an earlier line: each token has one role",
+                ));
+            }
         }
         if map.is_empty() {
             return Err(Error::invalid(
@@ -66,7 +72,25 @@ impl Tokens {
         Ok(Tokens(map))
     }
 
+    /// Reads a token file; like ssh with its keys, refuses one that group or others may
+    /// read or write.
     pub fn load(path: &Path) -> Result<Tokens> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                return Err(Error::invalid(
+                    "--token-file",
+                    &format!(
+                        "is readable or writable by group or others (mode {:o}): run chmod 600 {}",
+                        meta.permissions().mode() & 0o777,
+                        path.display()
+                    ),
+                ));
+            }
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::invalid(
                 "--token-file",
@@ -119,8 +143,7 @@ pub async fn require(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match bearer.and_then(|t| tokens.role_of(t)) {
         None => Failure(Error::Unauthorized {
             message: "a valid bearer token is required (Authorization: Bearer TOKEN)".into(),
@@ -130,8 +153,21 @@ pub async fn require(
             message: "a viewer token may only read".into(),
         })
         .into_response(),
+        Some(Role::Viewer) if req.uri().path() == "/check" => Failure(Error::Forbidden {
+            message: "the whole-log check is for operator tokens".into(),
+        })
+        .into_response(),
         Some(_) => next.run(req).await,
     }
+}
+
+/// The token of `Bearer TOKEN`; the scheme is case-insensitive (RFC 9110 11.1).
+fn bearer_token(v: &str) -> Option<&str> {
+    let (scheme, token) = v.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -148,6 +184,38 @@ mod tests {
         assert_eq!(t.role_of("op-secret-1"), Some(Role::Operator));
         assert_eq!(t.role_of("view-secret-2"), Some(Role::Viewer));
         assert_eq!(t.role_of("op-secret-"), None);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+
+    #[test]
+    fn a_token_listed_twice_is_refused_naming_the_line() {
+        let e = Tokens::parse("operator:same-token-1\nviewer:same-token-1\n", "t.txt")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.txt line 2") && e.contains("one role"), "{e}");
+        assert!(!e.contains("same-token-1"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("tokens");
+        std::fs::write(&f, "operator:op-secret-1\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Tokens::load(&f).unwrap_err().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(Tokens::load(&f).unwrap().count(Role::Operator), 1);
     }
 
     #[test]

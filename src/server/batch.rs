@@ -37,12 +37,13 @@ pub async fn batch(
     b: std::result::Result<Bytes, BytesRejection>,
 ) -> Answer {
     let bytes = b.map_err(|e| Error::invalid("body", &format!("could not be read: {e}")))?;
+    let bytes = super::routes::quote_exponents(&bytes).into_owned();
     let items: Vec<Value> = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Array(a)) => a,
         Ok(_) => return Err(Error::invalid("body", "must be a JSON array of writes").into()),
         Err(_) => {
             // Let the object reader name the JSON fault (truncated, malformed).
-            body(Ok(bytes))?;
+            body(Ok(bytes.into()))?;
             return Err(Error::invalid("body", "must be a JSON array of writes").into());
         }
     };

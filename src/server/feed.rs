@@ -1,45 +1,118 @@
 //! The event feed and the service endpoints: `GET /events?after=N` as Server-Sent Events
 //! (`id:` is the offset, `Last-Event-ID` resumes) or a JSON page with
-//! `Accept: application/json`; `GET /events/wait` (long poll for the port's `wait_events`);
-//! `/info`, `/check`, `/health`.
+//! `Accept: application/json`; `GET /events/wait` (long poll); `/info`, `/check`, `/health`.
+//!
+//! Followers never hold a thread while they wait: one `Hub` thread per server calls the
+//! port's blocking `wait_events` in a loop and publishes the latest offset on a
+//! `tokio::sync::watch`, which SSE streams and long polls await (a client that leaves drops
+//! its future, and with it everything it held). A follower reads the log one page at a time
+//! through a few shared blocking slots, and only when the socket took the previous page, so a
+//! slow reader is paced by its own connection and costs one page of memory at most.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::http::header::ACCEPT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use serde_json::json;
+use tokio::sync::watch;
 
-use super::reply::{Answer, AppState, Params, blocking, ok};
+use super::reply::{Answer, AppState, Params, blocking, ok, refusal};
+use crate::api::Port;
+use crate::domain::query::{MAX_PAGE, parse_event_offset};
 use crate::domain::{Error, Event, Result};
 
-/// Events per read of the log.
-const FEED_CHUNK: usize = 512;
-/// How long one blocking wait for new events lasts before the stream checks for shutdown.
-const FEED_WAIT: Duration = Duration::from_secs(2);
+/// Events per read of the log (one page of a follower's memory).
+const FEED_CHUNK: usize = 256;
+/// How long one blocking wait of the hub lasts before it checks whether to stop.
+const HUB_WAIT: Duration = Duration::from_millis(250);
 /// The longest long poll a client may ask of `/events/wait`.
-const MAX_WAIT: Duration = Duration::from_secs(30);
+const MAX_WAIT_MS: usize = 30_000;
+/// Comment lines on an idle stream: they also tell a departed client's stream to end.
+const SSE_PING: Duration = Duration::from_secs(5);
+
+/// The thread that turns the port's blocking `wait_events` into a `watch` of the latest
+/// offset. Stops (within `HUB_WAIT`) when dropped.
+pub struct Hub {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Hub {
+    pub fn start(port: Arc<dyn Port>) -> Result<(Hub, watch::Receiver<u64>)> {
+        let (tx, rx) = watch::channel(0u64);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("onepoint-feed".into())
+            .spawn(move || {
+                let mut latest = 0u64;
+                while !flag.load(Ordering::Relaxed) {
+                    match port.wait_events(latest, HUB_WAIT) {
+                        Ok(n) if n > latest => {
+                            latest = n;
+                            tx.send_replace(n);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the event feed cannot read the log");
+                            std::thread::sleep(HUB_WAIT);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::store(format!("cannot start the feed thread: {e}")))?;
+        Ok((
+            Hub {
+                stop,
+                thread: Some(thread),
+            },
+            rx,
+        ))
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
 
 fn start_offset(headers: &HeaderMap, p: &Params) -> Result<u64> {
     if let Some(id) = headers.get("last-event-id") {
         // A resuming EventSource: continue right after the last event it saw.
-        return id
+        let t = id
             .to_str()
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .ok_or_else(|| Error::invalid("Last-Event-ID", "must be an event offset"));
+            .map_err(|_| Error::invalid("Last-Event-ID", "must be an event offset"))?;
+        return Ok(parse_event_offset("Last-Event-ID", t)?);
     }
-    match p.text(&["after"]) {
-        None => Ok(0),
-        Some(t) => t
-            .parse()
-            .map_err(|_| Error::invalid("after", "must be an event offset (0 or more)")),
-    }
+    Ok(p.parse(&["after"], parse_event_offset)?.unwrap_or(0))
+}
+
+/// One page of the log after `after`, through the shared feed slots.
+async fn read_page(st: &AppState, after: u64, limit: usize) -> Result<Vec<Event>> {
+    let permit = st
+        .feed_reads
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| Error::store("the server is stopping"))?;
+    let port = st.port.clone();
+    blocking(move || {
+        let _slot = permit;
+        port.events(after, limit)
+    })
+    .await
 }
 
 pub async fn events(
@@ -54,29 +127,31 @@ pub async fn events(
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("application/json"));
     if wants_json {
-        let limit = p.count(&["limit", "size"], 1000, 1, crate::domain::query::MAX_PAGE)?;
-        let port = st.port.clone();
-        let evs = blocking(move || port.events(after, limit)).await?;
+        let limit = p.limit(&["limit", "size"], 1000.min(MAX_PAGE))?;
+        let evs = read_page(&st, after, limit).await?;
         let last = evs.last().map_or(after, |e| e.offset);
         return ok(&json!({"events": evs, "after": after, "last": last}));
     }
     Ok(Sse::new(stream(st, after))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .keep_alive(KeepAlive::new().interval(SSE_PING))
         .into_response())
 }
 
 struct Follow {
     st: AppState,
+    latest: watch::Receiver<u64>,
     after: u64,
     buffer: VecDeque<Event>,
 }
 
-/// Follows the log from `after`: each event once, in order, until the server shuts down.
+/// Follows the log from `after`: each event once, in order, until the server shuts down or
+/// the client leaves (the stream is dropped with its connection).
 fn stream(
     st: AppState,
     after: u64,
 ) -> impl Stream<Item = std::result::Result<SseEvent, Infallible>> {
     let state = Follow {
+        latest: st.latest.clone(),
         st,
         after,
         buffer: VecDeque::new(),
@@ -93,41 +168,46 @@ fn stream(
             if *f.st.shutdown.borrow() {
                 return None;
             }
-            let (port, after) = (f.st.port.clone(), f.after);
-            match blocking(move || port.events(after, FEED_CHUNK)).await {
-                Ok(evs) if !evs.is_empty() => {
-                    f.after = evs.last().map_or(after, |e| e.offset);
-                    f.buffer.extend(evs);
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let sse = SseEvent::default().event("error").data(e.to_string());
-                    return Some((Ok(sse), f));
+            if *f.latest.borrow_and_update() > f.after {
+                match read_page(&f.st, f.after, FEED_CHUNK).await {
+                    Ok(evs) if !evs.is_empty() => {
+                        f.after = evs.last().map_or(f.after, |e| e.offset);
+                        f.buffer.extend(evs);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let sse = SseEvent::default().event("error").data(e.to_string());
+                        return Some((Ok(sse), f));
+                    }
                 }
             }
-            let port = f.st.port.clone();
             let mut stop = f.st.shutdown.clone();
             tokio::select! {
-                _ = blocking(move || port.wait_events(after, FEED_WAIT)) => {}
-                _ = stop.changed() => return None,
+                r = f.latest.changed() => if r.is_err() { return None },
+                _ = stop.wait_for(|s| *s) => return None,
             }
         }
     })
 }
 
 /// Long poll: answers `{"latest":N}` once an event after `after` exists or the wait ends.
+/// Waits on the hub's `watch`, so a thousand long polls hold no thread.
 pub async fn wait(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Answer {
     let p = Params(q);
     let after = start_offset(&HeaderMap::new(), &p)?;
-    let ms = p.count(&["timeoutMs"], 10_000, 0, MAX_WAIT.as_millis() as usize)?;
-    let port = st.port.clone();
+    let ms = p.count(&["timeoutMs"], 10_000, 0, MAX_WAIT_MS)?;
+    let mut latest = st.latest.clone();
     let mut stop = st.shutdown.clone();
-    let latest = tokio::select! {
-        r = blocking(move || port.wait_events(after, Duration::from_millis(ms as u64))) => r?,
-        _ = stop.changed() => after,
-    };
-    ok(&json!({"latest": latest}))
+    tokio::select! {
+        _ = tokio::time::timeout(
+            Duration::from_millis(ms as u64),
+            latest.wait_for(|n| *n > after),
+        ) => {}
+        _ = stop.wait_for(|s| *s) => {}
+    }
+    let now = *latest.borrow();
+    ok(&json!({"latest": now}))
 }
 
 pub async fn info(State(st): State<AppState>) -> Answer {
@@ -135,8 +215,30 @@ pub async fn info(State(st): State<AppState>) -> Answer {
     ok(&json!(i))
 }
 
+/// The whole-log replay: operator-only (see `auth`), and never two at once.
 pub async fn check(State(st): State<AppState>) -> Answer {
-    let c = blocking(move || st.port.check()).await?;
+    if st.checking.swap(true, Ordering::AcqRel) {
+        return Ok(refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "check",
+            "is already running; ask again when it has finished",
+            "/check",
+        ));
+    }
+    struct Running(Arc<AtomicBool>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+    let running = Running(st.checking.clone());
+    let port = st.port.clone();
+    // The flag clears when the replay ends, even if the client left before.
+    let c = blocking(move || {
+        let _running = running;
+        port.check()
+    })
+    .await?;
     ok(&json!(c))
 }
 

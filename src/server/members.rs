@@ -85,7 +85,7 @@ pub async fn find_by_member(
 
 async fn history(st: AppState, base: String, id: MemberId, p: Params) -> Answer {
     let before = p.parse(&["before"], DealId::parse)?;
-    let size = p.count(&["size", "limit"], MAX_PAGE, 1, MAX_PAGE)?;
+    let size = p.limit(&["size", "limit"], MAX_PAGE)?;
     let rows = blocking(move || st.port.member_history(id, before, size)).await?;
     let next = (rows.len() == size)
         .then(|| {
@@ -121,20 +121,6 @@ pub async fn dashboard_row(
     ok(&hal::dashboard_row(&row, &base))
 }
 
-fn member_status(
-    field: &str,
-    t: &str,
-) -> std::result::Result<MemberStatus, crate::domain::FieldError> {
-    match t {
-        "valid" => Ok(MemberStatus::Valid),
-        "invalid" => Ok(MemberStatus::Invalid),
-        _ => Err(crate::domain::FieldError::new(
-            field,
-            "must be valid or invalid",
-        )),
-    }
-}
-
 pub async fn members(
     State(st): State<AppState>,
     Base(base): Base,
@@ -143,7 +129,7 @@ pub async fn members(
     let p = Params(q);
     let (size, page, fetch) = window(&p)?;
     let q = MemberQuery {
-        status: p.parse(&["status"], member_status)?,
+        status: p.parse(&["status"], MemberStatus::parse)?,
         query: p.text(&["query", "q"]).map(str::to_string),
         after: p.parse(&["after"], MemberId::parse)?,
         limit: fetch,

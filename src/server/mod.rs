@@ -1,12 +1,21 @@
 //! `onepoint serve` (SPEC 6): the core over HTTP, compatible with the original services'
-//! paths and fields, on axum. The port is blocking, so handlers run it on blocking threads;
-//! a write is answered only when `execute` returns (after the store's fsync).
-//! Submodules: `members` and `routes` (resources), `feed` (events, info, check, health), `batch`,
-//! `auth` (bearer tokens), `reply` (errors, links, parameters).
+//! paths and fields, on axum over hyper's HTTP/1 connections with our own accept loop, so
+//! that every connection has limits: a head must arrive whole within `header_timeout`
+//! (counted from the connection's start or the end of the previous answer, so it is the
+//! idle keep-alive timeout too), a body within `body_timeout`, a stalled reader is cut after
+//! `write_stall`; over `max_connections` a client is answered 503 instead of failing
+//! `accept`. The port is blocking, so handlers run it on blocking threads; a write is
+//! answered only when `execute` returns (after the store's fsync). On SIGTERM in-flight
+//! requests are answered and every connection is closed within `shutdown_grace`.
+//! Submodules: `members` and `routes` (resources), `feed` (events, info, check, health),
+//! `batch`, `auth` (bearer tokens), `guard` (CSRF, Host), `conn` (the accept loop),
+//! `reply` (errors, links, parameters).
 
 pub mod auth;
 mod batch;
+mod conn;
 mod feed;
+pub mod guard;
 mod members;
 mod reply;
 mod routes;
@@ -14,6 +23,7 @@ mod windows;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
@@ -25,22 +35,100 @@ pub use auth::{Role, Tokens};
 use reply::AppState;
 
 use crate::api::Port;
-use crate::cli::args::ServeArgs;
 use crate::domain::{Error, Result};
 
 /// Request bodies above this are refused (a 10 MB name never reaches a parser).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// How long shutdown waits for in-flight requests' blocking work.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Blocking slots the event followers share for their reads of the log.
+const FEED_READ_SLOTS: usize = 4;
 
-/// The whole API over one port.
+/// The limits each connection lives under. Defaults are nginx-like, a few seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request head must arrive whole within this, counted from the connection's start
+    /// or the end of the previous answer (so it is also the idle keep-alive timeout).
+    pub header_timeout: Duration,
+    /// A request body must arrive whole within this (408 otherwise).
+    pub body_timeout: Duration,
+    /// A client that reads nothing of its answer for this long is disconnected (an event
+    /// follower resumes from its last id).
+    pub write_stall: Duration,
+    /// Open connections above this are answered 503 and closed.
+    pub max_connections: usize,
+    /// On shutdown, how long in-flight requests have before every connection is closed.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
+            write_stall: Duration::from_secs(30),
+            max_connections: 8192,
+            shutdown_grace: Duration::from_millis(1500),
+        }
+    }
+}
+
+/// Where and how to listen: the plain options the composition root builds.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// `None`: no auth, and the address must be loopback.
+    pub tokens: Option<Tokens>,
+    /// The URL clients reach us at, for HAL links; `None`: links are relative.
+    pub public_url: Option<String>,
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8088)),
+            tokens: None,
+            public_url: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// No auth on a loopback address (port 0: any free port).
+    pub fn loopback(listen: SocketAddr) -> ServerConfig {
+        ServerConfig {
+            listen,
+            ..ServerConfig::default()
+        }
+    }
+}
+
+/// The whole API over one port; `latest` is the feed hub's offset.
 pub fn router(
     port: Arc<dyn Port>,
-    tokens: Option<Tokens>,
+    cfg: &ServerConfig,
+    latest: watch::Receiver<u64>,
     shutdown: watch::Receiver<bool>,
 ) -> Router {
-    let state = AppState { port, shutdown };
-    let tokens = tokens.map(Arc::new);
+    let base = cfg
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let state = AppState {
+        port,
+        shutdown,
+        latest,
+        feed_reads: Arc::new(tokio::sync::Semaphore::new(FEED_READ_SLOTS)),
+        base: base.into(),
+        checking: Arc::new(AtomicBool::new(false)),
+    };
+    let guard = Arc::new(guard::Guard {
+        open: cfg.tokens.is_none(),
+        public_origin: cfg.public_url.as_deref().and_then(guard::origin_of),
+    });
+    let tokens = cfg.tokens.clone().map(Arc::new);
+    let body_timeout = cfg.limits.body_timeout;
     Router::new()
         .route("/members", get(members::members).post(members::join))
         .route("/members/batch", get(windows::members_by_ids))
@@ -77,18 +165,14 @@ pub fn router(
         .route("/health", get(feed::health))
         .fallback(routes::no_such_path)
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            conn::read_body_within(body_timeout, req, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(tokens, auth::require))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .layer(axum::middleware::from_fn(reply::error_bodies))
         .layer(axum::middleware::from_fn(reply::access_log))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-}
-
-/// Where and how to listen.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub listen: SocketAddr,
-    /// `None`: no auth, and the address must be loopback.
-    pub tokens: Option<Tokens>,
 }
 
 /// A server running on its own thread and runtime (tests, the bench).
@@ -142,6 +226,36 @@ fn check_loopback(cfg: &ServerConfig) -> Result<()> {
     Ok(())
 }
 
+/// Binds, then serves until `stop` turns true; `ready` hears the address (or the error).
+async fn run(
+    port: Arc<dyn Port>,
+    cfg: ServerConfig,
+    stop: watch::Receiver<bool>,
+    ready: impl FnOnce(Result<SocketAddr>),
+) -> Result<()> {
+    conn::raise_open_files_limit();
+    let listener = match tokio::net::TcpListener::bind(cfg.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            let e = bind_error(cfg.listen, e);
+            ready(Err(e.clone()));
+            return Err(e);
+        }
+    };
+    let (hub, latest) = match feed::Hub::start(port.clone()) {
+        Ok(h) => h,
+        Err(e) => {
+            ready(Err(e.clone()));
+            return Err(e);
+        }
+    };
+    ready(Ok(listener.local_addr().unwrap_or(cfg.listen)));
+    let app = router(port, &cfg, latest, stop.clone());
+    conn::accept_loop(listener, app, cfg.limits, stop).await;
+    drop(hub);
+    Ok(())
+}
+
 /// Starts a server on a thread; returns once it listens (port 0 gets a free port).
 pub fn start(port: Arc<dyn Port>, cfg: ServerConfig) -> Result<RunningServer> {
     check_loopback(&cfg)?;
@@ -157,25 +271,11 @@ pub fn start(port: Arc<dyn Port>, cfg: ServerConfig) -> Result<RunningServer> {
                     return;
                 }
             };
-            rt.block_on(async move {
-                let listener = match tokio::net::TcpListener::bind(cfg.listen).await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(bind_error(cfg.listen, e)));
-                        return;
-                    }
-                };
-                let addr = listener.local_addr().unwrap_or(cfg.listen);
-                let _ = ready_tx.send(Ok(addr));
-                let mut wait = stop_rx.clone();
-                let app = router(port, cfg.tokens, stop_rx);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = wait.wait_for(|s| *s).await;
-                    })
-                    .await;
-            });
-            rt.shutdown_timeout(DRAIN_TIMEOUT);
+            let grace = cfg.limits.shutdown_grace;
+            let _ = rt.block_on(run(port, cfg, stop_rx, move |r| {
+                let _ = ready_tx.send(r);
+            }));
+            rt.shutdown_timeout(grace);
         })
         .map_err(|e| Error::store(format!("cannot start the server thread: {e}")))?;
     let addr = ready_rx
@@ -195,27 +295,22 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> Error {
 }
 
 /// `onepoint serve`: listens until SIGTERM or Ctrl-C, then answers in-flight requests,
-/// stops, and lets the store flush as the port is dropped.
-pub fn serve(port: Arc<dyn Port>, args: &ServeArgs) -> Result<i32> {
+/// closes every connection within the grace period, and lets the store flush as the port
+/// is dropped.
+pub fn serve(port: Arc<dyn Port>, mut cfg: ServerConfig) -> Result<i32> {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ONEPOINT_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .try_init();
-    let mut listen: SocketAddr = args
-        .listen
-        .parse()
-        .map_err(|_| Error::invalid("--listen", "must be an address like 127.0.0.1:8088"))?;
-    let tokens = match &args.token_file {
-        Some(p) => Some(Tokens::load(p)?),
-        None => None,
-    };
-    match &tokens {
+    match &cfg.tokens {
         None => {
-            if !listen.ip().is_loopback() {
-                listen.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            if !cfg.listen.ip().is_loopback() {
+                cfg.listen.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
             }
             eprintln!(
                 "onepoint serve: no --token-file, so no authentication: listening on loopback only"
@@ -227,29 +322,32 @@ pub fn serve(port: Arc<dyn Port>, args: &ServeArgs) -> Result<i32> {
             t.count(Role::Viewer)
         ),
     }
-    let cfg = ServerConfig { listen, tokens };
+    let grace = cfg.limits.shutdown_grace;
     let rt = runtime()?;
     rt.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let listener = tokio::net::TcpListener::bind(cfg.listen)
-            .await
-            .map_err(|e| bind_error(cfg.listen, e))?;
-        let addr = listener.local_addr().unwrap_or(cfg.listen);
-        // One line on stdout that scripts (and the tests) can read the address from.
-        println!("listening on http://{addr}");
-        let app = router(port, cfg.tokens, stop_rx);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                eprintln!("onepoint serve: stopping: answering in-flight requests");
-                let _ = stop_tx.send(true);
-            })
-            .await
-            .map_err(|e| Error::store(format!("the server failed: {e}")))
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            eprintln!("onepoint serve: stopping: answering in-flight requests");
+            let _ = stop_tx.send(true);
+        });
+        run(port, cfg, stop_rx, |r| {
+            // One line on stdout that scripts (and the tests) can read the address from.
+            if let Ok(addr) = r {
+                println!("listening on http://{addr}");
+            }
+        })
+        .await
     })?;
-    rt.shutdown_timeout(DRAIN_TIMEOUT);
+    rt.shutdown_timeout(grace);
     eprintln!("onepoint serve: stopped; the store is flushed");
     Ok(0)
+}
+
+/// `--listen` as typed.
+pub fn parse_listen(text: &str) -> Result<SocketAddr> {
+    text.parse()
+        .map_err(|_| Error::invalid("--listen", "must be an address like 127.0.0.1:8088"))
 }
 
 async fn shutdown_signal() {

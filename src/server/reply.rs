@@ -1,13 +1,13 @@
 //! How handlers answer: the blocking port run off the async threads, domain errors turned
 //! into Spring-shaped bodies (with the request path, filled in by one middleware), the base
-//! URL for HAL links, and query-string parameters parsed with the field named.
+//! of HAL links, and query-string parameters parsed by the domain's parsers, field named.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
-use axum::http::header::{CONTENT_TYPE, HOST};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -16,6 +16,8 @@ use serde_json::Value;
 
 use crate::api::Port;
 use crate::api::wire::fault;
+use crate::domain::query::parse_limit;
+use crate::domain::request::parse_count;
 use crate::domain::{Clock, Error, IdemKey, Result};
 
 /// What every handler holds.
@@ -23,6 +25,15 @@ use crate::domain::{Clock, Error, IdemKey, Result};
 pub struct AppState {
     pub port: Arc<dyn Port>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The latest event offset, published by the feed thread (`feed::Hub`).
+    pub latest: tokio::sync::watch::Receiver<u64>,
+    /// Feed reads of the log waiting for a blocking thread: followers share a few, so a
+    /// thousand of them never take the threads that answer everyone else.
+    pub feed_reads: Arc<tokio::sync::Semaphore>,
+    /// Prefix of HAL links: the configured public URL, or empty (relative links).
+    pub base: Arc<str>,
+    /// Set while a `/check` runs: it never runs twice at once.
+    pub checking: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Runs a port call on a blocking thread: the port is synchronous and a write waits for
@@ -69,7 +80,22 @@ impl IntoResponse for Failure {
 #[derive(Clone)]
 struct PendingError(Error);
 
-/// Fills in the error body of a `Failure` with the request's path (Spring's `path`).
+/// An answer with a status of its own (408, 415, 421, 503...) in the same error shape,
+/// naming the field (a header, the body) and the rule.
+pub fn refusal(status: StatusCode, field: &str, rule: &str, path: &str) -> Response {
+    let e = Error::invalid(field, rule);
+    let (_, mut body) = fault::error_body(&e, path, Clock::System.now());
+    body["status"] = status.as_u16().into();
+    body["error"] = status.canonical_reason().unwrap_or("Error").into();
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// Fills in the error body of a `Failure` with the request's path (Spring's `path`); any
+/// other error answer (axum's own rejections: a path that is not UTF-8, a wrong method, a
+/// body over the limit) is given the same JSON shape, its text as the rule.
 pub async fn error_bodies(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let mut r = next.run(req).await;
@@ -78,6 +104,32 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
         *r.body_mut() = Body::from(body.to_string());
         r.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return r;
+    }
+    let status = r.status();
+    let is_json = r
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let (parts, body) = r.into_parts();
+        let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        let rule = match text.trim() {
+            "" => status
+                .canonical_reason()
+                .unwrap_or("was refused")
+                .to_lowercase(),
+            t => t.chars().take(300).collect(),
+        };
+        let mut fixed = refusal(status, "request", &rule, &path);
+        for (k, v) in parts.headers.iter() {
+            if k != CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {
+                fixed.headers_mut().insert(k.clone(), v.clone());
+            }
+        }
+        return fixed;
     }
     r
 }
@@ -124,19 +176,14 @@ pub fn created(v: &Value) -> Answer {
     Ok(r)
 }
 
-/// `http://host` for the links of HAL bodies, from the request's `Host`.
+/// The prefix of HAL links: relative (`/members/1`) unless a public URL is configured.
+/// Never taken from the request's `Host` (a client must not write our links).
 pub struct Base(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for Base {
+impl FromRequestParts<AppState> for Base {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Base, Self::Rejection> {
-        let host = parts
-            .headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| h.chars().all(|c| c.is_ascii_graphic()))
-            .unwrap_or("localhost");
-        Ok(Base(format!("http://{host}")))
+    async fn from_request_parts(_: &mut Parts, st: &AppState) -> Result<Base, Self::Rejection> {
+        Ok(Base(st.base.to_string()))
     }
 }
 
@@ -165,32 +212,29 @@ impl Params {
             .filter(|s| !s.is_empty())
     }
 
-    /// An optional value parsed by the domain's parser for it.
+    /// An optional value parsed by the domain's parser for it. A parameter given empty
+    /// (`?size=`) goes to the parser too, which refuses it as the CLI refuses `--limit ""`.
     pub fn parse<T, E: Into<Error>>(
         &self,
         names: &[&str],
         parse: impl Fn(&str, &str) -> std::result::Result<T, E>,
     ) -> Result<Option<T>> {
-        match self.text(names) {
+        match names.iter().find_map(|n| self.0.get(*n)) {
             None => Ok(None),
             Some(t) => parse(names[0], t).map(Some).map_err(Into::into),
         }
     }
 
-    /// A whole number in `min ..= max`, or `default` when absent.
+    /// A whole number in `min ..= max` (the domain's count parser), or `default` when
+    /// absent.
     pub fn count(&self, names: &[&str], default: usize, min: usize, max: usize) -> Result<usize> {
-        match self.text(names) {
-            None => Ok(default),
-            Some(t) => t
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| {
-                    Error::invalid(
-                        names[0],
-                        &format!("must be a whole number from {min} to {max}"),
-                    )
-                }),
-        }
+        Ok(self
+            .parse(names, |f, t| parse_count(f, t, min, max))?
+            .unwrap_or(default))
+    }
+
+    /// A page size (the domain's `parse_limit`, as the CLI's `--limit`), or `default`.
+    pub fn limit(&self, names: &[&str], default: usize) -> Result<usize> {
+        Ok(self.parse(names, parse_limit)?.unwrap_or(default))
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::reply::{Answer, AppState, Base, Params, blocking, created, idem_key, ok};
@@ -23,7 +24,59 @@ const DEFAULT_PAGE: usize = 20;
 /// The request body as a JSON object; a body over the limit or cut short is a 400.
 pub fn body(b: BodyBytes) -> Result<Map<String, Value>> {
     let bytes = b.map_err(|e| Error::invalid("body", &format!("could not be read: {e}")))?;
-    wire::parse_object(&bytes)
+    wire::parse_object(&quote_exponents(&bytes))
+}
+
+/// JSON numbers written with an exponent (`1e5`) turned into strings of their own text, so
+/// that the domain's parsers see what the client wrote and refuse it as they refuse it from
+/// the CLI (SPEC 9), instead of serde reading `100000`.
+pub fn quote_exponents(b: &[u8]) -> Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let (mut i, mut copied) = (0, 0);
+    let (mut in_str, mut esc) = (false, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let tok = &b[start..i];
+                if tok.iter().any(|x| matches!(x, b'e' | b'E')) {
+                    let o = out.get_or_insert_with(|| Vec::with_capacity(b.len() + 16));
+                    o.extend_from_slice(&b[copied..start]);
+                    o.push(b'"');
+                    o.extend_from_slice(tok);
+                    o.push(b'"');
+                    copied = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    match out {
+        None => Cow::Borrowed(b),
+        Some(mut o) => {
+            o.extend_from_slice(&b[copied..]);
+            Cow::Owned(o)
+        }
+    }
 }
 
 pub(super) type BodyBytes = std::result::Result<Bytes, BytesRejection>;
@@ -62,11 +115,19 @@ pub(super) fn member_id(text: &str) -> Result<MemberId> {
     Ok(MemberId::parse("memberId", text)?)
 }
 
-/// `size` and Spring's `page`: how many to fetch and how many of those to skip.
+/// `size` and Spring's `page`: how many to fetch and how many of those to skip. A page
+/// that reaches past the first `MAX_PAGE` rows is refused with how to page instead (the
+/// `next` link's cursor), never answered empty.
 pub(super) fn window(p: &Params) -> Result<(usize, usize, usize)> {
-    let size = p.count(&["size", "limit"], DEFAULT_PAGE, 1, MAX_PAGE)?;
+    let size = p.limit(&["size", "limit"], DEFAULT_PAGE)?;
     let page = p.count(&["page"], 0, 0, MAX_PAGE)?;
-    let fetch = (size * (page + 1)).min(MAX_PAGE);
+    let fetch = size.saturating_mul(page + 1);
+    if fetch > MAX_PAGE {
+        return Err(Error::invalid(
+            "page",
+            "reaches past the first 10000 rows: follow the next link (after= or before=) to page further",
+        ));
+    }
     Ok((size, page, fetch))
 }
 
@@ -189,7 +250,7 @@ pub async fn merchants(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
-    let size = Params(q).count(&["size", "limit"], 1000, 1, MAX_PAGE)?;
+    let size = Params(q).limit(&["size", "limit"], 1000)?;
     let v = blocking(move || st.port.merchants(size)).await?;
     ok(&json!({"_embedded": {"merchants": v}}))
 }

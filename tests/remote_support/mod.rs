@@ -45,6 +45,7 @@ pub fn serve(tokens: Option<Tokens>) -> Served {
         ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             tokens,
+            ..ServerConfig::default()
         },
     )
     .expect("start the server");

@@ -39,6 +39,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         ServerConfig {
             listen: "127.0.0.1:0".parse().expect("an address"),
             tokens: None,
+            ..ServerConfig::default()
         },
     )
     .map_err(|e| e.to_string())?;
