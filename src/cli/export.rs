@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::domain::{Error, Result};
+use crate::api::{Error, Result};
 use crate::transfer::export::{Failure, export};
 use crate::transfer::{Format, Table};
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::domain::Result;
+use crate::api::Result;
 use crate::transfer::import::{Ending, ImportSummary, import_deals};
 
 use super::commands::Ctx;

@@ -7,9 +7,8 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use crate::domain::{
-    DealDraft, DealRequest, Error, FieldError, FieldErrors, IdemKey, Points, Result,
-};
+use crate::api::{Error, Result};
+use crate::domain::{DealDraft, DealRequest, FieldError, FieldErrors, IdemKey, Points};
 
 /// The columns the import reads (by header name; any others, such as the rest of what
 /// `export deals` writes, are ignored).

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use crate::api::Port;
+use crate::api::{Error, Result};
 use crate::domain::calendar::{Millis, format_rfc3339};
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
-    Billing, BillingQuery, Deal, DealId, DealQuery, Error, MemberId, MemberQuery, MemberSort,
-    MemberView, MerchantId, Points, Result,
+    Billing, BillingQuery, Deal, DealId, DealQuery, MemberId, MemberQuery, MemberSort, MemberView,
+    MerchantId, Points,
 };
 
 use super::{Format, Table};

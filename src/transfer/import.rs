@@ -19,9 +19,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::api::{Error, Result};
 use crate::domain::{
-    Command, DealId, DealQuery, DealRequest, DealStatus, Error, FieldErrors, IdemKey, Keyed,
-    MemberDraft, MemberId, MemberQuery, MemberSort, NewMember, Outcome, Points, Result,
+    Command, DealId, DealQuery, DealRequest, DealStatus, FieldErrors, IdemKey, Keyed, MemberDraft,
+    MemberId, MemberQuery, MemberSort, NewMember, Outcome, Points,
 };
 
 use crate::api::Port;
@@ -256,13 +257,13 @@ impl<'a> Importer<'a> {
                         Outcome::Member(m) => format!("member {}", m.member_id),
                         _ => "another kind of result".into(),
                     };
-                    return Err(Error::refused(
+                    return Err(Error::Domain(crate::domain::Error::rule(
                         "memberId",
                         &format!(
                             "placeholder member {n} could not be created in order (got {got}); \
                              import into an empty store or the one this file came from"
                         ),
-                    ));
+                    )));
                 }
                 (Pending::Placeholder(_), Err(e)) => return Err(e),
                 (Pending::Deal { key, point, .. }, Ok(Outcome::Deal(d))) => {
@@ -289,7 +290,7 @@ impl<'a> Importer<'a> {
                 }
                 // The store or the network failed: stop; what is done is durable and a
                 // re-run picks up from there.
-                (Pending::Deal { .. }, Err(e)) if e.exit_code() == 1 => return Err(e),
+                (Pending::Deal { .. }, Err(e)) if e.is_failure() => return Err(e),
                 (Pending::Deal { row, key, .. }, Err(e)) => {
                     self.refuse(row, &e.to_string());
                     if let Some(k) = key {
