@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use crate::domain::{
     Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, BillingRequest, CheckReport,
-    Command, DashboardRow, Deal, DealId, DealQuery, DealRequest, Error, Event, IdemKey, Info,
-    Keyed, MemberDetail, MemberId, MemberQuery, MemberView, Merchant, MerchantId, MerchantSummary,
-    Month, NewMember, NewMerchant, Outcome, PointsSummary, Result, SourceInfo, Withdrawal,
+    Command, DashboardRow, Deal, DealId, DealQuery, DealRequest, Event, IdemKey, Info, Keyed,
+    MemberDetail, MemberId, MemberQuery, MemberView, Merchant, MerchantId, MerchantSummary, Month,
+    NewMember, NewMerchant, Outcome, PointsSummary, SourceInfo, Withdrawal,
 };
 use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
+
+use super::error::{Error, Result};
 
 /// The state of the link to the data, for the console's header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +104,12 @@ pub trait Port: Send + Sync + 'static {
     fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>>;
     /// Every merchant (up to `limit`) with its settlement preview for `month`: one call.
     fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>>;
+    /// A staff report (liability, activity, segments, dormant, anomalies), read from the
+    /// counters the write path keeps.
+    fn report(
+        &self,
+        q: &crate::domain::reports::ReportQuery,
+    ) -> Result<crate::domain::reports::Report>;
 
     // ---- one-write conveniences over `execute` ----
     fn run_one(&self, command: Command, key: Option<IdemKey>) -> Result<Outcome> {

@@ -33,6 +33,13 @@ impl Scope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyAction {
     Quit,
+    /// `Ctrl-C`: leave from anywhere (a form takes it first to close itself).
+    ForceQuit,
+    /// `S`: the same sort column the other way.
+    Reverse,
+    SortById,
+    SortByName,
+    SortByBalance,
     Help,
     Palette,
     Filter,
@@ -189,7 +196,7 @@ const DEFAULTS: &[Row] = {
         (A::Cancel, "cancel", &["esc", "ctrl-c"], Dialog, "cancel and close", false, true),
         (A::NextField, "next_field", &["tab", "down"], Dialog, "next field", false, true),
         (A::PrevField, "prev_field", &["backtab", "up"], Dialog, "previous field", false, false),
-        (A::Back, "back", &["esc"], Analysis, "back to the member list", false, true),
+        (A::Back, "back", &["esc"], Analysis, "back", false, true),
         (A::DealFor, "deal_for", &["d"], Analysis, "place a deal for this member", true, true),
         (A::Withdraw, "withdraw_member", &["w"], Analysis, "withdraw this member", true, true),
         (A::Open, "open", &["enter"], Scope::Tab(T::Members), "member analysis", false, true),
@@ -198,15 +205,23 @@ const DEFAULTS: &[Row] = {
         (A::DealFor, "deal", &["d"], Scope::Tab(T::Members), "place a deal for the selected member", true, true),
         (A::NewDeal, "new_deal", &["n"], Scope::Tab(T::Deals), "new deal", true, true),
         (A::CancelDeal, "cancel_deal", &["c"], Scope::Tab(T::Deals), "cancel the selected deal", true, true),
-        (A::Open, "open_deal", &["enter"], Scope::Tab(T::Deals), "the deal's JSON", false, false),
+        (A::Open, "open_deal", &["enter"], Scope::Tab(T::Deals), "describe the deal", false, true),
+        (A::Open, "open_history_deal", &["enter"], Analysis, "describe the deal", false, false),
+        (A::CancelDeal, "cancel_history_deal", &["c"], Analysis, "cancel the selected deal", true, false),
         (A::Open, "open_holder", &["enter"], Scope::Tab(T::Points), "the holder's analysis", false, true),
+        (A::SortById, "sort_id", &["I"], Scope::Tab(T::Members), "sort by id (again: reverse)", false, false),
+        (A::SortByName, "sort_name", &["N"], Scope::Tab(T::Members), "sort by name (again: reverse)", false, false),
+        (A::SortByBalance, "sort_balance", &["B"], Scope::Tab(T::Members), "sort by balance (again: reverse)", false, false),
+        (A::SortById, "points_sort_id", &["I"], Scope::Tab(T::Points), "sort by member id (again: reverse)", false, false),
+        (A::SortByName, "points_sort_name", &["N"], Scope::Tab(T::Points), "sort by name (again: reverse)", false, false),
+        (A::SortByBalance, "points_sort_balance", &["B"], Scope::Tab(T::Points), "sort by balance (again: reverse)", false, false),
         (A::Settle, "settle", &["r"], Scope::Tab(T::Billing), "run the settlement (confirm)", true, true),
         (A::SettleForm, "settle_form", &["R"], Scope::Tab(T::Billing), "settle any merchant and month", true, false),
         (A::PrevMonth, "prev_month", &["["], Scope::Tab(T::Billing), "previous month", false, true),
         (A::NextMonth, "next_month", &["]"], Scope::Tab(T::Billing), "next month", false, true),
         (A::Follow, "follow", &["F", "end"], Scope::Tab(T::Events), "follow the tail", false, true),
         (A::Pause, "pause", &["p"], Scope::Tab(T::Events), "pause / resume", false, true),
-        (A::Open, "open_event", &["enter"], Scope::Tab(T::Events), "the event's JSON", false, true),
+        (A::Open, "open_event", &["enter"], Scope::Tab(T::Events), "describe the event", false, true),
         (A::GoTab(T::Members), "tab_members", &["1"], Global, "Members tab", false, false),
         (A::GoTab(T::Deals), "tab_deals", &["2"], Global, "Deals tab", false, false),
         (A::GoTab(T::Points), "tab_points", &["3"], Global, "Points tab", false, false),
@@ -221,8 +236,9 @@ const DEFAULTS: &[Row] = {
         (A::Top, "top", &["home", "g"], Global, "first row", false, false),
         (A::Bottom, "bottom", &["end", "G"], Global, "last row", false, false),
         (A::Filter, "filter", &["/"], Global, "filter", false, true),
-        (A::Sort, "sort", &["s"], Global, "sort column (remembered per view)", false, true),
-        (A::Yank, "yank", &["y"], Global, "copy the selection (OSC 52)", false, false),
+        (A::Sort, "sort", &["s"], Global, "sort (S: reverse)", false, true),
+        (A::Reverse, "reverse", &["S"], Global, "sort the other way", false, false),
+        (A::Yank, "yank", &["y"], Global, "copy id, name, phone or JSON (OSC 52)", false, false),
         (A::Palette, "palette", &[":"], Global, "command palette", false, true),
         (A::Refresh, "refresh", &["ctrl-r"], Global, "reload", false, false),
         (A::Mouse, "mouse", &["m"], Global, "mouse on/off", false, false),
@@ -231,7 +247,8 @@ const DEFAULTS: &[Row] = {
         (A::RateDown, "rate_down", &["-"], Global, "demo: less traffic", false, false),
         (A::SimPause, "sim_pause", &["P"], Global, "demo: pause traffic", false, false),
         (A::Help, "help", &["?"], Global, "help", false, true),
-        (A::Quit, "quit", &["q", "ctrl-c"], Global, "quit", false, true),
+        (A::Quit, "quit", &["q"], Global, "quit / back", false, true),
+        (A::ForceQuit, "force_quit", &["ctrl-c"], Global, "quit from anywhere", false, false),
     ]
 };
 
@@ -355,7 +372,7 @@ mod tests {
                 keys.join(",")
             });
             assert!(
-                crate::config::DEFAULT_CONFIG.contains(&line),
+                include_str!("../../assets/config.toml").contains(&line),
                 "assets/config.toml lacks {line}"
             );
         }

@@ -76,6 +76,8 @@ pub enum CommandLine {
     Seed(SeedArgs),
     /// Write deals, members or billings as CSV or JSON
     Export(ExportArgs),
+    /// Staff reports: liability roll-forward, activity, segments, dormant, anomalies
+    Report(ReportArgs),
     /// Import deals from CSV (idempotent per row key)
     #[command(subcommand)]
     Import(ImportCmd),
@@ -304,19 +306,103 @@ pub enum ExportWhat {
 pub enum ExportFormat {
     Csv,
     Json,
+    Parquet,
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = EXPORT_HELP)]
 pub struct ExportArgs {
     pub what: ExportWhat,
-    /// csv, or json (an array); the default is json with --json, else csv
+    /// csv, json (an array) or parquet; the default is json with --json, else csv
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
     /// Write to FILE (replaced only once complete) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportWhat {
+    Liability,
+    Activity,
+    Segments,
+    Dormant,
+    Anomalies,
+}
+
+impl ReportWhat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportWhat::Liability => "liability",
+            ReportWhat::Activity => "activity",
+            ReportWhat::Segments => "segments",
+            ReportWhat::Dormant => "dormant",
+            ReportWhat::Anomalies => "anomalies",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = REPORT_HELP)]
+pub struct ReportArgs {
+    pub what: ReportWhat,
+    /// Liability: only this month (YYYYMM), with its merchants
+    #[arg(long)]
+    pub month: Option<String>,
+    /// First business day (YYYY-MM-DD) of activity or anomalies
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last business day (YYYY-MM-DD), default today
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Activity: day, week (ISO, Monday first) or month
+    #[arg(long)]
+    pub grain: Option<String>,
+    /// Segments and dormant: dormant after this many days without a deal (default 90)
+    #[arg(long)]
+    pub days: Option<String>,
+    /// Dormant and anomalies: rows listed at most (default 50, at most 1000)
+    #[arg(long)]
+    pub limit: Option<String>,
+    /// Anomalies: a member with at least this many cancels (default 3)
+    #[arg(long = "min-cancels")]
+    pub min_cancels: Option<String>,
+    /// Anomalies: a member with at least this many failed uses or cancels (default 3)
+    #[arg(long = "min-failed")]
+    pub min_failed: Option<String>,
+    /// Anomalies: a merchant whose clawbacks reach this percent of its redeemed points (default 10)
+    #[arg(long)]
+    pub clawback: Option<String>,
+    /// table (default), csv (the main table) or json (everything; the default with --json)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+}
+
+const REPORT_HELP: &str = "\
+Every report reads counters the write path keeps (per day, month, merchant and member),
+never the deals, so each answers in milliseconds at any size; segments and dormant read
+one small record per member, cached until the data changes. Months and days are the
+store's business zone.
+  liability  opening + issued - redeemed - saveCancelled + useCancelled - forfeited =
+             closing, per month, exact to the hundredth; each closing is the next
+             opening and the last equals the sum of every balance (`check` verifies it);
+             settlements (billed, commission) and clawbacks beside it; merchants of the
+             latest (or --month) month.
+  activity   deals by type, failed-use rate, points earned and used, distinct active
+             members, new members and withdrawals per day, week or month (default the
+             last 30 days, 12 weeks or 12 months).
+  segments   champions, loyal, active, new, at risk, dormant: counts and points held.
+  dormant    members with points and no deal for --days, the largest holders first.
+  anomalies  members with many cancels or failed uses in the window (default the last
+             7 days), merchants whose clawbacks are high against their redeemed points,
+             each with the deals behind it.";
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
@@ -333,26 +419,30 @@ recorded as failed), 5% cancel. Writes go through the port in batches of 2000, o
 group commit (one fsync) each. A progress bar shows on stderr only on a terminal.";
 
 const EXPORT_HELP: &str = "\
-Pages through the store; nothing is loaded whole. Deals are written oldest first;
-`export deals --format csv` writes the columns
-  key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
-that `onepoint import deals` reads back. With --output the file appears only once the
-export is complete.";
+Pages through the store; nothing is loaded whole. Deals are written oldest first with
+every field:
+  id,key,type,status,reason,billingStatus,billingId,originalDealId,originalKey,
+  cancelledBy,memberId,memberName,merchantId,merchantName,dealAmount,point,balance,dealDate
+and `onepoint import deals` reads the file back (it takes the columns it needs). Points
+are exact hundredths (Parquet: DECIMAL(18,2)); dates are RFC 3339 in UTC (Parquet:
+TIMESTAMP(MILLIS, UTC)). Parquet is written a row group of 65,536 rows at a time, so
+memory stays bounded. With --output the file appears only once the export is complete.";
 
 const IMPORT_HELP: &str = "\
 Reads the columns key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
-(as `export deals` writes them). Each row is checked by the same rules as
+by name (`export deals` writes them among others, which are ignored). Each row is checked by the same rules as
 `deal save|use|cancel` and applied with its `key` as the idempotency key, so re-running
 an import, also after a crash part-way, applies each row exactly once: rows already
 applied come back as replays and change nothing.
 
-The whole file is checked before anything is written: a malformed row is reported as
-`error: row N: field rule` (exit 2) and nothing is imported. A cancel names its
-original by `originalKey`, the key of an earlier row; if no earlier row has it, the
-import stops there (exit 2): the rows before it stay applied and re-running is safe.
+The whole file is checked before anything is written: every malformed row, every
+cancel whose `originalKey` names no earlier row, and every member id beyond the store's
+highest plus the rows in the file is reported as `error: row N: field rule` (exit 2),
+and nothing is imported.
 
 Deals need members: a row for a member id beyond the highest existing one first joins
-placeholder members named `member N` (key `import-member-N`) up to that id. Ids are
+placeholder members named `member N` (key `import-member-N`) up to that id (never more
+than the file has rows). Ids are
 sequential and never reused, so an export imports into an empty store and rebuilds it
 with the same ids. Saves earn at the target store's rates: register merchants with
 their earn rates first (`merchant add`); rows whose points differ are counted.

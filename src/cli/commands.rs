@@ -3,11 +3,12 @@
 //! (seed, export, import) and the event follower live in their own files.
 
 use crate::api::Port;
+use crate::api::{Error, Result};
 use crate::domain::query::{MAX_PAGE, parse_limit};
 use crate::domain::{
     BillingQuery, BillingRequest, DealDraft, DealId, DealQuery, DealRequest, DealStatus, DealType,
-    Error, FieldErrors, IdemKey, MemberDraft, MemberId, MemberQuery, MemberStatus, MerchantDraft,
-    MerchantId, Month, NewMember, NewMerchant, Outcome, Result,
+    FieldErrors, IdemKey, MemberDraft, MemberId, MemberQuery, MemberStatus, MerchantDraft,
+    MerchantId, Month, NewMember, NewMerchant, Outcome,
 };
 
 use super::args::{BillingCmd, CommandLine, DealCmd, GlobalOpts, MemberCmd, MerchantCmd};
@@ -48,6 +49,7 @@ pub fn run(cmd: CommandLine, global: &GlobalOpts, port: std::sync::Arc<dyn Port>
         CommandLine::Events(a) => super::follow::run(&ctx, &a),
         CommandLine::Seed(a) => super::seed::run(&ctx, &a),
         CommandLine::Export(a) => super::export::run(&ctx, &a),
+        CommandLine::Report(a) => super::report::run(&ctx, &a),
         CommandLine::Import(super::args::ImportCmd::Deals { file }) => {
             super::import::run(&ctx, &file)
         }

@@ -18,6 +18,7 @@ mod feed;
 pub mod guard;
 mod members;
 mod reply;
+mod reports;
 mod routes;
 mod windows;
 
@@ -35,7 +36,7 @@ pub use auth::{Role, Tokens};
 use reply::AppState;
 
 use crate::api::Port;
-use crate::domain::{Error, Result};
+use crate::api::{Error, Result};
 
 /// Request bodies above this are refused (a 10 MB name never reaches a parser).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -135,6 +136,7 @@ pub fn router(
         .route("/windows/members", get(windows::member_window))
         .route("/windows/deals", get(windows::deal_window))
         .route("/billings/previews", get(windows::previews))
+        .route("/reports/{kind}", get(reports::report))
         .route(
             "/members/{id}",
             get(members::member).delete(members::withdraw),
@@ -213,7 +215,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .thread_name("onepoint-serve")
         .build()
-        .map_err(|e| Error::store(format!("cannot start the server runtime: {e}")))
+        .map_err(|e| Error::system(format!("cannot start the server runtime: {e}")))
 }
 
 fn check_loopback(cfg: &ServerConfig) -> Result<()> {
@@ -277,10 +279,10 @@ pub fn start(port: Arc<dyn Port>, cfg: ServerConfig) -> Result<RunningServer> {
             }));
             rt.shutdown_timeout(grace);
         })
-        .map_err(|e| Error::store(format!("cannot start the server thread: {e}")))?;
+        .map_err(|e| Error::system(format!("cannot start the server thread: {e}")))?;
     let addr = ready_rx
         .recv()
-        .map_err(|_| Error::store("the server thread ended before listening"))??;
+        .map_err(|_| Error::system("the server thread ended before listening"))??;
     Ok(RunningServer {
         addr,
         stop: Some(stop_tx),

@@ -27,10 +27,10 @@ use outbox::{Entry, Outbox};
 use writes::{Attempt, drain, write};
 
 use crate::api::wire::{self, read};
+use crate::api::{Error, Result};
 use crate::api::{Link, Port};
 use crate::domain::{
-    CancelKind, Clock, Command, DealId, DealRequest, DealType, Error, IdemKey, Keyed, Outcome,
-    Result,
+    CancelKind, Clock, Command, DealId, DealRequest, DealType, IdemKey, Keyed, Outcome,
 };
 
 /// Timeouts, breaker and outbox of a remote adapter.
@@ -130,7 +130,7 @@ impl RemoteAdapter {
             .enable_all()
             .thread_name("onepoint-remote")
             .build()
-            .map_err(|e| Error::store(format!("cannot start the HTTP runtime: {e}")))?;
+            .map_err(|e| Error::system(format!("cannot start the HTTP runtime: {e}")))?;
         let adapter = RemoteAdapter {
             shared,
             rt: Some(rt),
@@ -378,5 +378,11 @@ impl Port for RemoteAdapter {
         limit: usize,
     ) -> Result<Vec<crate::domain::MerchantPreview>> {
         reads::previews(self, month, limit)
+    }
+    fn report(
+        &self,
+        q: &crate::domain::reports::ReportQuery,
+    ) -> Result<crate::domain::reports::Report> {
+        reads::report(self, q)
     }
 }

@@ -9,7 +9,8 @@ use super::client::{Flavour, Sent, Shared};
 use super::{RemoteAdapter, original};
 use crate::api::wire::fault::error_from_response;
 use crate::api::wire::{self, read};
-use crate::domain::{Command, Error, Keyed, Outcome, Result};
+use crate::api::{Error, Result};
+use crate::domain::{Command, Keyed, Outcome};
 
 /// What became of a write.
 pub enum Attempt {

@@ -10,24 +10,23 @@ use ratatui::widgets::Paragraph;
 use super::{centered, popup};
 use crate::app::keymap::{Keymap, Scope};
 use crate::app::state::State;
-use crate::app::update::scopes;
 use crate::views::theme::Theme;
 
 pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let mut all = scopes(s);
+    let mut all = s.scopes();
     all.push(Scope::Dialog);
     for scope in all {
         lines.push(Line::from(Span::styled(scope.title(), t.title)));
-        for b in s.keymap.in_scope(scope) {
-            let note = if b.writes && s.read_only {
-                " (read-only: off)"
-            } else {
-                ""
-            };
+        // `--read-only` hides every write (the status line says why).
+        for b in s
+            .keymap
+            .in_scope(scope)
+            .filter(|b| !(b.writes && s.read_only))
+        {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<14}", Keymap::keys_label(b)), t.key),
-                Span::raw(format!("{}{note}", b.help)),
+                Span::raw(b.help),
             ]));
         }
     }
