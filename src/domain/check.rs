@@ -278,8 +278,8 @@ impl Core {
     }
 }
 
-/// 2. A successful cancel `d` of `orig`: the original exists, is a save or use of the same
-/// points, and records this cancel (so no second cancel can: it would not be recorded).
+/// Invariant 2 for a successful cancel `d` of `orig`: the original exists, has the same
+/// points, and records this cancel (so a second cancel of it is caught: it is not recorded).
 fn check_cancel(store: &Store, d: &Deal, orig: DealId, rep: &mut Report) -> Result<()> {
     match store.get::<Deal>(&super::schema::key1(DEAL, orig.0))? {
         None => rep.fail(format!("cancel {} of unknown deal {orig}", d.id)),
