@@ -356,6 +356,16 @@ impl Store {
             .map_err(|e| Error::store(format!("fsync failed: {e}")))
     }
 
+    /// Bytes of live keys and values (what the store holds, before sled's overhead).
+    pub fn live_bytes(&self) -> Result<u64> {
+        let mut n = 0u64;
+        for r in self.db.iter() {
+            let (k, v) = r.map_err(|e| Error::store(format!("read failed: {e}")))?;
+            n += (k.len() + v.len()) as u64;
+        }
+        Ok(n)
+    }
+
     /// Bytes on disk (sled and the log).
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0) + self.wal.lock().bytes()
