@@ -164,6 +164,11 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
                 palette::Run::Key(a) => perform(s, a),
                 palette::Run::Filter(t) => apply_filter(s, FilterTarget::Deals, t),
                 palette::Run::Member(m) => open_analysis(s, m),
+                palette::Run::FindMember(name) => {
+                    s.tab = super::state::Tab::Members;
+                    s.members.analysis = None;
+                    apply_filter(s, FilterTarget::Members, name)
+                }
                 palette::Run::Rate(r) => match s.demo.as_mut() {
                     Some(d) => {
                         d.rate = r;
@@ -180,7 +185,7 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
             },
             Some(KeyAction::Cancel) => Vec::new(),
             Some(KeyAction::NextField) | Some(KeyAction::PrevField) => {
-                let n = palette::matches(input.value()).len().max(1);
+                let n = palette::matches(input.value(), s.read_only).len().max(1);
                 selected = if dialog == Some(KeyAction::NextField) {
                     (selected + 1) % n
                 } else {

@@ -104,8 +104,15 @@ pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
 
-pub fn palette(f: &mut Frame, area: Rect, input: &Input, selected: usize, t: &Theme) {
-    let list = palette::matches(input.value());
+pub fn palette(
+    f: &mut Frame,
+    area: Rect,
+    input: &Input,
+    selected: usize,
+    read_only: bool,
+    t: &Theme,
+) {
+    let list = palette::matches(input.value(), read_only);
     let w = (area.width - 4).min(70);
     let h = (list.len() as u16 + 3).min(area.height - 4).max(4);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 2, w, h);

@@ -127,7 +127,7 @@ pub fn overlay(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Some(Modal::Help { scroll }) => help::draw(f, area, s, *scroll, t),
         Some(Modal::Form(form)) => dialogs::form(f, area, form, t),
         Some(Modal::Confirm(c)) => dialogs::confirm(f, area, c, t),
-        Some(Modal::Palette { input, selected }) => dialogs::palette(f, area, input, *selected, t),
+        Some(Modal::Palette { input, selected }) => dialogs::palette(f, area, input, *selected, s.read_only, t),
         Some(Modal::Filter {
             target,
             input,
