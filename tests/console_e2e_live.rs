@@ -183,7 +183,13 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     let shown: Vec<u64> = s
         .lines()
         .filter(|l| l.starts_with('│'))
-        .filter_map(|l| l.trim_start_matches('│').split_whitespace().next()?.parse().ok())
+        .filter_map(|l| {
+            l.trim_start_matches('│')
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .take(10)
         .collect();
     assert_eq!(shown.len(), 10, "{s}");
@@ -214,5 +220,8 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     // The balance index's order, highest first (ties: the higher id first).
     by_balance.sort_by(|a, b| b.cmp(a));
     let store_top: Vec<u64> = by_balance.iter().take(10).map(|x| x.1).collect();
-    assert_eq!(shown, store_top, "the console's top balances are the store's");
+    assert_eq!(
+        shown, store_top,
+        "the console's top balances are the store's"
+    );
 }

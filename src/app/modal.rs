@@ -234,6 +234,19 @@ fn form_key(s: &mut State, mut f: Form, dialog: Option<KeyAction>, k: KeyEvent) 
         }
         Some(KeyAction::NextField) => f.focus_next(true),
         Some(KeyAction::PrevField) => f.focus_next(false),
+        _ if !f.focused().choices.is_empty() => {
+            // A pick-list: no typing errors possible.
+            match k.code {
+                KeyCode::Right | KeyCode::Char(' ') => f.focused().cycle(true),
+                KeyCode::Left => f.focused().cycle(false),
+                KeyCode::Char(c) => {
+                    f.focused().pick_letter(c.to_ascii_lowercase());
+                }
+                _ => {}
+            }
+            f.touched = true;
+            f.validate();
+        }
         _ => {
             f.focused_input()
                 .handle_event(&crossterm::event::Event::Key(k));
@@ -241,8 +254,13 @@ fn form_key(s: &mut State, mut f: Form, dialog: Option<KeyAction>, k: KeyEvent) 
             f.validate();
         }
     }
+    let fx: Vec<Effect> = f
+        .lookups(s)
+        .into_iter()
+        .map(|e| loads::request(s, e))
+        .collect();
     s.modal = Some(Modal::Form(f));
-    Vec::new()
+    fx
 }
 
 pub(super) fn apply_filter(s: &mut State, target: FilterTarget, text: String) -> Vec<Effect> {

@@ -13,7 +13,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("cancel", "DEAL", "cancel a deal (confirm)"),
     ("withdraw", "[MEMBER]", "withdraw a member (form)"),
     ("settle", "[MERCHANT]", "run a settlement (form)"),
-    ("member", "ID|NAME", "open a member's analysis (by id, or find by name)"),
+    (
+        "member",
+        "ID|NAME",
+        "open a member's analysis (by id, or find by name)",
+    ),
     ("deals", "FILTER", "deals, e.g. member:7 type:use"),
     ("members", "", "Members tab"),
     ("points", "", "Points tab"),

@@ -34,7 +34,17 @@ impl Tmux {
         };
         let (w, h) = (w.to_string(), h.to_string());
         let out = t.cmd(&[
-            "new-session", "-d", "-s", name, "-x", &w, "-y", &h, "sh", "-c", script,
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "sh",
+            "-c",
+            script,
         ]);
         assert!(out.status.success(), "tmux: {out:?}");
         t
