@@ -7,6 +7,7 @@ pub mod export;
 pub mod follow;
 pub mod import;
 pub mod import_csv;
+pub mod outbox;
 pub mod output;
 pub mod seed;
 pub mod seed_data;
@@ -58,6 +59,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let cfg = serve_config(&args)?;
             crate::server::serve(port, cfg)
         }
+        Some(CommandLine::Outbox(cmd)) => outbox::run(&global, &cmd),
         Some(cmd) => {
             if global.remote.is_none() && !creates_store(&cmd) {
                 crate::domain::store::require_existing(&api::data_dir(&global)?)?;
