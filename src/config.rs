@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::domain::calendar::parse_offset;
-use crate::domain::{BasisPoints, Error, FieldError, Rates, Result};
+use crate::domain::{BasisPoints, Error, FieldError, Result};
 
 pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
 
@@ -42,21 +42,7 @@ pub struct ConsoleSection {
     pub mouse: Option<bool>,
 }
 
-/// The core settings, parsed.
-#[derive(Debug, Clone, Copy)]
-pub struct CoreSettings {
-    pub rates: Rates,
-    pub zone: chrono::FixedOffset,
-}
-
-impl Default for CoreSettings {
-    fn default() -> CoreSettings {
-        CoreSettings {
-            rates: Rates::default(),
-            zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
-        }
-    }
-}
+pub use crate::domain::CoreSettings;
 
 pub fn config_path() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("ONEPOINT_CONFIG") {

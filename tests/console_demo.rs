@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use onepoint::api::Port;
 use onepoint::app::demo::open_seeded;
 use onepoint::app::simulator::Traffic;
-use onepoint::domain::{BillingQuery, DealQuery, DealStatus, MemberQuery, MemberStatus};
+use onepoint::domain::{
+    BillingQuery, CoreSettings, DealQuery, DealStatus, MemberQuery, MemberStatus,
+};
 
 #[test]
 fn the_demo_store_is_seeded_with_named_people_history_and_settlements() {
     let dir = tempfile::tempdir().unwrap();
     let t = Instant::now();
-    let (port, members, merchants) = open_seeded(dir.path()).unwrap();
+    let (port, members, merchants) = open_seeded(dir.path(), CoreSettings::default()).unwrap();
     eprintln!("demo seed took {:?} (debug build)", t.elapsed());
     assert_eq!(members, 300);
     assert_eq!(merchants.len(), 15);
@@ -63,7 +65,7 @@ fn the_demo_store_is_seeded_with_named_people_history_and_settlements() {
     assert!(report.ok, "{:?}", report.violations);
     // A second open finds the store seeded and does not seed again.
     drop(port);
-    let (port, members, _) = open_seeded(dir.path()).unwrap();
+    let (port, members, _) = open_seeded(dir.path(), CoreSettings::default()).unwrap();
     assert_eq!(members, 300);
     assert_eq!(port.info().unwrap().deals, info.deals);
 }
@@ -75,7 +77,7 @@ fn t0() -> i64 {
 #[test]
 fn the_simulator_writes_at_the_rate_it_is_given_and_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let (port, members, merchants) = open_seeded(dir.path()).unwrap();
+    let (port, members, merchants) = open_seeded(dir.path(), CoreSettings::default()).unwrap();
     let before = port.info().unwrap().events;
     let traffic = Traffic::new(200.0);
     let port: Arc<dyn Port> = port;

@@ -201,7 +201,7 @@ fn a_failed_use_is_reported_with_its_reason_and_an_error_never_ends_the_session(
         &mut s,
         Action::Executed {
             command: Command::Withdraw(MemberId(1)),
-            result: Err(Error::refused("memberId", "has already withdrawn")),
+            result: Err(Error::conflict("memberId", "has already withdrawn").into()),
         },
     );
     assert!(

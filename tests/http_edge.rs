@@ -477,8 +477,9 @@ fn batch_applies_in_order_and_answers_each() {
 
 #[test]
 fn the_remote_adapter_with_a_viewer_token_reads_but_may_not_write() {
+    use onepoint::api::Error;
     use onepoint::api::Port;
-    use onepoint::domain::{Error, MemberId, MemberQuery, NewMember};
+    use onepoint::domain::{MemberId, MemberQuery, NewMember};
     let mut tokens = Tokens::default();
     tokens.insert(OP, Role::Operator);
     tokens.insert(VIEW, Role::Viewer);

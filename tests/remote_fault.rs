@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use onepoint::api::{Link, Port};
+use onepoint::api::{Error, Link, Port};
 use onepoint::domain::{
-    Amount, CancelKind, DealId, DealRequest, DealType, Error, MemberId, MemberQuery, MerchantId,
+    Amount, CancelKind, DealId, DealRequest, DealType, MemberId, MemberQuery, MerchantId,
     NewMember, Points,
 };
 

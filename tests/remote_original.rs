@@ -17,8 +17,8 @@ use axum::routing::get;
 use onepoint::api::Port;
 use onepoint::domain::{
     Amount, BalanceQuery, BillingQuery, BillingRequest, BillingStatus, CancelKind, DealId,
-    DealQuery, DealRequest, DealStatus, DealType, Error, MemberId, MemberQuery, MemberStatus,
-    MerchantId, Month, NewMember, Points,
+    DealQuery, DealRequest, DealStatus, DealType, MemberId, MemberQuery, MemberStatus, MerchantId,
+    Month, NewMember, Points,
 };
 use serde_json::Value;
 
@@ -263,7 +263,10 @@ fn reads_the_original_services_responses() {
     let e = p
         .preview_billing(MerchantId(20), Month::parse("m", "202007").unwrap())
         .unwrap_err();
-    assert!(matches!(e, Error::Unavailable { .. }), "{e:?}");
+    assert!(
+        matches!(e, onepoint::api::Error::Unavailable { .. }),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod remote_support;
 
-use onepoint::api::Port;
+use onepoint::api::{self, Port};
 use onepoint::domain::{
     Amount, BalanceQuery, BasisPoints, BillingQuery, BillingRequest, CancelKind, Command, DealId,
     DealQuery, DealRequest, DealStatus, DealType, Error, IdemKey, Keyed, MemberId, MemberQuery,
@@ -81,7 +81,10 @@ fn scenario(p: &dyn Port) -> Vec<String> {
     w("use 2b", use_pts(2, 20, 20_000), None).unwrap();
     w("cancel use 2b", cancel(7, CancelKind::Any), None).unwrap();
     let twice = w("cancel twice", cancel(7, CancelKind::Any), None);
-    assert!(matches!(twice, Err(Error::Refused { .. })), "{twice:?}");
+    assert!(
+        matches!(twice, Err(api::Error::Domain(Error::Refused { .. }))),
+        "{twice:?}"
+    );
     w("cancel a failed use", cancel(3, CancelKind::Any), None).unwrap_err();
     w(
         "cancel the wrong kind",
@@ -91,7 +94,7 @@ fn scenario(p: &dyn Port) -> Vec<String> {
     .unwrap_err();
     let unknown = w("cancel unknown", cancel(999, CancelKind::Any), None);
     assert!(
-        matches!(unknown, Err(Error::NotFound { .. })),
+        matches!(unknown, Err(api::Error::Domain(Error::NotFound { .. }))),
         "{unknown:?}"
     );
     w("save unknown member", save(99, 20, 1000), None).unwrap_err();
@@ -113,7 +116,7 @@ fn scenario(p: &dyn Port) -> Vec<String> {
     assert_eq!(k1, k1b);
     let conflict = w("keyed conflict", save(1, 30, 6000), key("k-1"));
     assert!(
-        matches!(conflict, Err(Error::KeyConflict { .. })),
+        matches!(conflict, Err(api::Error::Domain(Error::KeyConflict { .. }))),
         "{conflict:?}"
     );
 

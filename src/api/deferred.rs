@@ -7,10 +7,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::port::{Link, Port};
+use crate::api::{Error, Result};
 use crate::domain::{
     Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, DashboardRow, Deal,
-    DealId, DealQuery, Error, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery, MemberView,
-    MerchantId, MerchantSummary, Month, Outcome, PointsSummary, Result, SourceInfo,
+    DealId, DealQuery, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery, MemberView,
+    MerchantId, MerchantSummary, Month, Outcome, PointsSummary, SourceInfo,
 };
 use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
 
@@ -37,7 +38,7 @@ impl Deferred {
             .spawn(move || {
                 let _ = slot.set(open());
             })
-            .map_err(|e| Error::store(format!("cannot start opening the store: {e}")))?;
+            .map_err(|e| Error::system(format!("cannot start opening the store: {e}")))?;
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline && opened.get().is_none() {
             std::thread::sleep(Duration::from_millis(5));

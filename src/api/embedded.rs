@@ -5,12 +5,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::api::Port;
-use crate::config::CoreSettings;
+use crate::api::{Error, Result};
 use crate::domain::core::{Core, CoreOptions};
 use crate::domain::{
-    Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, Clock, DashboardRow,
-    Deal, DealId, DealQuery, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery, MemberView,
-    MerchantId, MerchantSummary, Month, Outcome, PointsSummary, Result, SourceInfo,
+    Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, Clock, CoreSettings,
+    DashboardRow, Deal, DealId, DealQuery, Event, Info, Keyed, MemberDetail, MemberId, MemberQuery,
+    MemberView, MerchantId, MerchantSummary, Month, Outcome, PointsSummary, SourceInfo,
 };
 use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
 
@@ -50,16 +50,20 @@ impl Port for Embedded {
         }
     }
     fn execute(&self, batch: Vec<Keyed>) -> Vec<Result<Outcome>> {
-        self.core.execute(batch)
+        self.core
+            .execute(batch)
+            .into_iter()
+            .map(|r| r.map_err(Error::from))
+            .collect()
     }
     fn member(&self, id: MemberId) -> Result<MemberView> {
-        self.core.member(id)
+        Ok(self.core.member(id)?)
     }
     fn member_detail(&self, id: MemberId, recent: usize) -> Result<MemberDetail> {
-        self.core.member_detail(id, recent)
+        Ok(self.core.member_detail(id, recent)?)
     }
     fn members(&self, q: &MemberQuery) -> Result<Vec<MemberView>> {
-        self.core.members(q)
+        Ok(self.core.members(q)?)
     }
     fn member_history(
         &self,
@@ -67,54 +71,54 @@ impl Port for Embedded {
         before: Option<DealId>,
         limit: usize,
     ) -> Result<Vec<DashboardRow>> {
-        self.core.member_history(id, before, limit)
+        Ok(self.core.member_history(id, before, limit)?)
     }
     fn merchants(&self, limit: usize) -> Result<Vec<MerchantSummary>> {
-        self.core.merchants(limit)
+        Ok(self.core.merchants(limit)?)
     }
     fn deal(&self, id: DealId) -> Result<Deal> {
-        self.core.deal(id)
+        Ok(self.core.deal(id)?)
     }
     fn deals(&self, q: &DealQuery) -> Result<Vec<Deal>> {
-        self.core.deals(q)
+        Ok(self.core.deals(q)?)
     }
     fn points(&self, id: MemberId) -> Result<Balance> {
-        self.core.points(id)
+        Ok(self.core.points(id)?)
     }
     fn balances(&self, q: &BalanceQuery) -> Result<Vec<Balance>> {
-        self.core.balances(q)
+        Ok(self.core.balances(q)?)
     }
     fn points_summary(&self) -> Result<PointsSummary> {
-        self.core.points_summary()
+        Ok(self.core.points_summary()?)
     }
     fn preview_billing(&self, merchant: MerchantId, month: Month) -> Result<BillingPreview> {
-        self.core.preview_billing(merchant, month)
+        Ok(self.core.preview_billing(merchant, month)?)
     }
     fn billings(&self, q: &BillingQuery) -> Result<Vec<Billing>> {
-        self.core.billings(q)
+        Ok(self.core.billings(q)?)
     }
     fn events(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
-        self.core.events(after, limit)
+        Ok(self.core.events(after, limit)?)
     }
     fn wait_events(&self, after: u64, timeout: Duration) -> Result<u64> {
         Ok(self.core.wait_events(after, timeout))
     }
     fn info(&self) -> Result<Info> {
-        self.core.info()
+        Ok(self.core.info()?)
     }
     fn check(&self) -> Result<CheckReport> {
-        self.core.check()
+        Ok(self.core.check()?)
     }
     fn member_window(&self, q: &MemberWindow) -> Result<Window<MemberView>> {
-        self.core.member_window(q)
+        Ok(self.core.member_window(q)?)
     }
     fn deal_window(&self, q: &DealWindow) -> Result<Window<Deal>> {
-        self.core.deal_window(q)
+        Ok(self.core.deal_window(q)?)
     }
     fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>> {
-        self.core.members_by_ids(ids)
+        Ok(self.core.members_by_ids(ids)?)
     }
     fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>> {
-        self.core.previews(month, limit)
+        Ok(self.core.previews(month, limit)?)
     }
 }

@@ -1,8 +1,10 @@
 //! The port the front ends use, and its adapters: `embedded` (the core on a local store)
-//! and `remote` (HTTP). `open_port` picks one from the command line.
+//! and `remote` (HTTP). `open_port` opens the one a `Target` names; the composition root
+//! (`cli`) builds the target from the command line and the config, read once.
 
 pub mod deferred;
 pub mod embedded;
+pub mod error;
 pub mod port;
 pub mod remote;
 pub mod wire;
@@ -10,40 +12,42 @@ pub mod wire;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use error::{Error, Result};
 pub use port::{Link, Port};
 
-use crate::cli::args::GlobalOpts;
-use crate::domain::{Error, Result};
+use crate::domain::CoreSettings;
 
-/// The store directory: `--data`, else the XDG data dir.
-pub fn data_dir(global: &GlobalOpts) -> Result<PathBuf> {
-    match &global.data {
-        Some(d) => Ok(d.clone()),
-        None => dirs::data_dir()
-            .map(|d| d.join("onepoint"))
-            .ok_or_else(|| Error::store("no data directory: pass --data DIR")),
-    }
+/// Where the data is: a local store directory (with the core's settings), or a server.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Local {
+        dir: PathBuf,
+        settings: CoreSettings,
+    },
+    Remote {
+        url: String,
+        token: Option<String>,
+    },
 }
 
-/// Opens the adapter the command line asks for.
-pub fn open_port(global: &GlobalOpts) -> Result<Arc<dyn Port>> {
-    if let Some(url) = &global.remote {
-        let token = global.token.clone();
-        return Ok(Arc::new(remote::RemoteAdapter::connect(url, token)?));
+/// Opens the adapter the target names.
+pub fn open_port(target: &Target) -> Result<Arc<dyn Port>> {
+    match target {
+        Target::Remote { url, token } => Ok(Arc::new(remote::RemoteAdapter::connect(
+            url,
+            token.clone(),
+        )?)),
+        Target::Local { dir, settings } => Ok(Arc::new(embedded::Embedded::open(dir, *settings)?)),
     }
-    let settings = crate::config::load()?.core_settings()?;
-    let dir = data_dir(global)?;
-    Ok(Arc::new(embedded::Embedded::open(&dir, settings)?))
 }
 
 /// The console's port: a local store opens on a thread (see `deferred`), so the first frame
 /// never waits for sled's recovery of a large store; a remote one is as `open_port`.
-pub fn open_console_port(global: &GlobalOpts) -> Result<Arc<dyn Port>> {
-    if global.remote.is_some() {
-        return open_port(global);
-    }
-    let settings = crate::config::load()?.core_settings()?;
-    let dir = data_dir(global)?;
+pub fn open_console_port(target: &Target) -> Result<Arc<dyn Port>> {
+    let Target::Local { dir, settings } = target else {
+        return open_port(target);
+    };
+    let (dir, settings) = (dir.clone(), *settings);
     let source = crate::domain::SourceInfo {
         kind: "embedded".into(),
         location: dir.display().to_string(),

@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use crate::domain::{
     Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, BillingRequest, CheckReport,
-    Command, DashboardRow, Deal, DealId, DealQuery, DealRequest, Error, Event, IdemKey, Info,
-    Keyed, MemberDetail, MemberId, MemberQuery, MemberView, Merchant, MerchantId, MerchantSummary,
-    Month, NewMember, NewMerchant, Outcome, PointsSummary, Result, SourceInfo, Withdrawal,
+    Command, DashboardRow, Deal, DealId, DealQuery, DealRequest, Event, IdemKey, Info, Keyed,
+    MemberDetail, MemberId, MemberQuery, MemberView, Merchant, MerchantId, MerchantSummary, Month,
+    NewMember, NewMerchant, Outcome, PointsSummary, SourceInfo, Withdrawal,
 };
 use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
+
+use super::error::{Error, Result};
 
 /// The state of the link to the data, for the console's header.
 #[derive(Debug, Clone, PartialEq, Eq)]

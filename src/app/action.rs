@@ -3,12 +3,13 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::api::{Error, Result};
 use crate::app::state::billing::PreviewRow;
 use crate::app::state::points::BalanceRow;
 use crate::domain::{
     BalanceQuery, Billing, BillingPreview, BillingRequest, Command, DashboardRow, Deal, DealId,
-    DealQuery, Error, Event, IdemKey, MemberDetail, MemberId, MemberQuery, MemberView, Millis,
-    Month, Outcome, PointsSummary, Result,
+    DealQuery, Event, IdemKey, MemberDetail, MemberId, MemberQuery, MemberView, Millis, Month,
+    Outcome, PointsSummary,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

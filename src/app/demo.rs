@@ -8,13 +8,15 @@ use super::simulator::Traffic;
 use super::{ConsoleOptions, run_console};
 use crate::api::Port;
 use crate::api::embedded::Embedded;
-use crate::cli::args::{DemoArgs, GlobalOpts};
+use crate::api::{Error, Result};
 use crate::domain::core::CoreOptions;
-use crate::domain::{Clock, Error, MerchantId, Result};
+use crate::domain::{Clock, CoreSettings, MerchantId};
 
 /// Opens (and seeds, if empty) the demo store at `dir`.
-pub fn open_seeded(dir: &std::path::Path) -> Result<(Arc<Embedded>, u64, Vec<MerchantId>)> {
-    let settings = crate::config::load()?.core_settings()?;
+pub fn open_seeded(
+    dir: &std::path::Path,
+    settings: CoreSettings,
+) -> Result<(Arc<Embedded>, u64, Vec<MerchantId>)> {
     let clock = Clock::shifted(0);
     let port = Arc::new(Embedded::open_with(
         dir,
@@ -38,41 +40,37 @@ pub fn open_seeded(dir: &std::path::Path) -> Result<(Arc<Embedded>, u64, Vec<Mer
     Ok((port, members, merchants))
 }
 
-pub fn run(global: &GlobalOpts, args: &DemoArgs) -> Result<i32> {
-    if global.remote.is_some() {
-        return Err(Error::invalid(
-            "--remote",
-            "is not used by demo: the demo runs on its own local store",
-        ));
-    }
-    if !(args.rate.is_finite() && (0.0..=100_000.0).contains(&args.rate)) {
-        return Err(Error::invalid(
-            "--rate",
-            "must be from 0 to 100000 operations per second",
-        ));
-    }
+/// Runs the demo: on `data` (kept), else on a fresh temporary store removed at exit, with
+/// traffic at `rate` operations a second. `console` is the console's options as the
+/// composition root built them; the demo adds its badge and the simulator.
+pub fn run(
+    data: Option<&std::path::Path>,
+    rate: f64,
+    settings: CoreSettings,
+    console: ConsoleOptions,
+) -> Result<i32> {
     // A fresh temporary store unless --data names one; removed at exit.
-    let temp = match &global.data {
+    let temp = match data {
         Some(_) => None,
         None => Some(
             tempfile::Builder::new()
                 .prefix("onepoint-demo-")
                 .tempdir()
-                .map_err(|e| Error::store(format!("cannot create a temporary demo store: {e}")))?,
+                .map_err(|e| Error::system(format!("cannot create a temporary demo store: {e}")))?,
         ),
     };
-    let dir = match (&global.data, &temp) {
-        (Some(d), _) => d.clone(),
+    let dir = match (data, &temp) {
+        (Some(d), _) => d.to_path_buf(),
         (None, Some(t)) => t.path().to_path_buf(),
         (None, None) => unreachable!("a temp dir exists when --data is absent"),
     };
-    let (port, members, merchants) = open_seeded(&dir)?;
-    let traffic = Traffic::new(args.rate);
+    let (port, members, merchants) = open_seeded(&dir, settings)?;
+    let traffic = Traffic::new(rate);
     let sim = traffic.start(port.clone(), members, merchants);
     let opts = ConsoleOptions {
-        read_only: global.read_only,
         demo: true,
         traffic: Some(traffic.clone()),
+        ..console
     };
     let r = run_console(port.clone(), opts);
     traffic.stop();

@@ -8,7 +8,8 @@ use super::action::{Action, Effect};
 use super::state::{State, Tab};
 use super::{ConsoleOptions, initial_state, loads, update, worker};
 use crate::api::Port;
-use crate::domain::{Clock, Result};
+use crate::api::{Error, Result};
+use crate::domain::Clock;
 
 pub struct Headless {
     pub state: State,
@@ -21,7 +22,7 @@ impl Headless {
         let mut state = initial_state(port, &ConsoleOptions::default(), &Clock::System)?;
         update::update(&mut state, Action::Resize(width, height));
         let terminal = Terminal::new(TestBackend::new(width, height))
-            .map_err(|e| crate::domain::Error::store(e.to_string()))?;
+            .map_err(|e| Error::system(format!("cannot draw: {e}")))?;
         let mut h = Headless { state, terminal };
         h.load_tab(port, Tab::Members);
         Ok(h)
@@ -56,6 +57,6 @@ impl Headless {
         self.terminal
             .draw(|f| crate::views::draw(f, s))
             .map(|_| ())
-            .map_err(|e| crate::domain::Error::store(e.to_string()))
+            .map_err(|e| Error::system(format!("cannot draw: {e}")))
     }
 }

@@ -355,7 +355,7 @@ mod tests {
                 keys.join(",")
             });
             assert!(
-                crate::config::DEFAULT_CONFIG.contains(&line),
+                include_str!("../../assets/config.toml").contains(&line),
                 "assets/config.toml lacks {line}"
             );
         }

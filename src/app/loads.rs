@@ -290,7 +290,7 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
     Vec::new()
 }
 
-pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::domain::Error) {
+pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::api::Error) {
     s.pending = s.pending.saturating_sub(1);
     match target {
         Target::Members => s.members.table.fail(generation),

@@ -28,8 +28,8 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::api::Port;
-use crate::cli::args::GlobalOpts;
-use crate::domain::{Clock, Month, Result};
+use crate::api::Result;
+use crate::domain::{Clock, Month};
 use action::{Action, Effect};
 use keymap::Keymap;
 use simulator::Traffic;
@@ -44,45 +44,50 @@ const CLOCK_PERIOD: Duration = Duration::from_secs(1);
 /// Actions taken in one go before drawing (keeps a fast feed from starving the screen).
 const ACTIONS_PER_FRAME: usize = 256;
 
-#[derive(Debug, Clone, Default)]
+/// What the console starts with, built once by the composition root (`cli`) from the
+/// command line and the config: the console reads neither.
+#[derive(Debug, Clone)]
 pub struct ConsoleOptions {
     pub read_only: bool,
     /// Set by `onepoint demo`: show the DEMO badge.
     pub demo: bool,
     /// The demo's traffic simulator, steered with `+`, `-` and `P`.
     pub traffic: Option<Traffic>,
+    /// The keys, defaults with the config's `[keys]` over them.
+    pub keymap: Keymap,
+    /// The theme, `NO_COLOR` already applied.
+    pub theme: ThemeName,
+    pub mouse: bool,
+    /// The business time zone: it decides which month is "this month".
+    pub zone: chrono::FixedOffset,
 }
 
-impl ConsoleOptions {
-    pub fn from_global(g: &GlobalOpts) -> ConsoleOptions {
+impl Default for ConsoleOptions {
+    /// Writes allowed, the default keys and theme, UTC.
+    fn default() -> ConsoleOptions {
         ConsoleOptions {
-            read_only: g.read_only,
+            read_only: false,
             demo: false,
             traffic: None,
+            keymap: Keymap::default(),
+            theme: ThemeName::default(),
+            mouse: false,
+            zone: crate::domain::CoreSettings::default().zone,
         }
     }
 }
 
-/// The state a console starts with for this port and config (no I/O beyond `source`).
+/// The state a console starts with for this port and these options (no I/O beyond `source`).
 pub fn initial_state(port: &dyn Port, opts: &ConsoleOptions, clock: &Clock) -> Result<State> {
-    let cfg = crate::config::load()?;
-    let zone = cfg.core_settings()?.zone;
-    let keymap = Keymap::with_overrides(&cfg.keys)?;
     let now = clock.now();
-    let mut s = State::new(now, Month::of(now, zone), keymap);
+    let mut s = State::new(now, Month::of(now, opts.zone), opts.keymap.clone());
     let src = port.source();
     s.header.kind = src.kind;
     s.header.location = src.location;
     s.header.link = port.link().label();
     s.read_only = opts.read_only || src.read_only;
-    let configured = match cfg.console.theme.as_deref() {
-        None => ThemeName::Dark,
-        Some(t) => ThemeName::parse(t).ok_or_else(|| {
-            crate::domain::Error::invalid("console.theme", "must be dark, light or mono")
-        })?,
-    };
-    s.theme = crate::views::theme::resolve(configured, std::env::var("NO_COLOR").ok().as_deref());
-    s.mouse = cfg.console.mouse.unwrap_or(false);
+    s.theme = opts.theme;
+    s.mouse = opts.mouse;
     if opts.demo {
         s.demo = Some(match &opts.traffic {
             Some(t) => state::DemoInfo {
@@ -106,7 +111,7 @@ pub fn run_console(port: Arc<dyn Port>, opts: ConsoleOptions) -> Result<i32> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| crate::domain::Error::store(format!("cannot start the runtime: {e}")))?;
+        .map_err(|e| crate::api::Error::system(format!("cannot start the runtime: {e}")))?;
     let mut term = terminal::Terminal::enter(state.mouse)?;
     let r = rt.block_on(run_loop(&mut term, port, opts, state));
     term.leave();

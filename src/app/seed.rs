@@ -8,10 +8,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::api::Port;
+use crate::api::{Error, Result};
 use crate::domain::{
-    BillingRequest, CancelKind, Command, DealId, DealRequest, DealStatus, DealType, Error, Keyed,
+    BillingRequest, CancelKind, Command, DealId, DealRequest, DealStatus, DealType, Keyed,
     MemberDraft, MemberId, MerchantDraft, MerchantId, Millis, Month, NewMember, NewMerchant,
-    Outcome, Points, Result,
+    Outcome, Points,
 };
 
 pub const MEMBERS_TXT: &str = include_str!("../../assets/demo/members.txt");
@@ -80,7 +81,9 @@ pub fn merchants() -> Result<Vec<NewMerchant>> {
 
 fn run(port: &dyn Port, batch: Vec<Command>) -> Result<Vec<Result<Outcome>>> {
     let r = port.execute(batch.into_iter().map(|c| Keyed::new(c, None)).collect());
-    if let Some(Err(e @ (Error::Store { .. } | Error::Unavailable { .. }))) = r.first() {
+    if let Some(Err(e)) = r.first()
+        && e.is_failure()
+    {
         return Err(e.clone());
     }
     Ok(r)

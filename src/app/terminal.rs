@@ -12,8 +12,8 @@ use crossterm::terminal::{
 use crossterm::{cursor, execute};
 use ratatui::backend::CrosstermBackend;
 
+use crate::api::{Error, Result};
 use crate::app::state::State;
-use crate::domain::{Error, Result};
 
 pub struct Terminal {
     inner: ratatui::Terminal<CrosstermBackend<std::io::Stdout>>,
@@ -33,7 +33,7 @@ pub fn restore() {
 
 impl Terminal {
     pub fn enter(mouse: bool) -> Result<Terminal> {
-        let io = |e: std::io::Error| Error::store(format!("terminal: {e}"));
+        let io = |e: std::io::Error| Error::system(format!("terminal: {e}"));
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             restore();
@@ -62,7 +62,7 @@ impl Terminal {
         self.inner
             .draw(|f| crate::views::draw(f, s))
             .map(|_| ())
-            .map_err(|e| Error::store(format!("terminal: {e}")))
+            .map_err(|e| Error::system(format!("terminal: {e}")))
     }
 
     pub fn set_mouse(&mut self, on: bool) {

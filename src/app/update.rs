@@ -6,7 +6,7 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseEventKind};
 use super::action::{Action, Effect};
 use super::confirms;
 use super::forms::Form;
-use super::keymap::{Key, KeyAction, Scope};
+use super::keymap::{Key, KeyAction};
 use super::loads;
 use super::state::members::Analysis;
 use super::state::{FilterTarget, Modal, State, StatusKind, Tab, ThemeName};
@@ -96,22 +96,11 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
-/// The scopes a key is looked up in, most specific first.
-pub fn scopes(s: &State) -> Vec<Scope> {
-    let mut v = Vec::with_capacity(3);
-    if s.tab == Tab::Members && s.members.analysis.is_some() {
-        v.push(Scope::Analysis);
-    }
-    v.push(Scope::Tab(s.tab));
-    v.push(Scope::Global);
-    v
-}
-
 fn key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     let key = Key::from_event(&k);
     let found = s
         .keymap
-        .lookup(key, &scopes(s))
+        .lookup(key, &s.scopes())
         .map(|b| (b.action, b.writes));
     match found {
         Some((_, true)) if s.read_only => {

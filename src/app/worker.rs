@@ -11,7 +11,8 @@ use super::action::{Action, Effect, Loaded, Target};
 use super::state::billing::PreviewRow;
 use super::state::points::BalanceRow;
 use crate::api::Port;
-use crate::domain::{BillingQuery, Error, MemberStatus, Result};
+use crate::api::{Error, Result};
+use crate::domain::{BillingQuery, MemberStatus};
 
 /// Events fetched per follower read.
 pub const FOLLOW_BATCH: usize = 5_000;

@@ -3,11 +3,12 @@
 //! (seed, export, import) and the event follower live in their own files.
 
 use crate::api::Port;
+use crate::api::{Error, Result};
 use crate::domain::query::{MAX_PAGE, parse_limit};
 use crate::domain::{
     BillingQuery, BillingRequest, DealDraft, DealId, DealQuery, DealRequest, DealStatus, DealType,
-    Error, FieldErrors, IdemKey, MemberDraft, MemberId, MemberQuery, MemberStatus, MerchantDraft,
-    MerchantId, Month, NewMember, NewMerchant, Outcome, Result,
+    FieldErrors, IdemKey, MemberDraft, MemberId, MemberQuery, MemberStatus, MerchantDraft,
+    MerchantId, Month, NewMember, NewMerchant, Outcome,
 };
 
 use super::args::{BillingCmd, CommandLine, DealCmd, GlobalOpts, MemberCmd, MerchantCmd};

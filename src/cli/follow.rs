@@ -8,8 +8,9 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use crate::api::Port;
+use crate::api::{Error, Result};
+use crate::domain::FieldErrors;
 use crate::domain::query::{parse_event_offset, parse_limit};
-use crate::domain::{Error, FieldErrors, Result};
 
 use super::args::EventsArgs;
 use super::commands::Ctx;
@@ -76,7 +77,7 @@ pub fn follow_to(
             match writeln!(out, "{text}").and_then(|_| out.flush()) {
                 Ok(()) => last = e.offset,
                 Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-                Err(err) => return Err(Error::store(format!("cannot write to stdout: {err}"))),
+                Err(err) => return Err(Error::system(format!("cannot write to stdout: {err}"))),
             }
         }
         if !full {

@@ -1,12 +1,12 @@
 //! The composition root: parse the command line, pick the adapter (embedded store or
 //! remote), run the console, the server or one headless subcommand. No business logic here.
+//! The config is read here, once; every other part gets plain option structs.
 
 pub mod args;
 pub mod commands;
 pub mod export;
 pub mod follow;
 pub mod import;
-pub mod import_csv;
 pub mod outbox;
 pub mod output;
 pub mod seed;
@@ -15,13 +15,18 @@ pub mod show;
 #[cfg(test)]
 mod show_tests;
 
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::api::{self, Port};
-use crate::domain::Error;
-use args::{Cli, CommandLine};
+use crate::api::{self, Error, Target};
+use crate::app::ConsoleOptions;
+use crate::app::keymap::Keymap;
+use crate::app::state::ThemeName;
+use crate::config::ConfigFile;
+use crate::domain::{CoreSettings, ErrorKind};
+use crate::server::ServerConfig;
+use args::{Cli, CommandLine, DemoArgs, GlobalOpts, ServeArgs};
 
 /// Runs the program; returns the process exit code (SPEC 4).
 pub fn main() -> i32 {
@@ -41,37 +46,115 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            e.exit_code()
+            exit_code(&e)
         }
     }
 }
 
+/// The exit code for an error (SPEC 4): 2 malformed input, 3 refused (not found, a rule, a
+/// conflict, not allowed), 1 the store or the link failed. Decided by kind, never by text.
+pub fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Domain(d) => match d.kind() {
+            ErrorKind::Malformed => 2,
+            ErrorKind::NotFound | ErrorKind::Rule | ErrorKind::Conflict => 3,
+            ErrorKind::Store => 1,
+        },
+        Error::Unauthorized { .. } | Error::Forbidden { .. } => 3,
+        Error::Unavailable { .. } | Error::System { .. } => 1,
+    }
+}
+
+/// The composition root: reads the config once, builds each part's options, opens the port.
 fn run(cli: Cli) -> Result<i32, Error> {
     let global = cli.global;
+    let config = crate::config::load()?;
     match cli.command {
         None => {
-            let port = api::open_console_port(&global)?;
-            crate::app::run_console(port, crate::app::ConsoleOptions::from_global(&global))
+            let console = console_options(&global, &config)?;
+            let port = api::open_console_port(&target(&global, &config)?)?;
+            crate::app::run_console(port, console)
         }
-        Some(CommandLine::Demo(args)) => crate::app::demo::run(&global, &args),
+        Some(CommandLine::Demo(args)) => demo(&global, &args, &config),
         Some(CommandLine::Serve(args)) => {
-            let port: Arc<dyn Port> = api::open_port(&global)?;
             let cfg = serve_config(&args)?;
+            let port = api::open_port(&target(&global, &config)?)?;
             crate::server::serve(port, cfg)
         }
         Some(CommandLine::Outbox(cmd)) => outbox::run(&global, &cmd),
         Some(cmd) => {
             if global.remote.is_none() && !creates_store(&cmd) {
-                crate::domain::store::require_existing(&api::data_dir(&global)?)?;
+                crate::domain::store::require_existing(&data_dir(&global)?)?;
             }
-            let port = api::open_port(&global)?;
+            let port = api::open_port(&target(&global, &config)?)?;
             commands::run(cmd, &global, port)
         }
     }
 }
 
+/// The store directory: `--data`, else the XDG data dir.
+pub fn data_dir(global: &GlobalOpts) -> Result<PathBuf, Error> {
+    match &global.data {
+        Some(d) => Ok(d.clone()),
+        None => dirs::data_dir()
+            .map(|d| d.join("onepoint"))
+            .ok_or_else(|| Error::store("no data directory: pass --data DIR")),
+    }
+}
+
+/// Where the port goes: `--remote URL`, else the local store with the config's settings.
+fn target(global: &GlobalOpts, config: &ConfigFile) -> Result<Target, Error> {
+    if let Some(url) = &global.remote {
+        return Ok(Target::Remote {
+            url: url.clone(),
+            token: global.token.clone(),
+        });
+    }
+    Ok(Target::Local {
+        settings: config.core_settings()?,
+        dir: data_dir(global)?,
+    })
+}
+
+/// The console's options: `--read-only`, and the config's keys, theme (`NO_COLOR` forces
+/// mono), mouse and business time zone.
+fn console_options(global: &GlobalOpts, config: &ConfigFile) -> Result<ConsoleOptions, Error> {
+    let configured = match config.console.theme.as_deref() {
+        None => ThemeName::Dark,
+        Some(t) => ThemeName::parse(t)
+            .ok_or_else(|| Error::invalid("console.theme", "must be dark, light or mono"))?,
+    };
+    Ok(ConsoleOptions {
+        read_only: global.read_only,
+        demo: false,
+        traffic: None,
+        keymap: Keymap::with_overrides(&config.keys)?,
+        theme: ThemeName::resolve(configured, std::env::var("NO_COLOR").ok().as_deref()),
+        mouse: config.console.mouse.unwrap_or(false),
+        zone: config.core_settings()?.zone,
+    })
+}
+
+fn demo(global: &GlobalOpts, args: &DemoArgs, config: &ConfigFile) -> Result<i32, Error> {
+    if global.remote.is_some() {
+        return Err(Error::invalid(
+            "--remote",
+            "is not used by demo: the demo runs on its own local store",
+        ));
+    }
+    if !(args.rate.is_finite() && (0.0..=100_000.0).contains(&args.rate)) {
+        return Err(Error::invalid(
+            "--rate",
+            "must be from 0 to 100000 operations per second",
+        ));
+    }
+    let settings: CoreSettings = config.core_settings()?;
+    let console = console_options(global, config)?;
+    crate::app::demo::run(global.data.as_deref(), args.rate, settings, console)
+}
+
 /// `onepoint serve`'s options as the server's plain config, each parsed by the domain.
-fn serve_config(a: &args::ServeArgs) -> Result<crate::server::ServerConfig, Error> {
+fn serve_config(a: &ServeArgs) -> Result<ServerConfig, Error> {
     use crate::domain::request::parse_count;
     use std::time::Duration;
     let secs = |field: &str, t: &str| -> Result<Duration, Error> {

@@ -8,8 +8,8 @@ use super::args::{GlobalOpts, OutboxCmd};
 use super::output::print;
 use crate::api::remote::outbox::{Entry, Outbox};
 use crate::api::remote::{self, RemoteAdapter};
+use crate::api::{Error, Result};
 use crate::domain::calendar::format_rfc3339;
-use crate::domain::{Error, Result};
 
 fn state(e: &Entry) -> &'static str {
     if e.refused.is_some() {

@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
-use crate::domain::{Error, Result};
+use crate::api::{Error, Result};
 
 /// Writes `text` and a newline to stdout and flushes. A closed pipe is not an error: the
 /// reader has seen what it wanted. Returns `false` when the pipe is closed, so loops stop.
@@ -18,7 +18,7 @@ pub fn emit(text: &str) -> Result<bool> {
     match r {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(Error::store(format!("cannot write to stdout: {e}"))),
+        Err(e) => Err(Error::system(format!("cannot write to stdout: {e}"))),
     }
 }
 

@@ -13,10 +13,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
+use crate::api::{Error, Result};
 use crate::domain::{
-    Amount, CancelKind, Command, DealId, DealRequest, DealStatus, DealType, Error, FieldError,
+    Amount, CancelKind, Command, DealId, DealRequest, DealStatus, DealType, FieldError,
     FieldErrors, Keyed, MemberDraft, MemberId, MerchantDraft, MerchantId, Millis, NewMember,
-    NewMerchant, Outcome, Points, Result,
+    NewMerchant, Outcome, Points,
 };
 
 use super::args::SeedArgs;
@@ -137,7 +138,7 @@ impl Seeder<'_> {
         for r in self.ctx.port.execute(batch) {
             match r {
                 Ok(o) => out.push(o),
-                Err(e) if e.exit_code() == 1 => return Err(e),
+                Err(e) if e.is_failure() => return Err(e),
                 Err(_) => self.summary.refused += 1,
             }
         }

@@ -3,11 +3,11 @@
 //! Pure functions from domain values to text; the JSON forms are the types' own serde.
 
 use super::output::{Align, Record, Table, json_line};
+use crate::api::Result;
 use crate::domain::calendar::format_rfc3339;
 use crate::domain::{
     Balance, BasisPoints, Billing, BillingPreview, BillingStatus, CheckReport, Deal, Event, Info,
-    MemberDetail, MemberView, Merchant, MerchantSummary, Millis, Outcome, Result, SourceInfo,
-    Withdrawal,
+    MemberDetail, MemberView, Merchant, MerchantSummary, Millis, Outcome, SourceInfo, Withdrawal,
 };
 use chrono::{TimeZone, Utc};
 

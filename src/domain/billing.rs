@@ -63,7 +63,7 @@ pub fn settle<R: Reader>(
         .ok()
         .map(Points)
         .filter(|p| p.within_bound())
-        .ok_or_else(|| Error::refused("billingMonth", &super::money::bound_rule()))?;
+        .ok_or_else(|| Error::rule("billingMonth", &super::money::bound_rule()))?;
     Ok(Settlement {
         uses,
         clawbacks,
@@ -94,7 +94,7 @@ pub fn latest<R: Reader>(r: &R, merchant: MerchantId, month: Month) -> Result<Op
 
 fn check_month(now: i64, rules: &Rules, month: Month) -> Result<()> {
     if month > Month::of(now, rules.zone) {
-        return Err(Error::refused("billingMonth", "must not be in the future"));
+        return Err(Error::rule("billingMonth", "must not be in the future"));
     }
     Ok(())
 }
@@ -127,7 +127,7 @@ pub fn pending<R: Reader>(r: &R, merchant: MerchantId, month: Month) -> Result<P
     let mut total = Pending::default();
     for (_, v) in r.range_raw(&from, &to)? {
         let p: Pending = decode(&v)?;
-        let over = || Error::refused("billingMonth", &super::money::bound_rule());
+        let over = || Error::rule("billingMonth", &super::money::bound_rule());
         total.uses = total.uses.checked_add(p.uses).ok_or_else(over)?;
         total.use_count += p.use_count;
         total.clawbacks = total.clawbacks.checked_add(p.clawbacks).ok_or_else(over)?;

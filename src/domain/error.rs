@@ -1,6 +1,6 @@
-//! The errors every operation can give, typed by what the caller should do about them.
-//! Front ends map them: CLI exit codes (2 malformed, 3 refused, 1 store), HTTP statuses
-//! (400, 404, 409/422, 500/503), and the console's status line.
+//! The errors the core gives, typed by what the caller should do about them: each carries
+//! an `ErrorKind` decided where it is raised. Front ends map the kind (CLI exit codes in
+//! `cli`, HTTP statuses in `api::wire::fault`, the console's status line); none reads the text.
 
 use std::fmt;
 
@@ -67,44 +67,54 @@ impl From<FieldError> for FieldErrors {
     }
 }
 
-/// What went wrong with an operation.
+/// What kind of refusal: decided where the domain raises it, never from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Refusal {
+    /// A business rule says no (a date in the future, a withdrawn member's deal).
+    #[default]
+    Rule,
+    /// The request conflicts with state already recorded (withdrawn twice, cancelled twice).
+    Conflict,
+}
+
+/// What the caller should make of an error; front ends map HTTP statuses and exit codes
+/// from this, never from a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A field is malformed: nothing was written.
+    Malformed,
+    /// The thing named does not exist.
+    NotFound,
+    /// Conflicts with recorded state (includes an idempotency key reused for another request).
+    Conflict,
+    /// A business rule refuses a well-formed request.
+    Rule,
+    /// The store failed (I/O, corruption, locked).
+    Store,
+}
+
+/// What went wrong with an operation in the core. Transport and authentication failures
+/// are not the domain's: they live in the port's error (`api::Error`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Error {
-    /// Malformed input: nothing was written. CLI exit 2, HTTP 400.
-    Invalid {
-        errors: FieldErrors,
-    },
-    /// The thing named does not exist. CLI exit 3, HTTP 404.
-    NotFound {
-        what: String,
-        id: String,
-    },
-    /// Well-formed, but a business rule refuses it: nothing was written, no event.
-    /// CLI exit 3, HTTP 422 (409 for conflicts with existing state).
+    /// Malformed input: nothing was written.
+    Invalid { errors: FieldErrors },
+    /// The thing named does not exist.
+    NotFound { what: String, id: String },
+    /// Well-formed, but refused: nothing was written, no event. `refusal` says whether a
+    /// business rule or the recorded state refuses it.
     Refused {
         field: String,
         rule: String,
+        #[serde(default)]
+        refusal: Refusal,
     },
-    /// The idempotency key was used before for a different request. HTTP 409.
-    KeyConflict {
-        key: String,
-    },
-    /// The store failed (I/O, corruption, locked). CLI exit 1, HTTP 500.
-    Store {
-        message: String,
-    },
-    /// The remote side could not be reached or answered garbage. CLI exit 1, HTTP 503.
-    Unavailable {
-        message: String,
-    },
-    /// Authentication missing or wrong (HTTP 401) / not allowed (HTTP 403).
-    Unauthorized {
-        message: String,
-    },
-    Forbidden {
-        message: String,
-    },
+    /// The idempotency key was used before for a different request (a conflict).
+    KeyConflict { key: String },
+    /// The store failed (I/O, corruption, locked).
+    Store { message: String },
 }
 
 impl Error {
@@ -113,10 +123,20 @@ impl Error {
             errors: FieldError::new(field, rule).into(),
         }
     }
-    pub fn refused(field: &str, rule: &str) -> Error {
+    /// A business rule refuses the request.
+    pub fn rule(field: &str, rule: &str) -> Error {
         Error::Refused {
             field: field.to_string(),
             rule: rule.to_string(),
+            refusal: Refusal::Rule,
+        }
+    }
+    /// The request conflicts with what is already recorded.
+    pub fn conflict(field: &str, rule: &str) -> Error {
+        Error::Refused {
+            field: field.to_string(),
+            rule: rule.to_string(),
+            refusal: Refusal::Conflict,
         }
     }
     pub fn not_found(what: &str, id: impl fmt::Display) -> Error {
@@ -131,13 +151,20 @@ impl Error {
         }
     }
 
-    /// The CLI exit code (SPEC 4).
-    pub fn exit_code(&self) -> i32 {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Invalid { .. } => 2,
-            Error::NotFound { .. } | Error::Refused { .. } | Error::KeyConflict { .. } => 3,
-            Error::Forbidden { .. } | Error::Unauthorized { .. } => 3,
-            Error::Store { .. } | Error::Unavailable { .. } => 1,
+            Error::Invalid { .. } => ErrorKind::Malformed,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Refused {
+                refusal: Refusal::Conflict,
+                ..
+            }
+            | Error::KeyConflict { .. } => ErrorKind::Conflict,
+            Error::Refused {
+                refusal: Refusal::Rule,
+                ..
+            } => ErrorKind::Rule,
+            Error::Store { .. } => ErrorKind::Store,
         }
     }
 }
@@ -147,15 +174,12 @@ impl fmt::Display for Error {
         match self {
             Error::Invalid { errors } => write!(f, "invalid input: {errors}"),
             Error::NotFound { what, id } => write!(f, "{what} {id} not found"),
-            Error::Refused { field, rule } => write!(f, "refused: {field} {rule}"),
+            Error::Refused { field, rule, .. } => write!(f, "refused: {field} {rule}"),
             Error::KeyConflict { key } => write!(
                 f,
                 "refused: idempotency key {key:?} was already used for a different request"
             ),
             Error::Store { message } => write!(f, "store error: {message}"),
-            Error::Unavailable { message } => write!(f, "unavailable: {message}"),
-            Error::Unauthorized { message } => write!(f, "unauthorized: {message}"),
-            Error::Forbidden { message } => write!(f, "forbidden: {message}"),
         }
     }
 }

@@ -113,7 +113,7 @@ fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account, valid: b
             .meta
             .outstanding
             .checked_add(new.balance - old.balance)
-            .ok_or_else(|| Error::refused("point", &super::money::bound_rule()))?;
+            .ok_or_else(|| Error::rule("point", &super::money::bound_rule()))?;
         if valid {
             tx.meta.buckets[bucket_of(old.balance)] -= 1;
             tx.meta.buckets[bucket_of(new.balance)] += 1;
@@ -153,7 +153,7 @@ fn join(tx: &mut Tx, m: &NewMember) -> Result<MemberView> {
 fn withdraw(tx: &mut Tx, id: MemberId) -> Result<Withdrawal> {
     let mut member = member_of(tx, id)?;
     if member.status == MemberStatus::Invalid {
-        return Err(Error::refused("memberId", "is already withdrawn"));
+        return Err(Error::conflict("memberId", "is already withdrawn"));
     }
     let old = account_of(tx, id)?;
     let forfeited = old.balance;
@@ -203,7 +203,7 @@ fn add_merchant(tx: &mut Tx, rules: &Rules, m: &NewMerchant) -> Result<Merchant>
 fn deal_date(tx: &Tx, given: Option<Millis>) -> Result<Millis> {
     match given {
         None => Ok(tx.now),
-        Some(d) if d > tx.now + MAX_FUTURE_MS => Err(Error::refused(
+        Some(d) if d > tx.now + MAX_FUTURE_MS => Err(Error::rule(
             "dealDate",
             "must not be more than 5 minutes in the future",
         )),
@@ -214,7 +214,7 @@ fn deal_date(tx: &Tx, given: Option<Millis>) -> Result<Millis> {
 fn valid_member(tx: &Tx, id: MemberId) -> Result<Member> {
     let m = member_of(tx, id)?;
     if m.status != MemberStatus::Valid {
-        return Err(Error::refused(
+        return Err(Error::rule(
             "memberId",
             "is withdrawn and can take part in no deal",
         ));
@@ -364,7 +364,7 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
         DealType::Save => DealType::SaveCancel,
         DealType::Use => DealType::UseCancel,
         _ => {
-            return Err(Error::refused(
+            return Err(Error::rule(
                 "originalDealId",
                 "must name a save or use deal, not a cancel",
             ));
@@ -373,7 +373,7 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
     if let CancelKind::Exactly(asked) = kind
         && asked != t
     {
-        return Err(Error::refused(
+        return Err(Error::rule(
             "originalDealId",
             &format!(
                 "names a {} deal, which only a {} can cancel",
@@ -383,19 +383,19 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
         ));
     }
     if orig.status != DealStatus::Success {
-        return Err(Error::refused(
+        return Err(Error::rule(
             "originalDealId",
             "names a failed deal; there is nothing to cancel",
         ));
     }
     if let Some(by) = orig.cancelled_by {
-        return Err(Error::refused(
+        return Err(Error::conflict(
             "originalDealId",
             &format!("is already cancelled by deal {by}"),
         ));
     }
     if date < orig.deal_date {
-        return Err(Error::refused(
+        return Err(Error::rule(
             "dealDate",
             "must not be before the original deal's date",
         ));
@@ -403,7 +403,7 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
     let member = orig.member_id;
     let m = member_of(tx, member)?;
     if m.status != MemberStatus::Valid {
-        return Err(Error::refused(
+        return Err(Error::rule(
             "originalDealId",
             "belongs to a withdrawn member; its deals can no longer be cancelled",
         ));

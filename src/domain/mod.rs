@@ -23,12 +23,12 @@ pub mod tx;
 pub mod window;
 
 pub use calendar::{Clock, Millis, Month};
-pub use error::{Error, FieldError, FieldErrors, Result};
+pub use error::{Error, ErrorKind, FieldError, FieldErrors, Refusal, Result};
 pub use event::{DealEvent, Event, EventBody};
 pub use ids::{BillingId, DealId, MemberId, MerchantId};
 pub use model::{
-    Account, Billing, BillingPreview, BillingStatus, DashboardRow, Deal, DealStatus, DealType,
-    Member, MemberStatus, MemberView, Merchant, MerchantSummary, Rates, Withdrawal,
+    Account, Billing, BillingPreview, BillingStatus, CoreSettings, DashboardRow, Deal, DealStatus,
+    DealType, Member, MemberStatus, MemberView, Merchant, MerchantSummary, Rates, Withdrawal,
 };
 pub use money::{Amount, BasisPoints, Points};
 pub use query::{

@@ -324,3 +324,20 @@ impl Default for Rates {
         }
     }
 }
+
+/// The core's settings from the config: the rates and the business time zone that decides
+/// settlement months. Built once by the composition root and handed down.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreSettings {
+    pub rates: Rates,
+    pub zone: chrono::FixedOffset,
+}
+
+impl Default for CoreSettings {
+    fn default() -> CoreSettings {
+        CoreSettings {
+            rates: Rates::default(),
+            zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
+        }
+    }
+}

@@ -121,7 +121,7 @@ impl Points {
     pub fn add_recorded(self, o: Points, field: &str) -> Result<Points, Error> {
         match self.checked_add(o) {
             Some(p) if p.within_bound() => Ok(p),
-            _ => Err(Error::refused(field, &bound_rule())),
+            _ => Err(Error::rule(field, &bound_rule())),
         }
     }
 }

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use super::reply::{Answer, AppState, Base, blocking, ok};
 use super::routes::{body, outcome_body};
 use crate::api::wire::{self, fault};
-use crate::domain::{Clock, Error, IdemKey, Keyed, Result};
+use crate::api::{Error, Result};
+use crate::domain::{Clock, IdemKey, Keyed};
 
 /// The most writes one batch may carry.
 pub const MAX_BATCH: usize = 1000;

@@ -26,8 +26,9 @@ use tokio::sync::watch;
 
 use super::reply::{Answer, AppState, Params, blocking, ok, refusal};
 use crate::api::Port;
+use crate::api::{Error, Result};
+use crate::domain::Event;
 use crate::domain::query::{MAX_PAGE, parse_event_offset};
-use crate::domain::{Error, Event, Result};
 
 /// Events per read of the log (one page of a follower's memory).
 const FEED_CHUNK: usize = 256;
@@ -68,7 +69,7 @@ impl Hub {
                     }
                 }
             })
-            .map_err(|e| Error::store(format!("cannot start the feed thread: {e}")))?;
+            .map_err(|e| Error::system(format!("cannot start the feed thread: {e}")))?;
         Ok((
             Hub {
                 stop,

@@ -10,10 +10,11 @@ use serde_json::json;
 
 use super::reply::{Answer, AppState, Base, Params, blocking, ok};
 use super::routes::{BodyBytes, create, member_id, outcome_body, page_of, window, write};
+use crate::api::Error;
 use crate::api::wire::{self, hal};
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
-    BalanceQuery, Command, DealId, Error, MemberId, MemberQuery, MemberSort, MemberStatus, Points,
+    BalanceQuery, Command, DealId, MemberId, MemberQuery, MemberSort, MemberStatus, Points,
 };
 // ---- members ----
 

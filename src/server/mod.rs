@@ -35,7 +35,7 @@ pub use auth::{Role, Tokens};
 use reply::AppState;
 
 use crate::api::Port;
-use crate::domain::{Error, Result};
+use crate::api::{Error, Result};
 
 /// Request bodies above this are refused (a 10 MB name never reaches a parser).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -213,7 +213,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .thread_name("onepoint-serve")
         .build()
-        .map_err(|e| Error::store(format!("cannot start the server runtime: {e}")))
+        .map_err(|e| Error::system(format!("cannot start the server runtime: {e}")))
 }
 
 fn check_loopback(cfg: &ServerConfig) -> Result<()> {
@@ -277,10 +277,10 @@ pub fn start(port: Arc<dyn Port>, cfg: ServerConfig) -> Result<RunningServer> {
             }));
             rt.shutdown_timeout(grace);
         })
-        .map_err(|e| Error::store(format!("cannot start the server thread: {e}")))?;
+        .map_err(|e| Error::system(format!("cannot start the server thread: {e}")))?;
     let addr = ready_rx
         .recv()
-        .map_err(|_| Error::store("the server thread ended before listening"))??;
+        .map_err(|_| Error::system("the server thread ended before listening"))??;
     Ok(RunningServer {
         addr,
         stop: Some(stop_tx),

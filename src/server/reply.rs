@@ -16,9 +16,10 @@ use serde_json::Value;
 
 use crate::api::Port;
 use crate::api::wire::fault;
+use crate::api::{Error, Result};
 use crate::domain::query::parse_limit;
 use crate::domain::request::parse_count;
-use crate::domain::{Clock, Error, IdemKey, Result};
+use crate::domain::{Clock, IdemKey};
 
 /// What every handler holds.
 #[derive(Clone)]
@@ -43,7 +44,7 @@ pub async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .unwrap_or_else(|e| Err(Error::store(format!("the request's worker failed: {e}"))))
+        .unwrap_or_else(|e| Err(Error::system(format!("the request's worker failed: {e}"))))
 }
 
 /// A domain error as a response: the status now, the body once the path is known.

@@ -13,10 +13,11 @@ use std::collections::HashMap;
 
 use super::reply::{Answer, AppState, Base, Params, blocking, created, idem_key, ok};
 use crate::api::wire::{self, hal};
+use crate::api::{Error, Result};
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
-    BillingQuery, Command, DealId, DealQuery, DealStatus, DealType, Error, MemberId, MerchantId,
-    Month, Outcome, Result,
+    BillingQuery, Command, DealId, DealQuery, DealStatus, DealType, MemberId, MerchantId, Month,
+    Outcome,
 };
 
 const DEFAULT_PAGE: usize = 20;

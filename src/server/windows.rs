@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::reply::{Answer, AppState, Params, blocking, ok};
+use crate::api::{Error, Result};
 use crate::domain::query::MAX_PAGE;
-use crate::domain::{DealWindow, Error, MemberId, MemberWindow, Month, Result};
+use crate::domain::{DealWindow, MemberId, MemberWindow, Month};
 
 fn query_json<T: DeserializeOwned>(p: &Params, what: &str) -> Result<T> {
     let text = p

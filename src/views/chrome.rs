@@ -9,7 +9,6 @@ use ratatui::widgets::Paragraph;
 use super::theme::Theme;
 use crate::app::keymap::Keymap;
 use crate::app::state::{State, StatusKind, Tab};
-use crate::app::update::scopes;
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
@@ -73,7 +72,7 @@ pub fn hints(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let mut spans = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let analysis = s.members.analysis.is_some() && s.tab == Tab::Members;
-    for scope in scopes(s) {
+    for scope in s.scopes() {
         // In the analysis, the list's own keys would only crowd the line.
         if analysis && scope == crate::app::keymap::Scope::Tab(Tab::Members) {
             continue;

@@ -95,23 +95,21 @@ impl Theme {
     }
 }
 
-/// `NO_COLOR` (any non-empty value) forces mono, whatever the config says.
-pub fn resolve(configured: ThemeName, no_color: Option<&str>) -> ThemeName {
-    match no_color {
-        Some(v) if !v.is_empty() => ThemeName::Mono,
-        _ => configured,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn no_color_forces_mono() {
-        assert_eq!(resolve(ThemeName::Dark, Some("1")), ThemeName::Mono);
-        assert_eq!(resolve(ThemeName::Light, Some("")), ThemeName::Light);
-        assert_eq!(resolve(ThemeName::Light, None), ThemeName::Light);
+        assert_eq!(
+            ThemeName::resolve(ThemeName::Dark, Some("1")),
+            ThemeName::Mono
+        );
+        assert_eq!(
+            ThemeName::resolve(ThemeName::Light, Some("")),
+            ThemeName::Light
+        );
+        assert_eq!(ThemeName::resolve(ThemeName::Light, None), ThemeName::Light);
         let m = Theme::of(ThemeName::Mono);
         assert_eq!(m.good.fg, None);
         assert_eq!(m.selected.bg, None);

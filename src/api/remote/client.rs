@@ -16,7 +16,8 @@ use super::breaker::Breaker;
 use super::outbox::Outbox;
 use crate::api::Link;
 use crate::api::wire::fault::error_from_response;
-use crate::domain::{Error, IdemKey, Result};
+use crate::api::{Error, Result};
+use crate::domain::IdemKey;
 
 /// Which API the remote speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

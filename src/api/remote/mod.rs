@@ -27,10 +27,10 @@ use outbox::{Entry, Outbox};
 use writes::{Attempt, drain, write};
 
 use crate::api::wire::{self, read};
+use crate::api::{Error, Result};
 use crate::api::{Link, Port};
 use crate::domain::{
-    CancelKind, Clock, Command, DealId, DealRequest, DealType, Error, IdemKey, Keyed, Outcome,
-    Result,
+    CancelKind, Clock, Command, DealId, DealRequest, DealType, IdemKey, Keyed, Outcome,
 };
 
 /// Timeouts, breaker and outbox of a remote adapter.
@@ -159,7 +159,7 @@ impl RemoteAdapter {
             .enable_all()
             .thread_name("onepoint-remote")
             .build()
-            .map_err(|e| Error::store(format!("cannot start the HTTP runtime: {e}")))?;
+            .map_err(|e| Error::system(format!("cannot start the HTTP runtime: {e}")))?;
         let adapter = RemoteAdapter {
             shared,
             rt: Some(rt),

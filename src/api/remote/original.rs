@@ -12,11 +12,12 @@ use super::RemoteAdapter;
 use super::client::Shared;
 use super::writes::{Attempt, answer};
 use crate::api::wire::{self, read};
+use crate::api::{Error, Result};
 use crate::domain::{
     Account, Balance, BalanceQuery, Billing, BillingQuery, CancelKind, Command, DashboardRow, Deal,
-    DealId, DealQuery, DealRequest, DealType, Error, Info, Keyed, MemberDetail, MemberId,
-    MemberQuery, MemberSort, MemberStatus, MemberView, Merchant, MerchantSummary, Month, Outcome,
-    Points, PointsSummary, Result, Withdrawal,
+    DealId, DealQuery, DealRequest, DealType, Info, Keyed, MemberDetail, MemberId, MemberQuery,
+    MemberSort, MemberStatus, MemberView, Merchant, MerchantSummary, Month, Outcome, Points,
+    PointsSummary, Withdrawal,
 };
 
 /// The one big page fetched where the original cannot filter.
@@ -32,7 +33,7 @@ fn balance_or_zero(a: &RemoteAdapter, id: MemberId) -> Result<Points> {
     // The original opens a balance only at the first earn: no row means 0.
     match a.get(format!("/points/{id}"), "member") {
         Ok(v) => Ok(read::balance(&v)?.point),
-        Err(Error::NotFound { .. }) => Ok(Points::ZERO),
+        Err(Error::Domain(crate::domain::Error::NotFound { .. })) => Ok(Points::ZERO),
         Err(e) => Err(e),
     }
 }
@@ -362,7 +363,9 @@ async fn deal_body(s: &Shared, d: &DealRequest) -> Result<Value> {
                 (CancelKind::Any, DealType::Save) => DealType::SaveCancel,
                 (CancelKind::Any, DealType::Use) => DealType::UseCancel,
                 (CancelKind::Any, _) => {
-                    return Err(Error::refused("originalDealId", "is itself a cancel"));
+                    return Err(
+                        crate::domain::Error::rule("originalDealId", "is itself a cancel").into(),
+                    );
                 }
             };
             json!({"type": ty.as_str(), "memberId": o.member_id.0, "merchantId": o.merchant_id.0,

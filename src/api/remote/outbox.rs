@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Error, IdemKey, Keyed, Millis, Result};
+use crate::api::{Error, Result};
+use crate::domain::{IdemKey, Keyed, Millis};
 
 /// Why the server refused a queued write, for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,11 +8,12 @@ use serde_json::Value;
 use super::client::{Flavour, enc};
 use super::{RemoteAdapter, original};
 use crate::api::wire::read;
+use crate::api::{Error, Result};
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
     Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, DashboardRow, Deal,
-    DealId, DealQuery, Error, Event, Info, MemberDetail, MemberId, MemberQuery, MemberSort,
-    MemberView, MerchantId, MerchantSummary, Month, PointsSummary, Result,
+    DealId, DealQuery, Event, Info, MemberDetail, MemberId, MemberQuery, MemberSort, MemberView,
+    MerchantId, MerchantSummary, Month, PointsSummary,
 };
 
 /// The page size the core would use for `limit` (so both adapters return the same rows).
@@ -195,7 +196,7 @@ pub fn events(a: &RemoteAdapter, after: u64, limit: usize) -> Result<Vec<Event>>
             "event page",
             v.get("events").cloned().unwrap_or(Value::Null),
         ),
-        Err(Error::NotFound { .. }) => Err(no_feed()),
+        Err(Error::Domain(crate::domain::Error::NotFound { .. })) => Err(no_feed()),
         Err(e) => Err(e),
     }
 }
@@ -220,7 +221,7 @@ pub fn wait_events(a: &RemoteAdapter, after: u64, timeout: Duration) -> Result<u
             .ok_or_else(|| Error::Unavailable {
                 message: "the server's event wait answer is unreadable".into(),
             }),
-        Err(Error::NotFound { .. }) => Err(no_feed()),
+        Err(Error::Domain(crate::domain::Error::NotFound { .. })) => Err(no_feed()),
         Err(e) => {
             // Unreachable: wait out (part of) the timeout so followers do not spin.
             std::thread::sleep(wait.min(Duration::from_secs(1)));

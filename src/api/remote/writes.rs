@@ -9,7 +9,8 @@ use super::client::{Flavour, Sent, Shared};
 use super::{RemoteAdapter, original};
 use crate::api::wire::fault::error_from_response;
 use crate::api::wire::{self, read};
-use crate::domain::{Clock, Command, Error, Keyed, Outcome, Result};
+use crate::api::{Error, Result};
+use crate::domain::{Clock, Command, ErrorKind, Keyed, Outcome};
 
 /// What became of a write.
 pub enum Attempt {
@@ -114,11 +115,8 @@ pub async fn drain(s: &Shared) {
 /// not exist, or conflicts with what is recorded. Server faults and auth answers are not.
 pub fn definitive(e: &Error) -> bool {
     matches!(
-        e,
-        Error::Invalid { .. }
-            | Error::NotFound { .. }
-            | Error::Refused { .. }
-            | Error::KeyConflict { .. }
+        e.kind(),
+        Some(ErrorKind::Malformed | ErrorKind::NotFound | ErrorKind::Rule | ErrorKind::Conflict)
     )
 }
 

@@ -1,31 +1,30 @@
 //! Errors on the wire. The server answers Spring Boot's error shape (`timestamp`, `status`,
 //! `error`, `message`, `path`) plus `errors: [{field, rule}]` and `cause`, the domain error
 //! itself, so the remote adapter gives back exactly the error the embedded store would.
+//! Statuses come from the error's kind (`domain::ErrorKind`), never from its text.
 
 use serde_json::{Value, json};
 
+use crate::api::Error;
 use crate::domain::calendar::format_rfc3339;
-use crate::domain::{Error, FieldError, FieldErrors, Millis};
+use crate::domain::{self, ErrorKind, FieldError, FieldErrors, Millis, Refusal};
 
-/// The HTTP status for a domain error.
+/// The HTTP status for an error, from its kind: a refusal that conflicts with recorded
+/// state (withdrawn twice, cancelled twice, a key reused) is 409, a business rule 422.
 pub fn status_of(e: &Error) -> u16 {
     match e {
-        Error::Invalid { .. } => 400,
-        Error::NotFound { .. } => 404,
-        Error::Refused { rule, .. } if is_conflict(rule) => 409,
-        Error::Refused { .. } => 422,
-        Error::KeyConflict { .. } => 409,
-        Error::Store { .. } => 500,
+        Error::Domain(d) => match d.kind() {
+            ErrorKind::Malformed => 400,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Rule => 422,
+            ErrorKind::Store => 500,
+        },
         Error::Unavailable { .. } => 503,
         Error::Unauthorized { .. } => 401,
         Error::Forbidden { .. } => 403,
+        Error::System { .. } => 500,
     }
-}
-
-/// Refusals that conflict with the state already recorded (withdrawn twice, cancelled
-/// twice) are 409; other rule refusals 422.
-fn is_conflict(rule: &str) -> bool {
-    rule.contains("already")
 }
 
 pub fn reason_phrase(status: u16) -> &'static str {
@@ -47,30 +46,35 @@ pub fn reason_phrase(status: u16) -> &'static str {
 pub fn error_body(e: &Error, path: &str, now: Millis) -> (u16, Value) {
     let status = status_of(e);
     let errors: Vec<FieldError> = match e {
-        Error::Invalid { errors } => errors.0.clone(),
-        Error::Refused { field, rule } => vec![FieldError::new(field, rule)],
+        Error::Domain(domain::Error::Invalid { errors }) => errors.0.clone(),
+        Error::Domain(domain::Error::Refused { field, rule, .. }) => {
+            vec![FieldError::new(field, rule)]
+        }
         _ => Vec::new(),
     };
-    let body = json!({
+    let mut body = json!({
         "timestamp": format_rfc3339(now),
         "status": status,
         "error": reason_phrase(status),
         "message": e.to_string(),
         "path": path,
         "errors": errors,
-        "cause": e,
     });
+    // The core's own error rides along whole; transport and auth errors are told by status.
+    if let Error::Domain(d) = e {
+        body["cause"] = json!(d);
+    }
     (status, body)
 }
 
-/// The domain error for an HTTP error answer: ours carry `cause`; for anyone else's (the
-/// original services, proxies) the status and message decide.
+/// The port error for an HTTP error answer: ours carry `cause` (the core's error); for
+/// anyone else's (the original services, proxies) the status decides, the message is kept.
 pub fn error_from_response(status: u16, body: &[u8], what: &str) -> Error {
     let v: Option<Value> = serde_json::from_slice(body).ok();
     if let Some(cause) = v.as_ref().and_then(|v| v.get("cause"))
-        && let Ok(e) = serde_json::from_value::<Error>(cause.clone())
+        && let Ok(e) = serde_json::from_value::<domain::Error>(cause.clone())
     {
-        return e;
+        return Error::Domain(e);
     }
     let message = v
         .as_ref()
@@ -84,9 +88,7 @@ pub fn error_from_response(status: u16, body: &[u8], what: &str) -> Error {
         .and_then(|e| serde_json::from_value(e.clone()).ok())
         .unwrap_or_default();
     match status {
-        400 if !field_errors.is_empty() => Error::Invalid {
-            errors: FieldErrors(field_errors),
-        },
+        400 if !field_errors.is_empty() => FieldErrors(field_errors).into(),
         400 => Error::invalid("body", &format!("was refused by the server: {message}")),
         401 => Error::Unauthorized {
             message: "the server wants a valid token (--token or ONEPOINT_TOKEN)".into(),
@@ -95,10 +97,22 @@ pub fn error_from_response(status: u16, body: &[u8], what: &str) -> Error {
             message: "this token may only read".into(),
         },
         404 => Error::not_found(what, "requested"),
-        409 | 422 => match field_errors.into_iter().next() {
-            Some(fe) => Error::refused(&fe.field, &fe.rule),
-            None => Error::refused(what, &message),
-        },
+        409 | 422 => {
+            let refusal = if status == 409 {
+                Refusal::Conflict
+            } else {
+                Refusal::Rule
+            };
+            let (field, rule) = match field_errors.into_iter().next() {
+                Some(fe) => (fe.field, fe.rule),
+                None => (what.to_string(), message),
+            };
+            Error::Domain(domain::Error::Refused {
+                field,
+                rule,
+                refusal,
+            })
+        }
         _ => Error::Unavailable {
             message: format!("the server answered {status}: {message}"),
         },
@@ -114,9 +128,9 @@ mod tests {
         let errors = [
             Error::invalid("dealAmount", "must be greater than 0"),
             Error::not_found("member", 7),
-            Error::refused("memberId", "is already withdrawn"),
-            Error::refused("memberId", "is withdrawn"),
-            Error::KeyConflict { key: "k1".into() },
+            domain::Error::conflict("memberId", "is already withdrawn").into(),
+            domain::Error::rule("memberId", "is withdrawn").into(),
+            domain::Error::KeyConflict { key: "k1".into() }.into(),
             Error::store("disk full"),
         ];
         for e in errors {
@@ -130,14 +144,21 @@ mod tests {
     fn statuses_follow_the_spec() {
         assert_eq!(status_of(&Error::invalid("a", "b")), 400);
         assert_eq!(status_of(&Error::not_found("deal", 1)), 404);
+        // The kind decides, not the words.
         assert_eq!(
-            status_of(&Error::refused("originalDealId", "is already cancelled")),
+            status_of(&domain::Error::conflict("originalDealId", "is cancelled").into()),
             409
         );
         assert_eq!(
-            status_of(&Error::refused("billingMonth", "is in the future")),
+            status_of(&domain::Error::rule("billingMonth", "is already in the future").into()),
             422
         );
+        assert_eq!(
+            status_of(&domain::Error::KeyConflict { key: "k".into() }.into()),
+            409
+        );
+        assert_eq!(status_of(&Error::unavailable("down")), 503);
+        assert_eq!(status_of(&Error::system("no terminal")), 500);
     }
 
     #[test]

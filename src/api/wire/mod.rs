@@ -10,10 +10,11 @@ pub mod read;
 
 use serde_json::{Map, Number, Value, json};
 
+use crate::api::Error;
 use crate::domain::calendar::format_rfc3339;
 use crate::domain::{
     BillingRequest, CancelKind, Command, DashboardRow, Deal, DealDraft, DealRequest, DealType,
-    Error, FieldError, FieldErrors, MemberDraft, MemberId, MemberStatus, MerchantDraft, NewMember,
+    FieldError, FieldErrors, MemberDraft, MemberId, MemberStatus, MerchantDraft, NewMember,
     NewMerchant,
 };
 
@@ -342,7 +343,7 @@ mod tests {
         let e = deal_request(&obj(json!({"memberId":1,"merchantId":20,
             "point":1.234,"type":"use"})))
         .unwrap_err();
-        let Error::Invalid { errors } = e else {
+        let Error::Domain(crate::domain::Error::Invalid { errors }) = e else {
             panic!("{e:?}")
         };
         assert_eq!(
@@ -356,7 +357,7 @@ mod tests {
         let e = deal_request(&obj(json!({"memberId":{"a":1},"merchantId":20,
             "point":"1","type":"use"})))
         .unwrap_err();
-        let Error::Invalid { errors } = e else {
+        let Error::Domain(crate::domain::Error::Invalid { errors }) = e else {
             panic!("{e:?}")
         };
         assert_eq!(
@@ -382,7 +383,8 @@ mod tests {
             (&b"[1,2]"[..], "JSON object"),
             (&b""[..], "required"),
         ] {
-            let Err(Error::Invalid { errors }) = parse_object(bytes) else {
+            let Err(Error::Domain(crate::domain::Error::Invalid { errors })) = parse_object(bytes)
+            else {
                 panic!("accepted {bytes:?}")
             };
             assert!(errors.get("body").unwrap().rule.contains(rule), "{errors}");

@@ -6,11 +6,11 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::api::{Error, Result};
 use crate::domain::calendar::parse_datetime;
 use crate::domain::{
     Balance, Billing, BillingId, BillingStatus, DashboardRow, Deal, DealId, DealStatus, DealType,
-    Error, MemberId, MemberStatus, MemberView, MerchantId, Millis, Month, Points, Result,
-    Withdrawal,
+    MemberId, MemberStatus, MemberView, MerchantId, Millis, Month, Points, Withdrawal,
 };
 
 fn unreadable(what: &str, why: impl std::fmt::Display) -> Error {

@@ -12,7 +12,7 @@ pub mod points;
 use tui_input::Input;
 
 use crate::app::forms::Form;
-use crate::app::keymap::Keymap;
+use crate::app::keymap::{Keymap, Scope};
 use crate::domain::{Command, IdemKey, Millis, Month};
 
 pub use billing::BillingState;
@@ -104,6 +104,13 @@ impl ThemeName {
             "light" => Some(ThemeName::Light),
             "mono" => Some(ThemeName::Mono),
             _ => None,
+        }
+    }
+    /// `NO_COLOR` (any non-empty value) forces mono, whatever the config says.
+    pub fn resolve(configured: ThemeName, no_color: Option<&str>) -> ThemeName {
+        match no_color {
+            Some(v) if !v.is_empty() => ThemeName::Mono,
+            _ => configured,
         }
     }
     pub fn name(self) -> &'static str {
@@ -217,6 +224,19 @@ pub struct State {
     pub seen_version: [u64; 5],
     /// Merchant names by id, for the analysis and the settle confirm.
     pub merchant_names: std::collections::BTreeMap<crate::domain::MerchantId, String>,
+}
+
+impl State {
+    /// The scopes a key is looked up in, most specific first.
+    pub fn scopes(&self) -> Vec<Scope> {
+        let mut v = Vec::with_capacity(3);
+        if self.tab == Tab::Members && self.members.analysis.is_some() {
+            v.push(Scope::Analysis);
+        }
+        v.push(Scope::Tab(self.tab));
+        v.push(Scope::Global);
+        v
+    }
 }
 
 impl State {

@@ -44,11 +44,11 @@ impl Opts {
 
 /// Joins members named by `name(n)` (n = 1, 2, ...) until the store holds `target`, in
 /// batches through `execute` (a `Core` or any `Port`).
-pub fn join_members(
+pub fn join_members<E: std::fmt::Display>(
     have: u64,
     target: u64,
     mut name: impl FnMut(u64) -> String,
-    execute: impl Fn(Vec<Keyed>) -> Vec<onepoint::domain::Result<Outcome>>,
+    execute: impl Fn(Vec<Keyed>) -> Vec<Result<Outcome, E>>,
 ) -> Result<(), String> {
     let mut next = have;
     while next < target {

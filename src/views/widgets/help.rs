@@ -10,12 +10,11 @@ use ratatui::widgets::Paragraph;
 use super::{centered, popup};
 use crate::app::keymap::{Keymap, Scope};
 use crate::app::state::State;
-use crate::app::update::scopes;
 use crate::views::theme::Theme;
 
 pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let mut all = scopes(s);
+    let mut all = s.scopes();
     all.push(Scope::Dialog);
     for scope in all {
         lines.push(Line::from(Span::styled(scope.title(), t.title)));
