@@ -9,6 +9,7 @@ pub mod follow;
 pub mod import;
 pub mod outbox;
 pub mod output;
+pub mod report;
 pub mod seed;
 pub mod seed_data;
 pub mod show;
