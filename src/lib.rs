@@ -11,4 +11,5 @@ pub mod domain;
 pub mod headless;
 pub mod server;
 pub mod traffic;
+pub mod transfer;
 pub mod views;

@@ -11,6 +11,7 @@
 //! - `traffic` (the one traffic generator) imports `domain`;
 //! - `demo` (demo data and its simulator) imports `app`, `api`, `traffic` and `domain`;
 //! - `headless` (the console without a terminal) imports `app`, `views`, `api` and `domain`;
+//! - `transfer` (import and export) imports `api` and `domain`;
 //! - none of them imports `cli` or `config`: `main.rs` + `cli` are the one composition root,
 //!   the only place that reads the config and the command line.
 
@@ -19,13 +20,13 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules of the crate.
 const MODULES: &[&str] = &[
-    "api", "app", "cli", "config", "demo", "domain", "headless", "server", "traffic", "views",
-    "lib", "main", "bin",
+    "api", "app", "cli", "config", "demo", "domain", "headless", "server", "traffic", "transfer",
+    "views", "lib", "main", "bin",
 ];
 
 /// The layers checked (everything but the composition root).
 const LAYERS: &[&str] = &[
-    "domain", "api", "server", "app", "views", "traffic", "demo", "headless",
+    "domain", "api", "server", "app", "views", "traffic", "demo", "headless", "transfer",
 ];
 
 /// External crates a layer must not name (`None`: any is fine).
@@ -46,7 +47,7 @@ fn forbidden_crates(layer: &str) -> &'static [&'static str] {
             "tracing_subscriber",
         ],
         "views" => &["tokio", "futures", "axum", "hyper", "reqwest", "clap"],
-        "api" | "server" => &["ratatui", "crossterm", "tui_input", "clap"],
+        "api" | "server" | "transfer" => &["ratatui", "crossterm", "tui_input", "clap"],
         "app" => &["axum", "hyper", "clap"],
         _ => &[],
     }
@@ -63,7 +64,7 @@ fn allowed(layer: &str, path: &[String]) -> bool {
         "api" | "traffic" => top == "domain",
         "demo" => matches!(top, "domain" | "api" | "app" | "traffic"),
         "headless" => matches!(top, "domain" | "api" | "app" | "views"),
-        "server" => matches!(top, "domain" | "api"),
+        "server" | "transfer" => matches!(top, "domain" | "api"),
         "app" => matches!(top, "domain" | "api" | "views"),
         "views" => {
             top == "domain"

@@ -40,10 +40,35 @@ fn source() -> Store {
     s
 }
 
+const EXPORT_HEADER: &str = "id,key,type,status,reason,billingStatus,billingId,originalDealId,originalKey,cancelledBy,memberId,memberName,merchantId,merchantName,dealAmount,point,balance,dealDate";
+
 fn export_csv(s: &Store) -> String {
     let r = s.run(&w("export deals --format csv"));
     assert_eq!(r.code, 0, "{r:?}");
     r.stdout
+}
+
+/// The columns an import rebuilds (names, billing and settlement are the target store's).
+fn replayable(csv: &str) -> Vec<Vec<String>> {
+    let mut rd = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    let keep: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            !matches!(
+                h.as_str(),
+                "memberName" | "merchantName" | "billingStatus" | "billingId"
+            )
+        })
+        .map(|(i, _)| i)
+        .collect();
+    rd.records()
+        .map(|r| {
+            let r = r.unwrap();
+            keep.iter().map(|i| r[*i].to_string()).collect()
+        })
+        .collect()
 }
 
 fn import(s: &Store, file: &Path, code: i32) -> Value {
@@ -69,19 +94,68 @@ fn export_writes_oldest_first_in_the_import_shape() {
     let s = source();
     let csv = export_csv(&s);
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some(HEADER));
+    assert_eq!(lines.next(), Some(EXPORT_HEADER));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 9);
-    let keys: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    let col = |name: &str| EXPORT_HEADER.split(',').position(|h| h == name).unwrap();
+    let keys: Vec<&str> = rows.iter().map(|r| r[col("key")]).collect();
     assert_eq!(keys[0], "deal-1");
     assert_eq!(keys[8], "deal-9");
-    // deal-6 cancels deal-2 (a use): no amount, the original's points, its key.
-    assert_eq!(rows[5][1], "useCancel");
-    assert_eq!(rows[5][5], "100");
-    assert_eq!(rows[5][7], "deal-2");
-    assert_eq!(rows[3][5], "123.45");
-    // A use without an amount leaves the column empty.
-    assert_eq!(rows[2][4], "");
+    assert_eq!(rows[8][col("id")], "9");
+    // deal-6 cancels deal-2 (a use): the original's points and amount, its id and key.
+    assert_eq!(rows[5][col("type")], "useCancel");
+    assert_eq!(rows[5][col("point")], "100");
+    assert_eq!(rows[5][col("originalKey")], "deal-2");
+    assert_eq!(rows[5][col("originalDealId")], "2");
+    assert_eq!(rows[1][col("cancelledBy")], "6");
+    assert_eq!(rows[3][col("point")], "123.45");
+    // The failed use says so, and why; the balance after it is unchanged.
+    assert_eq!(rows[2][col("status")], "fail");
+    assert_eq!(rows[2][col("reason")], "insufficient points");
+    assert_eq!(rows[2][col("balance")], "900");
+    assert_eq!(rows[2][col("dealAmount")], "0");
+    assert_eq!(rows[0][col("status")], "success");
+    assert_eq!(rows[0][col("memberName")], "안서연");
+    // Merchant 7 was settled: its uses are billed by billing 1.
+    assert_eq!(rows[4][col("billingStatus")], "yes");
+    assert_eq!(rows[4][col("billingId")], "1");
+    assert_eq!(rows[0][col("billingStatus")], "no");
+    assert!(rows[0][col("dealDate")].ends_with('Z'));
+    // A balance recomputed from the export (successful deals only) is the member's balance.
+    let mut balance = 0.0;
+    for r in rows
+        .iter()
+        .filter(|r| r[col("memberId")] == "1" && r[col("status")] == "success")
+    {
+        let p: f64 = r[col("point")].parse().unwrap();
+        balance += match r[col("type")] {
+            "save" | "useCancel" => p,
+            _ => -p,
+        };
+    }
+    assert_eq!(balance, s.points(1));
+    assert_eq!(rows[8][col("balance")].parse::<f64>().unwrap(), s.points(1));
+}
+
+#[test]
+fn the_json_export_carries_every_field_typed() {
+    let s = source();
+    let deals = s.ok(&w("export deals --format json"));
+    let d = &deals.as_array().unwrap()[4];
+    let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want: Vec<&str> = EXPORT_HEADER.split(',').collect();
+    want.sort_unstable();
+    let mut got = keys.clone();
+    got.sort_unstable();
+    assert_eq!(got, want);
+    assert_eq!(d["id"], 5);
+    assert_eq!(d["type"], "use");
+    assert_eq!(d["point"], 23.45);
+    assert_eq!(d["balance"], 100.0);
+    assert_eq!(d["billingId"], 1);
+    assert_eq!(d["memberName"], "최민준");
+    assert_eq!(d["originalDealId"], Value::Null);
+    assert!(d["dealDate"].as_str().unwrap().ends_with('Z'));
 }
 
 #[test]
@@ -106,8 +180,8 @@ fn an_export_imports_into_an_empty_store_and_rebuilds_it() {
     assert_eq!(balances(&dst), balances(&src));
     assert_eq!(dst.ok(&["info"])["deals"], src.ok(&["info"])["deals"]);
     assert_eq!(
-        export_csv(&dst),
-        csv,
+        replayable(&export_csv(&dst)),
+        replayable(&csv),
         "the rebuilt store exports the same deals"
     );
     assert_eq!(dst.run(&["check"]).code, 0);
@@ -122,7 +196,7 @@ fn an_export_imports_into_an_empty_store_and_rebuilds_it() {
     );
     assert_eq!(again["membersJoined"], 0);
     assert_eq!(dst.ok(&["info"])["events"], events);
-    assert_eq!(export_csv(&dst), csv);
+    assert_eq!(replayable(&export_csv(&dst)), replayable(&csv));
 }
 
 #[test]
@@ -145,7 +219,7 @@ fn an_import_cut_short_and_run_again_applies_each_row_once() {
     assert_eq!(s2["replayed"], 7);
     assert_eq!(s2["applied"], 2);
     assert_eq!(balances(&dst), balances(&src));
-    assert_eq!(export_csv(&dst), csv);
+    assert_eq!(replayable(&export_csv(&dst)), replayable(&csv));
 }
 
 #[test]
@@ -167,7 +241,7 @@ fn a_malformed_row_stops_the_import_before_anything_is_written() {
     assert!(line.starts_with("error: row 3: dealAmount"), "{line}");
     assert_eq!(s.state(), before);
 
-    // A cancel naming no earlier row stops there: rows before it stay applied.
+    // A cancel naming no earlier row is found by the first pass: nothing is written.
     std::fs::write(
         &file,
         format!("{HEADER}\nk1,save,1,20,1000,,,\nk2,saveCancel,,,,,,k9\nk3,save,1,20,10,,,\n"),
@@ -175,11 +249,11 @@ fn a_malformed_row_stops_the_import_before_anything_is_written() {
     .unwrap();
     let r = s.run(&["import", "deals", file.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(
-        r.error_line().starts_with("error: row 2: originalKey k9"),
-        "{r:?}"
+    assert_eq!(
+        r.error_line(),
+        "error: row 2: originalKey k9 names no earlier row of the file",
     );
-    assert_eq!(s.points(1), 10.0);
+    assert_eq!(s.state(), before);
 
     // A header without the columns is refused by name.
     std::fs::write(&file, "key,type\nk1,save\n").unwrap();
@@ -246,7 +320,7 @@ fn seed_generates_a_coherent_store_and_repeats_with_its_seed() {
             .lines()
             .map(|l| {
                 let mut c: Vec<&str> = l.split(',').collect();
-                c.remove(6);
+                c.pop();
                 c.join(",")
             })
             .collect()
@@ -286,6 +360,61 @@ fn a_seeded_store_exports_and_imports_into_an_identical_one() {
     assert_eq!(summary["pointsDiffer"], 0);
     assert_eq!(summary["rows"], 800);
     assert_eq!(balances(&dst), balances(&src));
-    assert_eq!(export_csv(&dst), csv);
+    assert_eq!(replayable(&export_csv(&dst)), replayable(&csv));
     assert_eq!(dst.run(&["check"]).code, 0);
+}
+
+#[test]
+fn the_first_pass_finds_every_bad_row_and_bounds_placeholder_members() {
+    let s = Store::new();
+    s.join("Kim");
+    let file = s.path().join("bad.csv");
+    // Row 2 malformed, row 4 cancels a key no row has, row 5 names a member far beyond the
+    // store's one plus the file's five rows (this id once aborted on allocation).
+    std::fs::write(
+        &file,
+        format!(
+            "{HEADER}\nk1,save,1,20,1000,,,\nk2,use,1,20,,-5,,\nk3,save,1,20,10,,,\nk4,useCancel,,,,,,nope\nk5,save,9007199254740991,20,10,,,\n"
+        ),
+    )
+    .unwrap();
+    let before = s.state();
+    let r = s.run(&["import", "deals", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let errors: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 3, "{r:?}");
+    assert!(errors[0].starts_with("error: row 2: point"), "{r:?}");
+    assert!(
+        errors[1].starts_with("error: row 4: originalKey nope"),
+        "{r:?}"
+    );
+    assert!(
+        errors[2].starts_with("error: row 5: memberId must be at most 6"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("nothing was imported: 3 bad row(s)"),
+        "{r:?}"
+    );
+    assert_eq!(s.state(), before);
+
+    // At the bound (1 member + 2 rows = 3) placeholders fill the gap; one past it is refused.
+    std::fs::write(
+        &file,
+        format!("{HEADER}\nk1,save,3,20,1000,,,\nk2,save,1,20,10,,,\n"),
+    )
+    .unwrap();
+    let ok = import(&s, &file, 0);
+    assert_eq!(ok["membersJoined"], 2);
+    std::fs::write(&file, format!("{HEADER}\nj1,save,6,20,1000,,,\n")).unwrap();
+    let r = s.run(&["import", "deals", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(
+        r.error_line(),
+        "error: row 1: memberId must be at most 4: the store's highest member (3) plus the rows in the file (1)"
+    );
 }

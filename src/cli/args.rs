@@ -304,13 +304,14 @@ pub enum ExportWhat {
 pub enum ExportFormat {
     Csv,
     Json,
+    Parquet,
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = EXPORT_HELP)]
 pub struct ExportArgs {
     pub what: ExportWhat,
-    /// csv, or json (an array); the default is json with --json, else csv
+    /// csv, json (an array) or parquet; the default is json with --json, else csv
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
     /// Write to FILE (replaced only once complete) instead of stdout
@@ -333,26 +334,30 @@ recorded as failed), 5% cancel. Writes go through the port in batches of 2000, o
 group commit (one fsync) each. A progress bar shows on stderr only on a terminal.";
 
 const EXPORT_HELP: &str = "\
-Pages through the store; nothing is loaded whole. Deals are written oldest first;
-`export deals --format csv` writes the columns
-  key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
-that `onepoint import deals` reads back. With --output the file appears only once the
-export is complete.";
+Pages through the store; nothing is loaded whole. Deals are written oldest first with
+every field:
+  id,key,type,status,reason,billingStatus,billingId,originalDealId,originalKey,
+  cancelledBy,memberId,memberName,merchantId,merchantName,dealAmount,point,balance,dealDate
+and `onepoint import deals` reads the file back (it takes the columns it needs). Points
+are exact hundredths (Parquet: DECIMAL(18,2)); dates are RFC 3339 in UTC (Parquet:
+TIMESTAMP(MILLIS, UTC)). Parquet is written a row group of 65,536 rows at a time, so
+memory stays bounded. With --output the file appears only once the export is complete.";
 
 const IMPORT_HELP: &str = "\
 Reads the columns key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey
-(as `export deals` writes them). Each row is checked by the same rules as
+by name (`export deals` writes them among others, which are ignored). Each row is checked by the same rules as
 `deal save|use|cancel` and applied with its `key` as the idempotency key, so re-running
 an import, also after a crash part-way, applies each row exactly once: rows already
 applied come back as replays and change nothing.
 
-The whole file is checked before anything is written: a malformed row is reported as
-`error: row N: field rule` (exit 2) and nothing is imported. A cancel names its
-original by `originalKey`, the key of an earlier row; if no earlier row has it, the
-import stops there (exit 2): the rows before it stay applied and re-running is safe.
+The whole file is checked before anything is written: every malformed row, every
+cancel whose `originalKey` names no earlier row, and every member id beyond the store's
+highest plus the rows in the file is reported as `error: row N: field rule` (exit 2),
+and nothing is imported.
 
 Deals need members: a row for a member id beyond the highest existing one first joins
-placeholder members named `member N` (key `import-member-N`) up to that id. Ids are
+placeholder members named `member N` (key `import-member-N`) up to that id (never more
+than the file has rows). Ids are
 sequential and never reused, so an export imports into an empty store and rebuilds it
 with the same ids. Saves earn at the target store's rates: register merchants with
 their earn rates first (`merchant add`); rows whose points differ are counted.

@@ -7,7 +7,6 @@ pub mod commands;
 pub mod export;
 pub mod follow;
 pub mod import;
-pub mod import_csv;
 pub mod output;
 pub mod seed;
 pub mod show;

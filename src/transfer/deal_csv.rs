@@ -1,4 +1,4 @@
-//! The CSV side of `import deals`: opening and reading the file, finding the columns by
+//! The CSV side of the deal import: opening and reading the file, finding the columns by
 //! header name, turning a row into the draft `deal save|use|cancel` would build, and the
 //! first pass that checks every row before anything is written.
 
@@ -10,7 +10,21 @@ use std::path::Path;
 use crate::api::{Error, Result};
 use crate::domain::{DealDraft, DealRequest, FieldError, FieldErrors, IdemKey, Points};
 
-use super::export::DEAL_COLUMNS;
+/// The columns the import reads (by header name; any others, such as the rest of what
+/// `export deals` writes, are ignored).
+pub const IMPORT_COLUMNS: [&str; 8] = [
+    "key",
+    "type",
+    "memberId",
+    "merchantId",
+    "dealAmount",
+    "point",
+    "dealDate",
+    "originalKey",
+];
+
+/// Malformed rows listed by the first pass; the rest are only counted.
+pub const MAX_ERRORS: usize = 100;
 
 pub fn open(path: &Path) -> Result<csv::Reader<BufReader<File>>> {
     // A file that cannot be opened is bad input (exit 2), not a store failure.
@@ -56,7 +70,7 @@ impl Columns {
             .map_err(|e| Error::invalid("header", &format!("cannot be read: {e}")))?
             .clone();
         let mut idx = [0usize; 8];
-        for (slot, name) in idx.iter_mut().zip(DEAL_COLUMNS) {
+        for (slot, name) in idx.iter_mut().zip(IMPORT_COLUMNS) {
             *slot = header
                 .iter()
                 .position(|h| h.trim() == name)
@@ -65,7 +79,7 @@ impl Columns {
                         "header",
                         &format!(
                             "is missing the column {name} (needs {})",
-                            DEAL_COLUMNS.join(",")
+                            IMPORT_COLUMNS.join(",")
                         ),
                     )
                 })?;
@@ -110,7 +124,12 @@ fn draft(r: &Row, original: &str) -> DealDraft {
     } else {
         d.member = r.member.to_string();
         d.merchant = r.merchant.to_string();
-        d.amount = r.amount.to_string();
+        // An export writes 0 for a use without an amount.
+        d.amount = if r.kind.trim() == "use" && r.amount.trim() == "0" {
+            String::new()
+        } else {
+            r.amount.to_string()
+        };
         if r.kind.trim() != "save" {
             d.points = r.point.to_string();
         }
@@ -143,29 +162,94 @@ pub struct Scan {
     pub rows: u64,
     /// Keys some cancel names as its original: the only ones whose ids must be kept.
     pub referenced: HashSet<String>,
+    /// The first `MAX_ERRORS` bad rows, and how many there are in all.
+    pub errors: Vec<(u64, FieldErrors)>,
+    pub error_count: u64,
 }
 
-/// The first pass: every row parses, and which keys cancels refer to.
-pub fn scan(
-    path: &Path,
-    columns: &Columns,
-) -> Result<std::result::Result<Scan, (u64, FieldErrors)>> {
+impl Scan {
+    fn fail(&mut self, row: u64, errs: FieldErrors) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push((row, errs));
+        }
+    }
+}
+
+fn key_hash(key: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key)
+}
+
+/// The member id a save or use row names, if it parses.
+fn member_of(r: &Row) -> Option<u64> {
+    if is_cancel_kind(r.kind) {
+        return None;
+    }
+    crate::domain::MemberId::parse("memberId", r.member)
+        .ok()
+        .map(|m| m.get())
+}
+
+/// The first pass, before anything is written: every row parses, every cancel names the
+/// key of an earlier row, and no member id lies beyond the store's highest (`highest`)
+/// plus the rows in the file (the most placeholders an import may join). Every bad row
+/// is found, not just the first. Keys are remembered as 64-bit hashes (8 bytes a row).
+pub fn scan(path: &Path, columns: &Columns, highest: u64) -> Result<Scan> {
     let mut reader = open(path)?;
     let mut record = csv::StringRecord::new();
     let mut s = Scan {
         rows: 0,
         referenced: HashSet::new(),
+        errors: Vec::new(),
+        error_count: 0,
     };
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut top_member = 0u64;
     while read(&mut reader, &mut record)? {
         s.rows += 1;
         let r = columns.row(&record);
         // Any valid id stands in for the original until the second pass resolves it.
-        if let Err(errs) = parse_row(&r, "1") {
-            return Ok(Err((s.rows, errs)));
-        }
+        let mut errs = parse_row(&r, "1").err().unwrap_or_default();
         if is_cancel_kind(r.kind) {
-            s.referenced.insert(r.original_key.trim().to_string());
+            let okey = r.original_key.trim();
+            if !okey.is_empty() && !seen.contains(&key_hash(okey)) {
+                errs.push(FieldError::new(
+                    "originalKey",
+                    &format!("{okey} names no earlier row of the file"),
+                ));
+            }
+            s.referenced.insert(okey.to_string());
+        }
+        seen.insert(key_hash(r.key.trim()));
+        top_member = top_member.max(member_of(&r).unwrap_or(0));
+        if !errs.is_empty() {
+            s.fail(s.rows, errs);
         }
     }
-    Ok(Ok(s))
+    let bound = highest.saturating_add(s.rows);
+    if top_member > bound {
+        // Rare: a second read names every such row.
+        let mut reader = open(path)?;
+        let mut row = 0u64;
+        while read(&mut reader, &mut record)? {
+            row += 1;
+            let r = columns.row(&record);
+            if member_of(&r).is_some_and(|m| m > bound) {
+                s.fail(
+                    row,
+                    FieldError::new(
+                        "memberId",
+                        &format!(
+                            "must be at most {bound}: the store's highest member ({highest}) plus the rows in the file ({})",
+                            s.rows
+                        ),
+                    )
+                    .into(),
+                );
+            }
+        }
+        s.errors.sort_by_key(|e| e.0);
+    }
+    Ok(s)
 }
