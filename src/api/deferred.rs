@@ -154,6 +154,12 @@ impl Port for Deferred {
     fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>> {
         self.port()?.previews(month, limit)
     }
+    fn report(
+        &self,
+        q: &crate::domain::reports::ReportQuery,
+    ) -> Result<crate::domain::reports::Report> {
+        self.port()?.report(q)
+    }
 }
 
 #[cfg(test)]

@@ -121,4 +121,10 @@ impl Port for Embedded {
     fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>> {
         Ok(self.core.previews(month, limit)?)
     }
+    fn report(
+        &self,
+        q: &crate::domain::reports::ReportQuery,
+    ) -> Result<crate::domain::reports::Report> {
+        Ok(self.core.report(q)?)
+    }
 }

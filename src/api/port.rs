@@ -104,6 +104,12 @@ pub trait Port: Send + Sync + 'static {
     fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>>;
     /// Every merchant (up to `limit`) with its settlement preview for `month`: one call.
     fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>>;
+    /// A staff report (liability, activity, segments, dormant, anomalies), read from the
+    /// counters the write path keeps.
+    fn report(
+        &self,
+        q: &crate::domain::reports::ReportQuery,
+    ) -> Result<crate::domain::reports::Report>;
 
     // ---- one-write conveniences over `execute` ----
     fn run_one(&self, command: Command, key: Option<IdemKey>) -> Result<Outcome> {

@@ -76,6 +76,8 @@ pub enum CommandLine {
     Seed(SeedArgs),
     /// Write deals, members or billings as CSV or JSON
     Export(ExportArgs),
+    /// Staff reports: liability roll-forward, activity, segments, dormant, anomalies
+    Report(ReportArgs),
     /// Import deals from CSV (idempotent per row key)
     #[command(subcommand)]
     Import(ImportCmd),
@@ -318,6 +320,89 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportWhat {
+    Liability,
+    Activity,
+    Segments,
+    Dormant,
+    Anomalies,
+}
+
+impl ReportWhat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportWhat::Liability => "liability",
+            ReportWhat::Activity => "activity",
+            ReportWhat::Segments => "segments",
+            ReportWhat::Dormant => "dormant",
+            ReportWhat::Anomalies => "anomalies",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = REPORT_HELP)]
+pub struct ReportArgs {
+    pub what: ReportWhat,
+    /// Liability: only this month (YYYYMM), with its merchants
+    #[arg(long)]
+    pub month: Option<String>,
+    /// First business day (YYYY-MM-DD) of activity or anomalies
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last business day (YYYY-MM-DD), default today
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Activity: day, week (ISO, Monday first) or month
+    #[arg(long)]
+    pub grain: Option<String>,
+    /// Segments and dormant: dormant after this many days without a deal (default 90)
+    #[arg(long)]
+    pub days: Option<String>,
+    /// Dormant and anomalies: rows listed at most (default 50, at most 1000)
+    #[arg(long)]
+    pub limit: Option<String>,
+    /// Anomalies: a member with at least this many cancels (default 3)
+    #[arg(long = "min-cancels")]
+    pub min_cancels: Option<String>,
+    /// Anomalies: a member with at least this many failed uses or cancels (default 3)
+    #[arg(long = "min-failed")]
+    pub min_failed: Option<String>,
+    /// Anomalies: a merchant whose clawbacks reach this percent of its redeemed points (default 10)
+    #[arg(long)]
+    pub clawback: Option<String>,
+    /// table (default), csv (the main table) or json (everything; the default with --json)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+}
+
+const REPORT_HELP: &str = "\
+Every report reads counters the write path keeps (per day, month, merchant and member),
+never the deals, so each answers in milliseconds at any size; segments and dormant read
+one small record per member, cached until the data changes. Months and days are the
+store's business zone.
+  liability  opening + issued - redeemed - saveCancelled + useCancelled - forfeited =
+             closing, per month, exact to the hundredth; each closing is the next
+             opening and the last equals the sum of every balance (`check` verifies it);
+             settlements (billed, commission) and clawbacks beside it; merchants of the
+             latest (or --month) month.
+  activity   deals by type, failed-use rate, points earned and used, distinct active
+             members, new members and withdrawals per day, week or month (default the
+             last 30 days, 12 weeks or 12 months).
+  segments   champions, loyal, active, new, at risk, dormant: counts and points held.
+  dormant    members with points and no deal for --days, the largest holders first.
+  anomalies  members with many cancels or failed uses in the window (default the last
+             7 days), merchants whose clawbacks are high against their redeemed points,
+             each with the deals behind it.";
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {

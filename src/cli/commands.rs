@@ -49,6 +49,7 @@ pub fn run(cmd: CommandLine, global: &GlobalOpts, port: std::sync::Arc<dyn Port>
         CommandLine::Events(a) => super::follow::run(&ctx, &a),
         CommandLine::Seed(a) => super::seed::run(&ctx, &a),
         CommandLine::Export(a) => super::export::run(&ctx, &a),
+        CommandLine::Report(a) => super::report::run(&ctx, &a),
         CommandLine::Import(super::args::ImportCmd::Deals { file }) => {
             super::import::run(&ctx, &file)
         }

@@ -8,6 +8,7 @@ pub mod export;
 pub mod follow;
 pub mod import;
 pub mod output;
+pub mod report;
 pub mod seed;
 pub mod show;
 #[cfg(test)]

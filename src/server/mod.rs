@@ -18,6 +18,7 @@ mod feed;
 pub mod guard;
 mod members;
 mod reply;
+mod reports;
 mod routes;
 mod windows;
 
@@ -135,6 +136,7 @@ pub fn router(
         .route("/windows/members", get(windows::member_window))
         .route("/windows/deals", get(windows::deal_window))
         .route("/billings/previews", get(windows::previews))
+        .route("/reports/{kind}", get(reports::report))
         .route(
             "/members/{id}",
             get(members::member).delete(members::withdraw),

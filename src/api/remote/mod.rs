@@ -379,4 +379,10 @@ impl Port for RemoteAdapter {
     ) -> Result<Vec<crate::domain::MerchantPreview>> {
         reads::previews(self, month, limit)
     }
+    fn report(
+        &self,
+        q: &crate::domain::reports::ReportQuery,
+    ) -> Result<crate::domain::reports::Report> {
+        reads::report(self, q)
+    }
 }

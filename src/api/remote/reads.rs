@@ -306,3 +306,33 @@ pub fn previews(
     )?;
     read::strict("billing previews", v)
 }
+
+/// `GET /reports/{kind}?...` on `onepoint serve`. The original services keep no counters a
+/// report could be built from (and reading every deal over HTTP is what the reports exist
+/// to avoid), so against them this says so.
+pub fn report(
+    a: &RemoteAdapter,
+    q: &crate::domain::reports::ReportQuery,
+) -> Result<crate::domain::reports::Report> {
+    if !ours(a) {
+        return Err(original::not_offered("staff reports"));
+    }
+    let params: Vec<String> = q
+        .params()
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('%', "%25")
+                    .replace('&', "%26")
+                    .replace('+', "%2B")
+            )
+        })
+        .collect();
+    let mut path = format!("/reports/{}", q.kind.as_str());
+    if !params.is_empty() {
+        path.push('?');
+        path.push_str(&params.join("&"));
+    }
+    read::strict("report", a.get(path, "report")?)
+}
