@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod confirms;
+pub mod describe;
 pub mod forms;
 pub mod keymap;
 pub mod loads;
@@ -84,6 +85,7 @@ impl Default for ConsoleOptions {
 pub fn initial_state(port: &dyn Port, opts: &ConsoleOptions, clock: &Clock) -> Result<State> {
     let now = clock.now();
     let mut s = State::new(now, Month::of(now, opts.zone), opts.keymap.clone());
+    s.zone = opts.zone;
     let src = port.source();
     s.header.kind = src.kind;
     s.header.location = src.location;
