@@ -22,6 +22,7 @@ pub enum Target {
     Summary,
     Billing,
     Lookup,
+    Report,
 }
 
 #[derive(Debug)]
@@ -90,6 +91,11 @@ pub enum Loaded {
     SettleTarget(BillingPreview, Option<String>),
     /// A deal to show as JSON, or to confirm cancelling.
     Deal(Deal, bool),
+    /// A staff report for the Insights tab.
+    Report {
+        generation: u64,
+        report: Box<crate::domain::reports::Report>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +128,10 @@ pub enum Effect {
     LoadBilling {
         generation: u64,
         month: Month,
+    },
+    LoadReport {
+        generation: u64,
+        query: crate::domain::reports::ReportQuery,
     },
     /// Read the member, then confirm the withdrawal naming the points forfeited.
     PrepareWithdraw(MemberId),

@@ -100,6 +100,23 @@ pub fn billing(s: &mut State) -> Effect {
     count(s, e)
 }
 
+/// Loads the Insights tab's report for its view and window.
+pub fn insights(s: &mut State) -> Effect {
+    // Windows moved back are counted in UTC days; the current one is the store's own today.
+    let today = crate::domain::reports::counters::day_of(
+        s.now,
+        chrono::FixedOffset::east_opt(0).expect("UTC"),
+    );
+    let i = &mut s.insights;
+    i.generation += 1;
+    i.loading = true;
+    let e = Effect::LoadReport {
+        generation: i.generation,
+        query: i.query(today),
+    };
+    count(s, e)
+}
+
 pub fn request(s: &mut State, e: Effect) -> Effect {
     count(s, e)
 }
@@ -129,6 +146,7 @@ pub fn reload_current(s: &mut State) -> Vec<Effect> {
         }
         Tab::Billing => vec![billing(s)],
         Tab::Events => Vec::new(),
+        Tab::Insights => vec![insights(s)],
     }
 }
 
@@ -143,6 +161,7 @@ pub fn loading_current(s: &State) -> bool {
         Tab::Points => s.points.table.loading,
         Tab::Billing => s.billing.loading,
         Tab::Events => false,
+        Tab::Insights => s.insights.loading,
     }
 }
 
@@ -153,6 +172,7 @@ pub fn loaded_once(s: &State) -> bool {
         Tab::Points => s.points.table.loaded_once,
         Tab::Billing => s.billing.loaded_once,
         Tab::Events => true,
+        Tab::Insights => s.insights.loaded_once,
     }
 }
 
@@ -273,6 +293,7 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
                 b.selected = b.selected.min(b.shown().len().saturating_sub(1));
             }
         }
+        Loaded::Report { generation, report } => s.insights.accept(generation, *report),
         Loaded::WithdrawTarget(m) => super::confirms::withdraw(s, &m),
         Loaded::SettleTarget(p, name) => super::confirms::settle(s, &p, name.as_deref()),
         Loaded::Deal(d, cancel) => {
@@ -304,6 +325,11 @@ pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::api:
         Target::Billing => {
             if generation == s.billing.generation {
                 s.billing.loading = false;
+            }
+        }
+        Target::Report => {
+            if generation == s.insights.generation {
+                s.insights.loading = false;
             }
         }
         Target::Detail | Target::Summary | Target::Lookup => {}

@@ -163,6 +163,10 @@ fn move_by(s: &mut State, delta: isize) -> Vec<Effect> {
             s.events.scroll(delta);
             Vec::new()
         }
+        Tab::Insights => {
+            s.insights.step(delta);
+            Vec::new()
+        }
     }
 }
 
@@ -194,6 +198,13 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
                     s.say(
                         StatusKind::Info,
                         "points are listed highest first; use : member ID",
+                    );
+                    return Vec::new();
+                }
+                Tab::Insights => {
+                    s.say(
+                        StatusKind::Info,
+                        "v: next report, [ ]: move the window, i: day/week/month",
                     );
                     return Vec::new();
                 }
@@ -278,6 +289,7 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
                 Vec::new()
             }
             Tab::Billing => Vec::new(),
+            Tab::Insights => insight_drill(s),
         },
         KeyAction::Back => {
             s.members.analysis = None;
@@ -322,6 +334,33 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             s.modal = Some(Modal::Form(Form::settle(m, s.billing.month)));
             Vec::new()
         }
+        KeyAction::PrevMonth | KeyAction::NextMonth if s.tab == Tab::Insights => {
+            let i = &mut s.insights;
+            i.offset = if a == KeyAction::PrevMonth {
+                i.offset + 1
+            } else {
+                (i.offset - 1).max(0)
+            };
+            vec![loads::insights(s)]
+        }
+        KeyAction::InsightView => {
+            s.insights.view = s.insights.view.next();
+            s.insights.selected = 0;
+            s.insights.offset = 0;
+            vec![loads::insights(s)]
+        }
+        KeyAction::InsightGrain => {
+            use crate::domain::reports::Grain;
+            let i = &mut s.insights;
+            i.view = crate::app::state::insights::InsightView::Activity;
+            i.grain = match i.grain {
+                Grain::Day => Grain::Week,
+                Grain::Week => Grain::Month,
+                Grain::Month => Grain::Day,
+            };
+            i.offset = 0;
+            vec![loads::insights(s)]
+        }
         KeyAction::PrevMonth | KeyAction::NextMonth => {
             let b = &mut s.billing;
             b.month = if a == KeyAction::PrevMonth {
@@ -343,6 +382,35 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
         // Dialog actions arrive only through `modal_key`.
         KeyAction::Submit | KeyAction::Cancel | KeyAction::NextField | KeyAction::PrevField => {
             Vec::new()
+        }
+    }
+}
+
+/// Enter on an Insights row: the member's analysis, or the Deals tab filtered to the member,
+/// merchant or month behind it, or the dormant list.
+fn insight_drill(s: &mut State) -> Vec<Effect> {
+    use crate::app::state::insights::{Drill, InsightView};
+    let Some(d) = s.insights.drill() else {
+        s.say(StatusKind::Info, "nothing to open for this row");
+        return Vec::new();
+    };
+    let deals = |s: &mut State, text: String| {
+        use crate::app::state::deals::DealFilter;
+        s.deals.filter = DealFilter::parse(&text).unwrap_or_default();
+        s.deals.filter_text = text;
+        s.tab = Tab::Deals;
+        s.mark_seen();
+        vec![loads::deals(s, None, false)]
+    };
+    match d {
+        Drill::Member(m) => open_analysis(s, m),
+        Drill::MemberDeals(m) => deals(s, format!("member:{m}")),
+        Drill::MerchantDeals(m) => deals(s, format!("merchant:{m}")),
+        Drill::Month(m) => deals(s, format!("month:{m}")),
+        Drill::DormantList => {
+            s.insights.view = InsightView::Dormant;
+            s.insights.selected = 0;
+            vec![loads::insights(s)]
         }
     }
 }

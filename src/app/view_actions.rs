@@ -51,6 +51,10 @@ pub(super) fn sort(s: &mut State) -> Vec<Effect> {
             s.say(StatusKind::Info, "events are in log order");
             return Vec::new();
         }
+        Tab::Insights => {
+            s.say(StatusKind::Info, "reports keep their own order");
+            return Vec::new();
+        }
     };
     s.say(StatusKind::Info, format!("sorted by {name}"));
     effects
@@ -86,6 +90,11 @@ pub(super) fn yank(s: &mut State) -> Vec<Effect> {
             .events
             .selected()
             .and_then(|e| serde_json::to_string(e).ok()),
+        Tab::Insights => s
+            .insights
+            .report
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r).ok()),
     };
     match text {
         Some(t) => {
