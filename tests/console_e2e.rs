@@ -133,7 +133,7 @@ fn demo_console_end_to_end_in_tmux() {
     assert!(out.status.success(), "tmux: {out:?}");
 
     let first = t.wait_for("DEMO");
-    t.wait_for("Members · page 1");
+    t.wait_for("Members 1 / ");
     let store = first
         .split_whitespace()
         .find(|w| w.contains("onepoint-demo-"))
@@ -142,11 +142,11 @@ fn demo_console_end_to_end_in_tmux() {
     assert!(store.exists());
 
     for (key, title) in [
-        ("2", "Deals · newest first"),
-        ("3", "Balances · page 1"),
+        ("2", "Deals 1 / "),
+        ("3", "Balances 1 / "),
         ("4", "Settlement preview"),
         ("5", "Events · following"),
-        ("1", "Members · page 1"),
+        ("1", "Members 1 / "),
     ] {
         t.keys(&[key]);
         t.wait_for(title);
@@ -163,14 +163,15 @@ fn demo_console_end_to_end_in_tmux() {
     t.keys(&["Enter"]);
     t.wait_for("Place this save?");
     t.keys(&["Enter"]);
-    let done = t.wait_for("save for member 1: 1000 points, balance now");
+    let done = t.wait_for(": 1,000.00 points, balance now");
     let after = done
         .lines()
         .find_map(|l| l.split("balance now ").nth(1))
         .map(|s| s.trim().to_string())
         .unwrap();
     let cents = |s: &str| -> i64 {
-        let (w, f) = s.split_once('.').unwrap_or((s, ""));
+        let s = s.replace(',', "");
+        let (w, f) = s.split_once('.').unwrap_or((&s, ""));
         w.parse::<i64>().unwrap() * 100 + format!("{f:0<2}").parse::<i64>().unwrap()
     };
     assert_eq!(
@@ -183,7 +184,7 @@ fn demo_console_end_to_end_in_tmux() {
 
     // The deal's event arrives in the feed.
     t.keys(&["5"]);
-    t.wait_for("save member 1 merchant 3 1000 pts");
+    t.wait_for("save · member 1 ");
 
     t.keys(&["q"]);
     assert_eq!(wait_file(&exit_file).trim(), "0", "exit code");

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use onepoint::app::action::{Action, Effect, Loaded};
 use onepoint::app::state::{Modal, State, StatusKind, Tab, ThemeName};
 use onepoint::app::update::update;
-use onepoint::domain::{Command, DealRequest, DealType, Error, MemberId, Outcome, Points};
+use onepoint::domain::{Command, DealRequest, DealType, Error, MemberId, Outcome};
 
 fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
     update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -66,8 +66,9 @@ fn a_tab_not_yet_loaded_asks_for_its_first_page_only() {
     );
     let fx = press(&mut s, KeyCode::Char('2'));
     match fx.as_slice() {
-        [Effect::LoadDeals { query, .. }] => {
-            assert_eq!(query.before, None);
+        [Effect::LoadDeals { query, fetch, .. }] => {
+            assert_eq!(query.anchor, onepoint::domain::Anchor::First);
+            assert_eq!(*fetch, onepoint::app::state::table::Fetch::First);
             assert!(query.limit <= 200, "a page, not the table: {}", query.limit);
         }
         other => panic!("expected one deal page load, got {other:?}"),
@@ -101,7 +102,17 @@ fn a_valid_deal_form_asks_for_confirmation_then_executes_with_a_fresh_key() {
     assert!(
         c.lines
             .iter()
-            .any(|l| l.contains("Member 7 buys for 25000 at merchant 3"))
+            .any(|l| l.contains("Member 7 최하은 buys for 25,000 at merchant 3 Green Mart")),
+        "{:?}",
+        c.lines
+    );
+    // The points it will earn, at this merchant's own rate.
+    assert!(
+        c.lines
+            .iter()
+            .any(|l| l.contains("Earns 250.00 points at this merchant's 1% rate")),
+        "{:?}",
+        c.lines
     );
     let fx = press(&mut s, KeyCode::Enter);
     let [Effect::Execute { key, command }] = fx.as_slice() else {
@@ -167,7 +178,7 @@ fn withdraw_reads_the_member_first_and_confirms_with_the_forfeit() {
     assert!(
         c.lines
             .iter()
-            .any(|l| l.contains("23757.15 points will be forfeited"))
+            .any(|l| l.contains("23,757.15 points will be forfeited"))
     );
     press(&mut s, KeyCode::Char('n'));
     assert!(s.modal.is_none());
@@ -219,36 +230,62 @@ fn a_failed_use_is_reported_with_its_reason_and_an_error_never_ends_the_session(
 }
 
 #[test]
-fn moving_past_the_last_row_loads_the_next_page_after_it() {
+fn moving_near_the_end_of_the_window_reads_the_rows_after_it() {
     let mut s = fresh();
     s.tab = Tab::Deals;
-    let g = s.deals.table.reset();
-    let page: Vec<_> = (1..=121).rev().map(deal).collect();
-    s.deals.table.accept(g, page, false, 30);
+    let page: Vec<_> = (2..=121).rev().map(deal).collect();
+    console_support::load(&mut s.deals.table, page, 121, 30);
     s.deals.table.selected = 119;
     let fx = press(&mut s, KeyCode::Down);
     match fx.as_slice() {
-        [Effect::LoadDeals { query, .. }] => {
-            assert_eq!(query.before, Some(onepoint::domain::DealId(2)));
+        [Effect::LoadDeals { query, fetch, .. }] => {
+            assert_eq!(*fetch, onepoint::app::state::table::Fetch::After);
+            assert_eq!(
+                query.anchor,
+                onepoint::domain::Anchor::After(onepoint::domain::DealId(2))
+            );
         }
         other => panic!("{other:?}"),
     }
+    // The move waits for the rows: it is not lost, and not applied twice.
+    assert_eq!(s.deals.table.selected, 119);
+    assert_eq!(s.deals.table.pending, 1);
 }
 
 #[test]
-fn sort_is_remembered_per_view() {
+fn sort_is_remembered_per_view_and_reads_the_whole_table_again() {
+    use onepoint::domain::{Anchor, MemberOrder};
     let mut s = fresh();
     s.tab = Tab::Deals;
-    press(&mut s, KeyCode::Char('s'));
-    assert_eq!(s.deals.sort, 1);
-    let pts: Vec<Points> = s.deals.table.rows.iter().map(|d| d.point).collect();
-    assert!(pts.windows(2).all(|w| w[0] >= w[1]), "sorted by points");
+    let fx = press(&mut s, KeyCode::Char('s'));
+    assert!(s.deals.sort.oldest_first);
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => {
+            assert!(query.oldest_first);
+            assert_eq!(query.anchor, Anchor::First);
+        }
+        other => panic!("{other:?}"),
+    }
     press(&mut s, KeyCode::Char('1'));
     press(&mut s, KeyCode::Char('s'));
-    press(&mut s, KeyCode::Char('s'));
-    assert_eq!(s.members.sort, 2);
+    let fx = press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.members.sort.by, MemberOrder::Balance);
+    assert!(s.members.sort.descending);
+    match fx.as_slice() {
+        [Effect::LoadMembers { query, .. }] => {
+            assert_eq!(query.order, MemberOrder::Balance);
+            assert!(query.descending);
+            assert_eq!(query.anchor, Anchor::First);
+        }
+        other => panic!("{other:?}"),
+    }
+    press(&mut s, KeyCode::Char('S'));
+    assert_eq!(s.members.sort.label(), "balance ▲");
     press(&mut s, KeyCode::Char('2'));
-    assert_eq!(s.deals.sort, 1, "the deals sort survived the visit");
+    assert!(
+        s.deals.sort.oldest_first,
+        "the deals sort survived the visit"
+    );
 }
 
 #[test]
@@ -264,8 +301,9 @@ fn deal_filter_goes_through_the_domain_parsers() {
     for _ in 0..6 {
         press(&mut s, KeyCode::Backspace);
     }
-    typed(&mut s, "use member:0007");
-    let fx = press(&mut s, KeyCode::Enter);
+    // The filter applies as it is typed: the last key reads the deals it asks for.
+    typed(&mut s, "use member:000");
+    let fx = press(&mut s, KeyCode::Char('7'));
     match fx.as_slice() {
         [Effect::LoadDeals { query, .. }] => {
             assert_eq!(query.deal_type, Some(DealType::Use));
@@ -273,6 +311,10 @@ fn deal_filter_goes_through_the_domain_parsers() {
         }
         other => panic!("{other:?}"),
     }
+    // Enter keeps it (nothing new to read) and closes the prompt.
+    assert!(press(&mut s, KeyCode::Enter).is_empty());
+    assert!(s.modal.is_none());
+    assert_eq!(s.deals.filter.member, Some(MemberId(7)));
 }
 
 #[test]
@@ -323,14 +365,22 @@ fn help_lists_the_live_keymap_including_overrides() {
 }
 
 #[test]
-fn yank_copies_the_selection_as_json() {
+fn yank_offers_id_name_phone_and_json_of_the_selection() {
     let mut s = fresh();
-    let fx = press(&mut s, KeyCode::Char('y'));
+    assert!(press(&mut s, KeyCode::Char('y')).is_empty());
+    let Some(Modal::Yank { choices, .. }) = &s.modal else {
+        panic!("{:?}", s.modal)
+    };
+    let labels: Vec<&str> = choices.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(labels, ["member id", "name", "phone", "JSON"]);
+    assert_eq!(choices[1].1, "이서연");
+    let fx = press(&mut s, KeyCode::Char('4'));
     let [Effect::Yank(text)] = fx.as_slice() else {
         panic!("{fx:?}")
     };
     let v: serde_json::Value = serde_json::from_str(text).unwrap();
     assert_eq!(v["memberId"], 3);
+    assert!(s.modal.is_none());
 }
 
 #[test]

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onepoint::domain::{
-    Amount, CancelKind, Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId,
-    MerchantId, NewMember, Outcome, Points,
+    Amount, Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId, MerchantId,
+    NewMember, Outcome, Points,
 };
+use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
 
 fn join_many(core: &onepoint::domain::core::Core, n: usize) {
@@ -33,38 +34,22 @@ fn join_many(core: &onepoint::domain::core::Core, n: usize) {
     }
 }
 
-fn random_deal(rng: &mut impl Rng, members: u64, mine: &mut Vec<DealId>) -> DealRequest {
-    let member = MemberId(rng.random_range(1..=members));
-    let merchant = MerchantId(rng.random_range(1..=5));
-    match rng.random_range(0..100) {
-        0..60 => DealRequest::Save {
-            member,
-            merchant,
-            amount: Amount(rng.random_range(100..50_000)),
-            date: None,
-        },
-        60..92 => DealRequest::Use {
-            member,
-            merchant,
-            points: Points(rng.random_range(1..40_000)),
-            amount: None,
-            date: None,
-        },
-        _ if !mine.is_empty() => {
-            let i = rng.random_range(0..mine.len());
-            DealRequest::Cancel {
-                original: mine.swap_remove(i),
-                kind: CancelKind::Any,
-                date: None,
-            }
-        }
-        _ => DealRequest::Save {
-            member,
-            merchant,
-            amount: Amount(1000),
-            date: None,
-        },
-    }
+/// The crash child's traffic: the shared generator, 60% save, 32% use, 8% cancel, over
+/// members `1..=members` and merchants 1 to 5.
+fn traffic(seed: u64, members: u64) -> Generator<rand::rngs::StdRng> {
+    let mix = Mix {
+        uses: 0.32,
+        cancels: 0.08,
+        joins: 0.0,
+        withdrawals: 0.0,
+    };
+    Generator::new(
+        rand::rngs::StdRng::seed_from_u64(seed),
+        mix,
+        Spread::Uniform,
+    )
+    .with_members((1..=members).map(MemberId))
+    .with_merchants((1..=5).map(MerchantId))
 }
 
 #[test]
@@ -139,33 +124,33 @@ fn concurrent_uses_on_the_same_members_never_overdraw() {
 }
 
 const CHILD_ENV: &str = "ONEPOINT_CRASH_CHILD_DIR";
+const READERS_ENV: &str = "ONEPOINT_CRASH_CHILD_READERS";
 
-/// Not a test of its own: the writer process the crash test kills. Prints `ACK id member
-/// balance` after each acknowledged deal.
+/// Not a test of its own (ignored; the crash tests run it in a child process): the writer
+/// process they kill. Prints `ACK id member balance` after each acknowledged deal and, with
+/// readers on, `READ id member merchant type point balance status` for each deal it read.
 #[test]
+#[ignore = "the crash tests' child process"]
 fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+    let dir = std::env::var(CHILD_ENV).expect("run by the crash tests");
+    let readers = std::env::var(READERS_ENV).is_ok();
     let core = Arc::new(support::open(std::path::Path::new(&dir), &Clock::System));
     let members = core.info().unwrap().members;
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
-    let threads: Vec<_> = (0..8u64)
+    let mut threads: Vec<_> = (0..8u64)
         .map(|t| {
             let core = core.clone();
             let out = out.clone();
             std::thread::spawn(move || {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(t ^ std::process::id() as u64);
-                let mut mine = Vec::new();
+                let mut traffic = traffic(t ^ std::process::id() as u64, members);
                 loop {
-                    let req = random_deal(&mut rng, members, &mut mine);
-                    if let Some(Ok(Outcome::Deal(d))) = core
+                    let req = traffic.deal(None);
+                    if let Some(Ok(o @ Outcome::Deal(_))) = core
                         .execute(vec![Keyed::new(Command::Deal(req), None)])
                         .pop()
                     {
-                        if !d.deal_type.is_cancel() && d.status == DealStatus::Success {
-                            mine.push(d.id);
-                        }
+                        traffic.learn(&o);
+                        let Outcome::Deal(d) = o else { unreachable!() };
                         let mut o = out.lock().unwrap();
                         writeln!(o, "ACK {} {} {}", d.id, d.member_id, d.balance.0).unwrap();
                         o.flush().unwrap();
@@ -174,9 +159,103 @@ fn crash_child() {
             })
         })
         .collect();
+    if readers {
+        // Readers chase the newest deals: the ones a crash would take back if they were
+        // visible before durable.
+        threads.extend((0..2u64).map(|t| {
+            let core = core.clone();
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(t + 100);
+                loop {
+                    let last = core.info().unwrap().deals;
+                    let id = last + rng.random_range(0..3);
+                    if id == 0 {
+                        continue;
+                    }
+                    if let Ok(d) = core.deal(DealId(id)) {
+                        let mut o = out.lock().unwrap();
+                        writeln!(
+                            o,
+                            "READ {} {} {} {} {} {} {}",
+                            d.id,
+                            d.member_id,
+                            d.merchant_id,
+                            d.deal_type.as_str(),
+                            d.point.0,
+                            d.balance.0,
+                            d.status.as_str()
+                        )
+                        .unwrap();
+                        o.flush().unwrap();
+                    }
+                }
+            })
+        }));
+    }
     for t in threads {
         let _ = t.join();
     }
+}
+
+/// Runs the child on `dir`, kills it with SIGKILL at a random moment under load, and
+/// returns the lines it printed.
+fn run_and_kill(dir: &std::path::Path, readers: bool, rng: &mut impl Rng) -> Vec<String> {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = Proc::new(&exe);
+    cmd.args([
+        "crash_child",
+        "--exact",
+        "--include-ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, dir)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    if readers {
+        cmd.env(READERS_ENV, "1");
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (first_tx, first_rx) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("ACK ") {
+                let _ = first_tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    // Once it is writing, kill it at a random moment under load.
+    first_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the child starts acknowledging writes");
+    std::thread::sleep(Duration::from_millis(rng.random_range(20..400)));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    reader.join().unwrap()
+}
+
+/// `ACK` lines as (id, member, balance); a line cut by the kill is skipped.
+fn acks(lines: &[String]) -> Vec<(u64, u64, i64)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let p: Vec<&str> = l.strip_prefix("ACK ")?.split(' ').collect();
+            match p[..] {
+                [id, member, balance] => Some((
+                    id.parse().ok()?,
+                    member.parse().ok()?,
+                    balance.parse().ok()?,
+                )),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -186,46 +265,10 @@ fn sigkill_during_heavy_writes_loses_no_acknowledged_write() {
         let core = support::open(dir.path(), &Clock::System);
         join_many(&core, 20);
     }
-    let exe = std::env::current_exe().unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut total_acked = 0;
     for round in 0..5 {
-        let mut child = Proc::new(&exe)
-            .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (first_tx, first_rx) = std::sync::mpsc::channel::<()>();
-        let reader = std::thread::spawn(move || {
-            let mut acks = Vec::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let Some(rest) = line.strip_prefix("ACK ") else {
-                    continue;
-                };
-                let p: Vec<&str> = rest.split(' ').collect();
-                if let [id, member, balance] = p[..] {
-                    acks.push((
-                        id.parse::<u64>().unwrap(),
-                        member.parse::<u64>().unwrap(),
-                        balance.parse::<i64>().unwrap(),
-                    ));
-                    let _ = first_tx.send(());
-                }
-            }
-            acks
-        });
-        // Once it is writing, kill it at a random moment under load.
-        first_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the child starts acknowledging writes");
-        std::thread::sleep(Duration::from_millis(rng.random_range(20..400)));
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-        let _ = child.wait();
-        let acked = reader.join().unwrap();
+        let acked = acks(&run_and_kill(dir.path(), false, &mut rng));
         assert!(
             !acked.is_empty(),
             "round {round}: the child acknowledged nothing"
@@ -247,4 +290,226 @@ fn sigkill_during_heavy_writes_loses_no_acknowledged_write() {
         assert!(report.ok, "round {round}: {:?}", report.violations);
     }
     assert!(total_acked > 0);
+}
+
+#[test]
+fn sigkill_takes_back_nothing_a_reader_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let core = support::open(dir.path(), &Clock::System);
+        join_many(&core, 20);
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut total_read = 0;
+    for round in 0..5 {
+        let lines = run_and_kill(dir.path(), true, &mut rng);
+        let core = support::open(dir.path(), &Clock::System);
+        for line in &lines {
+            let Some(rest) = line.strip_prefix("READ ") else {
+                continue;
+            };
+            let p: Vec<&str> = rest.split(' ').collect();
+            if p.len() != 7 {
+                continue; // the last line, cut by the kill
+            }
+            total_read += 1;
+            let id: u64 = p[0].parse().unwrap();
+            let d = core
+                .deal(DealId(id))
+                .unwrap_or_else(|e| panic!("round {round}: deal {id} was read, then lost: {e}"));
+            let now = format!(
+                "{} {} {} {} {} {} {}",
+                d.id,
+                d.member_id,
+                d.merchant_id,
+                d.deal_type.as_str(),
+                d.point.0,
+                d.balance.0,
+                d.status.as_str()
+            );
+            assert_eq!(now, rest, "round {round}: deal {id} read before the kill");
+        }
+        let report = core.check().unwrap();
+        assert!(report.ok, "round {round}: {:?}", report.violations);
+    }
+    assert!(total_read > 0, "the readers read nothing");
+}
+
+fn open_faulty(
+    dir: &std::path::Path,
+    faults: &Arc<onepoint::domain::wal::Faults>,
+) -> onepoint::domain::core::Core {
+    use onepoint::domain::core::{Core, CoreOptions};
+    use onepoint::domain::store::StoreOptions;
+    Core::open_with_store(
+        dir,
+        CoreOptions {
+            clock: Clock::fixed(support::NOW_MS),
+            ..CoreOptions::default()
+        },
+        StoreOptions {
+            faults: Some(faults.clone()),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn keyed_save(key: &str, member: u64, amount: u64) -> Keyed {
+    Keyed::new(
+        Command::Deal(DealRequest::Save {
+            member: MemberId(member),
+            merchant: MerchantId(1),
+            amount: Amount(amount),
+            date: None,
+        }),
+        Some(onepoint::domain::IdemKey(key.into())),
+    )
+}
+
+#[test]
+fn a_failed_fsync_shows_nothing_acknowledges_nothing_and_refuses_later_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = open_faulty(dir.path(), &faults);
+    join_many(&core, 3);
+    core.execute(vec![keyed_save("first", 1, 10_000)])
+        .pop()
+        .unwrap()
+        .unwrap();
+    let before = core.info().unwrap();
+    faults.fail_syncs_after(0);
+    let e = core
+        .execute(vec![keyed_save("lost", 2, 20_000)])
+        .pop()
+        .unwrap()
+        .unwrap_err();
+    assert!(e.to_string().contains("fsync"), "{e}");
+    // Nothing of it is visible: not the deal, not the counters, not the balance.
+    let after = core.info().unwrap();
+    assert_eq!((after.deals, after.events), (before.deals, before.events));
+    assert!(core.deal(DealId(before.deals + 1)).is_err());
+    assert_eq!(core.points(MemberId(2)).unwrap().point, Points::ZERO);
+    // The store takes no more writes until reopened.
+    faults.fail_syncs_after(-1);
+    assert!(
+        core.execute(vec![keyed_save("later", 3, 1_000)])
+            .pop()
+            .unwrap()
+            .is_err()
+    );
+    drop(core);
+    let core = support::open(dir.path(), &Clock::fixed(support::NOW_MS));
+    let reopened = core.info().unwrap();
+    assert_eq!(
+        (reopened.deals, reopened.events),
+        (before.deals, before.events)
+    );
+    assert!(core.check().unwrap().ok);
+    // The refused write, retried with its key, happens once.
+    let d = core
+        .execute(vec![keyed_save("lost", 2, 20_000)])
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        core.execute(vec![keyed_save("lost", 2, 20_000)])
+            .pop()
+            .unwrap()
+            .unwrap(),
+        d
+    );
+    assert_eq!(core.info().unwrap().deals, before.deals + 1);
+}
+
+#[test]
+fn a_chunk_failing_inside_a_group_fails_the_group_and_reopening_completes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = open_faulty(dir.path(), &faults);
+    join_many(&core, 50);
+    let batch = |_: ()| -> Vec<Keyed> {
+        (0..300)
+            .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
+            .collect()
+    };
+    // 300 saves write thousands of keys: many chunks, one group. The third fails to apply.
+    faults.fail_applies_after(2);
+    let results = core.execute(batch(()));
+    assert_eq!(results.len(), 300);
+    assert!(results.iter().all(|r| r.is_err()), "the whole group fails");
+    assert!(
+        core.execute(vec![keyed_save("after", 1, 1_000)])
+            .pop()
+            .unwrap()
+            .is_err(),
+        "no writes after a failed apply"
+    );
+    drop(core);
+    // The group was durable in the log: reopening applies the rest of it.
+    let core = support::open(dir.path(), &Clock::fixed(support::NOW_MS));
+    let info = core.info().unwrap();
+    assert_eq!(info.deals, 300);
+    let r = core.check().unwrap();
+    assert!(r.ok, "{:?}", r.violations);
+    // Retried with the same keys, every command answers its recorded outcome, once.
+    let again = core.execute(batch(()));
+    assert!(again.iter().all(|r| r.is_ok()));
+    assert_eq!(core.info().unwrap().deals, 300);
+    for (i, r) in again.into_iter().enumerate() {
+        match r.unwrap() {
+            Outcome::Deal(d) => assert_eq!(d.member_id, MemberId(1 + i as u64 % 50)),
+            o => panic!("{o:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_older_store_is_migrated_to_the_settlement_totals_on_open() {
+    use onepoint::domain::schema::{PENDING, SCHEMA};
+    use onepoint::domain::store::{Store, StoreOptions, WriteSet};
+    let mut f = support::fixture();
+    join_many(&f.core, 2);
+    f.save(1, 7, 1_000_000).unwrap();
+    f.use_pts(1, 7, 30_000).unwrap();
+    f.use_pts(1, 8, 1_000).unwrap();
+    let d = f.use_pts(1, 7, 2_000).unwrap();
+    f.cancel(d.id.0).unwrap();
+    let month =
+        onepoint::domain::Month::of(support::NOW_MS, chrono::FixedOffset::east_opt(0).unwrap());
+    let want: Vec<_> = [7, 8]
+        .iter()
+        .map(|m| {
+            f.core
+                .preview_billing(onepoint::domain::MerchantId(*m), month)
+                .unwrap()
+        })
+        .collect();
+    assert!(want[0].deal_count > 0);
+    // Make it a version-1 store: no schema version, no `Q` totals.
+    let dir = f.dir.path().to_path_buf();
+    f.core = support::open(tempfile::tempdir().unwrap().path(), &Clock::System);
+    {
+        let store = Store::open(&dir, StoreOptions::default()).unwrap();
+        let mut set = WriteSet::default();
+        set.remove(SCHEMA);
+        let q: Vec<_> = store
+            .scan_prefix(&[PENDING])
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert!(!q.is_empty());
+        for k in q {
+            set.remove(&k);
+        }
+        store.commit(set).unwrap();
+    }
+    f.core = support::open(&dir, &f.clock);
+    for (m, w) in [7, 8].iter().zip(&want) {
+        let got = f
+            .core
+            .preview_billing(onepoint::domain::MerchantId(*m), month)
+            .unwrap();
+        assert_eq!(&got, w, "merchant {m}");
+    }
+    f.assert_check();
 }

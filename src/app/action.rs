@@ -5,24 +5,47 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::api::{Error, Result};
 use crate::app::state::billing::PreviewRow;
-use crate::app::state::points::BalanceRow;
+use crate::app::state::table::Fetch;
 use crate::domain::{
-    BalanceQuery, Billing, BillingPreview, BillingRequest, Command, DashboardRow, Deal, DealId,
-    DealQuery, Event, IdemKey, MemberDetail, MemberId, MemberQuery, MemberView, Millis, Month,
-    Outcome, PointsSummary,
+    Billing, BillingPreview, BillingRequest, Command, Deal, DealId, DealWindow, Event, IdemKey,
+    MemberDetail, MemberId, MemberView, MemberWindow, MerchantSummary, Millis, Month, Outcome,
+    PointsSummary, Window,
 };
+
+/// The tables that are windows on the member table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberTable {
+    Members,
+    Points,
+}
+
+/// The tables that are windows on the deal table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealTable {
+    Deals,
+    /// The member analysis' history of this member.
+    History(MemberId),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    Members,
+    Members(MemberTable),
+    Deals(DealTable),
     Detail,
-    History,
-    Deals,
-    Balances,
     Summary,
     Billing,
+    Names,
     Lookup,
     Report,
+}
+
+/// What a fetched deal is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealUse {
+    /// `Enter`: describe it.
+    Describe,
+    /// `c`: confirm cancelling it.
+    Cancel,
 }
 
 #[derive(Debug)]
@@ -55,30 +78,24 @@ pub enum Action {
 #[derive(Debug)]
 pub enum Loaded {
     Members {
+        table: MemberTable,
         generation: u64,
-        rows: Vec<MemberView>,
-        select_last: bool,
-    },
-    Detail(Box<MemberDetail>),
-    History {
-        member: MemberId,
-        generation: u64,
-        rows: Vec<DashboardRow>,
-        select_last: bool,
+        fetch: Fetch,
+        window: Window<MemberView>,
     },
     Deals {
+        table: DealTable,
         generation: u64,
-        rows: Vec<Deal>,
-        select_last: bool,
+        fetch: Fetch,
+        window: Window<Deal>,
+        /// The names of the members on the page (one batch read).
+        names: Vec<(MemberId, String)>,
     },
-    Balances {
-        generation: u64,
-        rows: Vec<BalanceRow>,
-        select_last: bool,
-    },
+    /// Member names by id (one batch read).
+    Names(Vec<(MemberId, String)>),
+    Detail(Box<MemberDetail>),
     Summary(PointsSummary),
-    /// Merchant names by id (for labels).
-    Merchants(Vec<(crate::domain::MerchantId, String)>),
+    Merchants(Vec<MerchantSummary>),
     Billing {
         generation: u64,
         month: Month,
@@ -89,8 +106,8 @@ pub enum Loaded {
     WithdrawTarget(MemberView),
     /// A fresh preview before confirming a settlement.
     SettleTarget(BillingPreview, Option<String>),
-    /// A deal to show as JSON, or to confirm cancelling.
-    Deal(Deal, bool),
+    /// A fresh read of a deal (and its member's name), to describe or to confirm cancelling.
+    Deal(Box<Deal>, DealUse, Option<String>),
     /// A staff report for the Insights tab.
     Report {
         generation: u64,
@@ -101,28 +118,20 @@ pub enum Loaded {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadMembers {
+        table: MemberTable,
         generation: u64,
-        query: MemberQuery,
-        select_last: bool,
-    },
-    LoadDetail(MemberId),
-    LoadHistory {
-        member: MemberId,
-        generation: u64,
-        before: Option<DealId>,
-        limit: usize,
-        select_last: bool,
+        fetch: Fetch,
+        query: MemberWindow,
     },
     LoadDeals {
+        table: DealTable,
         generation: u64,
-        query: DealQuery,
-        select_last: bool,
+        fetch: Fetch,
+        query: DealWindow,
     },
-    LoadBalances {
-        generation: u64,
-        query: BalanceQuery,
-        select_last: bool,
-    },
+    /// Names for these member ids, in one read.
+    LoadNames(Vec<MemberId>),
+    LoadDetail(MemberId),
     LoadSummary,
     LoadMerchants,
     LoadBilling {
@@ -137,8 +146,8 @@ pub enum Effect {
     PrepareWithdraw(MemberId),
     /// Preview, then confirm the settlement naming the amount.
     PrepareSettle(BillingRequest),
-    /// Fetch a deal: show its JSON (`false`) or confirm cancelling it (`true`).
-    FetchDeal(DealId, bool),
+    /// Fetch a deal to describe it or to confirm cancelling it.
+    FetchDeal(DealId, DealUse),
     /// One user action, one idempotency key (reused only by the worker's automatic retry).
     Execute {
         key: IdemKey,

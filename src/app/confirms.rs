@@ -3,9 +3,30 @@
 
 use super::state::{Confirm, Modal, State, StatusKind};
 use crate::domain::{
-    BillingPreview, BillingRequest, CancelKind, Command, Deal, DealRequest, DealStatus, MemberView,
-    Outcome,
+    BasisPoints, BillingPreview, BillingRequest, CancelKind, Command, Deal, DealRequest,
+    DealStatus, DealType, MemberView, Outcome,
 };
+use crate::views::format::{points, thousands};
+
+/// Why this deal cannot be cancelled, from the row itself (said at once, no dialog).
+pub fn why_not_cancellable(d: &Deal) -> Option<String> {
+    if d.deal_type.is_cancel() {
+        return Some(format!(
+            "deal {} is itself a cancel (of deal {}): it cannot be cancelled",
+            d.id,
+            d.original_deal_id.map_or("?".into(), |o| o.to_string())
+        ));
+    }
+    if d.status == DealStatus::Fail {
+        return Some(format!(
+            "deal {} failed ({}): nothing was moved, nothing to cancel",
+            d.id,
+            d.reason.as_deref().unwrap_or("no reason recorded")
+        ));
+    }
+    d.cancelled_by
+        .map(|c| format!("deal {} was already cancelled by deal {c}", d.id))
+}
 
 fn open(s: &mut State, title: String, lines: Vec<String>, command: Command) {
     s.modal = Some(Modal::Confirm(Confirm {
@@ -28,7 +49,7 @@ pub fn withdraw(s: &mut State, m: &MemberView) {
         format!("Withdraw member {}?", m.member_id),
         vec![
             format!("{} ({}) will be withdrawn.", m.name, m.member_id),
-            format!("{} points will be forfeited.", m.point),
+            format!("{} points will be forfeited.", points(m.point)),
             "The history is kept; the member can take part in no more deals.".into(),
         ],
         Command::Withdraw(m.member_id),
@@ -45,13 +66,13 @@ pub fn settle(s: &mut State, p: &BillingPreview, name: Option<&str>) {
         lines.push("Nothing new to bill: the latest billing comes back unchanged.".into());
     } else {
         lines.push(format!(
-            "{} deals, net {} points, commission {}.{:02}%",
-            p.deal_count,
-            p.net_points,
+            "{}, net {} points, commission {}.{:02}%",
+            crate::views::format::plural(p.deal_count, "deal"),
+            points(p.net_points),
             p.commission_bp / 100,
             p.commission_bp % 100
         ));
-        lines.push(format!("Billing amount: {}", p.billing_amount));
+        lines.push(format!("Billing amount: {}", points(p.billing_amount)));
     }
     open(
         s,
@@ -65,37 +86,34 @@ pub fn settle(s: &mut State, p: &BillingPreview, name: Option<&str>) {
 }
 
 pub fn cancel(s: &mut State, d: &Deal) {
-    let what = match d.deal_type {
-        crate::domain::DealType::Save => format!("{} points will be taken back", d.point),
-        crate::domain::DealType::Use => format!("{} points will be given back", d.point),
-        _ => {
-            s.say(
-                StatusKind::Error,
-                format!("deal {} is itself a cancel", d.id),
-            );
-            return;
-        }
-    };
-    if let Some(c) = d.cancelled_by {
-        s.say(
-            StatusKind::Error,
-            format!("deal {} was already cancelled by deal {c}", d.id),
-        );
+    if let Some(why) = why_not_cancellable(d) {
+        s.say(StatusKind::Error, why);
         return;
     }
+    let what = match d.deal_type {
+        DealType::Save => format!("{} points will be taken back", points(d.point)),
+        _ => format!("{} points will be given back", points(d.point)),
+    };
+    let lines = vec![
+        format!(
+            "{} of {} points by member {} {}",
+            d.deal_type.as_str(),
+            points(d.point),
+            d.member_id,
+            s.member_label(d.member_id)
+        ),
+        format!(
+            "at merchant {} {} on {}.",
+            d.merchant_id,
+            s.merchant_label(d.merchant_id),
+            crate::views::format::date_time_in(d.deal_date, s.zone)
+        ),
+        format!("{what} (recorded as failed if the balance is short)."),
+    ];
     open(
         s,
         format!("Cancel deal {}?", d.id),
-        vec![
-            format!(
-                "{} by member {} at merchant {} on {}.",
-                d.deal_type.as_str(),
-                d.member_id,
-                d.merchant_id,
-                crate::domain::calendar::format_rfc3339(d.deal_date)
-            ),
-            format!("{what} (recorded as failed if the balance is short)."),
-        ],
+        lines,
         Command::Deal(DealRequest::Cancel {
             original: d.id,
             kind: CancelKind::Any,
@@ -124,22 +142,43 @@ pub fn for_form(s: &mut State, c: Command) {
             merchant,
             amount,
             ..
-        }) => (
-            "Place this save?".to_string(),
-            vec![
-                format!("Member {member} buys for {amount} at merchant {merchant}."),
-                "Points are earned at the merchant's rate (1% by default).".into(),
-            ],
-        ),
+        }) => {
+            let rate = s.merchant_rates.get(merchant).copied();
+            let earn = match rate {
+                Some(bp) => format!(
+                    "Earns {} points at this merchant's {}% rate.",
+                    points(BasisPoints(bp).earn(*amount)),
+                    BasisPoints(bp).as_percent()
+                ),
+                None => "Unknown merchant: the default rate applies.".into(),
+            };
+            (
+                "Place this save?".to_string(),
+                vec![
+                    format!(
+                        "Member {member} {} buys for {} at merchant {merchant} {}.",
+                        s.member_label(*member),
+                        thousands(amount.0),
+                        s.merchant_label(*merchant)
+                    ),
+                    earn,
+                ],
+            )
+        }
         Command::Deal(DealRequest::Use {
             member,
             merchant,
-            points,
+            points: p,
             ..
         }) => (
             "Pay with points?".to_string(),
             vec![
-                format!("Member {member} pays {points} points at merchant {merchant}."),
+                format!(
+                    "Member {member} {} pays {} points at merchant {merchant} {}.",
+                    s.member_label(*member),
+                    points(*p),
+                    s.merchant_label(*merchant)
+                ),
                 "If the balance is short the deal is recorded as failed.".into(),
             ],
         ),
@@ -153,7 +192,7 @@ pub fn for_form(s: &mut State, c: Command) {
 }
 
 /// The status line after a write.
-pub fn outcome(o: &Outcome) -> (StatusKind, String) {
+pub fn outcome(o: &Outcome, s: &State) -> (StatusKind, String) {
     match o {
         Outcome::Member(m) => (
             StatusKind::Done,
@@ -163,7 +202,9 @@ pub fn outcome(o: &Outcome) -> (StatusKind, String) {
             StatusKind::Done,
             format!(
                 "member {} {} withdrawn; {} points forfeited",
-                w.member.member_id, w.member.name, w.forfeited
+                w.member.member_id,
+                w.member.name,
+                points(w.forfeited)
             ),
         ),
         Outcome::Merchant(m) => (
@@ -177,25 +218,31 @@ pub fn outcome(o: &Outcome) -> (StatusKind, String) {
                 d.id,
                 d.deal_type.as_str(),
                 d.reason.as_deref().unwrap_or("failed"),
-                d.balance
+                points(d.balance)
             ),
         ),
         Outcome::Deal(d) => (
             StatusKind::Done,
             format!(
-                "deal {} {} for member {}: {} points, balance now {}",
+                "deal {} {} for member {} {}: {} points, balance now {}",
                 d.id,
                 d.deal_type.as_str(),
                 d.member_id,
-                d.point,
-                d.balance
+                s.member_label(d.member_id),
+                points(d.point),
+                points(d.balance)
             ),
         ),
         Outcome::Billing(b) => (
             StatusKind::Done,
             format!(
-                "billing {}: merchant {} {} billed {} ({} deals)",
-                b.id, b.merchant_id, b.billing_month, b.billing_amount, b.deal_count
+                "billing {}: merchant {} {} {} billed {} ({})",
+                b.id,
+                b.merchant_id,
+                s.merchant_label(b.merchant_id),
+                b.billing_month,
+                points(b.billing_amount),
+                crate::views::format::plural(b.deal_count, "deal")
             ),
         ),
     }

@@ -1,10 +1,10 @@
-//! Asking for data and taking it in: the load effects of each tab (only the page on screen
-//! plus read-ahead) and how worker results land in the state. Part of `update`: pure.
+//! Asking for data and taking it in: the window reads of each table (a page around what is on
+//! screen) and how worker results land in the state. Part of `update`: pure.
 
-use super::action::{Effect, Loaded, Target};
-use super::state::paged::{PAGE_ROWS, PageRequest};
-use super::state::{State, StatusKind, Tab};
-use crate::domain::{BalanceQuery, DealId, MemberQuery, MemberSort, Points};
+use super::action::{DealTable, DealUse, Effect, Loaded, MemberTable, Target};
+use super::state::table::{Fetch, Landed, MAX_ROWS, PAGE_ROWS, Table};
+use super::state::{State, StatusKind, Tab, View};
+use crate::domain::{Anchor, MemberId, MemberWindow};
 
 /// Deals kept for the member analysis chart (balance over time).
 pub const CHART_DEALS: usize = 400;
@@ -16,77 +16,87 @@ fn count(s: &mut State, e: Effect) -> Effect {
     e
 }
 
-pub fn members(s: &mut State, start: Option<crate::domain::MemberId>, select_last: bool) -> Effect {
-    let generation = s.members.table.begin_load();
-    let query = MemberQuery {
-        status: s.members.status,
-        query: Some(s.members.query.clone()).filter(|q| !q.trim().is_empty()),
-        after: start,
-        limit: PAGE_ROWS + 1,
-        sort: if s.members.sort == 1 {
-            MemberSort::IdDesc
-        } else {
-            MemberSort::Id
+/// The anchor and size of a read for `fetch` on `t`, with `key` giving a row's cursor.
+fn anchor_of<T, C>(t: &Table<T>, fetch: Fetch, key: impl Fn(&T) -> C) -> (Anchor<C>, usize) {
+    match fetch {
+        Fetch::First => (Anchor::First, PAGE_ROWS),
+        Fetch::Last => (Anchor::Last, PAGE_ROWS),
+        Fetch::After => match t.rows.last() {
+            Some(r) => (Anchor::After(key(r)), PAGE_ROWS),
+            None => (Anchor::First, PAGE_ROWS),
         },
+        Fetch::Before => match t.rows.first() {
+            Some(r) => (Anchor::Before(key(r)), PAGE_ROWS),
+            None => (Anchor::First, PAGE_ROWS),
+        },
+        Fetch::Reload => {
+            let n = t.rows.len().clamp(PAGE_ROWS, MAX_ROWS);
+            match t.rows.first() {
+                Some(r) if t.base != Some(0) => (Anchor::From(key(r)), n),
+                _ => (Anchor::First, n),
+            }
+        }
+    }
+}
+
+pub fn members(s: &mut State, table: MemberTable, fetch: Fetch) -> Effect {
+    let (t, sort, query, status) = match table {
+        MemberTable::Members => (
+            &mut s.members.table,
+            s.members.sort,
+            s.members.query.trim().to_string(),
+            s.members.status,
+        ),
+        MemberTable::Points => (&mut s.points.table, s.points.sort, String::new(), None),
+    };
+    let (anchor, limit) = anchor_of(t, fetch, |m| sort.by.key_of(m));
+    let generation = t.begin(fetch);
+    let query = MemberWindow {
+        status,
+        query: Some(query).filter(|q| !q.is_empty()),
+        order: sort.by,
+        descending: sort.descending,
+        anchor,
+        limit,
     };
     count(
         s,
         Effect::LoadMembers {
+            table,
             generation,
+            fetch,
             query,
-            select_last,
         },
     )
 }
 
-pub fn deals(s: &mut State, start: Option<DealId>, select_last: bool) -> Effect {
-    let generation = s.deals.table.begin_load();
-    let query = s.deals.filter.query(start, PAGE_ROWS + 1);
-    count(
+pub fn deals(s: &mut State, table: DealTable, fetch: Fetch) -> Vec<Effect> {
+    let (t, filter, sort) = match table {
+        DealTable::Deals => (&mut s.deals.table, s.deals.filter.clone(), s.deals.sort),
+        DealTable::History(m) => match s.members.analysis.as_mut() {
+            Some(a) if a.member == m => {
+                let mut f = a.filter.clone();
+                f.member = Some(m);
+                (&mut a.history, f, a.sort)
+            }
+            _ => return Vec::new(),
+        },
+    };
+    let (anchor, limit) = anchor_of(t, fetch, |d| d.id);
+    let generation = t.begin(fetch);
+    let query = filter.window(sort, anchor, limit);
+    vec![count(
         s,
         Effect::LoadDeals {
+            table,
             generation,
+            fetch,
             query,
-            select_last,
         },
-    )
+    )]
 }
 
-pub fn balances(
-    s: &mut State,
-    start: Option<(Points, crate::domain::MemberId)>,
-    select_last: bool,
-) -> Effect {
-    let generation = s.points.table.begin_load();
-    count(
-        s,
-        Effect::LoadBalances {
-            generation,
-            query: BalanceQuery {
-                after: start,
-                limit: PAGE_ROWS + 1,
-            },
-            select_last,
-        },
-    )
-}
-
-pub fn history(s: &mut State, start: Option<DealId>, select_last: bool) -> Vec<Effect> {
-    let Some(a) = s.members.analysis.as_mut() else {
-        return Vec::new();
-    };
-    let generation = a.history.begin_load();
-    let e = Effect::LoadHistory {
-        member: a.member,
-        generation,
-        before: start,
-        limit: PAGE_ROWS + 1,
-        select_last,
-    };
-    vec![count(s, e)]
-}
-
-pub fn detail(s: &mut State, member: crate::domain::MemberId) -> Effect {
+pub fn detail(s: &mut State, member: MemberId) -> Effect {
     count(s, Effect::LoadDetail(member))
 }
 
@@ -102,11 +112,7 @@ pub fn billing(s: &mut State) -> Effect {
 
 /// Loads the Insights tab's report for its view and window.
 pub fn insights(s: &mut State) -> Effect {
-    // Windows moved back are counted in UTC days; the current one is the store's own today.
-    let today = crate::domain::reports::counters::day_of(
-        s.now,
-        chrono::FixedOffset::east_opt(0).expect("UTC"),
-    );
+    let today = crate::domain::reports::counters::day_of(s.now, s.zone);
     let i = &mut s.insights;
     i.generation += 1;
     i.loading = true;
@@ -121,47 +127,59 @@ pub fn request(s: &mut State, e: Effect) -> Effect {
     count(s, e)
 }
 
-/// Reloads what the current tab shows, keeping the page and the selection.
-pub fn reload_current(s: &mut State) -> Vec<Effect> {
-    match s.tab {
-        Tab::Members => match &s.members.analysis {
-            Some(a) => {
-                let (m, start) = (a.member, a.history.start);
-                let mut v = vec![detail(s, m)];
-                v.extend(history(s, start, false));
-                v
-            }
-            None => {
-                let start = s.members.table.start;
-                vec![members(s, start, false)]
-            }
+/// A read for the table on screen (none for Billing and Events, which hold every row).
+pub fn fetch_current(s: &mut State, fetch: Option<Fetch>) -> Vec<Effect> {
+    let Some(fetch) = fetch else {
+        return Vec::new();
+    };
+    match s.view() {
+        View::Analysis => match s.members.analysis.as_ref().map(|a| a.member) {
+            Some(m) => deals(s, DealTable::History(m), fetch),
+            None => Vec::new(),
         },
-        Tab::Deals => {
-            let start = s.deals.table.start;
-            vec![deals(s, start, false)]
-        }
-        Tab::Points => {
-            let start = s.points.table.start;
-            vec![balances(s, start, false), count(s, Effect::LoadSummary)]
-        }
-        Tab::Billing => vec![billing(s)],
-        Tab::Events => Vec::new(),
-        Tab::Insights => vec![insights(s)],
+        View::Tab(Tab::Members) => vec![members(s, MemberTable::Members, fetch)],
+        View::Tab(Tab::Points) => vec![members(s, MemberTable::Points, fetch)],
+        View::Tab(Tab::Deals) => deals(s, DealTable::Deals, fetch),
+        View::Tab(_) => Vec::new(),
     }
 }
 
-/// True when the current tab has a load in flight (a refresh then waits).
+/// Reloads what the current tab shows, keeping the window and the selected record.
+pub fn reload_current(s: &mut State) -> Vec<Effect> {
+    match s.view() {
+        View::Analysis => {
+            let Some(m) = s.members.analysis.as_ref().map(|a| a.member) else {
+                return Vec::new();
+            };
+            let mut v = vec![detail(s, m)];
+            v.extend(deals(s, DealTable::History(m), Fetch::Reload));
+            v
+        }
+        View::Tab(Tab::Points) => vec![
+            members(s, MemberTable::Points, Fetch::Reload),
+            count(s, Effect::LoadSummary),
+        ],
+        View::Tab(Tab::Billing) => vec![billing(s)],
+        View::Tab(Tab::Events) => Vec::new(),
+        View::Tab(Tab::Insights) => vec![insights(s)],
+        View::Tab(_) => fetch_current(s, Some(Fetch::Reload)),
+    }
+}
+
+/// True when the current tab has a read in flight (a refresh then waits).
 pub fn loading_current(s: &State) -> bool {
-    match s.tab {
-        Tab::Members => match &s.members.analysis {
-            Some(a) => a.history.loading,
-            None => s.members.table.loading,
-        },
-        Tab::Deals => s.deals.table.loading,
-        Tab::Points => s.points.table.loading,
-        Tab::Billing => s.billing.loading,
-        Tab::Events => false,
-        Tab::Insights => s.insights.loading,
+    match s.view() {
+        View::Analysis => s
+            .members
+            .analysis
+            .as_ref()
+            .is_some_and(|a| a.history.is_loading()),
+        View::Tab(Tab::Members) => s.members.table.is_loading(),
+        View::Tab(Tab::Deals) => s.deals.table.is_loading(),
+        View::Tab(Tab::Points) => s.points.table.is_loading(),
+        View::Tab(Tab::Billing) => s.billing.loading,
+        View::Tab(Tab::Events) => false,
+        View::Tab(Tab::Insights) => s.insights.loading,
     }
 }
 
@@ -176,46 +194,16 @@ pub fn loaded_once(s: &State) -> bool {
     }
 }
 
-/// Follows a page request from a table move with the matching load.
-pub fn page(s: &mut State, req: Option<PageRequest<impl Into<Cursor>>>) -> Vec<Effect> {
-    let Some(PageRequest::Load { start, select_last }) = req else {
-        return Vec::new();
-    };
-    match start.map(Into::into) {
-        None => match s.tab {
-            Tab::Members if s.members.analysis.is_some() => history(s, None, select_last),
-            Tab::Members => vec![members(s, None, select_last)],
-            Tab::Deals => vec![deals(s, None, select_last)],
-            Tab::Points => vec![balances(s, None, select_last)],
-            _ => Vec::new(),
-        },
-        Some(Cursor::Member(m)) => vec![members(s, Some(m), select_last)],
-        Some(Cursor::Deal(d)) if s.tab == Tab::Members => history(s, Some(d), select_last),
-        Some(Cursor::Deal(d)) => vec![deals(s, Some(d), select_last)],
-        Some(Cursor::Balance(p, m)) => vec![balances(s, Some((p, m)), select_last)],
-    }
-}
-
-/// The cursor types of the paged tables.
-pub enum Cursor {
-    Member(crate::domain::MemberId),
-    Deal(DealId),
-    Balance(Points, crate::domain::MemberId),
-}
-
-impl From<crate::domain::MemberId> for Cursor {
-    fn from(m: crate::domain::MemberId) -> Cursor {
-        Cursor::Member(m)
-    }
-}
-impl From<DealId> for Cursor {
-    fn from(d: DealId) -> Cursor {
-        Cursor::Deal(d)
-    }
-}
-impl From<(Points, crate::domain::MemberId)> for Cursor {
-    fn from((p, m): (Points, crate::domain::MemberId)) -> Cursor {
-        Cursor::Balance(p, m)
+/// What a landed window means for the status line and what to read next.
+fn after_landing(s: &mut State, landed: Landed, what: &str, label: String) {
+    match landed {
+        Landed::Lost { .. } => s.say(
+            StatusKind::Info,
+            format!("{what} {label} left this view (changed or filtered out); selection moved"),
+        ),
+        // Read again at the next refresh.
+        Landed::Dropped => s.seen_version[s.tab.index()] = 0,
+        Landed::Quiet | Landed::Stale => {}
     }
 }
 
@@ -225,53 +213,90 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
     let rows = s.table_rows();
     match l {
         Loaded::Members {
+            table,
             generation,
-            rows: r,
-            select_last,
+            fetch,
+            window,
         } => {
-            if s.members.table.accept(generation, r, select_last, rows) {
-                s.members.apply_sort();
+            s.remember_names(window.rows.iter().map(|m| (m.member_id, m.name.as_str())));
+            let t = match table {
+                MemberTable::Members => &mut s.members.table,
+                MemberTable::Points => &mut s.points.table,
+            };
+            let before = t.selected_row().map(|m| (m.member_id, m.name.clone()));
+            let landed = t.accept(generation, fetch, window, rows);
+            let next = if landed == Landed::Stale {
+                None
+            } else {
+                t.resume(rows)
+            };
+            if let Some((id, name)) = before {
+                after_landing(s, landed, "member", format!("{id} {name}"));
             }
+            match next {
+                Some(f) => vec![members(s, table, f)],
+                None => Vec::new(),
+            }
+        }
+        Loaded::Deals {
+            table,
+            generation,
+            fetch,
+            window,
+            names,
+        } => {
+            s.remember_names(names.iter().map(|(id, n)| (*id, n.as_str())));
+            let t = match table {
+                DealTable::Deals => &mut s.deals.table,
+                DealTable::History(m) => match s.members.analysis.as_mut() {
+                    Some(a) if a.member == m => &mut a.history,
+                    _ => return Vec::new(),
+                },
+            };
+            let before = t.selected_id();
+            let landed = t.accept(generation, fetch, window, rows);
+            let next = if landed == Landed::Stale {
+                None
+            } else {
+                t.resume(rows)
+            };
+            if let Some(id) = before {
+                after_landing(s, landed, "deal", id.to_string());
+            }
+            let mut fx = match next {
+                Some(f) => deals(s, table, f),
+                None => Vec::new(),
+            };
+            fx.extend(merchants_if_unknown(s));
+            fx
+        }
+        Loaded::Names(names) => {
+            s.names_loading = false;
+            s.remember_names(names.iter().map(|(id, n)| (*id, n.as_str())));
+            Vec::new()
         }
         Loaded::Detail(d) => {
             if let Some(a) = s.members.analysis.as_mut()
                 && a.member == d.member.member_id
             {
-                a.detail = Some(*d);
+                a.set_detail(*d);
             }
+            Vec::new()
         }
-        Loaded::History {
-            member,
-            generation,
-            rows: r,
-            select_last,
-        } => {
-            if let Some(a) = s.members.analysis.as_mut()
-                && a.member == member
-            {
-                a.history.accept(generation, r, select_last, rows);
+        Loaded::Summary(sum) => {
+            s.points.summary = Some(sum);
+            Vec::new()
+        }
+        Loaded::Merchants(ms) => {
+            s.merchants_loading = false;
+            for m in ms {
+                let id = m.merchant.merchant_id;
+                s.merchant_rates.insert(id, m.merchant.earn_rate_bp);
+                s.merchant_names
+                    .insert(id, m.merchant.name.unwrap_or_else(|| format!("#{id}")));
             }
+            Vec::new()
         }
-        Loaded::Deals {
-            generation,
-            rows: r,
-            select_last,
-        } => {
-            if s.deals.table.accept(generation, r, select_last, rows) {
-                s.deals.apply_sort();
-            }
-        }
-        Loaded::Balances {
-            generation,
-            rows: r,
-            select_last,
-        } => {
-            if s.points.table.accept(generation, r, select_last, rows) {
-                s.points.apply_sort();
-            }
-        }
-        Loaded::Summary(sum) => s.points.summary = Some(sum),
-        Loaded::Merchants(names) => s.merchant_names.extend(names),
         Loaded::Billing {
             generation,
             month,
@@ -279,9 +304,10 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             history,
         } => {
             for r in &r {
-                if let Some(n) = &r.merchant.merchant.name {
-                    s.merchant_names
-                        .insert(r.merchant.merchant.merchant_id, n.clone());
+                let m = &r.merchant.merchant;
+                s.merchant_rates.insert(m.merchant_id, m.earn_rate_bp);
+                if let Some(n) = &m.name {
+                    s.merchant_names.insert(m.merchant_id, n.clone());
                 }
             }
             let b = &mut s.billing;
@@ -290,38 +316,86 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
                 b.history = history;
                 b.loading = false;
                 b.loaded_once = true;
-                b.selected = b.selected.min(b.shown().len().saturating_sub(1));
+                b.recompute();
             }
+            Vec::new()
         }
-        Loaded::Report { generation, report } => s.insights.accept(generation, *report),
-        Loaded::WithdrawTarget(m) => super::confirms::withdraw(s, &m),
-        Loaded::SettleTarget(p, name) => super::confirms::settle(s, &p, name.as_deref()),
-        Loaded::Deal(d, cancel) => {
-            if cancel {
-                super::confirms::cancel(s, &d);
-            } else {
-                let json = serde_json::to_string_pretty(&d).unwrap_or_default();
-                s.modal = Some(super::state::Modal::EventJson {
-                    title: format!("Deal {}", d.id),
-                    json,
-                });
+        Loaded::Report { generation, report } => {
+            s.insights.accept(generation, *report);
+            Vec::new()
+        }
+        Loaded::WithdrawTarget(m) => {
+            super::confirms::withdraw(s, &m);
+            Vec::new()
+        }
+        Loaded::SettleTarget(p, name) => {
+            super::confirms::settle(s, &p, name.as_deref());
+            Vec::new()
+        }
+        Loaded::Deal(d, why, name) => {
+            if let Some(n) = &name {
+                s.remember_names([(d.member_id, n.as_str())]);
             }
+            match why {
+                DealUse::Cancel => super::confirms::cancel(s, &d),
+                DealUse::Describe => super::describe::deal(s, &d),
+            }
+            Vec::new()
         }
     }
-    Vec::new()
+}
+
+/// Merchant names are read once; a deal at a merchant not seen yet reads them again.
+fn merchants_if_unknown(s: &mut State) -> Vec<Effect> {
+    let unknown = s
+        .deals
+        .table
+        .rows
+        .iter()
+        .any(|d| !s.merchant_names.contains_key(&d.merchant_id));
+    if unknown && !s.merchants_loading {
+        s.merchants_loading = true;
+        vec![count(s, Effect::LoadMerchants)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Names for the members of events not yet named (one batch read at a time).
+pub fn names_for_events(s: &mut State) -> Vec<Effect> {
+    if s.names_loading {
+        return Vec::new();
+    }
+    let mut ids: Vec<MemberId> = s
+        .events
+        .ring
+        .iter()
+        .rev()
+        .take(2_000)
+        .filter_map(|e| e.body.member_id())
+        .filter(|m| !s.member_names.contains_key(m))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(1_000);
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    s.names_loading = true;
+    vec![count(s, Effect::LoadNames(ids))]
 }
 
 pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::api::Error) {
     s.pending = s.pending.saturating_sub(1);
     match target {
-        Target::Members => s.members.table.fail(generation),
-        Target::History => {
+        Target::Members(MemberTable::Members) => s.members.table.fail(generation),
+        Target::Members(MemberTable::Points) => s.points.table.fail(generation),
+        Target::Deals(DealTable::Deals) => s.deals.table.fail(generation),
+        Target::Deals(DealTable::History(_)) => {
             if let Some(a) = s.members.analysis.as_mut() {
                 a.history.fail(generation);
             }
         }
-        Target::Deals => s.deals.table.fail(generation),
-        Target::Balances => s.points.table.fail(generation),
         Target::Billing => {
             if generation == s.billing.generation {
                 s.billing.loading = false;
@@ -332,7 +406,12 @@ pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::api:
                 s.insights.loading = false;
             }
         }
-        Target::Detail | Target::Summary | Target::Lookup => {}
+        Target::Names => {
+            s.names_loading = false;
+            return; // names are a help: ids stay on screen, no error to show
+        }
+        Target::Lookup => s.merchants_loading = false,
+        Target::Detail | Target::Summary => {}
     }
     s.say(StatusKind::Error, error.to_string());
 }

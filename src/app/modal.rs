@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 
-use super::action::Effect;
+use super::action::{DealTable, Effect, MemberTable};
 use super::confirms;
 use super::forms::{Form, FormKind};
 use super::keymap::{Key, KeyAction, Scope};
@@ -41,13 +41,65 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Modal::EventJson { .. } => {
-            if let (Modal::EventJson { json, .. }, KeyCode::Char('y')) = (&m, k.code) {
+        Modal::Describe {
+            title,
+            lines,
+            json,
+            show_json,
+        } => match k.code {
+            KeyCode::Char('y') => {
                 s.say(StatusKind::Info, "copied the JSON (OSC 52)");
-                return vec![Effect::Yank(json.clone())];
+                vec![Effect::Yank(json)]
             }
-            Vec::new() // any key closes
-        }
+            // Enter or `j` turns between the description and the JSON.
+            KeyCode::Enter | KeyCode::Char('j') | KeyCode::Tab => {
+                s.modal = Some(Modal::Describe {
+                    title,
+                    lines,
+                    json,
+                    show_json: !show_json,
+                });
+                Vec::new()
+            }
+            _ => Vec::new(), // any other key closes
+        },
+        Modal::Yank {
+            choices,
+            mut selected,
+        } => match (dialog, k.code) {
+            (Some(KeyAction::Submit), _) => {
+                let (label, text) = choices[selected.min(choices.len() - 1)].clone();
+                s.say(StatusKind::Info, format!("copied the {label} (OSC 52)"));
+                vec![Effect::Yank(text)]
+            }
+            (_, KeyCode::Char(c)) if c.is_ascii_digit() && c != '0' => {
+                match choices.get(c as usize - '1' as usize) {
+                    Some((label, text)) => {
+                        s.say(StatusKind::Info, format!("copied the {label} (OSC 52)"));
+                        vec![Effect::Yank(text.clone())]
+                    }
+                    None => {
+                        s.modal = Some(Modal::Yank { choices, selected });
+                        Vec::new()
+                    }
+                }
+            }
+            (Some(KeyAction::Cancel), _) => Vec::new(),
+            (Some(KeyAction::NextField), _) | (_, KeyCode::Char('j')) => {
+                selected = (selected + 1) % choices.len();
+                s.modal = Some(Modal::Yank { choices, selected });
+                Vec::new()
+            }
+            (Some(KeyAction::PrevField), _) | (_, KeyCode::Char('k')) => {
+                selected = (selected + choices.len() - 1) % choices.len();
+                s.modal = Some(Modal::Yank { choices, selected });
+                Vec::new()
+            }
+            _ => {
+                s.modal = Some(Modal::Yank { choices, selected });
+                Vec::new()
+            }
+        },
         Modal::Confirm(c) => match (dialog, k.code) {
             (Some(KeyAction::Submit), _) | (_, KeyCode::Char('y')) => {
                 let key = s.next_key();
@@ -78,20 +130,29 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
             Some(KeyAction::Submit) => apply_filter(s, target, input.value().to_string()),
             Some(KeyAction::Cancel) => Vec::new(),
             _ => {
+                let _ = error;
                 input.handle_event(&crossterm::event::Event::Key(k));
+                // Filters apply as each key is typed; a value that does not parse yet
+                // leaves the list as it was and says why under the prompt.
                 let error = match target {
-                    FilterTarget::Deals => DealFilter::parse(input.value()).err(),
+                    FilterTarget::Deals | FilterTarget::History => {
+                        DealFilter::parse(input.value()).err()
+                    }
                     FilterTarget::Events => EventFilter::parse(input.value()).err(),
                     _ => None,
                 }
-                .map(|e| e.to_string())
-                .or(error.filter(|_| false));
+                .map(|e| e.to_string());
+                let fx = if error.is_none() {
+                    apply_filter(s, target, input.value().to_string())
+                } else {
+                    Vec::new()
+                };
                 s.modal = Some(Modal::Filter {
                     target,
                     input,
                     error,
                 });
-                Vec::new()
+                fx
             }
         },
         Modal::Palette {
@@ -182,31 +243,57 @@ fn form_key(s: &mut State, mut f: Form, dialog: Option<KeyAction>, k: KeyEvent) 
 pub(super) fn apply_filter(s: &mut State, target: FilterTarget, text: String) -> Vec<Effect> {
     match target {
         FilterTarget::Members => {
-            s.members.query = text.trim().to_string();
+            let q = text.trim().to_string();
+            if q == s.members.query && s.members.table.loaded_once {
+                return Vec::new();
+            }
+            s.members.query = q;
             s.members.analysis = None;
-            s.members.table.reset();
-            vec![loads::members(s, None, false)]
+            let f = s.members.table.restart();
+            vec![loads::members(s, MemberTable::Members, f)]
         }
         FilterTarget::Deals => match DealFilter::parse(&text) {
+            Ok(f) if f == s.deals.filter && s.deals.table.loaded_once => {
+                s.deals.filter_text = text;
+                Vec::new()
+            }
             Ok(f) => {
                 s.deals.filter = f;
                 s.deals.filter_text = text;
-                s.deals.table.reset();
-                vec![loads::deals(s, None, false)]
+                let f = s.deals.table.restart();
+                loads::deals(s, DealTable::Deals, f)
             }
             Err(e) => {
                 s.say(StatusKind::Error, format!("filter: {e}"));
                 Vec::new()
             }
         },
+        FilterTarget::History => match (DealFilter::parse(&text), s.members.analysis.as_mut()) {
+            (Ok(f), Some(a)) => {
+                if f == a.filter && a.history.loaded_once {
+                    a.filter_text = text;
+                    return Vec::new();
+                }
+                a.filter = f;
+                a.filter_text = text;
+                let m = a.member;
+                let f = a.history.restart();
+                loads::deals(s, DealTable::History(m), f)
+            }
+            (Err(e), _) => {
+                s.say(StatusKind::Error, format!("filter: {e}"));
+                Vec::new()
+            }
+            (Ok(_), None) => Vec::new(),
+        },
         FilterTarget::Billing => {
             s.billing.filter = text.trim().to_string();
-            s.billing.selected = 0;
+            s.billing.recompute();
             Vec::new()
         }
         FilterTarget::Events => match EventFilter::parse(&text) {
             Ok(f) => {
-                s.events.filter = f;
+                s.events.set_filter(f);
                 s.events.filter_text = text;
                 Vec::new()
             }

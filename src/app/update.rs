@@ -3,13 +3,13 @@
 
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEventKind};
 
-use super::action::{Action, Effect};
+use super::action::{Action, DealUse, Effect};
 use super::confirms;
 use super::forms::Form;
 use super::keymap::{Key, KeyAction};
 use super::loads;
 use super::state::members::Analysis;
-use super::state::{FilterTarget, Modal, State, StatusKind, Tab, ThemeName};
+use super::state::{FilterTarget, Modal, State, StatusKind, Tab, ThemeName, View};
 use crate::domain::{Command, MemberId};
 
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
@@ -37,21 +37,40 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Tick { now, link, outbox } => {
             s.now = now;
+            // A recovered connection clears the errors it caused.
+            let recovered = s.header.link != link && (link == "connected" || link == "local");
+            if recovered
+                && s.status
+                    .as_ref()
+                    .is_some_and(|st| st.kind == StatusKind::Error)
+            {
+                s.status = None;
+            }
             s.header.link = link;
             s.header.outbox = outbox;
+            if s.status_shown().is_none() {
+                s.status = None;
+            }
             Vec::new()
         }
         Action::Refresh => {
+            let mut fx = Vec::new();
+            if s.merchant_names.is_empty() && !s.merchants_loading {
+                s.merchants_loading = true;
+                fx.push(loads::request(s, Effect::LoadMerchants));
+            }
+            if s.tab == Tab::Events {
+                fx.extend(loads::names_for_events(s));
+            }
             if (s.tab_stale() || !loads::loaded_once(s)) && !loads::loading_current(s) {
                 s.mark_seen();
-                let mut fx = loads::reload_current(s);
-                if s.merchant_names.is_empty() && !s.members.table.loaded_once {
-                    fx.push(loads::request(s, Effect::LoadMerchants));
-                }
-                fx
-            } else {
-                Vec::new()
+                fx.extend(if loads::loaded_once(s) {
+                    loads::reload_current(s)
+                } else {
+                    first_load(s)
+                });
             }
+            fx
         }
         Action::Loaded(l) => loads::accept(s, l),
         Action::Failed {
@@ -66,7 +85,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.pending = s.pending.saturating_sub(1);
             match result {
                 Ok(o) => {
-                    let (kind, text) = confirms::outcome(&o);
+                    let (kind, text) = confirms::outcome(&o, s);
                     s.say(kind, text);
                     s.data_version += 1;
                     s.mark_seen();
@@ -87,7 +106,11 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
                 s.events.absorb(batch);
                 s.data_version += 1;
             }
-            Vec::new()
+            if s.tab == Tab::Events {
+                loads::names_for_events(s)
+            } else {
+                Vec::new()
+            }
         }
         Action::EventsUnavailable(why) => {
             s.events.unavailable = Some(why);
@@ -116,64 +139,130 @@ fn key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
 }
 
 fn selected_member(s: &State) -> Option<MemberId> {
-    match (&s.members.analysis, s.tab) {
-        (Some(a), Tab::Members) => Some(a.member),
-        (None, Tab::Members) => s.members.selected().map(|m| m.member_id),
+    match s.view() {
+        View::Analysis => s.members.analysis.as_ref().map(|a| a.member),
+        View::Tab(Tab::Members) => s.members.selected().map(|m| m.member_id),
+        View::Tab(Tab::Points) => s.points.table.selected_row().map(|m| m.member_id),
         _ => None,
     }
 }
 
+/// The first read of a tab: its first window (Billing: the month; Events: nothing).
+fn first_load(s: &mut State) -> Vec<Effect> {
+    match s.view() {
+        View::Tab(Tab::Billing) => vec![loads::billing(s)],
+        View::Tab(Tab::Insights) => vec![loads::insights(s)],
+        View::Tab(Tab::Points) => {
+            let mut v = loads::fetch_current(s, Some(super::state::table::Fetch::First));
+            v.push(loads::request(s, Effect::LoadSummary));
+            v
+        }
+        _ => loads::fetch_current(s, Some(super::state::table::Fetch::First)),
+    }
+}
+
 pub(super) fn open_analysis(s: &mut State, m: MemberId) -> Vec<Effect> {
+    if s.tab != Tab::Members || s.members.analysis.is_none() {
+        s.back_to = Some(s.tab);
+    }
     s.tab = Tab::Members;
     s.members.analysis = Some(Analysis::new(m));
     let mut v = vec![loads::detail(s, m)];
-    v.extend(loads::history(s, None, false));
+    v.extend(loads::fetch_current(
+        s,
+        Some(super::state::table::Fetch::First),
+    ));
     v
+}
+
+/// `Esc` (and `q`) in the analysis: back to the view it was opened from.
+fn close_analysis(s: &mut State) -> Vec<Effect> {
+    s.members.analysis = None;
+    let to = s.back_to.take().unwrap_or(Tab::Members);
+    go_tab(s, to, true)
 }
 
 fn move_by(s: &mut State, delta: isize) -> Vec<Effect> {
     let rows = s.table_rows();
-    match s.tab {
-        Tab::Members => match s.members.analysis.as_mut() {
-            Some(a) => {
-                let r = a.history.step(delta, |d| d.id, rows);
-                loads::page(s, r)
-            }
-            None => {
-                let r = s.members.table.step(delta, |m| m.member_id, rows);
-                loads::page(s, r)
-            }
-        },
-        Tab::Deals => {
-            let r = s.deals.table.step(delta, |d| d.id, rows);
-            loads::page(s, r)
-        }
-        Tab::Points => {
-            let r = s.points.table.step(delta, |b| b.cursor(), rows);
-            loads::page(s, r)
-        }
-        Tab::Billing => {
+    let fetch = match s.view() {
+        View::Analysis => s
+            .members
+            .analysis
+            .as_mut()
+            .and_then(|a| a.history.step(delta, rows)),
+        View::Tab(Tab::Members) => s.members.table.step(delta, rows),
+        View::Tab(Tab::Deals) => s.deals.table.step(delta, rows),
+        View::Tab(Tab::Points) => s.points.table.step(delta, rows),
+        View::Tab(Tab::Billing) => {
             let b = &mut s.billing;
-            let n = b.shown().len();
+            let n = b.shown.len();
             b.selected =
                 (b.selected as isize + delta).clamp(0, n.saturating_sub(1) as isize) as usize;
-            Vec::new()
+            None
         }
-        Tab::Events => {
+        View::Tab(Tab::Events) => {
             s.events.scroll(delta);
-            Vec::new()
+            None
         }
-        Tab::Insights => {
+        View::Tab(Tab::Insights) => {
             s.insights.step(delta);
-            Vec::new()
+            None
         }
+    };
+    loads::fetch_current(s, fetch)
+}
+
+/// `g` (`top`) or `G` (`bottom`): the true ends of the whole table.
+fn to_end(s: &mut State, bottom: bool) -> Vec<Effect> {
+    let rows = s.table_rows();
+    macro_rules! ends {
+        ($t:expr) => {
+            if bottom { $t.end(rows) } else { $t.home(rows) }
+        };
     }
+    let fetch = match s.view() {
+        View::Analysis => s.members.analysis.as_mut().and_then(|a| ends!(a.history)),
+        View::Tab(Tab::Members) => ends!(s.members.table),
+        View::Tab(Tab::Deals) => ends!(s.deals.table),
+        View::Tab(Tab::Points) => ends!(s.points.table),
+        View::Tab(Tab::Billing) => {
+            s.billing.selected = if bottom {
+                s.billing.shown.len().saturating_sub(1)
+            } else {
+                0
+            };
+            None
+        }
+        View::Tab(Tab::Events) => {
+            if bottom {
+                s.events.follow();
+            } else {
+                s.events.scroll(isize::MIN / 2);
+            }
+            None
+        }
+        View::Tab(Tab::Insights) => {
+            s.insights.step(if bottom {
+                isize::MAX / 2
+            } else {
+                isize::MIN / 2
+            });
+            None
+        }
+    };
+    loads::fetch_current(s, fetch)
 }
 
 pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
     let page = s.table_rows() as isize;
     match a {
+        // `q` in a sub-view goes back; only a top-level tab quits.
+        KeyAction::Quit if s.view() == View::Analysis => close_analysis(s),
         KeyAction::Quit => {
+            s.quit = true;
+            Vec::new()
+        }
+        KeyAction::ForceQuit => {
             s.quit = true;
             Vec::new()
         }
@@ -189,19 +278,27 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             Vec::new()
         }
         KeyAction::Filter => {
-            let (target, text) = match s.tab {
-                Tab::Members => (FilterTarget::Members, s.members.query.clone()),
-                Tab::Deals => (FilterTarget::Deals, s.deals.filter_text.clone()),
-                Tab::Billing => (FilterTarget::Billing, s.billing.filter.clone()),
-                Tab::Events => (FilterTarget::Events, s.events.filter_text.clone()),
-                Tab::Points => {
+            let (target, text) = match s.view() {
+                View::Analysis => (
+                    FilterTarget::History,
+                    s.members
+                        .analysis
+                        .as_ref()
+                        .map(|a| a.filter_text.clone())
+                        .unwrap_or_default(),
+                ),
+                View::Tab(Tab::Members) => (FilterTarget::Members, s.members.query.clone()),
+                View::Tab(Tab::Deals) => (FilterTarget::Deals, s.deals.filter_text.clone()),
+                View::Tab(Tab::Billing) => (FilterTarget::Billing, s.billing.filter.clone()),
+                View::Tab(Tab::Events) => (FilterTarget::Events, s.events.filter_text.clone()),
+                View::Tab(Tab::Points) => {
                     s.say(
                         StatusKind::Info,
                         "points are listed highest first; use : member ID",
                     );
                     return Vec::new();
                 }
-                Tab::Insights => {
+                View::Tab(Tab::Insights) => {
                     s.say(
                         StatusKind::Info,
                         "v: next report, [ ]: move the window, i: day/week/month",
@@ -216,7 +313,20 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             });
             Vec::new()
         }
-        KeyAction::Sort => super::view_actions::sort(s),
+        KeyAction::Sort => super::view_actions::sort(s, super::view_actions::SortKey::Next),
+        KeyAction::Reverse => super::view_actions::sort(s, super::view_actions::SortKey::Reverse),
+        KeyAction::SortById => super::view_actions::sort(
+            s,
+            super::view_actions::SortKey::Column(crate::domain::MemberOrder::Id),
+        ),
+        KeyAction::SortByName => super::view_actions::sort(
+            s,
+            super::view_actions::SortKey::Column(crate::domain::MemberOrder::Name),
+        ),
+        KeyAction::SortByBalance => super::view_actions::sort(
+            s,
+            super::view_actions::SortKey::Column(crate::domain::MemberOrder::Balance),
+        ),
         KeyAction::Yank => super::view_actions::yank(s),
         KeyAction::Mouse => {
             s.mouse = !s.mouse;
@@ -238,63 +348,51 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
         KeyAction::Refresh => loads::reload_current(s),
         KeyAction::NextTab | KeyAction::PrevTab => {
             let t = s.tab.cycle(a == KeyAction::NextTab);
-            go_tab(s, t)
+            go_tab(s, t, false)
         }
-        KeyAction::GoTab(t) => go_tab(s, t),
+        KeyAction::GoTab(t) => go_tab(s, t, false),
         KeyAction::Up => move_by(s, -1),
         KeyAction::Down => move_by(s, 1),
         KeyAction::PageUp => move_by(s, -page),
         KeyAction::PageDown => move_by(s, page),
-        KeyAction::Top => match s.tab {
-            Tab::Members if s.members.analysis.is_some() => {
-                let r = s.members.analysis.as_mut().and_then(|a| a.history.home());
-                loads::page(s, r)
-            }
-            Tab::Members => {
-                let r = s.members.table.home();
-                loads::page(s, r)
-            }
-            Tab::Deals => {
-                let r = s.deals.table.home();
-                loads::page(s, r)
-            }
-            Tab::Points => {
-                let r = s.points.table.home();
-                loads::page(s, r)
-            }
-            _ => move_by(s, isize::MIN / 2),
-        },
-        KeyAction::Bottom => move_by(s, page * 1000),
-        KeyAction::Open => match s.tab {
-            Tab::Members => match s.members.selected().map(|m| m.member_id) {
-                Some(m) if s.members.analysis.is_none() => open_analysis(s, m),
-                _ => Vec::new(),
-            },
-            Tab::Points => match s.points.table.selected_row().map(|r| r.balance.member_id) {
+        KeyAction::Top => to_end(s, false),
+        KeyAction::Bottom => to_end(s, true),
+        KeyAction::Open => match s.view() {
+            View::Tab(Tab::Members) => match s.members.selected().map(|m| m.member_id) {
                 Some(m) => open_analysis(s, m),
                 None => Vec::new(),
             },
-            Tab::Deals => match s.deals.table.selected_row().map(|d| d.id) {
-                Some(d) => vec![loads::request(s, Effect::FetchDeal(d, false))],
+            View::Tab(Tab::Points) => match s.points.table.selected_row().map(|r| r.member_id) {
+                Some(m) => open_analysis(s, m),
                 None => Vec::new(),
             },
-            Tab::Events => {
-                if let Some(e) = s.events.selected() {
-                    let json = serde_json::to_string_pretty(e).unwrap_or_default();
-                    s.modal = Some(Modal::EventJson {
-                        title: format!("Event {} {}", e.offset, e.body.event_type()),
-                        json,
-                    });
-                }
+            View::Tab(Tab::Deals) => match s.deals.table.selected_row().map(|d| d.id) {
+                Some(d) => vec![loads::request(s, Effect::FetchDeal(d, DealUse::Describe))],
+                None => Vec::new(),
+            },
+            View::Analysis => match s
+                .members
+                .analysis
+                .as_ref()
+                .and_then(|a| a.history.selected_row())
+                .map(|d| d.id)
+            {
+                Some(d) => vec![loads::request(s, Effect::FetchDeal(d, DealUse::Describe))],
+                None => Vec::new(),
+            },
+            View::Tab(Tab::Events) => {
+                super::describe::event(s);
                 Vec::new()
             }
-            Tab::Billing => Vec::new(),
-            Tab::Insights => insight_drill(s),
+            View::Tab(Tab::Billing) => Vec::new(),
+            View::Tab(Tab::Insights) => insight_drill(s),
         },
         KeyAction::Back => {
-            s.members.analysis = None;
-            s.mark_seen();
-            loads::reload_current(s)
+            if s.view() == View::Analysis {
+                close_analysis(s)
+            } else {
+                Vec::new()
+            }
         }
         KeyAction::Join => {
             s.modal = Some(Modal::Form(Form::join()));
@@ -312,11 +410,28 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             s.modal = Some(Modal::Form(Form::deal(s.deals.filter.member)));
             Vec::new()
         }
-        KeyAction::CancelDeal => match s.deals.table.selected_row().map(|d| d.id) {
-            // Re-read the deal: the page may be older than its cancellation.
-            Some(d) => vec![loads::request(s, Effect::FetchDeal(d, true))],
-            None => Vec::new(),
-        },
+        KeyAction::CancelDeal => {
+            let row = match s.view() {
+                View::Analysis => s
+                    .members
+                    .analysis
+                    .as_ref()
+                    .and_then(|a| a.history.selected_row()),
+                _ => s.deals.table.selected_row(),
+            };
+            let Some(d) = row.cloned() else {
+                return Vec::new();
+            };
+            // Say at once why a deal cannot be cancelled; otherwise re-read it (the row may
+            // be older than a cancellation) and confirm naming this very deal.
+            match confirms::why_not_cancellable(&d) {
+                Some(why) => {
+                    s.say(StatusKind::Error, why);
+                    Vec::new()
+                }
+                None => vec![loads::request(s, Effect::FetchDeal(d.id, DealUse::Cancel))],
+            }
+        }
         KeyAction::Settle => match s.billing.selected_row() {
             Some(r) => {
                 let p = r.preview.clone();
@@ -361,13 +476,26 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             i.offset = 0;
             vec![loads::insights(s)]
         }
-        KeyAction::PrevMonth | KeyAction::NextMonth => {
-            let b = &mut s.billing;
-            b.month = if a == KeyAction::PrevMonth {
-                b.month.prev()
-            } else {
-                b.month.next()
-            };
+        KeyAction::PrevMonth => {
+            s.billing.month = s.billing.month.prev();
+            s.billing.rows.clear();
+            s.billing.recompute();
+            vec![loads::billing(s)]
+        }
+        KeyAction::NextMonth => {
+            if s.billing.month >= s.billing.current {
+                s.say(
+                    StatusKind::Info,
+                    format!(
+                        "{} is the current month: no later month to settle",
+                        s.billing.current
+                    ),
+                );
+                return Vec::new();
+            }
+            s.billing.month = s.billing.month.next();
+            s.billing.rows.clear();
+            s.billing.recompute();
             vec![loads::billing(s)]
         }
         KeyAction::Follow => {
@@ -395,12 +523,14 @@ fn insight_drill(s: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let deals = |s: &mut State, text: String| {
+        use crate::app::action::DealTable;
         use crate::app::state::deals::DealFilter;
         s.deals.filter = DealFilter::parse(&text).unwrap_or_default();
         s.deals.filter_text = text;
         s.tab = Tab::Deals;
         s.mark_seen();
-        vec![loads::deals(s, None, false)]
+        let f = s.deals.table.restart();
+        loads::deals(s, DealTable::Deals, f)
     };
     match d {
         Drill::Member(m) => open_analysis(s, m),
@@ -415,9 +545,16 @@ fn insight_drill(s: &mut State) -> Vec<Effect> {
     }
 }
 
-fn go_tab(s: &mut State, t: Tab) -> Vec<Effect> {
+fn go_tab(s: &mut State, t: Tab, returning: bool) -> Vec<Effect> {
+    if !returning && s.view() == View::Analysis && t != Tab::Members {
+        // Leaving the analysis for another tab: `Esc` there does not come back.
+        s.back_to = None;
+    }
     s.tab = t;
-    if !loads::loaded_once(s) || s.tab_stale() {
+    if !loads::loaded_once(s) {
+        s.mark_seen();
+        first_load(s)
+    } else if s.tab_stale() || returning {
         s.mark_seen();
         loads::reload_current(s)
     } else {

@@ -1,109 +1,186 @@
-//! Actions on the current view's rows: `s` cycles the sort (remembered per view; store
-//! orders reload, the others reorder the page on screen) and `y` copies the selection as
-//! JSON. Part of `update`: pure.
+//! Actions on the current view's rows: `s` cycles the sort, `S` reverses it, a column key
+//! picks a column (all remembered per view, all orders of the whole table: the store's
+//! indexes reload from the first row); `y` offers what to copy. Part of `update`: pure.
 
 use super::action::Effect;
 use super::loads;
-use super::state::billing::BILLING_SORTS;
-use super::state::deals::DEAL_SORTS;
-use super::state::members::MEMBER_SORTS;
-use super::state::points::POINT_SORTS;
-use super::state::{State, StatusKind, Tab};
+use super::state::{Modal, State, StatusKind, Tab, View};
+use crate::domain::MemberOrder;
 
-pub(super) fn sort(s: &mut State) -> Vec<Effect> {
-    let (name, effects) = match s.tab {
-        Tab::Members => {
-            let before = s.members.sort;
-            s.members.sort = (before + 1) % MEMBER_SORTS.len();
-            let reload = before <= 1 && s.members.sort <= 1 || s.members.sort == 0;
-            let e = if reload && s.members.analysis.is_none() {
-                s.members.table.reset();
-                vec![loads::members(s, None, false)]
-            } else {
-                s.members.apply_sort();
-                Vec::new()
+/// What a sort key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Next,
+    Reverse,
+    Column(MemberOrder),
+}
+
+pub(super) fn sort(s: &mut State, key: SortKey) -> Vec<Effect> {
+    let label = match s.view() {
+        View::Analysis => {
+            let Some(a) = s.members.analysis.as_mut() else {
+                return Vec::new();
             };
-            (MEMBER_SORTS[s.members.sort], e)
-        }
-        Tab::Deals => {
-            s.deals.sort = (s.deals.sort + 1) % DEAL_SORTS.len();
-            if s.deals.sort == 0 {
-                (DEAL_SORTS[0], loads::reload_current(s))
-            } else {
-                s.deals.apply_sort();
-                (DEAL_SORTS[s.deals.sort], Vec::new())
+            if let SortKey::Column(_) = key {
+                s.say(
+                    StatusKind::Info,
+                    "the history is by date: s or S turns it around",
+                );
+                return Vec::new();
             }
+            a.sort = a.sort.reverse();
+            let f = a.history.restart();
+            let l = a.sort.label();
+            let mut fx = loads::fetch_current(s, Some(f));
+            s.say(StatusKind::Info, format!("history sorted by {l}"));
+            return std::mem::take(&mut fx);
         }
-        Tab::Points => {
-            s.points.sort = (s.points.sort + 1) % POINT_SORTS.len();
-            if s.points.sort == 0 {
-                (POINT_SORTS[0], loads::reload_current(s))
-            } else {
-                s.points.apply_sort();
-                (POINT_SORTS[s.points.sort], Vec::new())
+        View::Tab(Tab::Members) => {
+            let m = &mut s.members;
+            m.sort = match key {
+                SortKey::Next => m.sort.next(),
+                SortKey::Reverse => m.sort.reverse(),
+                SortKey::Column(c) => m.sort.pick(c),
+            };
+            m.sort.label()
+        }
+        View::Tab(Tab::Points) => {
+            let p = &mut s.points;
+            p.sort = match key {
+                SortKey::Next => p.sort.next(),
+                SortKey::Reverse => p.sort.reverse(),
+                SortKey::Column(c) => p.sort.pick(c),
+            };
+            p.sort.label()
+        }
+        View::Tab(Tab::Deals) => {
+            if let SortKey::Column(_) = key {
+                s.say(
+                    StatusKind::Info,
+                    "deals are by date: s or S turns them around",
+                );
+                return Vec::new();
             }
+            s.deals.sort = s.deals.sort.reverse();
+            s.deals.sort.label()
         }
-        Tab::Billing => {
-            s.billing.sort = (s.billing.sort + 1) % BILLING_SORTS.len();
-            (BILLING_SORTS[s.billing.sort], Vec::new())
+        View::Tab(Tab::Billing) => {
+            let b = &mut s.billing;
+            b.sort = match key {
+                SortKey::Next => b.sort.next(),
+                SortKey::Reverse => b.sort.reverse(),
+                SortKey::Column(_) => b.sort,
+            };
+            b.recompute();
+            let l = b.sort.label();
+            s.say(StatusKind::Info, format!("sorted by {l}"));
+            return Vec::new();
         }
-        Tab::Events => {
+        View::Tab(Tab::Events) => {
             s.say(StatusKind::Info, "events are in log order");
             return Vec::new();
         }
-        Tab::Insights => {
+        View::Tab(Tab::Insights) => {
             s.say(StatusKind::Info, "reports keep their own order");
             return Vec::new();
         }
     };
-    s.say(StatusKind::Info, format!("sorted by {name}"));
-    effects
+    let f = match s.tab {
+        Tab::Members => s.members.table.restart(),
+        Tab::Points => s.points.table.restart(),
+        _ => s.deals.table.restart(),
+    };
+    s.say(StatusKind::Info, format!("sorted by {label}"));
+    loads::fetch_current(s, Some(f))
 }
 
+/// `y`: what to copy from the selection (id, name, phone, JSON), picked in a small menu.
 pub(super) fn yank(s: &mut State) -> Vec<Effect> {
-    let text = match s.tab {
-        Tab::Members => match &s.members.analysis {
-            Some(a) => a
-                .detail
-                .as_ref()
-                .and_then(|d| serde_json::to_string(&d.member).ok()),
-            None => s
-                .members
-                .selected()
-                .and_then(|m| serde_json::to_string(m).ok()),
-        },
-        Tab::Deals => s
-            .deals
-            .table
-            .selected_row()
-            .and_then(|d| serde_json::to_string(d).ok()),
-        Tab::Points => s
-            .points
-            .table
-            .selected_row()
-            .and_then(|b| serde_json::to_string(&b.balance).ok()),
-        Tab::Billing => s
-            .billing
-            .selected_row()
-            .and_then(|r| serde_json::to_string(&r.preview).ok()),
-        Tab::Events => s
-            .events
-            .selected()
-            .and_then(|e| serde_json::to_string(e).ok()),
-        Tab::Insights => s
-            .insights
-            .report
-            .as_ref()
-            .and_then(|r| serde_json::to_string(r).ok()),
-    };
-    match text {
-        Some(t) => {
-            s.say(
-                StatusKind::Info,
-                format!("copied {} bytes (OSC 52)", t.len()),
-            );
-            vec![Effect::Yank(t)]
+    let mut choices: Vec<(String, String)> = Vec::new();
+    let member = |choices: &mut Vec<(String, String)>, m: &crate::domain::MemberView| {
+        choices.push(("member id".into(), m.member_id.to_string()));
+        choices.push(("name".into(), m.name.clone()));
+        if let Some(p) = &m.phone {
+            choices.push(("phone".into(), p.clone()));
         }
-        None => Vec::new(),
+        if let Ok(j) = serde_json::to_string(m) {
+            choices.push(("JSON".into(), j));
+        }
+    };
+    match s.view() {
+        View::Analysis => {
+            if let Some(d) = s.members.analysis.as_ref().and_then(|a| a.detail.as_ref()) {
+                member(&mut choices, &d.member);
+            }
+        }
+        View::Tab(Tab::Members) => {
+            if let Some(m) = s.members.selected() {
+                member(&mut choices, m);
+            }
+        }
+        View::Tab(Tab::Points) => {
+            if let Some(m) = s.points.table.selected_row() {
+                member(&mut choices, m);
+            }
+        }
+        View::Tab(Tab::Deals) => {
+            if let Some(d) = s.deals.table.selected_row() {
+                choices.push(("deal id".into(), d.id.to_string()));
+                choices.push(("member id".into(), d.member_id.to_string()));
+                if let Some(n) = s.member_names.get(&d.member_id) {
+                    choices.push(("member name".into(), n.clone()));
+                }
+                if let Ok(j) = serde_json::to_string(d) {
+                    choices.push(("JSON".into(), j));
+                }
+            }
+        }
+        View::Tab(Tab::Billing) => {
+            if let Some(r) = s.billing.selected_row() {
+                let m = &r.merchant.merchant;
+                choices.push(("merchant id".into(), m.merchant_id.to_string()));
+                if let Some(n) = &m.name {
+                    choices.push(("name".into(), n.clone()));
+                }
+                if let Ok(j) = serde_json::to_string(&r.preview) {
+                    choices.push(("JSON".into(), j));
+                }
+            }
+        }
+        View::Tab(Tab::Events) => {
+            if let Some(e) = s.events.selected() {
+                choices.push(("offset".into(), e.offset.to_string()));
+                if let Some(m) = e.body.member_id() {
+                    choices.push(("member id".into(), m.to_string()));
+                }
+                if let Ok(j) = serde_json::to_string(e) {
+                    choices.push(("JSON".into(), j));
+                }
+            }
+        }
+        View::Tab(Tab::Insights) => {
+            if let Some(t) = s.insights.tables.first()
+                && let Some(row) = t.rows.get(s.insights.selected)
+            {
+                choices.push(("row".into(), row.join(",")));
+            }
+            if let Some(j) = s
+                .insights
+                .report
+                .as_ref()
+                .and_then(|r| serde_json::to_string(r).ok())
+            {
+                choices.push(("report JSON".into(), j));
+            }
+        }
     }
+    if choices.is_empty() {
+        s.say(StatusKind::Info, "nothing selected to copy");
+    } else {
+        s.modal = Some(Modal::Yank {
+            choices,
+            selected: 0,
+        });
+    }
+    Vec::new()
 }

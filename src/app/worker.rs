@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::action::{Action, Effect, Loaded, Target};
+use super::action::{Action, DealTable, Effect, Loaded, Target};
 use super::state::billing::PreviewRow;
-use super::state::points::BalanceRow;
 use crate::api::Port;
 use crate::api::{Error, Result};
-use crate::domain::{BillingQuery, MemberStatus};
+use crate::domain::{BillingQuery, MemberId};
 
 /// Events fetched per follower read.
 pub const FOLLOW_BATCH: usize = 5_000;
@@ -106,66 +105,46 @@ fn fail(target: Target, generation: u64, error: Error) -> Action {
 pub fn run(port: &dyn Port, e: Effect) -> Action {
     match e {
         Effect::LoadMembers {
+            table,
             generation,
+            fetch,
             query,
-            select_last,
-        } => match port.members(&query) {
-            Ok(rows) => Action::Loaded(Loaded::Members {
+        } => match port.member_window(&query) {
+            Ok(window) => Action::Loaded(Loaded::Members {
+                table,
                 generation,
-                rows,
-                select_last,
+                fetch,
+                window,
             }),
-            Err(e) => fail(Target::Members, generation, e),
+            Err(e) => fail(Target::Members(table), generation, e),
+        },
+        Effect::LoadDeals {
+            table,
+            generation,
+            fetch,
+            query,
+        } => match deals_with_names(port, &query, table) {
+            Ok((window, names)) => Action::Loaded(Loaded::Deals {
+                table,
+                generation,
+                fetch,
+                window,
+                names,
+            }),
+            Err(e) => fail(Target::Deals(table), generation, e),
+        },
+        Effect::LoadNames(ids) => match port.members_by_ids(&ids) {
+            Ok(ms) => Action::Loaded(Loaded::Names(
+                ms.into_iter().map(|m| (m.member_id, m.name)).collect(),
+            )),
+            Err(e) => fail(Target::Names, 0, e),
         },
         Effect::LoadDetail(m) => match port.member_detail(m, super::loads::CHART_DEALS) {
             Ok(d) => Action::Loaded(Loaded::Detail(Box::new(d))),
             Err(e) => fail(Target::Detail, 0, e),
         },
-        Effect::LoadHistory {
-            member,
-            generation,
-            before,
-            limit,
-            select_last,
-        } => match port.member_history(member, before, limit) {
-            Ok(rows) => Action::Loaded(Loaded::History {
-                member,
-                generation,
-                rows,
-                select_last,
-            }),
-            Err(e) => fail(Target::History, generation, e),
-        },
-        Effect::LoadDeals {
-            generation,
-            query,
-            select_last,
-        } => match port.deals(&query) {
-            Ok(rows) => Action::Loaded(Loaded::Deals {
-                generation,
-                rows,
-                select_last,
-            }),
-            Err(e) => fail(Target::Deals, generation, e),
-        },
-        Effect::LoadBalances {
-            generation,
-            query,
-            select_last,
-        } => match balances(port, &query) {
-            Ok(rows) => Action::Loaded(Loaded::Balances {
-                generation,
-                rows,
-                select_last,
-            }),
-            Err(e) => fail(Target::Balances, generation, e),
-        },
         Effect::LoadMerchants => match port.merchants(MERCHANTS_SHOWN) {
-            Ok(ms) => Action::Loaded(Loaded::Merchants(
-                ms.into_iter()
-                    .filter_map(|m| Some((m.merchant.merchant_id, m.merchant.name?)))
-                    .collect(),
-            )),
+            Ok(ms) => Action::Loaded(Loaded::Merchants(ms)),
             Err(e) => fail(Target::Lookup, 0, e),
         },
         Effect::LoadSummary => match port.points_summary() {
@@ -203,8 +182,11 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
             }
             Err(e) => fail(Target::Lookup, 0, e),
         },
-        Effect::FetchDeal(d, cancel) => match port.deal(d) {
-            Ok(deal) => Action::Loaded(Loaded::Deal(deal, cancel)),
+        Effect::FetchDeal(d, why) => match port.deal(d) {
+            Ok(deal) => {
+                let name = port.member(deal.member_id).ok().map(|m| m.name);
+                Action::Loaded(Loaded::Deal(Box::new(deal), why, name))
+            }
             Err(e) => fail(Target::Lookup, 0, e),
         },
         Effect::Execute { key, command } => {
@@ -220,39 +202,39 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
     }
 }
 
-/// A balance page with each holder's name and status.
-fn balances(port: &dyn Port, q: &crate::domain::BalanceQuery) -> Result<Vec<BalanceRow>> {
-    let page = port.balances(q)?;
-    Ok(page
-        .into_iter()
-        .map(|b| {
-            let (name, status) = match port.member(b.member_id) {
-                Ok(m) => (m.name, m.status),
-                Err(_) => ("?".into(), MemberStatus::Valid),
-            };
-            BalanceRow {
-                balance: b,
-                name,
-                status,
-            }
-        })
-        .collect())
+/// A deal window and the names of its members.
+type NamedDeals = (
+    crate::domain::Window<crate::domain::Deal>,
+    Vec<(MemberId, String)>,
+);
+
+/// A deal window and the names of its members: two reads, whatever the page's size.
+fn deals_with_names(
+    port: &dyn Port,
+    q: &crate::domain::DealWindow,
+    table: DealTable,
+) -> Result<NamedDeals> {
+    let w = port.deal_window(q)?;
+    if matches!(table, DealTable::History(_)) {
+        return Ok((w, Vec::new()));
+    }
+    let mut ids: Vec<MemberId> = w.rows.iter().map(|d| d.member_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Names are a help, not the data: a failed name read leaves ids on screen.
+    let names = port
+        .members_by_ids(&ids)
+        .map(|ms| ms.into_iter().map(|m| (m.member_id, m.name)).collect())
+        .unwrap_or_default();
+    Ok((w, names))
 }
 
-/// Every merchant's preview for the month, and the billing history.
+/// Every merchant's preview for the month (one read), and the billing history.
 fn billing(
     port: &dyn Port,
     month: crate::domain::Month,
 ) -> Result<(Vec<PreviewRow>, Vec<crate::domain::Billing>)> {
-    let merchants = port.merchants(MERCHANTS_SHOWN)?;
-    let mut rows = Vec::with_capacity(merchants.len());
-    for m in merchants {
-        let preview = port.preview_billing(m.merchant.merchant_id, month)?;
-        rows.push(PreviewRow {
-            merchant: m,
-            preview,
-        });
-    }
+    let rows = port.previews(month, MERCHANTS_SHOWN)?;
     let mut history = port.billings(&BillingQuery {
         merchant: None,
         month: None,

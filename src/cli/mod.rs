@@ -10,7 +10,6 @@ pub mod import;
 pub mod output;
 pub mod report;
 pub mod seed;
-pub mod seed_data;
 pub mod show;
 #[cfg(test)]
 mod show_tests;
@@ -149,7 +148,7 @@ fn demo(global: &GlobalOpts, args: &DemoArgs, config: &ConfigFile) -> Result<i32
     }
     let settings: CoreSettings = config.core_settings()?;
     let console = console_options(global, config)?;
-    crate::app::demo::run(global.data.as_deref(), args.rate, settings, console)
+    crate::demo::run(global.data.as_deref(), args.rate, settings, console)
 }
 
 /// `onepoint serve`'s options as the server's plain config, each parsed by the domain.

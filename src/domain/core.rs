@@ -1,11 +1,21 @@
 //! The core handle: opens the store and runs the one writer that group-commits every
-//! write. Callers hand it batches; the writer drains whatever is queued (up to
-//! `MAX_GROUP` commands), applies them in one transaction as one atomic sled batch; a sync
-//! thread makes applied batches durable with one flush + fsync, and only then answers each
-//! caller.
+//! write, durable before visible. Callers hand it batches; a pipeline of threads answers:
+//! - the writer drains whatever is queued (up to `MAX_GROUP` commands) and runs the rules
+//!   in one transaction, sealing the accepted writes into log records of about
+//!   `CHUNK_WRITES` keys (whole commands each);
+//! - the log thread appends every queued group's records to the write-ahead log with one
+//!   fdatasync;
+//! - the apply thread then applies them to sled (from here they are visible) and answers
+//!   each caller;
+//! - the checkpoint thread flushes sled every `CHECKPOINT_EVERY` so old log segments go.
+//!
+//! So no reader sees a write a crash can take back, and sled's own fsync is off the
+//! acknowledgement path. The writer reads what is logged but not yet applied through
+//! `Pending`, so it never waits for the other threads.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,7 +26,7 @@ use parking_lot::{Condvar, Mutex};
 use super::ledger::{self, Rules};
 use super::schema::Meta;
 use super::store::{Store, StoreOptions};
-use super::tx::{Tx, load_meta};
+use super::tx::{Pending, Tx, load_meta};
 use super::{Clock, Error, Keyed, Outcome, Rates, Result};
 
 /// How many commands one group commit takes at most.
@@ -24,6 +34,13 @@ pub const MAX_GROUP: usize = 8192;
 
 /// Keys written per `apply_batch` before the writer starts a new chunk (see `writer_loop`).
 pub const CHUNK_WRITES: usize = 256;
+
+/// How often sled is flushed so the log segments it covers can go (bounds the log replayed
+/// on open).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+
+/// A log segment is closed at a checkpoint once it holds this much.
+const SEAL_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct CoreOptions {
@@ -58,6 +75,11 @@ pub(super) struct Shared {
     pub offset_changed: Condvar,
     /// Set when a sync failed: the store takes no more writes until reopened.
     pub failed: Mutex<Option<Error>>,
+    /// The last log record applied to sled (visible to readers).
+    pub applied: AtomicU64,
+    /// Set to stop the checkpoint thread.
+    pub closing: Mutex<bool>,
+    pub closing_changed: Condvar,
     /// Lowercased member names by id, for search (see `reads.rs`).
     pub names: Mutex<Vec<Box<str>>>,
     /// The reports' member scan, until the data moves.
@@ -77,6 +99,7 @@ pub struct Core {
     pub(super) shared: Arc<Shared>,
     jobs: Option<Sender<Job>>,
     writer: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 impl Core {
@@ -91,6 +114,7 @@ impl Core {
         migrate(&store, opts.zone)?;
         super::reports::counters::ensure(&store, opts.zone)?;
         let meta = load_meta(&store)?;
+        let applied = store.applied_seq()?;
         let shared = Arc::new(Shared {
             store,
             opts,
@@ -98,6 +122,9 @@ impl Core {
             offset_changed: Condvar::new(),
             failed: Mutex::new(None),
             names: Mutex::new(Vec::new()),
+            applied: AtomicU64::new(applied),
+            closing: Mutex::new(false),
+            closing_changed: Condvar::new(),
             reports: Default::default(),
         });
         let (tx, rx) = mpsc::channel::<Job>();
@@ -106,10 +133,16 @@ impl Core {
             .name("onepoint-writer".into())
             .spawn(move || writer_loop(&s, rx))
             .map_err(|e| Error::store(format!("cannot start the writer: {e}")))?;
+        let s = shared.clone();
+        let checkpointer = std::thread::Builder::new()
+            .name("onepoint-checkpoint".into())
+            .spawn(move || checkpoint_loop(&s))
+            .map_err(|e| Error::store(format!("cannot start the checkpointer: {e}")))?;
         Ok(Core {
             shared,
             jobs: Some(tx),
             writer: Some(writer),
+            checkpointer: Some(checkpointer),
         })
     }
 
@@ -178,6 +211,11 @@ impl Drop for Core {
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
+        *self.shared.closing.lock() = true;
+        self.shared.closing_changed.notify_all();
+        if let Some(c) = self.checkpointer.take() {
+            let _ = c.join();
+        }
     }
 }
 
@@ -234,37 +272,42 @@ fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
     store.commit(set)
 }
 
-/// Applies one chunk; on success `meta` becomes the chunk's counters.
-fn apply_chunk(shared: &Shared, tx: Tx, meta: &mut Meta) -> Result<bool> {
-    let (set, new_meta) = tx.into_write_set();
-    if set.is_empty() {
-        return Ok(false);
-    }
-    shared.store.apply(set)?;
-    *meta = new_meta;
-    Ok(true)
+/// One log record: a chunk of whole commands' writes, with the counters after it.
+struct Chunk {
+    seq: u64,
+    set: super::store::WriteSet,
+    meta: Meta,
 }
 
-/// A batch applied to sled, waiting for the flush + fsync that makes it durable.
-struct Applied {
-    /// The counters after this batch (`None` when nothing was written).
-    meta: Option<Meta>,
+/// A group of jobs on its way through the log and apply threads.
+struct Group {
+    chunks: Vec<Chunk>,
     replies: Vec<(Reply, Vec<Result<Outcome>>)>,
 }
 
-/// Applies groups of jobs; a second thread makes them durable and answers. While one batch
-/// is being fsynced the next is already being applied, and every answer, even a refusal or
-/// an idempotent replay of something not yet durable, leaves only after the sync that
-/// covers everything applied before it.
+impl Group {
+    fn fail(self, e: &Error) {
+        for (reply, res) in self.replies {
+            let _ = reply.send(res.into_iter().map(|_| Err(e.clone())).collect());
+        }
+    }
+}
+
+/// Runs the rules on groups of jobs and hands their records to the log thread. Every
+/// answer, even a refusal or an idempotent replay of something not yet durable, goes
+/// through the log and apply threads in order, so it leaves only once everything accepted
+/// before it is durable and visible.
 fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
     let rules = shared.rules();
-    let (applied_tx, applied_rx) = mpsc::channel::<Applied>();
+    let (log_tx, log_rx) = mpsc::channel::<Group>();
     let s = shared.clone();
-    let syncer = std::thread::Builder::new()
-        .name("onepoint-sync".into())
-        .spawn(move || sync_loop(&s, applied_rx))
-        .expect("start the sync thread");
+    let logger = std::thread::Builder::new()
+        .name("onepoint-log".into())
+        .spawn(move || log_loop(&s, log_rx))
+        .expect("start the log thread");
     let mut meta = shared.meta.lock().clone();
+    let mut next_seq = shared.applied.load(Ordering::Acquire) + 1;
+    let mut pending = Pending::default();
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         let mut count = group[0].batch.len();
@@ -282,100 +325,183 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
                 let n = job.batch.len();
                 let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
             }
+            pending.clear();
             continue;
         }
-        // Apply in chunks of whole commands of about CHUNK_WRITES keys each: sled 0.34
-        // grows huge tree nodes (and gigabytes of memory) from large `apply_batch`es. Each
-        // chunk is atomic and carries its own counters; the sync thread makes the whole
-        // group durable with one fsync before anyone is answered.
+        pending.prune(shared.applied.load(Ordering::Acquire));
+        // Seal in chunks of whole commands of about CHUNK_WRITES keys each: sled 0.34 grows
+        // huge tree nodes (and gigabytes of memory) from large `apply_batch`es. Each chunk
+        // is one log record and one atomic sled batch carrying its own counters.
         let now = shared.opts.clock.now();
         let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(group.len());
-        let mut tx = Tx::new(&shared.store, meta.clone(), now, shared.opts.zone);
-        let mut wrote = false;
-        let mut failure: Option<Error> = None;
+        let mut chunks = Vec::new();
+        let mut tx = Tx::new(
+            &shared.store,
+            &mut pending,
+            meta.clone(),
+            now,
+            shared.opts.zone,
+        );
         for job in &group {
             let mut res = Vec::with_capacity(job.batch.len());
             for k in &job.batch {
-                if let Some(e) = &failure {
-                    res.push(Err(e.clone()));
-                    continue;
-                }
                 res.push(ledger::apply(&mut tx, &rules, k));
-                if tx.writes() >= CHUNK_WRITES {
-                    let full = std::mem::replace(
-                        &mut tx,
-                        Tx::new(&shared.store, meta.clone(), now, shared.opts.zone),
-                    );
-                    match apply_chunk(shared, full, &mut meta) {
-                        Ok(w) => wrote |= w,
-                        Err(e) => failure = Some(e),
-                    }
-                    tx = Tx::new(&shared.store, meta.clone(), now, shared.opts.zone);
+                if tx.writes() >= CHUNK_WRITES
+                    && let Some((set, m)) = tx.seal(next_seq)
+                {
+                    chunks.push(Chunk {
+                        seq: next_seq,
+                        set,
+                        meta: m,
+                    });
+                    next_seq += 1;
                 }
             }
             results.push(res);
         }
-        if failure.is_none() {
-            match apply_chunk(shared, tx, &mut meta) {
-                Ok(w) => wrote |= w,
-                Err(e) => failure = Some(e),
-            }
+        if let Some((set, m)) = tx.seal(next_seq) {
+            chunks.push(Chunk {
+                seq: next_seq,
+                set,
+                meta: m,
+            });
+            next_seq += 1;
         }
-        if let Some(e) = failure {
-            // Commands in chunks that did apply are durable after the next sync, but their
-            // callers are told the group failed: safe (they retry with the same keys).
-            tracing::error!("applying a batch failed: {e}");
-            if let Ok(m) = load_meta(&shared.store) {
-                meta = m;
-            }
-            results = group
-                .iter()
-                .map(|j| j.batch.iter().map(|_| Err(e.clone())).collect())
-                .collect();
+        if let Some(last) = chunks.last() {
+            meta = last.meta.clone();
         }
         let replies = group.into_iter().map(|j| j.reply).zip(results).collect();
-        let _ = applied_tx.send(Applied {
-            meta: wrote.then(|| meta.clone()),
-            replies,
-        });
+        let _ = log_tx.send(Group { chunks, replies });
     }
-    drop(applied_tx);
-    let _ = syncer.join();
+    drop(log_tx);
+    let _ = logger.join();
 }
 
-fn sync_loop(shared: &Shared, applied: Receiver<Applied>) {
-    while let Ok(first) = applied.recv() {
-        let mut group = vec![first];
-        while let Ok(more) = applied.try_recv() {
-            group.push(more);
+/// Makes groups durable: every queued group's records, one append and one fdatasync.
+fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
+    let (apply_tx, apply_rx) = mpsc::channel::<Group>();
+    let s = shared.clone();
+    let applier = std::thread::Builder::new()
+        .name("onepoint-apply".into())
+        .spawn(move || apply_loop(&s, apply_rx))
+        .expect("start the apply thread");
+    let mut buf = Vec::new();
+    let mut payload = Vec::new();
+    while let Ok(first) = groups.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = groups.try_recv() {
+            batch.push(more);
         }
-        // Groups are synced in order, so when none of these wrote anything (refusals,
-        // idempotent replays) everything applied before them is already durable.
-        let wrote = group.iter().any(|a| a.meta.is_some());
-        let synced = if wrote { shared.store.sync() } else { Ok(()) };
-        match synced {
+        if let Some(e) = shared.failed.lock().clone() {
+            batch.into_iter().for_each(|g| g.fail(&e));
+            continue;
+        }
+        buf.clear();
+        let mut seqs: Option<(u64, u64)> = None;
+        for c in batch.iter().flat_map(|g| &g.chunks) {
+            payload.clear();
+            c.set.encode(&mut payload);
+            super::wal::encode_record(c.seq, &payload, &mut buf);
+            seqs = Some((seqs.map_or(c.seq, |s| s.0), c.seq));
+        }
+        let logged = match seqs {
+            Some((first, last)) => shared.store.log(first, last, &buf),
+            // Nothing new: everything before is logged already (groups go in order).
+            None => Ok(()),
+        };
+        match logged {
             Ok(()) => {
-                if let Some(m) = group.iter().rev().find_map(|a| a.meta.clone()) {
-                    *shared.meta.lock() = m;
-                }
-                shared.offset_changed.notify_all();
-                for a in group {
-                    for (reply, res) in a.replies {
-                        let _ = reply.send(res);
-                    }
+                for g in batch {
+                    let _ = apply_tx.send(g);
                 }
             }
             Err(e) => {
-                // What was applied may or may not be on disk: stop taking writes rather
-                // than build on it; a restart recovers from what sled has durably.
-                tracing::error!("sync failed, refusing further writes: {e}");
+                // Nothing of these is on disk (the log was cut back) and nothing of them is
+                // visible; stop taking writes rather than build on them (the writer has).
+                tracing::error!("the log sync failed, refusing further writes: {e}");
                 *shared.failed.lock() = Some(e.clone());
-                for a in group {
-                    for (reply, res) in a.replies {
-                        let _ = reply.send(res.into_iter().map(|_| Err(e.clone())).collect());
-                    }
+                batch.into_iter().for_each(|g| g.fail(&e));
+            }
+        }
+    }
+    drop(apply_tx);
+    let _ = applier.join();
+}
+
+/// Applies durable groups to sled, in order, then answers their callers.
+fn apply_loop(shared: &Shared, groups: Receiver<Group>) {
+    let mut broken: Option<Error> = None;
+    while let Ok(g) = groups.recv() {
+        if let Some(e) = &broken {
+            g.fail(e);
+            continue;
+        }
+        let mut failure = None;
+        let mut last_meta = None;
+        for c in &g.chunks {
+            match shared.store.apply_logged(c.seq, &c.set) {
+                Ok(()) => {
+                    shared.applied.store(c.seq, Ordering::Release);
+                    last_meta = Some(&c.meta);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
                 }
             }
+        }
+        if let Some(m) = last_meta {
+            *shared.meta.lock() = m.clone();
+            shared.offset_changed.notify_all();
+        }
+        match failure {
+            None => {
+                for (reply, res) in g.replies {
+                    let _ = reply.send(res);
+                }
+            }
+            Some(e) => {
+                // The group is durable in the log but only partly applied: applying anything
+                // after it would leave a hole, so stop; reopening applies the rest from the
+                // log. Its callers are told it failed: safe (they retry with the same keys).
+                tracing::error!("applying a logged batch failed, refusing further writes: {e}");
+                *shared.failed.lock() = Some(e.clone());
+                broken = Some(e.clone());
+                g.fail(&e);
+            }
+        }
+    }
+}
+
+/// Flushes sled every `CHECKPOINT_EVERY` and lets the log segments it covers go; on close,
+/// once more, so a cleanly closed store has no log to replay.
+fn checkpoint_loop(shared: &Shared) {
+    let opened = shared.applied.load(Ordering::Acquire);
+    let mut done = opened;
+    loop {
+        let closing = {
+            let mut c = shared.closing.lock();
+            if !*c {
+                shared.closing_changed.wait_for(&mut c, CHECKPOINT_EVERY);
+            }
+            *c
+        };
+        let applied = shared.applied.load(Ordering::Acquire);
+        // A session that wrote nothing changes nothing on disk, even on close.
+        if applied > done || (closing && applied > opened) {
+            let seal = if closing { 0 } else { SEAL_BYTES };
+            match shared.store.checkpoint(applied, seal) {
+                Ok(()) => done = applied,
+                Err(e) => {
+                    // The log still holds everything: nothing is lost, but stop writing
+                    // rather than let the log grow past what sled can take back.
+                    tracing::error!("checkpoint failed, refusing further writes: {e}");
+                    *shared.failed.lock() = Some(e);
+                }
+            }
+        }
+        if closing {
+            break;
         }
     }
 }

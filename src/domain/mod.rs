@@ -20,6 +20,7 @@ pub mod request;
 pub mod schema;
 pub mod store;
 pub mod tx;
+pub mod wal;
 pub mod window;
 
 pub use calendar::{Clock, Millis, Month};

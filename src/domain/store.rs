@@ -1,16 +1,26 @@
 //! The only file that names sled. A store is one sled tree with key-prefixed "tables"
-//! (see `schema.rs`), written only through `commit`, which applies one atomic batch, then
-//! makes it durable: `flush()` and an fsync of the database file (on Linux sled's flush uses
-//! `sync_file_range`, which does not survive power loss). A lock file keeps a second process
-//! out with a clear error.
+//! (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
+//! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged`), so a
+//! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on
+//! Linux sled's flush alone uses `sync_file_range`, which does not survive power loss)
+//! leaves the acknowledgement path and only lets old log segments go. Opening replays the
+//! log past what sled applied. A lock file keeps a second process out with a clear error.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::ops::Deref;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use super::error::{Error, Result};
+use super::wal::{Faults, Wal};
+
+/// sled's key holding the sequence number of the last log record applied (u64 BE).
+const APPLIED: &[u8] = b"Cwal";
 
 /// A stored value (shared bytes; cheap to clone).
 #[derive(Clone, Debug)]
@@ -23,27 +33,78 @@ impl Deref for Val {
     }
 }
 
-/// Writes to apply atomically. `None` removes the key.
-#[derive(Default)]
+/// Writes to apply atomically, by key. `None` removes the key.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
 pub struct WriteSet {
-    batch: sled::Batch,
-    len: usize,
+    pub(super) map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl WriteSet {
     pub fn put(&mut self, key: &[u8], value: &[u8]) {
-        self.batch.insert(key, value);
-        self.len += 1;
+        self.map.insert(key.to_vec(), Some(value.to_vec()));
     }
     pub fn remove(&mut self, key: &[u8]) {
-        self.batch.remove(key);
-        self.len += 1;
+        self.map.insert(key.to_vec(), None);
     }
     pub fn len(&self) -> usize {
-        self.len
+        self.map.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.map.is_empty()
+    }
+
+    fn batch(&self) -> sled::Batch {
+        let mut b = sled::Batch::default();
+        for (k, v) in &self.map {
+            match v {
+                Some(v) => b.insert(k.as_slice(), v.as_slice()),
+                None => b.remove(k.as_slice()),
+            }
+        }
+        b
+    }
+
+    /// The log record's payload: `count u32`, then per entry `klen u32, key, vlen u32
+    /// (u32::MAX: removed), value`, little-endian.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.map.len() as u32).to_le_bytes());
+        for (k, v) in &self.map {
+            out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+            out.extend_from_slice(k);
+            match v {
+                Some(v) => {
+                    out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    out.extend_from_slice(v);
+                }
+                None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
+    }
+
+    pub fn decode(b: &[u8]) -> Option<WriteSet> {
+        let mut at = 0usize;
+        let u32_next = |at: &mut usize| -> Option<u32> {
+            let v = b.get(*at..*at + 4)?;
+            *at += 4;
+            Some(u32::from_le_bytes(v.try_into().ok()?))
+        };
+        let n = u32_next(&mut at)?;
+        let mut map = BTreeMap::new();
+        for _ in 0..n {
+            let kl = u32_next(&mut at)? as usize;
+            let k = b.get(at..at.checked_add(kl)?)?.to_vec();
+            at += kl;
+            let vl = u32_next(&mut at)?;
+            let v = if vl == u32::MAX {
+                None
+            } else {
+                let v = b.get(at..at.checked_add(vl as usize)?)?.to_vec();
+                at += vl as usize;
+                Some(v)
+            };
+            map.insert(k, v);
+        }
+        (at == b.len()).then_some(WriteSet { map })
     }
 }
 
@@ -52,20 +113,25 @@ pub struct Store {
     db: sled::Db,
     /// sled's data file, fsynced after every flush.
     data_file: File,
+    wal: Mutex<Wal>,
+    faults: Option<Arc<Faults>>,
     _lock: File,
 }
 
 /// Options for opening a store.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// sled's page cache, bytes.
+    /// sled's page cache, bytes (bounds the resident memory sled keeps).
     pub cache_bytes: u64,
+    /// Faults to inject (tests only).
+    pub faults: Option<Arc<Faults>>,
 }
 
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
             cache_bytes: 64 * 1024 * 1024,
+            faults: None,
         }
     }
 }
@@ -102,11 +168,23 @@ impl Store {
             .write(true)
             .open(&lock_path)
             .map_err(|e| io("cannot open lock file", &lock_path, e))?;
-        // SAFETY: flock on a file descriptor we own; no memory is touched.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
+        // This process's own last handle can keep the lock a moment after it closed: a
+        // child being spawned by another thread holds a copy of the descriptor until its
+        // exec. Wait for that briefly; another process's lock is refused at once.
+        let mut attempts = 0;
+        loop {
+            // SAFETY: flock on a file descriptor we own; no memory is touched.
+            let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break;
+            }
             let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
             let holder = holder.trim();
+            if attempts < 50 && holder == std::process::id().to_string() {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            }
             return Err(Error::store(format!(
                 "the store {} is in use by another process{}; stop it, or connect to its server with --remote URL",
                 dir.display(),
@@ -122,6 +200,7 @@ impl Store {
         let _ = lock.sync_all();
 
         let sled_dir = dir.join("sled");
+        remove_unfinished_snapshots(&sled_dir);
         let config = sled::Config::new()
             .path(&sled_dir)
             .cache_capacity(opts.cache_bytes)
@@ -132,7 +211,15 @@ impl Store {
         // release shortly after it is dropped (a close followed by a reopen): wait for it.
         let mut attempts = 0;
         let db = loop {
-            match config.open() {
+            // sled panics on some damaged files (a truncated one): make that a clear error.
+            let opened = open_quietly(&config).map_err(|_| {
+                Error::store(format!(
+                    "the store {} is damaged (sled could not read {}); run `onepoint rebuild` or restore it from a backup",
+                    dir.display(),
+                    sled_dir.display()
+                ))
+            })?;
+            match opened {
                 Ok(db) => break db,
                 Err(e) if attempts < 100 && e.to_string().contains("could not acquire lock") => {
                     attempts += 1;
@@ -143,12 +230,70 @@ impl Store {
         };
         let data_path = sled_dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| io("cannot open", &data_path, e))?;
-        Ok(Store {
+        let applied = read_applied(&db)?;
+        let (wal, replay) = Wal::open(dir, applied, opts.faults.clone())?;
+        let store = Store {
             dir: dir.to_path_buf(),
             db,
             data_file,
+            wal: Mutex::new(wal),
+            faults: opts.faults,
             _lock: lock,
-        })
+        };
+        if !replay.is_empty() {
+            let last = replay.last().map_or(applied, |r| r.seq);
+            for r in replay {
+                let set = WriteSet::decode(&r.payload).ok_or_else(|| {
+                    Error::store(format!(
+                        "the write-ahead log in {} holds an unreadable record {}; restore the store from a backup",
+                        dir.join("wal").display(),
+                        r.seq
+                    ))
+                })?;
+                store.apply_at(r.seq, &set)?;
+            }
+            store.checkpoint(last, 0)?;
+        }
+        Ok(store)
+    }
+
+    /// The sequence number of the last log record sled has applied.
+    pub fn applied_seq(&self) -> Result<u64> {
+        read_applied(&self.db)
+    }
+
+    /// Appends encoded log records `first_seq..=last_seq` and returns once they are
+    /// durable. Nothing is visible yet: see `apply_logged`.
+    pub fn log(&self, first_seq: u64, last_seq: u64, records: &[u8]) -> Result<()> {
+        self.wal.lock().append(first_seq, last_seq, records)
+    }
+
+    /// Applies a logged record's writes to sled, with its sequence number, atomically:
+    /// from here readers see it.
+    pub fn apply_logged(&self, seq: u64, set: &WriteSet) -> Result<()> {
+        if self.faults.as_ref().is_some_and(|f| f.apply_fails()) {
+            return Err(Error::store("write failed: injected failure"));
+        }
+        self.apply_at(seq, set)
+    }
+
+    fn apply_at(&self, seq: u64, set: &WriteSet) -> Result<()> {
+        let mut batch = set.batch();
+        batch.insert(APPLIED, &seq.to_be_bytes());
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| Error::store(format!("write failed: {e}")))
+    }
+
+    /// Makes sled durable up to everything applied so far (at least record `applied`),
+    /// then drops the log segments that covers. The segment taking appends is closed first
+    /// once it holds `seal_bytes` (0: always, as on close).
+    pub fn checkpoint(&self, applied: u64, seal_bytes: u64) -> Result<()> {
+        self.sync()?;
+        let mut wal = self.wal.lock();
+        wal.seal(seal_bytes);
+        wal.release(applied);
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -179,7 +324,8 @@ impl Store {
         self.db.range(from.to_vec()..to.to_vec()).map(map_entry)
     }
 
-    /// Applies the batch atomically and returns once it is durable.
+    /// Applies the batch atomically, straight to sled, and returns once it is durable (for
+    /// opening and migrating, before the writer runs; not for the writer's batches).
     pub fn commit(&self, set: WriteSet) -> Result<()> {
         self.apply(set)?;
         self.sync()
@@ -191,7 +337,7 @@ impl Store {
             return Ok(());
         }
         self.db
-            .apply_batch(set.batch)
+            .apply_batch(set.batch())
             .map_err(|e| Error::store(format!("write failed: {e}")))
     }
 
@@ -205,9 +351,9 @@ impl Store {
             .map_err(|e| Error::store(format!("fsync failed: {e}")))
     }
 
-    /// Bytes on disk.
+    /// Bytes on disk (sled and the log).
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.db.size_on_disk().unwrap_or(0) + self.wal.lock().bytes()
     }
 }
 
@@ -215,6 +361,37 @@ impl Drop for Store {
     fn drop(&mut self) {
         let _ = self.db.flush();
         let _ = self.data_file.sync_data();
+    }
+}
+
+/// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`.
+fn open_quietly(config: &sled::Config) -> std::thread::Result<sled::Result<sled::Db>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
+}
+
+fn read_applied(db: &sled::Db) -> Result<u64> {
+    match db.get(APPLIED) {
+        Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
+            .map(u64::from_be_bytes)
+            .map_err(|_| Error::store("corrupt record: the log position")),
+        Ok(None) => Ok(0),
+        Err(e) => Err(Error::store(format!("read failed: {e}"))),
+    }
+}
+
+/// A snapshot sled was still writing when it stopped (`snap.*.generating`, left by a full
+/// disk or a crash) makes the next open fail with "Read corrupted data": it was never
+/// finished, so nothing is lost with it.
+fn remove_unfinished_snapshots(sled_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(sled_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

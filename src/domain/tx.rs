@@ -1,9 +1,10 @@
-//! A write transaction of the group-commit writer: reads see the store plus everything
-//! written earlier in the same batch (read-your-writes), and each command's writes are staged
-//! apart so that a refused command leaves nothing behind. The batch becomes one atomic
-//! `WriteSet` at the end.
+//! A write transaction of the group-commit writer: reads see the store, then what earlier
+//! batches wrote that is logged but not yet applied to sled (`Pending`), then everything
+//! written earlier in the same batch (read-your-writes); each command's writes are staged
+//! apart so that a refused command leaves nothing behind. Accepted writes leave in chunks
+//! (`seal`), each one atomic `WriteSet`, one log record.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::FixedOffset;
 use serde::{Serialize, de::DeserializeOwned};
@@ -41,8 +42,47 @@ impl Reader for Store {
 
 type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// What the writer has sealed into log records that sled has not applied yet, by key, with
+/// the record that last wrote each key. Entries leave once sled has applied their record
+/// (`prune`), so a transaction reading through this and then sled sees every accepted write.
+#[derive(Default)]
+pub struct Pending {
+    map: BTreeMap<Vec<u8>, (u64, Option<Vec<u8>>)>,
+    records: VecDeque<(u64, Vec<Vec<u8>>)>,
+}
+
+impl Pending {
+    fn add(&mut self, seq: u64, set: &WriteSet) {
+        let mut keys = Vec::with_capacity(set.map.len());
+        for (k, v) in &set.map {
+            self.map.insert(k.clone(), (seq, v.clone()));
+            keys.push(k.clone());
+        }
+        self.records.push_back((seq, keys));
+    }
+
+    /// Forgets the records sled has applied (`applied` and below).
+    pub fn prune(&mut self, applied: u64) {
+        while self.records.front().is_some_and(|r| r.0 <= applied) {
+            let (seq, keys) = self.records.pop_front().expect("a record");
+            for k in keys {
+                if self.map.get(&k).is_some_and(|e| e.0 == seq) {
+                    self.map.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Forgets everything (the writer stopped: nothing pending will be applied).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.records.clear();
+    }
+}
+
 pub struct Tx<'a> {
     store: &'a Store,
+    pending: &'a mut Pending,
     /// Writes of commands already accepted in this batch.
     committed: Overlay,
     committed_meta: Meta,
@@ -55,10 +95,17 @@ pub struct Tx<'a> {
 }
 
 impl<'a> Tx<'a> {
-    pub fn new(store: &'a Store, meta: Meta, now: Millis, zone: FixedOffset) -> Tx<'a> {
+    pub fn new(
+        store: &'a Store,
+        pending: &'a mut Pending,
+        meta: Meta,
+        now: Millis,
+        zone: FixedOffset,
+    ) -> Tx<'a> {
         Tx {
             zone,
             store,
+            pending,
             committed: Overlay::new(),
             committed_meta: meta.clone(),
             staged: Overlay::new(),
@@ -109,20 +156,18 @@ impl<'a> Tx<'a> {
         self.meta = self.committed_meta.clone();
     }
 
-    /// The batch's writes, meta included, ready to commit.
-    pub fn into_write_set(mut self) -> (WriteSet, Meta) {
+    /// Seals the accepted writes so far, meta included, as log record `seq` (`None` when
+    /// nothing was written); later reads see them through `Pending`. Call between commands.
+    pub fn seal(&mut self, seq: u64) -> Option<(WriteSet, Meta)> {
         self.reject();
-        let mut set = WriteSet::default();
-        for (k, v) in &self.committed {
-            match v {
-                Some(v) => set.put(k, v),
-                None => set.remove(k),
-            }
+        if self.committed.is_empty() {
+            return None;
         }
-        if !self.committed.is_empty() {
-            set.put(META, &encode(&self.committed_meta));
-        }
-        (set, self.committed_meta)
+        let mut map = std::mem::take(&mut self.committed);
+        map.insert(META.to_vec(), Some(encode(&self.committed_meta)));
+        let set = WriteSet { map };
+        self.pending.add(seq, &set);
+        Some((set, self.committed_meta.clone()))
     }
 }
 
@@ -134,12 +179,25 @@ impl Reader for Tx<'_> {
         if let Some(v) = self.committed.get(key) {
             return Ok(v.clone());
         }
+        if let Some((_, v)) = self.pending.map.get(key) {
+            return Ok(v.clone());
+        }
         self.store.get_raw(key)
     }
 
     fn range_raw(&self, from: &[u8], to: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
             self.store.range_raw(from, to)?.into_iter().collect();
+        for (k, (_, v)) in self.pending.map.range(from.to_vec()..to.to_vec()) {
+            match v {
+                Some(v) => {
+                    merged.insert(k.clone(), v.clone());
+                }
+                None => {
+                    merged.remove(k);
+                }
+            }
+        }
         for layer in [&self.committed, &self.staged] {
             for (k, v) in layer.range(from.to_vec()..to.to_vec()) {
                 match v {

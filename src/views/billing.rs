@@ -6,28 +6,28 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Row};
 
-use super::format::{clip, date};
+use super::format::{clip, compact, date_in, plural, points, thousands};
 use super::theme::Theme;
-use super::widgets::{block, window_table};
+use super::widgets::{block, heading, window_table};
 use crate::app::state::State;
-use crate::app::state::billing::BILLING_SORTS;
+use crate::app::state::sort::BillingColumn;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let b = &s.billing;
+    let by = |c: BillingColumn| (b.sort.by == c).then_some(b.sort.descending);
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let [hist, chart] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
-    let shown = b.shown();
+    let shown: Vec<&crate::app::state::billing::PreviewRow> = b.shown().collect();
     let mut title = format!(
-        " Settlement preview · {} · [ ] month · sort {} ",
-        b.month, BILLING_SORTS[b.sort]
+        " Settlement preview · {} · {} · [ ] month · sort {} ",
+        b.month,
+        plural(shown.len() as u64, "merchant"),
+        b.sort.label()
     );
     if !b.filter.is_empty() {
         title.push_str(&format!("· filter \"{}\" ", b.filter));
-    }
-    if b.loading {
-        title.push_str("· loading ");
     }
     let rows = |x: usize, y: usize| {
         shown[x..y]
@@ -37,7 +37,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     .preview
                     .latest
                     .as_ref()
-                    .map(|l| format!("#{} {}", l.id, l.billing_amount))
+                    .map(|l| format!("#{} {}", l.id, points(l.billing_amount)))
                     .unwrap_or("-".into());
                 let amount_style = if r.preview.deal_count > 0 {
                     t.accent
@@ -50,9 +50,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                         r.merchant.merchant.name.as_deref().unwrap_or("(unnamed)"),
                         24,
                     )),
-                    Cell::from(Line::from(r.preview.deal_count.to_string()).right_aligned()),
-                    Cell::from(Line::from(r.preview.net_points.to_string()).right_aligned()),
-                    Cell::from(Line::from(r.preview.billing_amount.to_string()).right_aligned())
+                    Cell::from(Line::from(thousands(r.preview.deal_count)).right_aligned()),
+                    Cell::from(Line::from(points(r.preview.net_points)).right_aligned()),
+                    Cell::from(Line::from(points(r.preview.billing_amount)).right_aligned())
                         .style(amount_style),
                     Cell::from(latest),
                 ])
@@ -62,21 +62,23 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     window_table(
         f,
         top,
-        Row::new([
-            "merchant",
-            "name",
-            "to bill",
-            "net points",
-            "billable",
-            "latest billing",
+        Row::new(vec![
+            Cell::from(heading("merchant", by(BillingColumn::Merchant))),
+            Cell::from("name"),
+            Cell::from(Line::from(heading("deals", by(BillingColumn::Deals))).right_aligned()),
+            Cell::from(Line::from("net points").right_aligned()),
+            Cell::from(
+                Line::from(heading("billable", by(BillingColumn::Billable))).right_aligned(),
+            ),
+            Cell::from("latest billing"),
         ]),
         &[
-            Constraint::Length(8),
+            Constraint::Length(10),
             Constraint::Max(28),
-            Constraint::Length(7),
-            Constraint::Length(12),
-            Constraint::Length(12),
-            Constraint::Length(18),
+            Constraint::Length(9),
+            Constraint::Length(14),
+            Constraint::Length(14),
+            Constraint::Length(20),
         ],
         rows,
         shown.len(),
@@ -92,24 +94,24 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .map(|h| {
                 let mut cells = vec![
                     Cell::from(h.id.to_string()),
-                    Cell::from(h.merchant_id.to_string()),
+                    Cell::from(clip(&s.merchant_label(h.merchant_id), 14)),
                     Cell::from(h.billing_month.to_string()),
-                    Cell::from(Line::from(h.billing_amount.to_string()).right_aligned()),
-                    Cell::from(Line::from(h.deal_count.to_string()).right_aligned()),
+                    Cell::from(Line::from(points(h.billing_amount)).right_aligned()),
+                    Cell::from(Line::from(thousands(h.deal_count)).right_aligned()),
                 ];
                 if dated {
-                    cells.push(Cell::from(date(h.created_at)));
+                    cells.push(Cell::from(date_in(h.created_at, s.zone)));
                 }
                 Row::new(cells)
             })
             .collect()
     };
-    let mut hhead = vec!["id", "shop", "month", "amount", "deals"];
+    let mut hhead = vec!["id", "merchant", "month", "amount", "deals"];
     let mut hwidths = vec![
         Constraint::Length(4),
-        Constraint::Length(5),
+        Constraint::Length(14),
         Constraint::Length(6),
-        Constraint::Length(12),
+        Constraint::Length(13),
         Constraint::Length(5),
     ];
     if dated {
@@ -148,7 +150,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .map(|(m, h)| {
             Bar::default()
                 .value((*h / 100).max(0) as u64)
-                .text_value(short(*h / 100))
+                .text_value(compact((*h / 100) as f64))
                 .label(Line::from(format!("{:02}/{:02}", m.year % 100, m.month)))
         })
         .collect();
@@ -165,13 +167,4 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .value_style(t.table_head),
         chart,
     );
-}
-
-/// A bar label that fits five columns: `980`, `12k`, `3.4M`.
-fn short(points: i64) -> String {
-    match points.abs() {
-        0..10_000 => points.to_string(),
-        10_000..10_000_000 => format!("{}k", points / 1_000),
-        _ => format!("{:.1}M", points as f64 / 1e6),
-    }
 }

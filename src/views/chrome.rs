@@ -36,6 +36,7 @@ pub fn header(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     if s.read_only {
         src.push_str("· READ-ONLY ");
     }
+    src.push_str(&format!("· times {} ", s.zone_label()));
     spans.push(Span::styled(src, t.header));
     let busy = if s.busy() {
         format!("{} working ", SPINNER[s.spinner % SPINNER.len()])
@@ -67,11 +68,14 @@ pub fn tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// One line of hints from the same table that dispatches the keys.
+/// One line of hints from the same table that dispatches the keys, fitted to the width in
+/// the table's order (most specific scope first) and always ending with `? help`.
 pub fn hints(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
-    let mut spans = Vec::new();
+    use unicode_width::UnicodeWidthStr;
     let mut seen = std::collections::HashSet::new();
     let analysis = s.members.analysis.is_some() && s.tab == Tab::Members;
+    let mut items: Vec<(String, &str)> = Vec::new();
+    let mut help: Option<(String, &str)> = None;
     for scope in s.scopes() {
         // In the analysis, the list's own keys would only crowd the line.
         if analysis && scope == crate::app::keymap::Scope::Tab(Tab::Members) {
@@ -81,15 +85,34 @@ pub fn hints(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             if (b.writes && s.read_only) || !seen.insert(b.keys.first().copied()) {
                 continue;
             }
-            spans.push(Span::styled(format!(" {}", Keymap::keys_label(b)), t.key));
-            spans.push(Span::styled(format!(" {} ", b.help), t.muted));
+            let item = (Keymap::keys_label(b), b.help);
+            if b.action == crate::app::keymap::KeyAction::Help {
+                help = Some(item);
+            } else {
+                items.push(item);
+            }
         }
+    }
+    let width = |(k, h): &(String, &str)| k.width() + h.width() + 3;
+    let mut room = usize::from(area.width).saturating_sub(help.as_ref().map_or(0, width));
+    let mut spans = Vec::new();
+    for it in items.iter().chain(help.iter()) {
+        let w = width(it);
+        let is_help = help.as_ref() == Some(it);
+        if !is_help {
+            if w > room {
+                continue;
+            }
+            room -= w;
+        }
+        spans.push(Span::styled(format!(" {}", it.0), t.key));
+        spans.push(Span::styled(format!(" {} ", it.1), t.muted));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 pub fn status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
-    let line = match &s.status {
+    let line = match s.status_shown() {
         Some(st) => {
             let style = match st.kind {
                 StatusKind::Info => t.accent,

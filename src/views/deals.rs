@@ -1,51 +1,65 @@
-//! The Deals tab: deals newest first (one page at a time), with the filter and sort in the
-//! title; failed deals stand out with their reason.
+//! The Deals tab: deals newest first (or oldest first) over the whole table, with names
+//! beside ids, the position, filter and sort in the title; failed deals stand out.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row};
 
-use super::format::date_time;
+use super::format::{date_time_in, points, thousands};
 use super::theme::Theme;
-use super::widgets::{block, window_table};
+use super::widgets::{block, heading, position_title, window_table};
 use crate::app::state::State;
-use crate::app::state::deals::DEAL_SORTS;
 use crate::domain::{BillingStatus, DealStatus};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let d = &s.deals;
-    let mut title = format!(" Deals · newest first · page {} ", d.table.page_number());
     let fd = d.filter.describe();
-    if !fd.is_empty() {
-        title.push_str(&format!("· {fd} "));
-    }
-    if d.sort != 0 {
-        title.push_str(&format!("· sort {} (page) ", DEAL_SORTS[d.sort]));
-    }
-    if d.table.loading {
-        title.push_str("· loading ");
-    }
-    let wide = area.width >= 120;
-    let mut head = vec![
-        "id", "date", "member", "merchant", "type", "amount", "points", "status",
+    let notes = vec![
+        format!("sort {}", d.sort.label()),
+        if fd.is_empty() {
+            String::new()
+        } else {
+            format!("filter {fd}")
+        },
+    ];
+    let title = position_title("Deals", &d.table, &notes);
+    let wide = area.width >= 150;
+    // Narrow screens drop the year and the amount so the names keep some room.
+    let narrow = area.width < 110;
+    let mut head: Vec<Cell> = vec![
+        Cell::from(heading("id", Some(!d.sort.oldest_first))),
+        Cell::from("date"),
+        Cell::from("member"),
+        Cell::from("merchant"),
+        Cell::from("type"),
     ];
     let mut widths = vec![
         Constraint::Length(9),
-        Constraint::Length(16),
-        Constraint::Length(8),
-        Constraint::Length(8),
+        Constraint::Length(if narrow { 11 } else { 16 }),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
         Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(7),
     ];
+    if !narrow {
+        head.push(Cell::from(Line::from("amount").right_aligned()));
+        widths.push(Constraint::Length(13));
+    }
+    head.extend([
+        Cell::from(Line::from("points").right_aligned()),
+        Cell::from("status"),
+    ]);
+    widths.extend([Constraint::Length(12), Constraint::Length(7)]);
     if wide {
-        head.extend(["billing", "balance", "reason / original"]);
+        head.extend([
+            Cell::from("billing"),
+            Cell::from(Line::from("balance").right_aligned()),
+            Cell::from("reason / original"),
+        ]);
         widths.extend([
             Constraint::Length(7),
-            Constraint::Length(12),
-            Constraint::Min(10),
+            Constraint::Length(14),
+            Constraint::Fill(1),
         ]);
     }
     let rows = |a: usize, b: usize| {
@@ -57,16 +71,31 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 } else {
                     t.bad
                 };
+                let when = date_time_in(x.deal_date, s.zone);
                 let mut cells = vec![
                     Cell::from(x.id.to_string()),
-                    Cell::from(date_time(x.deal_date)),
-                    Cell::from(x.member_id.to_string()),
-                    Cell::from(x.merchant_id.to_string()),
+                    Cell::from(if narrow {
+                        when.get(5..).unwrap_or(&when).to_string()
+                    } else {
+                        when
+                    }),
+                    Cell::from(format!("{} {}", x.member_id, s.member_label(x.member_id))),
+                    Cell::from(format!(
+                        "{} {}",
+                        x.merchant_id,
+                        s.merchant_label(x.merchant_id)
+                    )),
                     Cell::from(x.deal_type.as_str()),
-                    Cell::from(Line::from(x.deal_amount.to_string()).right_aligned()),
-                    Cell::from(Line::from(x.point.to_string()).right_aligned()),
-                    Cell::from(x.status.as_str()).style(st),
                 ];
+                if !narrow {
+                    cells.push(Cell::from(
+                        Line::from(thousands(x.deal_amount)).right_aligned(),
+                    ));
+                }
+                cells.extend([
+                    Cell::from(Line::from(points(x.point)).right_aligned()),
+                    Cell::from(x.status.as_str()).style(st),
+                ]);
                 if wide {
                     let note = match (&x.reason, x.original_deal_id, x.cancelled_by) {
                         (Some(r), _, _) => r.clone(),
@@ -78,9 +107,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                         BillingStatus::Yes => "billed",
                         BillingStatus::No => "-",
                     }));
-                    cells.push(Cell::from(
-                        Line::from(x.balance.to_string()).right_aligned(),
-                    ));
+                    cells.push(Cell::from(Line::from(points(x.balance)).right_aligned()));
                     cells.push(Cell::from(note).style(t.muted));
                 }
                 Row::new(cells)
@@ -100,8 +127,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         block(title, t),
         t,
     );
-    if empty && d.table.loaded_once {
+    if empty && d.table.loaded_once && !d.table.is_loading() {
         let r = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
-        f.render_widget(Paragraph::new("no deals match").style(t.muted), r);
+        let note = if fd.is_empty() {
+            "no deals yet".to_string()
+        } else {
+            format!("no deals match {fd}")
+        };
+        f.render_widget(Paragraph::new(note).style(t.muted), r);
     }
 }

@@ -5,10 +5,11 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, Paragraph, Row};
 
-use super::format::{clip, time};
+use super::format::{clip, plural, points, thousands, time_in};
 use super::theme::Theme;
 use super::widgets::{block, window_table};
 use crate::app::state::State;
+use crate::domain::{EventBody, MemberId};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let e = &s.events;
@@ -28,7 +29,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     } else {
         "following".to_string()
     };
-    let mut title = format!(" Events · {mode} · received {} ", e.received);
+    let mut title = format!(
+        " Events · {mode} · received {} · times {} ",
+        thousands(e.received),
+        s.zone_label()
+    );
     if !e.filter.is_empty() {
         title.push_str(&format!("· filter \"{}\" ", e.filter_text.trim()));
     }
@@ -48,9 +53,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 };
                 Row::new(vec![
                     Cell::from(ev.offset.to_string()),
-                    Cell::from(time(ev.timestamp)),
+                    Cell::from(time_in(ev.timestamp, s.zone)),
                     Cell::from(ty).style(style),
-                    Cell::from(clip(&ev.body.summary(), summary_w)),
+                    Cell::from(clip(&summary(s, &ev.body), summary_w)),
                 ])
             })
             .collect()
@@ -74,6 +79,62 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     );
     if n == 0 {
         let r = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
-        f.render_widget(Paragraph::new("waiting for events...").style(t.muted), r);
+        let note = if e.filter.is_empty() || e.ring.is_empty() {
+            "waiting for events...".to_string()
+        } else {
+            format!(
+                "no events match \"{}\" (of {} kept)",
+                e.filter_text.trim(),
+                thousands(e.ring.len() as u64)
+            )
+        };
+        f.render_widget(Paragraph::new(note).style(t.muted), r);
+    }
+}
+
+/// One line per event, with names beside ids (from the names read so far).
+fn summary(s: &State, b: &EventBody) -> String {
+    let member = |m: MemberId| format!("{m} {}", s.member_label(m));
+    if let Some(d) = b.deal() {
+        let mut out = format!(
+            "deal {} {} · member {} · merchant {} {} · {} pts → balance {}",
+            d.id,
+            d.deal_type.as_str(),
+            member(d.member_id),
+            d.merchant_id,
+            s.merchant_label(d.merchant_id),
+            points(d.point),
+            points(d.balance)
+        );
+        if let Some(r) = &d.reason {
+            out.push_str(&format!(" ({r})"));
+        }
+        return out;
+    }
+    match b {
+        EventBody::MemberSecession { member_id, .. } => {
+            format!("member {} withdrew", member(*member_id))
+        }
+        EventBody::PointCreated { member_id } => {
+            format!("point account opened for member {}", member(*member_id))
+        }
+        EventBody::PointDisappeared { member_id, point } => format!(
+            "member {} forfeited {} points",
+            member(*member_id),
+            points(*point)
+        ),
+        EventBody::Billed {
+            id,
+            merchant_id,
+            billing_month,
+            billing_amount,
+            deal_count,
+        } => format!(
+            "billing {id}: merchant {merchant_id} {} {billing_month} {} ({})",
+            s.merchant_label(*merchant_id),
+            points(*billing_amount),
+            plural(*deal_count, "deal")
+        ),
+        other => other.summary(),
     }
 }

@@ -8,12 +8,12 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row};
 
-use super::format::{age, clip, date, date_time, pad};
+use super::format::{age, clip, compact, date_in, date_time_in, pad, plural, points};
 use super::theme::Theme;
-use super::widgets::{block, window_table};
+use super::widgets::{block, heading, position_title, window_table};
 use crate::app::state::State;
-use crate::app::state::members::{Analysis, MEMBER_SORTS};
-use crate::domain::{DealStatus, MemberStatus};
+use crate::app::state::members::Analysis;
+use crate::domain::{DealStatus, MemberOrder, MemberStatus};
 
 pub fn status_style(st: MemberStatus, t: &Theme) -> Style {
     match st {
@@ -25,28 +25,44 @@ pub fn status_style(st: MemberStatus, t: &Theme) -> Style {
 pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let m = &s.members;
     let wide = area.width >= 100;
-    let mut title = format!(" Members · page {} ", m.table.page_number());
+    let mut notes = vec![format!("sort {}", m.sort.label())];
     if !m.query.is_empty() {
-        title.push_str(&format!("· filter \"{}\" ", m.query));
+        notes.push(format!("filter \"{}\"", m.query));
     }
-    title.push_str(&format!("· sort {} ", MEMBER_SORTS[m.sort]));
-    if m.table.loading {
-        title.push_str("· loading ");
-    }
-    let mut head = vec!["id", "name"];
-    let mut widths = vec![Constraint::Length(8), Constraint::Max(32)];
+    let title = position_title("Members", &m.table, &notes);
+    let by = |o: MemberOrder| (m.sort.by == o).then_some(m.sort.descending);
+    let mut head = vec![
+        heading("id", by(MemberOrder::Id)),
+        heading("name", by(MemberOrder::Name)),
+    ];
+    let mut widths = vec![Constraint::Length(9), Constraint::Max(32)];
     if wide {
-        head.push("phone");
+        head.push("phone".into());
         widths.push(Constraint::Length(15));
     }
-    head.extend(["status", "balance"]);
-    widths.extend([Constraint::Length(7), Constraint::Length(12)]);
+    head.extend([
+        "status".into(),
+        heading("balance", by(MemberOrder::Balance)),
+    ]);
+    widths.extend([Constraint::Length(7), Constraint::Length(15)]);
     if wide {
-        head.push("joined");
+        head.push("joined".into());
         widths.push(Constraint::Length(10));
     }
-    head.push("last activity");
+    head.push("last activity".into());
     widths.push(Constraint::Length(13));
+    let head: Vec<Cell> = head
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            // The balance heading sits over right-aligned numbers.
+            if h.starts_with("balance") && i > 1 {
+                Cell::from(Line::from(h).right_aligned())
+            } else {
+                Cell::from(h)
+            }
+        })
+        .collect();
     let rows = |a: usize, b: usize| {
         m.table.rows[a..b]
             .iter()
@@ -59,9 +75,9 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     cells.push(Cell::from(v.phone.clone().unwrap_or_default()));
                 }
                 cells.push(Cell::from(v.status.as_str()).style(status_style(v.status, t)));
-                cells.push(Cell::from(Line::from(v.point.to_string()).right_aligned()));
+                cells.push(Cell::from(Line::from(points(v.point)).right_aligned()));
                 if wide {
-                    cells.push(Cell::from(date(v.joined_at)));
+                    cells.push(Cell::from(date_in(v.joined_at, s.zone)));
                 }
                 cells.push(Cell::from(
                     v.last_activity.map(|l| age(s.now, l)).unwrap_or("-".into()),
@@ -83,12 +99,16 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         block(title, t),
         t,
     );
-    if empty && m.table.loaded_once {
+    if empty && m.table.loaded_once && !m.table.is_loading() {
         let r = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
-        let note = if m.query.is_empty() && m.status.is_none() {
-            "no members yet: n joins one"
+        let note = if !m.query.is_empty() {
+            format!("no members match \"{}\"", m.query)
+        } else if m.status.is_some() {
+            "no members with this status".to_string()
+        } else if s.read_only {
+            "no members yet".to_string()
         } else {
-            "no members match the filter"
+            "no members yet: n joins one".to_string()
         };
         f.render_widget(Paragraph::new(note).style(t.muted), r);
     }
@@ -112,7 +132,7 @@ pub fn analysis(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
             Paragraph::new(format!("loading member {}...", a.member)).block(block(" Member ", t)),
             top,
         );
-        history(f, hist, a, t);
+        history(f, hist, s, a, t);
         return;
     };
     let m = &d.member;
@@ -128,14 +148,14 @@ pub fn analysis(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
         kv("id", m.member_id.to_string()),
         kv("phone", m.phone.clone().unwrap_or("-".into())),
         kv("address", m.address.clone().unwrap_or("-".into())),
-        kv("joined", date_time(m.joined_at)),
+        kv("joined", date_time_in(m.joined_at, s.zone)),
         kv(
             "active",
             m.last_activity.map(|l| age(s.now, l)).unwrap_or("-".into()),
         ),
         Line::from(vec![
             Span::styled(format!("{:<9}", "balance"), t.muted),
-            Span::styled(m.point.to_string(), t.accent),
+            Span::styled(points(m.point), t.accent),
         ]),
     ];
     f.render_widget(
@@ -144,12 +164,15 @@ pub fn analysis(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
     );
     let tt = &d.totals;
     let lines = vec![
-        kv("earned", tt.earned.to_string()),
-        kv("used", tt.used.to_string()),
-        kv("save-can", tt.save_cancelled.to_string()),
-        kv("use-can", tt.use_cancelled.to_string()),
-        kv("forfeit", tt.forfeited.to_string()),
-        kv("deals", format!("{} ({} failed)", tt.deals, tt.failed)),
+        kv("earned", points(tt.earned)),
+        kv("used", points(tt.used)),
+        kv("save-can", points(tt.save_cancelled)),
+        kv("use-can", points(tt.use_cancelled)),
+        kv("forfeit", points(tt.forfeited)),
+        kv(
+            "deals",
+            format!("{} ({} failed)", plural(tt.deals, "deal"), tt.failed),
+        ),
     ];
     f.render_widget(Paragraph::new(lines).block(block(" Totals ", t)), totals);
     let lines: Vec<Line> = d
@@ -162,7 +185,12 @@ pub fn analysis(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
                     format!("{} ", pad(&s.merchant_label(ms.merchant_id), 16)),
                     t.key,
                 ),
-                Span::raw(format!("{:>3} deals +{} -{}", ms.deals, ms.earned, ms.used)),
+                Span::raw(format!(
+                    "{:>9} +{} -{}",
+                    plural(ms.deals, "deal"),
+                    compact(ms.earned.as_f64()),
+                    compact(ms.used.as_f64())
+                )),
             ])
         })
         .collect();
@@ -170,19 +198,17 @@ pub fn analysis(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
         Paragraph::new(lines).block(block(" Top merchants ", t)),
         merchants,
     );
-    balance_chart(f, chart, d, t);
-    history(f, hist, a, t);
+    balance_chart(f, chart, s, a, t);
+    history(f, hist, s, a, t);
 }
 
-fn balance_chart(f: &mut Frame, area: Rect, d: &crate::domain::MemberDetail, t: &Theme) {
-    // Display only: balances become chart coordinates, never arithmetic on money.
-    let mut pts: Vec<(f64, f64)> = d
-        .recent_deals
-        .iter()
-        .map(|x| (x.deal_date as f64, x.balance.as_f64()))
-        .collect();
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let title = format!(" Balance over the last {} deals ", pts.len());
+fn balance_chart(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
+    // The series was built when the detail landed (not per frame).
+    let pts = &a.chart;
+    let title = format!(
+        " Balance over the last {} ",
+        plural(pts.len() as u64, "deal")
+    );
     if pts.len() < 2 {
         f.render_widget(
             Paragraph::new("not enough deals for a chart").block(block(title, t)),
@@ -196,43 +222,54 @@ fn balance_chart(f: &mut Frame, area: Rect, d: &crate::domain::MemberDetail, t: 
         .marker(Marker::Braille)
         .graph_type(GraphType::Line)
         .style(t.chart)
-        .data(&pts);
+        .data(pts);
     let chart = Chart::new(vec![ds])
         .block(block(title, t))
         .x_axis(
             Axis::default()
                 .bounds([x0, x1])
                 .style(t.muted)
-                .labels([date(x0 as i64), date(x1 as i64)]),
+                .labels([date_in(x0 as i64, s.zone), date_in(x1 as i64, s.zone)]),
         )
         .y_axis(
             Axis::default()
                 .bounds([0.0, ymax * 1.05])
                 .style(t.muted)
-                .labels(["0".to_string(), format!("{ymax:.0}")]),
+                .labels(["0".to_string(), compact(ymax)]),
         );
     f.render_widget(chart, area);
 }
 
-fn history(f: &mut Frame, area: Rect, a: &Analysis, t: &Theme) {
+fn history(f: &mut Frame, area: Rect, s: &State, a: &Analysis, t: &Theme) {
     let h = &a.history;
-    let title = format!(" History (dashboard) · page {} ", h.page_number());
+    let mut notes = vec![format!("sort {}", a.sort.label())];
+    if !a.filter_text.trim().is_empty() {
+        notes.push(format!("filter \"{}\"", a.filter_text.trim()));
+    }
+    let title = position_title("History", h, &notes);
     let wide = area.width >= 90;
     let mut widths = vec![
-        Constraint::Length(7),
+        Constraint::Length(9),
         Constraint::Length(16),
-        Constraint::Length(8),
+        Constraint::Length(20),
         Constraint::Length(10),
-        Constraint::Length(10),
+        Constraint::Length(13),
         Constraint::Length(7),
     ];
-    let mut head = vec!["deal", "date", "merchant", "type", "points", "status"];
+    let mut head: Vec<Cell> = vec![
+        Cell::from(heading("deal", Some(!a.sort.oldest_first))),
+        Cell::from("date"),
+        Cell::from("merchant"),
+        Cell::from("type"),
+        Cell::from(Line::from("points").right_aligned()),
+        Cell::from("status"),
+    ];
     if wide {
         widths.push(Constraint::Length(7));
-        head.push("billing");
+        head.push(Cell::from("billing"));
     }
-    widths.push(Constraint::Length(11));
-    head.push("balance");
+    widths.push(Constraint::Length(14));
+    head.push(Cell::from(Line::from("balance").right_aligned()));
     let rows = |x: usize, y: usize| {
         h.rows[x..y]
             .iter()
@@ -244,10 +281,10 @@ fn history(f: &mut Frame, area: Rect, a: &Analysis, t: &Theme) {
                 };
                 let mut cells = vec![
                     Cell::from(r.id.to_string()),
-                    Cell::from(date_time(r.deal_date)),
-                    Cell::from(r.merchant_id.to_string()),
+                    Cell::from(date_time_in(r.deal_date, s.zone)),
+                    Cell::from(clip(&s.merchant_label(r.merchant_id), 20)),
                     Cell::from(r.deal_type.as_str()),
-                    Cell::from(Line::from(r.point.to_string()).right_aligned()),
+                    Cell::from(Line::from(points(r.point)).right_aligned()),
                     Cell::from(r.status.as_str()).style(st),
                 ];
                 if wide {
@@ -256,9 +293,7 @@ fn history(f: &mut Frame, area: Rect, a: &Analysis, t: &Theme) {
                         crate::domain::BillingStatus::No => "-",
                     }));
                 }
-                cells.push(Cell::from(
-                    Line::from(r.balance.to_string()).right_aligned(),
-                ));
+                cells.push(Cell::from(Line::from(points(r.balance)).right_aligned()));
                 Row::new(cells)
             })
             .collect()
@@ -275,4 +310,13 @@ fn history(f: &mut Frame, area: Rect, a: &Analysis, t: &Theme) {
         block(title, t),
         t,
     );
+    if h.rows.is_empty() && h.loaded_once && !h.is_loading() {
+        let r = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
+        let note = if a.filter_text.trim().is_empty() {
+            "no deals yet for this member".to_string()
+        } else {
+            format!("no deals match \"{}\"", a.filter_text.trim())
+        };
+        f.render_widget(Paragraph::new(note).style(t.muted), r);
+    }
 }

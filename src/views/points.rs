@@ -1,4 +1,4 @@
-//! The Points tab: balances highest first (paged), the total outstanding, the distribution
+//! The Points tab: balances highest first over the whole table, the total outstanding, the distribution
 //! of balances as a bar chart, and the top holders.
 
 use ratatui::Frame;
@@ -6,34 +6,28 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row};
 
-use super::format::{clip, pad};
+use super::format::{clip, compact, pad, points, thousands};
 use super::members::status_style;
 use super::theme::Theme;
-use super::widgets::{block, window_table};
+use super::widgets::{block, heading, position_title, window_table};
 use crate::app::state::State;
-use crate::app::state::points::POINT_SORTS;
+use crate::domain::MemberOrder;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let p = &s.points;
-    let mut title = format!(
-        " Balances · page {} · sort {} ",
-        p.table.page_number(),
-        POINT_SORTS[p.sort]
-    );
-    if p.table.loading {
-        title.push_str("· loading ");
-    }
+    let title = position_title("Balances", &p.table, &[format!("sort {}", p.sort.label())]);
+    let by = |o: MemberOrder| (p.sort.by == o).then_some(p.sort.descending);
     let rows = |a: usize, b: usize| {
         p.table.rows[a..b]
             .iter()
             .map(|r| {
                 Row::new(vec![
-                    Cell::from(r.balance.member_id.to_string()),
+                    Cell::from(r.member_id.to_string()),
                     Cell::from(clip(&r.name, 30)),
                     Cell::from(r.status.as_str()).style(status_style(r.status, t)),
-                    Cell::from(Line::from(r.balance.point.to_string()).right_aligned()),
+                    Cell::from(Line::from(points(r.point)).right_aligned()),
                 ])
             })
             .collect()
@@ -41,12 +35,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     window_table(
         f,
         left,
-        Row::new(["member", "name", "status", "balance"]),
+        Row::new(vec![
+            Cell::from(heading("member", by(MemberOrder::Id))),
+            Cell::from(heading("name", by(MemberOrder::Name))),
+            Cell::from("status"),
+            Cell::from(Line::from(heading("balance", by(MemberOrder::Balance))).right_aligned()),
+        ]),
         &[
-            Constraint::Length(8),
+            Constraint::Length(9),
             Constraint::Max(28),
             Constraint::Length(7),
-            Constraint::Length(13),
+            Constraint::Length(15),
         ],
         rows,
         p.table.rows.len(),
@@ -67,12 +66,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Some(sum) => vec![
             Line::from(vec![
                 Span::styled("outstanding ", t.muted),
-                Span::styled(sum.total_outstanding.to_string(), t.accent),
+                Span::styled(points(sum.total_outstanding), t.accent),
                 Span::styled(" points", t.muted),
             ]),
             Line::from(vec![
                 Span::styled("members ", t.muted),
-                Span::raw(format!("{} ({} valid)", sum.members, sum.valid_members)),
+                Span::raw(format!(
+                    "{} ({} valid)",
+                    thousands(sum.members),
+                    thousands(sum.valid_members)
+                )),
             ]),
         ],
         None => vec![Line::from("loading...")],
@@ -85,7 +88,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .map(|(label, n)| {
                 Bar::default()
                     .value(*n)
-                    .text_value(n.to_string())
+                    .text_value(compact(*n as f64))
                     .label(Line::from(label.clone()))
             })
             .collect();
@@ -115,7 +118,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             Line::from(vec![
                 Span::styled(format!("{:>2}. ", i + 1), t.muted),
                 Span::raw(pad(&r.name, name_w)),
-                Span::styled(format!("{:>13}", r.balance.point.to_string()), t.accent),
+                Span::styled(format!("{:>13}", points(r.point)), t.accent),
             ])
         })
         .collect();

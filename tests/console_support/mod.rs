@@ -5,10 +5,10 @@
 use onepoint::app::keymap::Keymap;
 use onepoint::app::state::billing::PreviewRow;
 use onepoint::app::state::members::Analysis;
-use onepoint::app::state::points::BalanceRow;
+use onepoint::app::state::table::{Fetch, RowId, Table};
 use onepoint::app::state::{State, Tab, ThemeName};
 use onepoint::domain::{
-    Account, Balance, Billing, BillingId, BillingPreview, BillingStatus, Deal, DealEvent, DealId,
+    Account, Billing, BillingId, BillingPreview, BillingStatus, Deal, DealEvent, DealId,
     DealStatus, DealType, Event, EventBody, MemberDetail, MemberId, MemberStatus, MemberView,
     Merchant, MerchantId, MerchantShare, MerchantSummary, Millis, Month, Points, PointsSummary,
 };
@@ -152,6 +152,24 @@ pub fn event(offset: u64) -> Event {
     }
 }
 
+/// Loads `rows` into a table as the first window of a table of `total` rows.
+pub fn load<T: RowId>(t: &mut Table<T>, rows: Vec<T>, total: u64, view_rows: usize) {
+    let g = t.begin(Fetch::First);
+    let more_after = (rows.len() as u64) < total;
+    t.accept(
+        g,
+        Fetch::First,
+        onepoint::domain::Window {
+            rows,
+            total: Some(total),
+            first_position: Some(0),
+            more_before: false,
+            more_after,
+        },
+        view_rows,
+    );
+}
+
 /// A console state with every tab loaded with fixed data.
 pub fn state(width: u16, height: u16, theme: ThemeName) -> State {
     let mut s = State::new(NOW, Month::from_code(202611), Keymap::default());
@@ -163,33 +181,28 @@ pub fn state(width: u16, height: u16, theme: ThemeName) -> State {
     s.header.link = "local".into();
     let rows = s.table_rows();
 
-    let g = s.members.table.reset();
-    s.members
-        .table
-        .accept(g, (1..=40).map(member).collect(), false, rows);
+    load(
+        &mut s.members.table,
+        (1..=40).map(member).collect(),
+        1_234,
+        rows,
+    );
     s.members.table.selected = 2;
 
-    let g = s.deals.table.reset();
-    s.deals
-        .table
-        .accept(g, (1..=40).rev().map(deal).collect(), false, rows);
+    load(
+        &mut s.deals.table,
+        (1..=40).rev().map(deal).collect(),
+        40,
+        rows,
+    );
 
-    let mut bal: Vec<BalanceRow> = (1..=40)
-        .map(|i| {
-            let m = member(i);
-            BalanceRow {
-                balance: Balance {
-                    member_id: m.member_id,
-                    point: m.point,
-                },
-                name: m.name,
-                status: m.status,
-            }
-        })
-        .collect();
-    bal.sort_by_key(|r| std::cmp::Reverse(r.balance.point));
-    let g = s.points.table.reset();
-    s.points.table.accept(g, bal, false, rows);
+    let mut bal: Vec<MemberView> = (1..=40).map(member).collect();
+    bal.sort_by_key(|r| std::cmp::Reverse(r.point));
+    load(&mut s.points.table, bal, 40, rows);
+    for i in 1..=9 {
+        let m = member(i);
+        s.member_names.insert(m.member_id, m.name);
+    }
     s.points.summary = Some(PointsSummary {
         members: 40,
         valid_members: 35,
@@ -221,8 +234,11 @@ pub fn state(width: u16, height: u16, theme: ThemeName) -> State {
     hist.reverse();
     s.billing.history = hist;
     s.billing.loaded_once = true;
+    s.billing.recompute();
     for i in 1..=5 {
         let m = merchant(i);
+        s.merchant_rates
+            .insert(m.merchant.merchant_id, m.merchant.earn_rate_bp);
         s.merchant_names
             .insert(m.merchant.merchant_id, m.merchant.name.unwrap());
     }
@@ -256,7 +272,7 @@ pub fn with_analysis(mut s: State) -> State {
             d
         })
         .collect();
-    a.detail = Some(MemberDetail {
+    a.set_detail(MemberDetail {
         member: m.clone(),
         totals,
         top_merchants: (1..=5)
@@ -269,13 +285,8 @@ pub fn with_analysis(mut s: State) -> State {
             .collect(),
         recent_deals: recent.clone(),
     });
-    let g = a.history.reset();
-    let rows = recent
-        .iter()
-        .map(|d| onepoint::domain::dashboard::row_of(d, m.status))
-        .collect();
     let r = s.table_rows();
-    a.history.accept(g, rows, false, r);
+    load(&mut a.history, recent.clone(), 48, r);
     s.members.analysis = Some(a);
     s
 }

@@ -1,20 +1,19 @@
 //! Deals tab state: deals newest first, filtered by member, merchant, type, status and month.
 //! The filter text (`member:7 type:use month:202610`) is read with the domain's own parsers.
 
-use super::paged::Paged;
+use super::sort::DealSort;
+use super::table::Table;
 use crate::domain::{
-    Deal, DealId, DealQuery, DealStatus, DealType, FieldError, FieldErrors, MemberId, MerchantId,
-    Month,
+    Anchor, Deal, DealId, DealStatus, DealType, DealWindow, FieldError, FieldErrors, MemberId,
+    MerchantId, Month,
 };
-
-pub const DEAL_SORTS: [&str; 4] = ["newest", "points", "amount", "member"];
 
 #[derive(Debug, Clone, Default)]
 pub struct DealsState {
-    pub table: Paged<Deal, DealId>,
+    pub table: Table<Deal>,
     pub filter: DealFilter,
     pub filter_text: String,
-    pub sort: usize,
+    pub sort: DealSort,
 }
 
 /// The filters of the deal list, as the store's query takes them.
@@ -50,14 +49,15 @@ impl DealFilter {
         if errs.is_empty() { Ok(f) } else { Err(errs) }
     }
 
-    pub fn query(&self, before: Option<DealId>, limit: usize) -> DealQuery {
-        DealQuery {
+    pub fn window(&self, sort: DealSort, anchor: Anchor<DealId>, limit: usize) -> DealWindow {
+        DealWindow {
             member: self.member,
             merchant: self.merchant,
             month: self.month,
             deal_type: self.deal_type,
             status: self.status,
-            before,
+            oldest_first: sort.oldest_first,
+            anchor,
             limit,
         }
     }
@@ -80,18 +80,6 @@ impl DealFilter {
             parts.push(format!("status:{}", s.as_str()));
         }
         parts.join(" ")
-    }
-}
-
-impl DealsState {
-    pub fn apply_sort(&mut self) {
-        let rows = &mut self.table.rows;
-        match self.sort {
-            1 => rows.sort_by(|a, b| b.point.cmp(&a.point).then(b.id.cmp(&a.id))),
-            2 => rows.sort_by(|a, b| b.deal_amount.cmp(&a.deal_amount).then(b.id.cmp(&a.id))),
-            3 => rows.sort_by(|a, b| a.member_id.cmp(&b.member_id).then(b.id.cmp(&a.id))),
-            _ => {}
-        }
     }
 }
 

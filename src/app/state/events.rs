@@ -13,6 +13,8 @@ pub struct EventFilter {
     /// Event type fragment, case-insensitive (`use` matches UseRequested and UseRejected).
     pub event_type: Option<String>,
     pub member: Option<MemberId>,
+    /// The event types the fragment matches, worked out once when the filter is set.
+    types: Vec<&'static str>,
 }
 
 impl EventFilter {
@@ -34,15 +36,18 @@ impl EventFilter {
                 None => f.event_type = Some(word.to_lowercase()),
             }
         }
+        if let Some(t) = &f.event_type {
+            f.types = crate::domain::EventBody::TYPES
+                .into_iter()
+                .filter(|ty| ty.to_lowercase().contains(t.as_str()))
+                .collect();
+        }
         if errs.is_empty() { Ok(f) } else { Err(errs) }
     }
 
     pub fn matches(&self, e: &Event) -> bool {
         self.member.is_none_or(|m| e.body.member_id() == Some(m))
-            && self
-                .event_type
-                .as_deref()
-                .is_none_or(|t| e.body.event_type().to_lowercase().contains(t))
+            && (self.event_type.is_none() || self.types.contains(&e.body.event_type()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -185,6 +190,10 @@ impl EventsState {
     pub fn follow(&mut self) {
         self.anchor = None;
         self.paused = false;
+    }
+
+    pub fn set_filter(&mut self, f: EventFilter) {
+        self.filter = f;
     }
 
     pub fn toggle_pause(&mut self) {

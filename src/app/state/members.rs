@@ -1,20 +1,30 @@
-//! Members tab state: the paged member table, its search and sort, and the member analysis
-//! (details, totals, top merchants, balance over time and the paged dashboard history).
+//! Members tab state: the member table (a window on the whole table, in a store order), its
+//! search and sort, and the member analysis (details, totals, top merchants, balance over
+//! time and the member's whole history).
 
-use super::paged::Paged;
-use crate::domain::{DashboardRow, DealId, MemberDetail, MemberId, MemberStatus, MemberView};
+use super::sort::{DealSort, MemberSort};
+use super::table::{RowId, Table};
+use crate::domain::{Deal, MemberDetail, MemberId, MemberStatus, MemberView};
 
-/// Sort orders of the member table. The first two are the store's own order (every page);
-/// the others reorder the page on screen.
-pub const MEMBER_SORTS: [&str; 5] = ["id", "id desc", "name", "balance", "last activity"];
+impl RowId for MemberView {
+    fn row_id(&self) -> u64 {
+        self.member_id.0
+    }
+}
+
+impl RowId for Deal {
+    fn row_id(&self) -> u64 {
+        self.id.0
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct MembersState {
-    pub table: Paged<MemberView, MemberId>,
+    pub table: Table<MemberView>,
     /// Name or phone fragment (the `/` filter).
     pub query: String,
     pub status: Option<MemberStatus>,
-    pub sort: usize,
+    pub sort: MemberSort,
     pub analysis: Option<Analysis>,
 }
 
@@ -23,7 +33,14 @@ pub struct MembersState {
 pub struct Analysis {
     pub member: MemberId,
     pub detail: Option<MemberDetail>,
-    pub history: Paged<DashboardRow, DealId>,
+    /// The member's deals, a window on the whole history.
+    pub history: Table<Deal>,
+    pub sort: DealSort,
+    /// The `/` filter on the history (`type:use status:fail merchant:3 month:202610`).
+    pub filter: super::deals::DealFilter,
+    pub filter_text: String,
+    /// Balance over time for the chart, oldest first, built when the detail lands.
+    pub chart: Vec<(f64, f64)>,
 }
 
 impl Analysis {
@@ -31,28 +48,30 @@ impl Analysis {
         Analysis {
             member,
             detail: None,
-            history: Paged::default(),
+            history: Table::default(),
+            sort: DealSort::default(),
+            filter: Default::default(),
+            filter_text: String::new(),
+            chart: Vec::new(),
         }
+    }
+
+    /// Takes the detail and builds the chart's series once (not per frame).
+    pub fn set_detail(&mut self, d: MemberDetail) {
+        // Display only: balances become chart coordinates, never arithmetic on money.
+        let mut pts: Vec<(f64, f64)> = d
+            .recent_deals
+            .iter()
+            .map(|x| (x.deal_date as f64, x.balance.as_f64()))
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self.chart = pts;
+        self.detail = Some(d);
     }
 }
 
 impl MembersState {
     pub fn selected(&self) -> Option<&MemberView> {
         self.table.selected_row()
-    }
-
-    /// Reorders the loaded page by the chosen sort (store orders need no work here).
-    pub fn apply_sort(&mut self) {
-        let rows = &mut self.table.rows;
-        match self.sort {
-            2 => rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.member_id.cmp(&b.member_id))),
-            3 => rows.sort_by(|a, b| b.point.cmp(&a.point).then(a.member_id.cmp(&b.member_id))),
-            4 => rows.sort_by(|a, b| {
-                b.last_activity
-                    .cmp(&a.last_activity)
-                    .then(a.member_id.cmp(&b.member_id))
-            }),
-            _ => {}
-        }
     }
 }

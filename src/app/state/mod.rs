@@ -7,14 +7,15 @@ pub mod deals;
 pub mod events;
 pub mod insights;
 pub mod members;
-pub mod paged;
 pub mod points;
+pub mod sort;
+pub mod table;
 
 use tui_input::Input;
 
 use crate::app::forms::Form;
 use crate::app::keymap::{Keymap, Scope};
-use crate::domain::{Command, IdemKey, Millis, Month};
+use crate::domain::{Command, IdemKey, MemberId, Millis, Month};
 
 pub use billing::BillingState;
 pub use deals::DealsState;
@@ -153,6 +154,22 @@ pub enum StatusKind {
 pub struct Status {
     pub kind: StatusKind,
     pub text: String,
+    /// When it was said: it expires `STATUS_FOR` (errors `ERROR_FOR`) later.
+    pub at: Millis,
+    /// The view it belongs to (it shows only there); `None` for the whole console.
+    pub view: Option<View>,
+}
+
+/// How long a status message stays.
+pub const STATUS_FOR: Millis = 5_000;
+/// Errors stay a little longer.
+pub const ERROR_FOR: Millis = 10_000;
+
+/// A view a message can belong to: a tab, or the member analysis over the Members tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Tab(Tab),
+    Analysis,
 }
 
 /// A write waiting for the user's yes, saying what will happen.
@@ -170,6 +187,8 @@ pub enum FilterTarget {
     Deals,
     Billing,
     Events,
+    /// The member analysis' history.
+    History,
 }
 
 #[derive(Debug, Clone)]
@@ -189,9 +208,17 @@ pub enum Modal {
     },
     Form(Form),
     Confirm(Confirm),
-    EventJson {
+    /// A deal or event described for people, with its JSON one key (`Enter`) away.
+    Describe {
         title: String,
+        lines: Vec<String>,
         json: String,
+        show_json: bool,
+    },
+    /// `y`: what to copy, as (label, text).
+    Yank {
+        choices: Vec<(String, String)>,
+        selected: usize,
     },
 }
 
@@ -227,9 +254,24 @@ pub struct State {
     pub data_version: u64,
     /// The `data_version` each tab last loaded at: behind means it reloads when shown.
     pub seen_version: [u64; 6],
-    /// Merchant names by id, for the analysis and the settle confirm.
+    /// Merchant names by id, for every table and the confirms.
     pub merchant_names: std::collections::BTreeMap<crate::domain::MerchantId, String>,
+    /// Merchants' earn rates (basis points) by id, for the save confirm.
+    pub merchant_rates: std::collections::BTreeMap<crate::domain::MerchantId, u32>,
+    /// Member names by id (names never change after joining), filled by batch reads.
+    pub member_names: std::collections::HashMap<MemberId, String>,
+    /// A batch read of member names is out (one at a time).
+    pub names_loading: bool,
+    /// A read of the merchants is out.
+    pub merchants_loading: bool,
+    /// The store's business time zone: every time shown is in it.
+    pub zone: chrono::FixedOffset,
+    /// The tab the member analysis was opened from (`Esc` goes back there).
+    pub back_to: Option<Tab>,
 }
+
+/// Names cached at most; past this the cache starts again.
+pub const NAMES_KEPT: usize = 200_000;
 
 impl State {
     /// The scopes a key is looked up in, most specific first.
@@ -273,6 +315,12 @@ impl State {
             data_version: 0,
             seen_version: [0; 6],
             merchant_names: Default::default(),
+            merchant_rates: Default::default(),
+            member_names: Default::default(),
+            names_loading: false,
+            merchants_loading: false,
+            zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
+            back_to: None,
         }
     }
 
@@ -282,11 +330,78 @@ impl State {
         IdemKey(format!("console-{}-{}", self.session, self.key_seq))
     }
 
+    /// Says something in the status line, for the view on screen.
     pub fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
+        let view = Some(self.view());
         self.status = Some(Status {
             kind,
             text: text.into(),
+            at: self.now,
+            view,
         });
+    }
+
+    /// Says something that belongs to no one view (a write's outcome, the connection).
+    pub fn say_everywhere(&mut self, kind: StatusKind, text: impl Into<String>) {
+        self.status = Some(Status {
+            kind,
+            text: text.into(),
+            at: self.now,
+            view: None,
+        });
+    }
+
+    /// The view on screen.
+    pub fn view(&self) -> View {
+        if self.tab == Tab::Members && self.members.analysis.is_some() {
+            View::Analysis
+        } else {
+            View::Tab(self.tab)
+        }
+    }
+
+    /// The status message to show now: one of this view's, not yet expired.
+    pub fn status_shown(&self) -> Option<&Status> {
+        self.status.as_ref().filter(|st| {
+            let life = if st.kind == StatusKind::Error {
+                ERROR_FOR
+            } else {
+                STATUS_FOR
+            };
+            st.view.is_none_or(|v| v == self.view()) && self.now - st.at < life
+        })
+    }
+
+    /// `Kim Min-jun` for a member whose name was read, `#7` otherwise.
+    pub fn member_label(&self, id: MemberId) -> String {
+        match self.member_names.get(&id) {
+            Some(n) => n.clone(),
+            None => format!("#{id}"),
+        }
+    }
+
+    pub fn remember_names<'a>(&mut self, names: impl IntoIterator<Item = (MemberId, &'a str)>) {
+        if self.member_names.len() > NAMES_KEPT {
+            self.member_names.clear();
+        }
+        for (id, n) in names {
+            self.member_names.insert(id, n.to_string());
+        }
+    }
+
+    /// The zone's label for the header: `KST +09:00`, `UTC`.
+    pub fn zone_label(&self) -> String {
+        let secs = self.zone.local_minus_utc();
+        let sign = if secs < 0 { '-' } else { '+' };
+        let (h, m) = (secs.abs() / 3600, secs.abs() % 3600 / 60);
+        let known = match secs {
+            0 => return "UTC".into(),
+            32_400 => "KST ",
+            -18_000 => "EST ",
+            3_600 => "CET ",
+            _ => "UTC",
+        };
+        format!("{known}{sign}{h:02}:{m:02}")
     }
 
     /// Rows a full-width table shows at the current size (header, tabs, status, borders).

@@ -1,47 +1,35 @@
-//! Points tab state: balances highest first (paged), the outstanding total and the
-//! distribution, and the top holders with their names.
+//! Points tab state: members by balance (a window on the whole table, highest first unless
+//! reversed), the outstanding total and the distribution, and the top holders.
 
-use super::paged::Paged;
-use crate::domain::{Balance, MemberId, MemberStatus, Points, PointsSummary};
+use super::sort::MemberSort;
+use super::table::Table;
+use crate::domain::{MemberOrder, MemberView, PointsSummary};
 
-pub const POINT_SORTS: [&str; 2] = ["balance", "member"];
-
-/// A balance with the holder's name, as the table shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BalanceRow {
-    pub balance: Balance,
-    pub name: String,
-    pub status: MemberStatus,
-}
-
-impl BalanceRow {
-    pub fn cursor(&self) -> (Points, MemberId) {
-        (self.balance.point, self.balance.member_id)
-    }
-}
-
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PointsState {
-    pub table: Paged<BalanceRow, (Points, MemberId)>,
+    pub table: Table<MemberView>,
     pub summary: Option<PointsSummary>,
-    pub sort: usize,
+    pub sort: MemberSort,
+}
+
+impl Default for PointsState {
+    fn default() -> Self {
+        PointsState {
+            table: Table::default(),
+            summary: None,
+            sort: MemberSort::column(MemberOrder::Balance),
+        }
+    }
 }
 
 impl PointsState {
-    /// The top holders: the head of the first page (balances come highest first).
-    pub fn top(&self, n: usize) -> &[BalanceRow] {
-        if self.table.back.is_empty() && self.sort == 0 {
+    /// The top holders: the head of the table when it shows the highest balances first.
+    pub fn top(&self, n: usize) -> &[MemberView] {
+        let highest_first = self.sort == MemberSort::column(MemberOrder::Balance);
+        if self.table.base == Some(0) && highest_first {
             &self.table.rows[..n.min(self.table.rows.len())]
         } else {
             &[]
-        }
-    }
-
-    pub fn apply_sort(&mut self) {
-        if self.sort == 1 {
-            self.table
-                .rows
-                .sort_by_key(|r| (r.balance.member_id, r.balance.point));
         }
     }
 }

@@ -8,10 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
-use onepoint::domain::{
-    Amount, CancelKind, Command, DealId, DealRequest, Keyed, MemberId, MerchantId, Outcome, Points,
-};
-use rand::{Rng, SeedableRng};
+use onepoint::domain::{Command, Keyed, MemberId, MerchantId};
+use onepoint::traffic::{Generator, Mix, Spread};
+use rand::SeedableRng;
 
 use crate::Opts;
 
@@ -44,36 +43,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             let core = core.clone();
             let failed = failed.clone();
             std::thread::spawn(move || {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                let rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
+                    .with_members((1..=members).map(MemberId))
+                    .with_merchants((1..=200).map(MerchantId));
                 let mut lat = Vec::with_capacity(per as usize);
-                let mut mine: Vec<DealId> = Vec::new();
                 for _ in 0..per {
-                    let member = MemberId(rng.random_range(1..=members));
-                    let merchant = MerchantId(rng.random_range(1..=200));
-                    let roll = rng.random_range(0..100);
-                    let req = if roll < 70 || (roll >= 95 && mine.is_empty()) {
-                        DealRequest::Save {
-                            member,
-                            merchant,
-                            amount: Amount(rng.random_range(1_000..500_000)),
-                            date: None,
-                        }
-                    } else if roll < 95 {
-                        DealRequest::Use {
-                            member,
-                            merchant,
-                            points: Points(rng.random_range(100..20_000)),
-                            amount: None,
-                            date: None,
-                        }
-                    } else {
-                        let i = rng.random_range(0..mine.len());
-                        DealRequest::Cancel {
-                            original: mine.swap_remove(i),
-                            kind: CancelKind::Any,
-                            date: None,
-                        }
-                    };
+                    let req = traffic.deal(None);
                     let t0 = Instant::now();
                     let r = core
                         .execute(vec![Keyed::new(Command::Deal(req), None)])
@@ -81,8 +57,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                         .expect("one result");
                     lat.push(t0.elapsed().as_secs_f64() * 1000.0);
                     match r {
-                        Ok(Outcome::Deal(d)) if !d.deal_type.is_cancel() => mine.push(d.id),
-                        Ok(_) => {}
+                        Ok(o) => traffic.learn(&o),
                         Err(_) => {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }

@@ -6,9 +6,8 @@
 use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
-use onepoint::domain::{
-    Amount, Command, DealRequest, Keyed, MemberId, MemberQuery, MerchantId, Month, Points,
-};
+use onepoint::domain::{Command, Keyed, MemberId, MemberQuery, MerchantId, Month};
+use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
 
 use crate::Opts;
@@ -24,7 +23,8 @@ const GIVEN: [&str; 12] = [
 
 pub const MERCHANTS: u64 = 200;
 
-/// Seeds `members` members and `deals` deals (70% save, 30% use) over the last 6 months.
+/// Seeds `members` members and `deals` deals (70% save, 30% use, from `traffic`) over the
+/// last 6 months.
 pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
     let info = core.info().map_err(|e| e.to_string())?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
@@ -44,34 +44,27 @@ pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
     )?;
     let now = chrono::Utc::now().timestamp_millis();
     let span = 180 * 24 * 3600 * 1000i64;
+    let mix = Mix {
+        uses: 0.30,
+        cancels: 0.0,
+        joins: 0.0,
+        withdrawals: 0.0,
+    };
+    let mut traffic = Generator::new(rng, mix, Spread::Uniform)
+        .with_members((1..=members).map(MemberId))
+        .with_merchants((1..=MERCHANTS).map(MerchantId));
     let mut done = info.deals;
     while done < deals {
         let n = (deals - done).min(8192);
         let batch = (0..n)
             .map(|_| {
-                let member = MemberId(rng.random_range(1..=members));
-                let merchant = MerchantId(rng.random_range(1..=MERCHANTS));
-                let date = Some(now - span + rng.random_range(0..span));
-                let req = if rng.random_range(0..10) < 7 {
-                    DealRequest::Save {
-                        member,
-                        merchant,
-                        amount: Amount(rng.random_range(1_000..300_000)),
-                        date,
-                    }
-                } else {
-                    DealRequest::Use {
-                        member,
-                        merchant,
-                        points: Points(rng.random_range(100..5_000)),
-                        amount: None,
-                        date,
-                    }
-                };
-                Keyed::new(Command::Deal(req), None)
+                let date = Some(now - span + traffic.rng().random_range(0..span));
+                Keyed::new(Command::Deal(traffic.deal(date)), None)
             })
             .collect();
-        check(core.execute(batch))?;
+        for r in core.execute(batch) {
+            traffic.learn(&r.map_err(|e| e.to_string())?);
+        }
         done += n;
         if done % 1_000_000 < 8192 {
             eprintln!(
@@ -79,13 +72,6 @@ pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
                 (done - info.deals) as f64 / started.elapsed().as_secs_f64()
             );
         }
-    }
-    Ok(())
-}
-
-fn check(results: Vec<onepoint::domain::Result<onepoint::domain::Outcome>>) -> Result<(), String> {
-    for r in results {
-        r.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -199,15 +185,18 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     }
     let mut scans = Vec::new();
     for i in 0..5u64 {
-        check(core.execute(vec![Keyed::new(
-            Command::Deal(DealRequest::Save {
+        let wrote = core.execute(vec![Keyed::new(
+            Command::Deal(onepoint::domain::DealRequest::Save {
                 member: MemberId(1 + i),
                 merchant: MerchantId(1),
-                amount: Amount(1_000),
+                amount: onepoint::domain::Amount(1_000),
                 date: None,
             }),
             None,
-        )]))?;
+        )]);
+        for r in wrote {
+            r.map_err(|e| e.to_string())?;
+        }
         let (ms, r) = time_ms(|| core.report(&ReportQuery::new(ReportKind::Segments)));
         r.map_err(e)?;
         scans.push(ms);

@@ -149,6 +149,7 @@ pub fn filter(
         FilterTarget::Deals => "member:7 merchant:3 type:use status:fail month:202610",
         FilterTarget::Billing => "merchant name",
         FilterTarget::Events => "type:Billed member:7 (or a word / a number)",
+        FilterTarget::History => "type:use status:fail merchant:3 month:202610",
     };
     let r = Rect::new(area.x, area.y + area.height - 3, area.width, 3);
     let inner = popup(f, r, format!(" Filter: {hint} "), t);
@@ -170,8 +171,56 @@ pub fn json(f: &mut Frame, area: Rect, title: &str, json: &str, t: &Theme) {
     let inner = popup(
         f,
         centered(area, w, h),
-        format!(" {title} · y copy · any key closes "),
+        format!(" {title} JSON · Enter description · y copy · Esc closes "),
         t,
     );
     f.render_widget(Paragraph::new(json.to_string()).style(t.base), inner);
+}
+
+pub fn describe(f: &mut Frame, area: Rect, title: &str, lines: &[String], t: &Theme) {
+    let w = (area.width - 4).min(84);
+    let h = (lines.len() as u16 + 2).min(area.height - 2);
+    let inner = popup(
+        f,
+        centered(area, w, h),
+        format!(" {title} · Enter JSON · y copy JSON · Esc closes "),
+        t,
+    );
+    let body: Vec<Line> = lines.iter().map(|l| Line::from(l.as_str())).collect();
+    f.render_widget(
+        Paragraph::new(body)
+            .style(t.base)
+            .wrap(Wrap { trim: false }),
+        inner,
+    );
+}
+
+pub fn yank(f: &mut Frame, area: Rect, choices: &[(String, String)], selected: usize, t: &Theme) {
+    let w = (area.width - 4).min(70);
+    let h = choices.len() as u16 + 2;
+    let inner = popup(
+        f,
+        centered(area, w, h),
+        " Copy · 1-9 or Enter · Esc closes ",
+        t,
+    );
+    for (i, (label, text)) in choices.iter().enumerate() {
+        let y = inner.y + i as u16;
+        if y >= inner.y + inner.height {
+            break;
+        }
+        let style = if i == selected { t.selected } else { t.base };
+        let line = Line::from(vec![
+            Span::styled(format!("{} ", i + 1), t.key),
+            Span::raw(format!("{label:<12} ")),
+            Span::styled(
+                crate::views::format::clip(text, inner.width.saturating_sub(16) as usize),
+                t.muted,
+            ),
+        ]);
+        f.render_widget(
+            Paragraph::new(line).style(style),
+            Rect::new(inner.x, y, inner.width, 1),
+        );
+    }
 }

@@ -18,15 +18,15 @@ pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
     all.push(Scope::Dialog);
     for scope in all {
         lines.push(Line::from(Span::styled(scope.title(), t.title)));
-        for b in s.keymap.in_scope(scope) {
-            let note = if b.writes && s.read_only {
-                " (read-only: off)"
-            } else {
-                ""
-            };
+        // `--read-only` hides every write (the status line says why).
+        for b in s
+            .keymap
+            .in_scope(scope)
+            .filter(|b| !(b.writes && s.read_only))
+        {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<14}", Keymap::keys_label(b)), t.key),
-                Span::raw(format!("{}{note}", b.help)),
+                Span::raw(b.help),
             ]));
         }
     }

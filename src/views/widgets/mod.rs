@@ -83,6 +83,44 @@ pub fn window_table<'a>(
     f.render_widget(table, area);
 }
 
+/// A table's title: its name, the selected row's place and the whole table's total
+/// (`Members 1,234 / 1,000,000`), then any notes (sort, filter, `+N new`).
+pub fn position_title<T: crate::app::state::table::RowId>(
+    name: &str,
+    table: &crate::app::state::table::Table<T>,
+    notes: &[String],
+) -> String {
+    use crate::views::format::thousands;
+    let total = table.known_total();
+    let place = match (table.position(), total) {
+        (Some(p), Some(n)) => format!("{} / {}", thousands(p), thousands(n)),
+        (Some(p), None) => format!("{} / {}+", thousands(p), thousands(p.max(1))),
+        (None, Some(n)) if table.rows.is_empty() => format!("0 / {}", thousands(n)),
+        (None, _) if table.rows.is_empty() => "0".into(),
+        // Read from the end of a table whose size the store cannot count cheaply.
+        (None, _) => format!(
+            "{} from the end",
+            thousands((table.rows.len() - table.selected) as u64)
+        ),
+    };
+    let mut t = format!(" {name} {place} ");
+    for n in notes.iter().filter(|n| !n.is_empty()) {
+        t.push_str(&format!("· {n} "));
+    }
+    if table.new_above > 0 {
+        t.push_str(&format!("· +{} new ", thousands(table.new_above)));
+    }
+    t
+}
+
+/// A column heading, with `▲`/`▼` when the table is sorted by it.
+pub fn heading(label: &str, sorted: Option<bool>) -> String {
+    match sorted {
+        Some(desc) => format!("{label} {}", crate::app::state::sort::arrow(desc)),
+        None => label.to_string(),
+    }
+}
+
 pub fn overlay(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     match &s.modal {
         None => {}
@@ -95,6 +133,18 @@ pub fn overlay(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             input,
             error,
         }) => dialogs::filter(f, area, *target, input, error.as_deref(), t),
-        Some(Modal::EventJson { title, json }) => dialogs::json(f, area, title, json, t),
+        Some(Modal::Describe {
+            title,
+            lines,
+            json,
+            show_json,
+        }) => {
+            if *show_json {
+                dialogs::json(f, area, title, json, t)
+            } else {
+                dialogs::describe(f, area, title, lines, t)
+            }
+        }
+        Some(Modal::Yank { choices, selected }) => dialogs::yank(f, area, choices, *selected, t),
     }
 }

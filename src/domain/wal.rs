@@ -1,0 +1,336 @@
+//! The write-ahead log: what makes a write durable before anyone can see it. The writer
+//! turns each chunk of accepted commands into one record (the exact keys and values it
+//! writes); the sync thread appends records to the current segment and fdatasyncs it; only
+//! then are they applied to sled and visible. sled records the sequence number of the last
+//! record it applied (`Cwal`) in the same atomic batch, so on open every record past it is
+//! applied again (records are whole key/value writes, so applying one twice is harmless).
+//! A checkpoint (sled flush + fsync) lets the segments it covers go.
+//!
+//! Layout: `DIR/wal/<first seq, 20 digits>.log`, each a run of records
+//! `len u32 | crc32 u32 | seq u64 | payload` (little-endian; the CRC covers seq and payload;
+//! `len` is the payload's). A record cut short or failing its CRC at the end of the last
+//! segment is a write that never finished its fsync (never acknowledged, never seen): it
+//! is cut off. Anywhere else it is damage, reported naming the file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use super::error::{Error, Result};
+
+/// A segment is closed for appends past this size.
+const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+const HEADER: usize = 16;
+
+/// Faults a test can switch on (the seam for failed fsyncs and writes).
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Log syncs left before every later one fails (negative: never).
+    syncs_left: AtomicI64,
+    /// sled applies left before every later one fails (negative: never).
+    applies_left: AtomicI64,
+}
+
+impl Faults {
+    pub fn new() -> Arc<Faults> {
+        Arc::new(Faults {
+            syncs_left: AtomicI64::new(-1),
+            applies_left: AtomicI64::new(-1),
+        })
+    }
+    /// After `n` more successful log syncs, every sync fails.
+    pub fn fail_syncs_after(&self, n: i64) {
+        self.syncs_left.store(n, Ordering::SeqCst);
+    }
+    /// After `n` more successful applies to sled, every apply fails.
+    pub fn fail_applies_after(&self, n: i64) {
+        self.applies_left.store(n, Ordering::SeqCst);
+    }
+    fn take(counter: &AtomicI64) -> bool {
+        let left = counter.load(Ordering::SeqCst);
+        if left < 0 {
+            return false;
+        }
+        if left == 0 {
+            return true;
+        }
+        counter.fetch_sub(1, Ordering::SeqCst);
+        false
+    }
+    pub(super) fn sync_fails(&self) -> bool {
+        Faults::take(&self.syncs_left)
+    }
+    pub(super) fn apply_fails(&self) -> bool {
+        Faults::take(&self.applies_left)
+    }
+}
+
+/// One record read back: its sequence number and payload.
+pub struct Record {
+    pub seq: u64,
+    pub payload: Vec<u8>,
+}
+
+pub struct Wal {
+    dir: PathBuf,
+    /// Segments by first sequence number, oldest first; the last one takes appends.
+    segments: Vec<(u64, PathBuf)>,
+    file: Option<File>,
+    len: u64,
+    /// The last record on disk (0: none yet).
+    last_seq: u64,
+    faults: Option<Arc<Faults>>,
+}
+
+fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::store(format!("{what} {}: {e}", path.display()))
+}
+
+fn segment_name(first: u64) -> String {
+    format!("{first:020}.log")
+}
+
+/// Appends one record to `out`.
+pub fn encode_record(seq: u64, payload: &[u8], out: &mut Vec<u8>) {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&seq.to_le_bytes());
+    h.update(payload);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&h.finalize().to_le_bytes());
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// Parses a segment; returns the records and the length of its whole prefix (where a torn
+/// tail begins, if any).
+fn parse(bytes: &[u8]) -> (Vec<Record>, usize) {
+    let mut at = 0;
+    let mut out = Vec::new();
+    while bytes.len() - at >= HEADER {
+        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+        let len = u32_at(at) as usize;
+        let crc = u32_at(at + 4);
+        let seq = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().expect("8 bytes"));
+        let Some(end) = (at + HEADER).checked_add(len).filter(|e| *e <= bytes.len()) else {
+            break;
+        };
+        let mut h = crc32fast::Hasher::new();
+        h.update(&bytes[at + 8..end]);
+        if h.finalize() != crc {
+            break;
+        }
+        out.push(Record {
+            seq,
+            payload: bytes[at + HEADER..end].to_vec(),
+        });
+        at = end;
+    }
+    (out, at)
+}
+
+impl Wal {
+    /// Opens the log in `dir/wal` and returns the records after `applied`, in order. A torn
+    /// tail of the last segment is cut off; damage anywhere else is an error naming the file.
+    pub fn open(
+        dir: &Path,
+        applied: u64,
+        faults: Option<Arc<Faults>>,
+    ) -> Result<(Wal, Vec<Record>)> {
+        let wal_dir = dir.join("wal");
+        let mut segments = Vec::new();
+        if wal_dir.is_dir() {
+            for entry in fs::read_dir(&wal_dir).map_err(|e| io("cannot list", &wal_dir, e))? {
+                let path = entry.map_err(|e| io("cannot list", &wal_dir, e))?.path();
+                let first = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".log"))
+                    .and_then(|n| n.parse::<u64>().ok());
+                if let Some(first) = first {
+                    segments.push((first, path));
+                }
+            }
+        }
+        segments.sort();
+        let mut replay = Vec::new();
+        let mut expected: Option<u64> = None;
+        let count = segments.len();
+        for (i, (first, path)) in segments.iter().enumerate() {
+            let bytes = fs::read(path).map_err(|e| io("cannot read", path, e))?;
+            let (records, good) = parse(&bytes);
+            let last = i + 1 == count;
+            if good < bytes.len() {
+                if !last {
+                    return Err(damaged(path, good));
+                }
+                // A record whose fsync never finished: never acknowledged, never applied.
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| io("cannot open", path, e))?;
+                f.set_len(good as u64)
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| io("cannot cut the unfinished end of", path, e))?;
+            }
+            if records.first().is_some_and(|r| r.seq != *first) {
+                return Err(damaged(path, 0));
+            }
+            for r in records {
+                if expected.is_some_and(|e| e != r.seq) {
+                    return Err(damaged(path, 0));
+                }
+                expected = Some(r.seq + 1);
+                if r.seq > applied {
+                    replay.push(r);
+                }
+            }
+        }
+        if let Some(first) = replay.first()
+            && first.seq != applied + 1
+        {
+            let path = &segments[0].1;
+            return Err(Error::store(format!(
+                "the write-ahead log {} starts at record {} but the store has applied only up to {applied}: records are missing; restore the store from a backup",
+                path.display(),
+                first.seq
+            )));
+        }
+        Ok((
+            Wal {
+                dir: wal_dir,
+                segments,
+                file: None,
+                len: 0,
+                last_seq: expected.map_or(0, |e| e - 1),
+                faults,
+            },
+            replay,
+        ))
+    }
+
+    /// Appends records `first_seq..=last_seq` (encoded with `encode_record`) and returns
+    /// once they are on disk. On failure the segment is cut back to where it was, so what
+    /// was refused does not come back on the next open.
+    pub fn append(&mut self, first_seq: u64, last_seq: u64, bytes: &[u8]) -> Result<()> {
+        if self.file.is_none() || self.len >= SEGMENT_BYTES {
+            self.start_segment(first_seq)?;
+        }
+        let path = self.segments.last().expect("a segment").1.clone();
+        let file = self.file.as_mut().expect("an open segment");
+        let before = self.len;
+        let mut r = file
+            .write_all(bytes)
+            .map_err(|e| io("cannot write to", &path, e));
+        if r.is_ok() {
+            r = if self.faults.as_ref().is_some_and(|f| f.sync_fails()) {
+                Err(io("cannot fsync", &path, "injected failure"))
+            } else {
+                file.sync_data().map_err(|e| io("cannot fsync", &path, e))
+            };
+        }
+        match r {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                self.last_seq = last_seq;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = file.set_len(before);
+                let _ = file.sync_all();
+                Err(e)
+            }
+        }
+    }
+
+    fn start_segment(&mut self, first_seq: u64) -> Result<()> {
+        fs::create_dir_all(&self.dir).map_err(|e| io("cannot create", &self.dir, e))?;
+        let path = self.dir.join(segment_name(first_seq));
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io("cannot create", &path, e))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // The new file's name must be durable before any record in it is acknowledged.
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io("cannot fsync", &self.dir, e))?;
+        if self.segments.last().is_none_or(|s| s.1 != path) {
+            self.segments.push((first_seq, path));
+        }
+        self.file = Some(file);
+        self.len = len;
+        Ok(())
+    }
+
+    /// Drops the closed segments whose every record is at or below `checkpointed` (sled has
+    /// them durably); the segment taking appends stays.
+    pub fn release(&mut self, checkpointed: u64) {
+        let mut keep = Vec::new();
+        let n = self.segments.len();
+        for i in 0..n {
+            let last_seq = if i + 1 < n {
+                self.segments[i + 1].0.saturating_sub(1)
+            } else {
+                self.last_seq
+            };
+            let active = i + 1 == n && self.file.is_some();
+            if last_seq <= checkpointed && !active {
+                let _ = fs::remove_file(&self.segments[i].1);
+            } else {
+                keep.push(self.segments[i].clone());
+            }
+        }
+        self.segments = keep;
+    }
+
+    /// Closes the segment taking appends once it holds `min_bytes`, so the next append
+    /// starts a new one (and this one can be released once checkpointed).
+    pub fn seal(&mut self, min_bytes: u64) {
+        if self.len > 0 && self.len >= min_bytes {
+            self.file = None;
+            self.len = 0;
+        }
+    }
+
+    /// Bytes the log holds on disk.
+    pub fn bytes(&self) -> u64 {
+        self.segments
+            .iter()
+            .filter_map(|(_, p)| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+fn damaged(path: &Path, at: usize) -> Error {
+    Error::store(format!(
+        "the write-ahead log {} is damaged at byte {at}: the store cannot be opened safely; restore it from a backup, or move the file aside to open the store as of its last checkpoint (writes after it are lost)",
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_a_torn_tail_is_cut() {
+        let mut buf = Vec::new();
+        encode_record(1, b"one", &mut buf);
+        encode_record(2, b"two", &mut buf);
+        let whole = buf.len();
+        encode_record(3, b"three", &mut buf);
+        let (r, good) = parse(&buf[..buf.len() - 2]);
+        assert_eq!(good, whole);
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[1].seq, r[1].payload.as_slice()), (2, &b"two"[..]));
+        let mut bad = buf.clone();
+        bad[HEADER + 1] ^= 1;
+        let (r, good) = parse(&bad);
+        assert!(r.is_empty());
+        assert_eq!(good, 0);
+    }
+}
