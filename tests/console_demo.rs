@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use onepoint::api::Port;
-use onepoint::app::demo::open_seeded;
-use onepoint::app::simulator::Traffic;
+use onepoint::demo::open_seeded;
+use onepoint::demo::simulator::Traffic;
 use onepoint::domain::{
     BillingQuery, CoreSettings, DealQuery, DealStatus, MemberQuery, MemberStatus,
 };

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onepoint::domain::{
-    Amount, CancelKind, Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId,
-    MerchantId, NewMember, Outcome, Points,
+    Amount, Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId, MerchantId,
+    NewMember, Outcome, Points,
 };
+use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
 
 fn join_many(core: &onepoint::domain::core::Core, n: usize) {
@@ -33,38 +34,22 @@ fn join_many(core: &onepoint::domain::core::Core, n: usize) {
     }
 }
 
-fn random_deal(rng: &mut impl Rng, members: u64, mine: &mut Vec<DealId>) -> DealRequest {
-    let member = MemberId(rng.random_range(1..=members));
-    let merchant = MerchantId(rng.random_range(1..=5));
-    match rng.random_range(0..100) {
-        0..60 => DealRequest::Save {
-            member,
-            merchant,
-            amount: Amount(rng.random_range(100..50_000)),
-            date: None,
-        },
-        60..92 => DealRequest::Use {
-            member,
-            merchant,
-            points: Points(rng.random_range(1..40_000)),
-            amount: None,
-            date: None,
-        },
-        _ if !mine.is_empty() => {
-            let i = rng.random_range(0..mine.len());
-            DealRequest::Cancel {
-                original: mine.swap_remove(i),
-                kind: CancelKind::Any,
-                date: None,
-            }
-        }
-        _ => DealRequest::Save {
-            member,
-            merchant,
-            amount: Amount(1000),
-            date: None,
-        },
-    }
+/// The crash child's traffic: the shared generator, 60% save, 32% use, 8% cancel, over
+/// members `1..=members` and merchants 1 to 5.
+fn traffic(seed: u64, members: u64) -> Generator<rand::rngs::StdRng> {
+    let mix = Mix {
+        uses: 0.32,
+        cancels: 0.08,
+        joins: 0.0,
+        withdrawals: 0.0,
+    };
+    Generator::new(
+        rand::rngs::StdRng::seed_from_u64(seed),
+        mix,
+        Spread::Uniform,
+    )
+    .with_members((1..=members).map(MemberId))
+    .with_merchants((1..=5).map(MerchantId))
 }
 
 #[test]
@@ -157,17 +142,15 @@ fn crash_child() {
             let core = core.clone();
             let out = out.clone();
             std::thread::spawn(move || {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(t ^ std::process::id() as u64);
-                let mut mine = Vec::new();
+                let mut traffic = traffic(t ^ std::process::id() as u64, members);
                 loop {
-                    let req = random_deal(&mut rng, members, &mut mine);
-                    if let Some(Ok(Outcome::Deal(d))) = core
+                    let req = traffic.deal(None);
+                    if let Some(Ok(o @ Outcome::Deal(_))) = core
                         .execute(vec![Keyed::new(Command::Deal(req), None)])
                         .pop()
                     {
-                        if !d.deal_type.is_cancel() && d.status == DealStatus::Success {
-                            mine.push(d.id);
-                        }
+                        traffic.learn(&o);
+                        let Outcome::Deal(d) = o else { unreachable!() };
                         let mut o = out.lock().unwrap();
                         writeln!(o, "ACK {} {} {}", d.id, d.member_id, d.balance.0).unwrap();
                         o.flush().unwrap();

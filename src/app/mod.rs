@@ -5,16 +5,12 @@
 
 pub mod action;
 pub mod confirms;
-pub mod demo;
 pub mod describe;
 pub mod forms;
-pub mod headless;
 pub mod keymap;
 pub mod loads;
 pub mod modal;
 pub mod palette;
-pub mod seed;
-pub mod simulator;
 pub mod state;
 pub mod terminal;
 pub mod update;
@@ -33,7 +29,6 @@ use crate::api::Result;
 use crate::domain::{Clock, Month};
 use action::{Action, Effect};
 use keymap::Keymap;
-use simulator::Traffic;
 use state::{State, ThemeName};
 use worker::Worker;
 
@@ -45,6 +40,14 @@ const CLOCK_PERIOD: Duration = Duration::from_secs(1);
 /// Actions taken in one go before drawing (keeps a fast feed from starving the screen).
 const ACTIONS_PER_FRAME: usize = 256;
 
+/// The knobs of live traffic the console steers (the demo's simulator implements it).
+pub trait TrafficControl: Send + Sync + std::fmt::Debug {
+    /// Operations a second.
+    fn rate(&self) -> f64;
+    fn paused(&self) -> bool;
+    fn set(&self, rate: f64, paused: bool);
+}
+
 /// What the console starts with, built once by the composition root (`cli`) from the
 /// command line and the config: the console reads neither.
 #[derive(Debug, Clone)]
@@ -53,7 +56,7 @@ pub struct ConsoleOptions {
     /// Set by `onepoint demo`: show the DEMO badge.
     pub demo: bool,
     /// The demo's traffic simulator, steered with `+`, `-` and `P`.
-    pub traffic: Option<Traffic>,
+    pub traffic: Option<Arc<dyn TrafficControl>>,
     /// The keys, defaults with the config's `[keys]` over them.
     pub keymap: Keymap,
     /// The theme, `NO_COLOR` already applied.

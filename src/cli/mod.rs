@@ -7,10 +7,10 @@ pub mod commands;
 pub mod export;
 pub mod follow;
 pub mod import;
+pub mod outbox;
 pub mod output;
 pub mod report;
 pub mod seed;
-pub mod seed_data;
 pub mod show;
 #[cfg(test)]
 mod show_tests;
@@ -81,6 +81,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let port = api::open_port(&target(&global, &config)?)?;
             crate::server::serve(port, cfg)
         }
+        Some(CommandLine::Outbox(cmd)) => outbox::run(&global, &cmd),
         Some(cmd) => {
             if global.remote.is_none() && !creates_store(&cmd) {
                 crate::domain::store::require_existing(&data_dir(&global)?)?;
@@ -149,7 +150,7 @@ fn demo(global: &GlobalOpts, args: &DemoArgs, config: &ConfigFile) -> Result<i32
     }
     let settings: CoreSettings = config.core_settings()?;
     let console = console_options(global, config)?;
-    crate::app::demo::run(global.data.as_deref(), args.rate, settings, console)
+    crate::demo::run(global.data.as_deref(), args.rate, settings, console)
 }
 
 /// `onepoint serve`'s options as the server's plain config, each parsed by the domain.

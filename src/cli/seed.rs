@@ -5,7 +5,8 @@
 //! months, oldest first. Everything goes through `Port::execute` in batches of `BATCH`
 //! commands: the embedded adapter group-commits each batch with one fsync.
 //!
-//! Generation is a pure function of `--seed`, except the dates, which end at now.
+//! Generation is a pure function of `--seed`, except the dates, which end at now. The deals
+//! come from `traffic`, the generator the demo, the bench and the tests share.
 
 use std::time::Instant;
 
@@ -15,21 +16,18 @@ use serde::Serialize;
 
 use crate::api::{Error, Result};
 use crate::domain::{
-    Amount, CancelKind, Command, DealId, DealRequest, DealStatus, DealType, FieldError,
-    FieldErrors, Keyed, MemberDraft, MemberId, MerchantDraft, MerchantId, Millis, NewMember,
-    NewMerchant, Outcome, Points,
+    Command, DealStatus, DealType, FieldError, FieldErrors, Keyed, MemberDraft, MerchantDraft,
+    MerchantId, Millis, NewMember, NewMerchant, Outcome,
 };
+use crate::traffic::{Generator, Mix, Spread, data};
 
 use super::args::SeedArgs;
 use super::commands::Ctx;
 use super::output::{Record, print, progress};
-use super::seed_data;
 
 /// Commands per `execute` call.
 const BATCH: usize = 2000;
 const DAY_MS: Millis = 24 * 3600 * 1000;
-/// Successful deals kept as candidates for cancels: recent ones, as in real life.
-const CANCEL_POOL: usize = 50_000;
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,22 +77,14 @@ pub fn run(ctx: &Ctx, a: &SeedArgs) -> Result<i32> {
     let started = Instant::now();
     let mut s = Seeder {
         ctx,
-        rng: StdRng::seed_from_u64(seed),
+        traffic: Generator::new(StdRng::seed_from_u64(seed), Mix::DEALS, Spread::Skewed),
         bar: progress(merchants + members + deals, "seed"),
         summary: SeedSummary::default(),
-        members: Vec::new(),
-        balances: Vec::new(),
-        pool: Vec::new(),
     };
     s.merchants(merchants)?;
     s.join(members)?;
     let now = chrono::Utc::now().timestamp_millis();
-    s.deals(
-        deals,
-        merchants,
-        now - months as i64 * 30 * DAY_MS,
-        now - 60_000,
-    )?;
+    s.deals(deals, now - months as i64 * 30 * DAY_MS, now - 60_000)?;
     s.bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     s.summary.seconds = (secs * 1000.0).round() / 1000.0;
@@ -119,15 +109,10 @@ pub fn run(ctx: &Ctx, a: &SeedArgs) -> Result<i32> {
 
 struct Seeder<'a> {
     ctx: &'a Ctx<'a>,
-    rng: StdRng,
+    /// Knows the members this run joined and the merchants it registered.
+    traffic: Generator<StdRng>,
     bar: indicatif::ProgressBar,
     summary: SeedSummary,
-    /// The members this run joined, in id order.
-    members: Vec<MemberId>,
-    /// What each of them holds, from the latest result seen (hundredths).
-    balances: Vec<i64>,
-    /// Successful saves and uses not yet cancelled (recent ones).
-    pool: Vec<DealId>,
 }
 
 impl Seeder<'_> {
@@ -154,7 +139,7 @@ impl Seeder<'_> {
             for &id in chunk {
                 let m = NewMerchant::parse(&MerchantDraft {
                     id: id.to_string(),
-                    name: seed_data::merchant_name(id),
+                    name: data::merchant_name(id),
                     // The default rate: a seeded store's deal export then rebuilds it
                     // exactly (`import deals` earns at the target store's rates).
                     earn_rate: None,
@@ -166,6 +151,7 @@ impl Seeder<'_> {
             let done = self.send(batch)?;
             self.summary.merchants += done.len() as u64;
         }
+        self.traffic.add_merchants((1..=n).map(MerchantId));
         Ok(())
     }
 
@@ -177,7 +163,7 @@ impl Seeder<'_> {
             left -= size;
             let mut batch = Vec::with_capacity(size as usize);
             for _ in 0..size {
-                let (name, phone, address) = seed_data::member(&mut self.rng);
+                let (name, phone, address) = data::member(self.traffic.rng());
                 let m = NewMember::parse(&MemberDraft {
                     name,
                     phone,
@@ -187,20 +173,18 @@ impl Seeder<'_> {
                 batch.push(Keyed::new(Command::Join(m), None));
             }
             for o in self.send(batch)? {
-                if let Outcome::Member(m) = o {
-                    self.members.push(m.member_id);
-                    self.balances.push(m.point.hundredths());
+                if let Outcome::Member(_) = o {
+                    self.traffic.learn(&o);
+                    self.summary.members += 1;
                 }
             }
         }
-        self.members.sort();
-        self.summary.members = self.members.len() as u64;
         Ok(())
     }
 
-    fn deals(&mut self, n: u64, merchants: u64, from: Millis, to: Millis) -> Result<()> {
+    fn deals(&mut self, n: u64, from: Millis, to: Millis) -> Result<()> {
         self.bar.set_message("deals");
-        if self.members.is_empty() {
+        if self.traffic.members().is_empty() {
             return Ok(());
         }
         let span = (to - from).max(1) as f64;
@@ -211,85 +195,28 @@ impl Seeder<'_> {
             for k in 0..size {
                 // Dates climb with the deal number, so ids and dates tell the same story.
                 let t = from + (span * (i + k) as f64 / n as f64) as i64;
-                let date = (t + self.rng.random_range(0..60_000)).min(to);
-                batch.push(Keyed::new(Command::Deal(self.deal(merchants, date)), None));
+                let date = (t + self.traffic.rng().random_range(0..60_000)).min(to);
+                let deal = self.traffic.deal(Some(date));
+                batch.push(Keyed::new(Command::Deal(deal), None));
             }
             i += size;
             for o in self.send(batch)? {
-                if let Outcome::Deal(d) = o {
-                    self.record(&d);
+                if let Outcome::Deal(d) = &o {
+                    self.count(d);
+                    self.traffic.learn(&o);
                 }
             }
         }
         Ok(())
     }
 
-    /// One generated deal, from the balances known so far.
-    fn deal(&mut self, merchants: u64, date: Millis) -> DealRequest {
-        let rng = &mut self.rng;
-        // Some members and merchants are much busier than others.
-        let idx = ((self.members.len() as f64) * rng.random::<f64>().powf(1.5)) as usize;
-        let idx = idx.min(self.members.len() - 1);
-        let merchant = MerchantId(1 + ((merchants as f64) * rng.random::<f64>().powi(2)) as u64)
-            .min(MerchantId(merchants));
-        let roll = rng.random::<f64>();
-        if roll >= 0.95 && !self.pool.is_empty() {
-            let original = self.pool.swap_remove(rng.random_range(0..self.pool.len()));
-            return DealRequest::Cancel {
-                original,
-                kind: CancelKind::Any,
-                date: Some(date),
-            };
-        }
-        let member = self.members[idx];
-        let balance = self.balances[idx];
-        if (0.70..0.95).contains(&roll) {
-            // Most uses fit the balance; about one in ten asks for more and is recorded failed.
-            let points = if balance >= 100 && rng.random_bool(0.9) {
-                rng.random_range(1..=balance / 100) * 100
-            } else {
-                balance + rng.random_range(100..10_000)
-            };
-            if points <= balance {
-                self.balances[idx] -= points;
-            }
-            return DealRequest::Use {
-                member,
-                merchant,
-                points: Points(points),
-                amount: None,
-                date: Some(date),
-            };
-        }
-        let amount = Amount(seed_data::amount(rng));
-        self.balances[idx] += amount.0 as i64; // 1% in hundredths: exact at the default rate
-        DealRequest::Save {
-            member,
-            merchant,
-            amount,
-            date: Some(date),
-        }
-    }
-
-    /// Learns from a recorded deal: the member's true balance, and a cancel candidate.
-    fn record(&mut self, d: &crate::domain::Deal) {
+    fn count(&mut self, d: &crate::domain::Deal) {
         self.summary.deals += 1;
         match (d.deal_type, d.status) {
             (DealType::Save, _) => self.summary.saves += 1,
             (DealType::Use, DealStatus::Success) => self.summary.uses += 1,
             (DealType::Use, DealStatus::Fail) => self.summary.failed_uses += 1,
             _ => self.summary.cancels += 1,
-        }
-        if let Ok(i) = self.members.binary_search(&d.member_id) {
-            self.balances[i] = d.balance.hundredths();
-        }
-        if d.status == DealStatus::Success && !d.deal_type.is_cancel() {
-            if self.pool.len() < CANCEL_POOL {
-                self.pool.push(d.id);
-            } else {
-                let slot = self.rng.random_range(0..CANCEL_POOL);
-                self.pool[slot] = d.id;
-            }
         }
     }
 }

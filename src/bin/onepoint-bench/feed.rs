@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use onepoint::api::Port;
 use onepoint::app::action::Action;
-use onepoint::app::headless::Headless;
 use onepoint::app::state::Tab;
 use onepoint::domain::{Amount, Command, DealRequest, Keyed, MemberId, MerchantId};
+use onepoint::headless::Headless;
 
 use crate::Opts;
 use crate::render::{open_store, percentile, rss_mb};

@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
-use onepoint::domain::{
-    Amount, CancelKind, Command, DealId, DealRequest, Keyed, MemberId, MerchantId, Outcome, Points,
-};
-use rand::{Rng, SeedableRng};
+use onepoint::domain::{Command, Keyed, MemberId, MerchantId};
+use onepoint::traffic::{Generator, Mix, Spread};
+use rand::SeedableRng;
 
 use crate::Opts;
 
@@ -47,11 +46,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             let core = core.clone();
             let failed = failed.clone();
             std::thread::spawn(move || {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                let rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
+                    .with_members((1..=members).map(MemberId))
+                    .with_merchants((1..=200).map(MerchantId));
                 let mut lat = Vec::with_capacity(per as usize);
-                let mut mine: Vec<DealId> = Vec::new();
                 for _ in 0..per {
-                    let req = deal_request(&mut rng, members, &mut mine);
+                    let req = traffic.deal(None);
                     let t0 = Instant::now();
                     let r = core
                         .execute(vec![Keyed::new(Command::Deal(req), None)])
@@ -59,8 +60,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                         .expect("one result");
                     lat.push(t0.elapsed().as_secs_f64() * 1000.0);
                     match r {
-                        Ok(Outcome::Deal(d)) if !d.deal_type.is_cancel() => mine.push(d.id),
-                        Ok(_) => {}
+                        Ok(o) => traffic.learn(&o),
                         Err(_) => {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -111,36 +111,6 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     });
     println!("{line}");
     Ok(())
-}
-
-/// One deal of the 70/25/5 mix.
-fn deal_request(rng: &mut impl Rng, members: u64, mine: &mut Vec<DealId>) -> DealRequest {
-    let member = MemberId(rng.random_range(1..=members));
-    let merchant = MerchantId(rng.random_range(1..=200));
-    let roll = rng.random_range(0..100);
-    if roll < 70 || (roll >= 95 && mine.is_empty()) {
-        DealRequest::Save {
-            member,
-            merchant,
-            amount: Amount(rng.random_range(1_000..500_000)),
-            date: None,
-        }
-    } else if roll < 95 {
-        DealRequest::Use {
-            member,
-            merchant,
-            points: Points(rng.random_range(100..20_000)),
-            amount: None,
-            date: None,
-        }
-    } else {
-        let i = rng.random_range(0..mine.len());
-        DealRequest::Cancel {
-            original: mine.swap_remove(i),
-            kind: CancelKind::Any,
-            date: None,
-        }
-    }
 }
 
 /// Opens the store in a fresh process (`onepoint-bench open`): (open ms, RSS MB after).
@@ -222,16 +192,17 @@ pub fn write(opts: &Opts) -> Result<(), String> {
         .map(|t| {
             let core = core.clone();
             std::thread::spawn(move || {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(1_000 + t);
-                let mut mine = Vec::new();
+                let rng = rand::rngs::StdRng::seed_from_u64(1_000 + t);
+                let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
+                    .with_members((1..=members).map(MemberId))
+                    .with_merchants((1..=200).map(MerchantId));
                 loop {
-                    let req = deal_request(&mut rng, members, &mut mine);
-                    if let Some(Ok(Outcome::Deal(d))) = core
+                    let req = traffic.deal(None);
+                    let r = core
                         .execute(vec![Keyed::new(Command::Deal(req), None)])
-                        .pop()
-                        && !d.deal_type.is_cancel()
-                    {
-                        mine.push(d.id);
+                        .pop();
+                    if let Some(Ok(o)) = &r {
+                        traffic.learn(o);
                     }
                 }
             })

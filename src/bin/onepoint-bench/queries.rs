@@ -6,9 +6,8 @@
 use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
-use onepoint::domain::{
-    Amount, Command, DealRequest, Keyed, MemberId, MemberQuery, MerchantId, Month, Points,
-};
+use onepoint::domain::{Command, Keyed, MemberId, MemberQuery, MerchantId, Month};
+use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
 
 use crate::Opts;
@@ -24,7 +23,8 @@ const GIVEN: [&str; 12] = [
 
 pub const MERCHANTS: u64 = 200;
 
-/// Seeds `members` members and `deals` deals (70% save, 30% use) over the last 6 months.
+/// Seeds `members` members and `deals` deals (70% save, 30% use, from `traffic`) over the
+/// last 6 months.
 pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
     let info = core.info().map_err(|e| e.to_string())?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
@@ -44,34 +44,27 @@ pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
     )?;
     let now = chrono::Utc::now().timestamp_millis();
     let span = 180 * 24 * 3600 * 1000i64;
+    let mix = Mix {
+        uses: 0.30,
+        cancels: 0.0,
+        joins: 0.0,
+        withdrawals: 0.0,
+    };
+    let mut traffic = Generator::new(rng, mix, Spread::Uniform)
+        .with_members((1..=members).map(MemberId))
+        .with_merchants((1..=MERCHANTS).map(MerchantId));
     let mut done = info.deals;
     while done < deals {
         let n = (deals - done).min(8192);
         let batch = (0..n)
             .map(|_| {
-                let member = MemberId(rng.random_range(1..=members));
-                let merchant = MerchantId(rng.random_range(1..=MERCHANTS));
-                let date = Some(now - span + rng.random_range(0..span));
-                let req = if rng.random_range(0..10) < 7 {
-                    DealRequest::Save {
-                        member,
-                        merchant,
-                        amount: Amount(rng.random_range(1_000..300_000)),
-                        date,
-                    }
-                } else {
-                    DealRequest::Use {
-                        member,
-                        merchant,
-                        points: Points(rng.random_range(100..5_000)),
-                        amount: None,
-                        date,
-                    }
-                };
-                Keyed::new(Command::Deal(req), None)
+                let date = Some(now - span + traffic.rng().random_range(0..span));
+                Keyed::new(Command::Deal(traffic.deal(date)), None)
             })
             .collect();
-        check(core.execute(batch))?;
+        for r in core.execute(batch) {
+            traffic.learn(&r.map_err(|e| e.to_string())?);
+        }
         done += n;
         if done % 1_000_000 < 8192 {
             eprintln!(
@@ -79,13 +72,6 @@ pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
                 (done - info.deals) as f64 / started.elapsed().as_secs_f64()
             );
         }
-    }
-    Ok(())
-}
-
-fn check(results: Vec<onepoint::domain::Result<onepoint::domain::Outcome>>) -> Result<(), String> {
-    for r in results {
-        r.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -160,6 +146,64 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         settle_deals.push(p.deal_count as f64);
         settle.push(ms / (p.deal_count.max(1) as f64 / 10_000.0));
     }
+    // The staff reports (issue 11): each from the counters; segmentation scans one record
+    // per member, so it is timed after a write each round (the cache is dropped by it).
+    use onepoint::domain::reports::{Grain, ReportKind, ReportQuery};
+    let mut reports = serde_json::Map::new();
+    let kinds = [
+        ("liability", ReportQuery::new(ReportKind::Liability)),
+        ("activity_day", ReportQuery::new(ReportKind::Activity)),
+        (
+            "activity_week",
+            ReportQuery {
+                grain: Grain::Week,
+                ..ReportQuery::new(ReportKind::Activity)
+            },
+        ),
+        (
+            "activity_month",
+            ReportQuery {
+                grain: Grain::Month,
+                ..ReportQuery::new(ReportKind::Activity)
+            },
+        ),
+        ("anomalies", ReportQuery::new(ReportKind::Anomalies)),
+        ("segments_cached", ReportQuery::new(ReportKind::Segments)),
+        ("dormant_cached", ReportQuery::new(ReportKind::Dormant)),
+    ];
+    let _ = core
+        .report(&ReportQuery::new(ReportKind::Segments))
+        .map_err(e)?;
+    for (name, q) in &kinds {
+        let mut t = Vec::new();
+        for _ in 0..7 {
+            let (ms, r) = time_ms(|| core.report(q));
+            r.map_err(e)?;
+            t.push(ms);
+        }
+        reports.insert(format!("report_{name}_ms_p50"), median(t).into());
+    }
+    let mut scans = Vec::new();
+    for i in 0..5u64 {
+        let wrote = core.execute(vec![Keyed::new(
+            Command::Deal(onepoint::domain::DealRequest::Save {
+                member: MemberId(1 + i),
+                merchant: MerchantId(1),
+                amount: onepoint::domain::Amount(1_000),
+                date: None,
+            }),
+            None,
+        )]);
+        for r in wrote {
+            r.map_err(|e| e.to_string())?;
+        }
+        let (ms, r) = time_ms(|| core.report(&ReportQuery::new(ReportKind::Segments)));
+        r.map_err(e)?;
+        scans.push(ms);
+    }
+    reports.insert("report_segments_scan_ms_p50".into(), median(scans).into());
+    reports.insert("budget_report_ms".into(), 200.into());
+    reports.insert("budget_segments_scan_ms_at_1m_members".into(), 1000.into());
     let line = serde_json::json!({
         "scenario": "queries",
         "members": info.members,
@@ -178,6 +222,10 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "budget_settlement_ms_per_10k_deals": 5,
         "store_bytes": info.store_bytes,
     });
+    let mut line = line;
+    if let Some(o) = line.as_object_mut() {
+        o.extend(reports);
+    }
     println!("{line}");
     Ok(())
 }

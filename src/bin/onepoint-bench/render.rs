@@ -8,9 +8,9 @@ use std::time::Instant;
 use onepoint::api::Port;
 use onepoint::api::embedded::Embedded;
 use onepoint::app::action::Action;
-use onepoint::app::headless::Headless;
 use onepoint::app::state::Tab;
 use onepoint::config::CoreSettings;
+use onepoint::headless::Headless;
 
 use crate::Opts;
 

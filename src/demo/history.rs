@@ -2,18 +2,15 @@
 //! merchants with their earn rates, about six months of deals dated in the past, some
 //! withdrawals, and the settlements of past months. Written through the port in batches.
 
-use std::collections::HashMap;
-
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::api::Port;
-use crate::api::{Error, Result};
+use crate::api::{Error, Port, Result};
 use crate::domain::{
-    BillingRequest, CancelKind, Command, DealId, DealRequest, DealStatus, DealType, Keyed,
-    MemberDraft, MemberId, MerchantDraft, MerchantId, Millis, Month, NewMember, NewMerchant,
-    Outcome, Points,
+    BillingRequest, Command, Keyed, MemberDraft, MerchantDraft, MerchantId, Millis, Month,
+    NewMember, NewMerchant, Outcome,
 };
+use crate::traffic::{Generator, Mix, Spread};
 
 pub const MEMBERS_TXT: &str = include_str!("../../assets/demo/members.txt");
 pub const MERCHANTS_TXT: &str = include_str!("../../assets/demo/merchants.txt");
@@ -151,51 +148,18 @@ pub fn seed(
     // Deals in date order, so each month's settlement sees that month complete.
     let start = now - i64::from(plan.months) * 30 * DAY_MS;
     let span = (now - DAY_MS / 24 - start).max(1);
-    let mut balance: HashMap<MemberId, Points> = HashMap::new();
-    let mut cancellable: Vec<DealId> = Vec::new();
+    let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
+        .with_members(members.iter().copied())
+        .with_merchants(shop_ids.iter().copied());
     let mut pending: Vec<Command> = Vec::new();
     for i in 0..plan.deals {
         let date = Some(start + span * i as i64 / plan.deals as i64);
-        let member = members[rng.random_range(0..members.len())];
-        let merchant = shop_ids[rng.random_range(0..shop_ids.len())];
-        let roll: f64 = rng.random();
-        let known = balance.get(&member).copied().unwrap_or_default();
-        let cmd = if roll < 0.05 && !cancellable.is_empty() {
-            let original = cancellable.swap_remove(rng.random_range(0..cancellable.len()));
-            DealRequest::Cancel {
-                original,
-                kind: CancelKind::Any,
-                date,
-            }
-        } else if roll < 0.30 && known.0 > 100 {
-            // Mostly within the balance; now and then a little over it (a failed use).
-            let share = rng.random_range(10..=110) as i64;
-            DealRequest::Use {
-                member,
-                merchant,
-                points: Points((known.0 * share / 100).max(100) / 100 * 100),
-                amount: None,
-                date,
-            }
-        } else {
-            DealRequest::Save {
-                member,
-                merchant,
-                amount: crate::domain::Amount(rng.random_range(20..2_000) * 100),
-                date,
-            }
-        };
-        pending.push(Command::Deal(cmd));
+        pending.push(Command::Deal(traffic.deal(date)));
         if pending.len() == BATCH || i + 1 == plan.deals {
             for r in run(port, std::mem::take(&mut pending))? {
-                if let Ok(Outcome::Deal(d)) = r {
+                if let Ok(o @ Outcome::Deal(_)) = r {
                     out.deals += 1;
-                    balance.insert(d.member_id, d.balance);
-                    if d.status == DealStatus::Success
-                        && matches!(d.deal_type, DealType::Save | DealType::Use)
-                    {
-                        cancellable.push(d.id);
-                    }
+                    traffic.learn(&o);
                 }
             }
         }

@@ -1,14 +1,19 @@
 //! `onepoint demo` (SPEC 7): a demo store (fresh and temporary unless `--data`), seeded
-//! from `assets/demo/`, with the traffic simulator running under the console.
+//! from `assets/demo/` (`history`), with the traffic simulator (`simulator`) running under
+//! the console. Not the console runtime: it drives `app` from outside.
+
+pub mod history;
+pub mod simulator;
 
 use std::sync::Arc;
 
-use super::seed::{self, SeedPlan};
-use super::simulator::Traffic;
-use super::{ConsoleOptions, run_console};
+use history::{self as seed, SeedPlan};
+use simulator::Traffic;
+
 use crate::api::Port;
 use crate::api::embedded::Embedded;
 use crate::api::{Error, Result};
+use crate::app::{ConsoleOptions, run_console};
 use crate::domain::core::CoreOptions;
 use crate::domain::{Clock, CoreSettings, MerchantId};
 
@@ -69,7 +74,7 @@ pub fn run(
     let sim = traffic.start(port.clone(), members, merchants);
     let opts = ConsoleOptions {
         demo: true,
-        traffic: Some(traffic.clone()),
+        traffic: Some(Arc::new(traffic.clone())),
         ..console
     };
     let r = run_console(port.clone(), opts);

@@ -1,14 +1,15 @@
 //! The console without a terminal: runs `update` and the worker synchronously against a port
-//! and draws to a `TestBackend`. For the benches (first frame, frame time, feed) and tests.
+//! and draws to a `TestBackend`. For the benches (first frame, frame time, feed) and tests;
+//! not part of the console runtime, which it drives from outside.
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::action::{Action, Effect};
-use super::state::{State, Tab};
-use super::{ConsoleOptions, initial_state, loads, update, worker};
 use crate::api::Port;
 use crate::api::{Error, Result};
+use crate::app::action::{Action, Effect};
+use crate::app::state::{State, Tab};
+use crate::app::{ConsoleOptions, initial_state, loads, update, worker};
 use crate::domain::Clock;
 
 pub struct Headless {

@@ -1,4 +1,4 @@
-//! Word lists and small generators for `onepoint seed`: member names (Korean and English),
+//! Word lists and small generators for generated traffic: member names (Korean and English),
 //! phones, addresses and merchant names. Pure functions of a random source.
 
 use rand::Rng;
