@@ -36,6 +36,7 @@ pub enum Target {
     Billing,
     Names,
     Lookup,
+    Report,
 }
 
 /// What a fetched deal is for.
@@ -45,6 +46,8 @@ pub enum DealUse {
     Describe,
     /// `c`: confirm cancelling it.
     Cancel,
+    /// The cancel form: say what the cancel would reverse.
+    Echo,
 }
 
 #[derive(Debug)]
@@ -90,8 +93,11 @@ pub enum Loaded {
         /// The names of the members on the page (one batch read).
         names: Vec<(MemberId, String)>,
     },
-    /// Member names by id (one batch read).
-    Names(Vec<(MemberId, String)>),
+    /// Members by id (one batch read): their names, and balances for the forms.
+    Names {
+        asked: Vec<MemberId>,
+        found: Vec<MemberView>,
+    },
     Detail(Box<MemberDetail>),
     Summary(PointsSummary),
     Merchants(Vec<MerchantSummary>),
@@ -107,6 +113,11 @@ pub enum Loaded {
     SettleTarget(BillingPreview, Option<String>),
     /// A fresh read of a deal (and its member's name), to describe or to confirm cancelling.
     Deal(Box<Deal>, DealUse, Option<String>),
+    /// A staff report for the Insights tab.
+    Report {
+        generation: u64,
+        report: Box<crate::domain::reports::Report>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +142,10 @@ pub enum Effect {
     LoadBilling {
         generation: u64,
         month: Month,
+    },
+    LoadReport {
+        generation: u64,
+        query: crate::domain::reports::ReportQuery,
     },
     /// Read the member, then confirm the withdrawal naming the points forfeited.
     PrepareWithdraw(MemberId),

@@ -110,6 +110,19 @@ pub fn billing(s: &mut State) -> Effect {
     count(s, e)
 }
 
+/// Loads the Insights tab's report for its view and window.
+pub fn insights(s: &mut State) -> Effect {
+    let today = crate::domain::reports::counters::day_of(s.now, s.zone);
+    let i = &mut s.insights;
+    i.generation += 1;
+    i.loading = true;
+    let e = Effect::LoadReport {
+        generation: i.generation,
+        query: i.query(today),
+    };
+    count(s, e)
+}
+
 pub fn request(s: &mut State, e: Effect) -> Effect {
     count(s, e)
 }
@@ -148,6 +161,7 @@ pub fn reload_current(s: &mut State) -> Vec<Effect> {
         ],
         View::Tab(Tab::Billing) => vec![billing(s)],
         View::Tab(Tab::Events) => Vec::new(),
+        View::Tab(Tab::Insights) => vec![insights(s)],
         View::Tab(_) => fetch_current(s, Some(Fetch::Reload)),
     }
 }
@@ -165,6 +179,7 @@ pub fn loading_current(s: &State) -> bool {
         View::Tab(Tab::Points) => s.points.table.is_loading(),
         View::Tab(Tab::Billing) => s.billing.loading,
         View::Tab(Tab::Events) => false,
+        View::Tab(Tab::Insights) => s.insights.loading,
     }
 }
 
@@ -175,6 +190,7 @@ pub fn loaded_once(s: &State) -> bool {
         Tab::Points => s.points.table.loaded_once,
         Tab::Billing => s.billing.loaded_once,
         Tab::Events => true,
+        Tab::Insights => s.insights.loaded_once,
     }
 }
 
@@ -203,6 +219,9 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             window,
         } => {
             s.remember_names(window.rows.iter().map(|m| (m.member_id, m.name.as_str())));
+            for m in &window.rows {
+                s.member_points.insert(m.member_id, m.point);
+            }
             let t = match table {
                 MemberTable::Members => &mut s.members.table,
                 MemberTable::Points => &mut s.points.table,
@@ -254,9 +273,17 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             fx.extend(merchants_if_unknown(s));
             fx
         }
-        Loaded::Names(names) => {
+        Loaded::Names { asked, found } => {
             s.names_loading = false;
-            s.remember_names(names.iter().map(|(id, n)| (*id, n.as_str())));
+            s.remember_names(found.iter().map(|m| (m.member_id, m.name.as_str())));
+            for m in &found {
+                s.member_points.insert(m.member_id, m.point);
+            }
+            for id in asked {
+                if !s.member_points.contains_key(&id) {
+                    s.unknown_members.insert(id);
+                }
+            }
             Vec::new()
         }
         Loaded::Detail(d) => {
@@ -304,6 +331,10 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Loaded::Report { generation, report } => {
+            s.insights.accept(generation, *report);
+            Vec::new()
+        }
         Loaded::WithdrawTarget(m) => {
             super::confirms::withdraw(s, &m);
             Vec::new()
@@ -319,6 +350,7 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             match why {
                 DealUse::Cancel => super::confirms::cancel(s, &d),
                 DealUse::Describe => super::describe::deal(s, &d),
+                DealUse::Echo => s.form_original = Some(*d),
             }
             Vec::new()
         }
@@ -379,6 +411,11 @@ pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::api:
         Target::Billing => {
             if generation == s.billing.generation {
                 s.billing.loading = false;
+            }
+        }
+        Target::Report => {
+            if generation == s.insights.generation {
+                s.insights.loading = false;
             }
         }
         Target::Names => {

@@ -134,9 +134,7 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
             Err(e) => fail(Target::Deals(table), generation, e),
         },
         Effect::LoadNames(ids) => match port.members_by_ids(&ids) {
-            Ok(ms) => Action::Loaded(Loaded::Names(
-                ms.into_iter().map(|m| (m.member_id, m.name)).collect(),
-            )),
+            Ok(found) => Action::Loaded(Loaded::Names { asked: ids, found }),
             Err(e) => fail(Target::Names, 0, e),
         },
         Effect::LoadDetail(m) => match port.member_detail(m, super::loads::CHART_DEALS) {
@@ -150,6 +148,13 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
         Effect::LoadSummary => match port.points_summary() {
             Ok(s) => Action::Loaded(Loaded::Summary(s)),
             Err(e) => fail(Target::Summary, 0, e),
+        },
+        Effect::LoadReport { generation, query } => match port.report(&query) {
+            Ok(r) => Action::Loaded(Loaded::Report {
+                generation,
+                report: Box::new(r),
+            }),
+            Err(e) => fail(Target::Report, generation, e),
         },
         Effect::LoadBilling { generation, month } => match billing(port, month) {
             Ok((rows, history)) => Action::Loaded(Loaded::Billing {

@@ -5,6 +5,7 @@
 pub mod billing;
 pub mod deals;
 pub mod events;
+pub mod insights;
 pub mod members;
 pub mod points;
 pub mod sort;
@@ -30,15 +31,17 @@ pub enum Tab {
     Points,
     Billing,
     Events,
+    Insights,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Members,
         Tab::Deals,
         Tab::Points,
         Tab::Billing,
         Tab::Events,
+        Tab::Insights,
     ];
 
     pub fn title(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Tab {
             Tab::Points => "Points",
             Tab::Billing => "Billing",
             Tab::Events => "Events",
+            Tab::Insights => "Insights",
         }
     }
 
@@ -235,6 +239,7 @@ pub struct State {
     pub points: PointsState,
     pub billing: BillingState,
     pub events: EventsState,
+    pub insights: insights::InsightsState,
     pub modal: Option<Modal>,
     pub status: Option<Status>,
     /// Requests out with the worker (the spinner turns while > 0).
@@ -248,7 +253,7 @@ pub struct State {
     /// Bumped whenever the data moves (new events, our own writes).
     pub data_version: u64,
     /// The `data_version` each tab last loaded at: behind means it reloads when shown.
-    pub seen_version: [u64; 5],
+    pub seen_version: [u64; 6],
     /// Merchant names by id, for every table and the confirms.
     pub merchant_names: std::collections::BTreeMap<crate::domain::MerchantId, String>,
     /// Merchants' earn rates (basis points) by id, for the save confirm.
@@ -259,6 +264,12 @@ pub struct State {
     pub names_loading: bool,
     /// A read of the merchants is out.
     pub merchants_loading: bool,
+    /// Members' balances as last read (for the forms' notes; never for arithmetic).
+    pub member_points: std::collections::HashMap<MemberId, crate::domain::Points>,
+    /// Member ids a read found no member for (the forms say so).
+    pub unknown_members: std::collections::HashSet<MemberId>,
+    /// The deal the cancel form's original id names, once read.
+    pub form_original: Option<crate::domain::Deal>,
     /// The store's business time zone: every time shown is in it.
     pub zone: chrono::FixedOffset,
     /// The tab the member analysis was opened from (`Esc` goes back there).
@@ -298,6 +309,7 @@ impl State {
             points: PointsState::default(),
             billing: BillingState::new(month),
             events: EventsState::default(),
+            insights: Default::default(),
             modal: None,
             status: None,
             pending: 0,
@@ -308,12 +320,15 @@ impl State {
             session: format!("{:032x}", rand::random::<u128>()),
             key_seq: 0,
             data_version: 0,
-            seen_version: [0; 5],
+            seen_version: [0; 6],
             merchant_names: Default::default(),
             merchant_rates: Default::default(),
             member_names: Default::default(),
             names_loading: false,
             merchants_loading: false,
+            member_points: Default::default(),
+            form_original: None,
+            unknown_members: Default::default(),
             zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
             back_to: None,
         }
@@ -378,6 +393,7 @@ impl State {
     pub fn remember_names<'a>(&mut self, names: impl IntoIterator<Item = (MemberId, &'a str)>) {
         if self.member_names.len() > NAMES_KEPT {
             self.member_names.clear();
+            self.member_points.clear();
         }
         for (id, n) in names {
             self.member_names.insert(id, n.to_string());
