@@ -723,3 +723,30 @@ fn check_is_for_operators_and_the_bearer_scheme_is_case_insensitive() {
         assert_eq!(op.json()["ok"], true);
     }
 }
+
+#[test]
+fn followers_behind_and_at_the_tip_see_every_event_once_in_order() {
+    let s = with_member();
+    let url = format!("{}/events", s.url());
+    // Writes land while two followers read: one from the start (the log, then the tip's
+    // shared frames), one from the tip.
+    let writer = {
+        let base = s.url();
+        std::thread::spawn(move || {
+            for i in 0..150 {
+                let r = call(
+                    "POST",
+                    &format!("{base}/members"),
+                    &[],
+                    Some(&format!(r#"{{"name":"Follower {i}"}}"#)),
+                );
+                assert_eq!(r.status, 201, "{}", r.text);
+            }
+        })
+    };
+    let behind = sse_ids(&url, None, 303);
+    let at_tip = sse_ids(&url, Some("200"), 103);
+    writer.join().unwrap();
+    assert_eq!(behind, (1..=303).collect::<Vec<u64>>());
+    assert_eq!(at_tip, (201..=303).collect::<Vec<u64>>());
+}

@@ -77,6 +77,12 @@ impl Port for Deferred {
             _ => 0,
         }
     }
+    fn refused_outbox(&self) -> usize {
+        match self.opened.get() {
+            Some(Ok(p)) => p.refused_outbox(),
+            _ => 0,
+        }
+    }
     fn stale(&self) -> bool {
         match self.opened.get() {
             Some(Ok(p)) => p.stale(),

@@ -57,6 +57,12 @@ pub trait Port: Send + Sync + 'static {
         0
     }
 
+    /// Outbox entries the server refused for good (remote mode only): kept for the
+    /// operator to see, retry or drop (`onepoint outbox`), never sent again by themselves.
+    fn refused_outbox(&self) -> usize {
+        0
+    }
+
     /// True while reads are answered from the last data seen, because the remote cannot be
     /// reached (remote mode only): the console marks what it shows as stale.
     fn stale(&self) -> bool {

@@ -81,10 +81,23 @@ pub enum CommandLine {
     /// Import deals from CSV (idempotent per row key)
     #[command(subcommand)]
     Import(ImportCmd),
+    /// Writes queued for --remote (and its token): list, retry a refused one, or drop one
+    #[command(subcommand)]
+    Outbox(OutboxCmd),
     /// Audit the invariants; exit 1 on a violation
     Check,
     /// Version, paths, store size and counts
     Info,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum OutboxCmd {
+    /// Queued writes and those the server refused, with why
+    List,
+    /// Queue a refused write again (under a new key) and try to send it now
+    Retry { key: String },
+    /// Remove a write, queued or refused, without sending it
+    Drop { key: String },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod export;
 pub mod follow;
 pub mod import;
+pub mod outbox;
 pub mod output;
 pub mod report;
 pub mod seed;
@@ -80,6 +81,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let port = api::open_port(&target(&global, &config)?)?;
             crate::server::serve(port, cfg)
         }
+        Some(CommandLine::Outbox(cmd)) => outbox::run(&global, &cmd),
         Some(cmd) => {
             if global.remote.is_none() && !creates_store(&cmd) {
                 crate::domain::store::require_existing(&data_dir(&global)?)?;

@@ -14,7 +14,7 @@
 pub mod auth;
 mod batch;
 mod conn;
-mod feed;
+pub mod feed;
 pub mod guard;
 mod members;
 mod reply;
@@ -108,7 +108,7 @@ impl ServerConfig {
 pub fn router(
     port: Arc<dyn Port>,
     cfg: &ServerConfig,
-    latest: watch::Receiver<u64>,
+    latest: watch::Receiver<Arc<feed::Tip>>,
     shutdown: watch::Receiver<bool>,
 ) -> Router {
     let base = cfg

@@ -27,7 +27,7 @@ pub struct AppState {
     pub port: Arc<dyn Port>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The latest event offset, published by the feed thread (`feed::Hub`).
-    pub latest: tokio::sync::watch::Receiver<u64>,
+    pub latest: tokio::sync::watch::Receiver<Arc<super::feed::Tip>>,
     /// Feed reads of the log waiting for a blocking thread: followers share a few, so a
     /// thousand of them never take the threads that answer everyone else.
     pub feed_reads: Arc<tokio::sync::Semaphore>,

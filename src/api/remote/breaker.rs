@@ -1,6 +1,8 @@
 //! The circuit breaker: after `threshold` consecutive failures the circuit opens for a
-//! backoff period (doubling on each reopening, capped), then lets probes through
-//! (half-open); one success closes it. Pure state, driven by the caller's `Instant`s.
+//! backoff period (doubling on each reopening, capped), then lets one probe through
+//! (half-open: every other call is refrained until the probe is answered, or until it has
+//! been out for the longest backoff); one success closes it. Pure state, driven by the
+//! caller's `Instant`s.
 
 use std::time::{Duration, Instant};
 
@@ -26,8 +28,13 @@ impl Default for BreakerSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Closed,
-    Open { until: Instant },
-    HalfOpen,
+    Open {
+        until: Instant,
+    },
+    /// A probe went out at `since`; another may go once it is answered or overdue.
+    HalfOpen {
+        since: Instant,
+    },
 }
 
 #[derive(Debug)]
@@ -50,12 +57,17 @@ impl Breaker {
     }
 
     /// Whether a call may go out now. An open circuit whose backoff has passed turns
-    /// half-open and lets the call through as a probe.
+    /// half-open and lets this one call through as the probe.
     pub fn allow(&mut self, now: Instant) -> bool {
         match self.state {
-            State::Closed | State::HalfOpen => true,
+            State::Closed => true,
+            State::HalfOpen { since } if now < since + self.settings.backoff_max => false,
+            State::HalfOpen { .. } => {
+                self.state = State::HalfOpen { since: now };
+                true
+            }
             State::Open { until } if now >= until => {
-                self.state = State::HalfOpen;
+                self.state = State::HalfOpen { since: now };
                 true
             }
             State::Open { .. } => false,
@@ -70,7 +82,8 @@ impl Breaker {
 
     pub fn failure(&mut self, now: Instant) {
         self.failures = self.failures.saturating_add(1);
-        let trips = self.state == State::HalfOpen || self.failures >= self.settings.threshold;
+        let trips = matches!(self.state, State::HalfOpen { .. })
+            || self.failures >= self.settings.threshold;
         if trips {
             self.opens = self.opens.saturating_add(1);
             self.state = State::Open {
@@ -95,7 +108,7 @@ impl Breaker {
                 failures: self.failures,
                 retry_in: until - now,
             },
-            State::Open { .. } | State::HalfOpen => Link::HalfOpen,
+            State::Open { .. } | State::HalfOpen { .. } => Link::HalfOpen,
         }
     }
 }
@@ -127,8 +140,26 @@ mod tests {
             "the probe goes through"
         );
         assert_eq!(b.link(t0 + Duration::from_secs(1)), Link::HalfOpen);
+        assert!(
+            !b.allow(t0 + Duration::from_millis(1100)),
+            "one probe at a time"
+        );
         b.success();
+        assert!(b.allow(t0 + Duration::from_millis(1100)));
         assert_eq!(b.link(t0), Link::Connected);
+    }
+
+    #[test]
+    fn an_unanswered_probe_lets_another_through_after_the_longest_backoff() {
+        let t0 = Instant::now();
+        let mut b = breaker();
+        for _ in 0..3 {
+            b.failure(t0);
+        }
+        let probe = t0 + Duration::from_secs(1);
+        assert!(b.allow(probe));
+        assert!(!b.allow(probe + Duration::from_secs(3)));
+        assert!(b.allow(probe + Duration::from_secs(4)));
     }
 
     #[test]

@@ -163,9 +163,9 @@ impl Shared {
                 resp.bytes()
                     .await
                     .map(|b| (status, b.to_vec()))
-                    .map_err(|e| describe(&self.base, &e, timeout))
+                    .map_err(|e| (describe(&self.base, &e, timeout), false))
             }
-            Err(e) => Err(describe(&self.base, &e, timeout)),
+            Err(e) => Err((describe(&self.base, &e, timeout), e.is_connect())),
         };
         match answer {
             Ok((status, body)) if !is_outage(status) => {
@@ -177,9 +177,14 @@ impl Shared {
                 let e = error_from_response(status, &body, "answer");
                 Sent::Lost(format!("{} answered {status}: {e}", self.base))
             }
-            Err(why) => {
+            Err((why, false)) => {
                 self.breaker.lock().failure(Instant::now());
                 Sent::Lost(why)
+            }
+            // The connection was refused: nothing went out, so a write was not applied.
+            Err((why, true)) => {
+                self.breaker.lock().failure(Instant::now());
+                Sent::Refrained(why)
             }
         }
     }

@@ -8,7 +8,7 @@
 mod breaker;
 mod client;
 mod original;
-mod outbox;
+pub mod outbox;
 mod reads;
 mod writes;
 
@@ -79,22 +79,48 @@ fn queueable(c: &Command) -> bool {
     }
 }
 
-fn new_key() -> IdemKey {
+/// A fresh idempotency key: 128 random bits, never derived from the time.
+pub fn new_key() -> IdemKey {
     IdemKey(format!("outbox-{:032x}", rand::random::<u128>()))
 }
 
-fn default_outbox(base: &str) -> PathBuf {
+/// A stable short fingerprint of a token (FNV-1a, 64 bits): the outbox is per server and
+/// per token, so a viewer's console never "drains" an operator's queue, and the token
+/// itself never appears in a file name.
+fn token_id(token: Option<&str>) -> String {
+    match token {
+        None => "open".into(),
+        Some(t) => {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in t.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("t{h:016x}")
+        }
+    }
+}
+
+/// The outbox of a server and token: `$XDG_STATE_HOME/onepoint/` + `outbox_file_name`.
+pub fn default_outbox(base: &str, token: Option<&str>) -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("onepoint")
+        .join(outbox_file_name(base, token))
+}
+
+/// `outbox-HOST_PORT-ID.jsonl`: one outbox per server and token identity.
+pub fn outbox_file_name(base: &str, token: Option<&str>) -> String {
     let host: String = base
+        .trim()
+        .trim_end_matches('/')
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    dirs::state_dir()
-        .or_else(dirs::data_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("onepoint")
-        .join(format!("outbox-{host}.jsonl"))
+    format!("outbox-{host}-{}.jsonl", token_id(token))
 }
 
 impl RemoteAdapter {
@@ -114,9 +140,12 @@ impl RemoteAdapter {
                 "must be an http:// or https:// URL, e.g. http://127.0.0.1:8088",
             ));
         }
-        let outbox_path = opts.outbox.clone().unwrap_or_else(|| default_outbox(&base));
-        let outbox = Outbox::open(&outbox_path)?;
         let token = token.filter(|t| !t.trim().is_empty());
+        let outbox_path = opts
+            .outbox
+            .clone()
+            .unwrap_or_else(|| default_outbox(&base, token.as_deref()));
+        let outbox = Outbox::open(&outbox_path)?;
         let shared = Arc::new(Shared::new(
             base,
             token,
@@ -223,10 +252,10 @@ impl RemoteAdapter {
     fn queue(&self, k: Keyed, why: &str) -> Result<Outcome> {
         let key = k.key.clone().map(|k| k.0).unwrap_or_default();
         let name = k.command.name();
-        self.shared.outbox.lock().push(Entry {
-            write: k,
-            queued_at: Clock::System.now(),
-        })?;
+        self.shared
+            .outbox
+            .lock()
+            .push(Entry::new(k, Clock::System.now()))?;
         Err(Error::Unavailable {
             message: format!(
                 "{why}: the {name} waits in the outbox (key {key}) and is sent when the server is back"
@@ -279,7 +308,11 @@ impl Port for RemoteAdapter {
     }
 
     fn pending_outbox(&self) -> usize {
-        self.shared.outbox.lock().len()
+        self.shared.outbox.lock().queued()
+    }
+
+    fn refused_outbox(&self) -> usize {
+        self.shared.outbox.lock().refused()
     }
 
     fn stale(&self) -> bool {

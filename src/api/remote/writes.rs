@@ -10,7 +10,7 @@ use super::{RemoteAdapter, original};
 use crate::api::wire::fault::error_from_response;
 use crate::api::wire::{self, read};
 use crate::api::{Error, Result};
-use crate::domain::{Command, Keyed, Outcome};
+use crate::domain::{Clock, Command, ErrorKind, Keyed, Outcome};
 
 /// What became of a write.
 pub enum Attempt {
@@ -76,32 +76,48 @@ impl RemoteAdapter {
     }
 }
 
-/// Sends queued writes in order, each with its key; stops at the first without an answer.
-/// An answered write leaves the outbox whatever the answer (a refusal will not change).
+/// Sends queued writes in order, each with its key; stops at the first that gets no
+/// definitive answer. A write leaves the outbox only when the server applied it; a
+/// definitive refusal (400, 404, 409, 422) marks it refused, to be reported; anything else
+/// (a 5xx, 401, 403, a timeout, a reset) keeps it queued for the next drain.
 pub async fn drain(s: &Shared) {
     let _one_at_a_time = s.drain_lock.lock().await;
     loop {
-        let Some(entry) = s.outbox.lock().first().cloned() else {
+        let Some(entry) = s.outbox.lock().first() else {
             return;
         };
-        match write(s, &entry.write).await {
-            Attempt::Answered(r) => {
-                let key = entry.write.key.as_ref().map_or("", |k| k.0.as_str());
-                match &r {
-                    Ok(_) => tracing::info!(key, "outbox: sent"),
-                    Err(e) => tracing::warn!(key, error = %e, "outbox: refused by the server"),
-                }
-                let mut o = s.outbox.lock();
-                if o.first() == Some(&entry)
-                    && let Err(e) = o.pop_first()
-                {
-                    tracing::error!(error = %e, "outbox: cannot record a sent write");
-                    return;
-                }
+        let key = entry.key().to_string();
+        let recorded = match write(s, &entry.write).await {
+            Attempt::Answered(Ok(_)) => {
+                tracing::info!(key, "outbox: sent");
+                s.outbox.lock().sent(&entry)
+            }
+            Attempt::Answered(Err(e)) if definitive(&e) => {
+                tracing::warn!(key, error = %e, "outbox: refused by the server");
+                s.outbox
+                    .lock()
+                    .refuse(&entry, &e.to_string(), Clock::System.now())
+            }
+            Attempt::Answered(Err(e)) => {
+                tracing::warn!(key, error = %e, "outbox: kept, to send again");
+                return;
             }
             Attempt::NotSent(_) | Attempt::Lost(_) => return,
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "outbox: cannot record what the server answered");
+            return;
         }
     }
+}
+
+/// An answer that sending again will not change: the write is malformed, names what does
+/// not exist, or conflicts with what is recorded. Server faults and auth answers are not.
+pub fn definitive(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        Some(ErrorKind::Malformed | ErrorKind::NotFound | ErrorKind::Rule | ErrorKind::Conflict)
+    )
 }
 
 /// One write, as the remote's flavour wants it.

@@ -304,7 +304,8 @@ impl State {
             spinner: 0,
             keymap,
             quit: false,
-            session: format!("{now:x}"),
+            // 128 random bits: two consoles started in the same millisecond never share keys.
+            session: format!("{:032x}", rand::random::<u128>()),
             key_seq: 0,
             data_version: 0,
             seen_version: [0; 5],
