@@ -48,9 +48,13 @@ fn number_keys_switch_tabs_and_tab_cycles() {
     press(&mut s, KeyCode::Tab);
     assert_eq!(s.tab, Tab::Events);
     press(&mut s, KeyCode::Tab);
+    assert_eq!(s.tab, Tab::Insights);
+    press(&mut s, KeyCode::Tab);
     assert_eq!(s.tab, Tab::Members);
     press(&mut s, KeyCode::BackTab);
-    assert_eq!(s.tab, Tab::Events);
+    assert_eq!(s.tab, Tab::Insights);
+    press(&mut s, KeyCode::Char('6'));
+    assert_eq!(s.tab, Tab::Insights);
 }
 
 #[test]

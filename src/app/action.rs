@@ -36,6 +36,7 @@ pub enum Target {
     Billing,
     Names,
     Lookup,
+    Report,
 }
 
 /// What a fetched deal is for.
@@ -107,6 +108,11 @@ pub enum Loaded {
     SettleTarget(BillingPreview, Option<String>),
     /// A fresh read of a deal (and its member's name), to describe or to confirm cancelling.
     Deal(Box<Deal>, DealUse, Option<String>),
+    /// A staff report for the Insights tab.
+    Report {
+        generation: u64,
+        report: Box<crate::domain::reports::Report>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +137,10 @@ pub enum Effect {
     LoadBilling {
         generation: u64,
         month: Month,
+    },
+    LoadReport {
+        generation: u64,
+        query: crate::domain::reports::ReportQuery,
     },
     /// Read the member, then confirm the withdrawal naming the points forfeited.
     PrepareWithdraw(MemberId),

@@ -110,6 +110,19 @@ pub fn billing(s: &mut State) -> Effect {
     count(s, e)
 }
 
+/// Loads the Insights tab's report for its view and window.
+pub fn insights(s: &mut State) -> Effect {
+    let today = crate::domain::reports::counters::day_of(s.now, s.zone);
+    let i = &mut s.insights;
+    i.generation += 1;
+    i.loading = true;
+    let e = Effect::LoadReport {
+        generation: i.generation,
+        query: i.query(today),
+    };
+    count(s, e)
+}
+
 pub fn request(s: &mut State, e: Effect) -> Effect {
     count(s, e)
 }
@@ -148,6 +161,7 @@ pub fn reload_current(s: &mut State) -> Vec<Effect> {
         ],
         View::Tab(Tab::Billing) => vec![billing(s)],
         View::Tab(Tab::Events) => Vec::new(),
+        View::Tab(Tab::Insights) => vec![insights(s)],
         View::Tab(_) => fetch_current(s, Some(Fetch::Reload)),
     }
 }
@@ -165,6 +179,7 @@ pub fn loading_current(s: &State) -> bool {
         View::Tab(Tab::Points) => s.points.table.is_loading(),
         View::Tab(Tab::Billing) => s.billing.loading,
         View::Tab(Tab::Events) => false,
+        View::Tab(Tab::Insights) => s.insights.loading,
     }
 }
 
@@ -175,6 +190,7 @@ pub fn loaded_once(s: &State) -> bool {
         Tab::Points => s.points.table.loaded_once,
         Tab::Billing => s.billing.loaded_once,
         Tab::Events => true,
+        Tab::Insights => s.insights.loaded_once,
     }
 }
 
@@ -304,6 +320,10 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Loaded::Report { generation, report } => {
+            s.insights.accept(generation, *report);
+            Vec::new()
+        }
         Loaded::WithdrawTarget(m) => {
             super::confirms::withdraw(s, &m);
             Vec::new()
@@ -379,6 +399,11 @@ pub fn failed(s: &mut State, target: Target, generation: u64, error: crate::api:
         Target::Billing => {
             if generation == s.billing.generation {
                 s.billing.loading = false;
+            }
+        }
+        Target::Report => {
+            if generation == s.insights.generation {
+                s.insights.loading = false;
             }
         }
         Target::Names => {

@@ -151,6 +151,7 @@ fn selected_member(s: &State) -> Option<MemberId> {
 fn first_load(s: &mut State) -> Vec<Effect> {
     match s.view() {
         View::Tab(Tab::Billing) => vec![loads::billing(s)],
+        View::Tab(Tab::Insights) => vec![loads::insights(s)],
         View::Tab(Tab::Points) => {
             let mut v = loads::fetch_current(s, Some(super::state::table::Fetch::First));
             v.push(loads::request(s, Effect::LoadSummary));
@@ -203,6 +204,10 @@ fn move_by(s: &mut State, delta: isize) -> Vec<Effect> {
             s.events.scroll(delta);
             None
         }
+        View::Tab(Tab::Insights) => {
+            s.insights.step(delta);
+            None
+        }
     };
     loads::fetch_current(s, fetch)
 }
@@ -234,6 +239,14 @@ fn to_end(s: &mut State, bottom: bool) -> Vec<Effect> {
             } else {
                 s.events.scroll(isize::MIN / 2);
             }
+            None
+        }
+        View::Tab(Tab::Insights) => {
+            s.insights.step(if bottom {
+                isize::MAX / 2
+            } else {
+                isize::MIN / 2
+            });
             None
         }
     };
@@ -282,6 +295,13 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
                     s.say(
                         StatusKind::Info,
                         "points are listed highest first; use : member ID",
+                    );
+                    return Vec::new();
+                }
+                View::Tab(Tab::Insights) => {
+                    s.say(
+                        StatusKind::Info,
+                        "v: next report, [ ]: move the window, i: day/week/month",
                     );
                     return Vec::new();
                 }
@@ -365,6 +385,7 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
                 Vec::new()
             }
             View::Tab(Tab::Billing) => Vec::new(),
+            View::Tab(Tab::Insights) => insight_drill(s),
         },
         KeyAction::Back => {
             if s.view() == View::Analysis {
@@ -428,6 +449,33 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             s.modal = Some(Modal::Form(Form::settle(m, s.billing.month)));
             Vec::new()
         }
+        KeyAction::PrevMonth | KeyAction::NextMonth if s.tab == Tab::Insights => {
+            let i = &mut s.insights;
+            i.offset = if a == KeyAction::PrevMonth {
+                i.offset + 1
+            } else {
+                (i.offset - 1).max(0)
+            };
+            vec![loads::insights(s)]
+        }
+        KeyAction::InsightView => {
+            s.insights.view = s.insights.view.next();
+            s.insights.selected = 0;
+            s.insights.offset = 0;
+            vec![loads::insights(s)]
+        }
+        KeyAction::InsightGrain => {
+            use crate::domain::reports::Grain;
+            let i = &mut s.insights;
+            i.view = crate::app::state::insights::InsightView::Activity;
+            i.grain = match i.grain {
+                Grain::Day => Grain::Week,
+                Grain::Week => Grain::Month,
+                Grain::Month => Grain::Day,
+            };
+            i.offset = 0;
+            vec![loads::insights(s)]
+        }
         KeyAction::PrevMonth => {
             s.billing.month = s.billing.month.prev();
             s.billing.rows.clear();
@@ -462,6 +510,37 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
         // Dialog actions arrive only through `modal_key`.
         KeyAction::Submit | KeyAction::Cancel | KeyAction::NextField | KeyAction::PrevField => {
             Vec::new()
+        }
+    }
+}
+
+/// Enter on an Insights row: the member's analysis, or the Deals tab filtered to the member,
+/// merchant or month behind it, or the dormant list.
+fn insight_drill(s: &mut State) -> Vec<Effect> {
+    use crate::app::state::insights::{Drill, InsightView};
+    let Some(d) = s.insights.drill() else {
+        s.say(StatusKind::Info, "nothing to open for this row");
+        return Vec::new();
+    };
+    let deals = |s: &mut State, text: String| {
+        use crate::app::action::DealTable;
+        use crate::app::state::deals::DealFilter;
+        s.deals.filter = DealFilter::parse(&text).unwrap_or_default();
+        s.deals.filter_text = text;
+        s.tab = Tab::Deals;
+        s.mark_seen();
+        let f = s.deals.table.restart();
+        loads::deals(s, DealTable::Deals, f)
+    };
+    match d {
+        Drill::Member(m) => open_analysis(s, m),
+        Drill::MemberDeals(m) => deals(s, format!("member:{m}")),
+        Drill::MerchantDeals(m) => deals(s, format!("merchant:{m}")),
+        Drill::Month(m) => deals(s, format!("month:{m}")),
+        Drill::DormantList => {
+            s.insights.view = InsightView::Dormant;
+            s.insights.selected = 0;
+            vec![loads::insights(s)]
         }
     }
 }

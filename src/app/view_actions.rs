@@ -80,6 +80,10 @@ pub(super) fn sort(s: &mut State, key: SortKey) -> Vec<Effect> {
             s.say(StatusKind::Info, "events are in log order");
             return Vec::new();
         }
+        View::Tab(Tab::Insights) => {
+            s.say(StatusKind::Info, "reports keep their own order");
+            return Vec::new();
+        }
     };
     let f = match s.tab {
         Tab::Members => s.members.table.restart(),
@@ -152,6 +156,21 @@ pub(super) fn yank(s: &mut State) -> Vec<Effect> {
                 if let Ok(j) = serde_json::to_string(e) {
                     choices.push(("JSON".into(), j));
                 }
+            }
+        }
+        View::Tab(Tab::Insights) => {
+            if let Some(t) = s.insights.tables.first()
+                && let Some(row) = t.rows.get(s.insights.selected)
+            {
+                choices.push(("row".into(), row.join(",")));
+            }
+            if let Some(j) = s
+                .insights
+                .report
+                .as_ref()
+                .and_then(|r| serde_json::to_string(r).ok())
+            {
+                choices.push(("report JSON".into(), j));
             }
         }
     }

@@ -151,6 +151,13 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
             Ok(s) => Action::Loaded(Loaded::Summary(s)),
             Err(e) => fail(Target::Summary, 0, e),
         },
+        Effect::LoadReport { generation, query } => match port.report(&query) {
+            Ok(r) => Action::Loaded(Loaded::Report {
+                generation,
+                report: Box::new(r),
+            }),
+            Err(e) => fail(Target::Report, generation, e),
+        },
         Effect::LoadBilling { generation, month } => match billing(port, month) {
             Ok((rows, history)) => Action::Loaded(Loaded::Billing {
                 generation,

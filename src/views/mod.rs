@@ -6,6 +6,7 @@ pub mod chrome;
 pub mod deals;
 pub mod events;
 pub mod format;
+pub mod insights;
 pub mod members;
 pub mod points;
 pub mod theme;
@@ -55,5 +56,6 @@ fn body_view(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Tab::Points => points::draw(f, area, s, t),
         Tab::Billing => billing::draw(f, area, s, t),
         Tab::Events => events::draw(f, area, s, t),
+        Tab::Insights => insights::draw(f, area, s, t),
     }
 }

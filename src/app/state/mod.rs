@@ -5,6 +5,7 @@
 pub mod billing;
 pub mod deals;
 pub mod events;
+pub mod insights;
 pub mod members;
 pub mod points;
 pub mod sort;
@@ -30,15 +31,17 @@ pub enum Tab {
     Points,
     Billing,
     Events,
+    Insights,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Members,
         Tab::Deals,
         Tab::Points,
         Tab::Billing,
         Tab::Events,
+        Tab::Insights,
     ];
 
     pub fn title(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Tab {
             Tab::Points => "Points",
             Tab::Billing => "Billing",
             Tab::Events => "Events",
+            Tab::Insights => "Insights",
         }
     }
 
@@ -235,6 +239,7 @@ pub struct State {
     pub points: PointsState,
     pub billing: BillingState,
     pub events: EventsState,
+    pub insights: insights::InsightsState,
     pub modal: Option<Modal>,
     pub status: Option<Status>,
     /// Requests out with the worker (the spinner turns while > 0).
@@ -248,7 +253,7 @@ pub struct State {
     /// Bumped whenever the data moves (new events, our own writes).
     pub data_version: u64,
     /// The `data_version` each tab last loaded at: behind means it reloads when shown.
-    pub seen_version: [u64; 5],
+    pub seen_version: [u64; 6],
     /// Merchant names by id, for every table and the confirms.
     pub merchant_names: std::collections::BTreeMap<crate::domain::MerchantId, String>,
     /// Merchants' earn rates (basis points) by id, for the save confirm.
@@ -298,6 +303,7 @@ impl State {
             points: PointsState::default(),
             billing: BillingState::new(month),
             events: EventsState::default(),
+            insights: Default::default(),
             modal: None,
             status: None,
             pending: 0,
@@ -308,7 +314,7 @@ impl State {
             session: format!("{:032x}", rand::random::<u128>()),
             key_seq: 0,
             data_version: 0,
-            seen_version: [0; 5],
+            seen_version: [0; 6],
             merchant_names: Default::default(),
             merchant_rates: Default::default(),
             member_names: Default::default(),

@@ -146,6 +146,64 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         settle_deals.push(p.deal_count as f64);
         settle.push(ms / (p.deal_count.max(1) as f64 / 10_000.0));
     }
+    // The staff reports (issue 11): each from the counters; segmentation scans one record
+    // per member, so it is timed after a write each round (the cache is dropped by it).
+    use onepoint::domain::reports::{Grain, ReportKind, ReportQuery};
+    let mut reports = serde_json::Map::new();
+    let kinds = [
+        ("liability", ReportQuery::new(ReportKind::Liability)),
+        ("activity_day", ReportQuery::new(ReportKind::Activity)),
+        (
+            "activity_week",
+            ReportQuery {
+                grain: Grain::Week,
+                ..ReportQuery::new(ReportKind::Activity)
+            },
+        ),
+        (
+            "activity_month",
+            ReportQuery {
+                grain: Grain::Month,
+                ..ReportQuery::new(ReportKind::Activity)
+            },
+        ),
+        ("anomalies", ReportQuery::new(ReportKind::Anomalies)),
+        ("segments_cached", ReportQuery::new(ReportKind::Segments)),
+        ("dormant_cached", ReportQuery::new(ReportKind::Dormant)),
+    ];
+    let _ = core
+        .report(&ReportQuery::new(ReportKind::Segments))
+        .map_err(e)?;
+    for (name, q) in &kinds {
+        let mut t = Vec::new();
+        for _ in 0..7 {
+            let (ms, r) = time_ms(|| core.report(q));
+            r.map_err(e)?;
+            t.push(ms);
+        }
+        reports.insert(format!("report_{name}_ms_p50"), median(t).into());
+    }
+    let mut scans = Vec::new();
+    for i in 0..5u64 {
+        let wrote = core.execute(vec![Keyed::new(
+            Command::Deal(onepoint::domain::DealRequest::Save {
+                member: MemberId(1 + i),
+                merchant: MerchantId(1),
+                amount: onepoint::domain::Amount(1_000),
+                date: None,
+            }),
+            None,
+        )]);
+        for r in wrote {
+            r.map_err(|e| e.to_string())?;
+        }
+        let (ms, r) = time_ms(|| core.report(&ReportQuery::new(ReportKind::Segments)));
+        r.map_err(e)?;
+        scans.push(ms);
+    }
+    reports.insert("report_segments_scan_ms_p50".into(), median(scans).into());
+    reports.insert("budget_report_ms".into(), 200.into());
+    reports.insert("budget_segments_scan_ms_at_1m_members".into(), 1000.into());
     let line = serde_json::json!({
         "scenario": "queries",
         "members": info.members,
@@ -164,6 +222,10 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "budget_settlement_ms_per_10k_deals": 5,
         "store_bytes": info.store_bytes,
     });
+    let mut line = line;
+    if let Some(o) = line.as_object_mut() {
+        o.extend(reports);
+    }
     println!("{line}");
     Ok(())
 }
