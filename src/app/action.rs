@@ -46,6 +46,8 @@ pub enum DealUse {
     Describe,
     /// `c`: confirm cancelling it.
     Cancel,
+    /// The cancel form: say what the cancel would reverse.
+    Echo,
 }
 
 #[derive(Debug)]
@@ -91,8 +93,11 @@ pub enum Loaded {
         /// The names of the members on the page (one batch read).
         names: Vec<(MemberId, String)>,
     },
-    /// Member names by id (one batch read).
-    Names(Vec<(MemberId, String)>),
+    /// Members by id (one batch read): their names, and balances for the forms.
+    Names {
+        asked: Vec<MemberId>,
+        found: Vec<MemberView>,
+    },
     Detail(Box<MemberDetail>),
     Summary(PointsSummary),
     Merchants(Vec<MerchantSummary>),

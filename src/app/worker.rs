@@ -134,9 +134,7 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
             Err(e) => fail(Target::Deals(table), generation, e),
         },
         Effect::LoadNames(ids) => match port.members_by_ids(&ids) {
-            Ok(ms) => Action::Loaded(Loaded::Names(
-                ms.into_iter().map(|m| (m.member_id, m.name)).collect(),
-            )),
+            Ok(found) => Action::Loaded(Loaded::Names { asked: ids, found }),
             Err(e) => fail(Target::Names, 0, e),
         },
         Effect::LoadDetail(m) => match port.member_detail(m, super::loads::CHART_DEALS) {
