@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use onepoint::app::action::{Action, Effect, Loaded};
 use onepoint::app::state::{Modal, State, StatusKind, Tab, ThemeName};
 use onepoint::app::update::update;
-use onepoint::domain::{Command, DealRequest, DealType, Error, MemberId, Outcome};
+use onepoint::domain::{Command, DealRequest, DealType, Error, MemberId, Outcome, Points};
 
 fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
     update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -156,14 +156,25 @@ fn an_invalid_form_stays_open_and_says_how_many_fields_to_fix() {
 
 #[test]
 fn read_only_refuses_writes_and_says_why() {
+    // With writes on, `n` opens the join form and `c` on a deal asks for it to cancel...
+    let mut writable = fresh();
+    press(&mut writable, KeyCode::Char('n'));
+    assert!(matches!(writable.modal, Some(Modal::Form(_))));
+    let mut writable = fresh();
+    writable.tab = Tab::Deals;
+    let fx = press(&mut writable, KeyCode::Char('c'));
+    assert!(!fx.is_empty(), "c on a deal starts a cancel");
+    // ...read-only, neither does anything, and each says why.
     let mut s = fresh();
     s.read_only = true;
     assert!(press(&mut s, KeyCode::Char('n')).is_empty());
     assert!(s.modal.is_none());
     assert!(s.status.as_ref().unwrap().text.contains("read-only"));
     s.tab = Tab::Deals;
-    press(&mut s, KeyCode::Char('c'));
+    s.status = None;
+    assert!(press(&mut s, KeyCode::Char('c')).is_empty());
     assert!(s.modal.is_none());
+    assert!(s.status.as_ref().unwrap().text.contains("read-only"));
 }
 
 #[test]
@@ -198,10 +209,17 @@ fn a_failed_use_is_reported_with_its_reason_and_an_error_never_ends_the_session(
     d.deal_type = DealType::Use;
     d.reason = Some("insufficient points".into());
     d.status = onepoint::domain::DealStatus::Fail;
+    let short_use = Command::Deal(DealRequest::Use {
+        member: d.member_id,
+        merchant: d.merchant_id,
+        points: Points(1_000_000),
+        amount: None,
+        date: None,
+    });
     update(
         &mut s,
         Action::Executed {
-            command: Command::Withdraw(MemberId(1)),
+            command: short_use,
             result: Ok(Outcome::Deal(d)),
         },
     );
