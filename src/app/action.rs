@@ -60,6 +60,8 @@ pub enum Action {
         now: Millis,
         link: String,
         outbox: usize,
+        /// Queued writes the outbox sent since the last tick, with the server's answer.
+        sent: Vec<crate::api::port::OutboxReport>,
     },
     /// Time to reload what is on screen if the data moved.
     Refresh,
