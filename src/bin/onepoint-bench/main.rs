@@ -1,6 +1,7 @@
 //! `onepoint-bench`: the performance budgets of SPEC 8, measured. Each scenario prints one
 //! JSON object per line on stdout. Run in release:
 //! `cargo run --release --bin onepoint-bench -- ingest|queries|render|feed|http|abuse [--deals N] [--members N]`
+//! (`open` and `write` are the ingest scenario's child processes).
 
 mod abuse;
 mod feed;
@@ -89,6 +90,8 @@ fn main() {
     };
     let r = match scenario.as_str() {
         "ingest" => ingest::run(&opts),
+        "open" => ingest::open(&opts),
+        "write" => ingest::write(&opts),
         "queries" => queries::run(&opts),
         "render" => render::run(&opts),
         "feed" => feed::run(&opts),
