@@ -36,6 +36,10 @@ pub struct GlobalOpts {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// A file holding the bearer token for --remote (not shown in `ps`, unlike --token);
+    /// before the subcommand
+    #[arg(long = "token-file", value_name = "FILE")]
+    pub client_token_file: Option<PathBuf>,
     /// Print exactly one JSON value on stdout
     #[arg(long, global = true)]
     pub json: bool,
