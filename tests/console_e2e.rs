@@ -4,6 +4,8 @@
 //! Without tmux it fails in CI (`CI` set, as `.ci/run` and CI services do: a suite must not
 //! pass on a missing tool) and skips with a notice only on a developer's machine.
 
+mod console_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
