@@ -134,7 +134,7 @@ pub trait Port: Send + Sync + 'static {
     fn run_one(&self, command: Command, key: Option<IdemKey>) -> Result<Outcome> {
         self.execute(vec![Keyed::new(command, key)])
             .pop()
-            .unwrap_or_else(|| Err(Error::store("no result for the write")))
+            .unwrap_or_else(|| Err(Error::system("no result for the write")))
     }
     fn join(&self, m: NewMember, key: Option<IdemKey>) -> Result<MemberView> {
         match self.run_one(Command::Join(m), key)? {
@@ -170,5 +170,5 @@ pub trait Port: Send + Sync + 'static {
 }
 
 fn unexpected(o: Outcome) -> Error {
-    Error::store(format!("unexpected result kind: {o:?}"))
+    Error::system(format!("unexpected result kind: {o:?}"))
 }

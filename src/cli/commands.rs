@@ -70,9 +70,9 @@ pub fn run(cmd: CommandLine, global: &GlobalOpts, port: std::sync::Arc<dyn Port>
             print(ctx.json, &i, || show::info(&i, &source))?;
             Ok(0)
         }
-        CommandLine::Demo(_) | CommandLine::Serve(_) | CommandLine::Outbox(_) => Err(Error::store(
-            "demo, serve and outbox are not headless subcommands",
-        )),
+        CommandLine::Demo(_) | CommandLine::Serve(_) | CommandLine::Outbox(_) => Err(
+            Error::system("demo, serve and outbox are not headless subcommands"),
+        ),
     }
 }
 
