@@ -195,3 +195,39 @@ fn member_list_filters_by_status_and_name() {
     assert_eq!(ids(&w("member list --query 서연")), [1]);
     assert_eq!(ids(&w("member list --query kim")), [2]);
 }
+
+#[test]
+fn json_errors_are_one_object_on_stdout_beside_the_error_line() {
+    let s = Store::new();
+    s.join("안서연");
+    // Malformed (exit 2), refused (exit 3), not found (exit 3), and clap's usage error.
+    let cases: [(&str, i32, &str); 4] = [
+        (
+            "deal save --member 1 --merchant 20 --amount 0",
+            2,
+            "dealAmount",
+        ),
+        ("deal cancel 999", 3, "deal"),
+        (
+            "billing run --merchant 20 --month 209912",
+            3,
+            "billingMonth",
+        ),
+        ("member lst", 2, "lst"),
+    ];
+    for (line, code, field) in cases {
+        let r = s.run(&[&["--json"][..], &w(line)].concat());
+        assert_eq!(r.code, code, "{line}: {r:?}");
+        assert!(r.error_line().starts_with("error: "), "{line}: {r:?}");
+        let v = r.json();
+        let e = &v["error"];
+        assert_eq!(e["exit"], code, "{line}: {v}");
+        assert_eq!(e["field"], field, "{line}: {v}");
+        assert!(e["rule"].as_str().is_some_and(|r| !r.is_empty()), "{v}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        assert_eq!(v.as_object().unwrap().len(), 1, "one key, error: {v}");
+    }
+    // Without --json, stdout stays empty.
+    let r = s.run(&w("deal cancel 999"));
+    assert!(r.stdout.is_empty(), "{r:?}");
+}

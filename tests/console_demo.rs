@@ -1,13 +1,14 @@
 //! The demo store: seeded from `assets/demo/` through the port, it holds named members and
 //! merchants, months of history, withdrawals and settlements, and passes `check`. And the
-//! simulator moves it.
+//! simulator moves it at the rate it is given, and not at all while paused (driven step by
+//! step: no sleeps, no timing).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use onepoint::api::Port;
 use onepoint::demo::open_seeded;
-use onepoint::demo::simulator::Traffic;
+use onepoint::demo::simulator::{Simulator, Traffic};
 use onepoint::domain::{
     BillingQuery, CoreSettings, DealQuery, DealStatus, MemberQuery, MemberStatus,
 };
@@ -75,38 +76,41 @@ fn t0() -> i64 {
 }
 
 #[test]
-fn the_simulator_writes_at_the_rate_it_is_given_and_stops() {
+fn the_simulator_writes_at_the_rate_it_is_given_pauses_and_stops() {
     let dir = tempfile::tempdir().unwrap();
     let (port, members, merchants) = open_seeded(dir.path(), CoreSettings::default()).unwrap();
-    let before = port.info().unwrap().events;
-    let traffic = Traffic::new(200.0);
     let port: Arc<dyn Port> = port;
-    let h = traffic.start(port.clone(), members, merchants);
-    let start = Instant::now();
-    while traffic.done() < 20 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let traffic = Traffic::new(200.0);
+    let mut sim = Simulator::new(&*port, traffic.clone(), members, merchants.clone());
+    let before = port.info().unwrap();
+    // The rate: one second at 200 ops/s is 200 operations, in 50 ms steps as the thread
+    // takes them or in one; a fraction is carried to the next step, never lost.
+    let written: usize = (0..20)
+        .map(|_| sim.step(&*port, Duration::from_millis(50)))
+        .sum();
+    assert_eq!(written, 200);
+    assert_eq!(sim.step(&*port, Duration::from_secs(1)), 200);
+    traffic.set(7.5, false);
+    assert_eq!(sim.step(&*port, Duration::from_secs(1)), 7);
+    assert_eq!(sim.step(&*port, Duration::from_secs(1)), 8);
+    assert_eq!(traffic.done(), 415);
+    let after = port.info().unwrap();
+    assert!(
+        after.events >= before.events + 350,
+        "most operations are recorded: {} -> {} events",
+        before.events,
+        after.events
+    );
+    // Paused: nothing is written, and the paused time owes nothing afterwards.
     traffic.set(200.0, true);
-    // A batch in flight may still land; after that, nothing more while paused.
-    let start = Instant::now();
-    let mut last = traffic.done();
-    loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let now = traffic.done();
-        if now == last {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "paused traffic kept writing"
-        );
-        last = now;
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(traffic.done(), last, "paused traffic writes nothing");
+    assert_eq!(sim.step(&*port, Duration::from_secs(10)), 0);
+    assert_eq!(port.info().unwrap().events, after.events);
+    traffic.set(200.0, false);
+    assert_eq!(sim.step(&*port, Duration::from_millis(50)), 10);
+    assert!(port.check().unwrap().ok);
+    // The thread stops when told, also while paused.
+    traffic.set(0.0, true);
+    let h = traffic.start(port.clone(), members, merchants);
     traffic.stop();
     h.join().unwrap();
-    assert!(traffic.done() >= 20);
-    assert!(port.info().unwrap().events > before);
-    assert!(port.check().unwrap().ok);
 }

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use onepoint::app::action::{Action, Effect, Loaded};
 use onepoint::app::state::{Modal, State, StatusKind, Tab, ThemeName};
 use onepoint::app::update::update;
-use onepoint::domain::{Command, DealRequest, DealType, Error, MemberId, Outcome};
+use onepoint::domain::{Command, DealRequest, DealType, Error, MemberId, Outcome, Points};
 
 fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
     update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -156,14 +156,25 @@ fn an_invalid_form_stays_open_and_says_how_many_fields_to_fix() {
 
 #[test]
 fn read_only_refuses_writes_and_says_why() {
+    // With writes on, `n` opens the join form and `c` on a deal asks for it to cancel...
+    let mut writable = fresh();
+    press(&mut writable, KeyCode::Char('n'));
+    assert!(matches!(writable.modal, Some(Modal::Form(_))));
+    let mut writable = fresh();
+    writable.tab = Tab::Deals;
+    let fx = press(&mut writable, KeyCode::Char('c'));
+    assert!(!fx.is_empty(), "c on a deal starts a cancel");
+    // ...read-only, neither does anything, and each says why.
     let mut s = fresh();
     s.read_only = true;
     assert!(press(&mut s, KeyCode::Char('n')).is_empty());
     assert!(s.modal.is_none());
     assert!(s.status.as_ref().unwrap().text.contains("read-only"));
     s.tab = Tab::Deals;
-    press(&mut s, KeyCode::Char('c'));
+    s.status = None;
+    assert!(press(&mut s, KeyCode::Char('c')).is_empty());
     assert!(s.modal.is_none());
+    assert!(s.status.as_ref().unwrap().text.contains("read-only"));
 }
 
 #[test]
@@ -198,10 +209,17 @@ fn a_failed_use_is_reported_with_its_reason_and_an_error_never_ends_the_session(
     d.deal_type = DealType::Use;
     d.reason = Some("insufficient points".into());
     d.status = onepoint::domain::DealStatus::Fail;
+    let short_use = Command::Deal(DealRequest::Use {
+        member: d.member_id,
+        merchant: d.merchant_id,
+        points: Points(1_000_000),
+        amount: None,
+        date: None,
+    });
     update(
         &mut s,
         Action::Executed {
-            command: Command::Withdraw(MemberId(1)),
+            command: short_use,
             result: Ok(Outcome::Deal(d)),
         },
     );
@@ -457,4 +475,168 @@ fn a_click_on_the_tab_bar_picks_that_tab_and_the_wheel_scrolls() {
         Action::Mouse(click(5, 10, MouseEventKind::ScrollDown)),
     );
     assert_eq!(s.deals.table.selected, 1);
+}
+
+#[test]
+fn a_queued_write_sent_by_the_outbox_is_reported_once_with_its_outcome() {
+    use onepoint::api::port::OutboxReport;
+    use onepoint::domain::NewMember;
+    let mut s = fresh();
+    s.header.outbox = 1;
+    let join = Command::Join(NewMember {
+        name: "Kim".into(),
+        phone: None,
+        address: None,
+    });
+    let mut joined = member(41);
+    joined.name = "Kim".into();
+    update(
+        &mut s,
+        Action::Tick {
+            now: console_support::NOW,
+            link: "connected".into(),
+            outbox: 0,
+            sent: vec![OutboxReport {
+                command: join.clone(),
+                result: Ok(Outcome::Member(joined)),
+            }],
+        },
+    );
+    let st = s.status.clone().unwrap();
+    assert_eq!(st.kind, StatusKind::Done);
+    assert!(
+        st.text.contains("queued join sent: member 41 Kim joined"),
+        "{}",
+        st.text
+    );
+    assert_eq!(s.header.outbox, 0, "the header's count drops");
+    // Shown on every tab (it belongs to no one view).
+    press(&mut s, KeyCode::Char('2'));
+    assert!(s.status_shown().is_some());
+    update(
+        &mut s,
+        Action::Tick {
+            now: console_support::NOW + 1_000,
+            link: "connected".into(),
+            outbox: 0,
+            sent: vec![OutboxReport {
+                command: join,
+                result: Err(onepoint::api::Error::from(Error::rule(
+                    "name",
+                    "must be 1 to 100 characters",
+                ))),
+            }],
+        },
+    );
+    let st = s.status.clone().unwrap();
+    assert_eq!(st.kind, StatusKind::Error);
+    assert!(st.text.contains("queued join refused"), "{}", st.text);
+}
+
+#[test]
+fn status_messages_expire_and_belong_to_their_view() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    s.say(StatusKind::Info, "sorted by id ▲");
+    assert!(s.status_shown().is_some());
+    press(&mut s, KeyCode::Char('1'));
+    assert!(
+        s.status_shown().is_none(),
+        "another view's message is not shown"
+    );
+    press(&mut s, KeyCode::Char('2'));
+    assert!(s.status_shown().is_some());
+    s.now += onepoint::app::state::STATUS_FOR;
+    assert!(s.status_shown().is_none(), "expired");
+    s.say(StatusKind::Error, "refused");
+    s.now += onepoint::app::state::STATUS_FOR;
+    assert!(s.status_shown().is_some(), "errors stay a little longer");
+}
+
+#[test]
+fn c_on_a_deal_that_cannot_be_cancelled_says_why_at_once() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    // Row 0 is deal 40; make it failed.
+    s.deals.table.rows[0].status = onepoint::domain::DealStatus::Fail;
+    s.deals.table.rows[0].reason = Some("insufficient points".into());
+    s.deals.table.selected = 0;
+    assert!(
+        press(&mut s, KeyCode::Char('c')).is_empty(),
+        "no read, no dialog"
+    );
+    assert!(s.modal.is_none());
+    let st = s.status.clone().unwrap();
+    assert!(st.text.contains("deal 40 failed"), "{}", st.text);
+    // A save that can be: the deal is read again, then confirmed by its id.
+    s.deals.table.selected = 4;
+    let id = s.deals.table.rows[4].id;
+    assert_eq!(s.deals.table.rows[4].deal_type, DealType::Save);
+    let fx = press(&mut s, KeyCode::Char('c'));
+    assert_eq!(
+        fx,
+        vec![Effect::FetchDeal(
+            id,
+            onepoint::app::action::DealUse::Cancel
+        )]
+    );
+}
+
+#[test]
+fn esc_and_q_in_the_analysis_go_back_where_it_was_opened() {
+    let mut s = fresh();
+    press(&mut s, KeyCode::Char('3'));
+    press(&mut s, KeyCode::Enter);
+    assert!(s.members.analysis.is_some());
+    assert_eq!(s.tab, Tab::Members);
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.tab, Tab::Points, "back to Points");
+    assert!(s.members.analysis.is_none());
+    press(&mut s, KeyCode::Enter);
+    press(&mut s, KeyCode::Char('q'));
+    assert_eq!(s.tab, Tab::Points);
+    assert!(!s.quit, "q in a sub-view goes back");
+    press(&mut s, KeyCode::Char('q'));
+    assert!(s.quit, "q on a top-level tab quits");
+}
+
+#[test]
+fn billing_stops_at_the_current_month_and_clears_the_old_rows() {
+    let mut s = fresh();
+    press(&mut s, KeyCode::Char('4'));
+    assert!(press(&mut s, KeyCode::Char(']')).is_empty());
+    assert_eq!(s.billing.month, s.billing.current);
+    let fx = press(&mut s, KeyCode::Char('['));
+    assert!(matches!(fx.as_slice(), [Effect::LoadBilling { .. }]));
+    assert!(
+        s.billing.rows.is_empty(),
+        "no old month's rows under the new title"
+    );
+}
+
+#[test]
+fn in_the_analysis_slash_and_s_act_on_the_history() {
+    let mut s = console_support::with_analysis(fresh());
+    let members_sort = s.members.sort;
+    let fx = press(&mut s, KeyCode::Char('s'));
+    assert_eq!(
+        s.members.sort, members_sort,
+        "the hidden list's sort is untouched"
+    );
+    assert!(s.members.analysis.as_ref().unwrap().sort.oldest_first);
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadDeals { query, .. }] if query.oldest_first && query.member == Some(MemberId(3)))
+    );
+    press(&mut s, KeyCode::Char('/'));
+    let fx = {
+        typed(&mut s, "type:us");
+        press(&mut s, KeyCode::Char('e'))
+    };
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadDeals { query, .. }] if query.deal_type == Some(DealType::Use) && query.member == Some(MemberId(3)))
+    );
+    assert!(
+        s.members.query.is_empty(),
+        "the member list's filter is untouched"
+    );
 }

@@ -513,3 +513,110 @@ fn an_older_store_is_migrated_to_the_settlement_totals_on_open() {
     }
     f.assert_check();
 }
+
+/// A store whose log holds records sled never applied (as after a crash): a big keyed
+/// group logged, its apply failed, the store closed.
+fn store_with_a_log_tail() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = open_faulty(dir.path(), &faults);
+    join_many(&core, 50);
+    faults.fail_applies_after(0);
+    let batch = (0..300)
+        .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
+        .collect();
+    assert!(core.execute(batch).iter().all(|r| r.is_err()));
+    drop(core);
+    let segments: Vec<_> = std::fs::read_dir(dir.path().join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let seg = segments[0].clone();
+    (dir, seg)
+}
+
+fn try_open(dir: &std::path::Path) -> onepoint::domain::Result<onepoint::domain::core::Core> {
+    onepoint::domain::core::Core::open(
+        dir,
+        onepoint::domain::core::CoreOptions {
+            clock: Clock::fixed(support::NOW_MS),
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn a_log_cut_short_by_a_crash_opens_with_every_whole_record() {
+    let (dir, seg) = store_with_a_log_tail();
+    let len = std::fs::metadata(&seg).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    f.set_len(len - 7).unwrap();
+    drop(f);
+    let core = try_open(dir.path()).unwrap();
+    let deals = core.info().unwrap().deals;
+    assert!(deals > 0 && deals < 300, "{deals}");
+    let r = core.check().unwrap();
+    assert!(r.ok, "{:?}", r.violations);
+}
+
+#[test]
+fn a_damaged_log_is_a_clear_error_naming_the_file() {
+    let (dir, seg) = store_with_a_log_tail();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[40] ^= 0x55;
+    std::fs::write(&seg, &bytes).unwrap();
+    let e = try_open(dir.path()).err().expect("refused").to_string();
+    assert!(
+        e.contains(&seg.display().to_string()) && e.contains("damaged"),
+        "{e}"
+    );
+    // Opening it changed nothing.
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes);
+}
+
+#[test]
+fn a_truncated_database_file_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let core = support::open(dir.path(), &Clock::System);
+        join_many(&core, 200);
+    }
+    let db = dir.path().join("sled").join("db");
+    let original = std::fs::read(&db).unwrap();
+    let mut refused = 0;
+    for cut in [original.len() / 3, original.len() / 2, 4096, 600, 100, 9, 0] {
+        std::fs::write(&db, &original[..cut]).unwrap();
+        let opened = std::panic::catch_unwind(|| try_open(dir.path()).map(|_| ()));
+        match opened.unwrap_or_else(|_| panic!("a panic out of open at cut {cut}")) {
+            Ok(()) => {}
+            Err(e) => {
+                refused += 1;
+                let e = e.to_string();
+                assert!(
+                    e.contains(&dir.path().display().to_string()) && e.contains("backup"),
+                    "{e}"
+                );
+            }
+        }
+    }
+    assert!(refused > 0, "some cut must be refused, naming the store");
+}
+
+#[test]
+fn an_unfinished_snapshot_left_by_a_full_disk_does_not_brick_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let core = support::open(dir.path(), &Clock::System);
+        join_many(&core, 5);
+    }
+    std::fs::write(
+        dir.path()
+            .join("sled")
+            .join("snap.00000000000ABCDE.generating"),
+        b"",
+    )
+    .unwrap();
+    let core = try_open(dir.path()).unwrap();
+    assert_eq!(core.info().unwrap().members, 5);
+}

@@ -77,8 +77,25 @@ fn join_gives_sequential_ids_and_a_zero_account() {
 fn save_earns_one_percent_floored_to_hundredths() {
     let f = fixture();
     f.join("a");
+    // 1% of 12,345 is exactly 123.45 points: the default rate never needs a floor.
     assert_eq!(f.save(1, 1, 12_345).unwrap().point, Points(12_345));
     assert_eq!(f.save(1, 1, 250_000).unwrap().point, Points(250_000));
+    // At 1.25% a fraction of a hundredth appears, and is floored, never rounded up:
+    // 3 x 1.25% = 0.0375 -> 0.03; 999 x 1.25% = 12.4875 -> 12.48; 1 x 1.25% = 0.0125 -> 0.01.
+    f.one(Command::AddMerchant(NewMerchant {
+        id: MerchantId(5),
+        name: "Quarter".into(),
+        earn_rate: Some(BasisPoints(125)),
+    }))
+    .unwrap();
+    assert_eq!(f.save(1, 5, 3).unwrap().point, Points(3));
+    assert_eq!(f.save(1, 5, 999).unwrap().point, Points(1_248));
+    assert_eq!(f.save(1, 5, 1).unwrap().point, Points(1));
+    // The balance adds the floored points, not the exact ones.
+    assert_eq!(
+        f.core.points(MemberId(1)).unwrap().point,
+        Points(12_345 + 250_000 + 3 + 1_248 + 1)
+    );
 }
 
 #[test]

@@ -83,6 +83,12 @@ impl Port for Deferred {
             _ => 0,
         }
     }
+    fn outbox_reports(&self) -> Vec<super::port::OutboxReport> {
+        match self.opened.get() {
+            Some(Ok(p)) => p.outbox_reports(),
+            _ => Vec::new(),
+        }
+    }
     fn stale(&self) -> bool {
         match self.opened.get() {
             Some(Ok(p)) => p.stale(),

@@ -43,6 +43,13 @@ impl Link {
     }
 }
 
+/// A queued write the outbox sent, and the server's answer.
+#[derive(Debug, Clone)]
+pub struct OutboxReport {
+    pub command: Command,
+    pub result: Result<Outcome>,
+}
+
 pub trait Port: Send + Sync + 'static {
     /// Where the data lives (store path or URL), for headers and `info`.
     fn source(&self) -> SourceInfo;
@@ -55,6 +62,12 @@ pub trait Port: Send + Sync + 'static {
     /// Outbox entries waiting to be sent (remote mode only).
     fn pending_outbox(&self) -> usize {
         0
+    }
+
+    /// What became of queued writes the outbox has sent since the last call (remote mode
+    /// only): the new member, or the refusal. Each is reported once.
+    fn outbox_reports(&self) -> Vec<OutboxReport> {
+        Vec::new()
     }
 
     /// Outbox entries the server refused for good (remote mode only): kept for the
@@ -121,7 +134,7 @@ pub trait Port: Send + Sync + 'static {
     fn run_one(&self, command: Command, key: Option<IdemKey>) -> Result<Outcome> {
         self.execute(vec![Keyed::new(command, key)])
             .pop()
-            .unwrap_or_else(|| Err(Error::store("no result for the write")))
+            .unwrap_or_else(|| Err(Error::system("no result for the write")))
     }
     fn join(&self, m: NewMember, key: Option<IdemKey>) -> Result<MemberView> {
         match self.run_one(Command::Join(m), key)? {
@@ -157,5 +170,5 @@ pub trait Port: Send + Sync + 'static {
 }
 
 fn unexpected(o: Outcome) -> Error {
-    Error::store(format!("unexpected result kind: {o:?}"))
+    Error::system(format!("unexpected result kind: {o:?}"))
 }

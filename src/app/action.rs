@@ -46,6 +46,8 @@ pub enum DealUse {
     Describe,
     /// `c`: confirm cancelling it.
     Cancel,
+    /// The cancel form: say what the cancel would reverse.
+    Echo,
 }
 
 #[derive(Debug)]
@@ -58,6 +60,8 @@ pub enum Action {
         now: Millis,
         link: String,
         outbox: usize,
+        /// Queued writes the outbox sent since the last tick, with the server's answer.
+        sent: Vec<crate::api::port::OutboxReport>,
     },
     /// Time to reload what is on screen if the data moved.
     Refresh,
@@ -91,8 +95,11 @@ pub enum Loaded {
         /// The names of the members on the page (one batch read).
         names: Vec<(MemberId, String)>,
     },
-    /// Member names by id (one batch read).
-    Names(Vec<(MemberId, String)>),
+    /// Members by id (one batch read): their names, and balances for the forms.
+    Names {
+        asked: Vec<MemberId>,
+        found: Vec<MemberView>,
+    },
     Detail(Box<MemberDetail>),
     Summary(PointsSummary),
     Merchants(Vec<MerchantSummary>),
@@ -128,6 +135,8 @@ pub enum Effect {
         generation: u64,
         fetch: Fetch,
         query: DealWindow,
+        /// A member named rather than numbered: found first (it must name one member).
+        member_name: Option<String>,
     },
     /// Names for these member ids, in one read.
     LoadNames(Vec<MemberId>),

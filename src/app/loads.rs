@@ -92,6 +92,10 @@ pub fn deals(s: &mut State, table: DealTable, fetch: Fetch) -> Vec<Effect> {
             generation,
             fetch,
             query,
+            member_name: filter
+                .member_name
+                .clone()
+                .filter(|_| filter.member.is_none()),
         },
     )]
 }
@@ -219,6 +223,9 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             window,
         } => {
             s.remember_names(window.rows.iter().map(|m| (m.member_id, m.name.as_str())));
+            for m in &window.rows {
+                s.member_points.insert(m.member_id, m.point);
+            }
             let t = match table {
                 MemberTable::Members => &mut s.members.table,
                 MemberTable::Points => &mut s.points.table,
@@ -270,9 +277,17 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             fx.extend(merchants_if_unknown(s));
             fx
         }
-        Loaded::Names(names) => {
+        Loaded::Names { asked, found } => {
             s.names_loading = false;
-            s.remember_names(names.iter().map(|(id, n)| (*id, n.as_str())));
+            s.remember_names(found.iter().map(|m| (m.member_id, m.name.as_str())));
+            for m in &found {
+                s.member_points.insert(m.member_id, m.point);
+            }
+            for id in asked {
+                if !s.member_points.contains_key(&id) {
+                    s.unknown_members.insert(id);
+                }
+            }
             Vec::new()
         }
         Loaded::Detail(d) => {
@@ -339,6 +354,7 @@ pub fn accept(s: &mut State, l: Loaded) -> Vec<Effect> {
             match why {
                 DealUse::Cancel => super::confirms::cancel(s, &d),
                 DealUse::Describe => super::describe::deal(s, &d),
+                DealUse::Echo => s.form_original = Some(*d),
             }
             Vec::new()
         }

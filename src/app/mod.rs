@@ -172,6 +172,7 @@ async fn run_loop(
                         now: Clock::System.now(),
                         link,
                         outbox: port.pending_outbox(),
+                        sent: port.outbox_reports(),
                     });
                 });
                 continue;

@@ -164,6 +164,11 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
                 palette::Run::Key(a) => perform(s, a),
                 palette::Run::Filter(t) => apply_filter(s, FilterTarget::Deals, t),
                 palette::Run::Member(m) => open_analysis(s, m),
+                palette::Run::FindMember(name) => {
+                    s.tab = super::state::Tab::Members;
+                    s.members.analysis = None;
+                    apply_filter(s, FilterTarget::Members, name)
+                }
                 palette::Run::Rate(r) => match s.demo.as_mut() {
                     Some(d) => {
                         d.rate = r;
@@ -180,7 +185,7 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
             },
             Some(KeyAction::Cancel) => Vec::new(),
             Some(KeyAction::NextField) | Some(KeyAction::PrevField) => {
-                let n = palette::matches(input.value()).len().max(1);
+                let n = palette::matches(input.value(), s.read_only).len().max(1);
                 selected = if dialog == Some(KeyAction::NextField) {
                     (selected + 1) % n
                 } else {
@@ -229,6 +234,19 @@ fn form_key(s: &mut State, mut f: Form, dialog: Option<KeyAction>, k: KeyEvent) 
         }
         Some(KeyAction::NextField) => f.focus_next(true),
         Some(KeyAction::PrevField) => f.focus_next(false),
+        _ if !f.focused().choices.is_empty() => {
+            // A pick-list: no typing errors possible.
+            match k.code {
+                KeyCode::Right | KeyCode::Char(' ') => f.focused().cycle(true),
+                KeyCode::Left => f.focused().cycle(false),
+                KeyCode::Char(c) => {
+                    f.focused().pick_letter(c.to_ascii_lowercase());
+                }
+                _ => {}
+            }
+            f.touched = true;
+            f.validate();
+        }
         _ => {
             f.focused_input()
                 .handle_event(&crossterm::event::Event::Key(k));
@@ -236,8 +254,13 @@ fn form_key(s: &mut State, mut f: Form, dialog: Option<KeyAction>, k: KeyEvent) 
             f.validate();
         }
     }
+    let fx: Vec<Effect> = f
+        .lookups(s)
+        .into_iter()
+        .map(|e| loads::request(s, e))
+        .collect();
     s.modal = Some(Modal::Form(f));
-    Vec::new()
+    fx
 }
 
 pub(super) fn apply_filter(s: &mut State, target: FilterTarget, text: String) -> Vec<Effect> {

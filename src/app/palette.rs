@@ -13,7 +13,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("cancel", "DEAL", "cancel a deal (confirm)"),
     ("withdraw", "[MEMBER]", "withdraw a member (form)"),
     ("settle", "[MERCHANT]", "run a settlement (form)"),
-    ("member", "ID", "open a member's analysis"),
+    (
+        "member",
+        "ID|NAME",
+        "open a member's analysis (by id, or find by name)",
+    ),
     ("deals", "FILTER", "deals, e.g. member:7 type:use"),
     ("members", "", "Members tab"),
     ("points", "", "Points tab"),
@@ -26,10 +30,19 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("quit", "", "leave the console"),
 ];
 
-/// Commands whose name starts with the first word typed.
-pub fn matches(text: &str) -> Vec<&'static (&'static str, &'static str, &'static str)> {
+/// The commands that write (hidden with `--read-only`).
+pub const WRITES: [&str; 5] = ["join", "deal", "cancel", "withdraw", "settle"];
+
+/// Commands whose name starts with the first word typed (writes left out when read-only).
+pub fn matches(
+    text: &str,
+    read_only: bool,
+) -> Vec<&'static (&'static str, &'static str, &'static str)> {
     let word = text.split_whitespace().next().unwrap_or("");
-    COMMANDS.iter().filter(|c| c.0.starts_with(word)).collect()
+    COMMANDS
+        .iter()
+        .filter(|c| c.0.starts_with(word) && !(read_only && WRITES.contains(&c.0)))
+        .collect()
 }
 
 /// What running a palette line asks of `update`.
@@ -39,13 +52,15 @@ pub enum Run {
     Filter(String),
     Rate(f64),
     Member(MemberId),
+    /// Filter the Members tab by this name (or phone).
+    FindMember(String),
 }
 
 pub fn run(s: &mut State, text: &str, selected: usize) -> Run {
     let mut words = text.split_whitespace();
     let typed = words.next().unwrap_or("");
     let arg: String = words.collect::<Vec<_>>().join(" ");
-    let list = matches(typed);
+    let list = matches(typed, s.read_only);
     let name = if COMMANDS.iter().any(|c| c.0 == typed) {
         typed
     } else {
@@ -57,7 +72,7 @@ pub fn run(s: &mut State, text: &str, selected: usize) -> Run {
             }
         }
     };
-    let writes = matches!(name, "join" | "deal" | "cancel" | "withdraw" | "settle");
+    let writes = WRITES.contains(&name);
     if writes && s.read_only {
         s.say(
             StatusKind::Error,
@@ -90,9 +105,13 @@ pub fn run(s: &mut State, text: &str, selected: usize) -> Run {
             let m = crate::domain::MerchantId::parse("merchant", &arg).ok();
             s.modal = Some(Modal::Form(Form::settle(m, s.billing.month)));
         }
+        "member" if arg.trim().is_empty() => {
+            s.say(StatusKind::Error, "member: give an id or a name");
+        }
         "member" => match MemberId::parse("member", &arg) {
             Ok(m) => return Run::Member(m),
-            Err(e) => s.say(StatusKind::Error, e.to_string()),
+            // Not an id: find the name on the Members tab.
+            Err(_) => return Run::FindMember(arg),
         },
         "deals" => {
             s.tab = Tab::Deals;

@@ -35,7 +35,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.height = h;
             Vec::new()
         }
-        Action::Tick { now, link, outbox } => {
+        Action::Tick {
+            now,
+            link,
+            outbox,
+            sent,
+        } => {
             s.now = now;
             // A recovered connection clears the errors it caused.
             let recovered = s.header.link != link && (link == "connected" || link == "local");
@@ -50,6 +55,9 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.header.outbox = outbox;
             if s.status_shown().is_none() {
                 s.status = None;
+            }
+            if !sent.is_empty() {
+                outbox_sent(s, sent);
             }
             Vec::new()
         }
@@ -117,6 +125,32 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// Says what became of queued writes once the outbox sent them (one line for all).
+fn outbox_sent(s: &mut State, sent: Vec<crate::api::port::OutboxReport>) {
+    let mut failed = false;
+    let said: Vec<String> = sent
+        .iter()
+        .map(|r| match &r.result {
+            Ok(o) => format!(
+                "queued {} sent: {}",
+                r.command.name(),
+                confirms::outcome(o, s).1
+            ),
+            Err(e) => {
+                failed = true;
+                format!("queued {} refused: {e}", r.command.name())
+            }
+        })
+        .collect();
+    let kind = if failed {
+        StatusKind::Error
+    } else {
+        StatusKind::Done
+    };
+    s.say_everywhere(kind, said.join(" · "));
+    s.data_version += 1;
 }
 
 fn key(s: &mut State, k: KeyEvent) -> Vec<Effect> {

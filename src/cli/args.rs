@@ -36,6 +36,10 @@ pub struct GlobalOpts {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// A file holding the bearer token for --remote (not shown in `ps`, unlike --token);
+    /// before the subcommand
+    #[arg(long = "token-file", value_name = "FILE")]
+    pub client_token_file: Option<PathBuf>,
     /// Print exactly one JSON value on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -64,6 +68,7 @@ pub enum CommandLine {
     Deal(DealCmd),
     /// A member's point balance
     Points {
+        /// Member id (7 or 0007)
         #[arg(allow_negative_numbers = true)]
         member_id: String,
     },
@@ -95,9 +100,15 @@ pub enum OutboxCmd {
     /// Queued writes and those the server refused, with why
     List,
     /// Queue a refused write again (under a new key) and try to send it now
-    Retry { key: String },
+    Retry {
+        /// The write's idempotency key, as `outbox list` shows it
+        key: String,
+    },
     /// Remove a write, queued or refused, without sending it
-    Drop { key: String },
+    Drop {
+        /// The write's idempotency key, as `outbox list` shows it
+        key: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -109,7 +120,8 @@ pub struct DemoArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    #[arg(long, default_value = "127.0.0.1:8088")]
+    /// Address and port to listen on (loopback only without --token-file)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8088")]
     pub listen: String,
     /// Lines `operator:TOKEN` / `viewer:TOKEN`
     #[arg(long, value_name = "FILE")]
@@ -138,6 +150,7 @@ pub enum MemberCmd {
         /// Digits, spaces, + and -, up to 20
         #[arg(long)]
         phone: Option<String>,
+        /// Up to 200 characters, no control characters
         #[arg(long)]
         address: Option<String>,
     },
@@ -171,8 +184,10 @@ pub enum MemberCmd {
 pub enum MerchantCmd {
     /// Register a merchant with a name and, optionally, its own earn rate
     Add {
+        /// Merchant id, a whole number from 1
         #[arg(long, allow_negative_numbers = true)]
         id: String,
+        /// 1 to 100 characters, no control characters
         #[arg(long)]
         name: String,
         /// Percent, e.g. 1.5
@@ -187,8 +202,10 @@ pub enum MerchantCmd {
 pub enum DealCmd {
     /// Earn points: the merchant's earn rate (default 1%) of the amount
     Save {
+        /// Member id (7 or 0007)
         #[arg(long, allow_negative_numbers = true)]
         member: String,
+        /// Merchant id (unregistered merchants earn the default rate)
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
         /// Whole currency units, 1 to 10^12
@@ -200,8 +217,10 @@ pub enum DealCmd {
     },
     /// Pay with points; short of points, the deal is recorded as failed (exit 3)
     Use {
+        /// Member id (7 or 0007)
         #[arg(long, allow_negative_numbers = true)]
         member: String,
+        /// Merchant id (unregistered merchants earn the default rate)
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
         /// Greater than 0, at most two decimals
@@ -225,16 +244,19 @@ pub enum DealCmd {
     },
     /// One deal
     Show {
+        /// Deal id
         #[arg(allow_negative_numbers = true)]
         id: String,
     },
     /// Deals, newest first
     List {
+        /// Only this member's deals (member id)
         #[arg(long, allow_negative_numbers = true)]
         member: Option<String>,
+        /// Only this merchant's deals (merchant id)
         #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
-        /// YYYYMM
+        /// Only deals of this month, YYYYMM (in the business time zone)
         #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
         /// save, use, saveCancel or useCancel
@@ -253,23 +275,28 @@ pub enum DealCmd {
 pub enum BillingCmd {
     /// Settle a merchant's month (not in the future); re-running returns the same billing
     Run {
+        /// Merchant id
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
+        /// Month to settle, YYYYMM (not in the future)
         #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
     /// What `billing run` would settle now, without writing
     Preview {
+        /// Merchant id
         #[arg(long, allow_negative_numbers = true)]
         merchant: String,
+        /// Month to settle, YYYYMM (not in the future)
         #[arg(long, allow_negative_numbers = true)]
         month: String,
     },
     /// Recorded billings
     List {
+        /// Only this merchant's billings (merchant id)
         #[arg(long, allow_negative_numbers = true)]
         merchant: Option<String>,
-        /// YYYYMM
+        /// Only this month's billings, YYYYMM
         #[arg(long, allow_negative_numbers = true)]
         month: Option<String>,
     },
@@ -325,6 +352,7 @@ pub enum ExportFormat {
 #[derive(Debug, Clone, Args)]
 #[command(after_help = EXPORT_HELP)]
 pub struct ExportArgs {
+    /// What to export: deals, members or billings
     pub what: ExportWhat,
     /// csv, json (an array) or parquet; the default is json with --json, else csv
     #[arg(long, value_enum)]
@@ -365,8 +393,9 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Args)]
 #[command(after_help = REPORT_HELP)]
 pub struct ReportArgs {
+    /// Which report: liability, activity, segments, dormant or anomalies
     pub what: ReportWhat,
-    /// Liability: only this month (YYYYMM), with its merchants
+    /// Liability: only this month, YYYYMM, with its merchants
     #[arg(long)]
     pub month: Option<String>,
     /// First business day (YYYY-MM-DD) of activity or anomalies
@@ -421,7 +450,10 @@ store's business zone.
 pub enum ImportCmd {
     /// Replay a deal CSV (as `export deals` writes it), exactly once per row key
     #[command(after_help = IMPORT_HELP)]
-    Deals { file: PathBuf },
+    Deals {
+        /// The CSV file to read
+        file: PathBuf,
+    },
 }
 
 const SEED_HELP: &str = "\
@@ -462,3 +494,56 @@ their earn rates first (`merchant add`); rows whose points differ are counted.
 
 Refused rows are listed and counted (exit 3); a use recorded as failed, as in the
 source, is counted as failed. A progress bar shows on stderr only on a terminal.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand, with its help text.
+    fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            out.push((format!("{path} {id}"), help));
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() != "help" {
+                walk(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+    }
+
+    fn all_arguments() -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        walk(&Cli::command(), "onepoint", &mut out);
+        out
+    }
+
+    #[test]
+    fn every_option_and_argument_has_a_help_line() {
+        let args = all_arguments();
+        assert!(args.len() > 60, "found only {} arguments", args.len());
+        let missing: Vec<&String> = args
+            .iter()
+            .filter(|(_, help)| help.trim().is_empty())
+            .map(|(name, _)| name)
+            .collect();
+        assert!(missing.is_empty(), "no help line: {missing:#?}");
+    }
+
+    #[test]
+    fn every_month_says_yyyymm() {
+        let months: Vec<(String, String)> = all_arguments()
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(" month"))
+            .collect();
+        assert!(months.len() >= 5, "{months:?}");
+        for (name, help) in months {
+            assert!(help.contains("YYYYMM"), "{name}: {help:?}");
+        }
+    }
+}

@@ -28,12 +28,21 @@ use crate::domain::{CoreSettings, ErrorKind};
 use crate::server::ServerConfig;
 use args::{Cli, CommandLine, DemoArgs, GlobalOpts, ServeArgs};
 
-/// Runs the program; returns the process exit code (SPEC 4).
+/// Runs the program; returns the process exit code (SPEC 4). An error is one `error:` line
+/// on stderr and, with `--json`, also one JSON object on stdout (`error_json`).
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
-            eprintln!("{}", usage_error_line(&e.render().to_string()));
+            let line = usage_error_line(&e.render().to_string());
+            eprintln!("{line}");
+            // The line did not parse, so `--json` is looked for in the raw arguments.
+            if std::env::args()
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json")
+            {
+                println!("{}", usage_error_json(&e, &line));
+            }
             return 2;
         }
         Err(e) => {
@@ -42,13 +51,77 @@ pub fn main() -> i32 {
             return 0;
         }
     };
+    let json = cli.global.json;
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            exit_code(&e)
+            let code = exit_code(&e);
+            if json {
+                println!("{}", error_json(&e, code));
+            }
+            code
         }
     }
+}
+
+/// `{"error":{"message","field","rule","exit"}}`: the message as the `error:` line says it,
+/// the field and rule it names (null when it names none, as for a store failure), the exit
+/// code; a malformed input lists every field error in `errors` too.
+pub fn error_json(e: &Error, exit: i32) -> serde_json::Value {
+    use crate::domain::Error as Core;
+    let (field, rule, errors) = match e {
+        Error::Domain(Core::Invalid { errors }) => {
+            let first = errors.0.first();
+            (
+                first.map(|f| f.field.clone()),
+                first.map(|f| f.rule.clone()),
+                Some(&errors.0),
+            )
+        }
+        Error::Domain(Core::Refused { field, rule, .. }) => {
+            (Some(field.clone()), Some(rule.clone()), None)
+        }
+        Error::Domain(Core::NotFound { what, id }) => {
+            (Some(what.clone()), Some(format!("{id} not found")), None)
+        }
+        Error::Domain(Core::KeyConflict { .. }) => (
+            Some("--key".to_string()),
+            Some("was already used for a different request".to_string()),
+            None,
+        ),
+        _ => (None, None, None),
+    };
+    let mut body = serde_json::json!({
+        "message": e.to_string(),
+        "field": field,
+        "rule": rule,
+        "exit": exit,
+    });
+    if let Some(all) = errors {
+        body["errors"] = serde_json::json!(all);
+    }
+    serde_json::json!({ "error": body })
+}
+
+/// A usage error (clap's) as the same JSON object: the argument or subcommand it names, and
+/// the line's message as the rule.
+fn usage_error_json(e: &clap::Error, line: &str) -> serde_json::Value {
+    use clap::error::{ContextKind, ContextValue};
+    let named = [ContextKind::InvalidArg, ContextKind::InvalidSubcommand]
+        .into_iter()
+        .find_map(|k| match e.get(k) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            Some(ContextValue::Strings(v)) => v.first().cloned(),
+            _ => None,
+        });
+    let message = line.trim_start_matches("error: ").to_string();
+    serde_json::json!({ "error": {
+        "message": message,
+        "field": named.unwrap_or_else(|| "arguments".to_string()),
+        "rule": message,
+        "exit": 2,
+    }})
 }
 
 /// The exit code for an error (SPEC 4): 2 malformed input, 3 refused (not found, a rule, a
@@ -67,7 +140,8 @@ pub fn exit_code(e: &Error) -> i32 {
 
 /// The composition root: reads the config once, builds each part's options, opens the port.
 fn run(cli: Cli) -> Result<i32, Error> {
-    let global = cli.global;
+    let mut global = cli.global;
+    global.token = client_token(&global)?;
     let config = crate::config::load()?;
     match cli.command {
         None => {
@@ -114,6 +188,28 @@ fn target(global: &GlobalOpts, config: &ConfigFile) -> Result<Target, Error> {
         settings: config.core_settings()?,
         dir: data_dir(global)?,
     })
+}
+
+/// The client's bearer token: from `--token-file` (a file only its owner may read, as ssh
+/// wants of keys), or `ONEPOINT_TOKEN`, or `--token` with a warning (`ps` shows it).
+fn client_token(global: &GlobalOpts) -> Result<Option<String>, Error> {
+    if let Some(path) = &global.client_token_file {
+        if global.token.is_some() && std::env::var_os("ONEPOINT_TOKEN").is_none() {
+            return Err(Error::invalid(
+                "--token-file",
+                "goes without --token: give the token one way",
+            ));
+        }
+        return crate::server::auth::read_secret_file(path, "--token-file").map(Some);
+    }
+    if let Some(t) = &global.token
+        && std::env::var("ONEPOINT_TOKEN").ok().as_deref() != Some(t.as_str())
+    {
+        eprintln!(
+            "warning: --token shows in `ps` to every user of this machine; use ONEPOINT_TOKEN or --token-file"
+        );
+    }
+    Ok(global.token.clone())
 }
 
 /// The console's options: `--read-only`, and the config's keys, theme (`NO_COLOR` forces
@@ -213,7 +309,18 @@ pub fn usage_error_line(rendered: &str) -> String {
     if !line.starts_with("error:") {
         line = format!("error: {line}");
     }
-    format!("{line} (see --help)")
+    // clap's "tip: a similar subcommand exists: 'member'" becomes "did you mean 'member'?".
+    let similar: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("tip:") && l.contains("similar"))
+        .filter_map(|l| l.rsplit_once(": ").map(|(_, names)| names))
+        .collect();
+    if similar.is_empty() {
+        format!("{line} (see --help)")
+    } else {
+        format!("{line} (did you mean {}? see --help)", similar.join(" or "))
+    }
 }
 
 #[cfg(test)]
@@ -227,5 +334,48 @@ mod tests {
             usage_error_line(rendered),
             "error: the following required arguments were not provided: --amount <AMOUNT> (see --help)"
         );
+    }
+
+    fn parse_error(args: &[&str]) -> String {
+        let e = Cli::try_parse_from(args.iter().copied()).unwrap_err();
+        usage_error_line(&e.render().to_string())
+    }
+
+    #[test]
+    fn mistyped_subcommands_and_options_get_did_you_mean() {
+        assert_eq!(
+            parse_error(&["onepoint", "membr", "list"]),
+            "error: unrecognized subcommand 'membr' (did you mean 'member'? see --help)"
+        );
+        let line = parse_error(&["onepoint", "deal", "sve"]);
+        assert!(line.contains("did you mean 'save'?"), "{line}");
+        let line = parse_error(&["onepoint", "member", "list", "--limt", "3"]);
+        assert!(line.contains("did you mean '--limit'?"), "{line}");
+        // Nothing similar: no guess.
+        let line = parse_error(&["onepoint", "zzzzzz"]);
+        assert!(!line.contains("did you mean"), "{line}");
+    }
+
+    #[test]
+    fn json_errors_name_the_field_rule_and_exit() {
+        let e: Error = crate::domain::FieldErrors(vec![
+            crate::domain::FieldError::new("dealAmount", "must be greater than 0"),
+            crate::domain::FieldError::new("memberId", "must be a whole number"),
+        ])
+        .into();
+        let v = error_json(&e, exit_code(&e));
+        assert_eq!(v["error"]["field"], "dealAmount");
+        assert_eq!(v["error"]["rule"], "must be greater than 0");
+        assert_eq!(v["error"]["exit"], 2);
+        assert_eq!(v["error"]["errors"][1]["field"], "memberId");
+        assert_eq!(v["error"]["message"], e.to_string());
+        let e: Error = crate::domain::Error::conflict("memberId", "is already withdrawn").into();
+        let v = error_json(&e, exit_code(&e));
+        assert_eq!(v["error"]["field"], "memberId");
+        assert_eq!(v["error"]["exit"], 3);
+        let e = Error::store("disk full");
+        let v = error_json(&e, exit_code(&e));
+        assert!(v["error"]["field"].is_null());
+        assert_eq!(v["error"]["exit"], 1);
     }
 }

@@ -67,7 +67,8 @@ impl Traffic {
         self.0.done.load(Ordering::Relaxed)
     }
 
-    /// Starts the traffic thread over `port`, for members `1..=members` and `merchants`.
+    /// Starts the traffic thread over `port`, for members `1..=members` and `merchants`:
+    /// every 50 ms it writes what the rate owes (see `Simulator::step`).
     pub fn start(
         &self,
         port: Arc<dyn Port>,
@@ -75,10 +76,40 @@ impl Traffic {
         merchants: Vec<MerchantId>,
     ) -> JoinHandle<()> {
         let t = self.clone();
-        std::thread::spawn(move || t.run(&*port, members, merchants))
+        std::thread::spawn(move || {
+            let mut sim = Simulator::new(&*port, t.clone(), members, merchants);
+            let mut next = Instant::now();
+            while !t.0.stop.load(Ordering::Relaxed) {
+                next += STEP;
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                } else {
+                    next = Instant::now();
+                }
+                sim.step(&*port, STEP);
+            }
+        })
     }
+}
 
-    fn run(&self, port: &dyn Port, members: u64, merchants: Vec<MerchantId>) {
+/// The simulator's work without a clock or a thread: the generator and the pacing. The
+/// thread calls `step` every 50 ms; tests call it with the time they choose.
+pub struct Simulator {
+    controls: Traffic,
+    traffic: Generator<StdRng>,
+    /// Operations owed but not yet written (the fraction of one carried between steps).
+    owed: f64,
+}
+
+impl Simulator {
+    /// For members `1..=members` and `merchants`; the highest balances are read once, so the
+    /// first uses fit them.
+    pub fn new(
+        port: &dyn Port,
+        controls: Traffic,
+        members: u64,
+        merchants: Vec<MerchantId>,
+    ) -> Simulator {
         let mut traffic = Generator::new(StdRng::from_os_rng(), Mix::LIVE, Spread::Uniform)
             .with_members((1..=members).map(MemberId))
             .with_merchants(merchants);
@@ -89,34 +120,35 @@ impl Traffic {
         for b in port.balances(&top).unwrap_or_default() {
             traffic.add_member(b.member_id, b.point);
         }
-        let mut owed = 0.0f64;
-        let mut next = Instant::now();
-        while !self.0.stop.load(Ordering::Relaxed) {
-            next += STEP;
-            if let Some(wait) = next.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            } else {
-                next = Instant::now();
-            }
-            if self.paused() || members == 0 {
-                continue;
-            }
-            owed += self.rate() * STEP.as_secs_f64();
-            let n = owed.floor() as usize;
-            owed -= n as f64;
-            if n == 0 {
-                continue;
-            }
-            let batch: Vec<Keyed> = (0..n)
-                .map(|_| Keyed::new(traffic.command(None), None))
-                .collect();
-            for r in port.execute(batch) {
-                self.0.done.fetch_add(1, Ordering::Relaxed);
-                if let Ok(o) = r {
-                    traffic.learn(&o);
-                }
+        Simulator {
+            controls,
+            traffic,
+            owed: 0.0,
+        }
+    }
+
+    /// Writes, in one batch, the operations `elapsed` owes at the current rate (none while
+    /// paused, and a paused time owes nothing later); returns how many it wrote.
+    pub fn step(&mut self, port: &dyn Port, elapsed: Duration) -> usize {
+        if self.controls.paused() || self.traffic.members().is_empty() {
+            return 0;
+        }
+        self.owed += self.controls.rate() * elapsed.as_secs_f64();
+        let n = self.owed.floor() as usize;
+        self.owed -= n as f64;
+        if n == 0 {
+            return 0;
+        }
+        let batch: Vec<Keyed> = (0..n)
+            .map(|_| Keyed::new(self.traffic.command(None), None))
+            .collect();
+        for r in port.execute(batch) {
+            self.controls.0.done.fetch_add(1, Ordering::Relaxed);
+            if let Ok(o) = r {
+                self.traffic.learn(&o);
             }
         }
+        n
     }
 }
 

@@ -4,8 +4,16 @@
 //! 3. every billing equals its recomputation; no deal is billed twice;
 //! 4. the event log is gap-free from offset 1, and replaying it from empty rebuilds
 //!    balances, the dashboard and billings exactly.
+//!
+//! It streams: deals and events are read once, in key order, and compared by point reads of
+//! the records they name; what it holds is per member, per billing and per entry of the
+//! settlement queues, never per deal.
 
 use std::collections::{BTreeMap, HashMap};
+
+use super::ids::DealId;
+use super::ledger::deal_of;
+use super::store::Store;
 
 use super::calendar::{Millis, Month};
 use super::core::Core;
@@ -36,20 +44,16 @@ impl Report {
     }
 }
 
-/// The state rebuilt from the event log alone.
+/// The state rebuilt from the event log alone (deals are compared with the store as
+/// their events pass, not kept).
 #[derive(Default)]
 struct Replay {
     members: HashMap<u64, (MemberStatus, Points)>,
-    deals: HashMap<u64, ReplayDeal>,
     unbilled: BTreeMap<(u64, Millis, u64), Points>,
     clawbacks: BTreeMap<(u64, Millis, u64), Points>,
     billings: BTreeMap<u64, (u64, Month, Points, u64, Points)>,
-}
-
-struct ReplayDeal {
-    ev: DealEvent,
-    billing: Option<u64>,
-    cancelled_by: Option<u64>,
+    /// The next deal id the log must create.
+    next_deal: u64,
 }
 
 impl Core {
@@ -67,7 +71,10 @@ impl Core {
         });
 
         // 4a. Gap-free log, replayed from empty.
-        let mut replay = Replay::default();
+        let mut replay = Replay {
+            next_deal: 1,
+            ..Replay::default()
+        };
         let mut expected = 1u64;
         for r in store.scan_prefix(&[EVENT]) {
             let (k, v) = r?;
@@ -86,7 +93,7 @@ impl Core {
                     continue;
                 }
             };
-            replay.apply(&ev, zone, &mut rep);
+            replay.apply(store, &ev, zone, &mut rep)?;
         }
         if expected - 1 != meta.last_offset {
             rep.fail(format!(
@@ -95,22 +102,46 @@ impl Core {
                 meta.last_offset
             ));
         }
+        if replay.next_deal - 1 != meta.last_deal {
+            rep.fail(format!(
+                "the log creates {} deals but the store counts {}",
+                replay.next_deal - 1,
+                meta.last_deal
+            ));
+        }
 
-        // 1. Balances from deals and forfeits, and as replayed.
+        // 1-3. Deals: balances from deals and forfeits, cancels, billings, the dashboard.
+        let mut billings: HashMap<u64, Billing> = HashMap::new();
+        for r in store.scan_prefix(&[BILLING]) {
+            let b: Billing = decode(&r?.1)?;
+            billings.insert(b.id.0, b);
+        }
         let mut deltas: HashMap<u64, Points> = HashMap::new();
-        let mut cancels: HashMap<u64, Vec<u64>> = HashMap::new();
         let mut by_billing: HashMap<u64, (Points, u64)> = HashMap::new();
-        let mut deals: HashMap<u64, Deal> = HashMap::new();
+        let mut stored_deals = 0u64;
         for r in store.scan_prefix(&[DEAL]) {
             let d: Deal = decode(&r?.1)?;
+            stored_deals += 1;
             if d.status == DealStatus::Success {
                 let delta = match d.deal_type {
                     DealType::Save | DealType::UseCancel => d.point,
                     DealType::Use | DealType::SaveCancel => -d.point,
                 };
-                *deltas.entry(d.member_id.0).or_default() += delta;
+                let e = deltas.entry(d.member_id.0).or_default();
+                *e = e.checked_add(delta).unwrap_or(*e);
                 if let Some(o) = d.original_deal_id {
-                    cancels.entry(o.0).or_default().push(d.id.0);
+                    check_cancel(store, &d, o, &mut rep)?;
+                }
+            }
+            if let Some(c) = d.cancelled_by {
+                match store.get::<Deal>(&super::schema::key1(DEAL, c.0))? {
+                    Some(cd)
+                        if cd.original_deal_id == Some(d.id)
+                            && cd.status == DealStatus::Success => {}
+                    _ => rep.fail(format!(
+                        "deal {} records cancel {c}, which does not cancel it",
+                        d.id
+                    )),
                 }
             }
             if let Some(b) = d.billing_id {
@@ -125,22 +156,14 @@ impl Core {
                         d.deal_type.as_str()
                     )),
                 }
-            }
-            match replay.deals.get(&d.id.0) {
-                None => rep.fail(format!("deal {} has no event", d.id)),
-                Some(rd) => {
-                    if rd.billing != d.billing_id.map(|b| b.0) {
-                        rep.fail(format!(
-                            "deal {} billing differs from the replayed log",
-                            d.id
-                        ));
-                    }
-                    if rd.cancelled_by != d.cancelled_by.map(|c| c.0) {
-                        rep.fail(format!(
-                            "deal {} cancellation differs from the replay",
-                            d.id
-                        ));
-                    }
+                match billings.get(&b.0) {
+                    Some(bill)
+                        if bill.merchant_id == d.merchant_id
+                            && d.deal_date <= bill.billing_month.end_ms(zone) => {}
+                    _ => rep.fail(format!(
+                        "deal {} is billed by billing {b}, which does not cover it",
+                        d.id
+                    )),
                 }
             }
             let row: Option<DashboardRow> = store.get(&dashboard::row_key(d.member_id, d.id))?;
@@ -161,12 +184,10 @@ impl Core {
                     }
                 }
             }
-            deals.insert(d.id.0, d);
         }
-        if deals.len() as u64 != meta.last_deal {
+        if stored_deals != meta.last_deal {
             rep.fail(format!(
-                "{} deals stored but the store counts {}",
-                deals.len(),
+                "{stored_deals} deals stored but the store counts {}",
                 meta.last_deal
             ));
         }
@@ -176,7 +197,7 @@ impl Core {
             let a: Account = store
                 .get(&super::schema::key1(ACCOUNT, m.member_id.0))?
                 .unwrap_or_default();
-            outstanding += a.balance;
+            outstanding = outstanding.checked_add(a.balance).unwrap_or(outstanding);
             if a.balance < Points::ZERO {
                 rep.fail(format!(
                     "member {} has a negative balance {}",
@@ -211,32 +232,8 @@ impl Core {
             ));
         }
 
-        // 2. Cancels.
-        for (orig, by) in &cancels {
-            if by.len() > 1 {
-                rep.fail(format!(
-                    "deal {orig} is cancelled {} times: {by:?}",
-                    by.len()
-                ));
-            }
-            match deals.get(orig) {
-                None => rep.fail(format!("cancel of unknown deal {orig}")),
-                Some(o) => {
-                    for c in by {
-                        if deals[c].point != o.point {
-                            rep.fail(format!("cancel {c} points differ from original {orig}"));
-                        }
-                        if o.cancelled_by.map(|x| x.0) != Some(*c) {
-                            rep.fail(format!("deal {orig} does not record its cancel {c}"));
-                        }
-                    }
-                }
-            }
-        }
-
         // 3. Billings, and the settlement queues.
-        for r in store.scan_prefix(&[BILLING]) {
-            let b: Billing = decode(&r?.1)?;
+        for b in billings.values() {
             let (net, count) = by_billing.get(&b.id.0).copied().unwrap_or_default();
             let amount = BasisPoints(b.commission_bp).net_of_commission(net);
             if amount != b.billing_amount || count != b.deal_count || net != b.net_points {
@@ -259,7 +256,7 @@ impl Core {
             for r in store.scan_prefix(&[tag]) {
                 let (k, v) = r?;
                 let id = read_u64(&k, 17);
-                match deals.get(&id) {
+                match store.get::<Deal>(&super::schema::key1(DEAL, id))? {
                     Some(d)
                         if d.billing_status == BillingStatus::No
                             && d.point == decode_points(&v) => {}
@@ -281,8 +278,37 @@ impl Core {
     }
 }
 
+/// Invariant 2 for a successful cancel `d` of `orig`: the original exists, has the same
+/// points, and records this cancel (so a second cancel of it is caught: it is not recorded).
+fn check_cancel(store: &Store, d: &Deal, orig: DealId, rep: &mut Report) -> Result<()> {
+    match store.get::<Deal>(&super::schema::key1(DEAL, orig.0))? {
+        None => rep.fail(format!("cancel {} of unknown deal {orig}", d.id)),
+        Some(o) => {
+            if o.point != d.point {
+                rep.fail(format!(
+                    "cancel {} points differ from original {orig}",
+                    d.id
+                ));
+            }
+            if o.cancelled_by != Some(d.id) {
+                rep.fail(format!(
+                    "deal {orig} does not record its cancel {} (cancelled twice?)",
+                    d.id
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Replay {
-    fn apply(&mut self, ev: &Event, zone: chrono::FixedOffset, rep: &mut Report) {
+    fn apply(
+        &mut self,
+        store: &Store,
+        ev: &Event,
+        zone: chrono::FixedOffset,
+        rep: &mut Report,
+    ) -> Result<()> {
         let off = ev.offset;
         match &ev.body {
             EventBody::MemberCreated { member_id, .. } => {
@@ -310,7 +336,7 @@ impl Replay {
             | EventBody::UseRequested(d)
             | EventBody::UseRejected(d)
             | EventBody::SavedDealCancelled(d)
-            | EventBody::UsedDealCancelled(d) => self.apply_deal(off, d, rep),
+            | EventBody::UsedDealCancelled(d) => self.apply_deal(store, off, d, rep)?,
             EventBody::Billed {
                 id,
                 merchant_id,
@@ -332,13 +358,19 @@ impl Replay {
                 let uses = take(&mut self.unbilled);
                 let claws = take(&mut self.clawbacks);
                 for (d, _) in uses.iter().chain(claws.iter()) {
-                    if let Some(rd) = self.deals.get_mut(d) {
-                        rd.billing = Some(id.0);
+                    let billed = deal_of(store, DealId(*d)).ok().and_then(|d| d.billing_id);
+                    if billed != Some(*id) {
+                        rep.fail(format!(
+                            "deal {d} billing differs from the replayed log (billing {id})"
+                        ));
                     }
                 }
                 let count = (uses.len() + claws.len()) as u64;
-                let net: Points =
-                    uses.iter().map(|u| u.1).sum::<Points>() - claws.iter().map(|c| c.1).sum();
+                let sum = |v: &[(u64, Points)]| {
+                    v.iter()
+                        .fold(Points::ZERO, |a, x| a.checked_add(x.1).unwrap_or(a))
+                };
+                let net = sum(&uses).checked_sub(sum(&claws)).unwrap_or_default();
                 if count != *deal_count {
                     rep.fail(format!(
                         "event {off}: billing {id} counts {deal_count} deals, replay finds {count}"
@@ -348,18 +380,41 @@ impl Replay {
                     .insert(id.0, (m, *billing_month, *billing_amount, *deal_count, net));
             }
         }
+        Ok(())
     }
 
-    fn apply_deal(&mut self, off: u64, d: &DealEvent, rep: &mut Report) {
+    fn apply_deal(
+        &mut self,
+        store: &Store,
+        off: u64,
+        d: &DealEvent,
+        rep: &mut Report,
+    ) -> Result<()> {
+        if d.id.0 != self.next_deal {
+            rep.fail(format!(
+                "event {off}: deal {} where the log's next deal is {}",
+                d.id, self.next_deal
+            ));
+        }
+        self.next_deal = d.id.0.max(self.next_deal) + 1;
+        match store.get::<Deal>(&super::schema::key1(DEAL, d.id.0))? {
+            None => rep.fail(format!("deal {} of event {off} is not stored", d.id)),
+            Some(s) => {
+                if DealEvent::from(&s) != *d {
+                    rep.fail(format!("deal {} differs from its event {off}", d.id));
+                }
+            }
+        }
         let Some(m) = self.members.get_mut(&d.member_id.0) else {
             rep.fail(format!("event {off}: deal {} for unknown member", d.id));
-            return;
+            return Ok(());
         };
         if d.status == DealStatus::Success {
-            match d.deal_type {
-                DealType::Save | DealType::UseCancel => m.1 += d.point,
-                DealType::Use | DealType::SaveCancel => m.1 -= d.point,
-            }
+            let next = match d.deal_type {
+                DealType::Save | DealType::UseCancel => m.1.checked_add(d.point),
+                DealType::Use | DealType::SaveCancel => m.1.checked_sub(d.point),
+            };
+            m.1 = next.unwrap_or(m.1);
             if m.1 < Points::ZERO {
                 rep.fail(format!(
                     "event {off}: balance of member {} goes negative",
@@ -380,15 +435,22 @@ impl Replay {
                         .insert((d.merchant_id.0, d.deal_date, d.id.0), d.point);
                 }
                 DealType::UseCancel | DealType::SaveCancel => {
-                    if let Some(o) = d.original_deal_id.and_then(|o| self.deals.get_mut(&o.0)) {
-                        o.cancelled_by = Some(d.id.0);
-                        if d.deal_type == DealType::UseCancel {
-                            let k = (o.ev.merchant_id.0, o.ev.deal_date, o.ev.id.0);
-                            if o.billing.is_none() {
-                                self.unbilled.remove(&k);
-                            } else {
-                                self.clawbacks
-                                    .insert((d.merchant_id.0, d.deal_date, d.id.0), d.point);
+                    let Some(o) = d.original_deal_id else {
+                        rep.fail(format!("event {off}: cancel {} names no original", d.id));
+                        return Ok(());
+                    };
+                    match deal_of(store, o) {
+                        Err(_) => rep.fail(format!("event {off}: cancel of unknown deal {o}")),
+                        Ok(orig) => {
+                            if orig.cancelled_by != Some(d.id) {
+                                rep.fail(format!("deal {o} cancellation differs from the replay"));
+                            }
+                            if d.deal_type == DealType::UseCancel {
+                                let k = (orig.merchant_id.0, orig.deal_date, orig.id.0);
+                                if self.unbilled.remove(&k).is_none() {
+                                    self.clawbacks
+                                        .insert((d.merchant_id.0, d.deal_date, d.id.0), d.point);
+                                }
                             }
                         }
                     }
@@ -396,13 +458,6 @@ impl Replay {
                 DealType::Save => {}
             }
         }
-        self.deals.insert(
-            d.id.0,
-            ReplayDeal {
-                ev: d.clone(),
-                billing: None,
-                cancelled_by: None,
-            },
-        );
+        Ok(())
     }
 }

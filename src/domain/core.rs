@@ -178,6 +178,15 @@ impl Core {
         })
     }
 
+    /// Bytes on disk and bytes of live keys and values (the bench's compactness figures;
+    /// the second reads the whole store).
+    pub fn store_bytes(&self) -> Result<(u64, u64)> {
+        Ok((
+            self.shared.store.size_on_disk(),
+            self.shared.store.live_bytes()?,
+        ))
+    }
+
     /// The last durable event offset.
     pub fn last_offset(&self) -> u64 {
         self.shared.meta.lock().last_offset

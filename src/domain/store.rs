@@ -214,7 +214,7 @@ impl Store {
             // sled panics on some damaged files (a truncated one): make that a clear error.
             let opened = open_quietly(&config).map_err(|_| {
                 Error::store(format!(
-                    "the store {} is damaged (sled could not read {}); run `onepoint rebuild` or restore it from a backup",
+                    "the store {} is damaged (sled could not read {}): restore it from a backup",
                     dir.display(),
                     sled_dir.display()
                 ))
@@ -225,7 +225,12 @@ impl Store {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                Err(e) => return Err(io("cannot open store", dir, e)),
+                Err(e) => {
+                    return Err(Error::store(format!(
+                        "cannot open the store's database {}: {e}; if it is damaged, restore the store from a backup",
+                        sled_dir.display()
+                    )));
+                }
             }
         };
         let data_path = sled_dir.join("db");
@@ -349,6 +354,16 @@ impl Store {
         self.data_file
             .sync_data()
             .map_err(|e| Error::store(format!("fsync failed: {e}")))
+    }
+
+    /// Bytes of live keys and values (what the store holds, before sled's overhead).
+    pub fn live_bytes(&self) -> Result<u64> {
+        let mut n = 0u64;
+        for r in self.db.iter() {
+            let (k, v) = r.map_err(|e| Error::store(format!("read failed: {e}")))?;
+            n += (k.len() + v.len()) as u64;
+        }
+        Ok(n)
     }
 
     /// Bytes on disk (sled and the log).

@@ -103,31 +103,45 @@ pub fn encode_record(seq: u64, payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
-/// Parses a segment; returns the records and the length of its whole prefix (where a torn
-/// tail begins, if any).
-fn parse(bytes: &[u8]) -> (Vec<Record>, usize) {
+/// The record at `at`, and where it ends, if it is whole and its CRC holds.
+fn record_at(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
+    let head = bytes.get(at..at.checked_add(HEADER)?)?;
+    let len = u32::from_le_bytes(head[0..4].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(head[4..8].try_into().ok()?);
+    let seq = u64::from_le_bytes(head[8..16].try_into().ok()?);
+    let end = (at + HEADER).checked_add(len)?;
+    let body = bytes.get(at + 8..end)?;
+    let mut h = crc32fast::Hasher::new();
+    h.update(body);
+    (h.finalize() == crc).then(|| {
+        (
+            Record {
+                seq,
+                payload: bytes[at + HEADER..end].to_vec(),
+            },
+            end,
+        )
+    })
+}
+
+/// Parses a segment: the whole records, the length of their prefix, and whether what
+/// follows it is damage rather than a torn tail (a bad record followed by a good one: an
+/// append cut short by a crash leaves nothing good after it).
+fn parse(bytes: &[u8]) -> (Vec<Record>, usize, bool) {
     let mut at = 0;
     let mut out = Vec::new();
-    while bytes.len() - at >= HEADER {
-        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
-        let len = u32_at(at) as usize;
-        let crc = u32_at(at + 4);
-        let seq = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().expect("8 bytes"));
-        let Some(end) = (at + HEADER).checked_add(len).filter(|e| *e <= bytes.len()) else {
-            break;
-        };
-        let mut h = crc32fast::Hasher::new();
-        h.update(&bytes[at + 8..end]);
-        if h.finalize() != crc {
-            break;
-        }
-        out.push(Record {
-            seq,
-            payload: bytes[at + HEADER..end].to_vec(),
-        });
+    while let Some((r, end)) = record_at(bytes, at) {
+        out.push(r);
         at = end;
     }
-    (out, at)
+    let mut damaged = false;
+    if at + HEADER <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        if let Some(next) = (at + HEADER).checked_add(len) {
+            damaged = record_at(bytes, next).is_some();
+        }
+    }
+    (out, at, damaged)
 }
 
 impl Wal {
@@ -159,10 +173,10 @@ impl Wal {
         let count = segments.len();
         for (i, (first, path)) in segments.iter().enumerate() {
             let bytes = fs::read(path).map_err(|e| io("cannot read", path, e))?;
-            let (records, good) = parse(&bytes);
+            let (records, good, damage) = parse(&bytes);
             let last = i + 1 == count;
             if good < bytes.len() {
-                if !last {
+                if !last || damage {
                     return Err(damaged(path, good));
                 }
                 // A record whose fsync never finished: never acknowledged, never applied.
@@ -323,14 +337,21 @@ mod tests {
         encode_record(2, b"two", &mut buf);
         let whole = buf.len();
         encode_record(3, b"three", &mut buf);
-        let (r, good) = parse(&buf[..buf.len() - 2]);
-        assert_eq!(good, whole);
+        let (r, good, damage) = parse(&buf[..buf.len() - 2]);
+        assert_eq!((good, damage), (whole, false));
         assert_eq!(r.len(), 2);
         assert_eq!((r[1].seq, r[1].payload.as_slice()), (2, &b"two"[..]));
+        // A flipped byte in the last record: torn (nothing good after it).
+        let mut torn = buf.clone();
+        let n = torn.len();
+        torn[n - 1] ^= 1;
+        let (r, good, damage) = parse(&torn);
+        assert_eq!((r.len(), good, damage), (2, whole, false));
+        // A flipped byte in the first: damage (good records follow).
         let mut bad = buf.clone();
         bad[HEADER + 1] ^= 1;
-        let (r, good) = parse(&bad);
+        let (r, good, damage) = parse(&bad);
         assert!(r.is_empty());
-        assert_eq!(good, 0);
+        assert_eq!((good, damage), (0, true));
     }
 }

@@ -2,6 +2,8 @@
 //! built directly (no store, no core), and a `TestBackend` renderer.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use onepoint::app::keymap::Keymap;
 use onepoint::app::state::billing::PreviewRow;
 use onepoint::app::state::members::Analysis;

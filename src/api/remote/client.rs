@@ -51,6 +51,8 @@ pub struct Shared {
     pub outbox: Mutex<Outbox>,
     /// Serialises outbox drains (the background task and the one at connect).
     pub drain_lock: tokio::sync::Mutex<()>,
+    /// What became of queued writes once sent (for the console's status line), until read.
+    pub sent_reports: Mutex<Vec<crate::api::port::OutboxReport>>,
     stale: AtomicBool,
     flavour: Mutex<Flavour>,
 }
@@ -98,6 +100,7 @@ impl Shared {
             cache: Mutex::new(HashMap::new()),
             outbox: Mutex::new(outbox),
             drain_lock: tokio::sync::Mutex::new(()),
+            sent_reports: Mutex::new(Vec::new()),
             stale: AtomicBool::new(false),
             flavour: Mutex::new(Flavour::Onepoint),
         })

@@ -311,6 +311,10 @@ impl Port for RemoteAdapter {
         self.shared.outbox.lock().queued()
     }
 
+    fn outbox_reports(&self) -> Vec<crate::api::port::OutboxReport> {
+        std::mem::take(&mut *self.shared.sent_reports.lock())
+    }
+
     fn refused_outbox(&self) -> usize {
         self.shared.outbox.lock().refused()
     }

@@ -175,10 +175,13 @@ impl Outbox {
             .find(|e| e.refused.is_none())
     }
 
-    /// Adds an entry; returns once it is on disk.
+    /// Adds an entry; returns once it is on disk. A write already queued under the same
+    /// key (an automatic retry of one user action) is queued once.
     pub fn push(&self, e: Entry) -> Result<()> {
         self.change(|v| {
-            v.push(e);
+            if e.write.key.is_none() || !v.iter().any(|x| x.key() == e.key()) {
+                v.push(e);
+            }
             Ok(())
         })
     }
@@ -279,6 +282,16 @@ mod tests {
         let again = Outbox::open(&path).unwrap();
         assert_eq!(again.queued(), 2);
         assert_eq!(again.first(), Some(entry("b")));
+    }
+
+    #[test]
+    fn a_write_pushed_again_under_its_key_is_queued_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Outbox::open(&dir.path().join("outbox.jsonl")).unwrap();
+        o.push(entry("a")).unwrap();
+        o.push(entry("a")).unwrap();
+        o.push(entry("b")).unwrap();
+        assert_eq!(o.queued(), 2);
     }
 
     #[test]

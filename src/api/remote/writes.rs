@@ -88,15 +88,20 @@ pub async fn drain(s: &Shared) {
         };
         let key = entry.key().to_string();
         let recorded = match write(s, &entry.write).await {
-            Attempt::Answered(Ok(_)) => {
+            Attempt::Answered(Ok(o)) => {
                 tracing::info!(key, "outbox: sent");
-                s.outbox.lock().sent(&entry)
+                let r = s.outbox.lock().sent(&entry);
+                report(s, &entry, Ok(o));
+                r
             }
             Attempt::Answered(Err(e)) if definitive(&e) => {
                 tracing::warn!(key, error = %e, "outbox: refused by the server");
-                s.outbox
+                let r = s
+                    .outbox
                     .lock()
-                    .refuse(&entry, &e.to_string(), Clock::System.now())
+                    .refuse(&entry, &e.to_string(), Clock::System.now());
+                report(s, &entry, Err(e));
+                r
             }
             Attempt::Answered(Err(e)) => {
                 tracing::warn!(key, error = %e, "outbox: kept, to send again");
@@ -109,6 +114,18 @@ pub async fn drain(s: &Shared) {
             return;
         }
     }
+}
+
+/// Keeps what became of a queued write for the console to say (the last 100 at most).
+fn report(s: &Shared, entry: &super::outbox::Entry, result: Result<Outcome>) {
+    let mut v = s.sent_reports.lock();
+    if v.len() >= 100 {
+        v.remove(0);
+    }
+    v.push(crate::api::port::OutboxReport {
+        command: entry.write.command.clone(),
+        result,
+    });
 }
 
 /// An answer that sending again will not change: the write is malformed, names what does

@@ -82,11 +82,13 @@ impl BillingState {
 
     /// The rows the filter lets through, in the chosen order.
     pub fn shown(&self) -> impl Iterator<Item = &PreviewRow> {
-        self.shown.iter().map(|&i| &self.rows[i])
+        self.shown.iter().filter_map(|&i| self.rows.get(i))
     }
 
     pub fn selected_row(&self) -> Option<&PreviewRow> {
-        self.shown.get(self.selected).map(|&i| &self.rows[i])
+        self.shown
+            .get(self.selected)
+            .and_then(|&i| self.rows.get(i))
     }
 
     /// Amounts billed per month for the selected merchant, oldest first (the bar chart).

@@ -264,6 +264,12 @@ pub struct State {
     pub names_loading: bool,
     /// A read of the merchants is out.
     pub merchants_loading: bool,
+    /// Members' balances as last read (for the forms' notes; never for arithmetic).
+    pub member_points: std::collections::HashMap<MemberId, crate::domain::Points>,
+    /// Member ids a read found no member for (the forms say so).
+    pub unknown_members: std::collections::HashSet<MemberId>,
+    /// The deal the cancel form's original id names, once read.
+    pub form_original: Option<crate::domain::Deal>,
     /// The store's business time zone: every time shown is in it.
     pub zone: chrono::FixedOffset,
     /// The tab the member analysis was opened from (`Esc` goes back there).
@@ -320,6 +326,9 @@ impl State {
             member_names: Default::default(),
             names_loading: false,
             merchants_loading: false,
+            member_points: Default::default(),
+            form_original: None,
+            unknown_members: Default::default(),
             zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
             back_to: None,
         }
@@ -384,6 +393,7 @@ impl State {
     pub fn remember_names<'a>(&mut self, names: impl IntoIterator<Item = (MemberId, &'a str)>) {
         if self.member_names.len() > NAMES_KEPT {
             self.member_names.clear();
+            self.member_points.clear();
         }
         for (id, n) in names {
             self.member_names.insert(id, n.to_string());

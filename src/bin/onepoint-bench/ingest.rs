@@ -1,7 +1,10 @@
 //! The `ingest` scenario (SPEC 8): 64 concurrent submitters place a 70% save / 25% use /
 //! 5% cancel mix for 100k members; every ack is durable (group commit, fsync). Reports
 //! deals/s and ack latency, and, on the same disk in the same run, the limits we compare
-//! against: raw sled batched inserts/s and flush+fsyncs/s.
+//! against: raw sled batched inserts/s and flush+fsyncs/s. Then the store's size (bytes on
+//! disk and live key/value bytes per deal) and, in fresh processes, the time to open it and
+//! the resident memory after opening, once after the clean close of the writing session and
+//! once after a writer on it was killed with SIGKILL under load.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +78,12 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
     let info = core.info().map_err(|e| e.to_string())?;
+    let (disk, live) = core.store_bytes().map_err(|e| e.to_string())?;
+    drop(core);
+    let after_close = open_in_child(&dir)?;
+    kill_a_writer(&dir, members)?;
+    let after_kill = open_in_child(&dir)?;
+    let deals_stored = info.deals.max(1) as f64;
     let line = serde_json::json!({
         "scenario": "ingest",
         "members": members,
@@ -90,7 +99,117 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "budget_deals_per_s": 20_000,
         "budget_p99_ack_ms": 25,
         "store_bytes": info.store_bytes,
+        "store_deals": info.deals,
+        "store_bytes_per_deal": disk as f64 / deals_stored,
+        "live_bytes_per_deal": live as f64 / deals_stored,
+        "budget_store_bytes_per_deal": 600,
+        "open_ms_after_close": after_close.0,
+        "rss_mb_after_open_after_close": after_close.1,
+        "open_ms_after_kill": after_kill.0,
+        "rss_mb_after_open_after_kill": after_kill.1,
+        "budget_open_ms": 1000,
     });
     println!("{line}");
+    Ok(())
+}
+
+/// Opens the store in a fresh process (`onepoint-bench open`): (open ms, RSS MB after).
+fn open_in_child(dir: &std::path::Path) -> Result<(f64, f64), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .args(["open", "--data"])
+        .arg(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| {
+        format!(
+            "open in a child: {e}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok((
+        v["open_ms"].as_f64().unwrap_or(f64::NAN),
+        v["rss_mb"].as_f64().unwrap_or(f64::NAN),
+    ))
+}
+
+/// `onepoint-bench open --data DIR`: opens the store, prints the time it took and the
+/// resident memory after it.
+pub fn open(opts: &Opts) -> Result<(), String> {
+    let dir = opts.text("data").ok_or("--data DIR is required")?;
+    let t0 = Instant::now();
+    let core =
+        Core::open(std::path::Path::new(dir), CoreOptions::default()).map_err(|e| e.to_string())?;
+    let info = core.info().map_err(|e| e.to_string())?;
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "{}",
+        serde_json::json!({"open_ms": ms, "rss_mb": rss_mb(), "deals": info.deals})
+    );
+    Ok(())
+}
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Runs `onepoint-bench write` on the store and kills it with SIGKILL after two seconds of
+/// writing under load.
+fn kill_a_writer(dir: &std::path::Path, members: u64) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new(exe)
+        .args(["write", "--members", &members.to_string(), "--data"])
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    child.kill().map_err(|e| e.to_string())?;
+    let _ = child.wait();
+    Ok(())
+}
+
+/// `onepoint-bench write --data DIR --members N`: writes the ingest mix with 64 submitters
+/// until killed (prints `writing` once it has started).
+pub fn write(opts: &Opts) -> Result<(), String> {
+    let dir = opts.text("data").ok_or("--data DIR is required")?;
+    let members = opts.num("members", 100_000)?;
+    let core = Arc::new(
+        Core::open(std::path::Path::new(dir), CoreOptions::default()).map_err(|e| e.to_string())?,
+    );
+    println!("writing");
+    let handles: Vec<_> = (0..64u64)
+        .map(|t| {
+            let core = core.clone();
+            std::thread::spawn(move || {
+                let rng = rand::rngs::StdRng::seed_from_u64(1_000 + t);
+                let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
+                    .with_members((1..=members).map(MemberId))
+                    .with_merchants((1..=200).map(MerchantId));
+                loop {
+                    let req = traffic.deal(None);
+                    let r = core
+                        .execute(vec![Keyed::new(Command::Deal(req), None)])
+                        .pop();
+                    if let Some(Ok(o)) = &r {
+                        traffic.learn(o);
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
     Ok(())
 }

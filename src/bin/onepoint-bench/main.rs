@@ -1,7 +1,9 @@
 //! `onepoint-bench`: the performance budgets of SPEC 8, measured. Each scenario prints one
 //! JSON object per line on stdout. Run in release:
-//! `cargo run --release --bin onepoint-bench -- ingest|queries|render|feed|http [--deals N] [--members N]`
+//! `cargo run --release --bin onepoint-bench -- ingest|queries|render|feed|http|abuse [--deals N] [--members N]`
+//! (`open` and `write` are the ingest scenario's child processes).
 
+mod abuse;
 mod feed;
 mod http;
 mod ingest;
@@ -75,7 +77,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first() else {
         eprintln!(
-            "usage: onepoint-bench ingest|queries|render|feed|http [--deals N] [--members N] [--data DIR]"
+            "usage: onepoint-bench ingest|queries|render|feed|http|abuse [--deals N] [--members N] [--data DIR]"
         );
         std::process::exit(2);
     };
@@ -88,10 +90,13 @@ fn main() {
     };
     let r = match scenario.as_str() {
         "ingest" => ingest::run(&opts),
+        "open" => ingest::open(&opts),
+        "write" => ingest::write(&opts),
         "queries" => queries::run(&opts),
         "render" => render::run(&opts),
         "feed" => feed::run(&opts),
         "http" => http::run(&opts),
+        "abuse" => abuse::run(&opts),
         other => Err(format!("unknown scenario {other:?}")),
     };
     if let Err(e) = r {

@@ -10,7 +10,7 @@ use tui_input::Input;
 use super::{centered, popup};
 use crate::app::forms::Form;
 use crate::app::palette;
-use crate::app::state::{Confirm, FilterTarget};
+use crate::app::state::{Confirm, FilterTarget, State};
 use crate::views::theme::Theme;
 
 const LABEL_W: u16 = 10;
@@ -33,14 +33,63 @@ fn input_line(f: &mut Frame, r: Rect, input: &Input, focused: bool, t: &Theme) {
     }
 }
 
-pub fn form(f: &mut Frame, area: Rect, form: &Form, t: &Theme) {
+/// Lines `text` takes when wrapped at `width` columns (words kept whole where they fit).
+fn wrapped_height(text: &str, width: u16) -> u16 {
+    use unicode_width::UnicodeWidthStr;
+    let w = usize::from(width.max(1));
+    let mut lines = 1;
+    let mut col = 0;
+    for word in text.split(' ') {
+        let ww = word.width();
+        if col > 0 && col + 1 + ww > w {
+            lines += 1;
+            col = 0;
+        }
+        col += if col > 0 { 1 } else { 0 } + ww;
+        while col > w {
+            lines += 1;
+            col -= w;
+        }
+    }
+    lines
+}
+
+pub fn form(f: &mut Frame, area: Rect, form: &Form, s: &State, t: &Theme) {
     let w = (area.width - 4).min(96);
-    let h = form.fields.len() as u16 * 2 + 4 + form.other_errors.len() as u16;
+    let text_w = w.saturating_sub(2 + LABEL_W);
+    let notes = form.notes(s);
+    // Each field: its line, then its note and its error, wrapped whole under the input.
+    let blocks: Vec<(Option<String>, Option<String>)> = form
+        .fields
+        .iter()
+        .zip(&notes)
+        .map(|(field, note)| {
+            let err = field
+                .error
+                .as_ref()
+                .filter(|_| form.touched)
+                .map(|e| format!("✗ {e}"));
+            (note.clone(), err)
+        })
+        .collect();
+    let body: u16 = blocks
+        .iter()
+        .map(|(n, e)| {
+            1 + n.as_deref().map_or(0, |x| wrapped_height(x, text_w))
+                + e.as_deref().map_or(0, |x| wrapped_height(x, text_w))
+        })
+        .sum();
+    let others: u16 = form
+        .other_errors
+        .iter()
+        .map(|e| wrapped_height(&format!("✗ {e}"), w.saturating_sub(2)))
+        .sum();
+    let h = (body + others + 4).min(area.height.saturating_sub(2));
     let inner = popup(f, centered(area, w, h), format!(" {} ", form.title), t);
-    let err_w = inner.width.saturating_sub(LABEL_W + INPUT_W + 2);
-    for (i, field) in form.fields.iter().enumerate() {
-        let y = inner.y + i as u16 * 2;
-        if y + 1 >= inner.y + inner.height {
+    let bottom = inner.y + inner.height.saturating_sub(1);
+    let mut y = inner.y;
+    for (i, (field, (note, err))) in form.fields.iter().zip(&blocks).enumerate() {
+        if y >= bottom {
             break;
         }
         let focused = i == form.focus;
@@ -56,21 +105,30 @@ pub fn form(f: &mut Frame, area: Rect, form: &Form, t: &Theme) {
             focused,
             t,
         );
-        let note = match (&field.error, form.touched) {
-            (Some(e), true) => Span::styled(format!("✗ {e}"), t.bad),
-            _ => Span::styled(field.hint, t.muted),
-        };
+        let hint_w = inner.width.saturating_sub(LABEL_W + INPUT_W + 2);
         f.render_widget(
-            Paragraph::new(Line::from(note)).wrap(Wrap { trim: true }),
-            Rect::new(inner.x + LABEL_W + INPUT_W + 2, y, err_w, 2),
+            Paragraph::new(Span::styled(field.hint, t.muted)),
+            Rect::new(inner.x + LABEL_W + INPUT_W + 2, y, hint_w, 1),
         );
+        y += 1;
+        for (text, style) in [(note, t.accent), (err, t.bad)] {
+            let Some(text) = text else { continue };
+            let lines = wrapped_height(text, text_w).min(bottom.saturating_sub(y));
+            f.render_widget(
+                Paragraph::new(Span::styled(text.clone(), style)).wrap(Wrap { trim: true }),
+                Rect::new(inner.x + LABEL_W, y, text_w, lines),
+            );
+            y += lines;
+        }
     }
-    let first = inner.y + form.fields.len() as u16 * 2;
-    for (y, e) in (first..).zip(form.other_errors.iter()) {
+    for e in &form.other_errors {
+        let text = format!("✗ {e}");
+        let lines = wrapped_height(&text, inner.width).min(bottom.saturating_sub(y));
         f.render_widget(
-            Paragraph::new(Span::styled(format!("✗ {e}"), t.bad)),
-            Rect::new(inner.x, y, inner.width, 1),
+            Paragraph::new(Span::styled(text, t.bad)).wrap(Wrap { trim: true }),
+            Rect::new(inner.x, y, inner.width, lines),
         );
+        y += lines;
     }
     let footer = if form.touched && form.error_count() > 0 {
         Span::styled(
@@ -85,13 +143,18 @@ pub fn form(f: &mut Frame, area: Rect, form: &Form, t: &Theme) {
     };
     f.render_widget(
         Paragraph::new(footer),
-        Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1),
+        Rect::new(inner.x, bottom, inner.width, 1),
     );
 }
 
 pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     let w = (area.width - 4).min(76);
-    let h = c.lines.len() as u16 + 5;
+    let body: u16 = c
+        .lines
+        .iter()
+        .map(|l| wrapped_height(l, w.saturating_sub(2)))
+        .sum();
+    let h = body + 4;
     let inner = popup(f, centered(area, w, h), format!(" {} ", c.title), t);
     let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.as_str())).collect();
     lines.push(Line::from(""));
@@ -104,8 +167,15 @@ pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
 
-pub fn palette(f: &mut Frame, area: Rect, input: &Input, selected: usize, t: &Theme) {
-    let list = palette::matches(input.value());
+pub fn palette(
+    f: &mut Frame,
+    area: Rect,
+    input: &Input,
+    selected: usize,
+    read_only: bool,
+    t: &Theme,
+) {
+    let list = palette::matches(input.value(), read_only);
     let w = (area.width - 4).min(70);
     let h = (list.len() as u16 + 3).min(area.height - 4).max(4);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 2, w, h);

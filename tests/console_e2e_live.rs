@@ -1,0 +1,227 @@
+//! End to end on a store of 2,500 members with live writes (the demo's simulator on a
+//! seeded store), in a real terminal (tmux, 200x50, mono theme so the highlight is reverse
+//! video): `j`, `PgDn`, `G` and `k` reach every row in order across window boundaries; the
+//! selection keeps its id while writes arrive; `c` and `w` name the highlighted record; a
+//! global sort matches the store's own order; names appear in Deals and Events.
+
+mod console_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use console_support::tmux::{Tmux, available, highlighted, highlighted_id, position};
+
+const MEMBERS: u64 = 2_500;
+/// Rows a page moves at 50 lines (the screen less header, tabs, hints, status and borders).
+const PAGE: u64 = 42;
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_onepoint"))
+}
+
+fn seed(dir: &Path) {
+    let out = Command::new(bin())
+        .args(["--data"])
+        .arg(dir)
+        .args(["seed", "--members", &MEMBERS.to_string(), "--deals", "6000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seed: {out:?}");
+}
+
+/// Waits until the title shows `pos` and returns the highlighted row's id.
+fn at(t: &Tmux, name: &str, pos: u64) -> u64 {
+    t.wait_until(&format!("{name} {pos} / ..."), |s| {
+        position(s, name).is_some_and(|(p, _)| p == pos)
+    });
+    highlighted_id(&t.screen_styled()).expect("a highlighted row")
+}
+
+#[test]
+fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    seed(&store);
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[console]\ntheme = \"mono\"\n").unwrap();
+    let exit_file = dir.path().join("exit");
+    let script = format!(
+        "ONEPOINT_CONFIG={cfg} XDG_STATE_HOME={state} {bin} --data {store} demo --rate 40; echo $? > {exit}; sleep 30",
+        cfg = cfg.display(),
+        state = dir.path().join("state").display(),
+        bin = bin().display(),
+        store = store.display(),
+        exit = exit_file.display(),
+    );
+    let t = Tmux::start("live", 200, 50, &script);
+    t.wait_for("Members 1 / ");
+
+    // j, one row at a time, across the first window's end (120 rows): every row in order.
+    // In id order the ids are the positions (ids are dense), so a skip would show.
+    assert_eq!(at(&t, "Members", 1), 1);
+    for pos in 2..=135 {
+        t.keys(&["j"]);
+        assert_eq!(at(&t, "Members", pos), pos, "j to row {pos}");
+    }
+
+    // g back to the true first row, then PgDn a page at a time across several windows.
+    t.keys(&["g"]);
+    assert_eq!(at(&t, "Members", 1), 1);
+    for k in 1..=14 {
+        t.keys(&["PageDown"]);
+        let pos = 1 + k * PAGE;
+        assert_eq!(at(&t, "Members", pos), pos, "PgDn {k}");
+    }
+
+    // G: the last row of the whole table. Joins keep arriving, so by the time the screen is
+    // read a few newer members may sit below it: exactly as many as the total grew by.
+    t.keys(&["G"]);
+    t.wait_until("the last row", |s| {
+        position(s, "Members").is_some_and(|(p, _)| p >= MEMBERS)
+    });
+    let styled = t.screen_styled();
+    let (last, total) = position(&console_support::tmux::plain(&styled), "Members").unwrap();
+    assert_eq!(highlighted_id(&styled), Some(last));
+    let below = styled
+        .lines()
+        .skip_while(|l| !(l.starts_with('│') && l.contains("\u{1b}[7m")))
+        .skip(1)
+        .map(console_support::tmux::plain)
+        .take_while(|l| {
+            l.trim_start_matches('│')
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<u64>().is_ok())
+        })
+        .count() as u64;
+    assert_eq!(below, total - last, "G lands on the last row there was");
+    // ...and k walks back one row at a time, across the window's start.
+    for back in 1..=130 {
+        t.keys(&["k"]);
+        assert_eq!(at(&t, "Members", last - back), last - back, "k {back}");
+    }
+
+    // `w` names the highlighted member.
+    let member = highlighted_id(&t.screen_styled()).unwrap();
+    t.keys(&["w"]);
+    let s = t.wait_until("the withdraw confirm or refusal", |s| {
+        s.contains(&format!("Withdraw member {member}?")) || s.contains("has already withdrawn")
+    });
+    if s.contains("has already withdrawn") {
+        assert!(s.contains(&format!("member {member} ")), "{s}");
+    } else {
+        t.keys(&["n"]);
+        t.wait_for("nothing was written");
+    }
+
+    // Deals, newest first: hold a deal while new deals arrive above it.
+    t.keys(&["2"]);
+    t.wait_for("Deals 1 / ");
+    for pos in 2..=4 {
+        t.keys(&["j"]);
+        at(&t, "Deals", pos);
+    }
+    let held = highlighted_id(&t.screen_styled()).unwrap();
+    let s = t.wait_until("+N new above the held deal", |s| s.contains(" new "));
+    std::thread::sleep(Duration::from_millis(1_500));
+    let styled = t.screen_styled();
+    assert_eq!(
+        highlighted_id(&styled),
+        Some(held),
+        "the selection follows the deal:\n{s}"
+    );
+    let (pos, _) = position(&t.screen(), "Deals").unwrap();
+    assert!(pos > 4, "new deals above moved it down to {pos}");
+
+    // Names beside member ids on every deal row.
+    let row = highlighted(&styled).unwrap();
+    let after_date = row.split(':').nth(1).expect("a date in the row");
+    let member_cell: Vec<&str> = after_date.split_whitespace().skip(1).take(2).collect();
+    assert!(
+        member_cell.len() == 2
+            && member_cell[0].parse::<u64>().is_ok()
+            && !member_cell[1].starts_with('#'),
+        "the member's name beside its id: {row}"
+    );
+
+    // `c` names the highlighted deal (a confirm, or at once why it cannot be cancelled).
+    t.keys(&["c"]);
+    let s = t.wait_until("the cancel confirm or refusal", |s| {
+        s.contains(&format!("Cancel deal {held}?")) || s.contains(&format!("deal {held} "))
+    });
+    if s.contains(&format!("Cancel deal {held}?")) {
+        t.keys(&["Escape"]);
+    }
+
+    // Events: names beside member ids.
+    t.keys(&["5"]);
+    let s = t.wait_until("a deal event with a member name", |s| {
+        s.lines().any(|l| {
+            l.split("· member ").nth(1).is_some_and(|rest| {
+                let mut w = rest.split_whitespace();
+                w.next().is_some_and(|id| id.parse::<u64>().is_ok())
+                    && w.next().is_some_and(|name| !name.starts_with('#'))
+            })
+        })
+    });
+    assert!(s.contains("Events · "));
+
+    // A global sort: pause the traffic, sort members by balance (highest first) and compare
+    // the top rows with the store's own order once the console has closed.
+    t.keys(&["P"]);
+    t.wait_for("demo traffic paused");
+    std::thread::sleep(Duration::from_millis(1_500));
+    t.keys(&["1"]);
+    t.keys(&["B"]);
+    t.wait_for("sort balance ▼");
+    std::thread::sleep(Duration::from_millis(2_000));
+    let s = t.wait_for("sort balance ▼");
+    let shown: Vec<u64> = s
+        .lines()
+        .filter(|l| l.starts_with('│'))
+        .filter_map(|l| {
+            l.trim_start_matches('│')
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .take(10)
+        .collect();
+    assert_eq!(shown.len(), 10, "{s}");
+    t.keys(&["q"]);
+    let start = std::time::Instant::now();
+    while !exit_file.exists() && start.elapsed() < console_support::tmux::WAIT {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(std::fs::read_to_string(&exit_file).unwrap().trim(), "0");
+    let out = Command::new(bin())
+        .arg("--data")
+        .arg(&store)
+        .args(["--json", "member", "list", "--limit", "10000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut by_balance: Vec<(i64, u64)> = all
+        .iter()
+        .map(|m| {
+            (
+                (m["point"].as_f64().unwrap() * 100.0).round() as i64,
+                m["memberId"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The balance index's order, highest first (ties: the higher id first).
+    by_balance.sort_by(|a, b| b.cmp(a));
+    let store_top: Vec<u64> = by_balance.iter().take(10).map(|x| x.1).collect();
+    assert_eq!(
+        shown, store_top,
+        "the console's top balances are the store's"
+    );
+}
