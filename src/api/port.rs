@@ -129,6 +129,8 @@ pub trait Port: Send + Sync + 'static {
         &self,
         q: &crate::domain::reports::ReportQuery,
     ) -> Result<crate::domain::reports::Report>;
+    /// Running totals and segments of these members (unknown ids left out): one call a page.
+    fn member_totals(&self, ids: &[MemberId]) -> Result<Vec<crate::domain::reports::MemberTotals>>;
 
     // ---- one-write conveniences over `execute` ----
     fn run_one(&self, command: Command, key: Option<IdemKey>) -> Result<Outcome> {
