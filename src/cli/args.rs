@@ -36,6 +36,10 @@ pub struct GlobalOpts {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// A file holding the bearer token for --remote (not shown in `ps`, unlike --token);
+    /// before the subcommand
+    #[arg(long = "token-file", value_name = "FILE")]
+    pub client_token_file: Option<PathBuf>,
     /// Print exactly one JSON value on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -464,7 +468,9 @@ Pages through the store; nothing is loaded whole. Deals are written oldest first
 every field:
   id,key,type,status,reason,billingStatus,billingId,originalDealId,originalKey,
   cancelledBy,memberId,memberName,merchantId,merchantName,dealAmount,point,balance,dealDate
-and `onepoint import deals` reads the file back (it takes the columns it needs). Points
+and `onepoint import deals` reads the file back (it takes the columns it needs).
+Members carry the balance (`point`), running totals (earned, used, saveCancelled,
+useCancelled, forfeited, deals, failed, frequency, spend) and their segment. Points
 are exact hundredths (Parquet: DECIMAL(18,2)); dates are RFC 3339 in UTC (Parquet:
 TIMESTAMP(MILLIS, UTC)). Parquet is written a row group of 65,536 rows at a time, so
 memory stays bounded. With --output the file appears only once the export is complete.";

@@ -140,7 +140,8 @@ pub fn exit_code(e: &Error) -> i32 {
 
 /// The composition root: reads the config once, builds each part's options, opens the port.
 fn run(cli: Cli) -> Result<i32, Error> {
-    let global = cli.global;
+    let mut global = cli.global;
+    global.token = client_token(&global)?;
     let config = crate::config::load()?;
     match cli.command {
         None => {
@@ -187,6 +188,28 @@ fn target(global: &GlobalOpts, config: &ConfigFile) -> Result<Target, Error> {
         settings: config.core_settings()?,
         dir: data_dir(global)?,
     })
+}
+
+/// The client's bearer token: from `--token-file` (a file only its owner may read, as ssh
+/// wants of keys), or `ONEPOINT_TOKEN`, or `--token` with a warning (`ps` shows it).
+fn client_token(global: &GlobalOpts) -> Result<Option<String>, Error> {
+    if let Some(path) = &global.client_token_file {
+        if global.token.is_some() && std::env::var_os("ONEPOINT_TOKEN").is_none() {
+            return Err(Error::invalid(
+                "--token-file",
+                "goes without --token: give the token one way",
+            ));
+        }
+        return crate::server::auth::read_secret_file(path, "--token-file").map(Some);
+    }
+    if let Some(t) = &global.token
+        && std::env::var("ONEPOINT_TOKEN").ok().as_deref() != Some(t.as_str())
+    {
+        eprintln!(
+            "warning: --token shows in `ps` to every user of this machine; use ONEPOINT_TOKEN or --token-file"
+        );
+    }
+    Ok(global.token.clone())
 }
 
 /// The console's options: `--read-only`, and the config's keys, theme (`NO_COLOR` forces

@@ -38,10 +38,11 @@ pub fn row_of(d: &Deal, member_status: MemberStatus) -> DashboardRow {
     }
 }
 
-/// Adds a new deal to the read model.
-pub fn record(tx: &mut Tx, d: &Deal, member_status: MemberStatus) {
+/// Adds a new deal to the read model. The stored row's member status is not kept up to date
+/// (a withdrawal rewrites no rows): reads join in the member's status.
+pub fn record(tx: &mut Tx, d: &Deal) {
     let month = Month::of(d.deal_date, tx.zone);
-    tx.put(row_key(d.member_id, d.id), &row_of(d, member_status));
+    tx.put(row_key(d.member_id, d.id), &row_of(d, MemberStatus::Valid));
     tx.put_raw(
         merchant_key(d.merchant_id, month, d.id),
         d.member_id.0.to_be_bytes().to_vec(),

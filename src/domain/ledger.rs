@@ -105,7 +105,7 @@ pub fn merchant_of<R: Reader>(r: &R, rates: &Rates, id: MerchantId) -> Result<Me
 }
 
 /// Writes an account, keeping the balance index and the meta totals in step.
-fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account, valid: bool) -> Result<()> {
+fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account) -> Result<()> {
     if old.balance != new.balance {
         tx.remove(balance_key(old.balance, id.0));
         tx.put_raw(balance_key(new.balance, id.0), Vec::new());
@@ -114,10 +114,8 @@ fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account, valid: b
             .outstanding
             .checked_add(new.balance - old.balance)
             .ok_or_else(|| Error::rule("point", &super::money::bound_rule()))?;
-        if valid {
-            tx.meta.buckets[bucket_of(old.balance)] -= 1;
-            tx.meta.buckets[bucket_of(new.balance)] += 1;
-        }
+        tx.meta.buckets[bucket_of(old.balance)] -= 1;
+        tx.meta.buckets[bucket_of(new.balance)] += 1;
     }
     tx.put(key1(ACCOUNT, id.0), new);
     Ok(())
@@ -161,7 +159,7 @@ fn withdraw(tx: &mut Tx, id: MemberId) -> Result<Withdrawal> {
     new.balance = Points::ZERO;
     new.forfeited = new.forfeited.add_recorded(forfeited, "memberId")?;
     new.last_activity = Some(tx.now);
-    put_account(tx, id, &old, &new, true)?;
+    put_account(tx, id, &old, &new)?;
     tx.meta.buckets[bucket_of(Points::ZERO)] -= 1;
     tx.meta.valid_members -= 1;
     member.status = MemberStatus::Invalid;
@@ -269,9 +267,9 @@ fn new_deal(
 }
 
 /// Records a deal: the write model, the dashboard, merchant stats, the event.
-fn record(tx: &mut Tx, d: &Deal, member_status: MemberStatus) -> Result<()> {
+fn record(tx: &mut Tx, d: &Deal) -> Result<()> {
     tx.put(key1(DEAL, d.id.0), d);
-    dashboard::record(tx, d, member_status);
+    dashboard::record(tx, d);
     let sk = key1(MERCHANT_STATS, d.merchant_id.0);
     let mut stats = tx.get::<MerchantStats>(&sk)?.unwrap_or_default();
     stats.deals += 1;
@@ -306,8 +304,8 @@ fn save(
     d.deal_amount = amount.0;
     d.point = points;
     d.balance = new.balance;
-    put_account(tx, member, &old, &new, true)?;
-    record(tx, &d, MemberStatus::Valid)?;
+    put_account(tx, member, &old, &new)?;
+    record(tx, &d)?;
     Ok(d)
 }
 
@@ -337,8 +335,8 @@ fn use_points(
     }
     touch(&mut new, date);
     d.balance = new.balance;
-    put_account(tx, member, &old, &new, true)?;
-    record(tx, &d, MemberStatus::Valid)?;
+    put_account(tx, member, &old, &new)?;
+    record(tx, &d)?;
     Ok(d)
 }
 
@@ -451,8 +449,8 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
         orig.cancelled_by = Some(d.id);
         tx.put(key1(DEAL, orig.id.0), &orig);
     }
-    put_account(tx, member, &old, &new, true)?;
-    record(tx, &d, MemberStatus::Valid)?;
+    put_account(tx, member, &old, &new)?;
+    record(tx, &d)?;
     Ok(d)
 }
 

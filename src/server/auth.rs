@@ -75,28 +75,7 @@ impl Tokens {
     /// Reads a token file; like ssh with its keys, refuses one that group or others may
     /// read or write.
     pub fn load(path: &Path) -> Result<Tokens> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if let Ok(meta) = std::fs::metadata(path)
-                && meta.permissions().mode() & 0o077 != 0
-            {
-                return Err(Error::invalid(
-                    "--token-file",
-                    &format!(
-                        "is readable or writable by group or others (mode {:o}): run chmod 600 {}",
-                        meta.permissions().mode() & 0o777,
-                        path.display()
-                    ),
-                ));
-            }
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid(
-                "--token-file",
-                &format!("cannot be read ({e}): {}", path.display()),
-            )
-        })?;
+        let text = read_private(path, "--token-file")?;
         Tokens::parse(&text, &path.display().to_string())
     }
 
@@ -118,6 +97,39 @@ impl Tokens {
         }
         found
     }
+}
+
+/// A file only its owner may read or write, read whole; `field` names it in errors.
+fn read_private(path: &Path, field: &str) -> Result<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            return Err(Error::invalid(
+                field,
+                &format!(
+                    "is readable or writable by group or others (mode {:o}): run chmod 600 {}",
+                    meta.permissions().mode() & 0o777,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid(field, &format!("cannot be read ({e}): {}", path.display())))
+}
+
+/// A client's token file: the token on its first non-empty line, from a file only its
+/// owner may read.
+pub fn read_secret_file(path: &Path, field: &str) -> Result<String> {
+    let text = read_private(path, field)?;
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(field, "holds no token"))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
