@@ -138,6 +138,33 @@ fn export_writes_oldest_first_in_the_import_shape() {
 }
 
 #[test]
+fn the_member_export_carries_totals_and_the_segment() {
+    let s = source();
+    let members = s.ok(&w("export members --format json"));
+    let m = &members.as_array().unwrap()[0];
+    assert_eq!(m["memberId"], 1);
+    assert_eq!(m["point"], 749.5);
+    assert_eq!(m["earned"], 1000.0);
+    assert_eq!(m["used"], 350.5);
+    assert_eq!(m["useCancelled"], 100.0);
+    assert_eq!(m["forfeited"], 0.0);
+    assert_eq!(
+        (m["deals"].as_u64(), m["failed"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(
+        (m["frequency"].as_u64(), m["spend"].as_u64()),
+        (Some(3), Some(100_000))
+    );
+    let segments = ["champions", "loyal", "active", "new", "at risk", "dormant"];
+    for m in members.as_array().unwrap() {
+        assert!(segments.contains(&m["segment"].as_str().unwrap()), "{m}");
+    }
+    // Member 2 never dealt: no frequency, no spend.
+    assert_eq!(members[1]["frequency"], 0);
+}
+
+#[test]
 fn the_json_export_carries_every_field_typed() {
     let s = source();
     let deals = s.ok(&w("export deals --format json"));
@@ -340,7 +367,7 @@ fn export_to_a_file_replaces_it_only_when_complete() {
     let billings: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(billings[0]["merchantId"], 7);
     let csv = s.run(&["export", "members"]).stdout;
-    assert!(csv.starts_with("memberId,name,phone,address,status,point,joinedAt,lastActivity\n"));
+    assert!(csv.starts_with("memberId,name,phone,address,status,point,joinedAt,lastActivity,earned,used,saveCancelled,useCancelled,forfeited,deals,failed,frequency,spend,segment\n"));
     assert_eq!(csv.lines().count(), 4);
     assert!(!s.path().join("billings.json.partial").exists());
 }

@@ -4,64 +4,12 @@
 //! Without tmux it fails in CI (`CI` set, as `.ci/run` and CI services do: a suite must not
 //! pass on a missing tool) and skips with a notice only on a developer's machine.
 
+mod console_support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Generous: a debug build seeds the demo store and the machine is shared.
-const WAIT: Duration = Duration::from_secs(60);
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-    fn keys(&self, keys: &[&str]) {
-        let mut a = vec!["send-keys", "-t", self.session.as_str()];
-        a.extend_from_slice(keys);
-        self.cmd(&a);
-    }
-    fn text(&self, text: &str) {
-        self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
-    }
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .cmd(&["capture-pane", "-p", "-t", &self.session])
-                .stdout,
-        )
-        .into_owned()
-    }
-    /// Waits until the screen shows `needle`; returns the screen.
-    fn wait_for(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(needle) {
-                return s;
-            }
-            if start.elapsed() > WAIT {
-                panic!("{needle:?} never appeared; the screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
+use console_support::tmux::{Tmux, WAIT, available};
 
 fn wait_file(p: &Path) -> String {
     let start = Instant::now();
@@ -94,19 +42,9 @@ fn balance_on(screen: &str) -> String {
         .unwrap_or_else(|| panic!("no balance on screen:\n{screen}"))
 }
 
-/// `CI` set to anything but empty, `0` or `false` (GitHub Actions, GitLab and `.ci/run` set it).
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
-}
-
 #[test]
 fn demo_console_end_to_end_in_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            !in_ci(),
-            "tmux is not installed: CI must run the console end-to-end test (apt-get install tmux)"
-        );
-        eprintln!("NOTICE: tmux is not installed; skipping the console end-to-end test");
+    if !available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -123,24 +61,7 @@ fn demo_console_end_to_end_in_tmux() {
         exit = exit_file.display(),
         stty = stty_file.display(),
     );
-    let t = Tmux {
-        socket: format!("onepoint-e2e-{}", std::process::id()),
-        session: "e2e".into(),
-    };
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success(), "tmux: {out:?}");
+    let t = Tmux::start("e2e", 200, 50, &script);
 
     let first = t.wait_for("DEMO");
     t.wait_for("Members 1 / ");

@@ -215,3 +215,73 @@ fn terminal_too_small() {
     let s = state(60, 15, ThemeName::Dark);
     assert!(!render(&s).to_string().contains("too small"));
 }
+
+/// The cells that carry meaning, beside the whole-screen snapshots.
+fn lines_of(s: &State) -> Vec<String> {
+    let b = render(s);
+    let buf = b.buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_hint_line_always_ends_with_help_at_any_width() {
+    for w in [60u16, 80, 120, 200] {
+        for tab in ['1', '2', '3', '4', '5'] {
+            let mut s = state(w, 24, ThemeName::Mono);
+            press(&mut s, KeyCode::Char(tab));
+            let hints = lines_of(&s)[22].trim_end().to_string();
+            assert!(hints.ends_with("? help"), "{w} cols, tab {tab}: {hints:?}");
+        }
+    }
+}
+
+#[test]
+fn titles_carry_position_total_and_the_sorted_columns_arrow() {
+    let mut s = state(120, 30, ThemeName::Mono);
+    let l = lines_of(&s);
+    assert!(l[2].contains("Members 3 / 1,234"), "{}", l[2]);
+    assert!(l[3].contains("id ▲"), "{}", l[3]);
+    assert!(!l[3].contains("balance ▼"));
+    press(&mut s, KeyCode::Char('B'));
+    let l = lines_of(&s);
+    assert!(l[3].contains("balance ▼"), "{}", l[3]);
+    assert!(l[2].contains("sort balance ▼"), "{}", l[2]);
+    // The selected row is the one the state holds, with its balance as people read it.
+    let mut s = state(120, 30, ThemeName::Mono);
+    s.members.table.selected = 2;
+    let row = lines_of(&s)
+        .into_iter()
+        .find(|l| l.starts_with("│3 "))
+        .unwrap();
+    assert!(row.contains("23,757.15"), "{row}");
+}
+
+#[test]
+fn read_only_hides_writes_from_hints_help_and_palette() {
+    let mut s = state(200, 50, ThemeName::Mono);
+    s.read_only = true;
+    press(&mut s, KeyCode::Char('2'));
+    let l = lines_of(&s);
+    assert!(
+        !l[47].contains("new deal") && !l[47].contains("cancel"),
+        "{}",
+        l[47]
+    );
+    press(&mut s, KeyCode::Char('?'));
+    let help = lines_of(&s).join("\n");
+    assert!(
+        !help.contains("new deal") && !help.contains("withdraw"),
+        "{help}"
+    );
+    press(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Char(':'));
+    let palette = lines_of(&s).join("\n");
+    assert!(palette.contains("member ID|NAME"));
+    assert!(!palette.contains("join "), "{palette}");
+}

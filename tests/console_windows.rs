@@ -266,3 +266,89 @@ fn members_by_ids_answers_in_the_order_asked_and_skips_unknown_ids() {
             .all(|r| r.preview.merchant_id == r.merchant.merchant.merchant_id)
     );
 }
+
+#[test]
+fn the_worker_reads_a_deal_page_with_its_names_and_finds_a_member_by_name() {
+    use onepoint::api::Port;
+    use onepoint::api::embedded::Embedded;
+    use onepoint::app::action::{Action, DealTable, Effect, Loaded};
+    use onepoint::app::state::table::Fetch;
+    use onepoint::domain::core::CoreOptions;
+    use onepoint::domain::{Clock, Rates};
+    let dir = tempfile::tempdir().unwrap();
+    let port = Embedded::open_with(
+        dir.path(),
+        CoreOptions {
+            rates: Rates::default(),
+            zone: chrono::FixedOffset::east_opt(0).unwrap(),
+            clock: Clock::fixed(support::NOW_MS),
+        },
+    )
+    .unwrap();
+    let join = |name: &str| {
+        port.run_one(
+            onepoint::domain::Command::Join(onepoint::domain::NewMember {
+                name: name.into(),
+                phone: None,
+                address: None,
+            }),
+            None,
+        )
+        .unwrap();
+    };
+    for n in ["Kim Minjun", "Kim Ji", "Olivia Smith"] {
+        join(n);
+    }
+    for m in 1..=3u64 {
+        port.run_one(
+            onepoint::domain::Command::Deal(onepoint::domain::DealRequest::Save {
+                member: MemberId(m),
+                merchant: onepoint::domain::MerchantId(1),
+                amount: onepoint::domain::Amount(10_000),
+                date: None,
+            }),
+            None,
+        )
+        .unwrap();
+    }
+    let load = |name: Option<&str>| {
+        onepoint::app::worker::run(
+            &port,
+            Effect::LoadDeals {
+                table: DealTable::Deals,
+                generation: 1,
+                fetch: Fetch::First,
+                query: DealWindow {
+                    limit: 50,
+                    ..Default::default()
+                },
+                member_name: name.map(str::to_string),
+            },
+        )
+    };
+    match load(None) {
+        Action::Loaded(Loaded::Deals { window, names, .. }) => {
+            assert_eq!(window.rows.len(), 3);
+            assert_eq!(
+                names.len(),
+                3,
+                "one batch read names every member on the page"
+            );
+            assert!(names.iter().any(|(_, n)| n == "Olivia Smith"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match load(Some("olivia")) {
+        Action::Loaded(Loaded::Deals { window, .. }) => {
+            assert_eq!(window.rows.len(), 1);
+            assert_eq!(window.rows[0].member_id, MemberId(3));
+        }
+        other => panic!("{other:?}"),
+    }
+    match load(Some("kim")) {
+        Action::Failed { error, .. } => {
+            assert!(error.to_string().contains("2 members match"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -163,6 +163,21 @@ fn the_server_and_the_remote_adapter_answer_the_same_reports() {
     };
     assert_eq!(s.rows.iter().map(|r| r.members).sum::<u64>(), 2);
 
+    // Member totals for the members export: one batch read, unknown ids left out.
+    let totals = p
+        .member_totals(&[MemberId(1), MemberId(2), MemberId(99)])
+        .unwrap();
+    assert_eq!(totals.len(), 2);
+    assert_eq!(
+        (totals[0].earned, totals[0].frequency, totals[0].spend),
+        (Points(50_000), 1, 50_000)
+    );
+    assert_eq!(
+        (totals[1].earned, totals[1].save_cancelled),
+        (Points(20_000), Points(20_000))
+    );
+    assert_eq!(totals[0].segment, "new");
+
     // Raw HTTP: a bad parameter is a 400 naming it; an unknown report too.
     let url = served.url();
     let r = remote_support::call(

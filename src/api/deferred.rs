@@ -172,6 +172,9 @@ impl Port for Deferred {
     ) -> Result<crate::domain::reports::Report> {
         self.port()?.report(q)
     }
+    fn member_totals(&self, ids: &[MemberId]) -> Result<Vec<crate::domain::reports::MemberTotals>> {
+        self.port()?.member_totals(ids)
+    }
 }
 
 #[cfg(test)]

@@ -127,4 +127,7 @@ impl Port for Embedded {
     ) -> Result<crate::domain::reports::Report> {
         Ok(self.core.report(q)?)
     }
+    fn member_totals(&self, ids: &[MemberId]) -> Result<Vec<crate::domain::reports::MemberTotals>> {
+        Ok(self.core.member_totals(ids)?)
+    }
 }

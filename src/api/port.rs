@@ -129,12 +129,14 @@ pub trait Port: Send + Sync + 'static {
         &self,
         q: &crate::domain::reports::ReportQuery,
     ) -> Result<crate::domain::reports::Report>;
+    /// Running totals and segments of these members (unknown ids left out): one call a page.
+    fn member_totals(&self, ids: &[MemberId]) -> Result<Vec<crate::domain::reports::MemberTotals>>;
 
     // ---- one-write conveniences over `execute` ----
     fn run_one(&self, command: Command, key: Option<IdemKey>) -> Result<Outcome> {
         self.execute(vec![Keyed::new(command, key)])
             .pop()
-            .unwrap_or_else(|| Err(Error::store("no result for the write")))
+            .unwrap_or_else(|| Err(Error::system("no result for the write")))
     }
     fn join(&self, m: NewMember, key: Option<IdemKey>) -> Result<MemberView> {
         match self.run_one(Command::Join(m), key)? {
@@ -170,5 +172,5 @@ pub trait Port: Send + Sync + 'static {
 }
 
 fn unexpected(o: Outcome) -> Error {
-    Error::store(format!("unexpected result kind: {o:?}"))
+    Error::system(format!("unexpected result kind: {o:?}"))
 }

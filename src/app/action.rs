@@ -135,6 +135,8 @@ pub enum Effect {
         generation: u64,
         fetch: Fetch,
         query: DealWindow,
+        /// A member named rather than numbered: found first (it must name one member).
+        member_name: Option<String>,
     },
     /// Names for these member ids, in one read.
     LoadNames(Vec<MemberId>),

@@ -92,6 +92,10 @@ pub fn deals(s: &mut State, table: DealTable, fetch: Fetch) -> Vec<Effect> {
             generation,
             fetch,
             query,
+            member_name: filter
+                .member_name
+                .clone()
+                .filter(|_| filter.member.is_none()),
         },
     )]
 }

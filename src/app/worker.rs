@@ -122,8 +122,12 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
             table,
             generation,
             fetch,
-            query,
-        } => match deals_with_names(port, &query, table) {
+            mut query,
+            member_name,
+        } => match member_named(port, member_name.as_deref()).and_then(|m| {
+            query.member = query.member.or(m);
+            deals_with_names(port, &query, table)
+        }) {
             Ok((window, names)) => Action::Loaded(Loaded::Deals {
                 table,
                 generation,
@@ -197,6 +201,42 @@ pub fn run(port: &dyn Port, e: Effect) -> Action {
             Action::Executed { command, result }
         }
         Effect::Yank(_) | Effect::SetMouse(_) | Effect::DemoRate { .. } => Action::Refresh,
+    }
+}
+
+/// The one member a name (or phone) names, for the deal filter `member:NAME`.
+fn member_named(port: &dyn Port, name: Option<&str>) -> Result<Option<MemberId>> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let w = port.member_window(&crate::domain::MemberWindow {
+        query: Some(name.to_string()),
+        limit: 3,
+        ..Default::default()
+    })?;
+    match w.rows.as_slice() {
+        [one] => Ok(Some(one.member_id)),
+        [] => Err(crate::domain::Error::invalid(
+            "member",
+            &format!("no member's name or phone matches {name:?}"),
+        )
+        .into()),
+        some => {
+            let n = w.total.unwrap_or(some.len() as u64);
+            let eg: Vec<String> = some
+                .iter()
+                .take(2)
+                .map(|m| format!("{} {}", m.member_id, m.name))
+                .collect();
+            Err(crate::domain::Error::invalid(
+                "member",
+                &format!(
+                    "{n} members match {name:?} (e.g. {}): give member:ID",
+                    eg.join(", ")
+                ),
+            )
+            .into())
+        }
     }
 }
 

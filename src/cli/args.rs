@@ -468,7 +468,9 @@ Pages through the store; nothing is loaded whole. Deals are written oldest first
 every field:
   id,key,type,status,reason,billingStatus,billingId,originalDealId,originalKey,
   cancelledBy,memberId,memberName,merchantId,merchantName,dealAmount,point,balance,dealDate
-and `onepoint import deals` reads the file back (it takes the columns it needs). Points
+and `onepoint import deals` reads the file back (it takes the columns it needs).
+Members carry the balance (`point`), running totals (earned, used, saveCancelled,
+useCancelled, forfeited, deals, failed, frequency, spend) and their segment. Points
 are exact hundredths (Parquet: DECIMAL(18,2)); dates are RFC 3339 in UTC (Parquet:
 TIMESTAMP(MILLIS, UTC)). Parquet is written a row group of 65,536 rows at a time, so
 memory stays bounded. With --output the file appears only once the export is complete.";

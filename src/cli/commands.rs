@@ -70,9 +70,9 @@ pub fn run(cmd: CommandLine, global: &GlobalOpts, port: std::sync::Arc<dyn Port>
             print(ctx.json, &i, || show::info(&i, &source))?;
             Ok(0)
         }
-        CommandLine::Demo(_) | CommandLine::Serve(_) | CommandLine::Outbox(_) => Err(Error::store(
-            "demo, serve and outbox are not headless subcommands",
-        )),
+        CommandLine::Demo(_) | CommandLine::Serve(_) | CommandLine::Outbox(_) => Err(
+            Error::system("demo, serve and outbox are not headless subcommands"),
+        ),
     }
 }
 
@@ -137,7 +137,8 @@ fn member(ctx: &Ctx, c: MemberCmd) -> Result<i32> {
         MemberCmd::Show { id } => {
             let id = MemberId::parse("memberId", &id)?;
             let d = ctx.port.member_detail(id, RECENT_DEALS)?;
-            print(ctx.json, &d, || show::member_detail(&d))?;
+            let names = names_for(ctx, std::iter::empty());
+            print(ctx.json, &d, || show::member_detail_named(&d, &names))?;
             Ok(0)
         }
         MemberCmd::List {
@@ -267,10 +268,35 @@ fn deal(ctx: &Ctx, c: DealCmd) -> Result<i32> {
                 return Err(errs.into());
             }
             let list = ctx.port.deals(&q)?;
-            print(ctx.json, &list, || show::deals(&list))?;
+            let names = names_for(ctx, list.iter().map(|d| d.member_id));
+            print(ctx.json, &list, || show::deals_named(&list, &names))?;
             Ok(0)
         }
     }
+}
+
+/// Names to print beside ids: the members in one batch read, the merchants in one list.
+/// Only for text (`--json` keeps the records as they are); a failed read leaves ids alone.
+fn names_for(ctx: &Ctx, members: impl Iterator<Item = MemberId>) -> show::Names {
+    let mut names = show::Names::default();
+    if ctx.json {
+        return names;
+    }
+    let mut ids: Vec<MemberId> = members.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if !ids.is_empty()
+        && let Ok(ms) = ctx.port.members_by_ids(&ids)
+    {
+        names.members = ms.into_iter().map(|m| (m.member_id, m.name)).collect();
+    }
+    if let Ok(ms) = ctx.port.merchants(MAX_PAGE) {
+        names.merchants = ms
+            .into_iter()
+            .filter_map(|m| Some((m.merchant.merchant_id, m.merchant.name?)))
+            .collect();
+    }
+    names
 }
 
 fn billing(ctx: &Ctx, c: BillingCmd) -> Result<i32> {
@@ -296,7 +322,8 @@ fn billing(ctx: &Ctx, c: BillingCmd) -> Result<i32> {
                 return Err(errs.into());
             }
             let list = ctx.port.billings(&q)?;
-            print(ctx.json, &list, || show::billings(&list))?;
+            let names = names_for(ctx, std::iter::empty());
+            print(ctx.json, &list, || show::billings_named(&list, &names))?;
             Ok(0)
         }
     }

@@ -11,6 +11,32 @@ use crate::domain::{
 };
 use chrono::{TimeZone, Utc};
 
+/// Names to print beside ids in tables (read in one batch per list; empty: ids alone).
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub members: std::collections::HashMap<crate::domain::MemberId, String>,
+    pub merchants: std::collections::HashMap<crate::domain::MerchantId, String>,
+}
+
+impl Names {
+    fn member(&self, id: crate::domain::MemberId) -> String {
+        match self.members.get(&id) {
+            Some(n) => format!("{id} {n}"),
+            None => id.to_string(),
+        }
+    }
+    fn merchant(&self, id: crate::domain::MerchantId) -> String {
+        match self.merchants.get(&id) {
+            Some(n) => format!("{id} {n}"),
+            None => id.to_string(),
+        }
+    }
+    /// Left-aligned when there are names to read, right-aligned for bare ids.
+    fn align(named: bool) -> Align {
+        if named { Align::Left } else { Align::Right }
+    }
+}
+
 /// The inner value of an outcome as one JSON line, as `--json` prints it (no `{"Deal":..}`
 /// wrapper; fields in the record's own order).
 pub fn outcome_json(o: &Outcome) -> Result<String> {
@@ -72,6 +98,11 @@ pub fn deal(d: &Deal) -> String {
 }
 
 pub fn deals(list: &[Deal]) -> String {
+    deals_named(list, &Names::default())
+}
+
+/// The deal table with names beside member and merchant ids.
+pub fn deals_named(list: &[Deal], names: &Names) -> String {
     if list.is_empty() {
         return "no deals".into();
     }
@@ -79,8 +110,8 @@ pub fn deals(list: &[Deal]) -> String {
         ("ID", Align::Right),
         ("DATE", Align::Left),
         ("TYPE", Align::Left),
-        ("MEMBER", Align::Right),
-        ("MERCHANT", Align::Right),
+        ("MEMBER", Names::align(!names.members.is_empty())),
+        ("MERCHANT", Names::align(!names.merchants.is_empty())),
         ("AMOUNT", Align::Right),
         ("POINTS", Align::Right),
         ("STATUS", Align::Left),
@@ -99,8 +130,8 @@ pub fn deals(list: &[Deal]) -> String {
             d.id.to_string(),
             short_date(d.deal_date),
             d.deal_type.as_str().into(),
-            d.member_id.to_string(),
-            d.merchant_id.to_string(),
+            names.member(d.member_id),
+            names.merchant(d.merchant_id),
             d.deal_amount.to_string(),
             d.point.to_string(),
             d.status.as_str().into(),
@@ -162,6 +193,11 @@ pub fn members(list: &[MemberView]) -> String {
 }
 
 pub fn member_detail(d: &MemberDetail) -> String {
+    member_detail_named(d, &Names::default())
+}
+
+/// The member analysis with merchant names beside their ids.
+pub fn member_detail_named(d: &MemberDetail, names: &Names) -> String {
     let a = &d.totals;
     let head = member(&d.member)
         .field("earned", a.earned)
@@ -175,14 +211,14 @@ pub fn member_detail(d: &MemberDetail) -> String {
     let mut out = vec![head];
     if !d.top_merchants.is_empty() {
         let mut t = Table::new(&[
-            ("MERCHANT", Align::Right),
+            ("MERCHANT", Names::align(!names.merchants.is_empty())),
             ("DEALS", Align::Right),
             ("EARNED", Align::Right),
             ("USED", Align::Right),
         ]);
         for s in &d.top_merchants {
             t.row(vec![
-                s.merchant_id.to_string(),
+                names.merchant(s.merchant_id),
                 s.deals.to_string(),
                 s.earned.to_string(),
                 s.used.to_string(),
@@ -190,7 +226,10 @@ pub fn member_detail(d: &MemberDetail) -> String {
         }
         out.push(format!("\ntop merchants\n{}", t.render()));
     }
-    out.push(format!("\nrecent deals\n{}", deals(&d.recent_deals)));
+    out.push(format!(
+        "\nrecent deals\n{}",
+        deals_named(&d.recent_deals, names)
+    ));
     out.join("\n")
 }
 
@@ -272,12 +311,17 @@ pub fn billing_preview(p: &BillingPreview) -> String {
 }
 
 pub fn billings(list: &[Billing]) -> String {
+    billings_named(list, &Names::default())
+}
+
+/// The billing table with merchant names beside their ids.
+pub fn billings_named(list: &[Billing], names: &Names) -> String {
     if list.is_empty() {
         return "no billings".into();
     }
     let mut t = Table::new(&[
         ("ID", Align::Right),
-        ("MERCHANT", Align::Right),
+        ("MERCHANT", Names::align(!names.merchants.is_empty())),
         ("MONTH", Align::Left),
         ("AMOUNT", Align::Right),
         ("DEALS", Align::Right),
@@ -286,7 +330,7 @@ pub fn billings(list: &[Billing]) -> String {
     for b in list {
         t.row(vec![
             b.id.to_string(),
-            b.merchant_id.to_string(),
+            names.merchant(b.merchant_id),
             b.billing_month.to_string(),
             b.billing_amount.to_string(),
             b.deal_count.to_string(),

@@ -182,3 +182,22 @@ fn member_list_snapshot_aligns_korean_names() {
     other.last_activity = None;
     insta::assert_snapshot!(members(&[member_view(), other]));
 }
+
+#[test]
+fn deal_and_billing_tables_show_names_beside_ids() {
+    let mut names = super::show::Names::default();
+    names
+        .members
+        .insert(crate::domain::MemberId(7), "김민준".into());
+    names
+        .merchants
+        .insert(crate::domain::MerchantId(3), "Café Mori".into());
+    let mut d = save(1, 250_000);
+    d.member_id = crate::domain::MemberId(7);
+    d.merchant_id = crate::domain::MerchantId(3);
+    let text = super::show::deals_named(&[d], &names);
+    assert!(text.contains("7 김민준"), "{text}");
+    assert!(text.contains("3 Café Mori"), "{text}");
+    // Without names the table is as it always was.
+    assert!(!super::show::deals(&[save(1, 250_000)]).contains("Café"));
+}

@@ -137,6 +137,7 @@ pub fn router(
         .route("/windows/deals", get(windows::deal_window))
         .route("/billings/previews", get(windows::previews))
         .route("/reports/{kind}", get(reports::report))
+        .route("/members/totals", get(reports::member_totals))
         .route(
             "/members/{id}",
             get(members::member).delete(members::withdraw),

@@ -2,11 +2,15 @@
 //! &days=&limit=&minCancels=&minFailed=&clawback=`: the staff reports (an extension, not in
 //! the original API). The parameters go through the one report parser the CLI uses.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use serde_json::json;
 
-use super::reply::{Answer, AppState, blocking, ok};
+use super::reply::{Answer, AppState, Params, blocking, ok};
 use crate::api::Error;
+use crate::domain::MemberId;
+use crate::domain::query::MAX_PAGE;
 use crate::domain::reports::ReportQuery;
 
 pub async fn report(
@@ -17,4 +21,24 @@ pub async fn report(
     let q = ReportQuery::parse(&kind, &params).map_err(Error::from)?;
     let r = blocking(move || st.port.report(&q)).await?;
     ok(&json!(r))
+}
+
+/// `GET /members/totals?ids=1,2,3`: running totals and segments, one page of ids a call.
+pub async fn member_totals(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
+    let p = Params(q);
+    let ids: Vec<MemberId> = p
+        .text(&["ids"])
+        .unwrap_or("")
+        .split(',')
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| MemberId::parse("ids", t))
+        .collect::<std::result::Result<_, _>>()?;
+    if ids.len() > MAX_PAGE {
+        return Err(Error::invalid("ids", "must list at most 10000 ids").into());
+    }
+    let found = blocking(move || st.port.member_totals(&ids)).await?;
+    ok(&json!(found))
 }

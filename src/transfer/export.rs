@@ -89,7 +89,9 @@ pub const DEAL_COLUMNS: [(&str, Kind); 18] = [
     ("dealDate", Kind::Time),
 ];
 
-pub const MEMBER_COLUMNS: [(&str, Kind); 8] = [
+/// The member columns: the record, the balance (`point`), the running totals and the
+/// segment (see `onepoint report segments`).
+pub const MEMBER_COLUMNS: [(&str, Kind); 18] = [
     ("memberId", Kind::Int),
     ("name", Kind::Text),
     ("phone", Kind::Text),
@@ -98,6 +100,16 @@ pub const MEMBER_COLUMNS: [(&str, Kind); 8] = [
     ("point", Kind::Points),
     ("joinedAt", Kind::Time),
     ("lastActivity", Kind::Time),
+    ("earned", Kind::Points),
+    ("used", Kind::Points),
+    ("saveCancelled", Kind::Points),
+    ("useCancelled", Kind::Points),
+    ("forfeited", Kind::Points),
+    ("deals", Kind::Int),
+    ("failed", Kind::Int),
+    ("frequency", Kind::Int),
+    ("spend", Kind::Int),
+    ("segment", Kind::Text),
 ];
 
 pub const BILLING_COLUMNS: [(&str, Kind); 8] = [
@@ -151,7 +163,9 @@ pub fn deal_row(d: &Deal, member: Option<&str>, merchant: Option<&str>) -> Vec<C
     ]
 }
 
-pub fn member_row(m: &MemberView) -> Vec<Cell> {
+pub fn member_row(m: &MemberView, t: Option<&crate::domain::reports::MemberTotals>) -> Vec<Cell> {
+    let p = |f: fn(&crate::domain::reports::MemberTotals) -> Points| Cell::Points(t.map(f));
+    let n = |f: fn(&crate::domain::reports::MemberTotals) -> u64| Cell::Int(t.map(|t| f(t) as i64));
     vec![
         Cell::int(m.member_id.0),
         Cell::text(m.name.clone()),
@@ -161,6 +175,16 @@ pub fn member_row(m: &MemberView) -> Vec<Cell> {
         Cell::Points(Some(m.point)),
         Cell::Time(Some(m.joined_at)),
         Cell::Time(m.last_activity),
+        p(|t| t.earned),
+        p(|t| t.used),
+        p(|t| t.save_cancelled),
+        p(|t| t.use_cancelled),
+        p(|t| t.forfeited),
+        n(|t| t.deals),
+        n(|t| t.failed),
+        n(|t| t.frequency),
+        n(|t| t.spend),
+        Cell::Text(t.map(|t| t.segment.clone()).filter(|s| !s.is_empty())),
     ]
 }
 
@@ -373,8 +397,14 @@ fn members<W: Write>(
         })?;
         let Some(last) = list.last() else { break };
         after = Some(last.member_id);
+        let ids: Vec<MemberId> = list.iter().map(|m| m.member_id).collect();
+        let totals: HashMap<MemberId, crate::domain::reports::MemberTotals> = port
+            .member_totals(&ids)?
+            .into_iter()
+            .map(|t| (t.member_id, t))
+            .collect();
         for m in &list {
-            sink.row(member_row(m))?;
+            sink.row(member_row(m, totals.get(&m.member_id)))?;
         }
         rows += list.len() as u64;
         progress(rows, total);

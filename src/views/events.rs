@@ -35,7 +35,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         s.zone_label()
     );
     if !e.filter.is_empty() {
-        title.push_str(&format!("· filter \"{}\" ", e.filter_text.trim()));
+        title.push_str(&format!(
+            "· filter \"{}\": {} of {} kept ",
+            e.filter_text.trim(),
+            thousands(e.matched as u64),
+            thousands(e.ring.len() as u64)
+        ));
     }
     let rows_fit = area.height.saturating_sub(3) as usize;
     let window = e.window(rows_fit);

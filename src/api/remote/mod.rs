@@ -422,4 +422,10 @@ impl Port for RemoteAdapter {
     ) -> Result<crate::domain::reports::Report> {
         reads::report(self, q)
     }
+    fn member_totals(
+        &self,
+        ids: &[crate::domain::MemberId],
+    ) -> Result<Vec<crate::domain::reports::MemberTotals>> {
+        reads::member_totals(self, ids)
+    }
 }

@@ -336,3 +336,18 @@ pub fn report(
     }
     read::strict("report", a.get(path, "report")?)
 }
+
+/// `GET /members/totals?ids=1,2,3` on `onepoint serve`; the original services keep no
+/// totals per member beyond the balance, so against them this says so.
+pub fn member_totals(
+    a: &RemoteAdapter,
+    ids: &[MemberId],
+) -> Result<Vec<crate::domain::reports::MemberTotals>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    only_ours(a, "member totals")?;
+    let list: Vec<String> = ids.iter().take(MAX_PAGE).map(|i| i.to_string()).collect();
+    let v = a.get(format!("/members/totals?ids={}", list.join(",")), "member")?;
+    read::strict("member totals", v)
+}

@@ -20,6 +20,8 @@ pub struct DealsState {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DealFilter {
     pub member: Option<MemberId>,
+    /// A member's name (or phone) instead of an id: read to the one member it names.
+    pub member_name: Option<String>,
     pub merchant: Option<MerchantId>,
     pub month: Option<Month>,
     pub deal_type: Option<DealType>,
@@ -35,6 +37,10 @@ impl DealFilter {
         for word in text.split_whitespace() {
             let (k, v) = word.split_once(':').unwrap_or(("member", word));
             match k {
+                // A name (anything not made of digits) finds the member by name.
+                "member" | "m" if !v.is_empty() && !v.bytes().all(|b| b.is_ascii_digit()) => {
+                    f.member_name = Some(v.to_string())
+                }
                 "member" | "m" => f.member = errs.take(MemberId::parse("member", v)),
                 "merchant" | "shop" => f.merchant = errs.take(MerchantId::parse("merchant", v)),
                 "month" => f.month = errs.take(Month::parse("month", v)),
@@ -66,6 +72,9 @@ impl DealFilter {
         let mut parts = Vec::new();
         if let Some(m) = self.member {
             parts.push(format!("member:{m}"));
+        }
+        if let Some(n) = &self.member_name {
+            parts.push(format!("member:{n}"));
         }
         if let Some(m) = self.merchant {
             parts.push(format!("merchant:{m}"));
@@ -100,6 +109,17 @@ mod tests {
             f.describe(),
             "member:7 merchant:3 month:202610 type:use status:fail"
         );
+    }
+
+    #[test]
+    fn a_member_name_is_kept_to_be_found_and_a_bare_word_is_not_a_number() {
+        let f = DealFilter::parse("member:kim type:save").unwrap();
+        assert_eq!(f.member_name.as_deref(), Some("kim"));
+        assert_eq!(f.member, None);
+        let f = DealFilter::parse("Olivia").unwrap();
+        assert_eq!(f.member_name.as_deref(), Some("Olivia"));
+        let f = DealFilter::parse("12").unwrap();
+        assert_eq!(f.member, Some(MemberId(12)));
     }
 
     #[test]

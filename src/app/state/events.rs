@@ -74,6 +74,8 @@ pub struct EventsState {
     pub filter_text: String,
     /// Set when the source has no event log (an original service without `/events`).
     pub unavailable: Option<String>,
+    /// Events in the ring the filter matches (kept as events come and go).
+    pub matched: usize,
 }
 
 impl EventsState {
@@ -89,8 +91,14 @@ impl EventsState {
             }
             self.last_offset = e.offset;
             self.received += 1;
-            if self.ring.len() == RING_CAPACITY {
-                self.ring.pop_front();
+            if self.ring.len() == RING_CAPACITY
+                && let Some(old) = self.ring.pop_front()
+                && self.filter.matches(&old)
+            {
+                self.matched -= 1;
+            }
+            if self.filter.matches(&e) {
+                self.matched += 1;
             }
             self.ring.push_back(e);
         }
@@ -193,6 +201,7 @@ impl EventsState {
     }
 
     pub fn set_filter(&mut self, f: EventFilter) {
+        self.matched = self.ring.iter().filter(|e| f.matches(e)).count();
         self.filter = f;
     }
 
@@ -266,6 +275,18 @@ mod tests {
         let w = s.window(3);
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].offset, 6);
+    }
+
+    #[test]
+    fn the_match_count_follows_the_ring() {
+        let mut s = EventsState::default();
+        s.absorb((1..=6).map(|o| ev(o, o % 3)).collect());
+        s.set_filter(EventFilter::parse("member:2").unwrap());
+        assert_eq!(s.matched, 2);
+        s.absorb(vec![ev(7, 2), ev(8, 1)]);
+        assert_eq!(s.matched, 3);
+        s.absorb((9..=RING_CAPACITY as u64 + 8).map(|o| ev(o, 1)).collect());
+        assert_eq!(s.matched, 0, "the matches left the ring");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `feed` scenario (SPEC 8): writers append deals at `--rate` events/s (default 10,000)
+//! The `feed` scenario (SPEC 8): writers append deals (the `traffic` mix) at `--rate`
+//! events/s (default 10,000)
 //! through the port; a follower tails the log exactly as the console's does and hands
 //! batches to the Events tab, which draws at up to 60 fps at 200x50. Reports the frames per
 //! second, frame times, and whether every event was counted (received == written, no gaps).
@@ -10,8 +11,10 @@ use std::time::{Duration, Instant};
 use onepoint::api::Port;
 use onepoint::app::action::Action;
 use onepoint::app::state::Tab;
-use onepoint::domain::{Amount, Command, DealRequest, Keyed, MemberId, MerchantId};
+use onepoint::domain::{Command, Keyed, MemberId, MerchantId};
 use onepoint::headless::Headless;
+use onepoint::traffic::{Generator, Mix, Spread};
+use rand::SeedableRng;
 
 use crate::Opts;
 use crate::render::{open_store, percentile, rss_mb};
@@ -38,7 +41,10 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         .map(|w| {
             let (port, stop, issued) = (port.clone(), stop.clone(), issued.clone());
             std::thread::spawn(move || {
-                let mut n = w as u64;
+                let rng = rand::rngs::StdRng::seed_from_u64(w as u64);
+                let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
+                    .with_members((1..=members).map(MemberId))
+                    .with_merchants((1..=15).map(MerchantId));
                 while !stop.load(Ordering::Relaxed) {
                     let allowed = (t0.elapsed().as_secs_f64() * rate as f64) as u64;
                     let have = issued.load(Ordering::Relaxed);
@@ -49,20 +55,11 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                     let k = (allowed - have).min(WRITE_CHUNK);
                     issued.fetch_add(k, Ordering::Relaxed);
                     let batch = (0..k)
-                        .map(|_| {
-                            n += WRITERS as u64;
-                            Keyed::new(
-                                Command::Deal(DealRequest::Save {
-                                    member: MemberId(n % members + 1),
-                                    merchant: MerchantId(n % 15 + 1),
-                                    amount: Amount(1_000 + n % 50_000),
-                                    date: None,
-                                }),
-                                None,
-                            )
-                        })
+                        .map(|_| Keyed::new(Command::Deal(traffic.deal(None)), None))
                         .collect();
-                    port.execute(batch);
+                    for o in port.execute(batch).into_iter().flatten() {
+                        traffic.learn(&o);
+                    }
                 }
             })
         })

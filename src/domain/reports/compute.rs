@@ -92,6 +92,44 @@ impl Core {
         })
     }
 
+    /// Running totals and segments of these members (unknown ids left out), for the members
+    /// export: a page of ids at a time, the segment thresholds from the cached scan.
+    pub fn member_totals(&self, ids: &[MemberId]) -> Result<Vec<super::MemberTotals>> {
+        let store = &self.shared.store;
+        let now = self.shared.opts.clock.now();
+        let days = super::query::DEFAULT_DORMANT_DAYS;
+        let scan = self.scan(now, &self.meta(), days)?;
+        let (hf, hs) = (scan.segments.high_frequency, scan.segments.high_spend);
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let Some(s) =
+                crate::domain::tx::Reader::get::<MemberStats>(store, &counters::member_key(id.0))?
+            else {
+                continue;
+            };
+            let a = crate::domain::ledger::account_of(store, id)?;
+            let segment = if s.withdrawn_at.is_some() {
+                String::new()
+            } else {
+                SEGMENTS[segment_of(&s, now, days, hf, hs).0].0.to_string()
+            };
+            out.push(super::MemberTotals {
+                member_id: id,
+                earned: a.earned,
+                used: a.used,
+                save_cancelled: a.save_cancelled,
+                use_cancelled: a.use_cancelled,
+                forfeited: a.forfeited,
+                deals: a.deals,
+                failed: a.failed,
+                frequency: s.frequency,
+                spend: s.spend,
+                segment,
+            });
+        }
+        Ok(out)
+    }
+
     fn scan(&self, now: Millis, meta: &Meta, days: u32) -> Result<std::sync::Arc<Scan>> {
         let zone = self.shared.opts.zone;
         let key = ScanKey {
@@ -285,6 +323,32 @@ pub const SEGMENTS: [(&str, &str); 6] = [
     ),
 ];
 
+/// The segment (index into `SEGMENTS`) of a member, and its idle days.
+fn segment_of(
+    s: &MemberStats,
+    now: Millis,
+    days: u32,
+    high_frequency: u64,
+    high_spend: u64,
+) -> (usize, u32) {
+    let idle = ((now - s.last_deal.unwrap_or(s.joined_at)).max(0) / DAY_MS) as u32;
+    let joined_days = ((now - s.joined_at).max(0) / DAY_MS) as u32;
+    let seg = if idle >= days {
+        5
+    } else if joined_days < 30 && s.frequency <= 1 {
+        3
+    } else if idle >= days.div_ceil(2) {
+        4
+    } else if s.frequency >= high_frequency.max(1) && s.spend >= high_spend.max(1) {
+        0
+    } else if s.frequency >= high_frequency.max(1) {
+        1
+    } else {
+        2
+    };
+    (seg, idle)
+}
+
 fn percentile80(mut v: Vec<u64>) -> u64 {
     if v.is_empty() {
         return 0;
@@ -316,28 +380,11 @@ fn scan_members(store: &Store, zone: FixedOffset, now: Millis, days: u32) -> Res
             .map(|s| s.1.spend)
             .collect(),
     );
-    let idle =
-        |s: &MemberStats| ((now - s.last_deal.unwrap_or(s.joined_at)).max(0) / DAY_MS) as u32;
-    let recent = days.div_ceil(2);
     let mut counts = [(0u64, Points::ZERO); 6];
     let mut dormant = Vec::new();
     let (mut dormant_members, mut dormant_points) = (0u64, Points::ZERO);
     for (id, s) in &live {
-        let idle = idle(s);
-        let joined_days = ((now - s.joined_at).max(0) / DAY_MS) as u32;
-        let seg = if idle >= days {
-            5
-        } else if joined_days < 30 && s.frequency <= 1 {
-            3
-        } else if idle >= recent {
-            4
-        } else if s.frequency >= high_frequency.max(1) && s.spend >= high_spend.max(1) {
-            0
-        } else if s.frequency >= high_frequency.max(1) {
-            1
-        } else {
-            2
-        };
+        let (seg, idle) = segment_of(s, now, days, high_frequency, high_spend);
         counts[seg].0 += 1;
         counts[seg].1 += s.balance;
         if seg == 5 && s.balance > Points::ZERO {

@@ -174,6 +174,26 @@ pub struct AnomalyReport {
     pub merchants: Vec<MerchantAnomaly>,
 }
 
+/// A member's running totals and segment, for the members export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberTotals {
+    pub member_id: MemberId,
+    pub earned: Points,
+    pub used: Points,
+    pub save_cancelled: Points,
+    pub use_cancelled: Points,
+    pub forfeited: Points,
+    /// Every deal, failed ones included, and the failed ones.
+    pub deals: u64,
+    pub failed: u64,
+    /// Successful saves and uses; spend behind successful saves (currency units).
+    pub frequency: u64,
+    pub spend: u64,
+    /// The segment (see the segments report, 90 dormant days); empty once withdrawn.
+    pub segment: String,
+}
+
 /// Any report, tagged by its kind (`{"report":"liability",...}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "report", rename_all = "camelCase")]

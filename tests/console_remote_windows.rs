@@ -1,0 +1,101 @@
+//! The console's window and batch reads in remote mode: the remote adapter against a real
+//! `onepoint serve` answers them in one request each, with the embedded adapter's rows.
+
+mod remote_support;
+
+use onepoint::api::Port;
+use onepoint::domain::{
+    Amount, Anchor, Command, DealRequest, DealWindow, MemberId, MemberKey, MemberOrder,
+    MemberWindow, MerchantId, Month, NewMember,
+};
+
+#[test]
+fn windows_names_and_previews_come_over_http() {
+    let served = remote_support::serve(None);
+    let out = tempfile::tempdir().unwrap();
+    let r = remote_support::remote(&served.url(), None, out.path());
+    for (i, name) in ["Kim", "Lee", "Park", "Choi", "Jung"].iter().enumerate() {
+        r.run_one(
+            Command::Join(NewMember {
+                name: (*name).into(),
+                phone: Some(format!("010-1234-{i:04}")),
+                address: None,
+            }),
+            None,
+        )
+        .unwrap();
+    }
+    for m in 1..=5u64 {
+        r.run_one(
+            Command::Deal(DealRequest::Save {
+                member: MemberId(m),
+                merchant: MerchantId(2),
+                amount: Amount(1_000 * (m * 7 % 5 + 1)),
+                date: None,
+            }),
+            None,
+        )
+        .unwrap();
+    }
+    // Balances highest first, then the page after the first two rows.
+    let q = |anchor| MemberWindow {
+        order: MemberOrder::Balance,
+        descending: true,
+        anchor,
+        limit: 2,
+        ..Default::default()
+    };
+    let first = r.member_window(&q(Anchor::First)).unwrap();
+    assert_eq!(first.total, Some(5));
+    assert!(first.more_after);
+    let next = r
+        .member_window(&q(Anchor::After(MemberKey::Balance(
+            first.rows[1].point,
+            first.rows[1].member_id,
+        ))))
+        .unwrap();
+    let walked: Vec<_> = first
+        .rows
+        .iter()
+        .chain(&next.rows)
+        .map(|m| m.point)
+        .collect();
+    let sorted = {
+        let mut v = walked.clone();
+        v.sort_by(|a, b| b.cmp(a));
+        v
+    };
+    assert_eq!(walked, sorted);
+    // Phone digits without separators find the member.
+    let by_phone = r
+        .member_window(&MemberWindow {
+            query: Some("12340003".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_phone.rows.len(), 1);
+    assert_eq!(by_phone.rows[0].name, "Choi");
+    // Deals from the oldest end, and the names of a page in one request.
+    let last = r
+        .deal_window(&DealWindow {
+            anchor: Anchor::Last,
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(last.rows.last().unwrap().id.0, 1);
+    assert_eq!(last.first_position, Some(3));
+    let names = r
+        .members_by_ids(&[MemberId(4), MemberId(99), MemberId(1)])
+        .unwrap();
+    let got: Vec<&str> = names.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(got, ["Choi", "Kim"]);
+    let previews = r.previews(Month::from_code(202610), 50).unwrap();
+    let p = previews
+        .iter()
+        .find(|p| p.merchant.merchant.merchant_id == MerchantId(2))
+        .expect("the merchant dealt at");
+    assert_eq!(p.preview.merchant_id, MerchantId(2));
+    assert_eq!(p.preview.billing_month, Month::from_code(202610));
+}
