@@ -640,3 +640,25 @@ fn in_the_analysis_slash_and_s_act_on_the_history() {
         "the member list's filter is untouched"
     );
 }
+
+#[test]
+fn points_filter_by_name_keeps_the_balance_order_of_the_whole_table() {
+    let mut s = fresh();
+    press(&mut s, KeyCode::Char('3'));
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "ki");
+    let fx = press(&mut s, KeyCode::Char('m'));
+    match fx.as_slice() {
+        [Effect::LoadMembers { query, .. }] => {
+            assert_eq!(query.query.as_deref(), Some("kim"));
+            assert_eq!(query.order, onepoint::domain::MemberOrder::Balance);
+            assert!(query.descending);
+            assert_eq!(query.anchor, onepoint::domain::Anchor::First);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        s.points.top(6).is_empty(),
+        "top holders are not a filtered list's head"
+    );
+}

@@ -47,7 +47,12 @@ pub fn members(s: &mut State, table: MemberTable, fetch: Fetch) -> Effect {
             s.members.query.trim().to_string(),
             s.members.status,
         ),
-        MemberTable::Points => (&mut s.points.table, s.points.sort, String::new(), None),
+        MemberTable::Points => (
+            &mut s.points.table,
+            s.points.sort,
+            s.points.query.trim().to_string(),
+            None,
+        ),
     };
     let (anchor, limit) = anchor_of(t, fetch, |m| sort.by.key_of(m));
     let generation = t.begin(fetch);

@@ -309,6 +309,15 @@ pub(super) fn apply_filter(s: &mut State, target: FilterTarget, text: String) ->
             }
             (Ok(_), None) => Vec::new(),
         },
+        FilterTarget::Points => {
+            let q = text.trim().to_string();
+            if q == s.points.query && s.points.table.loaded_once {
+                return Vec::new();
+            }
+            s.points.query = q;
+            let f = s.points.table.restart();
+            vec![loads::members(s, MemberTable::Points, f)]
+        }
         FilterTarget::Billing => {
             s.billing.filter = text.trim().to_string();
             s.billing.recompute();

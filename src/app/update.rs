@@ -325,13 +325,7 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
                 View::Tab(Tab::Deals) => (FilterTarget::Deals, s.deals.filter_text.clone()),
                 View::Tab(Tab::Billing) => (FilterTarget::Billing, s.billing.filter.clone()),
                 View::Tab(Tab::Events) => (FilterTarget::Events, s.events.filter_text.clone()),
-                View::Tab(Tab::Points) => {
-                    s.say(
-                        StatusKind::Info,
-                        "points are listed highest first; use : member ID",
-                    );
-                    return Vec::new();
-                }
+                View::Tab(Tab::Points) => (FilterTarget::Points, s.points.query.clone()),
                 View::Tab(Tab::Insights) => {
                     s.say(
                         StatusKind::Info,

@@ -17,7 +17,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let p = &s.points;
-    let title = position_title("Balances", &p.table, &[format!("sort {}", p.sort.label())]);
+    let mut notes = vec![format!("sort {}", p.sort.label())];
+    if !p.query.is_empty() {
+        notes.push(format!("filter \"{}\"", p.query));
+    }
+    let title = position_title("Balances", &p.table, &notes);
     let by = |o: MemberOrder| (p.sort.by == o).then_some(p.sort.descending);
     let rows = |a: usize, b: usize| {
         p.table.rows[a..b]

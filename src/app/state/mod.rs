@@ -189,6 +189,8 @@ pub enum FilterTarget {
     Events,
     /// The member analysis' history.
     History,
+    /// The Points tab's members.
+    Points,
 }
 
 #[derive(Debug, Clone)]

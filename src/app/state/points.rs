@@ -10,6 +10,8 @@ pub struct PointsState {
     pub table: Table<MemberView>,
     pub summary: Option<PointsSummary>,
     pub sort: MemberSort,
+    /// Name or phone fragment (the `/` filter).
+    pub query: String,
 }
 
 impl Default for PointsState {
@@ -18,6 +20,7 @@ impl Default for PointsState {
             table: Table::default(),
             summary: None,
             sort: MemberSort::column(MemberOrder::Balance),
+            query: String::new(),
         }
     }
 }
@@ -26,7 +29,7 @@ impl PointsState {
     /// The top holders: the head of the table when it shows the highest balances first.
     pub fn top(&self, n: usize) -> &[MemberView] {
         let highest_first = self.sort == MemberSort::column(MemberOrder::Balance);
-        if self.table.base == Some(0) && highest_first {
+        if self.table.base == Some(0) && highest_first && self.query.is_empty() {
             &self.table.rows[..n.min(self.table.rows.len())]
         } else {
             &[]

@@ -215,7 +215,7 @@ pub fn filter(
     t: &Theme,
 ) {
     let hint = match target {
-        FilterTarget::Members => "name or phone",
+        FilterTarget::Members | FilterTarget::Points => "name or phone (separators ignored)",
         FilterTarget::Deals => "member:7 merchant:3 type:use status:fail month:202610",
         FilterTarget::Billing => "merchant name",
         FilterTarget::Events => "type:Billed member:7 (or a word / a number)",
