@@ -4,9 +4,9 @@
 //!   in one transaction, sealing the accepted writes into log records of about
 //!   `CHUNK_WRITES` keys (whole commands each);
 //! - the log thread appends every queued group's records to the write-ahead log with one
-//!   fdatasync;
-//! - the apply thread then applies them to sled (from here they are visible) and answers
-//!   each caller;
+//!   fdatasync, then applies them to sled (from here they are visible) and answers each
+//!   caller (one hand-off fewer than a thread per step: on a loaded machine each costs a
+//!   wake-up);
 //! - the checkpoint thread flushes sled every `CHECKPOINT_EVERY` so old log segments go.
 //!
 //! So no reader sees a write a crash can take back, and sled's own fsync is off the
@@ -386,14 +386,10 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
     let _ = logger.join();
 }
 
-/// Makes groups durable: every queued group's records, one append and one fdatasync.
+/// Makes groups durable (every queued group's records, one append and one fdatasync), then
+/// applies them.
 fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
-    let (apply_tx, apply_rx) = mpsc::channel::<Group>();
-    let s = shared.clone();
-    let applier = std::thread::Builder::new()
-        .name("onepoint-apply".into())
-        .spawn(move || apply_loop(&s, apply_rx))
-        .expect("start the apply thread");
+    let mut applier = Applier { broken: None };
     let mut buf = Vec::new();
     let mut payload = Vec::new();
     while let Ok(first) = groups.recv() {
@@ -421,7 +417,7 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         match logged {
             Ok(()) => {
                 for g in batch {
-                    let _ = apply_tx.send(g);
+                    applier.apply(shared, g);
                 }
             }
             Err(e) => {
@@ -433,17 +429,19 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
             }
         }
     }
-    drop(apply_tx);
-    let _ = applier.join();
 }
 
 /// Applies durable groups to sled, in order, then answers their callers.
-fn apply_loop(shared: &Shared, groups: Receiver<Group>) {
-    let mut broken: Option<Error> = None;
-    while let Ok(g) = groups.recv() {
-        if let Some(e) = &broken {
+struct Applier {
+    /// Set once an apply failed: nothing after it may be applied.
+    broken: Option<Error>,
+}
+
+impl Applier {
+    fn apply(&mut self, shared: &Shared, g: Group) {
+        if let Some(e) = &self.broken {
             g.fail(e);
-            continue;
+            return;
         }
         let mut failure = None;
         let mut last_meta = None;
@@ -475,7 +473,7 @@ fn apply_loop(shared: &Shared, groups: Receiver<Group>) {
                 // log. Its callers are told it failed: safe (they retry with the same keys).
                 tracing::error!("applying a logged batch failed, refusing further writes: {e}");
                 *shared.failed.lock() = Some(e.clone());
-                broken = Some(e.clone());
+                self.broken = Some(e.clone());
                 g.fail(&e);
             }
         }
