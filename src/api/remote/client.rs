@@ -85,7 +85,9 @@ impl Shared {
     ) -> Result<Shared> {
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below the server's idle keep-alive timeout (5 s by default), so a pooled
+            // connection is dropped here before the server closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(3))
             .user_agent(concat!("onepoint/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Unavailable {

@@ -46,6 +46,14 @@ fn raise_open_files_limit() {
     }
 }
 
+/// The machine's 1-minute load average: the figures mean little on a machine already busy.
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -286,6 +294,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         // Warm up, then the idle figures.
         behave(&client, &base, 50, members).await?;
         let rss_start = rss_mb(pid);
+        let load_start = loadavg();
         let mut idle_lat = behave(&client, &base, samples, members).await?;
 
         let (stop_tx, stop) = watch::channel(false);
@@ -358,8 +367,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         }
         let _ = sampler.await;
         drop(poll_client);
-        // Give the server its timeouts to notice everyone left, then measure.
-        tokio::time::sleep(Duration::from_secs(6)).await;
+        // Give the server its timeouts to notice everyone left, and idle blocking threads
+        // their 10 s keep-alive, then measure.
+        tokio::time::sleep(Duration::from_secs(12)).await;
         let rss_after = rss_mb(pid);
         let rss_peak = peak.load(Ordering::Relaxed) as f64 / 1024.0;
         let (ir, iw) = (p(&mut idle_lat.reads, 0.99), p(&mut idle_lat.writes, 0.99));
@@ -392,6 +402,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             "rss_after_mb": rss_after,
             "budget_rss_mb": 300,
             "budget_rss_return_mb": 50,
+            "loadavg_1m_start": load_start,
+            "loadavg_1m_end": loadavg(),
         }))
     })?;
     // SIGTERM with nobody attacking: how long the drain takes.
