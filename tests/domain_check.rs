@@ -227,3 +227,39 @@ fn a_read_on_a_path_with_no_store_fails_naming_it_and_creates_nothing() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
 }
+
+#[test]
+fn a_config_naming_another_zone_is_ignored_with_a_warning_and_check_still_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let seoul = dir.path().join("seoul.toml");
+    let utc = dir.path().join("utc.toml");
+    std::fs::write(&seoul, "[core]\ntimezone = \"+09:00\"\n").unwrap();
+    std::fs::write(&utc, "[core]\ntimezone = \"+00:00\"\n").unwrap();
+    let run = |config: &std::path::Path, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_onepoint"))
+            .arg("--data")
+            .arg(&store)
+            .args(args)
+            .env("ONEPOINT_CONFIG", config)
+            .output()
+            .unwrap()
+    };
+    // The store is created in Seoul time; it keeps that zone.
+    let out = run(&seoul, &["member", "join", "--name", "Kim"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("warning:"),
+        "no warning on the store's own zone: {err}"
+    );
+    // Another process whose config says UTC is told, on stderr, that the store's zone wins.
+    let out = run(&utc, &["check"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("warning: ") && l.contains("+09:00") && l.contains("ignored")),
+        "{err}"
+    );
+}

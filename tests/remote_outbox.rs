@@ -26,6 +26,23 @@ fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
+/// Listens on `addr` again. The address was free a moment ago, but a client socket of a
+/// parallel test can hold the same port for a short while (the kernel hands out ephemeral
+/// ports from one range), so a refused bind is retried for a few seconds before failing.
+fn bind_again(addr: SocketAddr) -> TcpListener {
+    let t = Instant::now();
+    loop {
+        match TcpListener::bind(addr) {
+            Ok(l) => return l,
+            Err(e) if t.elapsed() < Duration::from_secs(10) => {
+                eprintln!("bind {addr}: {e}; retrying");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("bind {addr}: {e}"),
+        }
+    }
+}
+
 /// A stand-in server answering every write with one status and body; `/health` says it is
 /// ours. Counts the writes it saw.
 struct Fake {
@@ -36,7 +53,7 @@ struct Fake {
 
 impl Fake {
     fn start(addr: SocketAddr, status: u16, body: &'static str) -> Fake {
-        let listener = TcpListener::bind(addr).unwrap();
+        let listener = bind_again(addr);
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let writes = Arc::new(AtomicUsize::new(0));
@@ -122,6 +139,8 @@ fn join(name: &str) -> Keyed {
 }
 
 fn serve_at(addr: SocketAddr, dir: &Path) -> server::RunningServer {
+    // Wait out a parallel test's client socket on the same port, as `bind_again` does.
+    drop(bind_again(addr));
     let port: Arc<dyn Port> = embedded(dir);
     server::start(port, ServerConfig::loopback(addr)).expect("start the server")
 }

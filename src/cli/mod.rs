@@ -14,6 +14,7 @@ pub mod seed;
 pub mod show;
 #[cfg(test)]
 mod show_tests;
+mod warnings;
 
 use std::path::PathBuf;
 
@@ -155,8 +156,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let port = api::open_port(&target(&global, &config)?)?;
             crate::server::serve(port, cfg)
         }
-        Some(CommandLine::Outbox(cmd)) => outbox::run(&global, &cmd),
+        Some(CommandLine::Outbox(cmd)) => {
+            warnings::install();
+            outbox::run(&global, &cmd)
+        }
         Some(cmd) => {
+            warnings::install();
             if global.remote.is_none() && !creates_store(&cmd) {
                 crate::domain::store::require_existing(&data_dir(&global)?)?;
             }
