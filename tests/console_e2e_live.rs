@@ -8,9 +8,9 @@ mod console_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use console_support::tmux::{Tmux, available, highlighted, highlighted_id, position};
+use console_support::tmux::{Tmux, WAIT, available, highlighted, highlighted_id, plain, position};
 
 const MEMBERS: u64 = 2_500;
 /// Rows a page moves at 50 lines (the screen less header, tabs, hints, status and borders).
@@ -30,12 +30,36 @@ fn seed(dir: &Path) {
     assert!(out.status.success(), "seed: {out:?}");
 }
 
-/// Waits until the title shows `pos` and returns the highlighted row's id.
+/// Polls the styled screen until `key` reads the same value from two captures in a row, with
+/// nothing loading (no `working` spinner in the header), and returns that capture and value.
+/// tmux can be read while the console is half way through writing a frame (under load the
+/// new title can sit above the old highlight), so one capture is not enough to trust: a
+/// frame that two captures agree on has been written whole.
+fn settled<K: PartialEq>(t: &Tmux, what: &str, key: impl Fn(&str) -> Option<K>) -> (String, K) {
+    let start = Instant::now();
+    let mut before: Option<K> = None;
+    loop {
+        let styled = t.screen_styled();
+        let idle = !plain(&styled).contains(" working ");
+        match key(&styled).filter(|_| idle) {
+            Some(k) if before.as_ref() == Some(&k) => return (styled, k),
+            k => before = k,
+        }
+        if start.elapsed() > WAIT {
+            panic!("{what} never settled; the screen:\n{}", plain(&styled));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until a whole frame shows `pos` in the title and returns the highlighted row's id
+/// read from that same frame.
 fn at(t: &Tmux, name: &str, pos: u64) -> u64 {
-    t.wait_until(&format!("{name} {pos} / ..."), |s| {
-        position(s, name).is_some_and(|(p, _)| p == pos)
+    let (_, (_, id)) = settled(t, &format!("{name} {pos} / ..."), |styled| {
+        let (p, _) = position(&plain(styled), name)?;
+        (p == pos).then(|| (highlighted(styled), highlighted_id(styled)))
     });
-    highlighted_id(&t.screen_styled()).expect("a highlighted row")
+    id.expect("a highlighted row")
 }
 
 #[test]
@@ -80,17 +104,17 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     // G: the last row of the whole table. Joins keep arriving, so by the time the screen is
     // read a few newer members may sit below it: exactly as many as the total grew by.
     t.keys(&["G"]);
-    t.wait_until("the last row", |s| {
-        position(s, "Members").is_some_and(|(p, _)| p >= MEMBERS)
+    let (styled, (last, total, _)) = settled(&t, "the last row", |styled| {
+        let (p, total) = position(&plain(styled), "Members")?;
+        let rows: Vec<&str> = styled.lines().filter(|l| l.starts_with('│')).collect();
+        (p >= MEMBERS).then(|| (p, total, rows.join("\n")))
     });
-    let styled = t.screen_styled();
-    let (last, total) = position(&console_support::tmux::plain(&styled), "Members").unwrap();
     assert_eq!(highlighted_id(&styled), Some(last));
     let below = styled
         .lines()
         .skip_while(|l| !(l.starts_with('│') && l.contains("\u{1b}[7m")))
         .skip(1)
-        .map(console_support::tmux::plain)
+        .map(plain)
         .take_while(|l| {
             l.trim_start_matches('│')
                 .split_whitespace()
@@ -195,7 +219,7 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     assert_eq!(shown.len(), 10, "{s}");
     t.keys(&["q"]);
     let start = std::time::Instant::now();
-    while !exit_file.exists() && start.elapsed() < console_support::tmux::WAIT {
+    while !exit_file.exists() && start.elapsed() < WAIT {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(200));
