@@ -271,11 +271,14 @@ impl<T: RowId> Table<T> {
                 self.more_after = w.more_after;
                 if self.rows.len() > MAX_ROWS {
                     let cut = self.rows.len() - MAX_ROWS;
-                    self.rows.drain(..cut);
-                    self.selected = self.selected.saturating_sub(cut);
-                    self.offset = self.offset.saturating_sub(cut);
-                    self.base = self.base.map(|b| b + cut as u64);
-                    self.more_before = true;
+                    if cut <= self.selected {
+                        self.drop_front(cut);
+                    } else {
+                        // The selection went back to the front while the rows were read
+                        // (`g`, `k`): drop the far end instead, never the selected row.
+                        self.rows.truncate(MAX_ROWS);
+                        self.more_after = true;
+                    }
                 }
             }
             Fetch::Before => {
@@ -292,8 +295,14 @@ impl<T: RowId> Table<T> {
                 };
                 self.more_before = w.more_before;
                 if self.rows.len() > MAX_ROWS {
-                    self.rows.truncate(MAX_ROWS);
-                    self.more_after = true;
+                    if self.selected < MAX_ROWS {
+                        self.rows.truncate(MAX_ROWS);
+                        self.more_after = true;
+                    } else {
+                        // The selection went to the end while the rows were read (`G`,
+                        // `j`): drop the near end instead, never the selected row.
+                        self.drop_front(self.rows.len() - MAX_ROWS);
+                    }
                 }
             }
             Fetch::Reload => {
@@ -347,6 +356,15 @@ impl<T: RowId> Table<T> {
         }
         self.moves -= 1; // resuming is the same move, not a new one
         self.step(d, view_rows)
+    }
+
+    /// Drops the window's first `cut` rows, keeping the selection on its row.
+    fn drop_front(&mut self, cut: usize) {
+        self.rows.drain(..cut);
+        self.selected = self.selected.saturating_sub(cut);
+        self.offset = self.offset.saturating_sub(cut);
+        self.base = self.base.map(|b| b + cut as u64);
+        self.more_before = true;
     }
 
     pub fn fail(&mut self, generation: u64) {
@@ -527,6 +545,70 @@ mod tests {
             10,
         );
         assert_eq!(landed, Landed::Lost { id: 48 });
+    }
+
+    /// A full window (`MAX_ROWS` rows from the top) with a read of the rows after it out.
+    fn full_window_reading_after(s: &Store) -> (Table<u64>, u64, Window<u64>) {
+        let mut t = Table::default();
+        settle(&mut t, s, Some(Fetch::First));
+        while t.rows.len() < MAX_ROWS {
+            let g = t.begin(Fetch::After);
+            let w = s.read(&t, Fetch::After);
+            t.accept(g, Fetch::After, w, 40);
+        }
+        t.selected = MAX_ROWS - 10;
+        let f = t.step(1, 40);
+        assert_eq!(f, Some(Fetch::After));
+        let g = t.begin(Fetch::After);
+        let w = s.read(&t, Fetch::After);
+        (t, g, w)
+    }
+
+    #[test]
+    fn g_while_the_next_rows_load_stays_on_the_first_row() {
+        let s = Store(2_000);
+        let (mut t, g, w) = full_window_reading_after(&s);
+        assert_eq!(t.home(40), None);
+        assert_eq!(t.position(), Some(1));
+        assert_eq!(t.accept(g, Fetch::After, w, 40), Landed::Quiet);
+        let f = t.resume(40);
+        settle(&mut t, &s, f);
+        assert_eq!(t.selected_id(), Some(1));
+        assert_eq!(t.position(), Some(1));
+        assert!(t.rows.len() <= MAX_ROWS);
+        // ...and the rows beyond are still reachable, in order.
+        let f = t.step(MAX_ROWS as isize, 40);
+        settle(&mut t, &s, f);
+        assert_eq!(t.selected_id(), Some(MAX_ROWS as u64 + 1));
+        assert_eq!(t.position(), Some(MAX_ROWS as u64 + 1));
+    }
+
+    #[test]
+    fn g_end_while_earlier_rows_load_stays_on_the_last_row() {
+        let s = Store(2_000);
+        let mut t = Table::default();
+        settle(&mut t, &s, Some(Fetch::First));
+        let f = t.end(40);
+        settle(&mut t, &s, f);
+        while t.rows.len() < MAX_ROWS {
+            let g = t.begin(Fetch::Before);
+            let w = s.read(&t, Fetch::Before);
+            t.accept(g, Fetch::Before, w, 40);
+        }
+        t.selected = 9;
+        t.offset = 0;
+        let f = t.step(-1, 40);
+        assert_eq!(f, Some(Fetch::Before));
+        let g = t.begin(Fetch::Before);
+        let w = s.read(&t, Fetch::Before);
+        assert_eq!(t.end(40), None);
+        assert_eq!(t.position(), Some(2_000));
+        assert_eq!(t.accept(g, Fetch::Before, w, 40), Landed::Quiet);
+        let f = t.resume(40);
+        settle(&mut t, &s, f);
+        assert_eq!(t.selected_id(), Some(2_000));
+        assert_eq!(t.position(), Some(2_000));
+        assert!(t.rows.len() <= MAX_ROWS);
     }
 
     #[test]
