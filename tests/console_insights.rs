@@ -177,3 +177,54 @@ fn enter_opens_the_deals_or_member_behind_a_row() {
     );
     assert!(matches!(e.as_slice(), [Effect::LoadDeals { .. }]));
 }
+
+/// The text of the screen row that holds `needle`.
+fn line_with(screen: &str, needle: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in\n{screen}"))
+        .to_string()
+}
+
+#[test]
+fn a_wide_report_scrolls_whole_columns_and_never_cuts_a_number() {
+    let f = history();
+    let mut s = shown(&f, InsightView::Liability, 80, 24);
+    let screen = render(&s).to_string();
+    // Too wide for 80 columns: the first columns, whole, and where the rest are.
+    assert!(screen.contains("columns 2-"), "{screen}");
+    let head = line_with(&screen, "month");
+    assert!(
+        head.contains("opening") && !head.contains("clawbacks"),
+        "{head}"
+    );
+    // → scrolls: the month stays pinned, later columns come in, whole.
+    for _ in 0..20 {
+        press(&mut s, KeyCode::Right);
+    }
+    let screen = render(&s).to_string();
+    let head = line_with(&screen, "month");
+    assert!(
+        head.contains("clawbacks") && !head.contains("opening"),
+        "{head}"
+    );
+    assert!(screen.contains("of 12 ←→"), "{screen}");
+    // Every points cell shown has its two decimals (nothing cut on the left or right).
+    let body = line_with(&screen, "202610");
+    for cell in body.split_whitespace().skip(1) {
+        let cell = cell.trim_matches(|c| c == '│' || c == '"');
+        if cell.is_empty() {
+            continue;
+        }
+        assert!(
+            cell.len() >= 4 && cell.as_bytes()[cell.len() - 3] == b'.',
+            "{cell:?} in {body}"
+        );
+    }
+    // ← goes back to the start.
+    for _ in 0..20 {
+        press(&mut s, KeyCode::Left);
+    }
+    assert!(line_with(&render(&s).to_string(), "month").contains("opening"));
+}

@@ -486,9 +486,20 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             };
             vec![loads::insights(s)]
         }
+        KeyAction::ColumnLeft => {
+            s.insights.column = s.insights.column.saturating_sub(1);
+            Vec::new()
+        }
+        KeyAction::ColumnRight => {
+            // The view stops at the last column; the state keeps within the widest table.
+            let widest = s.insights.tables.iter().map(|t| t.columns.len()).max();
+            s.insights.column = (s.insights.column + 1).min(widest.unwrap_or(1).saturating_sub(2));
+            Vec::new()
+        }
         KeyAction::InsightView => {
             s.insights.view = s.insights.view.next();
             s.insights.selected = 0;
+            s.insights.column = 0;
             s.insights.offset = 0;
             vec![loads::insights(s)]
         }

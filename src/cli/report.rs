@@ -63,7 +63,14 @@ pub fn run(ctx: &Ctx, a: &ReportArgs) -> Result<i32> {
                 let cols: Vec<(&str, Align)> = t
                     .columns
                     .iter()
-                    .map(|(h, numeric)| (*h, if *numeric { Align::Right } else { Align::Left }))
+                    .map(|(h, kind)| {
+                        let align = if kind.numeric() {
+                            Align::Right
+                        } else {
+                            Align::Left
+                        };
+                        (*h, align)
+                    })
                     .collect();
                 let mut table = Table::new(&cols);
                 for r in t.rows {

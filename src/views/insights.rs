@@ -8,12 +8,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row, Sparkline};
 
-use super::format::clip;
+use super::format::{clip, report_cell};
 use super::theme::Theme;
 use super::widgets::{block, window_table};
 use crate::app::state::State;
 use crate::app::state::insights::InsightView;
-use crate::domain::reports::tables::Table;
+use crate::domain::reports::tables::{Kind, Table};
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let i = &s.insights;
@@ -63,8 +64,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .areas(rest);
             let m = first.rows.len();
             let sel = i.selected;
-            draw_table(f, a, first, (sel < m).then_some(sel), &title, t);
-            draw_table(f, b, second, sel.checked_sub(m), &second.title, t);
+            draw_table(f, a, first, (sel < m).then_some(sel), &title, i.column, t);
+            draw_table(f, b, second, sel.checked_sub(m), &second.title, i.column, t);
             let ids: Vec<String> = i.behind.iter().map(|d| d.to_string()).collect();
             f.render_widget(
                 Paragraph::new(clip(
@@ -78,14 +79,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Some(second) if i.view == InsightView::Liability => {
             let [a, b] =
                 Layout::vertical([Constraint::Percentage(60), Constraint::Min(4)]).areas(rest);
-            draw_table(f, a, first, Some(i.selected), &title, t);
-            draw_table(f, b, second, None, &second.title, t);
+            draw_table(f, a, first, Some(i.selected), &title, i.column, t);
+            draw_table(f, b, second, None, &second.title, i.column, t);
         }
         _ if chart.is_none() => {
             let full = format!("{title}· {}", first.title);
-            draw_table(f, rest, first, Some(i.selected), &full, t)
+            draw_table(f, rest, first, Some(i.selected), &full, i.column, t)
         }
-        _ => draw_table(f, rest, first, Some(i.selected), &title, t),
+        _ => draw_table(f, rest, first, Some(i.selected), &title, i.column, t),
     }
 }
 
@@ -158,36 +159,70 @@ fn draw_table(
     table: &Table,
     selected: Option<usize>,
     title: &str,
+    column: usize,
     t: &Theme,
 ) {
-    let widths: Vec<Constraint> = table
+    // Cells as people read them (separators, two decimals), each column as wide as its
+    // widest cell: a number is never cut. Wider than the screen, the first column stays and
+    // the rest scroll with ←/→.
+    let kinds: Vec<Kind> = table.columns.iter().map(|c| c.1).collect();
+    let cells: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .zip(&kinds)
+                .map(|(c, k)| report_cell(c, *k))
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = table
         .columns
         .iter()
         .enumerate()
         .map(|(c, (h, _))| {
-            let w = table
-                .rows
+            cells
                 .iter()
-                .map(|r| r[c].chars().count())
+                .map(|r| r[c].width())
                 .max()
                 .unwrap_or(0)
-                .max(h.len())
-                .min(40);
-            Constraint::Length(w as u16)
+                .max(h.width())
+                .min(MAX_COLUMN)
         })
         .collect();
+    let shown = fit_columns(&widths, column, area.width.saturating_sub(2) as usize);
+    let mut title = title.to_string();
+    if shown.len() < widths.len() {
+        let (first, last) = (
+            shown.get(1).copied().unwrap_or(0),
+            *shown.last().unwrap_or(&0),
+        );
+        // Right after the report's name, where a narrow screen still shows it.
+        let note = format!(
+            " · columns {}-{} of {} ←→",
+            first + 1,
+            last + 1,
+            widths.len()
+        );
+        let at = title.find(" · ").unwrap_or(title.trim_end().len());
+        title.insert_str(at, &note);
+    }
+    let constraints: Vec<Constraint> = shown
+        .iter()
+        .map(|&c| Constraint::Length(widths[c] as u16))
+        .collect();
     let rows = |x: usize, y: usize| {
-        table.rows[x..y]
+        cells[x..y]
             .iter()
             .map(|r| {
                 Row::new(
-                    r.iter()
-                        .zip(&table.columns)
-                        .map(|(cell, (_, numeric))| {
-                            if *numeric {
-                                Cell::from(Line::from(cell.clone()).right_aligned())
+                    shown
+                        .iter()
+                        .map(|&c| {
+                            if kinds[c].numeric() {
+                                Cell::from(Line::from(r[c].clone()).right_aligned())
                             } else {
-                                Cell::from(cell.clone())
+                                Cell::from(r[c].clone())
                             }
                         })
                         .collect::<Vec<_>>(),
@@ -195,12 +230,24 @@ fn draw_table(
             })
             .collect()
     };
-    let head = Row::new(table.columns.iter().map(|c| c.0).collect::<Vec<_>>());
+    let head = Row::new(
+        shown
+            .iter()
+            .map(|&c| {
+                let (name, kind) = table.columns[c];
+                if kind.numeric() {
+                    Cell::from(Line::from(name).right_aligned())
+                } else {
+                    Cell::from(name)
+                }
+            })
+            .collect::<Vec<_>>(),
+    );
     window_table(
         f,
         area,
         head,
-        &widths,
+        &constraints,
         rows,
         table.rows.len(),
         0,
@@ -210,11 +257,59 @@ fn draw_table(
     );
 }
 
+/// The widest a report column grows (a long rule or list of deal ids is cut there).
+const MAX_COLUMN: usize = 48;
+
+/// Which columns fit in `room` cells: the first always, then from `first_scrolled` as many
+/// whole columns as fit, one space apart. Scrolling stops where the last columns fill the
+/// screen.
+fn fit_columns(widths: &[usize], first_scrolled: usize, room: usize) -> Vec<usize> {
+    if widths.is_empty() {
+        return Vec::new();
+    }
+    let mut shown = vec![0];
+    let mut used = widths[0];
+    // The furthest scroll that still fills the screen: the last columns, as many as fit.
+    let mut last_start = widths.len().saturating_sub(1).max(1);
+    let mut tail = widths[0] + 1 + widths.get(last_start).copied().unwrap_or(0);
+    while last_start > 1 && tail + 1 + widths[last_start - 1] <= room {
+        last_start -= 1;
+        tail += 1 + widths[last_start];
+    }
+    let start = (1 + first_scrolled).min(last_start);
+    for (c, w) in widths.iter().enumerate().skip(start) {
+        if used + 1 + w > room && shown.len() > 1 {
+            break;
+        }
+        used += 1 + w;
+        shown.push(c);
+    }
+    shown
+}
+
 /// A bar label that fits: `980`, `12k`, `3.4M`.
 fn short(v: u64) -> String {
     match v {
         0..10_000 => v.to_string(),
         10_000..10_000_000 => format!("{}k", v / 1_000),
         _ => format!("{:.1}M", v as f64 / 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_columns;
+
+    #[test]
+    fn wide_tables_keep_the_first_column_and_scroll_whole_columns() {
+        let widths = [6, 12, 12, 12, 12];
+        // Everything fits: every column.
+        assert_eq!(fit_columns(&widths, 0, 80), vec![0, 1, 2, 3, 4]);
+        // 40 cells: the first column and two whole ones, never a cut one.
+        assert_eq!(fit_columns(&widths, 0, 40), vec![0, 1, 2]);
+        assert_eq!(fit_columns(&widths, 1, 40), vec![0, 2, 3]);
+        // Scrolling past the end stops where the last columns fill the screen.
+        assert_eq!(fit_columns(&widths, 2, 40), vec![0, 3, 4]);
+        assert_eq!(fit_columns(&widths, 9, 40), vec![0, 3, 4]);
     }
 }

@@ -81,6 +81,9 @@ pub struct InsightsState {
     /// What Enter does on each row of the main list, in list order.
     pub drills: Vec<Option<Drill>>,
     pub selected: usize,
+    /// The first scrolled column (`←`/`→`) when a table is wider than the screen; the first
+    /// column stays pinned.
+    pub column: usize,
     pub generation: u64,
     pub loading: bool,
     pub loaded_once: bool,

@@ -3,12 +3,50 @@
 
 use super::Report;
 
-/// One table of a report. `numeric` columns align right.
+/// One table of a report: each column's name and what its cells hold. Cells are plain text
+/// (`1234.5` for points, no separators), as CSV wants them; a view for people formats them
+/// by kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub title: String,
-    pub columns: Vec<(&'static str, bool)>,
+    pub columns: Vec<(&'static str, Kind)>,
     pub rows: Vec<Vec<String>>,
+}
+
+/// What a column's cells hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// A member or merchant id: a number, but never grouped.
+    Id,
+    /// A count of deals, members, days.
+    Count,
+    /// Points in hundredths' decimal form (`Points`'s display: `1234.5`, `-3`).
+    Points,
+    /// A rate already written as `12.34%`.
+    Percent,
+}
+
+impl Kind {
+    /// Numbers align right.
+    pub fn numeric(self) -> bool {
+        self != Kind::Text
+    }
+}
+
+/// Points in a title, for people: `2,327,096.67` (cells stay plain for CSV).
+fn grouped(p: crate::domain::Points) -> String {
+    let h = p.hundredths();
+    let digits = (h.unsigned_abs() / 100).to_string();
+    let mut whole = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            whole.push(',');
+        }
+        whole.push(c);
+    }
+    let sign = if h < 0 { "-" } else { "" };
+    format!("{sign}{whole}.{:02}", h.unsigned_abs() % 100)
 }
 
 fn bp(v: u32) -> String {
@@ -30,7 +68,7 @@ impl Report {
                 let mut out = vec![Table {
                     title: format!(
                         "Liability roll-forward (outstanding {}{})",
-                        l.outstanding,
+                        grouped(l.outstanding),
                         if l.reconciled {
                             ", reconciled"
                         } else {
@@ -38,18 +76,18 @@ impl Report {
                         }
                     ),
                     columns: vec![
-                        ("month", false),
-                        ("opening", true),
-                        ("issued", true),
-                        ("redeemed", true),
-                        ("saveCancelled", true),
-                        ("useCancelled", true),
-                        ("forfeited", true),
-                        ("closing", true),
-                        ("billedNet", true),
-                        ("billed", true),
-                        ("commission", true),
-                        ("clawbacks", true),
+                        ("month", Kind::Text),
+                        ("opening", Kind::Points),
+                        ("issued", Kind::Points),
+                        ("redeemed", Kind::Points),
+                        ("saveCancelled", Kind::Points),
+                        ("useCancelled", Kind::Points),
+                        ("forfeited", Kind::Points),
+                        ("closing", Kind::Points),
+                        ("billedNet", Kind::Points),
+                        ("billed", Kind::Points),
+                        ("commission", Kind::Points),
+                        ("clawbacks", Kind::Points),
                     ],
                     rows: l
                         .months
@@ -76,14 +114,14 @@ impl Report {
                     out.push(Table {
                         title: format!("Merchants in {m}"),
                         columns: vec![
-                            ("merchantId", true),
-                            ("name", false),
-                            ("issued", true),
-                            ("redeemed", true),
-                            ("saveCancelled", true),
-                            ("useCancelled", true),
-                            ("clawbacks", true),
-                            ("billed", true),
+                            ("merchantId", Kind::Id),
+                            ("name", Kind::Text),
+                            ("issued", Kind::Points),
+                            ("redeemed", Kind::Points),
+                            ("saveCancelled", Kind::Points),
+                            ("useCancelled", Kind::Points),
+                            ("clawbacks", Kind::Points),
+                            ("billed", Kind::Points),
                         ],
                         rows: l
                             .merchants
@@ -108,18 +146,18 @@ impl Report {
             Report::Activity(a) => vec![Table {
                 title: format!("Activity by {}", a.grain.as_str()),
                 columns: vec![
-                    ("period", false),
-                    ("saves", true),
-                    ("uses", true),
-                    ("failedUses", true),
-                    ("failedUseRate", true),
-                    ("saveCancels", true),
-                    ("useCancels", true),
-                    ("earned", true),
-                    ("used", true),
-                    ("activeMembers", true),
-                    ("newMembers", true),
-                    ("withdrawals", true),
+                    ("period", Kind::Text),
+                    ("saves", Kind::Count),
+                    ("uses", Kind::Count),
+                    ("failedUses", Kind::Count),
+                    ("failedUseRate", Kind::Percent),
+                    ("saveCancels", Kind::Count),
+                    ("useCancels", Kind::Count),
+                    ("earned", Kind::Points),
+                    ("used", Kind::Points),
+                    ("activeMembers", Kind::Count),
+                    ("newMembers", Kind::Count),
+                    ("withdrawals", Kind::Count),
                 ],
                 rows: a
                     .rows
@@ -148,10 +186,10 @@ impl Report {
                     s.dormant_days, s.high_frequency, s.high_spend
                 ),
                 columns: vec![
-                    ("segment", false),
-                    ("members", true),
-                    ("points", true),
-                    ("rule", false),
+                    ("segment", Kind::Text),
+                    ("members", Kind::Count),
+                    ("points", Kind::Points),
+                    ("rule", Kind::Text),
                 ],
                 rows: s
                     .rows
@@ -169,14 +207,16 @@ impl Report {
             Report::Dormant(d) => vec![Table {
                 title: format!(
                     "Dormant members holding points (no deal for {} days): {} holding {}",
-                    d.days, d.total_members, d.total_points
+                    d.days,
+                    d.total_members,
+                    grouped(d.total_points)
                 ),
                 columns: vec![
-                    ("memberId", true),
-                    ("name", false),
-                    ("points", true),
-                    ("lastDeal", false),
-                    ("idleDays", true),
+                    ("memberId", Kind::Id),
+                    ("name", Kind::Text),
+                    ("points", Kind::Points),
+                    ("lastDeal", Kind::Text),
+                    ("idleDays", Kind::Count),
                 ],
                 rows: d
                     .members
@@ -201,12 +241,12 @@ impl Report {
                         a.from, a.to, a.min_cancels, a.min_failed
                     ),
                     columns: vec![
-                        ("memberId", true),
-                        ("name", false),
-                        ("cancels", true),
-                        ("failedUses", true),
-                        ("failedCancels", true),
-                        ("deals", false),
+                        ("memberId", Kind::Id),
+                        ("name", Kind::Text),
+                        ("cancels", Kind::Count),
+                        ("failedUses", Kind::Count),
+                        ("failedCancels", Kind::Count),
+                        ("deals", Kind::Text),
                     ],
                     rows: a
                         .members
@@ -229,14 +269,14 @@ impl Report {
                         bp(a.clawback_bp)
                     ),
                     columns: vec![
-                        ("merchantId", true),
-                        ("name", false),
-                        ("uses", true),
-                        ("redeemed", true),
-                        ("clawbacks", true),
-                        ("clawbackCount", true),
-                        ("ratio", true),
-                        ("deals", false),
+                        ("merchantId", Kind::Id),
+                        ("name", Kind::Text),
+                        ("uses", Kind::Count),
+                        ("redeemed", Kind::Points),
+                        ("clawbacks", Kind::Points),
+                        ("clawbackCount", Kind::Count),
+                        ("ratio", Kind::Percent),
+                        ("deals", Kind::Text),
                     ],
                     rows: a
                         .merchants
