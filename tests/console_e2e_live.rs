@@ -145,9 +145,14 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     // Deals, newest first: hold a deal while new deals arrive above it.
     t.keys(&["2"]);
     t.wait_for("Deals 1 / ");
+    // (New deals arrive above and move the held deal down at once: wait for the title to
+    // pass through each position, not for a frame that stays there.)
     for pos in 2..=4 {
         t.keys(&["j"]);
-        at(&t, "Deals", pos);
+        t.wait_until(&format!("Deals {pos} / ..."), |s| {
+            position(s, "Deals").is_some_and(|(p, _)| p == pos)
+        });
+        highlighted_id(&t.screen_styled()).expect("a highlighted row");
     }
     let held = highlighted_id(&t.screen_styled()).unwrap();
     let s = t.wait_until("+N new above the held deal", |s| s.contains(" new "));
