@@ -750,3 +750,28 @@ fn followers_behind_and_at_the_tip_see_every_event_once_in_order() {
     assert_eq!(behind, (1..=303).collect::<Vec<u64>>());
     assert_eq!(at_tip, (201..=303).collect::<Vec<u64>>());
 }
+
+#[test]
+fn page_blocks_carry_the_total_where_the_store_knows_it() {
+    let s = with_member();
+    for name in ["Kim", "Lee"] {
+        let r = post(&s, "/members", &format!(r#"{{"name":"{name}"}}"#));
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    // Three members, two a page: the whole list's size and its pages.
+    let v = get(&s, "/members?size=2").json();
+    assert_eq!(v["page"]["totalElements"], 3, "{v}");
+    assert_eq!(v["page"]["totalPages"], 2, "{v}");
+    assert_eq!(v["page"]["numberOfElements"], 2, "{v}");
+    // One deal; billings none yet.
+    let v = get(&s, "/deals?size=5").json();
+    assert_eq!(v["page"]["totalElements"], 1, "{v}");
+    assert_eq!(v["page"]["totalPages"], 1, "{v}");
+    let v = get(&s, "/billings").json();
+    assert_eq!(v["page"]["totalElements"], 0, "{v}");
+    // A filtered list's size is not known without counting: no total, never a wrong one.
+    let v = get(&s, "/members?size=2&status=valid").json();
+    assert!(v["page"].get("totalElements").is_none(), "{v}");
+    let v = get(&s, "/deals?memberId=1").json();
+    assert!(v["page"].get("totalElements").is_none(), "{v}");
+}

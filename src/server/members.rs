@@ -103,6 +103,7 @@ async fn history(st: AppState, base: String, id: MemberId, p: Params) -> Answer 
         size,
         0,
         next,
+        None,
     ))
 }
 
@@ -140,7 +141,18 @@ pub async fn members(
         },
     };
     let sort = q.sort;
-    let all = blocking(move || st.port.members(&q)).await?;
+    // Unfiltered, the whole list is every member ever joined: the store's count says so.
+    let unfiltered = q.status.is_none() && q.query.is_none();
+    let (all, total) = blocking(move || {
+        let all = st.port.members(&q)?;
+        let total = if unfiltered {
+            Some(st.port.info()?.members)
+        } else {
+            None
+        };
+        Ok((all, total))
+    })
+    .await?;
     let rows = page_of(all, size, page);
     let next = (rows.len() == size)
         .then(|| {
@@ -162,6 +174,7 @@ pub async fn members(
         size,
         page,
         next,
+        total,
     ))
 }
 
@@ -220,6 +233,7 @@ pub async fn balances(
         size,
         page,
         next,
+        None,
     ))
 }
 

@@ -173,7 +173,22 @@ pub async fn deals(
         before: p.parse(&["before"], DealId::parse)?,
         limit: fetch,
     };
-    let rows = page_of(blocking(move || st.port.deals(&q)).await?, size, page);
+    let unfiltered = q.member.is_none()
+        && q.merchant.is_none()
+        && q.month.is_none()
+        && q.deal_type.is_none()
+        && q.status.is_none();
+    let (all, total) = blocking(move || {
+        let all = st.port.deals(&q)?;
+        let total = if unfiltered {
+            Some(st.port.info()?.deals)
+        } else {
+            None
+        };
+        Ok((all, total))
+    })
+    .await?;
+    let rows = page_of(all, size, page);
     let next = (rows.len() == size)
         .then(|| {
             rows.last()
@@ -188,6 +203,7 @@ pub async fn deals(
         size,
         page,
         next,
+        total,
     ))
 }
 
@@ -214,7 +230,18 @@ pub async fn billings(
         month: p.parse(&["billingMonth", "month"], Month::parse)?,
         limit: fetch,
     };
-    let rows = page_of(blocking(move || st.port.billings(&q)).await?, size, page);
+    let unfiltered = q.merchant.is_none() && q.month.is_none();
+    let (all, total) = blocking(move || {
+        let all = st.port.billings(&q)?;
+        let total = if unfiltered {
+            Some(st.port.info()?.billings)
+        } else {
+            None
+        };
+        Ok((all, total))
+    })
+    .await?;
+    let rows = page_of(all, size, page);
     let items = rows.iter().map(|b| hal::billing(b, &base)).collect();
     ok(&hal::collection(
         "billings",
@@ -223,6 +250,7 @@ pub async fn billings(
         size,
         page,
         None,
+        total,
     ))
 }
 

@@ -65,6 +65,8 @@ pub fn merchant(m: &Merchant, base: &str) -> Value {
 
 /// A collection page. `number` is the page asked for; pages continue by cursor as well
 /// (`after` / `before` in the query), which the `next` link carries when the page is full.
+/// `total` is the whole collection's size where the store knows it without counting (an
+/// unfiltered list); then the block also carries Spring's `totalElements` and `totalPages`.
 pub fn collection(
     rel: &str,
     items: Vec<Value>,
@@ -72,15 +74,21 @@ pub fn collection(
     size: usize,
     number: usize,
     next: Option<String>,
+    total: Option<u64>,
 ) -> Value {
     let count = items.len();
     let mut links = json!({"self": {"href": self_href}});
     if let Some(n) = next {
         links["next"] = json!({"href": n});
     }
+    let mut page = json!({"size": size, "number": number, "numberOfElements": count});
+    if let Some(t) = total {
+        page["totalElements"] = json!(t);
+        page["totalPages"] = json!(t.div_ceil(size.max(1) as u64));
+    }
     json!({
         "_embedded": {rel: items},
         "_links": links,
-        "page": {"size": size, "number": number, "numberOfElements": count},
+        "page": page,
     })
 }
