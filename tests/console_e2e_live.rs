@@ -145,16 +145,19 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     // Deals, newest first: hold a deal while new deals arrive above it.
     t.keys(&["2"]);
     t.wait_for("Deals 1 / ");
-    // (New deals arrive above and move the held deal down at once: wait for the title to
-    // pass through each position, not for a frame that stays there.)
-    for pos in 2..=4 {
+    // New deals arrive above at 40 a second and move the held deal down at once, so its
+    // position is never still long enough to read. What `j` must do is exact all the same:
+    // every deal is listed, newest first, so the row below deal N is deal N-1, whatever
+    // arrived above in the meantime.
+    let mut held = settled(&t, "a highlighted deal", highlighted_id).1;
+    for _ in 0..3 {
         t.keys(&["j"]);
-        t.wait_until(&format!("Deals {pos} / ..."), |s| {
-            position(s, "Deals").is_some_and(|(p, _)| p == pos)
+        let below = held - 1;
+        settled(&t, &format!("deal {below} highlighted"), |styled| {
+            (highlighted_id(styled) == Some(below)).then_some(below)
         });
-        highlighted_id(&t.screen_styled()).expect("a highlighted row");
+        held = below;
     }
-    let held = highlighted_id(&t.screen_styled()).unwrap();
     let s = t.wait_until("+N new above the held deal", |s| s.contains(" new "));
     std::thread::sleep(Duration::from_millis(1_500));
     let styled = t.screen_styled();

@@ -15,8 +15,17 @@ use ratatui::backend::CrosstermBackend;
 use crate::api::{Error, Result};
 use crate::app::state::State;
 
+/// Frames go out through one buffer, flushed once per draw: a frame reaches the terminal in
+/// one write (stdout alone flushes at every newline, and a terminal read between those
+/// writes shows half of one frame over half of the last).
+type Out = std::io::BufWriter<std::io::Stdout>;
+
+/// Room for a whole frame of a large screen (a 300x100 screen with colour changes is
+/// well under this); a bigger one is written in more than one piece, never lost.
+const FRAME_BUFFER_BYTES: usize = 1 << 20;
+
 pub struct Terminal {
-    inner: ratatui::Terminal<CrosstermBackend<std::io::Stdout>>,
+    inner: ratatui::Terminal<CrosstermBackend<Out>>,
     active: bool,
 }
 
@@ -44,7 +53,8 @@ impl Terminal {
         if mouse {
             execute!(stdout(), EnableMouseCapture).map_err(io)?;
         }
-        let inner = ratatui::Terminal::new(CrosstermBackend::new(stdout())).map_err(io)?;
+        let out = std::io::BufWriter::with_capacity(FRAME_BUFFER_BYTES, stdout());
+        let inner = ratatui::Terminal::new(CrosstermBackend::new(out)).map_err(io)?;
         Ok(Terminal {
             inner,
             active: true,
@@ -83,6 +93,8 @@ impl Terminal {
 
     pub fn leave(&mut self) {
         if self.active {
+            // Anything still buffered belongs to the alternate screen we are leaving.
+            let _ = ratatui::backend::Backend::flush(self.inner.backend_mut());
             restore();
             self.active = false;
         }
