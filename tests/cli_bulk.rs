@@ -5,7 +5,7 @@ mod cli_support;
 
 use std::path::Path;
 
-use cli_support::{Store, previous_month, w};
+use cli_support::{Run, Store, previous_month, w};
 use serde_json::Value;
 
 const HEADER: &str = "key,type,memberId,merchantId,dealAmount,point,dealDate,originalKey";
@@ -73,6 +73,17 @@ fn replayable(csv: &str) -> Vec<Vec<String>> {
 
 fn import(s: &Store, file: &Path, code: i32) -> Value {
     s.json(&["import", "deals", file.to_str().unwrap()], code)
+}
+
+/// Writes `rows` under the header to `file` and imports it into `s`: the import must be
+/// refused (exit 2) and leave the store as it was.
+fn import_refused(s: &Store, file: &Path, rows: &str) -> Run {
+    std::fs::write(file, format!("{HEADER}\n{rows}")).unwrap();
+    let before = s.state();
+    let r = s.run(&["import", "deals", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(s.state(), before);
+    r
 }
 
 fn balances(s: &Store) -> Vec<(u64, f64)> {
@@ -254,33 +265,24 @@ fn a_malformed_row_stops_the_import_before_anything_is_written() {
     let s = Store::new();
     s.join("Kim");
     let file = s.path().join("bad.csv");
-    std::fs::write(
+    let r = import_refused(
+        &s,
         &file,
-        format!(
-            "{HEADER}\nk1,save,1,20,1000,,,\nk2,use,1,20,,5,,\nk3,save,1,20,1e5,,,\nk4,save,1,20,10,,,\n"
-        ),
-    )
-    .unwrap();
-    let before = s.state();
-    let r = s.run(&["import", "deals", file.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{r:?}");
+        "k1,save,1,20,1000,,,\nk2,use,1,20,,5,,\nk3,save,1,20,1e5,,,\nk4,save,1,20,10,,,\n",
+    );
     let line = r.error_line();
     assert!(line.starts_with("error: row 3: dealAmount"), "{line}");
-    assert_eq!(s.state(), before);
 
     // A cancel naming no earlier row is found by the first pass: nothing is written.
-    std::fs::write(
+    let r = import_refused(
+        &s,
         &file,
-        format!("{HEADER}\nk1,save,1,20,1000,,,\nk2,saveCancel,,,,,,k9\nk3,save,1,20,10,,,\n"),
-    )
-    .unwrap();
-    let r = s.run(&["import", "deals", file.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{r:?}");
+        "k1,save,1,20,1000,,,\nk2,saveCancel,,,,,,k9\nk3,save,1,20,10,,,\n",
+    );
     assert_eq!(
         r.error_line(),
         "error: row 2: originalKey k9 names no earlier row of the file",
     );
-    assert_eq!(s.state(), before);
 
     // A header without the columns is refused by name.
     std::fs::write(&file, "key,type\nk1,save\n").unwrap();
@@ -398,16 +400,11 @@ fn the_first_pass_finds_every_bad_row_and_bounds_placeholder_members() {
     let file = s.path().join("bad.csv");
     // Row 2 malformed, row 4 cancels a key no row has, row 5 names a member far beyond the
     // store's one plus the file's five rows (this id once aborted on allocation).
-    std::fs::write(
+    let r = import_refused(
+        &s,
         &file,
-        format!(
-            "{HEADER}\nk1,save,1,20,1000,,,\nk2,use,1,20,,-5,,\nk3,save,1,20,10,,,\nk4,useCancel,,,,,,nope\nk5,save,9007199254740991,20,10,,,\n"
-        ),
-    )
-    .unwrap();
-    let before = s.state();
-    let r = s.run(&["import", "deals", file.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{r:?}");
+        "k1,save,1,20,1000,,,\nk2,use,1,20,,-5,,\nk3,save,1,20,10,,,\nk4,useCancel,,,,,,nope\nk5,save,9007199254740991,20,10,,,\n",
+    );
     let errors: Vec<&str> = r
         .stderr
         .lines()
@@ -427,7 +424,6 @@ fn the_first_pass_finds_every_bad_row_and_bounds_placeholder_members() {
         r.stderr.contains("nothing was imported: 3 bad row(s)"),
         "{r:?}"
     );
-    assert_eq!(s.state(), before);
 
     // At the bound (1 member + 2 rows = 3) placeholders fill the gap; one past it is refused.
     std::fs::write(

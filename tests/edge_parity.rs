@@ -38,6 +38,17 @@ fn js(t: &str) -> String {
     serde_json::to_string(t).unwrap()
 }
 
+/// `deal KIND --member 1 --merchant 20 FLAG TEXT`: a deal of member 1 at merchant 20.
+fn deal_cli(kind: &str, flag: &str, t: &str) -> Vec<String> {
+    v(&["deal", kind, "--member", "1", "--merchant", "20", flag, t])
+}
+
+/// `POST /deals` of the same deal, with `FIELD` set to `value` (already JSON).
+fn deal_http(kind: &str, field: &str, value: &str) -> (&'static str, String, Option<String>) {
+    let b = format!(r#"{{"type":"{kind}","memberId":1,"merchantId":20,"{field}":{value}}}"#);
+    ("POST", "/deals".into(), Some(b))
+}
+
 const COUNTS: &[&str] = &[
     "1", "10000", "007", "0", "10001", "+1", "-1", "1e5", "1E2", "1.0", "0x10", "", "ten",
 ];
@@ -153,46 +164,14 @@ fn fields() -> Vec<Field> {
         },
         Field {
             name: "deal save --amount / POST /deals dealAmount (text)",
-            cli: |t| {
-                v(&[
-                    "deal",
-                    "save",
-                    "--member",
-                    "1",
-                    "--merchant",
-                    "20",
-                    "--amount",
-                    t,
-                ])
-            },
-            http: |t| {
-                let b = format!(
-                    r#"{{"type":"save","memberId":1,"merchantId":20,"dealAmount":{}}}"#,
-                    js(t)
-                );
-                ("POST", "/deals".into(), Some(b))
-            },
+            cli: |t| deal_cli("save", "--amount", t),
+            http: |t| deal_http("save", "dealAmount", &js(t)),
             inputs: AMOUNTS,
         },
         Field {
             name: "deal save --amount / POST /deals dealAmount (JSON number)",
-            cli: |t| {
-                v(&[
-                    "deal",
-                    "save",
-                    "--member",
-                    "1",
-                    "--merchant",
-                    "20",
-                    "--amount",
-                    t,
-                ])
-            },
-            http: |t| {
-                let b =
-                    format!(r#"{{"type":"save","memberId":1,"merchantId":20,"dealAmount":{t}}}"#);
-                ("POST", "/deals".into(), Some(b))
-            },
+            cli: |t| deal_cli("save", "--amount", t),
+            http: |t| deal_http("save", "dealAmount", t),
             inputs: &[
                 "100000",
                 "1",
@@ -206,45 +185,14 @@ fn fields() -> Vec<Field> {
         },
         Field {
             name: "deal use --points / POST /deals point (text)",
-            cli: |t| {
-                v(&[
-                    "deal",
-                    "use",
-                    "--member",
-                    "1",
-                    "--merchant",
-                    "20",
-                    "--points",
-                    t,
-                ])
-            },
-            http: |t| {
-                let b = format!(
-                    r#"{{"type":"use","memberId":1,"merchantId":20,"point":{}}}"#,
-                    js(t)
-                );
-                ("POST", "/deals".into(), Some(b))
-            },
+            cli: |t| deal_cli("use", "--points", t),
+            http: |t| deal_http("use", "point", &js(t)),
             inputs: POINTS,
         },
         Field {
             name: "deal use --points / POST /deals point (JSON number)",
-            cli: |t| {
-                v(&[
-                    "deal",
-                    "use",
-                    "--member",
-                    "1",
-                    "--merchant",
-                    "20",
-                    "--points",
-                    t,
-                ])
-            },
-            http: |t| {
-                let b = format!(r#"{{"type":"use","memberId":1,"merchantId":20,"point":{t}}}"#);
-                ("POST", "/deals".into(), Some(b))
-            },
+            cli: |t| deal_cli("use", "--points", t),
+            http: |t| deal_http("use", "point", t),
             inputs: &["1", "1.5", "1.25", "1.234", "0", "1e2", "-1"],
         },
         Field {

@@ -4,9 +4,9 @@
 //! feed resumes from the last offset seen without a gap.
 
 mod remote_support;
+mod serve_process;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use onepoint::api::{Error, Link, Port};
@@ -14,22 +14,12 @@ use onepoint::domain::{
     Amount, CancelKind, DealId, DealRequest, DealType, MemberId, MemberQuery, MerchantId,
     NewMember, Points,
 };
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use serve_process::ServeProcess;
 
 /// `onepoint serve` as its own process; returns once it says where it listens.
-fn spawn(data: &std::path::Path, listen: &str) -> Server {
-    let mut child = Process::new(env!("CARGO_BIN_EXE_onepoint"))
+fn spawn(data: &std::path::Path, listen: &str) -> ServeProcess {
+    let mut command = Process::new(env!("CARGO_BIN_EXE_onepoint"));
+    command
         .args([
             "--data",
             data.to_str().unwrap(),
@@ -37,21 +27,8 @@ fn spawn(data: &std::path::Path, listen: &str) -> Server {
             "--listen",
             listen,
         ])
-        .env("XDG_CONFIG_HOME", data.join("config"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start onepoint serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Server { child, addr }
+        .env("XDG_CONFIG_HOME", data.join("config"));
+    serve_process::start(command)
 }
 
 /// Polls `done` (a guard against hanging, not a timing assertion).

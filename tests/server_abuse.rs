@@ -5,53 +5,35 @@
 //! (exit 0) with followers, long polls and unfinished heads still connected. Bigger runs and figures: `onepoint-bench abuse`.
 
 mod cli_support;
+mod serve_process;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use cli_support::Store;
+use serve_process::ServeProcess;
 
 const SLOWLORIS: usize = 200;
 const FOLLOWERS: usize = 200;
 const LONG_POLLS: usize = 200;
 
+/// The process is dropped (killed) before its store.
 struct Server {
-    child: Child,
+    process: ServeProcess,
     addr: SocketAddr,
     _store: Store,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start(extra: &[&str]) -> Server {
     let store = Store::new();
     let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
-    let mut child = store
-        .command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start onepoint serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
+    let process = serve_process::start(store.command(&args));
+    let addr = process.addr.parse().unwrap();
     Server {
-        child,
+        process,
         addr,
         _store: store,
     }
@@ -206,9 +188,9 @@ fn sigterm_ends_the_server_promptly_whatever_the_clients_do() {
     }
     std::thread::sleep(Duration::from_millis(300));
     let t = Instant::now();
-    sigterm(&server.child);
+    sigterm(&server.process.child);
     let code = loop {
-        if let Some(st) = server.child.try_wait().unwrap() {
+        if let Some(st) = server.process.child.try_wait().unwrap() {
             break st.code();
         }
         assert!(
