@@ -9,9 +9,12 @@ use axum::http::HeaderMap;
 use serde_json::json;
 
 use super::reply::{Answer, AppState, Base, Params, blocking, ok};
-use super::routes::{BodyBytes, create, member_id, outcome_body, page_of, window, write};
+use super::routes::{
+    BodyBytes, create, list_with_total, member_id, outcome_body, page_of, window, write,
+};
 use crate::api::Error;
 use crate::api::wire::{self, hal};
+use crate::domain::Info;
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
     BalanceQuery, Command, DealId, MemberId, MemberQuery, MemberSort, MemberStatus, Points,
@@ -143,16 +146,8 @@ pub async fn members(
     let sort = q.sort;
     // Unfiltered, the whole list is every member ever joined: the store's count says so.
     let unfiltered = q.status.is_none() && q.query.is_none();
-    let (all, total) = blocking(move || {
-        let all = st.port.members(&q)?;
-        let total = if unfiltered {
-            Some(st.port.info()?.members)
-        } else {
-            None
-        };
-        Ok((all, total))
-    })
-    .await?;
+    let count = unfiltered.then_some((|i: &Info| i.members) as fn(&Info) -> u64);
+    let (all, total) = list_with_total(st, move |port| port.members(&q), count).await?;
     let rows = page_of(all, size, page);
     let next = (rows.len() == size)
         .then(|| {

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 
 use super::reply::{Answer, AppState, Base, Params, blocking, created, idem_key, ok};
 use crate::api::wire::{self, hal};
-use crate::api::{Error, Result};
+use crate::api::{Error, Port, Result};
+use crate::domain::Info;
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
     BillingQuery, Command, DealId, DealQuery, DealStatus, DealType, MemberId, MerchantId, Month,
@@ -132,6 +133,24 @@ pub(super) fn window(p: &Params) -> Result<(usize, usize, usize)> {
     Ok((size, page, fetch))
 }
 
+/// A list read on a blocking thread, with the whole collection's size when `count` can say
+/// it without counting (an unfiltered list: the store's counters), for the page block.
+pub(super) async fn list_with_total<T: Send + 'static>(
+    st: AppState,
+    read: impl FnOnce(&dyn Port) -> Result<Vec<T>> + Send + 'static,
+    count: Option<fn(&Info) -> u64>,
+) -> Result<(Vec<T>, Option<u64>)> {
+    blocking(move || {
+        let all = read(st.port.as_ref())?;
+        let total = match count {
+            Some(f) => Some(f(&st.port.info()?)),
+            None => None,
+        };
+        Ok((all, total))
+    })
+    .await
+}
+
 pub(super) fn page_of<T>(mut all: Vec<T>, size: usize, page: usize) -> Vec<T> {
     let skip = (size * page).min(all.len());
     all.drain(..skip);
@@ -178,16 +197,8 @@ pub async fn deals(
         && q.month.is_none()
         && q.deal_type.is_none()
         && q.status.is_none();
-    let (all, total) = blocking(move || {
-        let all = st.port.deals(&q)?;
-        let total = if unfiltered {
-            Some(st.port.info()?.deals)
-        } else {
-            None
-        };
-        Ok((all, total))
-    })
-    .await?;
+    let count = unfiltered.then_some((|i: &Info| i.deals) as fn(&Info) -> u64);
+    let (all, total) = list_with_total(st, move |port| port.deals(&q), count).await?;
     let rows = page_of(all, size, page);
     let next = (rows.len() == size)
         .then(|| {
@@ -231,16 +242,8 @@ pub async fn billings(
         limit: fetch,
     };
     let unfiltered = q.merchant.is_none() && q.month.is_none();
-    let (all, total) = blocking(move || {
-        let all = st.port.billings(&q)?;
-        let total = if unfiltered {
-            Some(st.port.info()?.billings)
-        } else {
-            None
-        };
-        Ok((all, total))
-    })
-    .await?;
+    let count = unfiltered.then_some((|i: &Info| i.billings) as fn(&Info) -> u64);
+    let (all, total) = list_with_total(st, move |port| port.billings(&q), count).await?;
     let rows = page_of(all, size, page);
     let items = rows.iter().map(|b| hal::billing(b, &base)).collect();
     ok(&hal::collection(
