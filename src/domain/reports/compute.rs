@@ -217,11 +217,12 @@ fn liability(
     })
 }
 
+/// `part` of `whole` in basis points, rounded half up (1 of 7 is 14.29%, not 14.28%).
 fn rate_bp(part: u64, whole: u64) -> u32 {
     if whole == 0 {
         0
     } else {
-        (part as u128 * 10_000 / whole as u128) as u32
+        ((part as u128 * 20_000 + whole as u128) / (2 * whole as u128)) as u32
     }
 }
 
@@ -528,4 +529,21 @@ fn anomalies(
         members: out_members,
         merchants: out_merchants,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_bp;
+
+    #[test]
+    fn rates_round_half_up_to_the_basis_point() {
+        assert_eq!(rate_bp(1, 7), 1429);
+        assert_eq!(rate_bp(2, 3), 6667);
+        assert_eq!(rate_bp(1, 3), 3333);
+        assert_eq!(rate_bp(1, 2), 5000);
+        assert_eq!(rate_bp(1, 20_000), 1);
+        assert_eq!(rate_bp(1, 20_001), 0);
+        assert_eq!(rate_bp(5, 5), 10_000);
+        assert_eq!(rate_bp(0, 0), 0);
+    }
 }
