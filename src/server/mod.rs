@@ -14,6 +14,7 @@
 pub mod auth;
 mod batch;
 mod conn;
+pub use conn::raise_open_files_limit;
 pub mod feed;
 pub mod guard;
 mod members;

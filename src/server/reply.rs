@@ -205,6 +205,21 @@ pub fn idem_key(headers: &HeaderMap) -> Result<Option<IdemKey>> {
 pub struct Params(pub HashMap<String, String>);
 
 impl Params {
+    /// `ids=1,2,3`: each through the member id parser, at most one page of them.
+    pub fn member_ids(&self) -> Result<Vec<crate::domain::MemberId>> {
+        let ids: Vec<crate::domain::MemberId> = self
+            .text(&["ids"])
+            .unwrap_or("")
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| crate::domain::MemberId::parse("ids", t))
+            .collect::<std::result::Result<_, _>>()?;
+        if ids.len() > crate::domain::query::MAX_PAGE {
+            return Err(Error::invalid("ids", "must list at most 10000 ids"));
+        }
+        Ok(ids)
+    }
+
     pub fn text(&self, names: &[&str]) -> Option<&str> {
         names
             .iter()

@@ -9,8 +9,6 @@ use serde_json::json;
 
 use super::reply::{Answer, AppState, Params, blocking, ok};
 use crate::api::Error;
-use crate::domain::MemberId;
-use crate::domain::query::MAX_PAGE;
 use crate::domain::reports::ReportQuery;
 
 pub async fn report(
@@ -28,17 +26,7 @@ pub async fn member_totals(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
-    let p = Params(q);
-    let ids: Vec<MemberId> = p
-        .text(&["ids"])
-        .unwrap_or("")
-        .split(',')
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| MemberId::parse("ids", t))
-        .collect::<std::result::Result<_, _>>()?;
-    if ids.len() > MAX_PAGE {
-        return Err(Error::invalid("ids", "must list at most 10000 ids").into());
-    }
+    let ids = Params(q).member_ids()?;
     let found = blocking(move || st.port.member_totals(&ids)).await?;
     ok(&json!(found))
 }

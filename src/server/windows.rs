@@ -12,7 +12,7 @@ use serde_json::json;
 use super::reply::{Answer, AppState, Params, blocking, ok};
 use crate::api::{Error, Result};
 use crate::domain::query::MAX_PAGE;
-use crate::domain::{DealWindow, MemberId, MemberWindow, Month};
+use crate::domain::{DealWindow, MemberWindow, Month};
 
 fn query_json<T: DeserializeOwned>(p: &Params, what: &str) -> Result<T> {
     let text = p
@@ -45,16 +45,7 @@ pub async fn members_by_ids(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
-    let p = Params(q);
-    let text = p.text(&["ids"]).unwrap_or("");
-    let ids: Vec<MemberId> = text
-        .split(',')
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| MemberId::parse("ids", t))
-        .collect::<std::result::Result<_, _>>()?;
-    if ids.len() > MAX_PAGE {
-        return Err(Error::invalid("ids", "must list at most 10000 ids").into());
-    }
+    let ids = Params(q).member_ids()?;
     let found = blocking(move || st.port.members_by_ids(&ids)).await?;
     ok(&json!(found))
 }

@@ -32,20 +32,6 @@ fn rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn raise_open_files_limit() {
-    // SAFETY: plain calls with a valid pointer to a local struct.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 /// The machine's 1-minute load average: the figures mean little on a machine already busy.
 fn loadavg() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -264,7 +250,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let n_polls = opts.num("polls", 700)?;
     let samples = opts.num("samples", 500)?;
     let members = 100;
-    raise_open_files_limit();
+    onepoint::server::raise_open_files_limit();
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut server = start_server(tmp.path())?;
     let pid = server.child.id();
