@@ -115,32 +115,6 @@ pub fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// A report cell (plain text, as CSV has it) for people, by its column's kind: points with
-/// separators and two decimals (`1307082.5` -> `1,307,082.50`), counts with separators; ids,
-/// rates and text as they are. A cell that is not the number its kind says stays as it is.
-pub fn report_cell(text: &str, kind: crate::domain::reports::tables::Kind) -> String {
-    use crate::domain::reports::tables::Kind;
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    match kind {
-        Kind::Count if all_digits(text) => text.parse().map(thousands).unwrap_or(text.into()),
-        Kind::Points => {
-            let (sign, unsigned) = match text.strip_prefix('-') {
-                Some(rest) => ("-", rest),
-                None => ("", text),
-            };
-            let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-            if !all_digits(whole) || frac.len() > 2 || !(frac.is_empty() || all_digits(frac)) {
-                return text.to_string();
-            }
-            match whole.parse::<u64>() {
-                Ok(w) => format!("{sign}{}.{frac:0<2}", thousands(w)),
-                Err(_) => text.to_string(),
-            }
-        }
-        _ => text.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,21 +144,6 @@ mod tests {
         assert_eq!(compact(950.0), "950");
         assert_eq!(plural(1, "deal"), "1 deal");
         assert_eq!(plural(1_200, "deal"), "1,200 deals");
-    }
-
-    #[test]
-    fn report_cells_read_for_people_by_their_column_kind() {
-        use crate::domain::reports::tables::Kind;
-        assert_eq!(report_cell("1307082.58", Kind::Points), "1,307,082.58");
-        assert_eq!(report_cell("721790.9", Kind::Points), "721,790.90");
-        assert_eq!(report_cell("15279", Kind::Points), "15,279.00");
-        assert_eq!(report_cell("-3", Kind::Points), "-3.00");
-        assert_eq!(report_cell("452", Kind::Count), "452");
-        assert_eq!(report_cell("12345", Kind::Count), "12,345");
-        assert_eq!(report_cell("12345", Kind::Id), "12345");
-        assert_eq!(report_cell("14.28%", Kind::Percent), "14.28%");
-        assert_eq!(report_cell("2026-11-01", Kind::Text), "2026-11-01");
-        assert_eq!(report_cell("n/a", Kind::Points), "n/a");
     }
 
     #[test]

@@ -8,13 +8,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row, Sparkline};
 
-use super::format::{clip, report_cell};
+use super::format::clip;
 use super::theme::Theme;
 use super::widgets::{block, window_table};
 use crate::app::state::State;
-use crate::app::state::insights::InsightView;
+use crate::app::state::insights::{InsightView, ShownTable};
 use crate::domain::reports::tables::{Kind, Table};
-use unicode_width::UnicodeWidthStr;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let i = &s.insights;
@@ -64,8 +63,24 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             .areas(rest);
             let m = first.rows.len();
             let sel = i.selected;
-            draw_table(f, a, first, (sel < m).then_some(sel), &title, i.column, t);
-            draw_table(f, b, second, sel.checked_sub(m), &second.title, i.column, t);
+            draw_table(
+                f,
+                a,
+                (first, &i.shown[0]),
+                (sel < m).then_some(sel),
+                &title,
+                i.column,
+                t,
+            );
+            draw_table(
+                f,
+                b,
+                (second, &i.shown[1]),
+                sel.checked_sub(m),
+                &second.title,
+                i.column,
+                t,
+            );
             let ids: Vec<String> = i.behind.iter().map(|d| d.to_string()).collect();
             f.render_widget(
                 Paragraph::new(clip(
@@ -79,14 +94,46 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Some(second) if i.view == InsightView::Liability => {
             let [a, b] =
                 Layout::vertical([Constraint::Percentage(60), Constraint::Min(4)]).areas(rest);
-            draw_table(f, a, first, Some(i.selected), &title, i.column, t);
-            draw_table(f, b, second, None, &second.title, i.column, t);
+            draw_table(
+                f,
+                a,
+                (first, &i.shown[0]),
+                Some(i.selected),
+                &title,
+                i.column,
+                t,
+            );
+            draw_table(
+                f,
+                b,
+                (second, &i.shown[1]),
+                None,
+                &second.title,
+                i.column,
+                t,
+            );
         }
         _ if chart.is_none() => {
             let full = format!("{title}· {}", first.title);
-            draw_table(f, rest, first, Some(i.selected), &full, i.column, t)
+            draw_table(
+                f,
+                rest,
+                (first, &i.shown[0]),
+                Some(i.selected),
+                &full,
+                i.column,
+                t,
+            )
         }
-        _ => draw_table(f, rest, first, Some(i.selected), &title, i.column, t),
+        _ => draw_table(
+            f,
+            rest,
+            (first, &i.shown[0]),
+            Some(i.selected),
+            &title,
+            i.column,
+            t,
+        ),
     }
 }
 
@@ -156,41 +203,18 @@ fn draw_chart(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 fn draw_table(
     f: &mut Frame,
     area: Rect,
-    table: &Table,
+    (table, people): (&Table, &ShownTable),
     selected: Option<usize>,
     title: &str,
     column: usize,
     t: &Theme,
 ) {
-    // Cells as people read them (separators, two decimals), each column as wide as its
-    // widest cell: a number is never cut. Wider than the screen, the first column stays and
-    // the rest scroll with ←/→.
+    // Cells as people read them, each column as wide as its widest cell (both computed when
+    // the report arrived): a number is never cut. Wider than the screen, the first column
+    // stays and the rest scroll with ←/→.
+    let (cells, widths) = (&people.cells, &people.widths);
     let kinds: Vec<Kind> = table.columns.iter().map(|c| c.1).collect();
-    let cells: Vec<Vec<String>> = table
-        .rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .zip(&kinds)
-                .map(|(c, k)| report_cell(c, *k))
-                .collect()
-        })
-        .collect();
-    let widths: Vec<usize> = table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(c, (h, _))| {
-            cells
-                .iter()
-                .map(|r| r[c].width())
-                .max()
-                .unwrap_or(0)
-                .max(h.width())
-                .min(MAX_COLUMN)
-        })
-        .collect();
-    let shown = fit_columns(&widths, column, area.width.saturating_sub(2) as usize);
+    let shown = fit_columns(widths, column, area.width.saturating_sub(2) as usize);
     let mut title = title.to_string();
     if shown.len() < widths.len() {
         let (first, last) = (
@@ -256,9 +280,6 @@ fn draw_table(
         t,
     );
 }
-
-/// The widest a report column grows (a long rule or list of deal ids is cut there).
-const MAX_COLUMN: usize = 48;
 
 /// Which columns fit in `room` cells: the first always, then from `first_scrolled` as many
 /// whole columns as fit, one space apart. Scrolling stops where the last columns fill the

@@ -76,6 +76,8 @@ pub struct InsightsState {
     pub report: Option<Report>,
     /// The report as tables, flattened once when it arrives (the view only draws them).
     pub tables: Vec<crate::domain::reports::tables::Table>,
+    /// The same tables as people read them, with each column's width, also computed once.
+    pub shown: Vec<ShownTable>,
     /// Chart series, also computed on arrival: (label, value) pairs.
     pub series: Vec<(String, u64)>,
     /// What Enter does on each row of the main list, in list order.
@@ -162,6 +164,7 @@ impl InsightsState {
                 .collect(),
         };
         self.tables = r.tables();
+        self.shown = self.tables.iter().map(ShownTable::of).collect();
         self.series = series(&r);
         self.report = Some(r);
         self.loading = false;
@@ -229,5 +232,47 @@ fn series(r: &Report) -> Vec<(String, u64)> {
             .map(|row| (row.segment.clone(), row.members))
             .collect(),
         Report::Dormant(_) | Report::Anomalies(_) => Vec::new(),
+    }
+}
+
+/// A report table's cells for people (separators, two decimals) and each column's width in
+/// terminal cells: the widest of its header and cells, at most `MAX_COLUMN`.
+#[derive(Debug, Clone, Default)]
+pub struct ShownTable {
+    pub cells: Vec<Vec<String>>,
+    pub widths: Vec<usize>,
+}
+
+/// The widest a report column grows (a long rule or list of deal ids is cut there).
+pub const MAX_COLUMN: usize = 48;
+
+impl ShownTable {
+    pub fn of(t: &crate::domain::reports::tables::Table) -> ShownTable {
+        use unicode_width::UnicodeWidthStr;
+        let cells: Vec<Vec<String>> = t
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&t.columns)
+                    .map(|(c, (_, kind))| kind.for_people(c))
+                    .collect()
+            })
+            .collect();
+        let widths = t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(c, (h, _))| {
+                cells
+                    .iter()
+                    .map(|r| r[c].width())
+                    .max()
+                    .unwrap_or(0)
+                    .max(h.width())
+                    .min(MAX_COLUMN)
+            })
+            .collect();
+        ShownTable { cells, widths }
     }
 }

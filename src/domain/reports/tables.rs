@@ -32,21 +32,58 @@ impl Kind {
     pub fn numeric(self) -> bool {
         self != Kind::Text
     }
+
+    /// A plain cell of this kind as people read it: points with separators and two decimals
+    /// (`1307082.5` -> `1,307,082.50`), counts grouped; ids, rates and text as they are. A
+    /// cell that is not the number its kind says stays as it is.
+    pub fn for_people(self, text: &str) -> String {
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        match self {
+            Kind::Count if all_digits(text) => text
+                .parse()
+                .map(group_digits)
+                .unwrap_or_else(|_| text.into()),
+            Kind::Points => {
+                let (sign, unsigned) = match text.strip_prefix('-') {
+                    Some(rest) => ("-", rest),
+                    None => ("", text),
+                };
+                let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+                if !all_digits(whole) || frac.len() > 2 || !(frac.is_empty() || all_digits(frac)) {
+                    return text.to_string();
+                }
+                match whole.parse::<u64>() {
+                    Ok(w) => format!("{sign}{}.{frac:0<2}", group_digits(w)),
+                    Err(_) => text.to_string(),
+                }
+            }
+            _ => text.to_string(),
+        }
+    }
+}
+
+/// `1234567` -> `1,234,567`.
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Points in a title, for people: `2,327,096.67` (cells stay plain for CSV).
 fn grouped(p: crate::domain::Points) -> String {
     let h = p.hundredths();
-    let digits = (h.unsigned_abs() / 100).to_string();
-    let mut whole = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            whole.push(',');
-        }
-        whole.push(c);
-    }
     let sign = if h < 0 { "-" } else { "" };
-    format!("{sign}{whole}.{:02}", h.unsigned_abs() % 100)
+    format!(
+        "{sign}{}.{:02}",
+        group_digits(h.unsigned_abs() / 100),
+        h.unsigned_abs() % 100
+    )
 }
 
 fn bp(v: u32) -> String {
@@ -297,5 +334,24 @@ impl Report {
                 },
             ],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn report_cells_read_for_people_by_their_column_kind() {
+        assert_eq!(Kind::Points.for_people("1307082.58"), "1,307,082.58");
+        assert_eq!(Kind::Points.for_people("721790.9"), "721,790.90");
+        assert_eq!(Kind::Points.for_people("15279"), "15,279.00");
+        assert_eq!(Kind::Points.for_people("-3"), "-3.00");
+        assert_eq!(Kind::Count.for_people("452"), "452");
+        assert_eq!(Kind::Count.for_people("12345"), "12,345");
+        assert_eq!(Kind::Id.for_people("12345"), "12345");
+        assert_eq!(Kind::Percent.for_people("14.28%"), "14.28%");
+        assert_eq!(Kind::Text.for_people("2026-11-01"), "2026-11-01");
+        assert_eq!(Kind::Points.for_people("n/a"), "n/a");
     }
 }
