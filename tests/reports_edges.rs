@@ -62,6 +62,22 @@ fn the_cli_prints_each_report_as_a_table_csv_or_json() {
         "{first}"
     );
 
+    // The table is for people (CSV above stays plain): points grouped, two decimals.
+    let table = s.run(&["report", "liability", "--month", &month]);
+    assert_eq!(table.code, 0, "{table:?}");
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&month))
+        .unwrap_or_else(|| panic!("no {month} row: {}", table.stdout));
+    assert_eq!(
+        w(row)[1..8],
+        [
+            "0.00", "1,000.00", "250.50", "0.00", "250.50", "0.00", "1,000.00"
+        ],
+        "{row}"
+    );
+
     let table = s.run(&w("report activity --grain month"));
     assert_eq!(table.code, 0, "{table:?}");
     assert!(

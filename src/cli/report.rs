@@ -73,8 +73,10 @@ pub fn run(ctx: &Ctx, a: &ReportArgs) -> Result<i32> {
                     })
                     .collect();
                 let mut table = Table::new(&cols);
-                for r in t.rows {
-                    table.row(r);
+                // For people, as the console shows them (CSV and JSON stay plain).
+                for r in &t.rows {
+                    let cells = r.iter().zip(&t.columns);
+                    table.row(cells.map(|(c, (_, kind))| kind.for_people(c)).collect());
                 }
                 parts.push(if table.is_empty() {
                     format!("{}\n(none)", t.title)
