@@ -130,7 +130,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
-            cache_bytes: 64 * 1024 * 1024,
+            cache_bytes: super::model::DEFAULT_CACHE_BYTES,
             faults: None,
         }
     }
