@@ -662,3 +662,31 @@ fn points_filter_by_name_keeps_the_balance_order_of_the_whole_table() {
         "top holders are not a filtered list's head"
     );
 }
+
+#[test]
+fn the_palette_list_is_computed_as_it_is_typed_and_held_in_the_state() {
+    let names = |s: &State| match &s.modal {
+        Some(Modal::Palette { matches, .. }) => matches.iter().map(|c| c.0).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let mut s = fresh();
+    press(&mut s, KeyCode::Char(':'));
+    assert!(names(&s).contains(&"join") && names(&s).len() > 10);
+    typed(&mut s, "me");
+    assert_eq!(names(&s), ["member", "members"]);
+    // Tab moves over the held list, wrapping at its end.
+    press(&mut s, KeyCode::Tab);
+    press(&mut s, KeyCode::Tab);
+    assert!(matches!(s.modal, Some(Modal::Palette { selected: 0, .. })));
+    press(&mut s, KeyCode::Backspace);
+    press(&mut s, KeyCode::Backspace);
+    typed(&mut s, "w");
+    assert_eq!(names(&s), ["withdraw"]);
+    // Read-only: the writes are not listed at all.
+    let mut s = fresh();
+    s.read_only = true;
+    press(&mut s, KeyCode::Char(':'));
+    assert!(!names(&s).contains(&"join"));
+    typed(&mut s, "w");
+    assert!(names(&s).is_empty());
+}

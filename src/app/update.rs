@@ -308,6 +308,7 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             s.modal = Some(Modal::Palette {
                 input: Default::default(),
                 selected: 0,
+                matches: super::palette::matches("", s.read_only),
             });
             Vec::new()
         }

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod deals;
 pub mod events;
 pub mod insights;
+pub mod keys;
 pub mod members;
 pub mod points;
 pub mod sort;
@@ -13,7 +14,7 @@ pub mod table;
 
 use tui_input::Input;
 
-use crate::app::forms::Form;
+pub use crate::app::forms::Form;
 use crate::app::keymap::{Keymap, Scope};
 use crate::domain::{Command, IdemKey, MemberId, Millis, Month};
 
@@ -193,15 +194,21 @@ pub enum FilterTarget {
     Points,
 }
 
+/// A palette command as listed: (name, arguments, what it does).
+pub type PaletteEntry = &'static (&'static str, &'static str, &'static str);
+
 #[derive(Debug, Clone)]
 pub enum Modal {
     /// The keys; `scroll` lines down.
     Help {
         scroll: u16,
     },
+    /// The `:` palette: what is typed, the commands it matches (computed as it is typed,
+    /// not per frame) and the highlighted one.
     Palette {
         input: Input,
         selected: usize,
+        matches: Vec<PaletteEntry>,
     },
     Filter {
         target: FilterTarget,

@@ -8,9 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use tui_input::Input;
 
 use super::{centered, popup};
-use crate::app::forms::Form;
-use crate::app::palette;
-use crate::app::state::{Confirm, FilterTarget, State};
+use crate::app::state::{Confirm, FilterTarget, Form, PaletteEntry, State};
 use crate::views::theme::Theme;
 
 const LABEL_W: u16 = 10;
@@ -172,10 +170,9 @@ pub fn palette(
     area: Rect,
     input: &Input,
     selected: usize,
-    read_only: bool,
+    list: &[PaletteEntry],
     t: &Theme,
 ) {
-    let list = palette::matches(input.value(), read_only);
     let w = (area.width - 4).min(70);
     let h = (list.len() as u16 + 3).min(area.height - 4).max(4);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 2, w, h);
