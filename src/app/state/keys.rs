@@ -3,7 +3,7 @@
 //! help never disagree with what the keys do), with `--read-only` writes left out.
 
 use super::{State, Tab};
-use crate::app::keymap::{KeyAction, Keymap, Scope};
+use crate::app::keymap::{Binding, KeyAction, Keymap, Scope};
 
 /// One key and what it does, as shown: (`Enter`, `member analysis`).
 pub type KeyLine = (String, &'static str);
@@ -24,6 +24,14 @@ pub struct HelpSection {
 }
 
 impl State {
+    /// `Esc` back to Insights is a key only on a tab opened by a drill-down.
+    fn shown(&self, scope: Scope, b: &Binding) -> bool {
+        let write_hidden = b.writes && self.read_only;
+        let not_drilled =
+            b.action == KeyAction::Back && matches!(scope, Scope::Tab(_)) && !self.in_drill();
+        !write_hidden && !not_drilled
+    }
+
     /// The hints for the view on screen: each key once, writes hidden when read-only; in
     /// the member analysis the list's own keys are left out (they would only crowd it).
     pub fn hints(&self) -> Hints {
@@ -35,7 +43,7 @@ impl State {
                 continue;
             }
             for b in self.keymap.in_scope(scope).filter(|b| b.hint) {
-                if (b.writes && self.read_only) || !seen.insert(b.keys.first().copied()) {
+                if !self.shown(scope, b) || !seen.insert(b.keys.first().copied()) {
                     continue;
                 }
                 let item = (Keymap::keys_label(b), b.help);
@@ -59,7 +67,7 @@ impl State {
                 keys: self
                     .keymap
                     .in_scope(scope)
-                    .filter(|b| !(b.writes && self.read_only))
+                    .filter(|b| self.shown(scope, b))
                     .map(|b| (Keymap::keys_label(b), b.help))
                     .collect(),
             })

@@ -283,6 +283,20 @@ pub struct State {
     pub zone: chrono::FixedOffset,
     /// The tab the member analysis was opened from (`Esc` goes back there).
     pub back_to: Option<Tab>,
+    /// A drill-down from Insights in force: the tab it opened, filtered (`Esc` there goes
+    /// back to Insights and restores the filter it replaced).
+    pub drilled: Option<Drilled>,
+}
+
+/// Where `Enter` on an Insights row led, and how to undo it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drilled {
+    /// Members (a segment) or Deals (an anomaly, a month).
+    pub tab: Tab,
+    /// What the filter is, for the title: `anomaly: Kim (#7)`.
+    pub label: String,
+    /// The tab's filter text before the drill, put back on the way out.
+    pub before: String,
 }
 
 /// Names cached at most; past this the cache starts again.
@@ -340,6 +354,7 @@ impl State {
             unknown_members: Default::default(),
             zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
             back_to: None,
+            drilled: None,
         }
     }
 
@@ -444,6 +459,11 @@ impl State {
 
     pub fn mark_seen(&mut self) {
         self.seen_version[self.tab.index()] = self.data_version;
+    }
+
+    /// The view on screen is a drill-down from Insights (`Esc` goes back there).
+    pub fn in_drill(&self) -> bool {
+        self.view() != View::Analysis && self.drilled.as_ref().is_some_and(|d| d.tab == self.tab)
     }
 
     pub fn busy(&self) -> bool {
