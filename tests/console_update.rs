@@ -690,3 +690,36 @@ fn the_palette_list_is_computed_as_it_is_typed_and_held_in_the_state() {
     typed(&mut s, "w");
     assert!(names(&s).is_empty());
 }
+
+#[test]
+fn a_form_note_is_computed_by_update_and_follows_a_name_read_later() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('n'));
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "42");
+    // Member 42 is not read yet: the note says so, then names it once the read lands.
+    let screen = console_support::render(&s).to_string();
+    assert!(screen.contains("→ looking up"), "{screen}");
+    update(
+        &mut s,
+        Action::Loaded(Loaded::Names {
+            asked: vec![MemberId(42)],
+            found: vec![member(42)],
+        }),
+    );
+    let Some(Modal::Form(f)) = &s.modal else {
+        panic!("{:?}", s.modal)
+    };
+    let name = member(42).name;
+    assert!(
+        f.shown_notes
+            .iter()
+            .flatten()
+            .any(|n| n.contains(name.as_str())),
+        "{:?}",
+        f.shown_notes
+    );
+    let screen = console_support::render(&s).to_string();
+    assert!(screen.contains(&format!("→ {name}")), "{screen}");
+}

@@ -13,6 +13,20 @@ use super::state::{FilterTarget, Modal, State, StatusKind, Tab, ThemeName, View}
 use crate::domain::{Command, MemberId};
 
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let fx = step(s, action);
+    // An open form's notes follow what was typed and what was read (names, rates): computed
+    // here once per change, so the view only draws them.
+    let notes = match &s.modal {
+        Some(Modal::Form(f)) => Some(f.notes(s)),
+        _ => None,
+    };
+    if let (Some(n), Some(Modal::Form(f))) = (notes, s.modal.as_mut()) {
+        f.shown_notes = n;
+    }
+    fx
+}
+
+fn step(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(k) if k.kind == KeyEventKind::Release => Vec::new(),
         Action::Key(k) => match s.modal.take() {
