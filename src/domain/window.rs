@@ -264,6 +264,16 @@ impl Core {
             Some(name) => Some(self.segment_test("segment", name)?),
             None => None,
         };
+        // An empty segment (as the report counts it now): no walk over the whole table.
+        if segment.as_ref().is_some_and(|t| t.members == 0) {
+            return Ok(Window {
+                rows: Vec::new(),
+                total: Some(0),
+                first_position: Some(0),
+                more_before: false,
+                more_after: false,
+            });
+        }
         let tag = match q.order {
             MemberOrder::Id => MEMBER,
             MemberOrder::Name => NAME,
