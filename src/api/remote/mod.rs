@@ -8,6 +8,7 @@
 mod breaker;
 mod client;
 mod original;
+mod original_reports;
 pub mod outbox;
 mod reads;
 mod writes;
@@ -61,6 +62,8 @@ impl Default for RemoteOptions {
 pub struct RemoteAdapter {
     shared: Arc<Shared>,
     rt: Option<tokio::runtime::Runtime>,
+    /// "Now" for what the adapter computes itself (reports over the original services).
+    clock: Clock,
 }
 
 fn stopped() -> Error {
@@ -163,6 +166,7 @@ impl RemoteAdapter {
         let adapter = RemoteAdapter {
             shared,
             rt: Some(rt),
+            clock: Clock::System,
         };
         // Learn what the remote is, and send what waited from an earlier session.
         let s = adapter.shared.clone();
@@ -180,6 +184,12 @@ impl RemoteAdapter {
             }
         });
         Ok(adapter)
+    }
+
+    /// The same adapter with another clock (tests: a fixed "now" for reports it builds).
+    pub fn with_clock(mut self, clock: Clock) -> RemoteAdapter {
+        self.clock = clock;
+        self
     }
 
     fn rt(&self) -> &tokio::runtime::Runtime {
