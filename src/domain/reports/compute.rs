@@ -531,6 +531,76 @@ fn anomalies(
     })
 }
 
+/// Which members are in one segment, for the members window's `segment` filter (the
+/// console's drill-down from the segments report): the cached scan's thresholds and time,
+/// so a member is in the list exactly when the report counted it there.
+#[derive(Debug, Clone)]
+pub struct SegmentTest {
+    index: usize,
+    as_of: Millis,
+    days: u32,
+    high_frequency: u64,
+    high_spend: u64,
+    /// The segment's members, as the report counts them.
+    pub members: u64,
+}
+
+/// Reads a segment's name (`at risk`, `champions`...): one of `SEGMENTS`.
+pub fn parse_segment(field: &str, text: &str) -> Result<usize> {
+    let t = text.trim();
+    SEGMENTS
+        .iter()
+        .position(|(name, _)| name.eq_ignore_ascii_case(t))
+        .ok_or_else(|| {
+            let names: Vec<&str> = SEGMENTS.iter().map(|s| s.0).collect();
+            crate::domain::error::Error::invalid(
+                field,
+                &format!("must be one of {}", names.join(", ")),
+            )
+        })
+}
+
+impl SegmentTest {
+    /// True when the member (by its stats record) is in the segment; withdrawn members are
+    /// in none.
+    pub fn holds(&self, store: &Store, id: MemberId) -> Result<bool> {
+        let Some(s) =
+            crate::domain::tx::Reader::get::<MemberStats>(store, &counters::member_key(id.0))?
+        else {
+            return Ok(false);
+        };
+        Ok(s.withdrawn_at.is_none()
+            && segment_of(
+                &s,
+                self.as_of,
+                self.days,
+                self.high_frequency,
+                self.high_spend,
+            )
+            .0 == self.index)
+    }
+}
+
+impl Core {
+    /// The test for the segment named `name` (see `parse_segment`), over the default
+    /// dormant days, from the cached member scan.
+    pub fn segment_test(&self, field: &str, name: &str) -> Result<SegmentTest> {
+        let index = parse_segment(field, name)?;
+        let days = super::query::DEFAULT_DORMANT_DAYS;
+        let now = self.shared.opts.clock.now();
+        let scan = self.scan(now, &self.meta(), days)?;
+        let seg = &scan.segments;
+        Ok(SegmentTest {
+            index,
+            as_of: seg.as_of,
+            days,
+            high_frequency: seg.high_frequency,
+            high_spend: seg.high_spend,
+            members: seg.rows.get(index).map_or(0, |r| r.members),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::rate_bp;
