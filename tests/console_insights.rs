@@ -536,3 +536,41 @@ fn a_second_drill_down_to_another_tab_puts_the_first_ones_filter_back() {
     let q = deliver_members(&f, &mut s, &e);
     assert_eq!((q.segment, q.query.as_deref()), (None, Some("Kim")));
 }
+
+#[test]
+fn activity_by_month_opens_a_months_deals_and_by_day_says_there_is_nothing_to_open() {
+    let f = history();
+    let mut s = shown(&f, InsightView::Activity, 120, 40);
+    // By day: no Deals filter for a day.
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.tab, Tab::Insights);
+    // By month (`i` twice): the selected month's deals.
+    press(&mut s, KeyCode::Char('i'));
+    let e = press(&mut s, KeyCode::Char('i'));
+    let Some(Effect::LoadReport { query, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    let generation = s.insights.generation;
+    update(
+        &mut s,
+        Action::Loaded(Loaded::Report {
+            generation,
+            report: Box::new(f.core.report(query).unwrap()),
+        }),
+    );
+    let Some(Report::Activity(a)) = &s.insights.report else {
+        panic!()
+    };
+    let period = a.rows[s.insights.selected].period.clone();
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.tab, Tab::Deals);
+    assert_eq!(
+        s.deals.filter.month.map(|m| m.to_string()),
+        Some(period.clone())
+    );
+    assert!(
+        render(&s)
+            .to_string()
+            .contains(&format!("deals of {period}"))
+    );
+}
