@@ -469,3 +469,108 @@ fn the_members_window_refuses_an_unknown_segment_naming_the_field() {
         assert_eq!(w.total, Some(2));
     }
 }
+
+#[test]
+fn from_a_segment_a_member_analysis_and_back_step_by_step() {
+    let f = segmented();
+    let mut s = shown(&f, InsightView::Segments, 120, 40);
+    let e = press(&mut s, KeyCode::Enter);
+    deliver_members(&f, &mut s, &e);
+    assert_eq!(s.members.segment.as_deref(), Some("champions"));
+    // Enter on a champion: the analysis; Esc back to the segment's list, still filtered.
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        s.members.analysis.as_ref().map(|a| a.member),
+        Some(MemberId(1))
+    );
+    assert!(!s.in_drill(), "the analysis is not the drill-down itself");
+    press(&mut s, KeyCode::Esc);
+    assert!(s.members.analysis.is_none());
+    assert_eq!(s.tab, Tab::Members);
+    assert_eq!(s.members.segment.as_deref(), Some("champions"));
+    // Esc again: Insights.
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.tab, Tab::Insights);
+    assert!(s.members.segment.is_none());
+}
+
+#[test]
+fn a_second_drill_down_to_another_tab_puts_the_first_ones_filter_back() {
+    let f = segmented();
+    let mut s = shown(&f, InsightView::Segments, 120, 40);
+    press(&mut s, KeyCode::Char('1'));
+    press(&mut s, KeyCode::Char('/'));
+    for c in "Kim".chars() {
+        press(&mut s, KeyCode::Char(c));
+    }
+    press(&mut s, KeyCode::Enter);
+    press(&mut s, KeyCode::Char('6'));
+    let e = press(&mut s, KeyCode::Enter);
+    deliver_members(&f, &mut s, &e);
+    assert_eq!(s.members.query, "");
+    // Back in Insights by its tab key (not Esc), then a month of the roll-forward: Deals.
+    press(&mut s, KeyCode::Char('6'));
+    let mut e = Vec::new();
+    while s.insights.view != InsightView::Liability {
+        e = press(&mut s, KeyCode::Char('v'));
+    }
+    let Some(Effect::LoadReport { query, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    let generation = s.insights.generation;
+    update(
+        &mut s,
+        Action::Loaded(Loaded::Report {
+            generation,
+            report: Box::new(f.core.report(query).unwrap()),
+        }),
+    );
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.tab, Tab::Deals);
+    assert!(s.in_drill());
+    // The Members tab has its own filter back, and reads it when shown.
+    assert!(s.members.segment.is_none());
+    assert_eq!(s.members.query, "Kim");
+    let e = press(&mut s, KeyCode::Char('1'));
+    assert!(!s.in_drill());
+    let q = deliver_members(&f, &mut s, &e);
+    assert_eq!((q.segment, q.query.as_deref()), (None, Some("Kim")));
+}
+
+#[test]
+fn activity_by_month_opens_a_months_deals_and_by_day_says_there_is_nothing_to_open() {
+    let f = history();
+    let mut s = shown(&f, InsightView::Activity, 120, 40);
+    // By day: no Deals filter for a day.
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.tab, Tab::Insights);
+    // By month (`i` twice): the selected month's deals.
+    press(&mut s, KeyCode::Char('i'));
+    let e = press(&mut s, KeyCode::Char('i'));
+    let Some(Effect::LoadReport { query, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    let generation = s.insights.generation;
+    update(
+        &mut s,
+        Action::Loaded(Loaded::Report {
+            generation,
+            report: Box::new(f.core.report(query).unwrap()),
+        }),
+    );
+    let Some(Report::Activity(a)) = &s.insights.report else {
+        panic!()
+    };
+    let period = a.rows[s.insights.selected].period.clone();
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.tab, Tab::Deals);
+    assert_eq!(
+        s.deals.filter.month.map(|m| m.to_string()),
+        Some(period.clone())
+    );
+    assert!(
+        render(&s)
+            .to_string()
+            .contains(&format!("deals of {period}"))
+    );
+}

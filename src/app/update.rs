@@ -589,7 +589,7 @@ fn insight_drill(s: &mut State) -> Vec<Effect> {
         Drill::MemberDeals(_, what) | Drill::MerchantDeals(_, what) => {
             (Tab::Deals, format!("anomaly: {what}"))
         }
-        Drill::Month(m) => (Tab::Deals, format!("roll-forward month {m}")),
+        Drill::Month(m) => (Tab::Deals, format!("deals of {m}")),
     };
     // One drill-down at a time: an earlier one's filter is put back first.
     let before = match s.drilled.take() {

@@ -142,7 +142,17 @@ impl InsightsState {
                 .iter()
                 .map(|m| Some(Drill::Month(m.month)))
                 .collect(),
-            Report::Activity(a) => a.rows.iter().map(|_| None).collect(),
+            // By month, a row opens that month's deals (the Deals filter has no day).
+            Report::Activity(a) => a
+                .rows
+                .iter()
+                .map(|row| match a.grain {
+                    Grain::Month => crate::domain::Month::parse("month", &row.period)
+                        .ok()
+                        .map(Drill::Month),
+                    Grain::Day | Grain::Week => None,
+                })
+                .collect(),
             Report::Segments(s) => s
                 .rows
                 .iter()
