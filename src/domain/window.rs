@@ -115,6 +115,9 @@ pub struct MemberWindow {
     pub descending: bool,
     pub anchor: Anchor<MemberKey>,
     pub limit: usize,
+    /// Only the members of this segment of the segments report (`at risk`, `champions`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
 }
 
 /// The deal orders the store has an index for.
@@ -282,6 +285,20 @@ impl Core {
                 .is_some_and(|name| name.contains(n.as_str())),
             _ => true,
         };
+        let segment = match &q.segment {
+            Some(name) => Some(self.segment_test("segment", name)?),
+            None => None,
+        };
+        // An empty segment (as the report counts it now): no walk over the whole table.
+        if segment.as_ref().is_some_and(|t| t.members == 0) {
+            return Ok(Window {
+                rows: Vec::new(),
+                total: Some(0),
+                first_position: Some(0),
+                more_before: false,
+                more_after: false,
+            });
+        }
         let tag = match q.order {
             MemberOrder::Id => MEMBER,
             MemberOrder::Name => NAME,
@@ -299,6 +316,11 @@ impl Core {
                 MemberOrder::LastActivity => activity_member(&k),
             };
             if id == 0 || !named(id) {
+                continue;
+            }
+            if let Some(t) = &segment
+                && !t.holds(store, MemberId(id))?
+            {
                 continue;
             }
             let m: Member = match q.order {
@@ -323,6 +345,8 @@ impl Core {
         }
         let meta = self.meta();
         let total = match (&text, q.status) {
+            (None, None) if segment.is_some() => segment.as_ref().map(|t| t.members),
+            _ if segment.is_some() => None,
             (None, None) => Some(meta.last_member),
             (None, Some(MemberStatus::Valid)) => Some(meta.valid_members),
             (None, Some(MemberStatus::Invalid)) => {
@@ -340,6 +364,7 @@ impl Core {
         if q.order == MemberOrder::Id
             && text.is_none()
             && q.status.is_none()
+            && segment.is_none()
             && let Some(first) = w.rows.first()
         {
             w.first_position = Some(if q.descending {
