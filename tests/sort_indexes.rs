@@ -10,9 +10,8 @@ use onepoint::domain::sort_index::{activity_key, deal_points_key};
 use onepoint::domain::store::{Store, StoreOptions, WriteSet};
 use onepoint::domain::tx::Reader;
 use onepoint::domain::{
-    Account, Amount, Anchor, Command, Deal, DealId, DealOrder, DealRequest, DealStatus,
-    DealWindow, MemberId, MemberKey, MemberOrder, MemberView, MemberWindow, MerchantId, Points,
-    Window,
+    Account, Amount, Anchor, Command, Deal, DealId, DealOrder, DealRequest, DealStatus, DealWindow,
+    MemberId, MemberKey, MemberOrder, MemberView, MemberWindow, MerchantId, Points, Window,
 };
 use support::{Fixture, NOW_MS};
 
@@ -60,11 +59,7 @@ fn store() -> Fixture {
     f
 }
 
-fn member_window(
-    f: &Fixture,
-    descending: bool,
-    anchor: Anchor<MemberKey>,
-) -> Window<MemberView> {
+fn member_window(f: &Fixture, descending: bool, anchor: Anchor<MemberKey>) -> Window<MemberView> {
     f.core
         .member_window(&MemberWindow {
             order: MemberOrder::LastActivity,
@@ -103,7 +98,11 @@ fn walk_members(f: &Fixture, descending: bool, backwards: bool) -> Vec<u64> {
     let mut w = member_window(
         f,
         descending,
-        if backwards { Anchor::Last } else { Anchor::First },
+        if backwards {
+            Anchor::Last
+        } else {
+            Anchor::First
+        },
     );
     assert_eq!(w.total, Some(MEMBERS));
     loop {
@@ -135,12 +134,23 @@ fn members_by_last_activity_are_the_whole_table_in_order_both_ways() {
         distinct.insert(m.last_activity);
     }
     assert!(distinct.len() > 10, "the fixture must spread activity");
-    assert!(distinct.contains(&None), "and keep some members never active");
+    assert!(
+        distinct.contains(&None),
+        "and keep some members never active"
+    );
     for descending in [false, true] {
         let want = by_activity(&f, descending);
         assert_ne!(want, (1..=MEMBERS).collect::<Vec<_>>());
-        assert_eq!(walk_members(&f, descending, false), want, "desc={descending}");
-        assert_eq!(walk_members(&f, descending, true), want, "desc={descending} back");
+        assert_eq!(
+            walk_members(&f, descending, false),
+            want,
+            "desc={descending}"
+        );
+        assert_eq!(
+            walk_members(&f, descending, true),
+            want,
+            "desc={descending} back"
+        );
     }
     // Most recent first: the withdrawals and the failed uses happened now.
     let top = member_window(&f, true, Anchor::First);
@@ -193,7 +203,14 @@ fn walk_deals(f: &Fixture, base: &DealWindow, backwards: bool) -> Vec<u64> {
         ..base.clone()
     };
     let mut seen: Vec<u64> = Vec::new();
-    let mut w = deal_window(f, q(if backwards { Anchor::Last } else { Anchor::First }));
+    let mut w = deal_window(
+        f,
+        q(if backwards {
+            Anchor::Last
+        } else {
+            Anchor::First
+        }),
+    );
     loop {
         let ids = w.rows.iter().map(|d| d.id.0);
         if backwards {
@@ -241,8 +258,16 @@ fn deals_by_points_are_every_deal_in_order_both_ways_and_filtered() {
             status,
             ..Default::default()
         };
-        assert_eq!(walk_deals(&f, &base, false), want, "asc={ascending} {status:?}");
-        assert_eq!(walk_deals(&f, &base, true), want, "asc={ascending} {status:?} back");
+        assert_eq!(
+            walk_deals(&f, &base, false),
+            want,
+            "asc={ascending} {status:?}"
+        );
+        assert_eq!(
+            walk_deals(&f, &base, true),
+            want,
+            "asc={ascending} {status:?} back"
+        );
     }
     let top = deal_window(
         &f,
@@ -252,7 +277,10 @@ fn deals_by_points_are_every_deal_in_order_both_ways_and_filtered() {
             ..Default::default()
         },
     );
-    assert_eq!(top.rows[0].point, all.iter().map(|d| d.point).max().unwrap());
+    assert_eq!(
+        top.rows[0].point,
+        all.iter().map(|d| d.point).max().unwrap()
+    );
     assert_eq!(top.total, Some(all.len() as u64));
     // From a deal: it and the ones after it in points order.
     let from = deal_window(
@@ -331,7 +359,8 @@ fn check_reports_a_missing_activity_entry() {
     });
     let v = violations(&f);
     assert!(
-        v.iter().any(|m| m.contains("last-activity index holds 44 entries for 45 members")),
+        v.iter()
+            .any(|m| m.contains("last-activity index holds 44 entries for 45 members")),
         "{v:?}"
     );
 }
@@ -346,7 +375,8 @@ fn check_reports_a_stale_activity_entry() {
     });
     let v = violations(&f);
     assert!(
-        v.iter().any(|m| m.contains("last-activity index entry of member 4 differs")),
+        v.iter()
+            .any(|m| m.contains("last-activity index entry of member 4 differs")),
         "{v:?}"
     );
 }
@@ -370,11 +400,13 @@ fn check_reports_missing_and_stray_points_entries() {
     });
     let v = violations(&f);
     assert!(
-        v.iter().any(|m| m.contains("points index entry of deal 3 differs")),
+        v.iter()
+            .any(|m| m.contains("points index entry of deal 3 differs")),
         "{v:?}"
     );
     assert!(
-        v.iter().any(|m| m.contains("last-activity index entry of member 2 differs")),
+        v.iter()
+            .any(|m| m.contains("last-activity index entry of member 2 differs")),
         "{v:?}"
     );
 }

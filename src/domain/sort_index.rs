@@ -118,7 +118,10 @@ pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(Stri
         let k = r?.0;
         entries += 1;
         let m = activity_member(&k);
-        let a: Option<Account> = store.get_val(&super::schema::key1(ACCOUNT, m))?.map(|v| decode(&v)).transpose()?;
+        let a: Option<Account> = store
+            .get_val(&super::schema::key1(ACCOUNT, m))?
+            .map(|v| decode(&v))
+            .transpose()?;
         match a {
             Some(a) if activity_key(a.last_activity, m).as_slice() == &k[..] => {}
             Some(_) => fail(format!(
@@ -139,7 +142,10 @@ pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(Stri
         let k = r?.0;
         entries += 1;
         let id = deal_points_deal(&k);
-        let d: Option<Deal> = store.get_val(&super::schema::key1(DEAL, id))?.map(|v| decode(&v)).transpose()?;
+        let d: Option<Deal> = store
+            .get_val(&super::schema::key1(DEAL, id))?
+            .map(|v| decode(&v))
+            .transpose()?;
         match d {
             Some(d) if deal_points_key(d.point, id).as_slice() == &k[..] => {}
             Some(_) => fail(format!(

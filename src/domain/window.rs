@@ -10,9 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::calendar::Millis;
 use super::calendar::Month;
 use super::core::Core;
-use super::calendar::Millis;
 use super::error::{Error, Result};
 use super::ids::{DealId, MemberId, MerchantId};
 use super::ledger::{account_of, deal_of, member_of};
@@ -22,8 +22,8 @@ use super::model::{
 use super::money::Points;
 use super::query::MAX_PAGE;
 use super::schema::{
-    ACTIVITY, BALANCE, DEAL, DEAL_POINTS, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME, VIEW, VIEW_MERCHANT,
-    balance_key, decode, key1, key2, name_key, read_u64,
+    ACTIVITY, BALANCE, DEAL, DEAL_POINTS, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME,
+    VIEW, VIEW_MERCHANT, balance_key, decode, key1, key2, name_key, read_u64,
 };
 use super::sort_index::{activity_key, activity_member, deal_points_deal, deal_points_key};
 use super::store::{Store, Val};
