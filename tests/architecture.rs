@@ -6,8 +6,9 @@
 //! - `api` (the port and its adapters) imports `domain`;
 //! - `server` imports `api` and `domain`;
 //! - `app` (the console runtime) imports `api`, `domain` and `views` (to draw);
-//! - `views` import `domain` and, from `app`, only the state they render (`app::state` and
-//!   the parts it holds: `keymap`, `forms`, `palette`);
+//! - `views` import `domain` and, from `app`, only the state they render (`app::state`,
+//!   which holds everything drawn: the palette's matches, the hints and help from the
+//!   keymap, the open form); never the keymap, the forms' logic, the palette or `update`;
 //! - `traffic` (the one traffic generator) imports `domain`;
 //! - `demo` (demo data and its simulator) imports `app`, `api`, `traffic` and `domain`;
 //! - `headless` (the console without a terminal) imports `app`, `views`, `api` and `domain`;
@@ -66,13 +67,7 @@ fn allowed(layer: &str, path: &[String]) -> bool {
         "headless" => matches!(top, "domain" | "api" | "app" | "views"),
         "server" | "transfer" => matches!(top, "domain" | "api"),
         "app" => matches!(top, "domain" | "api" | "views"),
-        "views" => {
-            top == "domain"
-                || (top == "app"
-                    && path.get(1).is_some_and(|m| {
-                        matches!(m.as_str(), "state" | "keymap" | "forms" | "palette")
-                    }))
-        }
+        "views" => top == "domain" || (top == "app" && path.get(1).is_some_and(|m| m == "state")),
         _ => true,
     }
 }
@@ -451,6 +446,22 @@ fn the_checker_finds_each_kind_of_forbidden_path() {
             "use crate::app::state::State;\nuse crate::app::update::scopes;"
         ),
         ["crate::app::update::scopes"]
+    );
+    // Nor any other part of `app`: what they draw is in the state, ready to render.
+    assert_eq!(
+        found(
+            "views::widgets::dialogs",
+            "use crate::app::state::{Form, PaletteEntry};\nuse crate::app::keymap::Keymap;\nfn f() { crate::app::palette::matches(\"\", false); }\nuse crate::app::forms::Form;"
+        ),
+        [
+            "crate::app::forms::Form",
+            "crate::app::keymap::Keymap",
+            "crate::app::palette::matches"
+        ]
+    );
+    assert_eq!(
+        found("views::chrome", "use super::super::app::keymap::Scope;"),
+        ["super::super::app::keymap::Scope"]
     );
     // The domain names no UI, async or HTTP crate.
     assert_eq!(

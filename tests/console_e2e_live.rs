@@ -1,8 +1,9 @@
 //! End to end on a store of 2,500 members with live writes (the demo's simulator on a
 //! seeded store), in a real terminal (tmux, 200x50, mono theme so the highlight is reverse
 //! video): `j`, `PgDn`, `G` and `k` reach every row in order across window boundaries; the
-//! selection keeps its id while writes arrive; `c` and `w` name the highlighted record; a
-//! global sort matches the store's own order; names appear in Deals and Events.
+//! selection keeps its id while writes arrive; `c` and `w` name the highlighted record;
+//! global sorts (balance both ways, name) match the store's own order; names appear in Deals
+//! and Events; `Enter` on a segment in Insights lists the store's members of it.
 
 mod console_support;
 
@@ -187,6 +188,11 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     });
     if s.contains(&format!("Cancel deal {held}?")) {
         t.keys(&["Escape"]);
+        // A key sent right after Escape can reach the console as Alt+key (the terminal's
+        // escape prefix), leaving the dialog open: wait for it to close first.
+        t.wait_until("the cancel confirm closed", |s| {
+            !s.contains(&format!("Cancel deal {held}?"))
+        });
     }
 
     // Events: names beside member ids.
@@ -225,6 +231,40 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
         .take(10)
         .collect();
     assert_eq!(shown.len(), 10, "{s}");
+
+    // The same column the other way (`S`, lowest first), and by name (`N`): each the
+    // store's own order, checked against it below.
+    t.keys(&["S"]);
+    let lowest = top_ids(&t, "sort balance ▲");
+    t.keys(&["N"]);
+    let by_name = top_ids(&t, "sort name ▲");
+
+    // Insights: Enter on a segment lists its members (in the Members tab's sort, by name
+    // now), titled with the report's count; Esc comes back. The traffic is still paused.
+    t.keys(&["6"]);
+    t.keys(&["v"]);
+    t.keys(&["v"]);
+    // The table's row (the chart's axis labels start with the name too): its count.
+    let count_of = |s: &str| {
+        s.lines().find_map(|l| {
+            let mut w = l.strip_prefix("│champions ")?.split_whitespace();
+            let n = w.next()?;
+            n.replace(',', "").parse::<u64>().ok()?;
+            Some(n.to_string())
+        })
+    };
+    let s = t.wait_until("the segments table", |s| count_of(s).is_some());
+    let count = count_of(&s).unwrap();
+    t.keys(&["Enter"]);
+    let title = format!("segment: champions ({count})");
+    let champions = top_ids(&t, &title);
+    assert!(!champions.is_empty(), "no champions listed");
+    let s = t.screen();
+    assert!(s.contains("Esc back to Insights"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_until("Insights again", |s| {
+        count_of(s).is_some() && !s.contains("segment: ")
+    });
     t.keys(&["q"]);
     let start = std::time::Instant::now();
     while !exit_file.exists() && start.elapsed() < WAIT {
@@ -256,4 +296,75 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
         shown, store_top,
         "the console's top balances are the store's"
     );
+    // Lowest first: the index's order ascending (ties: the lower id first).
+    by_balance.sort();
+    let store_low: Vec<u64> = by_balance.iter().take(10).map(|x| x.1).collect();
+    assert_eq!(
+        lowest, store_low,
+        "the console's lowest balances are the store's"
+    );
+    // By name: the lowercased name, then the id.
+    let mut names: Vec<(String, u64)> = all
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_lowercase(),
+                m["memberId"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    names.sort();
+    let store_names: Vec<u64> = names.iter().take(10).map(|x| x.1).collect();
+    assert_eq!(
+        by_name, store_names,
+        "the console's name order is the store's"
+    );
+    // The champions listed are the store's champions (the members export names each
+    // member's segment), first by name.
+    let out = Command::new(bin())
+        .arg("--data")
+        .arg(&store)
+        .args(["export", "members", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let exported: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut champs: Vec<(String, u64)> = exported
+        .iter()
+        .filter(|m| m["segment"].as_str() == Some("champions"))
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_lowercase(),
+                m["memberId"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(champs.len().to_string(), count.replace(',', ""));
+    champs.sort();
+    let store_champs: Vec<u64> = champs.iter().take(champions.len()).map(|x| x.1).collect();
+    assert_eq!(
+        champions, store_champs,
+        "the segment's members are the store's"
+    );
+}
+
+/// The first ids (at most 10) of the table once a whole, idle frame shows `marker`.
+fn top_ids(t: &Tmux, marker: &str) -> Vec<u64> {
+    settled(t, marker, |styled| {
+        let s = plain(styled);
+        s.contains(marker).then(|| {
+            s.lines()
+                .filter(|l| l.starts_with('│'))
+                .filter_map(|l| {
+                    l.trim_start_matches('│')
+                        .split_whitespace()
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .take(10)
+                .collect::<Vec<u64>>()
+        })
+    })
+    .1
 }

@@ -76,6 +76,23 @@ fn windows_names_and_previews_come_over_http() {
         .unwrap();
     assert_eq!(by_phone.rows.len(), 1);
     assert_eq!(by_phone.rows[0].name, "Choi");
+    // A segment of the segments report (the Insights drill-down): all five joined today
+    // with one save each, so all are "new" and none is dormant; an unknown one is refused.
+    let seg = |name: &str| {
+        r.member_window(&MemberWindow {
+            segment: Some(name.into()),
+            limit: 10,
+            ..Default::default()
+        })
+    };
+    let new = seg("new").unwrap();
+    assert_eq!(new.rows.len(), 5);
+    assert_eq!(new.total, Some(5));
+    let dormant = seg("dormant").unwrap();
+    assert!(dormant.rows.is_empty());
+    assert_eq!(dormant.total, Some(0));
+    let e = seg("sleepy").unwrap_err().to_string();
+    assert!(e.contains("segment") && e.contains("champions"), "{e}");
     // Deals from the oldest end, and the names of a page in one request.
     let last = r
         .deal_window(&DealWindow {

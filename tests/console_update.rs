@@ -662,3 +662,64 @@ fn points_filter_by_name_keeps_the_balance_order_of_the_whole_table() {
         "top holders are not a filtered list's head"
     );
 }
+
+#[test]
+fn the_palette_list_is_computed_as_it_is_typed_and_held_in_the_state() {
+    let names = |s: &State| match &s.modal {
+        Some(Modal::Palette { matches, .. }) => matches.iter().map(|c| c.0).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let mut s = fresh();
+    press(&mut s, KeyCode::Char(':'));
+    assert!(names(&s).contains(&"join") && names(&s).len() > 10);
+    typed(&mut s, "me");
+    assert_eq!(names(&s), ["member", "members"]);
+    // Tab moves over the held list, wrapping at its end.
+    press(&mut s, KeyCode::Tab);
+    press(&mut s, KeyCode::Tab);
+    assert!(matches!(s.modal, Some(Modal::Palette { selected: 0, .. })));
+    press(&mut s, KeyCode::Backspace);
+    press(&mut s, KeyCode::Backspace);
+    typed(&mut s, "w");
+    assert_eq!(names(&s), ["withdraw"]);
+    // Read-only: the writes are not listed at all.
+    let mut s = fresh();
+    s.read_only = true;
+    press(&mut s, KeyCode::Char(':'));
+    assert!(!names(&s).contains(&"join"));
+    typed(&mut s, "w");
+    assert!(names(&s).is_empty());
+}
+
+#[test]
+fn a_form_note_is_computed_by_update_and_follows_a_name_read_later() {
+    let mut s = fresh();
+    s.tab = Tab::Deals;
+    press(&mut s, KeyCode::Char('n'));
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "42");
+    // Member 42 is not read yet: the note says so, then names it once the read lands.
+    let screen = console_support::render(&s).to_string();
+    assert!(screen.contains("→ looking up"), "{screen}");
+    update(
+        &mut s,
+        Action::Loaded(Loaded::Names {
+            asked: vec![MemberId(42)],
+            found: vec![member(42)],
+        }),
+    );
+    let Some(Modal::Form(f)) = &s.modal else {
+        panic!("{:?}", s.modal)
+    };
+    let name = member(42).name;
+    assert!(
+        f.shown_notes
+            .iter()
+            .flatten()
+            .any(|n| n.contains(name.as_str())),
+        "{:?}",
+        f.shown_notes
+    );
+    let screen = console_support::render(&s).to_string();
+    assert!(screen.contains(&format!("→ {name}")), "{screen}");
+}

@@ -1,6 +1,7 @@
 //! The outbox never loses a write: a queued write leaves it only when the server applied it
 //! or refused it for good; a 500 or a 403 keeps it; two processes sharing one outbox lose
-//! nothing; a refusal is kept and reported (`onepoint outbox list|retry|drop`).
+//! nothing; a refusal is kept and reported (`onepoint outbox list|retry|drop`); an outbox an
+//! earlier version left under its old name is taken in and sent, not lost.
 
 mod cli_support;
 mod remote_support;
@@ -323,6 +324,60 @@ fn a_refusal_is_kept_reported_and_retried_or_dropped_by_the_operator() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("sent"), "{r:?}");
     assert_eq!(names(&real.url()), vec!["Refused Lee".to_string()]);
+    let list = run(&["--json", "--remote", &url, "outbox", "list"]);
+    assert_eq!(list.json(), Value::Array(vec![]));
+}
+
+#[test]
+fn an_outbox_left_under_an_earlier_versions_name_is_listed_and_sent_after_the_upgrade() {
+    let addr = free_addr();
+    let url = format!("http://{addr}");
+    let store = cli_support::Store::new();
+    let state = tempfile::tempdir().unwrap();
+    let run = cli_outbox_env(&store, state.path());
+    // What an earlier version wrote: one file per server, `outbox-HOST_PORT.jsonl`.
+    let dir = state.path().join("onepoint");
+    std::fs::create_dir_all(&dir).unwrap();
+    let legacy = dir.join(format!("outbox-127_0_0_1_{}.jsonl", addr.port()));
+    let line = |key: &str, name: &str| {
+        format!(
+            r#"{{"write":{{"key":"{key}","command":{{"Join":{{"name":"{name}","phone":null,"address":null}}}}}},"queuedAt":1792054800000}}"#
+        )
+    };
+    let keys = [
+        "outbox-0000000000000000000000000000a001",
+        "outbox-0000000000000000000000000000a002",
+    ];
+    std::fs::write(
+        &legacy,
+        format!(
+            "{}\n{}\n",
+            line(keys[0], "Legacy Kim"),
+            line(keys[1], "Legacy Lee")
+        ),
+    )
+    .unwrap();
+
+    let list = run(&["--json", "--remote", &url, "outbox", "list"]);
+    assert_eq!(list.code, 0, "{list:?}");
+    let rows = list.json();
+    let listed: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, keys, "{rows}");
+    assert!(!legacy.exists(), "the old file was taken in, not copied");
+
+    let data = tempfile::tempdir().unwrap();
+    let real = serve_at(addr, data.path());
+    let info = run(&["--remote", &url, "info"]);
+    assert_eq!(info.code, 0, "{info:?}");
+    assert_eq!(
+        names(&real.url()),
+        vec!["Legacy Kim".to_string(), "Legacy Lee".to_string()]
+    );
     let list = run(&["--json", "--remote", &url, "outbox", "list"]);
     assert_eq!(list.json(), Value::Array(vec![]));
 }

@@ -94,6 +94,9 @@ pub struct Form {
     pub other_errors: Vec<String>,
     /// Shown once the user has typed or tried to submit: no red on a fresh form.
     pub touched: bool,
+    /// Each field's note (`notes`), computed by `update` after every change, not per frame:
+    /// what the view shows under the field.
+    pub shown_notes: Vec<Option<String>>,
 }
 
 impl Form {
@@ -105,6 +108,7 @@ impl Form {
             focus: 0,
             other_errors: Vec::new(),
             touched: false,
+            shown_notes: Vec::new(),
         }
     }
 

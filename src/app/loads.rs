@@ -40,17 +40,19 @@ fn anchor_of<T, C>(t: &Table<T>, fetch: Fetch, key: impl Fn(&T) -> C) -> (Anchor
 }
 
 pub fn members(s: &mut State, table: MemberTable, fetch: Fetch) -> Effect {
-    let (t, sort, query, status) = match table {
+    let (t, sort, query, status, segment) = match table {
         MemberTable::Members => (
             &mut s.members.table,
             s.members.sort,
             s.members.query.trim().to_string(),
             s.members.status,
+            s.members.segment.clone(),
         ),
         MemberTable::Points => (
             &mut s.points.table,
             s.points.sort,
             s.points.query.trim().to_string(),
+            None,
             None,
         ),
     };
@@ -63,6 +65,7 @@ pub fn members(s: &mut State, table: MemberTable, fetch: Fetch) -> Effect {
         descending: sort.descending,
         anchor,
         limit,
+        segment,
     };
     count(
         s,

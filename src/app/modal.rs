@@ -158,6 +158,7 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
         Modal::Palette {
             mut input,
             mut selected,
+            matches,
         } => match dialog {
             Some(KeyAction::Submit) => match palette::run(s, input.value(), selected) {
                 palette::Run::Done => Vec::new(),
@@ -185,18 +186,28 @@ pub(super) fn modal_key(s: &mut State, m: Modal, k: KeyEvent) -> Vec<Effect> {
             },
             Some(KeyAction::Cancel) => Vec::new(),
             Some(KeyAction::NextField) | Some(KeyAction::PrevField) => {
-                let n = palette::matches(input.value(), s.read_only).len().max(1);
+                let n = matches.len().max(1);
                 selected = if dialog == Some(KeyAction::NextField) {
                     (selected + 1) % n
                 } else {
                     (selected + n - 1) % n
                 };
-                s.modal = Some(Modal::Palette { input, selected });
+                s.modal = Some(Modal::Palette {
+                    input,
+                    selected,
+                    matches,
+                });
                 Vec::new()
             }
             _ => {
                 input.handle_event(&crossterm::event::Event::Key(k));
-                s.modal = Some(Modal::Palette { input, selected: 0 });
+                // The list follows the text as it is typed (the view only draws it).
+                let matches = palette::matches(input.value(), s.read_only);
+                s.modal = Some(Modal::Palette {
+                    input,
+                    selected: 0,
+                    matches,
+                });
                 Vec::new()
             }
         },

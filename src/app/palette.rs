@@ -3,7 +3,7 @@
 
 use super::forms::Form;
 use super::keymap::KeyAction;
-use super::state::{Modal, State, StatusKind, Tab, ThemeName};
+use super::state::{Modal, PaletteEntry, State, StatusKind, Tab, ThemeName};
 use crate::domain::{DealId, MemberId};
 
 /// (command, arguments, what it does)
@@ -34,10 +34,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
 pub const WRITES: [&str; 5] = ["join", "deal", "cancel", "withdraw", "settle"];
 
 /// Commands whose name starts with the first word typed (writes left out when read-only).
-pub fn matches(
-    text: &str,
-    read_only: bool,
-) -> Vec<&'static (&'static str, &'static str, &'static str)> {
+pub fn matches(text: &str, read_only: bool) -> Vec<PaletteEntry> {
     let word = text.split_whitespace().next().unwrap_or("");
     COMMANDS
         .iter()

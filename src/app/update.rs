@@ -13,6 +13,20 @@ use super::state::{FilterTarget, Modal, State, StatusKind, Tab, ThemeName, View}
 use crate::domain::{Command, MemberId};
 
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let fx = step(s, action);
+    // An open form's notes follow what was typed and what was read (names, rates): computed
+    // here once per change, so the view only draws them.
+    let notes = match &s.modal {
+        Some(Modal::Form(f)) => Some(f.notes(s)),
+        _ => None,
+    };
+    if let (Some(n), Some(Modal::Form(f))) = (notes, s.modal.as_mut()) {
+        f.shown_notes = n;
+    }
+    fx
+}
+
+fn step(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(k) if k.kind == KeyEventKind::Release => Vec::new(),
         Action::Key(k) => match s.modal.take() {
@@ -292,6 +306,7 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
     match a {
         // `q` in a sub-view goes back; only a top-level tab quits.
         KeyAction::Quit if s.view() == View::Analysis => close_analysis(s),
+        KeyAction::Quit if s.in_drill() => drill_back(s),
         KeyAction::Quit => {
             s.quit = true;
             Vec::new()
@@ -308,6 +323,7 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             s.modal = Some(Modal::Palette {
                 input: Default::default(),
                 selected: 0,
+                matches: super::palette::matches("", s.read_only),
             });
             Vec::new()
         }
@@ -418,6 +434,8 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
         KeyAction::Back => {
             if s.view() == View::Analysis {
                 close_analysis(s)
+            } else if s.in_drill() {
+                drill_back(s)
             } else {
                 Vec::new()
             }
@@ -553,35 +571,109 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
     }
 }
 
-/// Enter on an Insights row: the member's analysis, or the Deals tab filtered to the member,
-/// merchant or month behind it, or the dormant list.
+/// Enter on an Insights row: the member's analysis, the Members tab filtered to a segment,
+/// or the Deals tab filtered to the member, merchant or month behind it. The filter shows in
+/// the title; `Esc` (or `q`) there comes back and puts the tab's own filter back.
 fn insight_drill(s: &mut State) -> Vec<Effect> {
-    use crate::app::state::insights::{Drill, InsightView};
+    use crate::app::action::{DealTable, MemberTable};
+    use crate::app::state::Drilled;
+    use crate::app::state::deals::DealFilter;
+    use crate::app::state::insights::Drill;
     let Some(d) = s.insights.drill() else {
         s.say(StatusKind::Info, "nothing to open for this row");
         return Vec::new();
     };
+    let (tab, label) = match &d {
+        Drill::Member(m) => return open_analysis(s, *m),
+        Drill::Segment(name, _) => (Tab::Members, format!("segment: {name}")),
+        Drill::MemberDeals(_, what) | Drill::MerchantDeals(_, what) => {
+            (Tab::Deals, format!("anomaly: {what}"))
+        }
+        Drill::Month(m) => (Tab::Deals, format!("deals of {m}")),
+    };
+    // One drill-down at a time: an earlier one's filter is put back first.
+    let before = match s.drilled.take() {
+        Some(old) if old.tab == tab => old.before,
+        Some(old) => {
+            undo_drill(s, &old);
+            current_filter(s, tab)
+        }
+        None => current_filter(s, tab),
+    };
+    s.drilled = Some(Drilled { tab, label, before });
+    s.tab = tab;
+    s.mark_seen();
     let deals = |s: &mut State, text: String| {
-        use crate::app::action::DealTable;
-        use crate::app::state::deals::DealFilter;
         s.deals.filter = DealFilter::parse(&text).unwrap_or_default();
         s.deals.filter_text = text;
-        s.tab = Tab::Deals;
-        s.mark_seen();
         let f = s.deals.table.restart();
         loads::deals(s, DealTable::Deals, f)
     };
-    match d {
-        Drill::Member(m) => open_analysis(s, m),
-        Drill::MemberDeals(m) => deals(s, format!("member:{m}")),
-        Drill::MerchantDeals(m) => deals(s, format!("merchant:{m}")),
-        Drill::Month(m) => deals(s, format!("month:{m}")),
-        Drill::DormantList => {
-            s.insights.view = InsightView::Dormant;
-            s.insights.selected = 0;
-            vec![loads::insights(s)]
+    let fx = match d {
+        Drill::Member(_) => Vec::new(),
+        Drill::Segment(name, members) => {
+            s.members.analysis = None;
+            s.members.query.clear();
+            s.members.segment = Some(name.clone());
+            let f = s.members.table.restart();
+            let fx = vec![loads::members(s, MemberTable::Members, f)];
+            s.say(
+                StatusKind::Info,
+                format!(
+                    "segment {name}: {} · Esc back to Insights",
+                    crate::views::format::plural(members, "member")
+                ),
+            );
+            return fx;
         }
+        Drill::MemberDeals(m, _) => deals(s, format!("member:{m}")),
+        Drill::MerchantDeals(m, _) => deals(s, format!("merchant:{m}")),
+        Drill::Month(m) => deals(s, format!("month:{m}")),
+    };
+    s.say(StatusKind::Info, "Esc back to Insights");
+    fx
+}
+
+/// The filter text of a tab a drill-down replaces.
+fn current_filter(s: &State, tab: Tab) -> String {
+    match tab {
+        Tab::Members => s.members.query.clone(),
+        Tab::Deals => s.deals.filter_text.clone(),
+        _ => String::new(),
     }
+}
+
+/// Puts back the filter a drill-down replaced; the tab reads its first rows when next shown.
+fn undo_drill(s: &mut State, d: &super::state::Drilled) {
+    match d.tab {
+        Tab::Members => {
+            s.members.segment = None;
+            s.members.query = d.before.clone();
+            s.members.table.forget();
+        }
+        Tab::Deals => {
+            s.deals.filter = super::state::deals::DealFilter::parse(&d.before).unwrap_or_default();
+            s.deals.filter_text = d.before.clone();
+            s.deals.table.forget();
+        }
+        _ => {}
+    }
+}
+
+/// `Esc` (or `q`) on a drilled-down tab: its filter put back, and back to Insights.
+fn drill_back(s: &mut State) -> Vec<Effect> {
+    let Some(d) = s.drilled.take() else {
+        return Vec::new();
+    };
+    undo_drill(s, &d);
+    // What the drill-down said there no longer holds.
+    if s.status
+        .as_ref()
+        .is_some_and(|st| st.view == Some(View::Tab(d.tab)))
+    {
+        s.status = None;
+    }
+    go_tab(s, Tab::Insights, true)
 }
 
 fn go_tab(s: &mut State, t: Tab, returning: bool) -> Vec<Effect> {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::args::{GlobalOpts, OutboxCmd};
 use super::output::print;
-use crate::api::remote::outbox::{Entry, Outbox};
+use crate::api::remote::outbox::Entry;
 use crate::api::remote::{self, RemoteAdapter};
 use crate::api::{Error, Result};
 use crate::domain::calendar::format_rfc3339;
@@ -55,7 +55,7 @@ pub fn run(global: &GlobalOpts, cmd: &OutboxCmd) -> Result<i32> {
             "is required: an outbox belongs to a server and a token",
         )
     })?;
-    let outbox = Outbox::open(&remote::default_outbox(url, global.token.as_deref()))?;
+    let outbox = remote::open_default_outbox(url, global.token.as_deref())?;
     match cmd {
         OutboxCmd::List => {
             let entries = outbox.entries()?;

@@ -38,7 +38,11 @@ pub fn run(ctx: &Ctx, a: &ReportArgs) -> Result<i32> {
     let text = match format {
         ReportFormat::Json => json_line(&report)?,
         ReportFormat::Csv => {
-            // The main table (the JSON form has every part).
+            // The main table (the JSON form has every part); what the source could not
+            // give goes to stderr, so the CSV stays one table.
+            for g in report.gaps() {
+                eprintln!("note: {}: {}", g.field, g.why);
+            }
             let t = report
                 .tables()
                 .into_iter()

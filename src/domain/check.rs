@@ -217,6 +217,9 @@ impl Core {
             }
         }
         super::reports::verify::verify(store, zone, outstanding, &mut |m| rep.fail(m))?;
+        super::sort_index::verify(store, meta.last_member, meta.last_deal, &mut |m| {
+            rep.fail(m)
+        })?;
         if outstanding != meta.outstanding {
             rep.fail(format!(
                 "outstanding total {} but balances add up to {}",

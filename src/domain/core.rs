@@ -113,6 +113,7 @@ impl Core {
         opts.zone = store_zone(&store, opts.zone)?;
         migrate(&store, opts.zone)?;
         super::reports::counters::ensure(&store, opts.zone)?;
+        super::sort_index::ensure(&store)?;
         let meta = load_meta(&store)?;
         let applied = store.applied_seq()?;
         let shared = Arc::new(Shared {

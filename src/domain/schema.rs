@@ -24,6 +24,9 @@
 //! | `E`    | offset                                | stored Event (binary)       |
 //! | `I`    | idempotency key                       | IdemRecord                  |
 //! | `Y`    | see `reports/counters.rs`             | report counters             |
+//! | `L`    | last activity (0: none), member       | () activity index           |
+//! | `P`    | points, deal                          | () deals by points          |
+//! | `C`    | `sortidx`                             | version of `L` and `P` (u64)|
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -56,6 +59,10 @@ pub const EVENT: u8 = b'E';
 pub const IDEM: u8 = b'I';
 /// The report counters (`reports::counters`), kept by the write path.
 pub const REPORTS: u8 = b'Y';
+/// Members by last activity (`sort_index`), kept by the write path.
+pub const ACTIVITY: u8 = b'L';
+/// Deals by points (`sort_index`), kept by the write path.
+pub const DEAL_POINTS: u8 = b'P';
 
 /// Builds a key from a table tag and big-endian parts.
 pub struct KeyBuf(Vec<u8>);

@@ -3,15 +3,17 @@
 //! table's total and the page's position where the store knows them cheaply. Also the batch
 //! reads that keep a screen to one call per page (members by ids, every merchant's preview).
 //!
-//! Orders are the store's own indexes: members by id, by name (`N`) and by balance (`B`);
-//! deals by id (newest or oldest first), through the member (`V`) or merchant (`X`) index
-//! when filtered. Nothing here sorts in memory, so every order is the whole table's.
+//! Orders are the store's own indexes: members by id, by name (`N`), by balance (`B`) and
+//! by last activity (`L`); deals by id (newest or oldest first), through the member (`V`)
+//! or merchant (`X`) index when filtered, and by points (`P`). Nothing here sorts in memory,
+//! so every order is the whole table's.
 
 use serde::{Deserialize, Serialize};
 
+use super::calendar::Millis;
 use super::calendar::Month;
 use super::core::Core;
-use super::error::Result;
+use super::error::{Error, Result};
 use super::ids::{DealId, MemberId, MerchantId};
 use super::ledger::{account_of, deal_of, member_of};
 use super::model::{
@@ -20,9 +22,10 @@ use super::model::{
 use super::money::Points;
 use super::query::MAX_PAGE;
 use super::schema::{
-    BALANCE, DEAL, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME, VIEW, VIEW_MERCHANT,
-    balance_key, decode, key1, key2, name_key, read_u64,
+    ACTIVITY, BALANCE, DEAL, DEAL_POINTS, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME,
+    VIEW, VIEW_MERCHANT, balance_key, decode, key1, key2, name_key, read_u64,
 };
+use super::sort_index::{activity_key, activity_member, deal_points_deal, deal_points_key};
 use super::store::{Store, Val};
 use super::tx::prefix_end;
 
@@ -64,6 +67,9 @@ pub enum MemberOrder {
     Id,
     Name,
     Balance,
+    /// The account's last activity (latest deal date or withdrawal); never-active members
+    /// sort below every instant.
+    LastActivity,
 }
 
 /// A member's place in an order (the cursor of a member window).
@@ -74,6 +80,7 @@ pub enum MemberKey {
     /// The lowercased name, then the id.
     Name(String, MemberId),
     Balance(Points, MemberId),
+    LastActivity(Option<Millis>, MemberId),
 }
 
 impl MemberOrder {
@@ -82,6 +89,7 @@ impl MemberOrder {
             MemberOrder::Id => MemberKey::Id(m.member_id),
             MemberOrder::Name => MemberKey::Name(m.name.to_lowercase(), m.member_id),
             MemberOrder::Balance => MemberKey::Balance(m.point, m.member_id),
+            MemberOrder::LastActivity => MemberKey::LastActivity(m.last_activity, m.member_id),
         }
     }
 }
@@ -92,6 +100,7 @@ impl MemberKey {
             MemberKey::Id(m) => key1(MEMBER, m.0),
             MemberKey::Name(n, m) => name_key(n, m.0),
             MemberKey::Balance(p, m) => balance_key(*p, m.0),
+            MemberKey::LastActivity(t, m) => activity_key(*t, m.0),
         }
     }
 }
@@ -106,9 +115,25 @@ pub struct MemberWindow {
     pub descending: bool,
     pub anchor: Anchor<MemberKey>,
     pub limit: usize,
+    /// Only the members of this segment of the segments report (`at risk`, `champions`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
 }
 
-/// Deals by id (newest first unless `oldest_first`), filtered.
+/// The deal orders the store has an index for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DealOrder {
+    /// The order deals were recorded in.
+    #[default]
+    Id,
+    /// Points, then id. Over all deals only: not with a member or merchant filter.
+    Points,
+}
+
+/// Deals in an order (highest first unless `oldest_first`: newest, or most points), filtered.
+/// The cursor is a deal id in every order: a deal's points never change, so its place in
+/// the points order is read from the deal.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DealWindow {
@@ -117,6 +142,9 @@ pub struct DealWindow {
     pub month: Option<Month>,
     pub deal_type: Option<DealType>,
     pub status: Option<DealStatus>,
+    #[serde(default)]
+    pub order: DealOrder,
+    /// Ascending: oldest first by id, fewest points first by points.
     pub oldest_first: bool,
     pub anchor: Anchor<DealId>,
     pub limit: usize,
@@ -257,10 +285,25 @@ impl Core {
                 .is_some_and(|name| name.contains(n.as_str())),
             _ => true,
         };
+        let segment = match &q.segment {
+            Some(name) => Some(self.segment_test("segment", name)?),
+            None => None,
+        };
+        // An empty segment (as the report counts it now): no walk over the whole table.
+        if segment.as_ref().is_some_and(|t| t.members == 0) {
+            return Ok(Window {
+                rows: Vec::new(),
+                total: Some(0),
+                first_position: Some(0),
+                more_before: false,
+                more_after: false,
+            });
+        }
         let tag = match q.order {
             MemberOrder::Id => MEMBER,
             MemberOrder::Name => NAME,
             MemberOrder::Balance => BALANCE,
+            MemberOrder::LastActivity => ACTIVITY,
         };
         let p = plan(&q.anchor, q.descending, MemberKey::index_key);
         let mut rows = Vec::new();
@@ -270,8 +313,14 @@ impl Core {
                 MemberOrder::Id => read_u64(&k, 1),
                 MemberOrder::Name => read_u64(&k, k.len() - 8),
                 MemberOrder::Balance => read_u64(&k, 9),
+                MemberOrder::LastActivity => activity_member(&k),
             };
             if id == 0 || !named(id) {
+                continue;
+            }
+            if let Some(t) = &segment
+                && !t.holds(store, MemberId(id))?
+            {
                 continue;
             }
             let m: Member = match q.order {
@@ -296,6 +345,8 @@ impl Core {
         }
         let meta = self.meta();
         let total = match (&text, q.status) {
+            (None, None) if segment.is_some() => segment.as_ref().map(|t| t.members),
+            _ if segment.is_some() => None,
             (None, None) => Some(meta.last_member),
             (None, Some(MemberStatus::Valid)) => Some(meta.valid_members),
             (None, Some(MemberStatus::Invalid)) => {
@@ -313,6 +364,7 @@ impl Core {
         if q.order == MemberOrder::Id
             && text.is_none()
             && q.status.is_none()
+            && segment.is_none()
             && let Some(first) = w.rows.first()
         {
             w.first_position = Some(if q.descending {
@@ -333,7 +385,28 @@ impl Core {
         // Each source yields deal ids in ascending or descending order from the anchor.
         let p;
         let ids: Box<dyn Iterator<Item = Result<u64>>>;
-        if let Some(m) = q.member {
+        if q.order == DealOrder::Points {
+            if q.member.is_some() || q.merchant.is_some() {
+                return Err(Error::invalid(
+                    "order",
+                    "points order covers all deals: not with a member or merchant filter",
+                ));
+            }
+            // The cursor's place: its deal's points (which never change), then its id.
+            let at = match &q.anchor {
+                Anchor::After(d) | Anchor::Before(d) | Anchor::From(d) => {
+                    Some(deal_points_key(deal_of(store, *d)?.point, d.0))
+                }
+                Anchor::First | Anchor::Last => None,
+            };
+            p = plan(&q.anchor, !q.oldest_first, |_: &DealId| {
+                at.clone().unwrap_or_default()
+            });
+            ids = Box::new(
+                walk(store, DEAL_POINTS, p.from.clone(), p.ascending)
+                    .map(|r| r.map(|(k, _)| deal_points_deal(&k))),
+            );
+        } else if let Some(m) = q.member {
             member_of(store, m)?;
             let prefix = key1(VIEW, m.0);
             p = plan(&q.anchor, !q.oldest_first, |d: &DealId| {
@@ -408,7 +481,10 @@ impl Core {
         let last_deal = self.meta().last_deal;
         let mut w = Window::finish(rows, limit, kind(&q.anchor), p.backwards, total);
         // Deal ids are dense: unfiltered, a deal's place follows from its id.
-        if unfiltered && let Some(first) = w.rows.first() {
+        if unfiltered
+            && q.order == DealOrder::Id
+            && let Some(first) = w.rows.first()
+        {
             w.first_position = Some(if q.oldest_first {
                 first.id.0 - 1
             } else {

@@ -9,7 +9,7 @@
 //! requests are answered and every connection is closed within `shutdown_grace`.
 //! Submodules: `members` and `routes` (resources), `feed` (events, info, check, health),
 //! `batch`, `auth` (bearer tokens), `guard` (CSRF, Host), `conn` (the accept loop),
-//! `reply` (errors, links, parameters).
+//! `reply` (errors, links, parameters), `memory` (giving freed memory back when idle).
 
 pub mod auth;
 mod batch;
@@ -18,6 +18,7 @@ pub use conn::raise_open_files_limit;
 pub mod feed;
 pub mod guard;
 mod members;
+mod memory;
 mod reply;
 mod reports;
 mod routes;
@@ -216,6 +217,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("onepoint-serve")
+        // A worker going idle hands back what its clients freed (see `memory`).
+        .on_thread_park(memory::collect_this_thread)
         .build()
         .map_err(|e| Error::system(format!("cannot start the server runtime: {e}")))
 }
@@ -255,6 +258,7 @@ async fn run(
     };
     ready(Ok(listener.local_addr().unwrap_or(cfg.listen)));
     let app = router(port, &cfg, latest, stop.clone());
+    tokio::spawn(memory::purge_ticks(stop.clone()));
     conn::accept_loop(listener, app, cfg.limits, stop).await;
     drop(hub);
     Ok(())

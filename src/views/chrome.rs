@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::keymap::Keymap;
+use crate::app::state::keys::Hints;
 use crate::app::state::{State, StatusKind, Tab};
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
@@ -72,27 +72,7 @@ pub fn tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 /// the table's order (most specific scope first) and always ending with `? help`.
 pub fn hints(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     use unicode_width::UnicodeWidthStr;
-    let mut seen = std::collections::HashSet::new();
-    let analysis = s.members.analysis.is_some() && s.tab == Tab::Members;
-    let mut items: Vec<(String, &str)> = Vec::new();
-    let mut help: Option<(String, &str)> = None;
-    for scope in s.scopes() {
-        // In the analysis, the list's own keys would only crowd the line.
-        if analysis && scope == crate::app::keymap::Scope::Tab(Tab::Members) {
-            continue;
-        }
-        for b in s.keymap.in_scope(scope).filter(|b| b.hint) {
-            if (b.writes && s.read_only) || !seen.insert(b.keys.first().copied()) {
-                continue;
-            }
-            let item = (Keymap::keys_label(b), b.help);
-            if b.action == crate::app::keymap::KeyAction::Help {
-                help = Some(item);
-            } else {
-                items.push(item);
-            }
-        }
-    }
+    let Hints { items, help } = s.hints();
     let width = |(k, h): &(String, &str)| k.width() + h.width() + 3;
     let mut room = usize::from(area.width).saturating_sub(help.as_ref().map_or(0, width));
     let mut spans = Vec::new();

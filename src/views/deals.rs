@@ -15,7 +15,7 @@ use crate::domain::{BillingStatus, DealStatus};
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let d = &s.deals;
     let fd = d.filter.describe();
-    let notes = vec![
+    let mut notes = vec![
         format!("sort {}", d.sort.label()),
         if fd.is_empty() {
             String::new()
@@ -23,6 +23,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             format!("filter {fd}")
         },
     ];
+    // A drill-down from Insights says what it shows.
+    if let Some(dr) = s.drilled.as_ref().filter(|dr| dr.tab == s.tab) {
+        notes.push(dr.label.clone());
+    }
     let title = position_title("Deals", &d.table, &notes);
     let wide = area.width >= 150;
     // Narrow screens drop the year and the amount so the names keep some room.

@@ -8,7 +8,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row};
 
-use super::format::{age, clip, compact, date_in, date_time_in, pad, plural, points};
+use super::format::{age, clip, compact, date_in, date_time_in, pad, plural, points, thousands};
 use super::theme::Theme;
 use super::widgets::{block, heading, position_title, window_table};
 use crate::app::state::State;
@@ -26,6 +26,13 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let m = &s.members;
     let wide = area.width >= 100;
     let mut notes = vec![format!("sort {}", m.sort.label())];
+    if let Some(seg) = &m.segment {
+        // The store's count of the segment (none while the first window is read).
+        notes.push(match m.table.total {
+            Some(n) => format!("segment: {seg} ({})", thousands(n)),
+            None => format!("segment: {seg}"),
+        });
+    }
     if !m.query.is_empty() {
         notes.push(format!("filter \"{}\"", m.query));
     }
@@ -101,7 +108,9 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     );
     if empty && m.table.loaded_once && !m.table.is_loading() {
         let r = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
-        let note = if !m.query.is_empty() {
+        let note = if let Some(seg) = &m.segment {
+            format!("no members in the segment {seg} now")
+        } else if !m.query.is_empty() {
             format!("no members match \"{}\"", m.query)
         } else if m.status.is_some() {
             "no members with this status".to_string()

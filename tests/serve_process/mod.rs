@@ -1,5 +1,6 @@
 //! `onepoint serve` as a child process of a test: started from a prepared command, returned
 //! once the server says where it listens, killed when dropped.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -8,6 +8,7 @@
 mod breaker;
 mod client;
 mod original;
+mod original_reports;
 pub mod outbox;
 mod reads;
 mod writes;
@@ -40,7 +41,8 @@ pub struct RemoteOptions {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub breaker: BreakerSettings,
-    /// The outbox file; default: `$XDG_STATE_HOME/onepoint/outbox-HOST_PORT.jsonl`.
+    /// The outbox file; default: `$XDG_STATE_HOME/onepoint/outbox-HOST_PORT-ID.jsonl`
+    /// (`default_outbox`), which takes in an earlier version's `outbox-HOST_PORT.jsonl`.
     pub outbox: Option<PathBuf>,
     /// How often queued writes are retried.
     pub drain_every: Duration,
@@ -61,6 +63,8 @@ impl Default for RemoteOptions {
 pub struct RemoteAdapter {
     shared: Arc<Shared>,
     rt: Option<tokio::runtime::Runtime>,
+    /// "Now" for what the adapter computes itself (reports over the original services).
+    clock: Clock,
 }
 
 fn stopped() -> Error {
@@ -101,26 +105,54 @@ fn token_id(token: Option<&str>) -> String {
     }
 }
 
-/// The outbox of a server and token: `$XDG_STATE_HOME/onepoint/` + `outbox_file_name`.
-pub fn default_outbox(base: &str, token: Option<&str>) -> PathBuf {
+fn state_dir() -> PathBuf {
     dirs::state_dir()
         .or_else(dirs::data_dir)
         .unwrap_or_else(std::env::temp_dir)
         .join("onepoint")
-        .join(outbox_file_name(base, token))
 }
 
-/// `outbox-HOST_PORT-ID.jsonl`: one outbox per server and token identity.
-pub fn outbox_file_name(base: &str, token: Option<&str>) -> String {
-    let host: String = base
-        .trim()
+/// The outbox of a server and token: `$XDG_STATE_HOME/onepoint/` + `outbox_file_name`.
+pub fn default_outbox(base: &str, token: Option<&str>) -> PathBuf {
+    state_dir().join(outbox_file_name(base, token))
+}
+
+/// The server part of outbox file names: `HOST_PORT`.
+fn host_part(base: &str) -> String {
+    base.trim()
         .trim_end_matches('/')
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("outbox-{host}-{}.jsonl", token_id(token))
+        .collect()
+}
+
+/// `outbox-HOST_PORT-ID.jsonl`: one outbox per server and token identity.
+pub fn outbox_file_name(base: &str, token: Option<&str>) -> String {
+    format!("outbox-{}-{}.jsonl", host_part(base), token_id(token))
+}
+
+/// `outbox-HOST_PORT.jsonl`: the name earlier versions gave the outbox of a server, for
+/// every token.
+pub fn legacy_outbox_file_name(base: &str) -> String {
+    format!("outbox-{}.jsonl", host_part(base))
+}
+
+/// Opens the default outbox of a server and token, first taking in what an earlier version
+/// queued for that server under the old name (see `Outbox::adopt`): the first identity to
+/// open it after the upgrade sends it (a write the server refuses to that token, 401 or
+/// 403, stays queued and listed by `onepoint outbox list`).
+pub fn open_default_outbox(base: &str, token: Option<&str>) -> Result<Outbox> {
+    let outbox = Outbox::open(&default_outbox(base, token))?;
+    let adopted = outbox.adopt(&state_dir().join(legacy_outbox_file_name(base)))?;
+    if adopted > 0 {
+        tracing::info!(
+            adopted,
+            "queued writes moved from the outbox of an earlier version"
+        );
+    }
+    Ok(outbox)
 }
 
 impl RemoteAdapter {
@@ -141,11 +173,10 @@ impl RemoteAdapter {
             ));
         }
         let token = token.filter(|t| !t.trim().is_empty());
-        let outbox_path = opts
-            .outbox
-            .clone()
-            .unwrap_or_else(|| default_outbox(&base, token.as_deref()));
-        let outbox = Outbox::open(&outbox_path)?;
+        let outbox = match &opts.outbox {
+            Some(path) => Outbox::open(path)?,
+            None => open_default_outbox(&base, token.as_deref())?,
+        };
         let shared = Arc::new(Shared::new(
             base,
             token,
@@ -163,6 +194,7 @@ impl RemoteAdapter {
         let adapter = RemoteAdapter {
             shared,
             rt: Some(rt),
+            clock: Clock::System,
         };
         // Learn what the remote is, and send what waited from an earlier session.
         let s = adapter.shared.clone();
@@ -180,6 +212,12 @@ impl RemoteAdapter {
             }
         });
         Ok(adapter)
+    }
+
+    /// The same adapter with another clock (tests: a fixed "now" for reports it builds).
+    pub fn with_clock(mut self, clock: Clock) -> RemoteAdapter {
+        self.clock = clock;
+        self
     }
 
     fn rt(&self) -> &tokio::runtime::Runtime {

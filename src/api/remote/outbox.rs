@@ -107,11 +107,17 @@ impl Outbox {
 
     /// Reads the file (under the caller's lock); unreadable lines go to `.bad`.
     fn read(&self) -> Result<(Vec<Entry>, bool)> {
+        self.read_from(&self.path)
+    }
+
+    /// Reads the entries of `path` (this outbox or one being adopted); its unreadable lines
+    /// go to this outbox's `.bad`.
+    fn read_from(&self, path: &Path) -> Result<(Vec<Entry>, bool)> {
         let mut entries = Vec::new();
-        let text = match fs::read_to_string(&self.path) {
+        let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((entries, false)),
-            Err(e) => return Err(io(&self.path, "read", e)),
+            Err(e) => return Err(io(path, "read", e)),
         };
         let mut bad = Vec::new();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -145,6 +151,41 @@ impl Outbox {
             self.persist(&entries)?;
         }
         Ok(r)
+    }
+
+    /// Takes in the entries of an outbox an earlier version kept at `legacy` (one file per
+    /// server, whatever the token), so that an upgrade loses no queued write; returns how
+    /// many were added. Under this outbox's lock the file is first renamed beside it (a
+    /// rename is atomic: of two processes upgrading at once, one takes it, the other finds
+    /// nothing), then its entries are added after ours, skipping any already here, and
+    /// only once that is on disk is the renamed file removed; a crash in between leaves it
+    /// for the next open to finish. The old format reads as is (it had no refusals).
+    pub fn adopt(&self, legacy: &Path) -> Result<usize> {
+        let claimed = self.path.with_extension("legacy");
+        let _lock = self.lock()?;
+        match fs::rename(legacy, &claimed) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(legacy, "move into the new outbox", e)),
+        }
+        let (old, old_bad) = self.read_from(&claimed)?;
+        if old.is_empty() && !old_bad && !claimed.exists() {
+            return Ok(0);
+        }
+        let (mut entries, _) = self.read()?;
+        let before = entries.len();
+        for e in old {
+            let known = match &e.write.key {
+                Some(_) => entries.iter().any(|x| x.key() == e.key()),
+                None => entries.contains(&e),
+            };
+            if !known {
+                entries.push(e);
+            }
+        }
+        self.persist(&entries)?;
+        fs::remove_file(&claimed).map_err(|e| io(&claimed, "remove", e))?;
+        Ok(entries.len() - before)
     }
 
     /// Every entry, queued and refused, in order.
@@ -355,5 +396,76 @@ mod tests {
         assert!(o.drop_key("k-a2").unwrap());
         assert!(!o.drop_key("k-a2").unwrap());
         assert_eq!(o.queued(), 1);
+    }
+
+    /// An earlier version's outbox file: the same lines, without refusals.
+    fn legacy_file(path: &Path, names: &[&str]) {
+        let lines: Vec<String> = names
+            .iter()
+            .map(|n| serde_json::to_string(&entry(n)).unwrap())
+            .collect();
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.contains("queuedAt") && !l.contains("refused"))
+        );
+        fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn an_earlier_versions_outbox_is_taken_in_once_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = dir.path().join("outbox-127_0_0_1_8088.jsonl");
+        legacy_file(&legacy, &["old1", "old2", "mine"]);
+        let o = Outbox::open(&dir.path().join("outbox-127_0_0_1_8088-open.jsonl")).unwrap();
+        o.push(entry("mine")).unwrap();
+        assert_eq!(o.adopt(&legacy).unwrap(), 2, "mine was already queued");
+        let keys: Vec<String> = o
+            .entries()
+            .unwrap()
+            .iter()
+            .map(|e| e.key().into())
+            .collect();
+        assert_eq!(keys, ["k-mine", "k-old1", "k-old2"]);
+        assert!(!legacy.exists(), "the old file is gone once taken in");
+        assert!(!o.path().with_extension("legacy").exists());
+        // Nothing is taken twice.
+        assert_eq!(o.adopt(&legacy).unwrap(), 0);
+        assert_eq!(o.queued(), 3);
+    }
+
+    #[test]
+    fn a_takeover_cut_short_by_a_crash_is_finished_by_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox-h-open.jsonl");
+        let legacy = dir.path().join("outbox-h.jsonl");
+        // The crash came after the rename, and after one entry was already merged.
+        legacy_file(&path.with_extension("legacy"), &["a", "b"]);
+        let o = Outbox::open(&path).unwrap();
+        o.push(entry("a")).unwrap();
+        assert_eq!(o.adopt(&legacy).unwrap(), 1);
+        assert_eq!(o.queued(), 2);
+        assert!(!path.with_extension("legacy").exists());
+    }
+
+    #[test]
+    fn two_identities_upgrading_at_once_take_each_old_write_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = dir.path().join("outbox-h.jsonl");
+        let names: Vec<String> = (0..30).map(|i| format!("w{i}")).collect();
+        legacy_file(
+            &legacy,
+            &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let a = Outbox::open(&dir.path().join("outbox-h-open.jsonl")).unwrap();
+        let b = Outbox::open(&dir.path().join("outbox-h-t1.jsonl")).unwrap();
+        let (la, lb) = (legacy.clone(), legacy.clone());
+        let ta = std::thread::spawn(move || (a.adopt(&la).unwrap(), a));
+        let tb = std::thread::spawn(move || (b.adopt(&lb).unwrap(), b));
+        let (na, a) = ta.join().unwrap();
+        let (nb, b) = tb.join().unwrap();
+        assert_eq!(na + nb, 30, "each old write once, in one outbox");
+        assert_eq!(a.queued() + b.queued(), 30);
+        assert!(!legacy.exists());
     }
 }

@@ -307,15 +307,15 @@ pub fn previews(
     read::strict("billing previews", v)
 }
 
-/// `GET /reports/{kind}?...` on `onepoint serve`. The original services keep no counters a
-/// report could be built from (and reading every deal over HTTP is what the reports exist
-/// to avoid), so against them this says so.
+/// `GET /reports/{kind}?...` on `onepoint serve`. The original services keep no counters,
+/// so against them the report is built here from their lists (`original_reports`), each
+/// part they cannot give named in the report's gaps.
 pub fn report(
     a: &RemoteAdapter,
     q: &crate::domain::reports::ReportQuery,
 ) -> Result<crate::domain::reports::Report> {
     if !ours(a) {
-        return Err(original::not_offered("staff reports"));
+        return super::original_reports::report(a, q);
     }
     let params: Vec<String> = q
         .params()

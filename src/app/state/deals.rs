@@ -62,6 +62,7 @@ impl DealFilter {
             month: self.month,
             deal_type: self.deal_type,
             status: self.status,
+            order: crate::domain::DealOrder::Id,
             oldest_first: sort.oldest_first,
             anchor,
             limit,

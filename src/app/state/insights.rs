@@ -4,6 +4,7 @@
 
 use crate::domain::reports::{Grain, Report, ReportKind, ReportQuery};
 use crate::domain::{DealId, MemberId, MerchantId};
+use crate::views::format::plural;
 
 /// The reports the tab cycles through (`v`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,16 +53,16 @@ impl InsightView {
 }
 
 /// Where Enter on a row leads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drill {
     /// The member's analysis (Members tab).
     Member(MemberId),
-    /// The Deals tab filtered to the member.
-    MemberDeals(MemberId),
-    /// The Deals tab filtered to the merchant.
-    MerchantDeals(MerchantId),
-    /// The Dormant list (from the dormant segment).
-    DormantList,
+    /// The Deals tab filtered to the member (an anomaly: who, and what was flagged).
+    MemberDeals(MemberId, String),
+    /// The Deals tab filtered to the merchant (a clawback anomaly: who, and what).
+    MerchantDeals(MerchantId, String),
+    /// The Members tab filtered to a segment's members (its name and count).
+    Segment(String, u64),
     /// A month of the roll-forward: the Deals tab for that month.
     Month(crate::domain::Month),
 }
@@ -141,11 +142,21 @@ impl InsightsState {
                 .iter()
                 .map(|m| Some(Drill::Month(m.month)))
                 .collect(),
-            Report::Activity(a) => a.rows.iter().map(|_| None).collect(),
+            // By month, a row opens that month's deals (the Deals filter has no day).
+            Report::Activity(a) => a
+                .rows
+                .iter()
+                .map(|row| match a.grain {
+                    Grain::Month => crate::domain::Month::parse("month", &row.period)
+                        .ok()
+                        .map(Drill::Month),
+                    Grain::Day | Grain::Week => None,
+                })
+                .collect(),
             Report::Segments(s) => s
                 .rows
                 .iter()
-                .map(|row| (row.segment == "dormant").then_some(Drill::DormantList))
+                .map(|row| Some(Drill::Segment(row.segment.clone(), row.members)))
                 .collect(),
             Report::Dormant(d) => d
                 .members
@@ -155,12 +166,29 @@ impl InsightsState {
             Report::Anomalies(a) => a
                 .members
                 .iter()
-                .map(|m| Some(Drill::MemberDeals(m.member_id)))
-                .chain(
-                    a.merchants
-                        .iter()
-                        .map(|m| Some(Drill::MerchantDeals(m.merchant_id))),
-                )
+                .map(|m| {
+                    let what = format!(
+                        "{} ({}): {} · {} in {}..{}",
+                        m.name,
+                        m.member_id,
+                        plural(m.cancels, "cancel"),
+                        plural(m.failed_uses, "failed use"),
+                        a.from,
+                        a.to
+                    );
+                    Some(Drill::MemberDeals(m.member_id, what))
+                })
+                .chain(a.merchants.iter().map(|m| {
+                    let name = m.name.clone().unwrap_or_else(|| "merchant".into());
+                    let what = format!(
+                        "{name} ({}): {} in {}..{}",
+                        m.merchant_id,
+                        plural(m.clawback_count, "clawback"),
+                        a.from,
+                        a.to
+                    );
+                    Some(Drill::MerchantDeals(m.merchant_id, what))
+                }))
                 .collect(),
         };
         self.tables = r.tables();
@@ -198,7 +226,7 @@ impl InsightsState {
     }
 
     pub fn drill(&self) -> Option<Drill> {
-        self.drills.get(self.selected).copied().flatten()
+        self.drills.get(self.selected).cloned().flatten()
     }
 }
 

@@ -24,6 +24,8 @@ pub struct MembersState {
     /// Name or phone fragment (the `/` filter).
     pub query: String,
     pub status: Option<MemberStatus>,
+    /// Only this segment's members (`at risk`...): set by `Enter` on a segment in Insights.
+    pub segment: Option<String>,
     pub sort: MemberSort,
     pub analysis: Option<Analysis>,
 }

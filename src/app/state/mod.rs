@@ -6,6 +6,7 @@ pub mod billing;
 pub mod deals;
 pub mod events;
 pub mod insights;
+pub mod keys;
 pub mod members;
 pub mod points;
 pub mod sort;
@@ -13,7 +14,7 @@ pub mod table;
 
 use tui_input::Input;
 
-use crate::app::forms::Form;
+pub use crate::app::forms::Form;
 use crate::app::keymap::{Keymap, Scope};
 use crate::domain::{Command, IdemKey, MemberId, Millis, Month};
 
@@ -193,15 +194,21 @@ pub enum FilterTarget {
     Points,
 }
 
+/// A palette command as listed: (name, arguments, what it does).
+pub type PaletteEntry = &'static (&'static str, &'static str, &'static str);
+
 #[derive(Debug, Clone)]
 pub enum Modal {
     /// The keys; `scroll` lines down.
     Help {
         scroll: u16,
     },
+    /// The `:` palette: what is typed, the commands it matches (computed as it is typed,
+    /// not per frame) and the highlighted one.
     Palette {
         input: Input,
         selected: usize,
+        matches: Vec<PaletteEntry>,
     },
     Filter {
         target: FilterTarget,
@@ -276,6 +283,20 @@ pub struct State {
     pub zone: chrono::FixedOffset,
     /// The tab the member analysis was opened from (`Esc` goes back there).
     pub back_to: Option<Tab>,
+    /// A drill-down from Insights in force: the tab it opened, filtered (`Esc` there goes
+    /// back to Insights and restores the filter it replaced).
+    pub drilled: Option<Drilled>,
+}
+
+/// Where `Enter` on an Insights row led, and how to undo it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drilled {
+    /// Members (a segment) or Deals (an anomaly, a month).
+    pub tab: Tab,
+    /// What the filter is, for the title: `anomaly: Kim (#7)`.
+    pub label: String,
+    /// The tab's filter text before the drill, put back on the way out.
+    pub before: String,
 }
 
 /// Names cached at most; past this the cache starts again.
@@ -333,6 +354,7 @@ impl State {
             unknown_members: Default::default(),
             zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
             back_to: None,
+            drilled: None,
         }
     }
 
@@ -437,6 +459,11 @@ impl State {
 
     pub fn mark_seen(&mut self) {
         self.seen_version[self.tab.index()] = self.data_version;
+    }
+
+    /// The view on screen is a drill-down from Insights (`Esc` goes back there).
+    pub fn in_drill(&self) -> bool {
+        self.view() != View::Analysis && self.drilled.as_ref().is_some_and(|d| d.tab == self.tab)
     }
 
     pub fn busy(&self) -> bool {

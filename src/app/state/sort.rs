@@ -36,6 +36,7 @@ impl MemberSort {
             MemberOrder::Id => "id",
             MemberOrder::Name => "name",
             MemberOrder::Balance => "balance",
+            MemberOrder::LastActivity => "last activity",
         }
     }
 
@@ -48,7 +49,7 @@ impl MemberSort {
         MemberSort::column(match self.by {
             MemberOrder::Id => MemberOrder::Name,
             MemberOrder::Name => MemberOrder::Balance,
-            MemberOrder::Balance => MemberOrder::Id,
+            MemberOrder::Balance | MemberOrder::LastActivity => MemberOrder::Id,
         })
     }
 

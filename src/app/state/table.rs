@@ -150,6 +150,15 @@ impl<T: RowId> Table<T> {
         Fetch::First
     }
 
+    /// Drops the window and any read in flight (its answer will be stale): the next time
+    /// the table is shown it reads its first rows again (a filter put back while hidden).
+    pub fn forget(&mut self) {
+        self.restart();
+        self.generation += 1;
+        self.loading = None;
+        self.loaded_once = false;
+    }
+
     /// Moves the selection by `delta` rows over the whole table. Past the window's edge it
     /// asks for the rows beyond; the part of the move that did not fit waits for them.
     pub fn step(&mut self, delta: isize, view_rows: usize) -> Option<Fetch> {

@@ -202,6 +202,31 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         scans.push(ms);
     }
     reports.insert("report_segments_scan_ms_p50".into(), median(scans).into());
+    // The console's drill-down from a segment: its first page of members (id order), with
+    // the scan cached (the window tests each member walked against the segment).
+    let counts = match core
+        .report(&ReportQuery::new(ReportKind::Segments))
+        .map_err(e)?
+    {
+        onepoint::domain::reports::Report::Segments(r) => r.rows,
+        _ => Vec::new(),
+    };
+    for row in &counts {
+        let q = onepoint::domain::MemberWindow {
+            segment: Some(row.segment.clone()),
+            limit: 120,
+            ..Default::default()
+        };
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            let (ms, r) = time_ms(|| core.member_window(&q));
+            r.map_err(e)?;
+            t.push(ms);
+        }
+        let name = row.segment.replace(' ', "_");
+        reports.insert(format!("segment_window_{name}_ms_p50"), median(t).into());
+        reports.insert(format!("segment_{name}_members"), row.members.into());
+    }
     reports.insert("budget_report_ms".into(), 200.into());
     reports.insert("budget_segments_scan_ms_at_1m_members".into(), 1000.into());
     let line = serde_json::json!({

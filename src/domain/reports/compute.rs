@@ -17,7 +17,7 @@ use super::{
 use crate::domain::calendar::{Millis, Month};
 use crate::domain::core::Core;
 use crate::domain::error::Result;
-use crate::domain::ids::{MemberId, MerchantId};
+use crate::domain::ids::{DealId, MemberId, MerchantId};
 use crate::domain::ledger::{member_of, merchant_of};
 use crate::domain::money::Points;
 use crate::domain::schema::{Meta, decode, read_u64};
@@ -38,13 +38,59 @@ struct ScanKey {
     days: u32,
 }
 
+/// A member segmentation: the segments report and the dormant members holding points.
 #[derive(Debug)]
-struct Scan {
-    segments: SegmentsReport,
+pub struct Scan {
+    pub segments: SegmentsReport,
     /// Dormant members holding points, the largest first (at most `MAX_LIMIT`).
-    dormant: Vec<(MemberId, Points, Option<Millis>, u32)>,
-    dormant_members: u64,
-    dormant_points: Points,
+    pub dormant: Vec<(MemberId, Points, Option<Millis>, u32)>,
+    pub dormant_members: u64,
+    pub dormant_points: Points,
+}
+
+/// What segmentation needs of one member (not withdrawn): recency, frequency, monetary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfm {
+    pub id: MemberId,
+    /// When it joined (0: unknown, long ago).
+    pub joined_at: Millis,
+    pub last_deal: Option<Millis>,
+    /// Successful saves and uses.
+    pub frequency: u64,
+    /// Spend behind successful saves, whole currency units.
+    pub spend: u64,
+    pub balance: Points,
+}
+
+impl Rfm {
+    pub fn of(id: MemberId, s: &MemberStats) -> Rfm {
+        Rfm {
+            id,
+            joined_at: s.joined_at,
+            last_deal: s.last_deal,
+            frequency: s.frequency,
+            spend: s.spend,
+            balance: s.balance,
+        }
+    }
+}
+
+/// Where the day and month totals come from: the counters, or totals a remote adapter
+/// added up from another system's deals.
+pub trait Counted {
+    /// Days `from..=to` that saw something.
+    fn days(&self, from: i32, to: i32) -> Result<Vec<(i32, Totals)>>;
+    /// Every month that saw something.
+    fn months(&self) -> Result<Vec<(Month, Totals)>>;
+}
+
+impl Counted for Store {
+    fn days(&self, from: i32, to: i32) -> Result<Vec<(i32, Totals)>> {
+        counters::days(self, from, to)
+    }
+    fn months(&self) -> Result<Vec<(Month, Totals)>> {
+        counters::months(self)
+    }
 }
 
 impl Core {
@@ -69,22 +115,9 @@ impl Core {
             }
             ReportKind::Dormant => {
                 let scan = self.scan(now, &meta, q.days)?;
-                let mut members = Vec::new();
-                for &(id, points, last, idle) in scan.dormant.iter().take(q.limit) {
-                    members.push(DormantMember {
-                        member_id: id,
-                        name: member_of(store, id)?.name,
-                        points,
-                        last_deal: last,
-                        idle_days: idle,
-                    });
-                }
-                Report::Dormant(DormantReport {
-                    days: q.days,
-                    total_members: scan.dormant_members,
-                    total_points: scan.dormant_points,
-                    members,
-                })
+                Report::Dormant(dormant_report(&scan, q, |id| {
+                    member_of(store, id).map(|m| m.name)
+                })?)
             }
             ReportKind::Anomalies => {
                 Report::Anomalies(anomalies(store, &self.shared.opts.rates, zone, now, q)?)
@@ -111,7 +144,9 @@ impl Core {
             let segment = if s.withdrawn_at.is_some() {
                 String::new()
             } else {
-                SEGMENTS[segment_of(&s, now, days, hf, hs).0].0.to_string()
+                SEGMENTS[segment_of(&Rfm::of(id, &s), now, days, hf, hs).0]
+                    .0
+                    .to_string()
             };
             out.push(super::MemberTotals {
                 member_id: id,
@@ -143,7 +178,7 @@ impl Core {
         {
             return Ok(s.clone());
         }
-        let s = std::sync::Arc::new(scan_members(&self.shared.store, zone, now, days)?);
+        let s = std::sync::Arc::new(scan_members(&self.shared.store, now, days)?);
         *cache.0.lock() = Some((key, s.clone()));
         Ok(s)
     }
@@ -158,11 +193,39 @@ fn liability(
     q: &ReportQuery,
 ) -> Result<LiabilityReport> {
     let stored: BTreeMap<Month, Totals> = counters::months(store)?.into_iter().collect();
+    let (months, reconciled) =
+        roll_forward(&stored, Month::of(now, zone), meta.outstanding, q.month);
+    let merchant_month = q.month.or(months.last().map(|r| r.month));
+    let mut merchants = Vec::new();
+    if let Some(m) = merchant_month {
+        for (id, t) in counters::merchants_in(store, m)? {
+            let id = MerchantId(id);
+            merchants.push(merchant_row(id, merchant_of(store, rates, id)?.name, &t));
+        }
+    }
+    Ok(LiabilityReport {
+        months,
+        merchant_month,
+        merchants,
+        outstanding: meta.outstanding,
+        reconciled,
+        gaps: Vec::new(),
+    })
+}
+
+/// The roll-forward from monthly totals: every month from the first that saw something to
+/// `now_month` (or the latest), each opening the previous closing, from nothing. Reconciled
+/// when the last closing is `outstanding` (the sum of balances). `only` keeps one month.
+pub fn roll_forward(
+    stored: &BTreeMap<Month, Totals>,
+    now_month: Month,
+    outstanding: Points,
+    only: Option<Month>,
+) -> (Vec<LiabilityRow>, bool) {
     let mut months = Vec::new();
     let mut opening = Points::ZERO;
-    let mut reconciled = true;
     if let (Some(first), Some(last)) = (stored.keys().next(), stored.keys().next_back()) {
-        let last = (*last).max(Month::of(now, zone));
+        let last = (*last).max(now_month);
         let mut m = *first;
         while m <= last {
             let t = stored.get(&m).copied().unwrap_or_default();
@@ -185,36 +248,29 @@ fn liability(
             m = m.next();
         }
     }
-    if opening != meta.outstanding {
-        reconciled = false;
-    }
-    if let Some(m) = q.month {
+    let reconciled = opening == outstanding;
+    if let Some(m) = only {
         months.retain(|r| r.month == m);
     }
-    let merchant_month = q.month.or(months.last().map(|r| r.month));
-    let mut merchants = Vec::new();
-    if let Some(m) = merchant_month {
-        for (id, t) in counters::merchants_in(store, m)? {
-            let id = MerchantId(id);
-            merchants.push(MerchantLiability {
-                merchant_id: id,
-                name: merchant_of(store, rates, id)?.name,
-                issued: t.issued,
-                redeemed: t.redeemed,
-                save_cancelled: t.save_cancelled,
-                use_cancelled: t.use_cancelled,
-                clawbacks: t.clawbacks,
-                billed: t.billed,
-            });
-        }
+    (months, reconciled)
+}
+
+/// One merchant's row of the roll-forward's month.
+pub fn merchant_row(
+    id: MerchantId,
+    name: Option<String>,
+    t: &counters::MerchantMonth,
+) -> MerchantLiability {
+    MerchantLiability {
+        merchant_id: id,
+        name,
+        issued: t.issued,
+        redeemed: t.redeemed,
+        save_cancelled: t.save_cancelled,
+        use_cancelled: t.use_cancelled,
+        clawbacks: t.clawbacks,
+        billed: t.billed,
     }
-    Ok(LiabilityReport {
-        months,
-        merchant_month,
-        merchants,
-        outstanding: meta.outstanding,
-        reconciled,
-    })
 }
 
 /// `part` of `whole` in basis points, rounded half up (1 of 7 is 14.29%, not 14.28%).
@@ -249,13 +305,48 @@ fn activity(
     now: Millis,
     q: &ReportQuery,
 ) -> Result<ActivityReport> {
-    let today = day_of(now, zone);
-    let to = q.to.unwrap_or(today);
+    activity_from(store, zone, now, q)
+}
+
+/// The business days an activity report covers, first and last (a month grain starts on
+/// its first month's first day, a week grain on its first Monday).
+pub fn activity_span(q: &ReportQuery, zone: FixedOffset, now: Millis) -> (i32, i32) {
+    let to = q.to.unwrap_or(day_of(now, zone));
+    match q.grain {
+        Grain::Day => (q.from.unwrap_or(to - 29), to),
+        Grain::Week => {
+            let last = week_of(to);
+            (week_of(q.from.unwrap_or(last - 7 * 11)), last + 6)
+        }
+        Grain::Month => {
+            let first = month_range(q, zone, now).0;
+            (day_of(first.start_ms(zone), zone), to)
+        }
+    }
+}
+
+fn month_range(q: &ReportQuery, zone: FixedOffset, now: Millis) -> (Month, Month) {
+    let to = q.to.unwrap_or(day_of(now, zone));
+    let day_ms = |d: i32| counters::day_start(d, zone);
+    let last = Month::of(day_ms(to), zone);
+    let first = match q.from {
+        Some(f) => Month::of(day_ms(f), zone),
+        None => (0..11).fold(last, |m, _| m.prev()),
+    };
+    (first, last)
+}
+
+/// Activity by day, ISO week or month from day and month totals.
+pub fn activity_from<C: Counted>(
+    c: &C,
+    zone: FixedOffset,
+    now: Millis,
+    q: &ReportQuery,
+) -> Result<ActivityReport> {
+    let (from, to) = activity_span(q, zone, now);
     let rows = match q.grain {
         Grain::Day => {
-            let from = q.from.unwrap_or(to - 29);
-            let stored: BTreeMap<i32, Totals> =
-                counters::days(store, from, to)?.into_iter().collect();
+            let stored: BTreeMap<i32, Totals> = c.days(from, to)?.into_iter().collect();
             (from..=to)
                 .map(|d| {
                     let t = stored.get(&d).copied().unwrap_or_default();
@@ -264,14 +355,12 @@ fn activity(
                 .collect()
         }
         Grain::Week => {
-            let last = week_of(to);
-            let first = week_of(q.from.unwrap_or(last - 7 * 11));
             let mut weeks: BTreeMap<i32, Totals> = (0..)
-                .map(|i| first + 7 * i)
-                .take_while(|w| *w <= last)
+                .map(|i| from + 7 * i)
+                .take_while(|w| *w <= to)
                 .map(|w| (w, Totals::default()))
                 .collect();
-            for (d, t) in counters::days(store, first, last + 6)? {
+            for (d, t) in c.days(from, to)? {
                 if let Some(w) = weeks.get_mut(&week_of(d)) {
                     w.add(&t);
                 }
@@ -282,13 +371,8 @@ fn activity(
                 .collect()
         }
         Grain::Month => {
-            let day_ms = |d: i32| counters::day_start(d, zone);
-            let last = Month::of(day_ms(to), zone);
-            let first = match q.from {
-                Some(f) => Month::of(day_ms(f), zone),
-                None => (0..11).fold(last, |m, _| m.prev()),
-            };
-            let stored: BTreeMap<Month, Totals> = counters::months(store)?.into_iter().collect();
+            let (first, last) = month_range(q, zone, now);
+            let stored: BTreeMap<Month, Totals> = c.months()?.into_iter().collect();
             let mut rows = Vec::new();
             let mut m = first;
             while m <= last {
@@ -302,6 +386,7 @@ fn activity(
     Ok(ActivityReport {
         grain: q.grain,
         rows,
+        gaps: Vec::new(),
     })
 }
 
@@ -326,7 +411,7 @@ pub const SEGMENTS: [(&str, &str); 6] = [
 
 /// The segment (index into `SEGMENTS`) of a member, and its idle days.
 fn segment_of(
-    s: &MemberStats,
+    s: &Rfm,
     now: Millis,
     days: u32,
     high_frequency: u64,
@@ -358,45 +443,50 @@ fn percentile80(mut v: Vec<u64>) -> u64 {
     *v.select_nth_unstable(i).1
 }
 
-fn scan_members(store: &Store, zone: FixedOffset, now: Millis, days: u32) -> Result<Scan> {
-    let _ = zone;
+fn scan_members(store: &Store, now: Millis, days: u32) -> Result<Scan> {
     let (from, to) = counters::table(counters::MEMBER);
-    let mut live: Vec<(u64, MemberStats)> = Vec::new();
+    let mut live: Vec<Rfm> = Vec::new();
     for r in store.range(&from, &to) {
         let (k, v) = r?;
         let s: MemberStats = decode(&v)?;
         if s.withdrawn_at.is_none() {
-            live.push((read_u64(&k, 2), s));
+            live.push(Rfm::of(MemberId(read_u64(&k, 2)), &s));
         }
     }
+    Ok(segment_scan(&live, now, days))
+}
+
+/// Segments every member (withdrawn ones left out) as of `now`: the thresholds are the
+/// 80th percentiles of frequency and spend among members with any.
+pub fn segment_scan(live: &[Rfm], now: Millis, days: u32) -> Scan {
     let high_frequency = percentile80(
         live.iter()
-            .filter(|s| s.1.frequency > 0)
-            .map(|s| s.1.frequency)
+            .filter(|s| s.frequency > 0)
+            .map(|s| s.frequency)
             .collect(),
     );
     let high_spend = percentile80(
         live.iter()
-            .filter(|s| s.1.spend > 0)
-            .map(|s| s.1.spend)
+            .filter(|s| s.spend > 0)
+            .map(|s| s.spend)
             .collect(),
     );
     let mut counts = [(0u64, Points::ZERO); 6];
     let mut dormant = Vec::new();
     let (mut dormant_members, mut dormant_points) = (0u64, Points::ZERO);
-    for (id, s) in &live {
+    for s in live {
         let (seg, idle) = segment_of(s, now, days, high_frequency, high_spend);
         counts[seg].0 += 1;
         counts[seg].1 += s.balance;
         if seg == 5 && s.balance > Points::ZERO {
             dormant_members += 1;
             dormant_points += s.balance;
-            dormant.push((MemberId(*id), s.balance, s.last_deal, idle));
+            dormant.push((s.id, s.balance, s.last_deal, idle));
         }
     }
     dormant.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     dormant.truncate(super::query::MAX_LIMIT);
-    Ok(Scan {
+    Scan {
         segments: SegmentsReport {
             as_of: now,
             dormant_days: days,
@@ -412,11 +502,43 @@ fn scan_members(store: &Store, zone: FixedOffset, now: Millis, days: u32) -> Res
                     points,
                 })
                 .collect(),
+            gaps: Vec::new(),
         },
         dormant,
         dormant_members,
         dormant_points,
+    }
+}
+
+/// The dormant report from a segmentation: the first `q.limit` holders, named.
+pub fn dormant_report<E>(
+    scan: &Scan,
+    q: &ReportQuery,
+    mut name_of: impl FnMut(MemberId) -> std::result::Result<String, E>,
+) -> std::result::Result<DormantReport, E> {
+    let mut members = Vec::new();
+    for &(id, points, last, idle) in scan.dormant.iter().take(q.limit) {
+        members.push(DormantMember {
+            member_id: id,
+            name: name_of(id)?,
+            points,
+            last_deal: last,
+            idle_days: idle,
+        });
+    }
+    Ok(DormantReport {
+        days: q.days,
+        total_members: scan.dormant_members,
+        total_points: scan.dormant_points,
+        members,
+        gaps: Vec::new(),
     })
+}
+
+/// The business days `from..=to` an anomaly report looks at (default: the last 7).
+pub fn anomaly_span(q: &ReportQuery, zone: FixedOffset, now: Millis) -> (i32, i32) {
+    let to = q.to.unwrap_or(day_of(now, zone));
+    (q.from.unwrap_or(to - 6), to)
 }
 
 fn anomalies(
@@ -426,22 +548,58 @@ fn anomalies(
     now: Millis,
     q: &ReportQuery,
 ) -> Result<AnomalyReport> {
-    let to = q.to.unwrap_or(day_of(now, zone));
-    let from = q.from.unwrap_or(to - 6);
+    let (from, to) = anomaly_span(q, zone, now);
     let (start, end) = (
         counters::day_start(from, zone),
         counters::day_start(to + 1, zone),
     );
+    // Merchants: clawbacks against redeemed points over the months the window touches.
+    let (m0, m1) = (Month::of(start, zone), Month::of(end - 1, zone));
+    let mut by_merchant: BTreeMap<u64, counters::MerchantMonth> = BTreeMap::new();
+    let mut m = m0;
+    while m <= m1 {
+        for (id, t) in counters::merchants_in(store, m)? {
+            let e = by_merchant.entry(id).or_default();
+            e.redeemed += t.redeemed;
+            e.uses += t.uses;
+            e.clawbacks += t.clawbacks;
+            e.clawback_count += t.clawback_count;
+        }
+        m = m.next();
+    }
+    let flags = counters::flags(store, start, end)?
+        .into_iter()
+        .map(|(_, deal, f)| (deal, f));
+    anomalies_from(
+        flags,
+        by_merchant,
+        (from, to),
+        q,
+        |id| member_of(store, id).map(|m| m.name),
+        |id| merchant_of(store, rates, id).map(|m| m.name),
+    )
+}
+
+/// Anomalies from the window's flagged deals (oldest first) and each merchant's totals
+/// over the months the window touches.
+pub fn anomalies_from<E>(
+    flags: impl IntoIterator<Item = (DealId, counters::Flag)>,
+    by_merchant: BTreeMap<u64, counters::MerchantMonth>,
+    (from, to): (i32, i32),
+    q: &ReportQuery,
+    mut member_name: impl FnMut(MemberId) -> std::result::Result<String, E>,
+    mut merchant_name: impl FnMut(MerchantId) -> std::result::Result<Option<String>, E>,
+) -> std::result::Result<AnomalyReport, E> {
     #[derive(Default)]
     struct Tally {
         cancels: u64,
         failed: u64,
         failed_cancels: u64,
-        deals: Vec<crate::domain::DealId>,
+        deals: Vec<DealId>,
     }
     let mut members: BTreeMap<u64, Tally> = BTreeMap::new();
-    let mut claws: BTreeMap<u64, Vec<crate::domain::DealId>> = BTreeMap::new();
-    for (_, deal, f) in counters::flags(store, start, end)? {
+    let mut claws: BTreeMap<u64, Vec<DealId>> = BTreeMap::new();
+    for (deal, f) in flags {
         let t = members.entry(f.member).or_default();
         match f.kind {
             FlagKind::FailedUse => t.failed += 1,
@@ -460,7 +618,7 @@ fn anomalies(
             t.deals.truncate(MAX_DEALS);
             out_members.push(MemberAnomaly {
                 member_id: MemberId(id),
-                name: member_of(store, MemberId(id))?.name,
+                name: String::new(),
                 cancels: t.cancels,
                 failed_uses: t.failed,
                 failed_cancels: t.failed_cancels,
@@ -474,19 +632,8 @@ fn anomalies(
             .then(a.member_id.cmp(&b.member_id))
     });
     out_members.truncate(q.limit);
-    // Merchants: clawbacks against redeemed points over the months the window touches.
-    let (m0, m1) = (Month::of(start, zone), Month::of(end - 1, zone));
-    let mut by_merchant: BTreeMap<u64, counters::MerchantMonth> = BTreeMap::new();
-    let mut m = m0;
-    while m <= m1 {
-        for (id, t) in counters::merchants_in(store, m)? {
-            let e = by_merchant.entry(id).or_default();
-            e.redeemed += t.redeemed;
-            e.uses += t.uses;
-            e.clawbacks += t.clawbacks;
-            e.clawback_count += t.clawback_count;
-        }
-        m = m.next();
+    for m in &mut out_members {
+        m.name = member_name(m.member_id)?;
     }
     let mut out_merchants = Vec::new();
     for (id, t) in by_merchant {
@@ -504,7 +651,7 @@ fn anomalies(
             deals.truncate(MAX_DEALS);
             out_merchants.push(MerchantAnomaly {
                 merchant_id: MerchantId(id),
-                name: merchant_of(store, rates, MerchantId(id))?.name,
+                name: None,
                 uses: t.uses,
                 redeemed: t.redeemed,
                 clawback_count: t.clawback_count,
@@ -520,6 +667,9 @@ fn anomalies(
             .then(a.merchant_id.cmp(&b.merchant_id))
     });
     out_merchants.truncate(q.limit);
+    for m in &mut out_merchants {
+        m.name = merchant_name(m.merchant_id)?;
+    }
     Ok(AnomalyReport {
         from: day_string(from),
         to: day_string(to),
@@ -528,7 +678,78 @@ fn anomalies(
         clawback_bp: q.clawback.0,
         members: out_members,
         merchants: out_merchants,
+        gaps: Vec::new(),
     })
+}
+
+/// Which members are in one segment, for the members window's `segment` filter (the
+/// console's drill-down from the segments report): the cached scan's thresholds and time,
+/// so a member is in the list exactly when the report counted it there.
+#[derive(Debug, Clone)]
+pub struct SegmentTest {
+    index: usize,
+    as_of: Millis,
+    days: u32,
+    high_frequency: u64,
+    high_spend: u64,
+    /// The segment's members, as the report counts them.
+    pub members: u64,
+}
+
+/// Reads a segment's name (`at risk`, `champions`...): one of `SEGMENTS`.
+pub fn parse_segment(field: &str, text: &str) -> Result<usize> {
+    let t = text.trim();
+    SEGMENTS
+        .iter()
+        .position(|(name, _)| name.eq_ignore_ascii_case(t))
+        .ok_or_else(|| {
+            let names: Vec<&str> = SEGMENTS.iter().map(|s| s.0).collect();
+            crate::domain::error::Error::invalid(
+                field,
+                &format!("must be one of {}", names.join(", ")),
+            )
+        })
+}
+
+impl SegmentTest {
+    /// True when the member (by its stats record) is in the segment; withdrawn members are
+    /// in none.
+    pub fn holds(&self, store: &Store, id: MemberId) -> Result<bool> {
+        let Some(s) =
+            crate::domain::tx::Reader::get::<MemberStats>(store, &counters::member_key(id.0))?
+        else {
+            return Ok(false);
+        };
+        Ok(s.withdrawn_at.is_none()
+            && segment_of(
+                &Rfm::of(id, &s),
+                self.as_of,
+                self.days,
+                self.high_frequency,
+                self.high_spend,
+            )
+            .0 == self.index)
+    }
+}
+
+impl Core {
+    /// The test for the segment named `name` (see `parse_segment`), over the default
+    /// dormant days, from the cached member scan.
+    pub fn segment_test(&self, field: &str, name: &str) -> Result<SegmentTest> {
+        let index = parse_segment(field, name)?;
+        let days = super::query::DEFAULT_DORMANT_DAYS;
+        let now = self.shared.opts.clock.now();
+        let scan = self.scan(now, &self.meta(), days)?;
+        let seg = &scan.segments;
+        Ok(SegmentTest {
+            index,
+            as_of: seg.as_of,
+            days,
+            high_frequency: seg.high_frequency,
+            high_spend: seg.high_spend,
+            members: seg.rows.get(index).map_or(0, |r| r.members),
+        })
+    }
 }
 
 #[cfg(test)]

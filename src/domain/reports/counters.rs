@@ -229,7 +229,7 @@ pub struct MerchantMonth {
 }
 
 impl MerchantMonth {
-    fn add(&mut self, t: &Totals) {
+    pub fn add(&mut self, t: &Totals) {
         self.issued += t.issued;
         self.saves += t.saves;
         self.redeemed += t.redeemed;
@@ -278,6 +278,18 @@ pub struct Flag {
     pub merchant: u64,
     pub kind: FlagKind,
     pub points: Points,
+}
+
+/// Why a deal is flagged for the anomaly report, if it is.
+pub fn flag_kind(d: &Deal, clawback: bool) -> Option<FlagKind> {
+    match (d.deal_type, d.status == DealStatus::Success) {
+        (DealType::Use, false) => Some(FlagKind::FailedUse),
+        (DealType::SaveCancel, true) => Some(FlagKind::SaveCancel),
+        (DealType::UseCancel, true) if clawback => Some(FlagKind::Clawback),
+        (DealType::UseCancel, true) => Some(FlagKind::UseCancel),
+        (DealType::SaveCancel | DealType::UseCancel, false) => Some(FlagKind::FailedCancel),
+        _ => None,
+    }
 }
 
 /// Read-and-write access the counters need: a writer transaction, or the rebuild's buffer.
@@ -427,15 +439,7 @@ fn on_deal<S: Sink>(s: &mut S, zone: FixedOffset, d: &Deal) -> Result<()> {
         merchant_month_key(month, d.merchant_id.0),
         |m: &mut MerchantMonth| m.add(&t),
     )?;
-    let kind = match (d.deal_type, ok) {
-        (DealType::Use, false) => Some(FlagKind::FailedUse),
-        (DealType::SaveCancel, true) => Some(FlagKind::SaveCancel),
-        (DealType::UseCancel, true) if clawback => Some(FlagKind::Clawback),
-        (DealType::UseCancel, true) => Some(FlagKind::UseCancel),
-        (DealType::SaveCancel | DealType::UseCancel, false) => Some(FlagKind::FailedCancel),
-        _ => None,
-    };
-    if let Some(kind) = kind {
+    if let Some(kind) = flag_kind(d, clawback) {
         s.put_bytes(
             flag_key(d.deal_date, d.id),
             encode(&Flag {

@@ -64,6 +64,9 @@ pub struct LiabilityReport {
     pub outstanding: Points,
     /// The latest closing equals `outstanding`, and each closing the next opening.
     pub reconciled: bool,
+    /// What the source could not give (a remote adapter over another system says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +93,9 @@ pub struct ActivityRow {
 pub struct ActivityReport {
     pub grain: Grain,
     pub rows: Vec<ActivityRow>,
+    /// What the source could not give (a remote adapter over another system says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +117,9 @@ pub struct SegmentsReport {
     pub high_frequency: u64,
     pub high_spend: u64,
     pub rows: Vec<SegmentRow>,
+    /// What the source could not give (a remote adapter over another system says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +142,9 @@ pub struct DormantReport {
     pub total_points: Points,
     /// The largest holders first, at most `limit`.
     pub members: Vec<DormantMember>,
+    /// What the source could not give (a remote adapter over another system says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +184,28 @@ pub struct AnomalyReport {
     pub clawback_bp: u32,
     pub members: Vec<MemberAnomaly>,
     pub merchants: Vec<MerchantAnomaly>,
+    /// What the source could not give (a remote adapter over another system says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
+}
+
+/// A part of a report its source cannot give, or gives only by inference, and why: the
+/// original services keep no join dates, no cancel links, no business zone...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gap {
+    /// The report's field (column) it concerns, e.g. `newMembers`.
+    pub field: String,
+    pub why: String,
+}
+
+impl Gap {
+    pub fn new(field: &str, why: &str) -> Gap {
+        Gap {
+            field: field.into(),
+            why: why.into(),
+        }
+    }
 }
 
 /// A member's running totals and segment, for the members export.
@@ -203,4 +237,26 @@ pub enum Report {
     Segments(SegmentsReport),
     Dormant(DormantReport),
     Anomalies(AnomalyReport),
+}
+
+impl Report {
+    /// What the source could not give.
+    pub fn gaps(&self) -> &[Gap] {
+        match self {
+            Report::Liability(r) => &r.gaps,
+            Report::Activity(r) => &r.gaps,
+            Report::Segments(r) => &r.gaps,
+            Report::Dormant(r) => &r.gaps,
+            Report::Anomalies(r) => &r.gaps,
+        }
+    }
+    pub fn gaps_mut(&mut self) -> &mut Vec<Gap> {
+        match self {
+            Report::Liability(r) => &mut r.gaps,
+            Report::Activity(r) => &mut r.gaps,
+            Report::Segments(r) => &mut r.gaps,
+            Report::Dormant(r) => &mut r.gaps,
+            Report::Anomalies(r) => &mut r.gaps,
+        }
+    }
 }

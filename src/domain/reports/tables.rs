@@ -98,8 +98,24 @@ fn ids<T: std::fmt::Display>(v: &[T]) -> String {
 }
 
 impl Report {
-    /// The report's tables, the main one first.
+    /// The report's tables, the main one first; what the source could not give last.
     pub fn tables(&self) -> Vec<Table> {
+        let mut out = self.report_tables();
+        if !self.gaps().is_empty() {
+            out.push(Table {
+                title: "Not from the source (or only inferred)".into(),
+                columns: vec![("field", Kind::Text), ("why", Kind::Text)],
+                rows: self
+                    .gaps()
+                    .iter()
+                    .map(|g| vec![g.field.clone(), g.why.clone()])
+                    .collect(),
+            });
+        }
+        out
+    }
+
+    fn report_tables(&self) -> Vec<Table> {
         match self {
             Report::Liability(l) => {
                 let mut out = vec![Table {

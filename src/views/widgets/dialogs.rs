@@ -8,9 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use tui_input::Input;
 
 use super::{centered, popup};
-use crate::app::forms::Form;
-use crate::app::palette;
-use crate::app::state::{Confirm, FilterTarget, State};
+use crate::app::state::{Confirm, FilterTarget, Form, PaletteEntry};
 use crate::views::theme::Theme;
 
 const LABEL_W: u16 = 10;
@@ -54,22 +52,21 @@ fn wrapped_height(text: &str, width: u16) -> u16 {
     lines
 }
 
-pub fn form(f: &mut Frame, area: Rect, form: &Form, s: &State, t: &Theme) {
+pub fn form(f: &mut Frame, area: Rect, form: &Form, t: &Theme) {
     let w = (area.width - 4).min(96);
     let text_w = w.saturating_sub(2 + LABEL_W);
-    let notes = form.notes(s);
     // Each field: its line, then its note and its error, wrapped whole under the input.
     let blocks: Vec<(Option<String>, Option<String>)> = form
         .fields
         .iter()
-        .zip(&notes)
-        .map(|(field, note)| {
+        .enumerate()
+        .map(|(i, field)| {
             let err = field
                 .error
                 .as_ref()
                 .filter(|_| form.touched)
                 .map(|e| format!("✗ {e}"));
-            (note.clone(), err)
+            (form.shown_notes.get(i).cloned().flatten(), err)
         })
         .collect();
     let body: u16 = blocks
@@ -172,10 +169,9 @@ pub fn palette(
     area: Rect,
     input: &Input,
     selected: usize,
-    read_only: bool,
+    list: &[PaletteEntry],
     t: &Theme,
 ) {
-    let list = palette::matches(input.value(), read_only);
     let w = (area.width - 4).min(70);
     let h = (list.len() as u16 + 3).min(area.height - 4).max(4);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 2, w, h);

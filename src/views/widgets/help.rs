@@ -8,25 +8,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{centered, popup};
-use crate::app::keymap::{Keymap, Scope};
 use crate::app::state::State;
 use crate::views::theme::Theme;
 
 pub fn lines(s: &State, t: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let mut all = s.scopes();
-    all.push(Scope::Dialog);
-    for scope in all {
-        lines.push(Line::from(Span::styled(scope.title(), t.title)));
-        // `--read-only` hides every write (the status line says why).
-        for b in s
-            .keymap
-            .in_scope(scope)
-            .filter(|b| !(b.writes && s.read_only))
-        {
+    for section in s.help() {
+        lines.push(Line::from(Span::styled(section.title, t.title)));
+        for (keys, what) in section.keys {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<14}", Keymap::keys_label(b)), t.key),
-                Span::raw(b.help),
+                Span::styled(format!("  {keys:<14}"), t.key),
+                Span::raw(what),
             ]));
         }
     }

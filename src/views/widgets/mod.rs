@@ -125,11 +125,13 @@ pub fn overlay(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     match &s.modal {
         None => {}
         Some(Modal::Help { scroll }) => help::draw(f, area, s, *scroll, t),
-        Some(Modal::Form(form)) => dialogs::form(f, area, form, s, t),
+        Some(Modal::Form(form)) => dialogs::form(f, area, form, t),
         Some(Modal::Confirm(c)) => dialogs::confirm(f, area, c, t),
-        Some(Modal::Palette { input, selected }) => {
-            dialogs::palette(f, area, input, *selected, s.read_only, t)
-        }
+        Some(Modal::Palette {
+            input,
+            selected,
+            matches,
+        }) => dialogs::palette(f, area, input, *selected, matches, t),
         Some(Modal::Filter {
             target,
             input,

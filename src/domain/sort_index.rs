@@ -1,0 +1,183 @@
+//! The indexes behind the sorts the records alone do not give: members by last activity
+//! (`L`) and deals by points (`P`). Both are kept by the write path, in the same command
+//! (so the same atomic batch and log record) as the account or deal they index; a store
+//! written before them gets them built once when it is opened (`ensure`); `check` audits
+//! them (`verify`).
+//!
+//! | key                                  | value | moved when                           |
+//! |--------------------------------------|-------|--------------------------------------|
+//! | `L` last activity (0: none), member  | ()    | the account's `last_activity` changes |
+//! | `P` points, deal                     | ()    | never: a deal's points never change  |
+//!
+//! Last activity is the account's (`MemberView::last_activity`, the console's column): the
+//! latest deal date or the withdrawal. The report counters' `MemberStats::last_deal` leaves
+//! withdrawals out, so it is not the column shown and cannot stand in for this index; the
+//! index stores no second copy of the time either, only the key pointing at the account.
+
+use super::calendar::Millis;
+use super::error::Result;
+use super::model::{Account, Deal};
+use super::money::Points;
+use super::schema::{ACCOUNT, ACTIVITY, DEAL, DEAL_POINTS, KeyBuf, decode, read_u64};
+use super::store::{Store, WriteSet};
+use super::tx::Tx;
+
+/// Marks a store whose `L` and `P` indexes cover every member and deal.
+const VERSION_KEY: &[u8] = b"Csortidx";
+const VERSION: u64 = 1;
+
+/// An instant, order-preserving, with "never" (0) below every instant.
+fn time_code(at: Option<Millis>) -> u64 {
+    at.map_or(0, |t| ((t as u64) ^ (1 << 63)).max(1))
+}
+
+pub fn activity_key(at: Option<Millis>, member: u64) -> Vec<u8> {
+    KeyBuf::new(ACTIVITY).u64(time_code(at)).u64(member).done()
+}
+
+/// The member an `L` key names.
+pub fn activity_member(key: &[u8]) -> u64 {
+    read_u64(key, 9)
+}
+
+/// Points signed, order-preserving (a deal's points are never negative, but the key does
+/// not rely on it).
+pub fn deal_points_key(points: Points, deal: u64) -> Vec<u8> {
+    KeyBuf::new(DEAL_POINTS)
+        .u64((points.0 as u64) ^ (1 << 63))
+        .u64(deal)
+        .done()
+}
+
+/// The deal a `P` key names.
+pub fn deal_points_deal(key: &[u8]) -> u64 {
+    read_u64(key, 9)
+}
+
+/// A new member: no activity yet.
+pub fn on_join(tx: &mut Tx, member: u64) {
+    tx.put_raw(activity_key(None, member), Vec::new());
+}
+
+/// An account rewritten: its `L` entry follows its last activity.
+pub fn on_account(tx: &mut Tx, member: u64, old: &Account, new: &Account) {
+    if old.last_activity != new.last_activity {
+        tx.remove(activity_key(old.last_activity, member));
+        tx.put_raw(activity_key(new.last_activity, member), Vec::new());
+    }
+}
+
+/// A deal recorded.
+pub fn on_deal(tx: &mut Tx, d: &Deal) {
+    tx.put_raw(deal_points_key(d.point, d.id.0), Vec::new());
+}
+
+/// Builds the indexes once for a store written before them (any partial entries are
+/// cleared first); a store that has them, or a new one, just keeps (gets) the mark.
+pub fn ensure(store: &Store) -> Result<()> {
+    if store.get_val(VERSION_KEY)?.is_some() {
+        return Ok(());
+    }
+    let chunk = super::core::CHUNK_WRITES;
+    let mut set = WriteSet::default();
+    let flush = |set: &mut WriteSet, force: bool| -> Result<()> {
+        if force || set.len() >= chunk {
+            store.apply(std::mem::take(set))?;
+        }
+        Ok(())
+    };
+    for tag in [ACTIVITY, DEAL_POINTS] {
+        for r in store.scan_prefix(&[tag]) {
+            set.remove(&r?.0);
+            flush(&mut set, false)?;
+        }
+    }
+    for r in store.scan_prefix(&[ACCOUNT]) {
+        let (k, v) = r?;
+        let a: Account = decode(&v)?;
+        set.put(&activity_key(a.last_activity, read_u64(&k, 1)), &[]);
+        flush(&mut set, false)?;
+    }
+    for r in store.scan_prefix(&[DEAL]) {
+        let d: Deal = decode(&r?.1)?;
+        set.put(&deal_points_key(d.point, d.id.0), &[]);
+        flush(&mut set, false)?;
+    }
+    flush(&mut set, true)?;
+    let mut set = WriteSet::default();
+    set.put(VERSION_KEY, &VERSION.to_be_bytes());
+    store.commit(set)
+}
+
+/// Audits both indexes against the records: every entry names a record that sorts there,
+/// and there are as many entries as records (so, with no entry stale, each record has
+/// exactly one). Streams both tables once, with a point read per entry.
+pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(String)) -> Result<()> {
+    let mut entries = 0u64;
+    for r in store.scan_prefix(&[ACTIVITY]) {
+        let k = r?.0;
+        entries += 1;
+        let m = activity_member(&k);
+        let a: Option<Account> = store
+            .get_val(&super::schema::key1(ACCOUNT, m))?
+            .map(|v| decode(&v))
+            .transpose()?;
+        match a {
+            Some(a) if activity_key(a.last_activity, m).as_slice() == &k[..] => {}
+            Some(_) => fail(format!(
+                "last-activity index entry of member {m} differs from the account"
+            )),
+            None => fail(format!(
+                "last-activity index names member {m}, which has no account"
+            )),
+        }
+    }
+    if entries != members {
+        fail(format!(
+            "last-activity index holds {entries} entries for {members} members"
+        ));
+    }
+    let mut entries = 0u64;
+    for r in store.scan_prefix(&[DEAL_POINTS]) {
+        let k = r?.0;
+        entries += 1;
+        let id = deal_points_deal(&k);
+        let d: Option<Deal> = store
+            .get_val(&super::schema::key1(DEAL, id))?
+            .map(|v| decode(&v))
+            .transpose()?;
+        match d {
+            Some(d) if deal_points_key(d.point, id).as_slice() == &k[..] => {}
+            Some(_) => fail(format!(
+                "points index entry of deal {id} differs from the deal's points"
+            )),
+            None => fail(format!("points index names deal {id}, which is not stored")),
+        }
+    }
+    if entries != deals {
+        fail(format!(
+            "points index holds {entries} entries for {deals} deals"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_value_then_id_with_never_first() {
+        let never = activity_key(None, 9);
+        let early = activity_key(Some(-5), 1);
+        let late = activity_key(Some(1_700_000_000_000), 1);
+        assert!(never < early && early < late);
+        assert!(activity_key(Some(10), 1) < activity_key(Some(10), 2));
+        assert_eq!(activity_member(&late), 1);
+        let low = deal_points_key(Points(-1), 5);
+        let zero = deal_points_key(Points(0), 3);
+        let high = deal_points_key(Points(12_345), 1);
+        assert!(low < zero && zero < high);
+        assert_eq!(deal_points_deal(&high), 1);
+    }
+}
