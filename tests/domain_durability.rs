@@ -740,3 +740,55 @@ fn an_unfinished_snapshot_left_by_a_full_disk_does_not_brick_the_store() {
     let core = try_open(dir.path()).unwrap();
     assert_eq!(core.info().unwrap().members, 5);
 }
+
+/// `Store::snapshot` reopens sled so that it writes a snapshot (what bounds the next
+/// open's work): never under a live iterator (it gives up instead of closing sled under a
+/// reader), and with every write still there after it.
+#[test]
+fn a_snapshot_waits_for_readers_and_keeps_every_write() {
+    use onepoint::domain::store::{Store, StoreOptions, WriteSet};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let mut set = WriteSet::default();
+    for i in 0..2_000u32 {
+        set.put(
+            &[b"k".as_slice(), &i.to_be_bytes()].concat(),
+            &i.to_le_bytes(),
+        );
+    }
+    store.commit(set).unwrap();
+    let snaps = || {
+        std::fs::read_dir(dir.path().join("sled"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("snap.") && !name.ends_with(".generating")
+            })
+            .count()
+    };
+    assert_eq!(snaps(), 0, "a new store has no snapshot yet");
+    let mut reading = store.scan_prefix(b"k");
+    let first = reading.next().unwrap().unwrap();
+    assert_eq!(&*first.1, &0u32.to_le_bytes());
+    assert!(
+        !store.snapshot().unwrap(),
+        "no reopen under a live iterator"
+    );
+    assert_eq!(reading.count(), 1_999, "the reader read on");
+    assert!(
+        store.snapshot().unwrap(),
+        "the reopen once no reader is left"
+    );
+    assert_eq!(snaps(), 1, "sled wrote its snapshot");
+    assert_eq!(store.scan_prefix(b"k").count(), 2_000);
+    let v = store.get_val(&[b"k".as_slice(), &1_999u32.to_be_bytes()].concat());
+    assert_eq!(&*v.unwrap().unwrap(), &1_999u32.to_le_bytes());
+    let mut set = WriteSet::default();
+    set.put(b"after", b"1");
+    store.commit(set).unwrap();
+    drop(store);
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.scan_prefix(b"k").count(), 2_000);
+    assert!(store.get_val(b"after").unwrap().is_some());
+}

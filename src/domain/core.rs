@@ -39,6 +39,14 @@ pub const CHUNK_WRITES: usize = 256;
 /// on open).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
+/// Keys written to sled after which it writes a snapshot once writes pause for a
+/// checkpoint interval (see `checkpoint_loop`).
+const SNAPSHOT_IDLE_WRITES: u64 = 20_000;
+
+/// Keys written to sled after which it writes a snapshot even while writes go on (a
+/// pause of the store for as long as sled takes to read them back).
+const SNAPSHOT_BUSY_WRITES: u64 = 2_000_000;
+
 /// A log segment is closed at a checkpoint once it holds this much.
 const SEAL_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -557,7 +565,10 @@ impl Applier {
 }
 
 /// Flushes sled every `CHECKPOINT_EVERY` and lets the log segments it covers go; on close,
-/// once more, so a cleanly closed store has no log to replay.
+/// once more, so a cleanly closed store has no log to replay. It also has sled write a
+/// snapshot (`Store::snapshot`, a reopen) on close, when writes pause, and under steady
+/// writing every `SNAPSHOT_BUSY_WRITES` keys: what the next open reads of sled's own log
+/// stays bounded, whatever the store's size and however the session ended.
 fn checkpoint_loop(shared: &Shared) {
     let opened = shared.applied.load(Ordering::Acquire);
     let mut done = opened;
@@ -570,6 +581,7 @@ fn checkpoint_loop(shared: &Shared) {
             *c
         };
         let applied = shared.applied.load(Ordering::Acquire);
+        let idle = applied == done;
         // A session that wrote nothing changes nothing on disk, even on close.
         if applied > done || (closing && applied > opened) {
             let seal = if closing { 0 } else { SEAL_BYTES };
@@ -579,6 +591,28 @@ fn checkpoint_loop(shared: &Shared) {
                     // The log still holds everything: nothing is lost, but stop writing
                     // rather than let the log grow past what sled can take back.
                     tracing::error!("checkpoint failed, refusing further writes: {e}");
+                    *shared.failed.lock() = Some(e);
+                }
+            }
+        }
+        let since = shared.store.writes_since_snapshot();
+        let due = (closing && since > 0)
+            || (idle && since >= SNAPSHOT_IDLE_WRITES)
+            || since >= SNAPSHOT_BUSY_WRITES;
+        if due && shared.failed.lock().is_none() {
+            let t0 = std::time::Instant::now();
+            match shared.store.snapshot() {
+                Ok(done) => tracing::debug!(
+                    "sled snapshot after {since} writes: {} in {:?}",
+                    if done {
+                        "written"
+                    } else {
+                        "skipped, readers busy"
+                    },
+                    t0.elapsed()
+                ),
+                Err(e) => {
+                    tracing::error!("reopening sled for a snapshot failed: {e}");
                     *shared.failed.lock() = Some(e);
                 }
             }
