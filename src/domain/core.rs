@@ -198,6 +198,12 @@ impl Core {
         ))
     }
 
+    /// Has sled write a snapshot now (what the checkpoint thread does on its own; see
+    /// `Store::snapshot`): false when readers kept it from reopening.
+    pub fn snapshot(&self) -> Result<bool> {
+        self.shared.store.snapshot()
+    }
+
     /// The last durable event offset.
     pub fn last_offset(&self) -> u64 {
         self.shared.meta.lock().last_offset
