@@ -179,7 +179,12 @@ fn activity_and_points_orders_come_over_http_as_the_store_has_them() {
     };
     let first = deals(Anchor::First);
     let mut ids: Vec<u64> = first.rows.iter().map(|d| d.id.0).collect();
-    ids.extend(deals(Anchor::After(first.rows[1].id)).rows.iter().map(|d| d.id.0));
+    ids.extend(
+        deals(Anchor::After(first.rows[1].id))
+            .rows
+            .iter()
+            .map(|d| d.id.0),
+    );
     assert_eq!(ids, [2, 3, 1]);
     let e = r
         .deal_window(&DealWindow {
