@@ -179,11 +179,13 @@ impl Core {
         })
     }
 
-    /// Bytes on disk and bytes of live keys and values (the bench's compactness figures;
-    /// the second reads the whole store).
-    pub fn store_bytes(&self) -> Result<(u64, u64)> {
+    /// Bytes on disk by file, and live keys and values by table: (table, entries, key
+    /// bytes, value bytes) (the bench's compactness figures; the second reads the whole
+    /// store).
+    #[allow(clippy::type_complexity)]
+    pub fn store_bytes(&self) -> Result<(Vec<(String, u64)>, Vec<(u8, u64, u64, u64)>)> {
         Ok((
-            self.shared.store.size_on_disk(),
+            self.shared.store.disk_bytes(),
             self.shared.store.live_bytes()?,
         ))
     }
@@ -252,12 +254,14 @@ fn store_zone(store: &Store, wanted: FixedOffset) -> Result<FixedOffset> {
     Ok(wanted)
 }
 
-/// Brings an older store's layout up to `SCHEMA_VERSION`: version 2 added the `Q`
-/// settlement totals, rebuilt here from the queues.
+/// Brings an older store's layout up to `SCHEMA_VERSION`, step by step: version 2 added
+/// the `Q` settlement totals, rebuilt here from the queues; version 3 keeps events in a
+/// binary form (a deal event points at its deal) and the dashboard indexes `V` and `X`
+/// as keys only. Each step is safe to run again if a crash interrupts it (the version is
+/// written last, and reads take both forms).
 fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
-    use super::schema::{PENDING, SCHEMA, SCHEMA_VERSION, encode};
+    use super::schema::{SCHEMA, SCHEMA_VERSION};
     use super::store::WriteSet;
-    use super::tx::Reader;
     let version = store
         .get_val(SCHEMA)?
         .map(|v| super::schema::read_u64(&v, 0))
@@ -265,6 +269,22 @@ fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
+    if version < 2 {
+        settlement_totals(store, zone)?;
+    }
+    if version < 3 {
+        compact_events_and_views(store)?;
+    }
+    let mut set = WriteSet::default();
+    set.put(SCHEMA, &SCHEMA_VERSION.to_be_bytes());
+    store.commit(set)
+}
+
+/// Version 2: the `Q` totals, from the settlement queues.
+fn settlement_totals(store: &Store, zone: FixedOffset) -> Result<()> {
+    use super::schema::{PENDING, encode};
+    use super::store::WriteSet;
+    use super::tx::Reader;
     let mut set = WriteSet::default();
     for (k, _) in store.range_raw(&[PENDING], &super::tx::prefix_end(&[PENDING]))? {
         set.remove(&k);
@@ -278,8 +298,63 @@ fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
             store.apply(std::mem::take(&mut set))?;
         }
     }
-    set.put(SCHEMA, &SCHEMA_VERSION.to_be_bytes());
-    store.commit(set)
+    store.apply(set)
+}
+
+/// Version 3: events from JSON to the stored binary form, `V` and `X` values dropped.
+fn compact_events_and_views(store: &Store) -> Result<()> {
+    use super::event::Event;
+    use super::schema::{EVENT, VIEW, VIEW_MERCHANT, read_u64};
+    rewrite_table(store, EVENT, |k, v| {
+        if v.first() != Some(&b'{') {
+            return Ok(None);
+        }
+        let offset = read_u64(k, 1);
+        let ev = Event::decode_stored(offset, v, |_| {
+            Err(Error::store("a JSON event reads without its deal"))
+        })?;
+        let stored = ev.encode_stored();
+        // A deal event keeps only its deal's id: keep the JSON of one whose deal record
+        // says otherwise (nothing is lost; reads take both forms).
+        let same = Event::decode_stored(offset, &stored, |d| super::ledger::deal_of(store, d))
+            .is_ok_and(|back| back == ev);
+        Ok(same.then_some(stored))
+    })?;
+    for tag in [VIEW, VIEW_MERCHANT] {
+        rewrite_table(store, tag, |_, v| Ok((!v.is_empty()).then(Vec::new)))?;
+    }
+    Ok(())
+}
+
+/// Walks one table in key order and applies `f`'s new values (`None`: leave the entry),
+/// in batches, so memory stays flat whatever the store's size.
+fn rewrite_table(
+    store: &Store,
+    tag: u8,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<Option<Vec<u8>>>,
+) -> Result<()> {
+    use super::store::WriteSet;
+    let end = super::tx::prefix_end(&[tag]);
+    let mut from = vec![tag];
+    loop {
+        let mut set = WriteSet::default();
+        let mut last = None;
+        for r in store.range(&from, &end).take(4096) {
+            let (k, v) = r?;
+            if let Some(new) = f(&k, &v)? {
+                set.put(&k, &new);
+            }
+            last = Some(k.to_vec());
+        }
+        store.apply(set)?;
+        match last {
+            Some(mut k) => {
+                k.push(0);
+                from = k;
+            }
+            None => return store.sync(),
+        }
+    }
 }
 
 /// One log record: a chunk of whole commands' writes, with the counters after it.

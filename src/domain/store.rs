@@ -130,7 +130,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
-            cache_bytes: 64 * 1024 * 1024,
+            cache_bytes: super::model::DEFAULT_CACHE_BYTES,
             faults: None,
         }
     }
@@ -356,14 +356,35 @@ impl Store {
             .map_err(|e| Error::store(format!("fsync failed: {e}")))
     }
 
-    /// Bytes of live keys and values (what the store holds, before sled's overhead).
-    pub fn live_bytes(&self) -> Result<u64> {
-        let mut n = 0u64;
+    /// Live keys and values per table (the key's first byte): (table, entries, key bytes,
+    /// value bytes), what the store holds before sled's overhead.
+    pub fn live_bytes(&self) -> Result<Vec<(u8, u64, u64, u64)>> {
+        let mut by: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
         for r in self.db.iter() {
             let (k, v) = r.map_err(|e| Error::store(format!("read failed: {e}")))?;
-            n += (k.len() + v.len()) as u64;
+            let e = by.entry(k.first().copied().unwrap_or(0)).or_default();
+            e.0 += 1;
+            e.1 += k.len() as u64;
+            e.2 += v.len() as u64;
         }
-        Ok(n)
+        Ok(by.into_iter().map(|(t, (n, k, v))| (t, n, k, v)).collect())
+    }
+
+    /// Bytes on disk by file: sled's data file, its snapshots and the log.
+    pub fn disk_bytes(&self) -> Vec<(String, u64)> {
+        let sled_dir = self.dir.join("sled");
+        let mut out = vec![("sled/db".to_string(), file_len(&sled_dir.join("db")))];
+        let mut snaps = 0;
+        if let Ok(rd) = std::fs::read_dir(&sled_dir) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with("snap.") {
+                    snaps += e.metadata().map(|m| m.len()).unwrap_or(0);
+                }
+            }
+        }
+        out.push(("sled/snap.*".to_string(), snaps));
+        out.push(("wal".to_string(), self.wal.lock().bytes()));
+        out
     }
 
     /// Bytes on disk (sled and the log).
@@ -377,6 +398,10 @@ impl Drop for Store {
         let _ = self.db.flush();
         let _ = self.data_file.sync_data();
     }
+}
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
 /// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`.
