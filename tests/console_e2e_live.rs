@@ -341,25 +341,40 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
         least_recent, store_least,
         "least recently active: the store's order"
     );
-    // Deals by points, then id, from every deal the store holds.
-    let out = Command::new(bin())
-        .arg("--data")
-        .arg(&store)
-        .args(["--json", "deal", "list", "--limit", "10000"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let deals: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(deals.len() < 10_000, "every deal listed");
-    let mut by_points: Vec<(i64, u64)> = deals
-        .iter()
-        .map(|d| {
-            (
-                (d["point"].as_f64().unwrap() * 100.0).round() as i64,
-                d["id"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    // Deals by points, then id, from every deal the store holds (read in id order,
+    // page by page: there may be more than a CLI list shows).
+    let core = onepoint::domain::core::Core::open(
+        &store,
+        onepoint::domain::core::CoreOptions {
+            rates: onepoint::domain::Rates::default(),
+            zone: chrono::FixedOffset::east_opt(0).unwrap(),
+            clock: onepoint::domain::Clock::System,
+        },
+    )
+    .unwrap();
+    let mut by_points: Vec<(i64, u64)> = Vec::new();
+    let mut anchor = onepoint::domain::Anchor::First;
+    loop {
+        let w = core
+            .deal_window(&onepoint::domain::DealWindow {
+                oldest_first: true,
+                anchor,
+                limit: 10_000,
+                ..Default::default()
+            })
+            .unwrap();
+        by_points.extend(w.rows.iter().map(|d| (d.point.0, d.id.0)));
+        match w.rows.last() {
+            Some(d) if w.more_after => anchor = onepoint::domain::Anchor::After(d.id),
+            _ => break,
+        }
+    }
+    assert_eq!(
+        by_points.len() as u64,
+        core.info().unwrap().deals,
+        "every deal read"
+    );
+    drop(core);
     by_points.sort();
     let store_fewest: Vec<u64> = by_points.iter().take(10).map(|x| x.1).collect();
     by_points.reverse();
