@@ -60,9 +60,11 @@ pub fn deal_of_key(key: &[u8]) -> u64 {
     read_u64(key, 9)
 }
 
-/// The deal orders with an index of their own: the tag, what the index is called in
-/// `check`, and the deal's key in it.
-pub const DEAL_INDEXES: [(u8, &str, fn(&Deal) -> Vec<u8>); 2] = [
+/// A deal index: its tag, what it is called in `check`, and a deal's key in it.
+pub type DealIndex = (u8, &'static str, fn(&Deal) -> Vec<u8>);
+
+/// The deal orders with an index of their own.
+pub const DEAL_INDEXES: [DealIndex; 2] = [
     (DEAL_POINTS, "points", |d| deal_points_key(d.point, d.id.0)),
     (DEAL_DATE, "date", |d| deal_date_key(d.deal_date, d.id.0)),
 ];
