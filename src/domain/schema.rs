@@ -26,7 +26,8 @@
 //! | `Y`    | see `reports/counters.rs`             | report counters             |
 //! | `L`    | last activity (0: none), member       | () activity index           |
 //! | `P`    | points, deal                          | () deals by points          |
-//! | `C`    | `sortidx`                             | version of `L` and `P` (u64)|
+//! | `T`    | deal date, deal                       | () deals by date            |
+//! | `C`    | `sortidx`                             | version of `L`, `P`, `T`    |
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -63,6 +64,8 @@ pub const REPORTS: u8 = b'Y';
 pub const ACTIVITY: u8 = b'L';
 /// Deals by points (`sort_index`), kept by the write path.
 pub const DEAL_POINTS: u8 = b'P';
+/// Deals by date (`sort_index`), kept by the write path.
+pub const DEAL_DATE: u8 = b'T';
 
 /// Builds a key from a table tag and big-endian parts.
 pub struct KeyBuf(Vec<u8>);
