@@ -39,8 +39,8 @@ pub const CHUNK_WRITES: usize = 256;
 /// on open).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
-/// Keys written to sled after which it writes a snapshot once writes pause for a
-/// checkpoint interval (see `checkpoint_loop`).
+/// Keys written to sled after which it writes a snapshot on close or once writes pause
+/// for a checkpoint interval (see `checkpoint_loop`).
 const SNAPSHOT_IDLE_WRITES: u64 = 20_000;
 
 /// Keys written to sled after which it writes a snapshot even while writes go on (a
