@@ -32,6 +32,8 @@ pub struct CoreSection {
     pub commission: Option<String>,
     /// Business time zone as a UTC offset, e.g. "+09:00".
     pub timezone: Option<String>,
+    /// The store's cache, megabytes (bounds an open store's memory).
+    pub cache_mb: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -83,6 +85,9 @@ impl ConfigFile {
         if o.core.timezone.is_some() {
             self.core.timezone = o.core.timezone;
         }
+        if o.core.cache_mb.is_some() {
+            self.core.cache_mb = o.core.cache_mb;
+        }
         if o.console.theme.is_some() {
             self.console.theme = o.console.theme;
         }
@@ -103,8 +108,28 @@ impl ConfigFile {
         if let Some(z) = &self.core.timezone {
             s.zone = parse_offset("core.timezone", z)?;
         }
+        if let Some(mb) = self.core.cache_mb {
+            s.cache_bytes = cache_bytes("core.cache_mb", mb)?;
+        }
         Ok(s)
     }
+}
+
+/// The smallest and largest store cache accepted, megabytes.
+pub const CACHE_MB: (u64, u64) = (8, 1 << 20);
+
+/// A cache size in megabytes (`core.cache_mb`, `--cache-mb`) as bytes, within `CACHE_MB`.
+pub fn cache_bytes(field: &str, mb: u64) -> Result<u64> {
+    if !(CACHE_MB.0..=CACHE_MB.1).contains(&mb) {
+        return Err(Error::Invalid {
+            errors: FieldError::new(
+                field,
+                &format!("must be from {} to {} megabytes", CACHE_MB.0, CACHE_MB.1),
+            )
+            .into(),
+        });
+    }
+    Ok(mb * 1024 * 1024)
 }
 
 #[cfg(test)]
@@ -124,6 +149,13 @@ mod tests {
         let c = parse("[core]\ncommission = \"abc\"\n", "x").unwrap();
         let e = c.core_settings().unwrap_err();
         assert!(e.to_string().contains("core.commission"), "{e}");
+        let e = parse("[core]\ncache_mb = 2\n", "x")
+            .unwrap()
+            .core_settings()
+            .unwrap_err();
+        assert!(e.to_string().contains("core.cache_mb"), "{e}");
+        let c = parse("[core]\ncache_mb = 32\n", "x").unwrap();
+        assert_eq!(c.core_settings().unwrap().cache_bytes, 32 << 20);
         let e = parse("[core]\nbogus = 1\n", "x").unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
     }

@@ -152,6 +152,8 @@ fn unknown_ids_and_types_are_refused() {
             case("member list --status gone", 2, "status"),
             case("events --after -1", 2, "after"),
             case("seed --members -1 --deals 5", 2, "members"),
+            case("info --cache-mb 1", 2, "--cache-mb"),
+            case("member list --cache-mb 99999999", 2, "--cache-mb"),
             // A required option left out: clap names it.
             case("deal save --member 1 --merchant 20", 2, "--amount"),
         ],

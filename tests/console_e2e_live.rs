@@ -2,8 +2,9 @@
 //! seeded store), in a real terminal (tmux, 200x50, mono theme so the highlight is reverse
 //! video): `j`, `PgDn`, `G` and `k` reach every row in order across window boundaries; the
 //! selection keeps its id while writes arrive; `c` and `w` name the highlighted record;
-//! global sorts (balance both ways, name) match the store's own order; names appear in Deals
-//! and Events; `Enter` on a segment in Insights lists the store's members of it.
+//! global sorts (balance, last activity, deals by points and by date, both ways; name) match the
+//! store's own order; names appear in Deals and Events; `Enter` on a segment in Insights
+//! lists the store's members of it.
 
 mod console_support;
 
@@ -236,8 +237,25 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     // store's own order, checked against it below.
     t.keys(&["S"]);
     let lowest = top_ids(&t, "sort balance ▲");
+    // Last activity (`L`, the most recent first) and its reverse.
+    t.keys(&["L"]);
+    let recent = top_ids(&t, "sort last activity ▼");
+    t.keys(&["S"]);
+    let least_recent = top_ids(&t, "sort last activity ▲");
     t.keys(&["N"]);
     let by_name = top_ids(&t, "sort name ▲");
+    // Deals by points (`O`, the most first), and the other way.
+    t.keys(&["2"]);
+    t.keys(&["O"]);
+    let most_points = top_ids(&t, "sort points ▼");
+    t.keys(&["S"]);
+    let fewest_points = top_ids(&t, "sort points ▲");
+    // By date (`D`, a deal's own date: the newest first), and the other way.
+    t.keys(&["D"]);
+    let newest = top_ids(&t, "sort date ▼");
+    t.keys(&["S"]);
+    let oldest = top_ids(&t, "sort date ▲");
+    t.keys(&["1"]);
 
     // Insights: Enter on a segment lists its members (in the Members tab's sort, by name
     // now), titled with the report's count; Esc comes back. The traffic is still paused.
@@ -302,6 +320,91 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     assert_eq!(
         lowest, store_low,
         "the console's lowest balances are the store's"
+    );
+    // By last activity: the account's, never-active members below every instant, then
+    // the id.
+    let mut by_activity: Vec<(Option<i64>, u64)> = all
+        .iter()
+        .map(|m| {
+            let at = m["lastActivity"].as_str().map(|t| {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .unwrap()
+                    .timestamp_millis()
+            });
+            (at, m["memberId"].as_u64().unwrap())
+        })
+        .collect();
+    by_activity.sort();
+    let store_least: Vec<u64> = by_activity.iter().take(10).map(|x| x.1).collect();
+    by_activity.reverse();
+    let store_recent: Vec<u64> = by_activity.iter().take(10).map(|x| x.1).collect();
+    assert_eq!(
+        recent, store_recent,
+        "most recently active: the store's order"
+    );
+    assert_eq!(
+        least_recent, store_least,
+        "least recently active: the store's order"
+    );
+    // Deals by points, then id, from every deal the store holds (read in id order,
+    // page by page: there may be more than a CLI list shows).
+    let core = onepoint::domain::core::Core::open(
+        &store,
+        onepoint::domain::core::CoreOptions {
+            rates: onepoint::domain::Rates::default(),
+            zone: chrono::FixedOffset::east_opt(0).unwrap(),
+            clock: onepoint::domain::Clock::System,
+        },
+    )
+    .unwrap();
+    let mut by_points: Vec<(i64, u64)> = Vec::new();
+    let mut by_date: Vec<(i64, u64)> = Vec::new();
+    let mut anchor = onepoint::domain::Anchor::First;
+    loop {
+        let w = core
+            .deal_window(&onepoint::domain::DealWindow {
+                oldest_first: true,
+                anchor,
+                limit: 10_000,
+                ..Default::default()
+            })
+            .unwrap();
+        by_points.extend(w.rows.iter().map(|d| (d.point.0, d.id.0)));
+        by_date.extend(w.rows.iter().map(|d| (d.deal_date, d.id.0)));
+        match w.rows.last() {
+            Some(d) if w.more_after => anchor = onepoint::domain::Anchor::After(d.id),
+            _ => break,
+        }
+    }
+    assert_eq!(
+        by_points.len() as u64,
+        core.info().unwrap().deals,
+        "every deal read"
+    );
+    drop(core);
+    by_points.sort();
+    let store_fewest: Vec<u64> = by_points.iter().take(10).map(|x| x.1).collect();
+    by_points.reverse();
+    let store_most: Vec<u64> = by_points.iter().take(10).map(|x| x.1).collect();
+    assert_eq!(
+        most_points, store_most,
+        "deals with the most points: the store's order"
+    );
+    assert_eq!(
+        fewest_points, store_fewest,
+        "deals with the fewest points: the store's order"
+    );
+    by_date.sort();
+    let store_oldest: Vec<u64> = by_date.iter().take(10).map(|x| x.1).collect();
+    by_date.reverse();
+    let store_newest: Vec<u64> = by_date.iter().take(10).map(|x| x.1).collect();
+    assert_eq!(
+        newest, store_newest,
+        "the newest deals by date: the store's order"
+    );
+    assert_eq!(
+        oldest, store_oldest,
+        "the oldest deals by date: the store's order"
     );
     // By name: the lowercased name, then the id.
     let mut names: Vec<(String, u64)> = all

@@ -116,3 +116,94 @@ fn windows_names_and_previews_come_over_http() {
     assert_eq!(p.preview.merchant_id, MerchantId(2));
     assert_eq!(p.preview.billing_month, Month::from_code(202610));
 }
+
+#[test]
+fn activity_and_points_orders_come_over_http_as_the_store_has_them() {
+    use onepoint::domain::DealOrder;
+    let served = remote_support::serve(None);
+    let out = tempfile::tempdir().unwrap();
+    let r = remote_support::remote(&served.url(), None, out.path());
+    for name in ["Kim", "Lee", "Park", "Choi"] {
+        r.run_one(
+            Command::Join(NewMember {
+                name: name.into(),
+                phone: None,
+                address: None,
+            }),
+            None,
+        )
+        .unwrap();
+    }
+    let now = remote_support::NOW_MS;
+    // Member 3 dealt most recently, then 1, then 2; member 4 never.
+    for (m, hours_ago, amount) in [(1u64, 5, 9_000u64), (2, 9, 3_000), (3, 1, 6_000)] {
+        r.run_one(
+            Command::Deal(DealRequest::Save {
+                member: MemberId(m),
+                merchant: MerchantId(1),
+                amount: Amount(amount),
+                date: Some(now - hours_ago * 3_600_000),
+            }),
+            None,
+        )
+        .unwrap();
+    }
+    let members = |descending, anchor| {
+        r.member_window(&MemberWindow {
+            order: MemberOrder::LastActivity,
+            descending,
+            anchor,
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let first = members(true, Anchor::First);
+    let ids: Vec<u64> = first.rows.iter().map(|m| m.member_id.0).collect();
+    assert_eq!(ids, [3, 1]);
+    let after = MemberOrder::LastActivity.key_of(&first.rows[1]);
+    let next = members(true, Anchor::After(after));
+    let ids: Vec<u64> = next.rows.iter().map(|m| m.member_id.0).collect();
+    assert_eq!(ids, [2, 4]);
+    assert!(!next.more_after);
+    // Deals by points, fewest first, across a window boundary.
+    let deals = |anchor| {
+        r.deal_window(&DealWindow {
+            order: DealOrder::Points,
+            oldest_first: true,
+            anchor,
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let first = deals(Anchor::First);
+    let mut ids: Vec<u64> = first.rows.iter().map(|d| d.id.0).collect();
+    ids.extend(
+        deals(Anchor::After(first.rows[1].id))
+            .rows
+            .iter()
+            .map(|d| d.id.0),
+    );
+    assert_eq!(ids, [2, 3, 1]);
+    // By date (given dates, so not the id order), oldest first.
+    let by_date = r
+        .deal_window(&DealWindow {
+            order: DealOrder::Date,
+            oldest_first: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let ids: Vec<u64> = by_date.rows.iter().map(|d| d.id.0).collect();
+    assert_eq!(ids, [2, 1, 3]);
+    let e = r
+        .deal_window(&DealWindow {
+            order: DealOrder::Points,
+            member: Some(MemberId(1)),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("order"), "{e}");
+}

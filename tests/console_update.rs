@@ -275,7 +275,7 @@ fn sort_is_remembered_per_view_and_reads_the_whole_table_again() {
     use onepoint::domain::{Anchor, MemberOrder};
     let mut s = fresh();
     s.tab = Tab::Deals;
-    let fx = press(&mut s, KeyCode::Char('s'));
+    let fx = press(&mut s, KeyCode::Char('S'));
     assert!(s.deals.sort.oldest_first);
     match fx.as_slice() {
         [Effect::LoadDeals { query, .. }] => {
@@ -722,4 +722,97 @@ fn a_form_note_is_computed_by_update_and_follows_a_name_read_later() {
     );
     let screen = console_support::render(&s).to_string();
     assert!(screen.contains(&format!("→ {name}")), "{screen}");
+}
+
+#[test]
+fn last_activity_and_points_are_offered_where_the_store_orders_them_whole() {
+    use console_support::render;
+    use onepoint::app::state::deals::DealFilter;
+    use onepoint::domain::{Anchor, DealOrder, MemberOrder};
+    let mut s = fresh();
+    // Members: `L` picks last activity, most recent first; again, the other way.
+    let fx = press(&mut s, KeyCode::Char('L'));
+    assert_eq!(s.members.sort.label(), "last activity ▼");
+    match fx.as_slice() {
+        [Effect::LoadMembers { query, .. }] => {
+            assert_eq!(query.order, MemberOrder::LastActivity);
+            assert!(query.descending);
+            assert_eq!(query.anchor, Anchor::First);
+        }
+        other => panic!("{other:?}"),
+    }
+    let screen = render(&s).to_string();
+    assert!(screen.contains("last activity ▼"), "{screen}");
+    press(&mut s, KeyCode::Char('L'));
+    assert_eq!(s.members.sort.label(), "last activity ▲");
+    // `s` from balance reaches it too, and goes on to id.
+    press(&mut s, KeyCode::Char('B'));
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.members.sort.by, MemberOrder::LastActivity);
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.members.sort.by, MemberOrder::Id);
+    // Points shows no last activity: `s` there never picks it, `L` does nothing.
+    press(&mut s, KeyCode::Char('3'));
+    for _ in 0..4 {
+        press(&mut s, KeyCode::Char('s'));
+        assert_ne!(s.points.sort.by, MemberOrder::LastActivity);
+    }
+    press(&mut s, KeyCode::Char('L'));
+    assert_ne!(s.points.sort.by, MemberOrder::LastActivity);
+    // Deals: `O` sorts all deals by points, most first; `s` goes back to id.
+    press(&mut s, KeyCode::Char('2'));
+    let fx = press(&mut s, KeyCode::Char('O'));
+    assert_eq!(s.deals.sort.label(), "points ▼");
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => {
+            assert_eq!(query.order, DealOrder::Points);
+            assert!(!query.oldest_first);
+        }
+        other => panic!("{other:?}"),
+    }
+    s.status = None;
+    let screen = render(&s).to_string();
+    assert!(screen.contains("points ▼"), "{screen}");
+    assert!(!screen.contains("id ▼"), "one column marked: {screen}");
+    press(&mut s, KeyCode::Char('S'));
+    assert_eq!(s.deals.sort.label(), "points ▲");
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.deals.sort.label(), "id ▼");
+    // `D`: all deals by date (a deal may be given its date), newest first.
+    let fx = press(&mut s, KeyCode::Char('D'));
+    assert_eq!(s.deals.sort.label(), "date ▼");
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => assert_eq!(query.order, DealOrder::Date),
+        other => panic!("{other:?}"),
+    }
+    press(&mut s, KeyCode::Char('I'));
+    assert_eq!(s.deals.sort.label(), "id ▼");
+    // A member's deals are by id only: points is not offered, and a points choice made
+    // before the filter reads (and shows) id order until the filter goes.
+    press(&mut s, KeyCode::Char('O'));
+    s.deals.filter = DealFilter::parse("member:7").unwrap();
+    assert_eq!(s.deals.shown_sort().label(), "id ▼");
+    s.status = None;
+    let screen = render(&s).to_string();
+    assert!(
+        screen.contains("id ▼") && !screen.contains("points ▼"),
+        "{screen}"
+    );
+    let fx = press(&mut s, KeyCode::Char('S'));
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => {
+            assert_eq!(query.order, DealOrder::Id);
+            assert!(query.oldest_first);
+        }
+        other => panic!("{other:?}"),
+    }
+    let fx = press(&mut s, KeyCode::Char('O'));
+    assert!(fx.is_empty());
+    assert!(
+        s.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("points order covers all deals")
+    );
 }

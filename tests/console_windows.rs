@@ -93,6 +93,10 @@ fn expected(f: &Fixture, order: MemberOrder, descending: bool) -> Vec<u64> {
                 .cmp(&b.name.to_lowercase())
                 .then(a.member_id.cmp(&b.member_id)),
             MemberOrder::Balance => a.point.cmp(&b.point).then(a.member_id.cmp(&b.member_id)),
+            MemberOrder::LastActivity => a
+                .last_activity
+                .cmp(&b.last_activity)
+                .then(a.member_id.cmp(&b.member_id)),
         };
         if descending { o.reverse() } else { o }
     });
@@ -106,7 +110,12 @@ fn ids(v: &[MemberView]) -> Vec<u64> {
 #[test]
 fn every_member_order_walks_the_whole_table_both_ways() {
     let f = store();
-    for order in [MemberOrder::Id, MemberOrder::Name, MemberOrder::Balance] {
+    for order in [
+        MemberOrder::Id,
+        MemberOrder::Name,
+        MemberOrder::Balance,
+        MemberOrder::LastActivity,
+    ] {
         for descending in [false, true] {
             let want = expected(&f, order, descending);
             assert_eq!(want.len(), 60);

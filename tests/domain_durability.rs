@@ -514,6 +514,126 @@ fn an_older_store_is_migrated_to_the_settlement_totals_on_open() {
     f.assert_check();
 }
 
+/// A version-2 store (events as JSON, dashboard rows copying their deal, the merchant index
+/// holding the member) opens as version 3: every event reads back the same, now in the
+/// binary form, and the indexes hold keys only.
+#[test]
+fn a_version_2_store_is_migrated_to_binary_events_and_key_only_indexes() {
+    use onepoint::domain::schema::{self, EVENT, SCHEMA, VIEW, VIEW_MERCHANT, key1, read_u64};
+    use onepoint::domain::store::{Store, StoreOptions, WriteSet};
+    use onepoint::domain::{
+        BillingRequest, Command, DealRequest, Event, MemberId, MerchantId, NewMerchant, dashboard,
+    };
+    let mut f = support::fixture();
+    join_many(&f.core, 3);
+    f.one(Command::AddMerchant(NewMerchant {
+        id: MerchantId(7),
+        name: "Cafe".into(),
+        earn_rate: None,
+    }))
+    .unwrap();
+    f.save(1, 7, 1_000_000).unwrap();
+    f.deal(DealRequest::Save {
+        member: MemberId(2),
+        merchant: MerchantId(8),
+        amount: onepoint::domain::Amount(50_000),
+        date: Some(support::NOW_MS - 3_600_000),
+    })
+    .unwrap();
+    let used = f.use_pts(1, 7, 30_000).unwrap();
+    f.use_pts(3, 7, 1_000).unwrap(); // refused for want of points: a failed deal
+    let month =
+        onepoint::domain::Month::of(support::NOW_MS, chrono::FixedOffset::east_opt(0).unwrap());
+    f.one(Command::Bill(BillingRequest {
+        merchant: MerchantId(7),
+        month,
+    }))
+    .unwrap();
+    f.cancel(used.id.0).unwrap();
+    f.one(Command::Withdraw(MemberId(2))).unwrap();
+    let events = f.core.events(0, 1000).unwrap();
+    assert!(events.len() >= 15, "{}", events.len());
+    let history = f.core.member_history(MemberId(1), None, 100).unwrap();
+    assert_eq!(history.len(), 3);
+
+    // Write it back as version 2 wrote it.
+    let dir = f.dir.path().to_path_buf();
+    f.core = support::open(tempfile::tempdir().unwrap().path(), &Clock::System);
+    let deals: Vec<onepoint::domain::Deal>;
+    {
+        let store = Store::open(&dir, StoreOptions::default()).unwrap();
+        deals = events
+            .iter()
+            .filter_map(|e| e.body.deal().map(|d| d.id))
+            .map(|id| {
+                let v = store.get_val(&key1(schema::DEAL, id.0)).unwrap().unwrap();
+                schema::decode(&v).unwrap()
+            })
+            .collect();
+        let mut set = WriteSet::default();
+        set.put(SCHEMA, &2u64.to_be_bytes());
+        for e in &events {
+            set.put(&key1(EVENT, e.offset), &serde_json::to_vec(e).unwrap());
+        }
+        for d in &deals {
+            let row = dashboard::row_of(d, onepoint::domain::MemberStatus::Valid);
+            set.put(
+                &dashboard::row_key(d.member_id, d.id),
+                &schema::encode(&row),
+            );
+            let m =
+                onepoint::domain::Month::of(d.deal_date, chrono::FixedOffset::east_opt(0).unwrap());
+            set.put(
+                &dashboard::merchant_key(d.merchant_id, m, d.id),
+                &d.member_id.0.to_be_bytes(),
+            );
+        }
+        store.commit(set).unwrap();
+        let first = store.get_val(&key1(EVENT, 1)).unwrap().unwrap();
+        assert_eq!(
+            first[0], b'{',
+            "the old form is in place before the migration"
+        );
+    }
+    f.core = support::open(&dir, &f.clock);
+    assert_eq!(f.core.events(0, 1000).unwrap(), events);
+    assert_eq!(
+        f.core.member_history(MemberId(1), None, 100).unwrap(),
+        history
+    );
+    f.assert_check();
+    drop(std::mem::replace(
+        &mut f.core,
+        support::open(tempfile::tempdir().unwrap().path(), &Clock::System),
+    ));
+    let store = Store::open(&dir, StoreOptions::default()).unwrap();
+    assert_eq!(
+        read_u64(&store.get_val(SCHEMA).unwrap().unwrap(), 0),
+        schema::SCHEMA_VERSION
+    );
+    for r in store.scan_prefix(&[EVENT]) {
+        let (k, v) = r.unwrap();
+        assert_eq!(v[0], 1, "event {} is binary", read_u64(&k, 1));
+        let no_deal = |_| Err(onepoint::domain::Error::store("no deal"));
+        if let Ok(ev) = Event::decode_stored(read_u64(&k, 1), &v, no_deal) {
+            assert!(
+                ev.body.deal().is_none(),
+                "only non-deal events decode alone"
+            );
+        }
+    }
+    for tag in [VIEW, VIEW_MERCHANT] {
+        let n = store
+            .scan_prefix(&[tag])
+            .map(|r| {
+                let (_, v) = r.unwrap();
+                assert!(v.is_empty());
+            })
+            .count();
+        assert_eq!(n, deals.len());
+    }
+}
+
 /// A store whose log holds records sled never applied (as after a crash): a big keyed
 /// group logged, its apply failed, the store closed.
 fn store_with_a_log_tail() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -619,4 +739,141 @@ fn an_unfinished_snapshot_left_by_a_full_disk_does_not_brick_the_store() {
     .unwrap();
     let core = try_open(dir.path()).unwrap();
     assert_eq!(core.info().unwrap().members, 5);
+}
+
+/// `Store::snapshot` reopens sled so that it writes a snapshot (what bounds the next
+/// open's work): never under a live iterator (it gives up instead of closing sled under a
+/// reader), and with every write still there after it.
+#[test]
+fn a_snapshot_waits_for_readers_and_keeps_every_write() {
+    use onepoint::domain::store::{Store, StoreOptions, WriteSet};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let mut set = WriteSet::default();
+    for i in 0..2_000u32 {
+        set.put(
+            &[b"k".as_slice(), &i.to_be_bytes()].concat(),
+            &i.to_le_bytes(),
+        );
+    }
+    store.commit(set).unwrap();
+    let snaps = || {
+        std::fs::read_dir(dir.path().join("sled"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("snap.") && !name.ends_with(".generating")
+            })
+            .count()
+    };
+    assert_eq!(snaps(), 0, "a new store has no snapshot yet");
+    let mut reading = store.scan_prefix(b"k");
+    let first = reading.next().unwrap().unwrap();
+    assert_eq!(&*first.1, &0u32.to_le_bytes());
+    assert!(
+        !store.snapshot().unwrap(),
+        "no reopen under a live iterator"
+    );
+    assert_eq!(reading.count(), 1_999, "the reader read on");
+    assert!(
+        store.snapshot().unwrap(),
+        "the reopen once no reader is left"
+    );
+    assert_eq!(snaps(), 1, "sled wrote its snapshot");
+    assert_eq!(store.scan_prefix(b"k").count(), 2_000);
+    let v = store.get_val(&[b"k".as_slice(), &1_999u32.to_be_bytes()].concat());
+    assert_eq!(&*v.unwrap().unwrap(), &1_999u32.to_le_bytes());
+    let mut set = WriteSet::default();
+    set.put(b"after", b"1");
+    store.commit(set).unwrap();
+    drop(store);
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.scan_prefix(b"k").count(), 2_000);
+    assert!(store.get_val(b"after").unwrap().is_some());
+}
+
+/// Snapshots (sled closed and reopened) in the middle of writers and readers: no write is
+/// lost or refused, no reader fails, and the store checks out after a reopen.
+#[test]
+fn snapshots_under_writers_and_readers_lose_nothing() {
+    let mut f = support::fixture();
+    join_many(&f.core, 50);
+    let core = Arc::new(std::mem::replace(
+        &mut f.core,
+        support::open(tempfile::tempdir().unwrap().path(), &Clock::System),
+    ));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let core = core.clone();
+            std::thread::spawn(move || {
+                let mut traffic = traffic(t, 50);
+                let mut acked = Vec::new();
+                for _ in 0..150 {
+                    let r = core
+                        .execute(vec![Keyed::new(Command::Deal(traffic.deal(None)), None)])
+                        .pop()
+                        .unwrap();
+                    match r {
+                        Ok(Outcome::Deal(d)) => {
+                            traffic.learn(&Outcome::Deal(d.clone()));
+                            acked.push(d);
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let core = core.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let q = onepoint::domain::DealQuery {
+                        limit: 50,
+                        ..Default::default()
+                    };
+                    for d in core.deals(&q).unwrap() {
+                        // A cancel may land in between: only `cancelledBy` may change.
+                        let mut again = core.deal(d.id).unwrap();
+                        again.cancelled_by = d.cancelled_by;
+                        assert_eq!(again, d);
+                    }
+                    core.events(0, 100).unwrap();
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let mut snapshots = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        if core.snapshot().unwrap() {
+            snapshots += 1;
+        }
+    }
+    let acked: Vec<_> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(
+        snapshots >= 2 && reads > 0,
+        "{snapshots} snapshots, {reads} reads"
+    );
+    assert_eq!(acked.len(), 600);
+    drop(core);
+    f.core = support::open(f.dir.path(), &Clock::System);
+    for d in &acked {
+        let mut now = f.core.deal(d.id).unwrap();
+        now.cancelled_by = d.cancelled_by;
+        assert_eq!(&now, d, "acknowledged deal survives");
+    }
+    f.assert_check();
 }

@@ -20,14 +20,18 @@ pub struct Embedded {
 
 impl Embedded {
     pub fn open(dir: &Path, settings: CoreSettings) -> Result<Embedded> {
-        Embedded::open_with(
-            dir,
-            CoreOptions {
-                rates: settings.rates,
-                zone: settings.zone,
-                clock: Clock::System,
-            },
-        )
+        let opts = CoreOptions {
+            rates: settings.rates,
+            zone: settings.zone,
+            clock: Clock::System,
+        };
+        let store = crate::domain::store::StoreOptions {
+            cache_bytes: settings.cache_bytes,
+            ..Default::default()
+        };
+        Ok(Embedded {
+            core: Core::open_with_store(dir, opts, store)?,
+        })
     }
 
     pub fn open_with(dir: &Path, opts: CoreOptions) -> Result<Embedded> {

@@ -4,8 +4,9 @@
 
 use super::action::Effect;
 use super::loads;
+use super::state::sort::{DealSort, MemberSort};
 use super::state::{Modal, State, StatusKind, Tab, View};
-use crate::domain::MemberOrder;
+use crate::domain::{DealOrder, MemberOrder};
 
 /// What a sort key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub enum SortKey {
     Next,
     Reverse,
     Column(MemberOrder),
+    /// A Deals column (`I` is `Column(Id)` there too).
+    DealColumn(DealOrder),
 }
 
 pub(super) fn sort(s: &mut State, key: SortKey) -> Vec<Effect> {
@@ -21,7 +24,7 @@ pub(super) fn sort(s: &mut State, key: SortKey) -> Vec<Effect> {
             let Some(a) = s.members.analysis.as_mut() else {
                 return Vec::new();
             };
-            if let SortKey::Column(_) = key {
+            if let SortKey::Column(_) | SortKey::DealColumn(_) = key {
                 s.say(
                     StatusKind::Info,
                     "the history is by date: s or S turns it around",
@@ -41,35 +44,49 @@ pub(super) fn sort(s: &mut State, key: SortKey) -> Vec<Effect> {
                 SortKey::Next => m.sort.next(),
                 SortKey::Reverse => m.sort.reverse(),
                 SortKey::Column(c) => m.sort.pick(c),
+                SortKey::DealColumn(_) => m.sort,
             };
             m.sort.label()
         }
         View::Tab(Tab::Points) => {
             let p = &mut s.points;
             p.sort = match key {
-                SortKey::Next => p.sort.next(),
+                SortKey::Next => p.sort.next_among(MemberSort::POINTS),
                 SortKey::Reverse => p.sort.reverse(),
-                SortKey::Column(c) => p.sort.pick(c),
+                SortKey::Column(c) if MemberSort::POINTS.contains(&c) => p.sort.pick(c),
+                SortKey::Column(_) | SortKey::DealColumn(_) => p.sort,
             };
             p.sort.label()
         }
         View::Tab(Tab::Deals) => {
-            if let SortKey::Column(_) = key {
-                s.say(
-                    StatusKind::Info,
-                    "deals are by date: s or S turns them around",
-                );
-                return Vec::new();
-            }
-            s.deals.sort = s.deals.sort.reverse();
-            s.deals.sort.label()
+            let scoped = s.deals.filter.scoped();
+            let d = &mut s.deals;
+            let shown = d.shown_sort();
+            d.sort = match key {
+                SortKey::Next => d.sort.next(scoped),
+                SortKey::Reverse => shown.reverse(),
+                SortKey::Column(MemberOrder::Id) => shown.pick(DealOrder::Id),
+                SortKey::DealColumn(c) if scoped && c != DealOrder::Id => {
+                    let name = DealSort::column(c).name();
+                    s.say(
+                        StatusKind::Info,
+                        format!(
+                            "{name} order covers all deals: clear the member or merchant filter first"
+                        ),
+                    );
+                    return Vec::new();
+                }
+                SortKey::DealColumn(c) => shown.pick(c),
+                SortKey::Column(_) => shown,
+            };
+            d.shown_sort().label()
         }
         View::Tab(Tab::Billing) => {
             let b = &mut s.billing;
             b.sort = match key {
                 SortKey::Next => b.sort.next(),
                 SortKey::Reverse => b.sort.reverse(),
-                SortKey::Column(_) => b.sort,
+                SortKey::Column(_) | SortKey::DealColumn(_) => b.sort,
             };
             b.recompute();
             let l = b.sort.label();

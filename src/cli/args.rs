@@ -49,6 +49,9 @@ pub struct GlobalOpts {
     /// Console: hide writes
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// The local store's cache, megabytes (default 64, 256 for `serve`; config core.cache_mb)
+    #[arg(long = "cache-mb", global = true, value_name = "MB")]
+    pub cache_mb: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

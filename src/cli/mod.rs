@@ -153,7 +153,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(CommandLine::Demo(args)) => demo(&global, &args, &config),
         Some(CommandLine::Serve(args)) => {
             let cfg = serve_config(&args)?;
-            let port = api::open_port(&target(&global, &config)?)?;
+            let mut target = target(&global, &config)?;
+            if let api::Target::Local { settings, .. } = &mut target {
+                *settings = core_settings(&global, &config, true)?;
+            }
+            let port = api::open_port(&target)?;
             crate::server::serve(port, cfg)
         }
         Some(CommandLine::Outbox(cmd)) => {
@@ -190,9 +194,28 @@ fn target(global: &GlobalOpts, config: &ConfigFile) -> Result<Target, Error> {
         });
     }
     Ok(Target::Local {
-        settings: config.core_settings()?,
+        settings: core_settings(global, config, false)?,
         dir: data_dir(global)?,
     })
+}
+
+/// The server's store cache unless the config or `--cache-mb` sets one: a server holds
+/// one store open for many clients.
+const SERVER_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The config's core settings with `--cache-mb` over the config's `core.cache_mb`.
+fn core_settings(
+    global: &GlobalOpts,
+    config: &ConfigFile,
+    server: bool,
+) -> Result<CoreSettings, Error> {
+    let mut s = config.core_settings()?;
+    match global.cache_mb {
+        Some(mb) => s.cache_bytes = crate::config::cache_bytes("--cache-mb", mb)?,
+        None if server && config.core.cache_mb.is_none() => s.cache_bytes = SERVER_CACHE_BYTES,
+        None => {}
+    }
+    Ok(s)
 }
 
 /// The client's bearer token: from `--token-file` (a file only its owner may read, as ssh
@@ -249,7 +272,7 @@ fn demo(global: &GlobalOpts, args: &DemoArgs, config: &ConfigFile) -> Result<i32
             "must be from 0 to 100000 operations per second",
         ));
     }
-    let settings: CoreSettings = config.core_settings()?;
+    let settings: CoreSettings = core_settings(global, config, false)?;
     let console = console_options(global, config)?;
     crate::demo::run(global.data.as_deref(), args.rate, settings, console)
 }

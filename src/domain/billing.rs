@@ -4,7 +4,6 @@
 //! per-month totals kept beside them (`pending`), which `check` proves equal to the queues.
 
 use super::calendar::Month;
-use super::dashboard;
 use super::error::{Error, Result};
 use super::event::EventBody;
 use super::ids::{BillingId, DealId, MerchantId};
@@ -151,7 +150,6 @@ pub fn run(tx: &mut Tx, rules: &Rules, merchant: MerchantId, month: Month) -> Re
         d.billing_status = BillingStatus::Yes;
         d.billing_id = Some(id);
         tx.put(key1(DEAL, d.id.0), &d);
-        dashboard::mark_billed(tx, &d)?;
         tx.remove(qkey.clone());
     }
     // Everything queued up to the end of the month is billed now: so are its totals.

@@ -21,7 +21,7 @@ use super::dashboard;
 use super::error::Result;
 use super::event::{DealEvent, Event, EventBody};
 use super::model::{
-    Account, Billing, BillingStatus, DashboardRow, Deal, DealStatus, DealType, Member, MemberStatus,
+    Account, Billing, BillingStatus, Deal, DealStatus, DealType, Member, MemberStatus,
 };
 use super::money::{BasisPoints, Points};
 use super::query::CheckReport;
@@ -86,7 +86,7 @@ impl Core {
                 expected = offset;
             }
             expected += 1;
-            let ev: Event = match serde_json::from_slice(&v) {
+            let ev = match Event::decode_stored(offset, &v, |d| deal_of(store, d)) {
                 Ok(e) => e,
                 Err(e) => {
                     rep.fail(format!("event {offset} is unreadable: {e}"));
@@ -166,23 +166,15 @@ impl Core {
                     )),
                 }
             }
-            let row: Option<DashboardRow> = store.get(&dashboard::row_key(d.member_id, d.id))?;
-            match row {
-                None => rep.fail(format!("deal {} is missing from the dashboard", d.id)),
-                Some(row) => {
-                    if row.point != d.point
-                        || row.status != d.status
-                        || row.billing_status != d.billing_status
-                        || row.deal_type != d.deal_type
-                        || row.merchant_id != d.merchant_id
-                        || row.deal_date != d.deal_date
-                    {
-                        rep.fail(format!(
-                            "dashboard row of deal {} differs from the deal",
-                            d.id
-                        ));
-                    }
-                }
+            let month = Month::of(d.deal_date, zone);
+            if store
+                .get_val(&dashboard::row_key(d.member_id, d.id))?
+                .is_none()
+                || store
+                    .get_val(&dashboard::merchant_key(d.merchant_id, month, d.id))?
+                    .is_none()
+            {
+                rep.fail(format!("deal {} is missing from the dashboard", d.id));
             }
         }
         if stored_deals != meta.last_deal {
@@ -225,6 +217,9 @@ impl Core {
             }
         }
         super::reports::verify::verify(store, zone, outstanding, &mut |m| rep.fail(m))?;
+        super::sort_index::verify(store, meta.last_member, meta.last_deal, &mut |m| {
+            rep.fail(m)
+        })?;
         if outstanding != meta.outstanding {
             rep.fail(format!(
                 "outstanding total {} but balances add up to {}",

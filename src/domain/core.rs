@@ -39,6 +39,14 @@ pub const CHUNK_WRITES: usize = 256;
 /// on open).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
+/// Keys written to sled after which it writes a snapshot once writes pause for a
+/// checkpoint interval (see `checkpoint_loop`).
+const SNAPSHOT_IDLE_WRITES: u64 = 20_000;
+
+/// Keys written to sled after which it writes a snapshot even while writes go on (a
+/// pause of the store for as long as sled takes to read them back).
+const SNAPSHOT_BUSY_WRITES: u64 = 2_000_000;
+
 /// A log segment is closed at a checkpoint once it holds this much.
 const SEAL_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -113,6 +121,7 @@ impl Core {
         opts.zone = store_zone(&store, opts.zone)?;
         migrate(&store, opts.zone)?;
         super::reports::counters::ensure(&store, opts.zone)?;
+        super::sort_index::ensure(&store)?;
         let meta = load_meta(&store)?;
         let applied = store.applied_seq()?;
         let shared = Arc::new(Shared {
@@ -178,13 +187,21 @@ impl Core {
         })
     }
 
-    /// Bytes on disk and bytes of live keys and values (the bench's compactness figures;
-    /// the second reads the whole store).
-    pub fn store_bytes(&self) -> Result<(u64, u64)> {
+    /// Bytes on disk by file, and live keys and values by table: (table, entries, key
+    /// bytes, value bytes) (the bench's compactness figures; the second reads the whole
+    /// store).
+    #[allow(clippy::type_complexity)]
+    pub fn store_bytes(&self) -> Result<(Vec<(String, u64)>, Vec<(u8, u64, u64, u64)>)> {
         Ok((
-            self.shared.store.size_on_disk(),
+            self.shared.store.disk_bytes(),
             self.shared.store.live_bytes()?,
         ))
+    }
+
+    /// Has sled write a snapshot now (what the checkpoint thread does on its own; see
+    /// `Store::snapshot`): false when readers kept it from reopening.
+    pub fn snapshot(&self) -> Result<bool> {
+        self.shared.store.snapshot()
     }
 
     /// The last durable event offset.
@@ -251,12 +268,14 @@ fn store_zone(store: &Store, wanted: FixedOffset) -> Result<FixedOffset> {
     Ok(wanted)
 }
 
-/// Brings an older store's layout up to `SCHEMA_VERSION`: version 2 added the `Q`
-/// settlement totals, rebuilt here from the queues.
+/// Brings an older store's layout up to `SCHEMA_VERSION`, step by step: version 2 added
+/// the `Q` settlement totals, rebuilt here from the queues; version 3 keeps events in a
+/// binary form (a deal event points at its deal) and the dashboard indexes `V` and `X`
+/// as keys only. Each step is safe to run again if a crash interrupts it (the version is
+/// written last, and reads take both forms).
 fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
-    use super::schema::{PENDING, SCHEMA, SCHEMA_VERSION, encode};
+    use super::schema::{SCHEMA, SCHEMA_VERSION};
     use super::store::WriteSet;
-    use super::tx::Reader;
     let version = store
         .get_val(SCHEMA)?
         .map(|v| super::schema::read_u64(&v, 0))
@@ -264,6 +283,22 @@ fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
+    if version < 2 {
+        settlement_totals(store, zone)?;
+    }
+    if version < 3 {
+        compact_events_and_views(store)?;
+    }
+    let mut set = WriteSet::default();
+    set.put(SCHEMA, &SCHEMA_VERSION.to_be_bytes());
+    store.commit(set)
+}
+
+/// Version 2: the `Q` totals, from the settlement queues.
+fn settlement_totals(store: &Store, zone: FixedOffset) -> Result<()> {
+    use super::schema::{PENDING, encode};
+    use super::store::WriteSet;
+    use super::tx::Reader;
     let mut set = WriteSet::default();
     for (k, _) in store.range_raw(&[PENDING], &super::tx::prefix_end(&[PENDING]))? {
         set.remove(&k);
@@ -277,8 +312,63 @@ fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
             store.apply(std::mem::take(&mut set))?;
         }
     }
-    set.put(SCHEMA, &SCHEMA_VERSION.to_be_bytes());
-    store.commit(set)
+    store.apply(set)
+}
+
+/// Version 3: events from JSON to the stored binary form, `V` and `X` values dropped.
+fn compact_events_and_views(store: &Store) -> Result<()> {
+    use super::event::Event;
+    use super::schema::{EVENT, VIEW, VIEW_MERCHANT, read_u64};
+    rewrite_table(store, EVENT, |k, v| {
+        if v.first() != Some(&b'{') {
+            return Ok(None);
+        }
+        let offset = read_u64(k, 1);
+        let ev = Event::decode_stored(offset, v, |_| {
+            Err(Error::store("a JSON event reads without its deal"))
+        })?;
+        let stored = ev.encode_stored();
+        // A deal event keeps only its deal's id: keep the JSON of one whose deal record
+        // says otherwise (nothing is lost; reads take both forms).
+        let same = Event::decode_stored(offset, &stored, |d| super::ledger::deal_of(store, d))
+            .is_ok_and(|back| back == ev);
+        Ok(same.then_some(stored))
+    })?;
+    for tag in [VIEW, VIEW_MERCHANT] {
+        rewrite_table(store, tag, |_, v| Ok((!v.is_empty()).then(Vec::new)))?;
+    }
+    Ok(())
+}
+
+/// Walks one table in key order and applies `f`'s new values (`None`: leave the entry),
+/// in batches, so memory stays flat whatever the store's size.
+fn rewrite_table(
+    store: &Store,
+    tag: u8,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<Option<Vec<u8>>>,
+) -> Result<()> {
+    use super::store::WriteSet;
+    let end = super::tx::prefix_end(&[tag]);
+    let mut from = vec![tag];
+    loop {
+        let mut set = WriteSet::default();
+        let mut last = None;
+        for r in store.range(&from, &end).take(4096) {
+            let (k, v) = r?;
+            if let Some(new) = f(&k, &v)? {
+                set.put(&k, &new);
+            }
+            last = Some(k.to_vec());
+        }
+        store.apply(set)?;
+        match last {
+            Some(mut k) => {
+                k.push(0);
+                from = k;
+            }
+            None => return store.sync(),
+        }
+    }
 }
 
 /// One log record: a chunk of whole commands' writes, with the counters after it.
@@ -481,7 +571,10 @@ impl Applier {
 }
 
 /// Flushes sled every `CHECKPOINT_EVERY` and lets the log segments it covers go; on close,
-/// once more, so a cleanly closed store has no log to replay.
+/// once more, so a cleanly closed store has no log to replay. It also has sled write a
+/// snapshot (`Store::snapshot`, a reopen) on close, when writes pause, and under steady
+/// writing every `SNAPSHOT_BUSY_WRITES` keys: what the next open reads of sled's own log
+/// stays bounded, whatever the store's size and however the session ended.
 fn checkpoint_loop(shared: &Shared) {
     let opened = shared.applied.load(Ordering::Acquire);
     let mut done = opened;
@@ -494,6 +587,7 @@ fn checkpoint_loop(shared: &Shared) {
             *c
         };
         let applied = shared.applied.load(Ordering::Acquire);
+        let idle = applied == done;
         // A session that wrote nothing changes nothing on disk, even on close.
         if applied > done || (closing && applied > opened) {
             let seal = if closing { 0 } else { SEAL_BYTES };
@@ -503,6 +597,28 @@ fn checkpoint_loop(shared: &Shared) {
                     // The log still holds everything: nothing is lost, but stop writing
                     // rather than let the log grow past what sled can take back.
                     tracing::error!("checkpoint failed, refusing further writes: {e}");
+                    *shared.failed.lock() = Some(e);
+                }
+            }
+        }
+        let since = shared.store.writes_since_snapshot();
+        let due = (closing && since > 0)
+            || (idle && since >= SNAPSHOT_IDLE_WRITES)
+            || since >= SNAPSHOT_BUSY_WRITES;
+        if due && shared.failed.lock().is_none() {
+            let t0 = std::time::Instant::now();
+            match shared.store.snapshot() {
+                Ok(done) => tracing::debug!(
+                    "sled snapshot after {since} writes: {} in {:?}",
+                    if done {
+                        "written"
+                    } else {
+                        "skipped, readers busy"
+                    },
+                    t0.elapsed()
+                ),
+                Err(e) => {
+                    tracing::error!("reopening sled for a snapshot failed: {e}");
                     *shared.failed.lock() = Some(e);
                 }
             }

@@ -1,14 +1,14 @@
 //! The dashboard read model (the original's DealDashBoard / BillingAmountView): per member,
-//! every deal with its date, merchant, type, points, status and billing status, in tables of
-//! its own, indexed by member and by merchant+month so neither query scans all deals. The
-//! member's status is joined in when read, so a withdrawal rewrites no rows.
+//! every deal, and per merchant and month, every deal, as key-only indexes (`V`: member,
+//! deal; `X`: merchant, month, deal) so neither query scans all deals. No row copies the
+//! deal: a read joins the deal record and the member's current status, so a billing or a
+//! withdrawal rewrites nothing here.
 
 use super::calendar::Month;
-use super::error::Result;
 use super::ids::{DealId, MemberId, MerchantId};
-use super::model::{BillingStatus, DashboardRow, Deal, MemberStatus};
+use super::model::{DashboardRow, Deal, MemberStatus};
 use super::schema::{KeyBuf, VIEW, VIEW_MERCHANT, key2};
-use super::tx::{Reader, Tx};
+use super::tx::Tx;
 
 pub fn row_key(member: MemberId, deal: DealId) -> Vec<u8> {
     key2(VIEW, member.0, deal.0)
@@ -22,7 +22,7 @@ pub fn merchant_key(merchant: MerchantId, month: Month, deal: DealId) -> Vec<u8>
         .done()
 }
 
-/// The read-model row of a deal.
+/// The dashboard row of a deal, joined with its member's status.
 pub fn row_of(d: &Deal, member_status: MemberStatus) -> DashboardRow {
     DashboardRow {
         id: d.id,
@@ -38,23 +38,9 @@ pub fn row_of(d: &Deal, member_status: MemberStatus) -> DashboardRow {
     }
 }
 
-/// Adds a new deal to the read model. The stored row's member status is not kept up to date
-/// (a withdrawal rewrites no rows): reads join in the member's status.
+/// Indexes a new deal by member and by merchant and month.
 pub fn record(tx: &mut Tx, d: &Deal) {
     let month = Month::of(d.deal_date, tx.zone);
-    tx.put(row_key(d.member_id, d.id), &row_of(d, MemberStatus::Valid));
-    tx.put_raw(
-        merchant_key(d.merchant_id, month, d.id),
-        d.member_id.0.to_be_bytes().to_vec(),
-    );
-}
-
-/// Marks a deal billed in the read model.
-pub fn mark_billed(tx: &mut Tx, d: &Deal) -> Result<()> {
-    let k = row_key(d.member_id, d.id);
-    if let Some(mut row) = tx.get::<DashboardRow>(&k)? {
-        row.billing_status = BillingStatus::Yes;
-        tx.put(k, &row);
-    }
-    Ok(())
+    tx.put_raw(row_key(d.member_id, d.id), Vec::new());
+    tx.put_raw(merchant_key(d.merchant_id, month, d.id), Vec::new());
 }

@@ -218,6 +218,211 @@ impl EventBody {
     }
 }
 
+/// The first byte of a stored event in the binary form (schema 3); the JSON form of
+/// schema 2 and before starts with `{`.
+const STORED_V1: u8 = 1;
+
+/// An event as the store keeps it (postcard after `STORED_V1`). A deal event keeps only
+/// its deal's id: the deal record holds every field the event carries, and none of them
+/// changes once the deal is recorded (a later cancel or billing touches only
+/// `cancelledBy` and the billing fields, which no event carries).
+#[derive(Serialize, Deserialize)]
+enum Stored {
+    MemberCreated {
+        at: Millis,
+        member_id: MemberId,
+        name: String,
+        status: MemberStatus,
+    },
+    MemberSecession {
+        at: Millis,
+        member_id: MemberId,
+        status: MemberStatus,
+    },
+    PointCreated {
+        at: Millis,
+        member_id: MemberId,
+    },
+    PointDisappeared {
+        at: Millis,
+        member_id: MemberId,
+        point: Points,
+    },
+    /// `late`: the event's time minus the deal's date (0 unless the deal was dated).
+    Deal {
+        deal: DealId,
+        late: Millis,
+    },
+    Billed {
+        at: Millis,
+        id: BillingId,
+        merchant_id: MerchantId,
+        billing_month: Month,
+        billing_amount: Points,
+        deal_count: u64,
+    },
+    MerchantRegistered {
+        at: Millis,
+        merchant_id: MerchantId,
+        name: String,
+        earn_rate_bp: u32,
+    },
+}
+
+impl Event {
+    /// The stored form (see `Stored`): a format byte, then postcard.
+    pub fn encode_stored(&self) -> Vec<u8> {
+        let at = self.timestamp;
+        let stored = match &self.body {
+            EventBody::MemberCreated {
+                member_id,
+                name,
+                status,
+            } => Stored::MemberCreated {
+                at,
+                member_id: *member_id,
+                name: name.clone(),
+                status: *status,
+            },
+            EventBody::MemberSecession { member_id, status } => Stored::MemberSecession {
+                at,
+                member_id: *member_id,
+                status: *status,
+            },
+            EventBody::PointCreated { member_id } => Stored::PointCreated {
+                at,
+                member_id: *member_id,
+            },
+            EventBody::PointDisappeared { member_id, point } => Stored::PointDisappeared {
+                at,
+                member_id: *member_id,
+                point: *point,
+            },
+            EventBody::SaveDealt(d)
+            | EventBody::UseRequested(d)
+            | EventBody::UseRejected(d)
+            | EventBody::SavedDealCancelled(d)
+            | EventBody::UsedDealCancelled(d) => Stored::Deal {
+                deal: d.id,
+                late: at.wrapping_sub(d.deal_date),
+            },
+            EventBody::Billed {
+                id,
+                merchant_id,
+                billing_month,
+                billing_amount,
+                deal_count,
+            } => Stored::Billed {
+                at,
+                id: *id,
+                merchant_id: *merchant_id,
+                billing_month: *billing_month,
+                billing_amount: *billing_amount,
+                deal_count: *deal_count,
+            },
+            EventBody::MerchantRegistered {
+                merchant_id,
+                name,
+                earn_rate_bp,
+            } => Stored::MerchantRegistered {
+                at,
+                merchant_id: *merchant_id,
+                name: name.clone(),
+                earn_rate_bp: *earn_rate_bp,
+            },
+        };
+        let mut out = vec![STORED_V1];
+        out.extend(postcard::to_stdvec(&stored).expect("events always encode"));
+        out
+    }
+
+    /// Reads a stored event back (either form), fetching a deal event's deal through
+    /// `deal_of`. An unreadable record is an error naming the offset.
+    pub fn decode_stored(
+        offset: u64,
+        bytes: &[u8],
+        deal_of: impl FnOnce(DealId) -> super::error::Result<Deal>,
+    ) -> super::error::Result<Event> {
+        let corrupt = |e: &dyn std::fmt::Display| {
+            super::error::Error::store(format!("corrupt event {offset}: {e}"))
+        };
+        match bytes.first() {
+            Some(b'{') => {
+                let ev: Event = serde_json::from_slice(bytes).map_err(|e| corrupt(&e))?;
+                return Ok(ev);
+            }
+            Some(&STORED_V1) => {}
+            _ => return Err(corrupt(&"unknown format")),
+        }
+        let stored: Stored = postcard::from_bytes(&bytes[1..]).map_err(|e| corrupt(&e))?;
+        let (timestamp, body) = match stored {
+            Stored::MemberCreated {
+                at,
+                member_id,
+                name,
+                status,
+            } => (
+                at,
+                EventBody::MemberCreated {
+                    member_id,
+                    name,
+                    status,
+                },
+            ),
+            Stored::MemberSecession {
+                at,
+                member_id,
+                status,
+            } => (at, EventBody::MemberSecession { member_id, status }),
+            Stored::PointCreated { at, member_id } => (at, EventBody::PointCreated { member_id }),
+            Stored::PointDisappeared {
+                at,
+                member_id,
+                point,
+            } => (at, EventBody::PointDisappeared { member_id, point }),
+            Stored::Deal { deal, late } => {
+                let d = deal_of(deal)?;
+                (d.deal_date.wrapping_add(late), EventBody::for_deal(&d))
+            }
+            Stored::Billed {
+                at,
+                id,
+                merchant_id,
+                billing_month,
+                billing_amount,
+                deal_count,
+            } => (
+                at,
+                EventBody::Billed {
+                    id,
+                    merchant_id,
+                    billing_month,
+                    billing_amount,
+                    deal_count,
+                },
+            ),
+            Stored::MerchantRegistered {
+                at,
+                merchant_id,
+                name,
+                earn_rate_bp,
+            } => (
+                at,
+                EventBody::MerchantRegistered {
+                    merchant_id,
+                    name,
+                    earn_rate_bp,
+                },
+            ),
+        };
+        Ok(Event {
+            offset,
+            timestamp,
+            body,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +445,84 @@ mod tests {
         );
         let back: Event = serde_json::from_value(j).unwrap();
         assert_eq!(back, e);
+    }
+
+    /// Every kind of event reads back from its stored form as it was written, deal events
+    /// from their deal; the JSON form of older stores still reads.
+    #[test]
+    fn stored_events_round_trip_and_deal_events_point_at_their_deal() {
+        use crate::domain::model::{BillingStatus, DealType};
+        let deal = Deal {
+            id: DealId(42),
+            member_id: MemberId(7),
+            merchant_id: MerchantId(3),
+            deal_type: DealType::Use,
+            deal_amount: 0,
+            point: Points(12_345),
+            status: DealStatus::Fail,
+            billing_status: BillingStatus::No,
+            billing_id: None,
+            original_deal_id: None,
+            reason: Some("insufficient points".into()),
+            deal_date: 1_700_000_000_000,
+            balance: Points(100),
+            cancelled_by: None,
+        };
+        let bodies = vec![
+            EventBody::MemberCreated {
+                member_id: MemberId(7),
+                name: "Ann".into(),
+                status: MemberStatus::Valid,
+            },
+            EventBody::MemberSecession {
+                member_id: MemberId(7),
+                status: MemberStatus::Invalid,
+            },
+            EventBody::PointCreated {
+                member_id: MemberId(7),
+            },
+            EventBody::PointDisappeared {
+                member_id: MemberId(7),
+                point: Points(10_i64.pow(15)),
+            },
+            EventBody::for_deal(&deal),
+            EventBody::Billed {
+                id: BillingId(2),
+                merchant_id: MerchantId(3),
+                billing_month: Month::from_code(202_405),
+                billing_amount: Points(-5),
+                deal_count: 9,
+            },
+            EventBody::MerchantRegistered {
+                merchant_id: MerchantId(3),
+                name: "Cafe".into(),
+                earn_rate_bp: 150,
+            },
+        ];
+        for (i, body) in bodies.into_iter().enumerate() {
+            let ev = Event {
+                offset: i as u64 + 1,
+                timestamp: 1_700_000_000_500,
+                body,
+            };
+            let stored = ev.encode_stored();
+            let lookup = |id: DealId| {
+                assert_eq!(id, deal.id);
+                Ok(deal.clone())
+            };
+            let back = Event::decode_stored(ev.offset, &stored, lookup).unwrap();
+            assert_eq!(back, ev);
+            let json = serde_json::to_vec(&ev).unwrap();
+            assert_eq!(Event::decode_stored(ev.offset, &json, lookup).unwrap(), ev);
+        }
+        // A deal event holds its deal's id and a time, not a copy of the deal.
+        let ev = Event {
+            offset: 5,
+            timestamp: deal.deal_date,
+            body: EventBody::for_deal(&deal),
+        };
+        assert!(ev.encode_stored().len() <= 4, "{:?}", ev.encode_stored());
+        let err = Event::decode_stored(5, &[9, 9], |_| Ok(deal.clone())).unwrap_err();
+        assert!(err.to_string().contains("corrupt event 5"), "{err}");
     }
 }

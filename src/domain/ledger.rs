@@ -117,6 +117,7 @@ fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account) -> Resul
         tx.meta.buckets[bucket_of(old.balance)] -= 1;
         tx.meta.buckets[bucket_of(new.balance)] += 1;
     }
+    super::sort_index::on_account(tx, id.0, old, new);
     tx.put(key1(ACCOUNT, id.0), new);
     Ok(())
 }
@@ -137,6 +138,7 @@ fn join(tx: &mut Tx, m: &NewMember) -> Result<MemberView> {
     tx.put(key1(ACCOUNT, id.0), &account);
     tx.put_raw(balance_key(Points::ZERO, id.0), Vec::new());
     tx.put_raw(name_key(&member.name, id.0), Vec::new());
+    super::sort_index::on_join(tx, id.0);
     tx.meta.valid_members += 1;
     tx.meta.buckets[0] += 1;
     tx.emit(EventBody::MemberCreated {
@@ -269,6 +271,7 @@ fn new_deal(
 /// Records a deal: the write model, the dashboard, merchant stats, the event.
 fn record(tx: &mut Tx, d: &Deal) -> Result<()> {
     tx.put(key1(DEAL, d.id.0), d);
+    super::sort_index::on_deal(tx, d);
     dashboard::record(tx, d);
     let sk = key1(MERCHANT_STATS, d.merchant_id.0);
     let mut stats = tx.get::<MerchantStats>(&sk)?.unwrap_or_default();

@@ -18,6 +18,7 @@ mod reads;
 pub mod reports;
 pub mod request;
 pub mod schema;
+pub mod sort_index;
 pub mod store;
 pub mod tx;
 pub mod wal;
@@ -41,5 +42,5 @@ pub use request::{
     MerchantDraft, NewMember, NewMerchant,
 };
 pub use window::{
-    Anchor, DealWindow, MemberKey, MemberOrder, MemberWindow, MerchantPreview, Window,
+    Anchor, DealOrder, DealWindow, MemberKey, MemberOrder, MemberWindow, MerchantPreview, Window,
 };

@@ -325,19 +325,26 @@ impl Default for Rates {
     }
 }
 
-/// The core's settings from the config: the rates and the business time zone that decides
-/// settlement months. Built once by the composition root and handed down.
+/// The core's settings from the config: the rates, the business time zone that decides
+/// settlement months, and the store's cache. Built once by the composition root and handed
+/// down.
 #[derive(Debug, Clone, Copy)]
 pub struct CoreSettings {
     pub rates: Rates,
     pub zone: chrono::FixedOffset,
+    /// sled's page cache, bytes: bounds the memory an open store keeps.
+    pub cache_bytes: u64,
 }
+
+/// The store's cache unless the config or `--cache-mb` says otherwise.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for CoreSettings {
     fn default() -> CoreSettings {
         CoreSettings {
             rates: Rates::default(),
             zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::billing;
 use super::core::Core;
+use super::dashboard;
 use super::error::{Error, Result};
 use super::event::Event;
 use super::ids::{DealId, MemberId, MerchantId};
@@ -186,10 +187,9 @@ impl Core {
             .rev()
             .take(page(limit))
         {
-            let (_, v) = r?;
-            let mut row: DashboardRow = decode(&v)?;
-            row.member_status = m.status;
-            out.push(row);
+            let (k, _) = r?;
+            let d = deal_of(self.store(), DealId(read_u64(&k, 9)))?;
+            out.push(dashboard::row_of(&d, m.status));
         }
         Ok(out)
     }
@@ -200,8 +200,8 @@ impl Core {
         let mut d = MemberDetail::new(&m, a);
         let mut shares: BTreeMap<u64, MerchantShare> = BTreeMap::new();
         for r in self.store().scan_prefix(&key1(VIEW, id.0)) {
-            let (_, v) = r?;
-            let row: DashboardRow = decode(&v)?;
+            let (k, _) = r?;
+            let row = deal_of(self.store(), DealId(read_u64(&k, 9)))?;
             let s = shares
                 .entry(row.merchant_id.0)
                 .or_insert_with(|| MerchantShare {
@@ -228,11 +228,18 @@ impl Core {
         });
         top.truncate(10);
         d.top_merchants = top;
-        for row in self.member_history(id, None, recent.max(1))? {
-            d.recent_deals.push(deal_of(self.store(), row.id)?);
-        }
-        if recent == 0 {
-            d.recent_deals.clear();
+        if recent > 0 {
+            let to = key1(VIEW, id.0 + 1);
+            for r in self
+                .store()
+                .range(&key1(VIEW, id.0), &to)
+                .rev()
+                .take(recent)
+            {
+                let (k, _) = r?;
+                d.recent_deals
+                    .push(deal_of(self.store(), DealId(read_u64(&k, 9)))?);
+            }
         }
         Ok(d)
     }
@@ -426,11 +433,10 @@ impl Core {
         let from = key1(EVENT, after.saturating_add(1));
         let to = key1(EVENT, durable.saturating_add(1));
         for r in self.store().range(&from, &to).take(page(limit)) {
-            let (_, v) = r?;
-            out.push(
-                serde_json::from_slice(&v)
-                    .map_err(|e| Error::store(format!("corrupt event: {e}")))?,
-            );
+            let (k, v) = r?;
+            out.push(Event::decode_stored(read_u64(&k, 1), &v, |d| {
+                deal_of(self.store(), d)
+            })?);
         }
         Ok(out)
     }

@@ -1,6 +1,6 @@
 //! The layout of the store: one tree, tables told apart by a one-byte prefix, integers
-//! big-endian so keys sort numerically. Records are postcard-encoded; events are kept as
-//! their JSON (the wire form readers want).
+//! big-endian so keys sort numerically. Records are postcard-encoded; events too, after a
+//! format byte (`Event::encode_stored`), a deal event holding only its deal's id.
 //!
 //! | prefix | key                                   | value                       |
 //! |--------|---------------------------------------|-----------------------------|
@@ -14,16 +14,20 @@
 //! | `R`    | merchant                              | Merchant (registered)       |
 //! | `S`    | merchant                              | MerchantStats               |
 //! | `D`    | deal                                  | Deal (write model)          |
-//! | `V`    | member, deal                          | DashboardRow (read model)   |
-//! | `X`    | merchant, month, deal                 | member (read model index)   |
+//! | `V`    | member, deal                          | () deals by member          |
+//! | `X`    | merchant, month, deal                 | () deals by merchant, month |
 //! | `U`    | merchant, date, deal                  | points: unbilled uses       |
 //! | `K`    | merchant, date, deal                  | points: pending clawbacks   |
 //! | `Q`    | merchant, month                       | Pending: what U and K hold  |
 //! | `G`    | billing                               | Billing                     |
 //! | `H`    | merchant, month, billing              | ()                          |
-//! | `E`    | offset                                | Event JSON                  |
+//! | `E`    | offset                                | stored Event (binary)       |
 //! | `I`    | idempotency key                       | IdemRecord                  |
 //! | `Y`    | see `reports/counters.rs`             | report counters             |
+//! | `L`    | last activity (0: none), member       | () activity index           |
+//! | `P`    | points, deal                          | () deals by points          |
+//! | `T`    | deal date, deal                       | () deals by date            |
+//! | `C`    | `sortidx`                             | version of `L`, `P`, `T`    |
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -47,14 +51,21 @@ pub const PENDING: u8 = b'Q';
 pub const SCHEMA: &[u8] = b"Cschema";
 /// The business time zone, seconds east of UTC (i32, big-endian), fixed at creation.
 pub const ZONE: &[u8] = b"Czone";
-/// Version 2 added the `Q` settlement totals.
-pub const SCHEMA_VERSION: u64 = 2;
+/// Version 2 added the `Q` settlement totals; version 3 stores events in binary (a deal
+/// event points at its deal) and `V`, `X` as keys only (see `core::migrate`).
+pub const SCHEMA_VERSION: u64 = 3;
 pub const BILLING: u8 = b'G';
 pub const BILLING_MONTH: u8 = b'H';
 pub const EVENT: u8 = b'E';
 pub const IDEM: u8 = b'I';
 /// The report counters (`reports::counters`), kept by the write path.
 pub const REPORTS: u8 = b'Y';
+/// Members by last activity (`sort_index`), kept by the write path.
+pub const ACTIVITY: u8 = b'L';
+/// Deals by points (`sort_index`), kept by the write path.
+pub const DEAL_POINTS: u8 = b'P';
+/// Deals by date (`sort_index`), kept by the write path.
+pub const DEAL_DATE: u8 = b'T';
 
 /// Builds a key from a table tag and big-endian parts.
 pub struct KeyBuf(Vec<u8>);

@@ -14,7 +14,9 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, RwLock};
 
 use super::error::{Error, Result};
 use super::wal::{Faults, Wal};
@@ -110,7 +112,13 @@ impl WriteSet {
 
 pub struct Store {
     dir: PathBuf,
-    db: sled::Db,
+    /// sled, `None` only while `snapshot` reopens it.
+    db: RwLock<Option<sled::Db>>,
+    config: sled::Config,
+    /// Keys written since sled last wrote a snapshot (see `snapshot`).
+    since_snapshot: AtomicU64,
+    /// sled iterators alive (see `snapshot`).
+    iterators: Arc<AtomicUsize>,
     /// sled's data file, fsynced after every flush.
     data_file: File,
     wal: Mutex<Wal>,
@@ -130,7 +138,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
-            cache_bytes: 64 * 1024 * 1024,
+            cache_bytes: super::model::DEFAULT_CACHE_BYTES,
             faults: None,
         }
     }
@@ -206,40 +214,17 @@ impl Store {
             .cache_capacity(opts.cache_bytes)
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None);
-        // We hold onepoint.lock, so no other process has the store. sled's own lock can
-        // still be held for a moment by this process's last handle, which sled's threads
-        // release shortly after it is dropped (a close followed by a reopen): wait for it.
-        let mut attempts = 0;
-        let db = loop {
-            // sled panics on some damaged files (a truncated one): make that a clear error.
-            let opened = open_quietly(&config).map_err(|_| {
-                Error::store(format!(
-                    "the store {} is damaged (sled could not read {}): restore it from a backup",
-                    dir.display(),
-                    sled_dir.display()
-                ))
-            })?;
-            match opened {
-                Ok(db) => break db,
-                Err(e) if attempts < 100 && e.to_string().contains("could not acquire lock") => {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => {
-                    return Err(Error::store(format!(
-                        "cannot open the store's database {}: {e}; if it is damaged, restore the store from a backup",
-                        sled_dir.display()
-                    )));
-                }
-            }
-        };
+        let db = open_sled(&config, dir)?;
         let data_path = sled_dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| io("cannot open", &data_path, e))?;
         let applied = read_applied(&db)?;
         let (wal, replay) = Wal::open(dir, applied, opts.faults.clone())?;
         let store = Store {
             dir: dir.to_path_buf(),
-            db,
+            db: RwLock::new(Some(db)),
+            config,
+            since_snapshot: AtomicU64::new(0),
+            iterators: Arc::new(AtomicUsize::new(0)),
             data_file,
             wal: Mutex::new(wal),
             faults: opts.faults,
@@ -264,7 +249,75 @@ impl Store {
 
     /// The sequence number of the last log record sled has applied.
     pub fn applied_seq(&self) -> Result<u64> {
-        read_applied(&self.db)
+        self.with_db(|db| Ok(read_applied(db)))?
+    }
+
+    /// Runs `f` on sled under the read lock (so `snapshot` never closes sled under it).
+    fn with_db<T>(&self, f: impl FnOnce(&sled::Db) -> sled::Result<T>) -> Result<T> {
+        let slot = self.db.read();
+        let db = slot
+            .as_ref()
+            .ok_or_else(|| Error::store("the store's database failed to reopen; restart"))?;
+        f(db).map_err(|e| Error::store(format!("{e}")))
+    }
+
+    /// An iterator from sled, counted while it lives (`snapshot` waits for none).
+    fn iter_with(
+        &self,
+        make: &dyn Fn(&sled::Db) -> sled::Iter,
+    ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
+        let slot = self.db.read();
+        let (iter, failed) = match slot.as_ref() {
+            Some(db) => {
+                self.iterators.fetch_add(1, Ordering::SeqCst);
+                let counted = Counted {
+                    inner: make(db),
+                    live: self.iterators.clone(),
+                };
+                (Some(counted), None)
+            }
+            None => (
+                None,
+                Some(Err(Error::store(
+                    "the store's database failed to reopen; restart",
+                ))),
+            ),
+        };
+        iter.into_iter().flatten().map(map_entry).chain(failed)
+    }
+
+    /// Makes sled write a snapshot of its page table, by closing and reopening it: sled 0.34
+    /// writes one only while it opens, and opening reads every segment of its own log
+    /// written since the last one, so without this the next open (after a clean close or
+    /// a crash) reads everything this session wrote. Readers and the writer wait meanwhile.
+    /// Returns whether it did: it gives up after a while if readers keep iterating.
+    pub fn snapshot(&self) -> Result<bool> {
+        for _ in 0..200 {
+            let mut slot = self.db.write();
+            // Under the write lock nobody starts an iterator or a call on sled: once none is
+            // running, nothing of this process holds sled but `slot`.
+            if self.iterators.load(Ordering::SeqCst) > 0 {
+                drop(slot);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            }
+            if let Some(db) = slot.take() {
+                db.flush()
+                    .map_err(|e| Error::store(format!("flush failed: {e}")))?;
+                self.data_file
+                    .sync_data()
+                    .map_err(|e| Error::store(format!("fsync failed: {e}")))?;
+            }
+            *slot = Some(open_sled(&self.config, &self.dir)?);
+            self.since_snapshot.store(0, Ordering::Relaxed);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Keys written to sled since its last snapshot.
+    pub fn writes_since_snapshot(&self) -> u64 {
+        self.since_snapshot.load(Ordering::Relaxed)
     }
 
     /// Appends encoded log records `first_seq..=last_seq` and returns once they are
@@ -285,8 +338,9 @@ impl Store {
     fn apply_at(&self, seq: u64, set: &WriteSet) -> Result<()> {
         let mut batch = set.batch();
         batch.insert(APPLIED, &seq.to_be_bytes());
-        self.db
-            .apply_batch(batch)
+        self.since_snapshot
+            .fetch_add(set.len() as u64 + 1, Ordering::Relaxed);
+        self.with_db(|db| db.apply_batch(batch))
             .map_err(|e| Error::store(format!("write failed: {e}")))
     }
 
@@ -306,8 +360,7 @@ impl Store {
     }
 
     pub fn get_val(&self, key: &[u8]) -> Result<Option<Val>> {
-        self.db
-            .get(key)
+        self.with_db(|db| db.get(key))
             .map(|v| v.map(Val))
             .map_err(|e| Error::store(format!("read failed: {e}")))
     }
@@ -317,7 +370,7 @@ impl Store {
         &self,
         prefix: &[u8],
     ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
-        self.db.scan_prefix(prefix).map(map_entry)
+        self.iter_with(&|db| db.scan_prefix(prefix))
     }
 
     /// Entries with `from <= key < to`, ascending (`.rev()` for descending).
@@ -326,7 +379,8 @@ impl Store {
         from: &[u8],
         to: &[u8],
     ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
-        self.db.range(from.to_vec()..to.to_vec()).map(map_entry)
+        let range = from.to_vec()..to.to_vec();
+        self.iter_with(&|db| db.range(range.clone()))
     }
 
     /// Applies the batch atomically, straight to sled, and returns once it is durable (for
@@ -341,42 +395,95 @@ impl Store {
         if set.is_empty() {
             return Ok(());
         }
-        self.db
-            .apply_batch(set.batch())
+        self.since_snapshot
+            .fetch_add(set.len() as u64, Ordering::Relaxed);
+        self.with_db(|db| db.apply_batch(set.batch()))
             .map_err(|e| Error::store(format!("write failed: {e}")))
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.
     pub fn sync(&self) -> Result<()> {
-        self.db
-            .flush()
+        self.with_db(|db| db.flush())
             .map_err(|e| Error::store(format!("flush failed: {e}")))?;
         self.data_file
             .sync_data()
             .map_err(|e| Error::store(format!("fsync failed: {e}")))
     }
 
-    /// Bytes of live keys and values (what the store holds, before sled's overhead).
-    pub fn live_bytes(&self) -> Result<u64> {
-        let mut n = 0u64;
-        for r in self.db.iter() {
-            let (k, v) = r.map_err(|e| Error::store(format!("read failed: {e}")))?;
-            n += (k.len() + v.len()) as u64;
+    /// Live keys and values per table (the key's first byte): (table, entries, key bytes,
+    /// value bytes), what the store holds before sled's overhead.
+    pub fn live_bytes(&self) -> Result<Vec<(u8, u64, u64, u64)>> {
+        let mut by: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
+        for r in self.iter_with(&|db| db.iter()) {
+            let (k, v) = r?;
+            let e = by.entry(k.first().copied().unwrap_or(0)).or_default();
+            e.0 += 1;
+            e.1 += k.len() as u64;
+            e.2 += v.len() as u64;
         }
-        Ok(n)
+        Ok(by.into_iter().map(|(t, (n, k, v))| (t, n, k, v)).collect())
     }
 
-    /// Bytes on disk (sled and the log).
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0) + self.wal.lock().bytes()
+    /// Bytes on disk by file: sled's data file, its snapshots and the log.
+    pub fn disk_bytes(&self) -> Vec<(String, u64)> {
+        let sled_dir = self.dir.join("sled");
+        let mut out = vec![("sled/db".to_string(), file_len(&sled_dir.join("db")))];
+        let mut snaps = 0;
+        if let Ok(rd) = std::fs::read_dir(&sled_dir) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with("snap.") {
+                    snaps += e.metadata().map(|m| m.len()).unwrap_or(0);
+                }
+            }
+        }
+        out.push(("sled/snap.*".to_string(), snaps));
+        out.push(("wal".to_string(), self.wal.lock().bytes()));
+        out
     }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.db.flush();
+        if let Some(db) = self.db.get_mut() {
+            let _ = db.flush();
+        }
         let _ = self.data_file.sync_data();
     }
+}
+
+/// Opens sled. We hold onepoint.lock, so no other process has the store; sled's own lock
+/// can still be held for a moment by this process's last handle, which sled's threads
+/// release shortly after it is dropped (a close followed by a reopen): wait for it.
+fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
+    let sled_dir = dir.join("sled");
+    let mut attempts = 0;
+    loop {
+        // sled panics on some damaged files (a truncated one): make that a clear error.
+        let opened = open_quietly(config).map_err(|_| {
+            Error::store(format!(
+                "the store {} is damaged (sled could not read {}): restore it from a backup",
+                dir.display(),
+                sled_dir.display()
+            ))
+        })?;
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(e) if attempts < 250 && e.to_string().contains("could not acquire lock") => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(Error::store(format!(
+                    "cannot open the store's database {}: {e}; if it is damaged, restore the store from a backup",
+                    sled_dir.display()
+                )));
+            }
+        }
+    }
+}
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
 /// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`.
@@ -407,6 +514,31 @@ fn remove_unfinished_snapshots(sled_dir: &Path) {
         if name.starts_with("snap.") && name.ends_with(".generating") {
             let _ = std::fs::remove_file(e.path());
         }
+    }
+}
+
+/// An iterator counted in `live` until dropped.
+struct Counted<I> {
+    inner: I,
+    live: Arc<AtomicUsize>,
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.inner.next()
+    }
+}
+
+impl<I: DoubleEndedIterator> DoubleEndedIterator for Counted<I> {
+    fn next_back(&mut self) -> Option<I::Item> {
+        self.inner.next_back()
+    }
+}
+
+impl<I> Drop for Counted<I> {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -134,8 +134,8 @@ impl<'a> Tx<'a> {
             timestamp: self.now,
             body,
         };
-        let json = serde_json::to_vec(&ev).expect("events always serialise");
-        self.staged.insert(key1(EVENT, ev.offset), Some(json));
+        self.staged
+            .insert(key1(EVENT, ev.offset), Some(ev.encode_stored()));
     }
 
     /// Distinct keys written by the accepted commands so far.

@@ -3,15 +3,17 @@
 //! table's total and the page's position where the store knows them cheaply. Also the batch
 //! reads that keep a screen to one call per page (members by ids, every merchant's preview).
 //!
-//! Orders are the store's own indexes: members by id, by name (`N`) and by balance (`B`);
-//! deals by id (newest or oldest first), through the member (`V`) or merchant (`X`) index
-//! when filtered. Nothing here sorts in memory, so every order is the whole table's.
+//! Orders are the store's own indexes: members by id, by name (`N`), by balance (`B`) and
+//! by last activity (`L`); deals by id (newest or oldest first), through the member (`V`)
+//! or merchant (`X`) index when filtered, by points (`P`) and by date (`T`). Nothing here sorts in memory,
+//! so every order is the whole table's.
 
 use serde::{Deserialize, Serialize};
 
+use super::calendar::Millis;
 use super::calendar::Month;
 use super::core::Core;
-use super::error::Result;
+use super::error::{Error, Result};
 use super::ids::{DealId, MemberId, MerchantId};
 use super::ledger::{account_of, deal_of, member_of};
 use super::model::{
@@ -20,9 +22,10 @@ use super::model::{
 use super::money::Points;
 use super::query::MAX_PAGE;
 use super::schema::{
-    BALANCE, DEAL, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME, VIEW, VIEW_MERCHANT,
-    balance_key, decode, key1, key2, name_key, read_u64,
+    ACTIVITY, BALANCE, DEAL, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME, VIEW,
+    VIEW_MERCHANT, balance_key, decode, key1, key2, name_key, read_u64,
 };
+use super::sort_index::{DEAL_INDEXES, activity_key, activity_member, deal_of_key};
 use super::store::{Store, Val};
 use super::tx::prefix_end;
 
@@ -64,6 +67,9 @@ pub enum MemberOrder {
     Id,
     Name,
     Balance,
+    /// The account's last activity (latest deal date or withdrawal); never-active members
+    /// sort below every instant.
+    LastActivity,
 }
 
 /// A member's place in an order (the cursor of a member window).
@@ -74,6 +80,7 @@ pub enum MemberKey {
     /// The lowercased name, then the id.
     Name(String, MemberId),
     Balance(Points, MemberId),
+    LastActivity(Option<Millis>, MemberId),
 }
 
 impl MemberOrder {
@@ -82,6 +89,7 @@ impl MemberOrder {
             MemberOrder::Id => MemberKey::Id(m.member_id),
             MemberOrder::Name => MemberKey::Name(m.name.to_lowercase(), m.member_id),
             MemberOrder::Balance => MemberKey::Balance(m.point, m.member_id),
+            MemberOrder::LastActivity => MemberKey::LastActivity(m.last_activity, m.member_id),
         }
     }
 }
@@ -92,6 +100,7 @@ impl MemberKey {
             MemberKey::Id(m) => key1(MEMBER, m.0),
             MemberKey::Name(n, m) => name_key(n, m.0),
             MemberKey::Balance(p, m) => balance_key(*p, m.0),
+            MemberKey::LastActivity(t, m) => activity_key(*t, m.0),
         }
     }
 }
@@ -111,7 +120,23 @@ pub struct MemberWindow {
     pub segment: Option<String>,
 }
 
-/// Deals by id (newest first unless `oldest_first`), filtered.
+/// The deal orders the store has an index for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DealOrder {
+    /// The order deals were recorded in.
+    #[default]
+    Id,
+    /// Points, then id. Over all deals only: not with a member or merchant filter.
+    Points,
+    /// The deal date, then id (a deal's date may be given, so this is not the id order).
+    /// Over all deals only, as points.
+    Date,
+}
+
+/// Deals in an order (highest first unless `oldest_first`: newest, or most points), filtered.
+/// The cursor is a deal id in every order: a deal's points and date never change, so its
+/// place in those orders is read from the deal.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DealWindow {
@@ -120,6 +145,9 @@ pub struct DealWindow {
     pub month: Option<Month>,
     pub deal_type: Option<DealType>,
     pub status: Option<DealStatus>,
+    #[serde(default)]
+    pub order: DealOrder,
+    /// Ascending: oldest first by id or date, fewest points first by points.
     pub oldest_first: bool,
     pub anchor: Anchor<DealId>,
     pub limit: usize,
@@ -278,6 +306,7 @@ impl Core {
             MemberOrder::Id => MEMBER,
             MemberOrder::Name => NAME,
             MemberOrder::Balance => BALANCE,
+            MemberOrder::LastActivity => ACTIVITY,
         };
         let p = plan(&q.anchor, q.descending, MemberKey::index_key);
         let mut rows = Vec::new();
@@ -287,6 +316,7 @@ impl Core {
                 MemberOrder::Id => read_u64(&k, 1),
                 MemberOrder::Name => read_u64(&k, k.len() - 8),
                 MemberOrder::Balance => read_u64(&k, 9),
+                MemberOrder::LastActivity => activity_member(&k),
             };
             if id == 0 || !named(id) {
                 continue;
@@ -358,7 +388,33 @@ impl Core {
         // Each source yields deal ids in ascending or descending order from the anchor.
         let p;
         let ids: Box<dyn Iterator<Item = Result<u64>>>;
-        if let Some(m) = q.member {
+        let index = match q.order {
+            DealOrder::Id => None,
+            DealOrder::Points => Some(DEAL_INDEXES[0]),
+            DealOrder::Date => Some(DEAL_INDEXES[1]),
+        };
+        if let Some((tag, name, key)) = index {
+            if q.member.is_some() || q.merchant.is_some() {
+                return Err(Error::invalid(
+                    "order",
+                    &format!("{name} order covers all deals: not with a member or merchant filter"),
+                ));
+            }
+            // The cursor's place: its deal's value (which never changes), then its id.
+            let at = match &q.anchor {
+                Anchor::After(d) | Anchor::Before(d) | Anchor::From(d) => {
+                    Some(key(&deal_of(store, *d)?))
+                }
+                Anchor::First | Anchor::Last => None,
+            };
+            p = plan(&q.anchor, !q.oldest_first, |_: &DealId| {
+                at.clone().unwrap_or_default()
+            });
+            ids = Box::new(
+                walk(store, tag, p.from.clone(), p.ascending)
+                    .map(|r| r.map(|(k, _)| deal_of_key(&k))),
+            );
+        } else if let Some(m) = q.member {
             member_of(store, m)?;
             let prefix = key1(VIEW, m.0);
             p = plan(&q.anchor, !q.oldest_first, |d: &DealId| {
@@ -433,7 +489,10 @@ impl Core {
         let last_deal = self.meta().last_deal;
         let mut w = Window::finish(rows, limit, kind(&q.anchor), p.backwards, total);
         // Deal ids are dense: unfiltered, a deal's place follows from its id.
-        if unfiltered && let Some(first) = w.rows.first() {
+        if unfiltered
+            && q.order == DealOrder::Id
+            && let Some(first) = w.rows.first()
+        {
             w.first_position = Some(if q.oldest_first {
                 first.id.0 - 1
             } else {

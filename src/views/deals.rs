@@ -1,4 +1,4 @@
-//! The Deals tab: deals newest first (or oldest first) over the whole table, with names
+//! The Deals tab: deals by id, date or points, either way, over the whole table, with names
 //! beside ids, the position, filter and sort in the title; failed deals stand out.
 
 use ratatui::Frame;
@@ -10,13 +10,16 @@ use super::format::{date_time_in, points, thousands};
 use super::theme::Theme;
 use super::widgets::{block, heading, position_title, window_table};
 use crate::app::state::State;
-use crate::domain::{BillingStatus, DealStatus};
+use crate::domain::{BillingStatus, DealOrder, DealStatus};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let d = &s.deals;
+    // Under a member or merchant filter the deals are by id whatever was chosen.
+    let sort = d.shown_sort();
+    let by = |o: DealOrder| (sort.by == o).then_some(!sort.oldest_first);
     let fd = d.filter.describe();
     let mut notes = vec![
-        format!("sort {}", d.sort.label()),
+        format!("sort {}", sort.label()),
         if fd.is_empty() {
             String::new()
         } else {
@@ -32,8 +35,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     // Narrow screens drop the year and the amount so the names keep some room.
     let narrow = area.width < 110;
     let mut head: Vec<Cell> = vec![
-        Cell::from(heading("id", Some(!d.sort.oldest_first))),
-        Cell::from("date"),
+        Cell::from(heading("id", by(DealOrder::Id))),
+        Cell::from(heading("date", by(DealOrder::Date))),
         Cell::from("member"),
         Cell::from("merchant"),
         Cell::from("type"),
@@ -50,7 +53,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         widths.push(Constraint::Length(13));
     }
     head.extend([
-        Cell::from(Line::from("points").right_aligned()),
+        Cell::from(Line::from(heading("points", by(DealOrder::Points))).right_aligned()),
         Cell::from("status"),
     ]);
     widths.extend([Constraint::Length(12), Constraint::Length(7)]);

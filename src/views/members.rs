@@ -56,7 +56,7 @@ pub fn table(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         head.push("joined".into());
         widths.push(Constraint::Length(10));
     }
-    head.push("last activity".into());
+    head.push(heading("last activity", by(MemberOrder::LastActivity)));
     widths.push(Constraint::Length(13));
     let head: Vec<Cell> = head
         .into_iter()

@@ -16,6 +16,14 @@ pub struct DealsState {
     pub sort: DealSort,
 }
 
+impl DealsState {
+    /// The order the table is in: the chosen sort, or id order under a member or merchant
+    /// filter (points order covers all deals).
+    pub fn shown_sort(&self) -> DealSort {
+        self.sort.under(self.filter.scoped())
+    }
+}
+
 /// The filters of the deal list, as the store's query takes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DealFilter {
@@ -55,13 +63,21 @@ impl DealFilter {
         if errs.is_empty() { Ok(f) } else { Err(errs) }
     }
 
+    /// True when the filter names a member or merchant: their deals are read through
+    /// their own indexes, by id only.
+    pub fn scoped(&self) -> bool {
+        self.member.is_some() || self.member_name.is_some() || self.merchant.is_some()
+    }
+
     pub fn window(&self, sort: DealSort, anchor: Anchor<DealId>, limit: usize) -> DealWindow {
+        let sort = sort.under(self.scoped());
         DealWindow {
             member: self.member,
             merchant: self.merchant,
             month: self.month,
             deal_type: self.deal_type,
             status: self.status,
+            order: sort.by,
             oldest_first: sort.oldest_first,
             anchor,
             limit,

@@ -78,12 +78,29 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
     let info = core.info().map_err(|e| e.to_string())?;
-    let (disk, live) = core.store_bytes().map_err(|e| e.to_string())?;
+    let (files, tables) = core.store_bytes().map_err(|e| e.to_string())?;
     drop(core);
+    let deals_stored = info.deals.max(1) as f64;
+    let live: u64 = tables.iter().map(|t| t.2 + t.3).sum();
+    // What a user sees on disk once the session has closed: every file of the store.
+    let (disk, allocated) = dir_bytes(&dir);
+    let per_table: serde_json::Map<String, serde_json::Value> = tables
+        .iter()
+        .map(|&(t, n, k, v)| {
+            (
+                (t as char).to_string(),
+                serde_json::json!({"entries": n, "key_bytes": k, "value_bytes": v,
+                    "bytes_per_deal": ((k + v) as f64 / deals_stored * 10.0).round() / 10.0}),
+            )
+        })
+        .collect();
+    let per_file: serde_json::Map<String, serde_json::Value> = files
+        .into_iter()
+        .map(|(f, b)| (f, serde_json::json!(b)))
+        .collect();
     let after_close = open_in_child(&dir)?;
     kill_a_writer(&dir, members)?;
     let after_kill = open_in_child(&dir)?;
-    let deals_stored = info.deals.max(1) as f64;
     let line = serde_json::json!({
         "scenario": "ingest",
         "members": members,
@@ -100,8 +117,12 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "budget_p99_ack_ms": 25,
         "store_bytes": info.store_bytes,
         "store_deals": info.deals,
+        "store_bytes_after_close": disk,
         "store_bytes_per_deal": disk as f64 / deals_stored,
+        "allocated_bytes_per_deal": allocated as f64 / deals_stored,
         "live_bytes_per_deal": live as f64 / deals_stored,
+        "live_by_table": per_table,
+        "files_before_close": per_file,
         "budget_store_bytes_per_deal": 600,
         "open_ms_after_close": after_close.0,
         "rss_mb_after_open_after_close": after_close.1,
@@ -111,6 +132,29 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     });
     println!("{line}");
     Ok(())
+}
+
+/// The store directory's bytes: (apparent file lengths, blocks allocated).
+fn dir_bytes(p: &std::path::Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = (0, 0);
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => {
+                    let (a, b) = dir_bytes(&e.path());
+                    total.0 += a;
+                    total.1 += b;
+                }
+                Ok(m) => {
+                    total.0 += m.len();
+                    total.1 += m.blocks() * 512;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    total
 }
 
 /// Opens the store in a fresh process (`onepoint-bench open`): (open ms, RSS MB after).

@@ -1,0 +1,494 @@
+//! The sorts kept by indexes of their own (members by last activity, deals by points and
+//! by date):
+//! the order read from the store, page by page from either end, equals a sort of every
+//! record computed here; `check` finds a missing or stale entry; a store written without
+//! the indexes gets them built when it is opened.
+
+mod support;
+
+use onepoint::domain::schema::{self, ACCOUNT, DEAL, decode, encode, key1};
+use onepoint::domain::sort_index::{activity_key, deal_date_key, deal_points_key};
+use onepoint::domain::store::{Store, StoreOptions, WriteSet};
+use onepoint::domain::tx::Reader;
+use onepoint::domain::{
+    Account, Amount, Anchor, Command, Deal, DealId, DealOrder, DealRequest, DealStatus, DealWindow,
+    MemberId, MemberKey, MemberOrder, MemberView, MemberWindow, MerchantId, Points, Window,
+};
+use support::{Fixture, NOW_MS};
+
+const MEMBERS: u64 = 45;
+const HOUR: i64 = 3_600_000;
+
+fn save_at(f: &Fixture, m: u64, amount: u64, hours_ago: i64) {
+    f.deal(DealRequest::Save {
+        member: MemberId(m),
+        merchant: MerchantId(1 + m % 4),
+        amount: Amount(amount),
+        date: Some(NOW_MS - hours_ago * HOUR),
+    })
+    .unwrap();
+}
+
+/// 45 members: some never active, some with backdated deals (so neither id nor deal order
+/// is activity order), ties on the same instant, withdrawals (active at the withdrawal),
+/// points repeated across deals, failed uses (0-point deals kept with their points).
+fn store() -> Fixture {
+    let f = support::fixture();
+    for i in 0..MEMBERS {
+        f.join(&format!("m{i}"));
+    }
+    for m in 1..=MEMBERS {
+        if m % 9 == 0 {
+            continue; // never active
+        }
+        // Hours ago scrambled over ids; a tie every few members.
+        let ago = ((m * 37) % 23) as i64 + 1;
+        save_at(&f, m, 1_000 * (1 + m % 5), ago);
+        if m % 4 == 0 {
+            // An older deal after it: the last activity stays the latest date.
+            save_at(&f, m, 700, ago + 30);
+        }
+    }
+    for m in [3u64, 20] {
+        f.use_pts(m, 2, 1_000_000).unwrap(); // failed: short of points, dated now
+    }
+    f.cancel(5).unwrap();
+    for m in [7u64, 31] {
+        f.one(Command::Withdraw(MemberId(m))).unwrap();
+    }
+    f.assert_check();
+    f
+}
+
+fn member_window(f: &Fixture, descending: bool, anchor: Anchor<MemberKey>) -> Window<MemberView> {
+    f.core
+        .member_window(&MemberWindow {
+            order: MemberOrder::LastActivity,
+            descending,
+            anchor,
+            limit: 6,
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn all_members(f: &Fixture) -> Vec<MemberView> {
+    let all = f
+        .core
+        .members_by_ids(&(1..=MEMBERS).map(MemberId).collect::<Vec<_>>())
+        .unwrap();
+    assert_eq!(all.len() as u64, MEMBERS);
+    all
+}
+
+fn by_activity(f: &Fixture, descending: bool) -> Vec<u64> {
+    let mut all = all_members(f);
+    all.sort_by(|a, b| {
+        let o = a
+            .last_activity
+            .cmp(&b.last_activity)
+            .then(a.member_id.cmp(&b.member_id));
+        if descending { o.reverse() } else { o }
+    });
+    all.iter().map(|m| m.member_id.0).collect()
+}
+
+fn walk_members(f: &Fixture, descending: bool, backwards: bool) -> Vec<u64> {
+    let key = |m: &MemberView| MemberOrder::LastActivity.key_of(m);
+    let mut seen: Vec<u64> = Vec::new();
+    let mut w = member_window(
+        f,
+        descending,
+        if backwards {
+            Anchor::Last
+        } else {
+            Anchor::First
+        },
+    );
+    assert_eq!(w.total, Some(MEMBERS));
+    loop {
+        let ids = w.rows.iter().map(|m| m.member_id.0);
+        if backwards {
+            let mut page: Vec<u64> = ids.collect();
+            page.extend(seen);
+            seen = page;
+            if !w.more_before {
+                break;
+            }
+            w = member_window(f, descending, Anchor::Before(key(&w.rows[0])));
+        } else {
+            seen.extend(ids);
+            if !w.more_after {
+                break;
+            }
+            w = member_window(f, descending, Anchor::After(key(w.rows.last().unwrap())));
+        }
+    }
+    seen
+}
+
+#[test]
+fn members_by_last_activity_are_the_whole_table_in_order_both_ways() {
+    let f = store();
+    let mut distinct = std::collections::BTreeSet::new();
+    for m in all_members(&f) {
+        distinct.insert(m.last_activity);
+    }
+    assert!(distinct.len() > 10, "the fixture must spread activity");
+    assert!(
+        distinct.contains(&None),
+        "and keep some members never active"
+    );
+    for descending in [false, true] {
+        let want = by_activity(&f, descending);
+        assert_ne!(want, (1..=MEMBERS).collect::<Vec<_>>());
+        assert_eq!(
+            walk_members(&f, descending, false),
+            want,
+            "desc={descending}"
+        );
+        assert_eq!(
+            walk_members(&f, descending, true),
+            want,
+            "desc={descending} back"
+        );
+    }
+    // Most recent first: the withdrawals and the failed uses happened now.
+    let top = member_window(&f, true, Anchor::First);
+    assert_eq!(top.rows[0].last_activity, Some(NOW_MS));
+    assert_eq!(top.first_position, Some(0));
+}
+
+#[test]
+fn a_member_moves_in_the_activity_order_when_it_deals() {
+    let f = store();
+    // Member 9 never dealt: first in ascending order (lowest id among the never-active).
+    let first = member_window(&f, false, Anchor::First);
+    assert_eq!(first.rows[0].member_id, MemberId(9));
+    assert_eq!(first.rows[0].last_activity, None);
+    save_at(&f, 9, 5_000, 0);
+    let top = member_window(&f, true, Anchor::First);
+    let now: Vec<u64> = top
+        .rows
+        .iter()
+        .take_while(|m| m.last_activity == Some(NOW_MS))
+        .map(|m| m.member_id.0)
+        .collect();
+    assert!(now.contains(&9), "{now:?}");
+    assert_eq!(walk_members(&f, true, false), by_activity(&f, true));
+    f.assert_check();
+}
+
+fn deal_window(f: &Fixture, q: DealWindow) -> Window<Deal> {
+    f.core.deal_window(&q).unwrap()
+}
+
+/// Every deal, read by id (the independent source).
+fn all_deals(f: &Fixture) -> Vec<Deal> {
+    let w = deal_window(
+        f,
+        DealWindow {
+            oldest_first: true,
+            limit: 10_000,
+            ..Default::default()
+        },
+    );
+    assert!(!w.more_after);
+    w.rows
+}
+
+fn walk_deals(f: &Fixture, base: &DealWindow, backwards: bool) -> Vec<u64> {
+    let q = |anchor| DealWindow {
+        anchor,
+        limit: 5,
+        ..base.clone()
+    };
+    let mut seen: Vec<u64> = Vec::new();
+    let mut w = deal_window(
+        f,
+        q(if backwards {
+            Anchor::Last
+        } else {
+            Anchor::First
+        }),
+    );
+    loop {
+        let ids = w.rows.iter().map(|d| d.id.0);
+        if backwards {
+            let mut page: Vec<u64> = ids.collect();
+            page.extend(seen);
+            seen = page;
+            if !w.more_before {
+                break;
+            }
+            w = deal_window(f, q(Anchor::Before(w.rows[0].id)));
+        } else {
+            seen.extend(ids);
+            if !w.more_after {
+                break;
+            }
+            w = deal_window(f, q(Anchor::After(w.rows.last().unwrap().id)));
+        }
+    }
+    seen
+}
+
+#[test]
+fn deals_by_points_and_by_date_are_every_deal_in_order_both_ways_and_filtered() {
+    let f = store();
+    let all = all_deals(&f);
+    assert!(all.len() > 40);
+    let by_id: Vec<u64> = all.iter().map(|d| d.id.0).collect();
+    for (order, ascending, status) in [
+        (DealOrder::Points, false, None),
+        (DealOrder::Points, true, None),
+        (DealOrder::Points, false, Some(DealStatus::Success)),
+        (DealOrder::Points, true, Some(DealStatus::Fail)),
+        (DealOrder::Date, false, None),
+        (DealOrder::Date, true, None),
+        (DealOrder::Date, true, Some(DealStatus::Success)),
+    ] {
+        let mut want: Vec<&Deal> = all
+            .iter()
+            .filter(|d| status.is_none_or(|s| s == d.status))
+            .collect();
+        want.sort_by(|a, b| {
+            let o = match order {
+                DealOrder::Date => a.deal_date.cmp(&b.deal_date),
+                _ => a.point.cmp(&b.point),
+            }
+            .then(a.id.cmp(&b.id));
+            if ascending { o } else { o.reverse() }
+        });
+        let want: Vec<u64> = want.iter().map(|d| d.id.0).collect();
+        if status.is_none() && ascending {
+            assert_ne!(
+                want, by_id,
+                "{order:?}: the fixture's order differs from ids"
+            );
+        }
+        let base = DealWindow {
+            order,
+            oldest_first: ascending,
+            status,
+            ..Default::default()
+        };
+        let what = format!("{order:?} asc={ascending} {status:?}");
+        assert_eq!(walk_deals(&f, &base, false), want, "{what}");
+        assert_eq!(walk_deals(&f, &base, true), want, "{what} back");
+    }
+    let top = deal_window(
+        &f,
+        DealWindow {
+            order: DealOrder::Points,
+            limit: 1,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        top.rows[0].point,
+        all.iter().map(|d| d.point).max().unwrap()
+    );
+    assert_eq!(top.total, Some(all.len() as u64));
+    // From a deal: it and the ones after it in points order.
+    let from = deal_window(
+        &f,
+        DealWindow {
+            order: DealOrder::Points,
+            anchor: Anchor::From(top.rows[0].id),
+            limit: 3,
+            ..Default::default()
+        },
+    );
+    assert_eq!(from.rows[0].id, top.rows[0].id);
+}
+
+#[test]
+fn points_order_with_a_member_or_merchant_filter_is_refused_naming_the_field() {
+    let f = store();
+    for q in [
+        DealWindow {
+            order: DealOrder::Points,
+            member: Some(MemberId(1)),
+            ..Default::default()
+        },
+        DealWindow {
+            order: DealOrder::Points,
+            merchant: Some(MerchantId(1)),
+            ..Default::default()
+        },
+    ] {
+        let e = f.core.deal_window(&q).unwrap_err();
+        assert!(e.to_string().contains("order"), "{e}");
+    }
+    let e = f
+        .core
+        .deal_window(&DealWindow {
+            order: DealOrder::Points,
+            anchor: Anchor::After(DealId(9_999)),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("9999"), "{e}");
+}
+
+/// Closes the core, edits the raw store, reopens.
+fn tamper(f: &mut Fixture, edit: impl FnOnce(&Store, &mut WriteSet)) {
+    let placeholder = tempfile::tempdir().unwrap();
+    f.core = support::open(placeholder.path(), &f.clock);
+    {
+        let store = Store::open(f.dir.path(), StoreOptions::default()).unwrap();
+        let mut set = WriteSet::default();
+        edit(&store, &mut set);
+        store.commit(set).unwrap();
+    }
+    f.core = support::open(f.dir.path(), &f.clock);
+}
+
+fn violations(f: &Fixture) -> Vec<String> {
+    let r = f.core.check().unwrap();
+    assert!(!r.ok, "check must fail");
+    r.violations
+}
+
+fn account(s: &Store, m: u64) -> Account {
+    s.get(&key1(ACCOUNT, m)).unwrap().unwrap()
+}
+
+fn deal(s: &Store, id: u64) -> Deal {
+    decode(&s.get_val(&key1(DEAL, id)).unwrap().unwrap()).unwrap()
+}
+
+#[test]
+fn check_reports_a_missing_activity_entry() {
+    let mut f = store();
+    tamper(&mut f, |s, set| {
+        set.remove(&activity_key(account(s, 4).last_activity, 4));
+    });
+    let v = violations(&f);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("last-activity index holds 44 entries for 45 members")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn check_reports_a_stale_activity_entry() {
+    let mut f = store();
+    tamper(&mut f, |s, set| {
+        let at = account(s, 4).last_activity;
+        set.remove(&activity_key(at, 4));
+        set.put(&activity_key(at.map(|t| t - 1), 4), &[]);
+    });
+    let v = violations(&f);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("last-activity index entry of member 4 differs")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn check_reports_missing_and_stray_points_entries() {
+    let mut f = store();
+    tamper(&mut f, |s, set| {
+        set.remove(&deal_points_key(deal(s, 2).point, 2));
+    });
+    let v = violations(&f);
+    assert!(v.iter().any(|m| m.contains("points index holds")), "{v:?}");
+    let mut f = store();
+    tamper(&mut f, |s, set| {
+        let d = deal(s, 3);
+        set.put(&deal_points_key(d.point + Points(1), 3), &[]);
+        // And the activity index of an account edited behind the index's back.
+        let mut a = account(s, 2);
+        a.last_activity = Some(1);
+        set.put(&key1(ACCOUNT, 2), &encode(&a));
+    });
+    let v = violations(&f);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("points index entry of deal 3 differs")),
+        "{v:?}"
+    );
+    assert!(
+        v.iter()
+            .any(|m| m.contains("last-activity index entry of member 2 differs")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn check_reports_a_stray_date_entry() {
+    let mut f = store();
+    tamper(&mut f, |s, set| {
+        let d = deal(s, 6);
+        set.put(&deal_date_key(d.deal_date - 1, 6), &[]);
+    });
+    let v = violations(&f);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("date index entry of deal 6 differs")),
+        "{v:?}"
+    );
+    assert!(
+        v.iter()
+            .any(|m| m.contains("date index holds 54 entries for 53 deals")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_store_of_the_first_index_version_gets_the_date_index_when_opened() {
+    let mut f = store();
+    let dates = DealWindow {
+        order: DealOrder::Date,
+        ..Default::default()
+    };
+    let before = walk_deals(&f, &dates, false);
+    tamper(&mut f, |s, set| {
+        for r in s.scan_prefix(&[schema::DEAL_DATE]) {
+            set.remove(&r.unwrap().0);
+        }
+        set.put(b"Csortidx", &1u64.to_be_bytes());
+    });
+    assert_eq!(walk_deals(&f, &dates, false), before);
+    f.assert_check();
+}
+
+#[test]
+fn a_store_written_without_the_indexes_gets_them_when_opened() {
+    let mut f = store();
+    let members_before = walk_members(&f, true, false);
+    let points = DealWindow {
+        order: DealOrder::Points,
+        ..Default::default()
+    };
+    let deals_before = walk_deals(&f, &points, false);
+    let dates = DealWindow {
+        order: DealOrder::Date,
+        ..Default::default()
+    };
+    let dates_before = walk_deals(&f, &dates, false);
+    // What a store of the previous version holds: neither index, nor their mark.
+    tamper(&mut f, |s, set| {
+        let mut n = 0;
+        for tag in [schema::ACTIVITY, schema::DEAL_POINTS, schema::DEAL_DATE] {
+            for r in s.scan_prefix(&[tag]) {
+                set.remove(&r.unwrap().0);
+                n += 1;
+            }
+        }
+        assert!(n > 140);
+        set.remove(b"Csortidx");
+    });
+    assert_eq!(walk_members(&f, true, false), members_before);
+    assert_eq!(walk_deals(&f, &points, false), deals_before);
+    assert_eq!(walk_deals(&f, &dates, false), dates_before);
+    f.assert_check();
+    // And the write path keeps the rebuilt index.
+    save_at(&f, 9, 5_000, 0);
+    assert_eq!(walk_members(&f, true, false), by_activity(&f, true));
+    f.assert_check();
+}
