@@ -216,6 +216,7 @@ impl Store {
         let _ = lock.sync_all();
 
         let sled_dir = dir.join("sled");
+        super::wal::verify(dir)?;
         remove_unfinished_snapshots(&sled_dir);
         let config = sled::Config::new()
             .path(&sled_dir)
@@ -266,7 +267,7 @@ impl Store {
         let db = slot
             .as_ref()
             .ok_or_else(|| Error::store("the store's database failed to reopen; restart"))?;
-        f(db).map_err(|e| Error::store(format!("{e}")))
+        f(db).map_err(|e| sled_error(&self.dir, e))
     }
 
     /// An iterator from sled, counted while it lives (`snapshot` waits for none).
@@ -291,7 +292,11 @@ impl Store {
                 ))),
             ),
         };
-        iter.into_iter().flatten().map(map_entry).chain(failed)
+        let dir = self.dir.clone();
+        iter.into_iter()
+            .flatten()
+            .map(move |r| map_entry(&dir, r))
+            .chain(failed)
     }
 
     /// Makes sled write a snapshot of its page table, by closing and reopening it: sled 0.34
@@ -491,6 +496,7 @@ fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
                     sled_dir.display()
                 )));
             }
+            Err(e @ sled::Error::Corruption { .. }) => return Err(sled_error(dir, e)),
             Err(e) => {
                 return Err(Error::store(format!(
                     "cannot open the store's database {}: {e}; if it is damaged, restore the store from a backup",
@@ -599,9 +605,27 @@ impl<I> Drop for Counted<I> {
     }
 }
 
-fn map_entry(r: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(Val, Val)> {
-    r.map(|(k, v)| (Val(k), Val(v)))
-        .map_err(|e| Error::store(format!("read failed: {e}")))
+fn map_entry(dir: &Path, r: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(Val, Val)> {
+    r.map(|(k, v)| (Val(k), Val(v))).map_err(|e| match e {
+        sled::Error::Corruption { .. } => sled_error(dir, e),
+        e => Error::store(format!("read failed: {e}")),
+    })
+}
+
+/// A sled error as the store's: damage names sled's data file and what to do.
+fn sled_error(dir: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Corruption { at: Some(_), .. } => Error::store(format!(
+            "the store's database {} is damaged ({e}): restore the store from a backup",
+            dir.join("sled").join("db").display()
+        )),
+        // No offset: found while reading the snapshot or checking it against the log.
+        sled::Error::Corruption { at: None, .. } => Error::store(format!(
+            "the store's database {} is damaged (its data file db or its snapshot snap.*: {e}): restore the store from a backup",
+            dir.join("sled").display()
+        )),
+        e => Error::store(format!("{e}")),
+    }
 }
 
 /// Raw sled figures for the benchmark: batched inserts per second and flush+fsyncs per
