@@ -4,9 +4,9 @@
 //!   in one transaction, sealing the accepted writes into log records of about
 //!   `CHUNK_WRITES` keys (whole commands each);
 //! - the log thread appends every queued group's records to the write-ahead log with one
-//!   fdatasync, then applies them to sled (from here they are visible) and answers each
-//!   caller (one hand-off fewer than a thread per step: on a loaded machine each costs a
-//!   wake-up);
+//!   fdatasync, then hands them on;
+//! - the apply thread applies them to sled (from here they are visible) and answers each
+//!   caller, while the log thread syncs the next groups;
 //! - the checkpoint thread flushes sled every `CHECKPOINT_EVERY` so old log segments go.
 //!
 //! So no reader sees a write a crash can take back, and sled's own fsync is off the
@@ -39,8 +39,8 @@ pub const CHUNK_WRITES: usize = 256;
 /// on open).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
-/// Keys written to sled after which it writes a snapshot once writes pause for a
-/// checkpoint interval (see `checkpoint_loop`).
+/// Keys written to sled after which it writes a snapshot on close or once writes pause
+/// for a checkpoint interval (see `checkpoint_loop`).
 const SNAPSHOT_IDLE_WRITES: u64 = 20_000;
 
 /// Keys written to sled after which it writes a snapshot even while writes go on (a
@@ -477,9 +477,15 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
 }
 
 /// Makes groups durable (every queued group's records, one append and one fdatasync), then
-/// applies them.
+/// hands them to the apply thread: group N is applied and answered while group N+1 syncs
+/// (the two run on the two cores), and nothing is applied before its own sync.
 fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
-    let mut applier = Applier { broken: None };
+    let (apply_tx, apply_rx) = mpsc::channel::<Vec<Group>>();
+    let s = shared.clone();
+    let applier = std::thread::Builder::new()
+        .name("onepoint-apply".into())
+        .spawn(move || apply_loop(&s, apply_rx))
+        .expect("start the apply thread");
     let mut buf = Vec::new();
     let mut payload = Vec::new();
     while let Ok(first) = groups.recv() {
@@ -506,9 +512,7 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         };
         match logged {
             Ok(()) => {
-                for g in batch {
-                    applier.apply(shared, g);
-                }
+                let _ = apply_tx.send(batch);
             }
             Err(e) => {
                 // Nothing of these is on disk (the log was cut back) and nothing of them is
@@ -517,6 +521,18 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
                 *shared.failed.lock() = Some(e.clone());
                 batch.into_iter().for_each(|g| g.fail(&e));
             }
+        }
+    }
+    drop(apply_tx);
+    let _ = applier.join();
+}
+
+/// Applies durable groups in the order they were logged, then answers their callers.
+fn apply_loop(shared: &Shared, batches: Receiver<Vec<Group>>) {
+    let mut applier = Applier { broken: None };
+    while let Ok(batch) = batches.recv() {
+        for g in batch {
+            applier.apply(shared, g);
         }
     }
 }
@@ -602,9 +618,10 @@ fn checkpoint_loop(shared: &Shared) {
             }
         }
         let since = shared.store.writes_since_snapshot();
-        let due = (closing && since > 0)
-            || (idle && since >= SNAPSHOT_IDLE_WRITES)
-            || since >= SNAPSHOT_BUSY_WRITES;
+        // A short tail costs the next open little (and sled snapshots it then): a session
+        // of a few writes, such as one CLI command, closes without a reopen.
+        let due =
+            ((closing || idle) && since >= SNAPSHOT_IDLE_WRITES) || since >= SNAPSHOT_BUSY_WRITES;
         if due && shared.failed.lock().is_none() {
             let t0 = std::time::Instant::now();
             match shared.store.snapshot() {

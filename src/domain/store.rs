@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, RwLock};
 
 use super::error::{Error, Result};
-use super::wal::{Faults, Wal};
+use super::wal::{Faults, Wal, disk_full_hint};
 
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
 const APPLIED: &[u8] = b"Cwal";
@@ -145,7 +145,12 @@ impl Default for StoreOptions {
 }
 
 fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::store(format!("{what} {}: {e}", path.display()))
+    let e = e.to_string();
+    Error::store(format!(
+        "{what} {}: {e}{}",
+        path.display(),
+        disk_full_hint(&e)
+    ))
 }
 
 /// Whether `dir` holds a store (a read opens only one that does: it never creates one).
@@ -168,6 +173,9 @@ pub fn require_existing(dir: &Path) -> Result<()> {
 impl Store {
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create store directory", dir, e))?;
+        if exists(dir) {
+            check_free_space(dir)?;
+        }
         let lock_path = dir.join("onepoint.lock");
         let mut lock = OpenOptions::new()
             .create(true)
@@ -290,8 +298,14 @@ impl Store {
     /// writes one only while it opens, and opening reads every segment of its own log
     /// written since the last one, so without this the next open (after a clean close or
     /// a crash) reads everything this session wrote. Readers and the writer wait meanwhile.
-    /// Returns whether it did: it gives up after a while if readers keep iterating.
+    /// Returns whether it did: it gives up after a while if readers keep iterating, and
+    /// skips it on a disk too full for the snapshot.
     pub fn snapshot(&self) -> Result<bool> {
+        // The reopen writes a snapshot: on a disk too full for it, sled would fail to open
+        // and leave the store closed; skip it (the next open reads a longer tail).
+        if check_free_space(&self.dir).is_err() {
+            return Ok(false);
+        }
         for _ in 0..200 {
             let mut slot = self.db.write();
             // Under the write lock nobody starts an iterator or a call on sled: once none is
@@ -341,7 +355,7 @@ impl Store {
         self.since_snapshot
             .fetch_add(set.len() as u64 + 1, Ordering::Relaxed);
         self.with_db(|db| db.apply_batch(batch))
-            .map_err(|e| Error::store(format!("write failed: {e}")))
+            .map_err(|e| io("cannot write to", &self.dir.join("sled"), e))
     }
 
     /// Makes sled durable up to everything applied so far (at least record `applied`),
@@ -398,16 +412,17 @@ impl Store {
         self.since_snapshot
             .fetch_add(set.len() as u64, Ordering::Relaxed);
         self.with_db(|db| db.apply_batch(set.batch()))
-            .map_err(|e| Error::store(format!("write failed: {e}")))
+            .map_err(|e| io("cannot write to", &self.dir.join("sled"), e))
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.
     pub fn sync(&self) -> Result<()> {
+        let sled_dir = self.dir.join("sled");
         self.with_db(|db| db.flush())
-            .map_err(|e| Error::store(format!("flush failed: {e}")))?;
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
         self.data_file
             .sync_data()
-            .map_err(|e| Error::store(format!("fsync failed: {e}")))
+            .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))
     }
 
     /// Live keys and values per table (the key's first byte): (table, entries, key bytes,
@@ -459,7 +474,11 @@ fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
     let mut attempts = 0;
     loop {
         // sled panics on some damaged files (a truncated one): make that a clear error.
-        let opened = open_quietly(config).map_err(|_| {
+        let opened = open_quietly(config);
+        // sled writes a snapshot while it opens: on a full disk it leaves an unfinished one
+        // behind (and opening fails); an open must change nothing on disk.
+        remove_unfinished_snapshots(&sled_dir);
+        let opened = opened.map_err(|_| {
             Error::store(format!(
                 "the store {} is damaged (sled could not read {}): restore it from a backup",
                 dir.display(),
@@ -471,6 +490,12 @@ fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
             Err(e) if attempts < 250 && e.to_string().contains("could not acquire lock") => {
                 attempts += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) if !disk_full_hint(&e.to_string()).is_empty() => {
+                return Err(Error::store(format!(
+                    "cannot open the store's database {}: {e}: the disk is full (opening writes a snapshot); free space on it and retry (nothing was changed)",
+                    sled_dir.display()
+                )));
             }
             Err(e) => {
                 return Err(Error::store(format!(
@@ -499,6 +524,44 @@ fn read_applied(db: &sled::Db) -> Result<u64> {
         Ok(None) => Ok(0),
         Err(e) => Err(Error::store(format!("read failed: {e}"))),
     }
+}
+
+/// Free bytes an open needs beyond a new snapshot: sled writes one while it opens, and
+/// replaying the log writes to sled.
+const OPEN_FREE_BYTES: u64 = 4 << 20;
+
+/// Refuses to open an existing store on a disk too full for it to open, before anything
+/// is written: sled, opening, zeroes the unfinished end of its log, writes a snapshot and
+/// then fails, so an open on a full disk would change the files and still not open.
+fn check_free_space(dir: &Path) -> Result<()> {
+    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return Ok(());
+    };
+    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return Ok(()); // no figure: let the open itself report what fails
+    }
+    let free = st.f_bavail as u64 * st.f_frsize as u64;
+    let snapshots: u64 = std::fs::read_dir(dir.join("sled"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("snap."))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    let need = snapshots + OPEN_FREE_BYTES;
+    if free >= need {
+        return Ok(());
+    }
+    Err(Error::store(format!(
+        "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
+        dir.display(),
+        free / 1024,
+        need.div_ceil(1024)
+    )))
 }
 
 /// A snapshot sled was still writing when it stopped (`snap.*.generating`, left by a full

@@ -85,7 +85,22 @@ pub struct Wal {
 }
 
 fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::store(format!("{what} {}: {e}", path.display()))
+    let e = e.to_string();
+    Error::store(format!(
+        "{what} {}: {e}{}",
+        path.display(),
+        disk_full_hint(&e)
+    ))
+}
+
+/// What to do when an I/O error says the disk is full (ENOSPC), appended to its message.
+pub(super) fn disk_full_hint(error: &str) -> &'static str {
+    // io::Error's Display, and its Debug (which sled's errors print).
+    if error.contains("os error 28") || error.contains("StorageFull") {
+        "; the disk is full: free space on it, then open the store again (every acknowledged write is kept)"
+    } else {
+        ""
+    }
 }
 
 fn segment_name(first: u64) -> String {
