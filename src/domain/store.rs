@@ -303,8 +303,14 @@ impl Store {
     /// writes one only while it opens, and opening reads every segment of its own log
     /// written since the last one, so without this the next open (after a clean close or
     /// a crash) reads everything this session wrote. Readers and the writer wait meanwhile.
-    /// Returns whether it did: it gives up after a while if readers keep iterating.
+    /// Returns whether it did: it gives up after a while if readers keep iterating, and
+    /// skips it on a disk too full for the snapshot.
     pub fn snapshot(&self) -> Result<bool> {
+        // The reopen writes a snapshot: on a disk too full for it, sled would fail to open
+        // and leave the store closed; skip it (the next open reads a longer tail).
+        if check_free_space(&self.dir).is_err() {
+            return Ok(false);
+        }
         for _ in 0..200 {
             let mut slot = self.db.write();
             // Under the write lock nobody starts an iterator or a call on sled: once none is

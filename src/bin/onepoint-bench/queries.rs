@@ -204,6 +204,27 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         scans.push(ms);
     }
     reports.insert("report_segments_scan_ms_p50".into(), median(scans).into());
+    // After a burst of writes: the events since the last scan are replayed (each names a
+    // member whose record is read again).
+    let burst: Vec<Keyed> = (0..10_000u64)
+        .map(|i| {
+            Keyed::new(
+                Command::Deal(onepoint::domain::DealRequest::Save {
+                    member: MemberId(1 + (i * 7919) % info.members.max(1)),
+                    merchant: MerchantId(1 + i % MERCHANTS),
+                    amount: onepoint::domain::Amount(1_000),
+                    date: None,
+                }),
+                None,
+            )
+        })
+        .collect();
+    for r in core.execute(burst) {
+        r.map_err(|e| e.to_string())?;
+    }
+    let (ms, r) = time_ms(|| core.report(&ReportQuery::new(ReportKind::Segments)));
+    r.map_err(e)?;
+    reports.insert("report_segments_after_10k_deals_ms".into(), ms.into());
     // The console's drill-down from a segment: its first page of members (id order), with
     // the scan cached (the window tests each member walked against the segment).
     let counts = match core
