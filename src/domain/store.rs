@@ -146,11 +146,12 @@ impl Default for StoreOptions {
 
 fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
     let e = e.to_string();
-    Error::store(format!(
-        "{what} {}: {e}{}",
-        path.display(),
+    let hint = if e.contains("the disk is full") {
+        "" // said already, by the error wrapped here
+    } else {
         disk_full_hint(&e)
-    ))
+    };
+    Error::store(format!("{what} {}: {e}{hint}", path.display()))
 }
 
 /// Whether `dir` holds a store (a read opens only one that does: it never creates one).
@@ -613,7 +614,8 @@ impl<I> Drop for Counted<I> {
 
 fn map_entry(dir: &Path, r: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(Val, Val)> {
     r.map(|(k, v)| (Val(k), Val(v))).map_err(|e| match e {
-        sled::Error::Corruption { .. } => sled_error(dir, e),
+        e @ sled::Error::Corruption { .. } => sled_error(dir, e),
+        e if !disk_full_hint(&e.to_string()).is_empty() => sled_error(dir, e),
         e => Error::store(format!("read failed: {e}")),
     })
 }
@@ -630,6 +632,10 @@ fn sled_error(dir: &Path, e: sled::Error) -> Error {
             "the store's database {} is damaged (its data file db or its snapshot snap.*: {e}): restore the store from a backup",
             dir.join("sled").display()
         )),
+        // sled keeps a failed write's error and answers it to every later call, reads too.
+        e if !disk_full_hint(&e.to_string()).is_empty() => {
+            io("cannot use the store's database", &dir.join("sled"), e)
+        }
         e => Error::store(format!("{e}")),
     }
 }
