@@ -328,3 +328,75 @@ fn check_finds_counters_that_disagree_with_the_records() {
         r.violations
     );
 }
+
+#[test]
+fn segments_kept_in_memory_between_writes_match_a_full_read() {
+    let mut f = fixture();
+    f.join("A");
+    f.join("B");
+    f.save(1, 20, 100_000).unwrap();
+    // The members' records are read whole here, then brought up to date from the events.
+    let _ = report(&f, "segments", &[]);
+    f.clock.advance(40 * DAY);
+    f.save(2, 20, 50_000).unwrap();
+    let _ = report(&f, "segments", &[]);
+    f.join("C");
+    f.save(3, 21, 30_000).unwrap();
+    f.use_pts(1, 20, 10_000).unwrap();
+    f.one(Command::Withdraw(MemberId(2))).unwrap();
+    f.clock.advance(50 * DAY);
+    f.join("D");
+    let kinds = [("segments", &[][..]), ("dormant", &[("days", "30")][..])];
+    let kept: Vec<Report> = kinds.iter().map(|(k, p)| report(&f, k, p)).collect();
+    let Report::Segments(s) = &kept[0] else {
+        panic!()
+    };
+    let by: Vec<_> = s
+        .rows
+        .iter()
+        .map(|r| (r.segment.as_str(), r.members, r.points))
+        .collect();
+    // A and C dealt 50 days ago (at risk), B withdrew, D joined today.
+    assert_eq!(
+        by,
+        [
+            ("champions", 0, Points(0)),
+            ("loyal", 0, Points(0)),
+            ("active", 0, Points(0)),
+            ("new", 1, Points(0)),
+            ("at risk", 2, Points(120_000)),
+            ("dormant", 0, Points(0)),
+        ]
+    );
+    f.reopen();
+    let read: Vec<Report> = kinds.iter().map(|(k, p)| report(&f, k, p)).collect();
+    assert_eq!(kept, read);
+}
+
+#[test]
+fn the_saved_member_records_are_taken_only_from_the_same_store_and_history() {
+    let mut f = history();
+    let file = f.dir.path().join("members.rfm");
+    let _ = report(&f, "segments", &[]);
+    let saved = std::fs::read(&file).expect("the first scan saves the records");
+    f.save(3, 21, 10_000).unwrap();
+    f.reopen();
+    let taken = report(&f, "segments", &[]);
+    // Taken and brought up to date (a full read would have saved it anew, as of later).
+    assert_eq!(std::fs::read(&file).unwrap(), saved);
+    std::fs::remove_file(&file).unwrap();
+    f.reopen();
+    assert_eq!(report(&f, "segments", &[]), taken);
+
+    // Another store, with more events than the file is as of: its fingerprint differs.
+    let mut other = fixture();
+    for i in 0..60 {
+        other.join(&format!("Z{i}"));
+    }
+    std::fs::write(other.dir.path().join("members.rfm"), &saved).unwrap();
+    other.reopen();
+    let with_foreign_file = report(&other, "segments", &[]);
+    std::fs::remove_file(other.dir.path().join("members.rfm")).unwrap();
+    other.reopen();
+    assert_eq!(report(&other, "segments", &[]), with_foreign_file);
+}

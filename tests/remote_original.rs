@@ -353,3 +353,45 @@ fn writes_go_out_in_the_original_shape() {
     assert_eq!(bodies[4]["mercharntId"], 20);
     assert_eq!(bodies[4]["billingMonth"], "202007");
 }
+
+/// The recovered timeline, as a report: the liability roll-forward built by the adapter from
+/// the original's deal, billing and balance lists reconciles with their balances.
+#[test]
+fn the_liability_report_is_built_from_the_original_timeline() {
+    use onepoint::domain::reports::{Report, ReportQuery};
+    let stub = start_stub();
+    let dir = tempfile::tempdir().unwrap();
+    // 2020-07-31T00:00:00Z: the timeline's month is the last one.
+    let p = remote_support::remote(&stub.url, None, dir.path())
+        .with_clock(onepoint::domain::Clock::fixed(1_596_153_600_000));
+    let r = p
+        .report(&ReportQuery::parse("liability", &[]).unwrap())
+        .unwrap();
+    let Report::Liability(l) = &r else { panic!() };
+    assert_eq!(l.months.len(), 1);
+    let m = &l.months[0];
+    assert_eq!(m.month.to_string(), "202007");
+    // Saves 1, 5, 6; uses 3, 7, 8 (4 failed); the useCancel 9; the `cancel` 2 changed nothing.
+    assert_eq!(
+        (m.issued, m.redeemed, m.use_cancelled, m.closing),
+        (
+            Points(300_000),
+            Points(50_000),
+            Points(20_000),
+            Points(270_000)
+        )
+    );
+    // 1900 + 800 on /points: reconciled.
+    assert_eq!((l.outstanding, l.reconciled), (Points(270_000), true));
+    // Billings 490.0 and 0.0: net at the original's fixed 2%.
+    assert_eq!(
+        (m.billed, m.billed_net, m.commission),
+        (Points(49_000), Points(50_000), Points(1_000))
+    );
+    let gaps: Vec<&str> = r.gaps().iter().map(|g| g.field.as_str()).collect();
+    assert!(gaps.contains(&"clawbacks"), "{gaps:?}");
+    assert!(
+        gaps.contains(&"deals"),
+        "the ignored `cancel` row is named: {gaps:?}"
+    );
+}

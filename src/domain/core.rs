@@ -4,9 +4,9 @@
 //!   in one transaction, sealing the accepted writes into log records of about
 //!   `CHUNK_WRITES` keys (whole commands each);
 //! - the log thread appends every queued group's records to the write-ahead log with one
-//!   fdatasync, then applies them to sled (from here they are visible) and answers each
-//!   caller (one hand-off fewer than a thread per step: on a loaded machine each costs a
-//!   wake-up);
+//!   fdatasync, then hands them on;
+//! - the apply thread applies them to sled (from here they are visible) and answers each
+//!   caller, while the log thread syncs the next groups;
 //! - the checkpoint thread flushes sled every `CHECKPOINT_EVERY` so old log segments go.
 //!
 //! So no reader sees a write a crash can take back, and sled's own fsync is off the
@@ -38,6 +38,14 @@ pub const CHUNK_WRITES: usize = 256;
 /// How often sled is flushed so the log segments it covers can go (bounds the log replayed
 /// on open).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+
+/// Keys written to sled after which it writes a snapshot on close or once writes pause
+/// for a checkpoint interval (see `checkpoint_loop`).
+const SNAPSHOT_IDLE_WRITES: u64 = 20_000;
+
+/// Keys written to sled after which it writes a snapshot even while writes go on (a
+/// pause of the store for as long as sled takes to read them back).
+const SNAPSHOT_BUSY_WRITES: u64 = 2_000_000;
 
 /// A log segment is closed at a checkpoint once it holds this much.
 const SEAL_BYTES: u64 = 8 * 1024 * 1024;
@@ -188,6 +196,12 @@ impl Core {
             self.shared.store.disk_bytes(),
             self.shared.store.live_bytes()?,
         ))
+    }
+
+    /// Has sled write a snapshot now (what the checkpoint thread does on its own; see
+    /// `Store::snapshot`): false when readers kept it from reopening.
+    pub fn snapshot(&self) -> Result<bool> {
+        self.shared.store.snapshot()
     }
 
     /// The last durable event offset.
@@ -463,9 +477,15 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
 }
 
 /// Makes groups durable (every queued group's records, one append and one fdatasync), then
-/// applies them.
+/// hands them to the apply thread: group N is applied and answered while group N+1 syncs
+/// (the two run on the two cores), and nothing is applied before its own sync.
 fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
-    let mut applier = Applier { broken: None };
+    let (apply_tx, apply_rx) = mpsc::channel::<Vec<Group>>();
+    let s = shared.clone();
+    let applier = std::thread::Builder::new()
+        .name("onepoint-apply".into())
+        .spawn(move || apply_loop(&s, apply_rx))
+        .expect("start the apply thread");
     let mut buf = Vec::new();
     let mut payload = Vec::new();
     while let Ok(first) = groups.recv() {
@@ -492,9 +512,7 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         };
         match logged {
             Ok(()) => {
-                for g in batch {
-                    applier.apply(shared, g);
-                }
+                let _ = apply_tx.send(batch);
             }
             Err(e) => {
                 // Nothing of these is on disk (the log was cut back) and nothing of them is
@@ -503,6 +521,18 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
                 *shared.failed.lock() = Some(e.clone());
                 batch.into_iter().for_each(|g| g.fail(&e));
             }
+        }
+    }
+    drop(apply_tx);
+    let _ = applier.join();
+}
+
+/// Applies durable groups in the order they were logged, then answers their callers.
+fn apply_loop(shared: &Shared, batches: Receiver<Vec<Group>>) {
+    let mut applier = Applier { broken: None };
+    while let Ok(batch) = batches.recv() {
+        for g in batch {
+            applier.apply(shared, g);
         }
     }
 }
@@ -557,7 +587,10 @@ impl Applier {
 }
 
 /// Flushes sled every `CHECKPOINT_EVERY` and lets the log segments it covers go; on close,
-/// once more, so a cleanly closed store has no log to replay.
+/// once more, so a cleanly closed store has no log to replay. It also has sled write a
+/// snapshot (`Store::snapshot`, a reopen) on close, when writes pause, and under steady
+/// writing every `SNAPSHOT_BUSY_WRITES` keys: what the next open reads of sled's own log
+/// stays bounded, whatever the store's size and however the session ended.
 fn checkpoint_loop(shared: &Shared) {
     let opened = shared.applied.load(Ordering::Acquire);
     let mut done = opened;
@@ -570,6 +603,7 @@ fn checkpoint_loop(shared: &Shared) {
             *c
         };
         let applied = shared.applied.load(Ordering::Acquire);
+        let idle = applied == done;
         // A session that wrote nothing changes nothing on disk, even on close.
         if applied > done || (closing && applied > opened) {
             let seal = if closing { 0 } else { SEAL_BYTES };
@@ -579,6 +613,29 @@ fn checkpoint_loop(shared: &Shared) {
                     // The log still holds everything: nothing is lost, but stop writing
                     // rather than let the log grow past what sled can take back.
                     tracing::error!("checkpoint failed, refusing further writes: {e}");
+                    *shared.failed.lock() = Some(e);
+                }
+            }
+        }
+        let since = shared.store.writes_since_snapshot();
+        // A short tail costs the next open little (and sled snapshots it then): a session
+        // of a few writes, such as one CLI command, closes without a reopen.
+        let due =
+            ((closing || idle) && since >= SNAPSHOT_IDLE_WRITES) || since >= SNAPSHOT_BUSY_WRITES;
+        if due && shared.failed.lock().is_none() {
+            let t0 = std::time::Instant::now();
+            match shared.store.snapshot() {
+                Ok(done) => tracing::debug!(
+                    "sled snapshot after {since} writes: {} in {:?}",
+                    if done {
+                        "written"
+                    } else {
+                        "skipped, readers busy"
+                    },
+                    t0.elapsed()
+                ),
+                Err(e) => {
+                    tracing::error!("reopening sled for a snapshot failed: {e}");
                     *shared.failed.lock() = Some(e);
                 }
             }

@@ -14,10 +14,12 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, RwLock};
 
 use super::error::{Error, Result};
-use super::wal::{Faults, Wal};
+use super::wal::{Faults, Wal, disk_full_hint};
 
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
 const APPLIED: &[u8] = b"Cwal";
@@ -110,7 +112,13 @@ impl WriteSet {
 
 pub struct Store {
     dir: PathBuf,
-    db: sled::Db,
+    /// sled, `None` only while `snapshot` reopens it.
+    db: RwLock<Option<sled::Db>>,
+    config: sled::Config,
+    /// Keys written since sled last wrote a snapshot (see `snapshot`).
+    since_snapshot: AtomicU64,
+    /// sled iterators alive (see `snapshot`).
+    iterators: Arc<AtomicUsize>,
     /// sled's data file, fsynced after every flush.
     data_file: File,
     wal: Mutex<Wal>,
@@ -137,7 +145,12 @@ impl Default for StoreOptions {
 }
 
 fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::store(format!("{what} {}: {e}", path.display()))
+    let e = e.to_string();
+    Error::store(format!(
+        "{what} {}: {e}{}",
+        path.display(),
+        disk_full_hint(&e)
+    ))
 }
 
 /// Whether `dir` holds a store (a read opens only one that does: it never creates one).
@@ -160,6 +173,9 @@ pub fn require_existing(dir: &Path) -> Result<()> {
 impl Store {
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create store directory", dir, e))?;
+        if exists(dir) {
+            check_free_space(dir)?;
+        }
         let lock_path = dir.join("onepoint.lock");
         let mut lock = OpenOptions::new()
             .create(true)
@@ -200,46 +216,24 @@ impl Store {
         let _ = lock.sync_all();
 
         let sled_dir = dir.join("sled");
+        super::wal::verify(dir)?;
         remove_unfinished_snapshots(&sled_dir);
         let config = sled::Config::new()
             .path(&sled_dir)
             .cache_capacity(opts.cache_bytes)
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None);
-        // We hold onepoint.lock, so no other process has the store. sled's own lock can
-        // still be held for a moment by this process's last handle, which sled's threads
-        // release shortly after it is dropped (a close followed by a reopen): wait for it.
-        let mut attempts = 0;
-        let db = loop {
-            // sled panics on some damaged files (a truncated one): make that a clear error.
-            let opened = open_quietly(&config).map_err(|_| {
-                Error::store(format!(
-                    "the store {} is damaged (sled could not read {}): restore it from a backup",
-                    dir.display(),
-                    sled_dir.display()
-                ))
-            })?;
-            match opened {
-                Ok(db) => break db,
-                Err(e) if attempts < 100 && e.to_string().contains("could not acquire lock") => {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => {
-                    return Err(Error::store(format!(
-                        "cannot open the store's database {}: {e}; if it is damaged, restore the store from a backup",
-                        sled_dir.display()
-                    )));
-                }
-            }
-        };
+        let db = open_sled(&config, dir)?;
         let data_path = sled_dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| io("cannot open", &data_path, e))?;
         let applied = read_applied(&db)?;
         let (wal, replay) = Wal::open(dir, applied, opts.faults.clone())?;
         let store = Store {
             dir: dir.to_path_buf(),
-            db,
+            db: RwLock::new(Some(db)),
+            config,
+            since_snapshot: AtomicU64::new(0),
+            iterators: Arc::new(AtomicUsize::new(0)),
             data_file,
             wal: Mutex::new(wal),
             faults: opts.faults,
@@ -264,7 +258,85 @@ impl Store {
 
     /// The sequence number of the last log record sled has applied.
     pub fn applied_seq(&self) -> Result<u64> {
-        read_applied(&self.db)
+        self.with_db(|db| Ok(read_applied(db)))?
+    }
+
+    /// Runs `f` on sled under the read lock (so `snapshot` never closes sled under it).
+    fn with_db<T>(&self, f: impl FnOnce(&sled::Db) -> sled::Result<T>) -> Result<T> {
+        let slot = self.db.read();
+        let db = slot
+            .as_ref()
+            .ok_or_else(|| Error::store("the store's database failed to reopen; restart"))?;
+        f(db).map_err(|e| sled_error(&self.dir, e))
+    }
+
+    /// An iterator from sled, counted while it lives (`snapshot` waits for none).
+    fn iter_with(
+        &self,
+        make: &dyn Fn(&sled::Db) -> sled::Iter,
+    ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
+        let slot = self.db.read();
+        let (iter, failed) = match slot.as_ref() {
+            Some(db) => {
+                self.iterators.fetch_add(1, Ordering::SeqCst);
+                let counted = Counted {
+                    inner: make(db),
+                    live: self.iterators.clone(),
+                };
+                (Some(counted), None)
+            }
+            None => (
+                None,
+                Some(Err(Error::store(
+                    "the store's database failed to reopen; restart",
+                ))),
+            ),
+        };
+        let dir = self.dir.clone();
+        iter.into_iter()
+            .flatten()
+            .map(move |r| map_entry(&dir, r))
+            .chain(failed)
+    }
+
+    /// Makes sled write a snapshot of its page table, by closing and reopening it: sled 0.34
+    /// writes one only while it opens, and opening reads every segment of its own log
+    /// written since the last one, so without this the next open (after a clean close or
+    /// a crash) reads everything this session wrote. Readers and the writer wait meanwhile.
+    /// Returns whether it did: it gives up after a while if readers keep iterating, and
+    /// skips it on a disk too full for the snapshot.
+    pub fn snapshot(&self) -> Result<bool> {
+        // The reopen writes a snapshot: on a disk too full for it, sled would fail to open
+        // and leave the store closed; skip it (the next open reads a longer tail).
+        if check_free_space(&self.dir).is_err() {
+            return Ok(false);
+        }
+        for _ in 0..200 {
+            let mut slot = self.db.write();
+            // Under the write lock nobody starts an iterator or a call on sled: once none is
+            // running, nothing of this process holds sled but `slot`.
+            if self.iterators.load(Ordering::SeqCst) > 0 {
+                drop(slot);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            }
+            if let Some(db) = slot.take() {
+                db.flush()
+                    .map_err(|e| Error::store(format!("flush failed: {e}")))?;
+                self.data_file
+                    .sync_data()
+                    .map_err(|e| Error::store(format!("fsync failed: {e}")))?;
+            }
+            *slot = Some(open_sled(&self.config, &self.dir)?);
+            self.since_snapshot.store(0, Ordering::Relaxed);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Keys written to sled since its last snapshot.
+    pub fn writes_since_snapshot(&self) -> u64 {
+        self.since_snapshot.load(Ordering::Relaxed)
     }
 
     /// Appends encoded log records `first_seq..=last_seq` and returns once they are
@@ -285,9 +357,10 @@ impl Store {
     fn apply_at(&self, seq: u64, set: &WriteSet) -> Result<()> {
         let mut batch = set.batch();
         batch.insert(APPLIED, &seq.to_be_bytes());
-        self.db
-            .apply_batch(batch)
-            .map_err(|e| Error::store(format!("write failed: {e}")))
+        self.since_snapshot
+            .fetch_add(set.len() as u64 + 1, Ordering::Relaxed);
+        self.with_db(|db| db.apply_batch(batch))
+            .map_err(|e| io("cannot write to", &self.dir.join("sled"), e))
     }
 
     /// Makes sled durable up to everything applied so far (at least record `applied`),
@@ -306,8 +379,7 @@ impl Store {
     }
 
     pub fn get_val(&self, key: &[u8]) -> Result<Option<Val>> {
-        self.db
-            .get(key)
+        self.with_db(|db| db.get(key))
             .map(|v| v.map(Val))
             .map_err(|e| Error::store(format!("read failed: {e}")))
     }
@@ -317,7 +389,7 @@ impl Store {
         &self,
         prefix: &[u8],
     ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
-        self.db.scan_prefix(prefix).map(map_entry)
+        self.iter_with(&|db| db.scan_prefix(prefix))
     }
 
     /// Entries with `from <= key < to`, ascending (`.rev()` for descending).
@@ -326,7 +398,8 @@ impl Store {
         from: &[u8],
         to: &[u8],
     ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
-        self.db.range(from.to_vec()..to.to_vec()).map(map_entry)
+        let range = from.to_vec()..to.to_vec();
+        self.iter_with(&|db| db.range(range.clone()))
     }
 
     /// Applies the batch atomically, straight to sled, and returns once it is durable (for
@@ -341,27 +414,28 @@ impl Store {
         if set.is_empty() {
             return Ok(());
         }
-        self.db
-            .apply_batch(set.batch())
-            .map_err(|e| Error::store(format!("write failed: {e}")))
+        self.since_snapshot
+            .fetch_add(set.len() as u64, Ordering::Relaxed);
+        self.with_db(|db| db.apply_batch(set.batch()))
+            .map_err(|e| io("cannot write to", &self.dir.join("sled"), e))
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.
     pub fn sync(&self) -> Result<()> {
-        self.db
-            .flush()
-            .map_err(|e| Error::store(format!("flush failed: {e}")))?;
+        let sled_dir = self.dir.join("sled");
+        self.with_db(|db| db.flush())
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
         self.data_file
             .sync_data()
-            .map_err(|e| Error::store(format!("fsync failed: {e}")))
+            .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))
     }
 
     /// Live keys and values per table (the key's first byte): (table, entries, key bytes,
     /// value bytes), what the store holds before sled's overhead.
     pub fn live_bytes(&self) -> Result<Vec<(u8, u64, u64, u64)>> {
         let mut by: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
-        for r in self.db.iter() {
-            let (k, v) = r.map_err(|e| Error::store(format!("read failed: {e}")))?;
+        for r in self.iter_with(&|db| db.iter()) {
+            let (k, v) = r?;
             let e = by.entry(k.first().copied().unwrap_or(0)).or_default();
             e.0 += 1;
             e.1 += k.len() as u64;
@@ -386,17 +460,56 @@ impl Store {
         out.push(("wal".to_string(), self.wal.lock().bytes()));
         out
     }
-
-    /// Bytes on disk (sled and the log).
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0) + self.wal.lock().bytes()
-    }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.db.flush();
+        if let Some(db) = self.db.get_mut() {
+            let _ = db.flush();
+        }
         let _ = self.data_file.sync_data();
+    }
+}
+
+/// Opens sled. We hold onepoint.lock, so no other process has the store; sled's own lock
+/// can still be held for a moment by this process's last handle, which sled's threads
+/// release shortly after it is dropped (a close followed by a reopen): wait for it.
+fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
+    let sled_dir = dir.join("sled");
+    let mut attempts = 0;
+    loop {
+        // sled panics on some damaged files (a truncated one): make that a clear error.
+        let opened = open_quietly(config);
+        // sled writes a snapshot while it opens: on a full disk it leaves an unfinished one
+        // behind (and opening fails); an open must change nothing on disk.
+        remove_unfinished_snapshots(&sled_dir);
+        let opened = opened.map_err(|_| {
+            Error::store(format!(
+                "the store {} is damaged (sled could not read {}): restore it from a backup",
+                dir.display(),
+                sled_dir.display()
+            ))
+        })?;
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(e) if attempts < 250 && e.to_string().contains("could not acquire lock") => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) if !disk_full_hint(&e.to_string()).is_empty() => {
+                return Err(Error::store(format!(
+                    "cannot open the store's database {}: {e}: the disk is full (opening writes a snapshot); free space on it and retry (nothing was changed)",
+                    sled_dir.display()
+                )));
+            }
+            Err(e @ sled::Error::Corruption { .. }) => return Err(sled_error(dir, e)),
+            Err(e) => {
+                return Err(Error::store(format!(
+                    "cannot open the store's database {}: {e}; if it is damaged, restore the store from a backup",
+                    sled_dir.display()
+                )));
+            }
+        }
     }
 }
 
@@ -419,6 +532,44 @@ fn read_applied(db: &sled::Db) -> Result<u64> {
     }
 }
 
+/// Free bytes an open needs beyond a new snapshot: sled writes one while it opens, and
+/// replaying the log writes to sled.
+const OPEN_FREE_BYTES: u64 = 4 << 20;
+
+/// Refuses to open an existing store on a disk too full for it to open, before anything
+/// is written: sled, opening, zeroes the unfinished end of its log, writes a snapshot and
+/// then fails, so an open on a full disk would change the files and still not open.
+fn check_free_space(dir: &Path) -> Result<()> {
+    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return Ok(());
+    };
+    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return Ok(()); // no figure: let the open itself report what fails
+    }
+    let free = st.f_bavail as u64 * st.f_frsize as u64;
+    let snapshots: u64 = std::fs::read_dir(dir.join("sled"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("snap."))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    let need = snapshots + OPEN_FREE_BYTES;
+    if free >= need {
+        return Ok(());
+    }
+    Err(Error::store(format!(
+        "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
+        dir.display(),
+        free / 1024,
+        need.div_ceil(1024)
+    )))
+}
+
 /// A snapshot sled was still writing when it stopped (`snap.*.generating`, left by a full
 /// disk or a crash) makes the next open fail with "Read corrupted data": it was never
 /// finished, so nothing is lost with it.
@@ -435,9 +586,52 @@ fn remove_unfinished_snapshots(sled_dir: &Path) {
     }
 }
 
-fn map_entry(r: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(Val, Val)> {
-    r.map(|(k, v)| (Val(k), Val(v)))
-        .map_err(|e| Error::store(format!("read failed: {e}")))
+/// An iterator counted in `live` until dropped.
+struct Counted<I> {
+    inner: I,
+    live: Arc<AtomicUsize>,
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.inner.next()
+    }
+}
+
+impl<I: DoubleEndedIterator> DoubleEndedIterator for Counted<I> {
+    fn next_back(&mut self) -> Option<I::Item> {
+        self.inner.next_back()
+    }
+}
+
+impl<I> Drop for Counted<I> {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn map_entry(dir: &Path, r: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(Val, Val)> {
+    r.map(|(k, v)| (Val(k), Val(v))).map_err(|e| match e {
+        sled::Error::Corruption { .. } => sled_error(dir, e),
+        e => Error::store(format!("read failed: {e}")),
+    })
+}
+
+/// A sled error as the store's: damage names sled's data file and what to do.
+fn sled_error(dir: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Corruption { at: Some(_), .. } => Error::store(format!(
+            "the store's database {} is damaged ({e}): restore the store from a backup",
+            dir.join("sled").join("db").display()
+        )),
+        // No offset: found while reading the snapshot or checking it against the log.
+        sled::Error::Corruption { at: None, .. } => Error::store(format!(
+            "the store's database {} is damaged (its data file db or its snapshot snap.*: {e}): restore the store from a backup",
+            dir.join("sled").display()
+        )),
+        e => Error::store(format!("{e}")),
+    }
 }
 
 /// Raw sled figures for the benchmark: batched inserts per second and flush+fsyncs per

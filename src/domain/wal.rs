@@ -85,7 +85,22 @@ pub struct Wal {
 }
 
 fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::store(format!("{what} {}: {e}", path.display()))
+    let e = e.to_string();
+    Error::store(format!(
+        "{what} {}: {e}{}",
+        path.display(),
+        disk_full_hint(&e)
+    ))
+}
+
+/// What to do when an I/O error says the disk is full (ENOSPC), appended to its message.
+pub(super) fn disk_full_hint(error: &str) -> &'static str {
+    // io::Error's Display, and its Debug (which sled's errors print).
+    if error.contains("os error 28") || error.contains("StorageFull") {
+        "; the disk is full: free space on it, then open the store again (every acknowledged write is kept)"
+    } else {
+        ""
+    }
 }
 
 fn segment_name(first: u64) -> String {
@@ -142,6 +157,50 @@ fn parse(bytes: &[u8]) -> (Vec<Record>, usize, bool) {
         }
     }
     (out, at, damaged)
+}
+
+/// Checks the log in `dir/wal` for damage, changing nothing: the error `Wal::open` would
+/// give, found before the rest of the store is opened (sled writes while it opens, so a
+/// store refused only after it would be changed by the refused open). A torn tail of the
+/// last segment is not damage (`open` cuts it).
+pub fn verify(dir: &Path) -> Result<()> {
+    let wal_dir = dir.join("wal");
+    let Ok(entries) = fs::read_dir(&wal_dir) else {
+        return Ok(());
+    };
+    let mut segments: Vec<(u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let first = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".log")?
+                .parse::<u64>()
+                .ok()?;
+            Some((first, path))
+        })
+        .collect();
+    segments.sort();
+    let mut expected: Option<u64> = None;
+    let count = segments.len();
+    for (i, (first, path)) in segments.iter().enumerate() {
+        let bytes = fs::read(path).map_err(|e| io("cannot read", path, e))?;
+        let (records, good, damage) = parse(&bytes);
+        if good < bytes.len() && (i + 1 < count || damage) {
+            return Err(damaged(path, good));
+        }
+        if records.first().is_some_and(|r| r.seq != *first) {
+            return Err(damaged(path, 0));
+        }
+        for r in records {
+            if expected.is_some_and(|e| e != r.seq) {
+                return Err(damaged(path, 0));
+            }
+            expected = Some(r.seq + 1);
+        }
+    }
+    Ok(())
 }
 
 impl Wal {

@@ -468,6 +468,7 @@ fn segments(a: &RemoteAdapter, q: &ReportQuery, now: Millis) -> Result<(compute:
                     .get(&m.member_id.0)
                     .copied()
                     .unwrap_or(Points::ZERO),
+                withdrawn: false,
             });
         }
         Ok(true)

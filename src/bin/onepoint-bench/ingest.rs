@@ -1,8 +1,9 @@
 //! The `ingest` scenario (SPEC 8): 64 concurrent submitters place a 70% save / 25% use /
 //! 5% cancel mix for 100k members; every ack is durable (group commit, fsync). Reports
 //! deals/s and ack latency, and, on the same disk in the same run, the limits we compare
-//! against: raw sled batched inserts/s and flush+fsyncs/s. Then the store's size (bytes on
-//! disk and live key/value bytes per deal) and, in fresh processes, the time to open it and
+//! against: raw sled batched inserts/s and flush+fsyncs/s. Then the store's size (every
+//! file's bytes once the session has closed, and live key/value bytes per deal, by table)
+//! and, in fresh processes, the time to open it and
 //! the resident memory after opening, once after the clean close of the writing session and
 //! once after a writer on it was killed with SIGKILL under load.
 
@@ -113,7 +114,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "p99_ack_ms": pct(0.99),
         "sled_batched_inserts_per_s": raw_inserts,
         "fsyncs_per_s": fsyncs,
-        "budget_deals_per_s": 20_000,
+        "budget_deals_per_s": 25_000,
         "budget_p99_ack_ms": 25,
         "store_bytes": info.store_bytes,
         "store_deals": info.deals,

@@ -171,9 +171,11 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         ("segments_cached", ReportQuery::new(ReportKind::Segments)),
         ("dormant_cached", ReportQuery::new(ReportKind::Dormant)),
     ];
-    let _ = core
-        .report(&ReportQuery::new(ReportKind::Segments))
-        .map_err(e)?;
+    // The first segmentation after opening reads every member's record; later ones keep
+    // them in memory and read again only the members named by the events since.
+    let (first_scan_ms, r) = time_ms(|| core.report(&ReportQuery::new(ReportKind::Segments)));
+    r.map_err(e)?;
+    reports.insert("report_segments_first_scan_ms".into(), first_scan_ms.into());
     for (name, q) in &kinds {
         let mut t = Vec::new();
         for _ in 0..7 {
@@ -202,6 +204,27 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         scans.push(ms);
     }
     reports.insert("report_segments_scan_ms_p50".into(), median(scans).into());
+    // After a burst of writes: the events since the last scan are replayed (each names a
+    // member whose record is read again).
+    let burst: Vec<Keyed> = (0..10_000u64)
+        .map(|i| {
+            Keyed::new(
+                Command::Deal(onepoint::domain::DealRequest::Save {
+                    member: MemberId(1 + (i * 7919) % info.members.max(1)),
+                    merchant: MerchantId(1 + i % MERCHANTS),
+                    amount: onepoint::domain::Amount(1_000),
+                    date: None,
+                }),
+                None,
+            )
+        })
+        .collect();
+    for r in core.execute(burst) {
+        r.map_err(|e| e.to_string())?;
+    }
+    let (ms, r) = time_ms(|| core.report(&ReportQuery::new(ReportKind::Segments)));
+    r.map_err(e)?;
+    reports.insert("report_segments_after_10k_deals_ms".into(), ms.into());
     // The console's drill-down from a segment: its first page of members (id order), with
     // the scan cached (the window tests each member walked against the segment).
     let counts = match core
@@ -226,6 +249,19 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         let name = row.segment.replace(' ', "_");
         reports.insert(format!("segment_window_{name}_ms_p50"), median(t).into());
         reports.insert(format!("segment_{name}_members"), row.members.into());
+    }
+    // The write path's report counters: per deal, the time of the same hook the writer
+    // runs (reads and encoding, not the batch write) and the bytes it adds to the batch.
+    let (n, took, bytes) = core.counter_cost(20_000).map_err(e)?;
+    if n > 0 {
+        reports.insert(
+            "counters_us_per_deal".into(),
+            (took.as_secs_f64() * 1e6 / n as f64).into(),
+        );
+        reports.insert(
+            "counters_bytes_per_deal".into(),
+            (bytes as f64 / n as f64).into(),
+        );
     }
     reports.insert("budget_report_ms".into(), 200.into());
     reports.insert("budget_segments_scan_ms_at_1m_members".into(), 1000.into());

@@ -27,9 +27,34 @@ const DAY_MS: i64 = 86_400_000;
 /// The deals listed behind one anomaly, at most.
 const MAX_DEALS: usize = 50;
 
-/// The last member scan, reused until the data moves (a new event) or the day changes.
+/// The last member scan, reused until the data moves (a new event) or the day changes; and
+/// the members' segmentation records in memory, brought up to date from the events since
+/// (only the members they name are read again), so a scan after a write reads no table.
 #[derive(Default)]
-pub struct Cache(Mutex<Option<(ScanKey, std::sync::Arc<Scan>)>>);
+pub struct Cache {
+    last: Mutex<Option<(ScanKey, std::sync::Arc<Scan>)>>,
+    mirror: Mutex<Option<Mirror>>,
+}
+
+/// Every member's `Rfm`, in id order, as of event `offset`; saved beside the store (see
+/// `snapshot`) as of event `saved`.
+struct Mirror {
+    offset: u64,
+    rows: Vec<Rfm>,
+    saved: u64,
+}
+
+/// How many events since the records in memory are replayed rather than every record read
+/// again: replaying one (reading it, then its member's record) costs about what reading a
+/// record or two in the table does (measured at 1M members: 6-8 s for the whole table cold).
+fn replay_limit(members: usize) -> u64 {
+    members as u64 / 2 + 1_000
+}
+
+/// The saved copy is written again once this many events have been replayed since it.
+fn resave_after(members: usize) -> u64 {
+    members as u64 / 8 + 1_000
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ScanKey {
@@ -60,6 +85,8 @@ pub struct Rfm {
     /// Spend behind successful saves, whole currency units.
     pub spend: u64,
     pub balance: Points,
+    /// Withdrawn members are in no segment.
+    pub withdrawn: bool,
 }
 
 impl Rfm {
@@ -71,6 +98,7 @@ impl Rfm {
             frequency: s.frequency,
             spend: s.spend,
             balance: s.balance,
+            withdrawn: s.withdrawn_at.is_some(),
         }
     }
 }
@@ -165,6 +193,12 @@ impl Core {
         Ok(out)
     }
 
+    /// The report counters' cost per deal on the newest `n` deals (see
+    /// `counters::deal_cost`), for `onepoint-bench`.
+    pub fn counter_cost(&self, n: usize) -> Result<(usize, std::time::Duration, usize)> {
+        counters::deal_cost(&self.shared.store, self.shared.opts.zone, n)
+    }
+
     fn scan(&self, now: Millis, meta: &Meta, days: u32) -> Result<std::sync::Arc<Scan>> {
         let zone = self.shared.opts.zone;
         let key = ScanKey {
@@ -173,14 +207,108 @@ impl Core {
             days,
         };
         let cache = &self.shared.reports;
-        if let Some((k, s)) = cache.0.lock().as_ref()
+        if let Some((k, s)) = cache.last.lock().as_ref()
             && *k == key
         {
             return Ok(s.clone());
         }
-        let s = std::sync::Arc::new(scan_members(&self.shared.store, now, days)?);
-        *cache.0.lock() = Some((key, s.clone()));
+        let mut mirror = cache.mirror.lock();
+        self.refresh(&mut mirror, meta.last_offset)?;
+        let rows = mirror.as_ref().map_or(&[][..], |m| &m.rows[..]);
+        let s = std::sync::Arc::new(segment_scan(rows, now, days));
+        drop(mirror);
+        *cache.last.lock() = Some((key, s.clone()));
         Ok(s)
+    }
+
+    /// Brings the members' records up to event `to`: the members the events since name are
+    /// read again. With none in memory, the saved copy is taken when it is of this store and
+    /// recent enough; else (or with too many events since) every record is read, and saved.
+    fn refresh(&self, mirror: &mut Option<Mirror>, to: u64) -> Result<()> {
+        let store = &self.shared.store;
+        if mirror.is_none()
+            && let Some((offset, print, rows)) = super::snapshot::load(self.dir())
+            && offset <= to
+            && to - offset <= replay_limit(rows.len())
+            && self.fingerprint(offset)? == Some(print)
+        {
+            *mirror = Some(Mirror {
+                offset,
+                rows,
+                saved: offset,
+            });
+        }
+        let replay = match mirror.as_ref() {
+            // The limit grows with the table.
+            Some(m) => m.offset <= to && to - m.offset <= replay_limit(m.rows.len()),
+            None => false,
+        };
+        if !replay {
+            // Anything written while the table is read is named by an event after `to`,
+            // and read again at the next refresh.
+            let m = mirror.insert(Mirror {
+                offset: to,
+                rows: member_rows(store, self.meta().last_member as usize)?,
+                saved: 0,
+            });
+            self.save_rows(m)?;
+            return Ok(());
+        }
+        let m = mirror.as_mut().expect("replay needs a mirror");
+        let mut changed: Vec<u64> = Vec::new();
+        let mut after = m.offset;
+        while after < to {
+            let events = self.events(after, crate::domain::query::MAX_PAGE)?;
+            let Some(last) = events.last() else { break };
+            after = last.offset;
+            changed.extend(
+                events
+                    .iter()
+                    .filter_map(|e| e.body.member_id())
+                    .map(|id| id.0),
+            );
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        for id in changed {
+            let stats: Option<MemberStats> =
+                crate::domain::tx::Reader::get(store, &counters::member_key(id))?;
+            let Some(stats) = stats else { continue };
+            let row = Rfm::of(MemberId(id), &stats);
+            match m.rows.binary_search_by_key(&MemberId(id), |r| r.id) {
+                Ok(i) => m.rows[i] = row,
+                Err(i) => m.rows.insert(i, row),
+            }
+        }
+        m.offset = after.max(m.offset);
+        if m.offset - m.saved.min(m.offset) > resave_after(m.rows.len()) {
+            self.save_rows(m)?;
+        }
+        Ok(())
+    }
+
+    /// A fingerprint of event `offset` (0 for none): a saved copy names the event it is as
+    /// of, so one from another store or another history is not taken.
+    fn fingerprint(&self, offset: u64) -> Result<Option<u64>> {
+        if offset == 0 {
+            return Ok(Some(0));
+        }
+        Ok(self
+            .events(offset - 1, 1)?
+            .first()
+            .filter(|e| e.offset == offset)
+            .map(|e| super::snapshot::fnv(&serde_json::to_vec(e).unwrap_or_default())))
+    }
+
+    /// Saves the records beside the store; a store that cannot take the file (read-only
+    /// directory, full disk) just reads every record on the next first scan.
+    fn save_rows(&self, m: &mut Mirror) -> Result<()> {
+        if let Some(print) = self.fingerprint(m.offset)?
+            && super::snapshot::save(self.dir(), m.offset, print, &m.rows).is_ok()
+        {
+            m.saved = m.offset;
+        }
+        Ok(())
     }
 }
 
@@ -443,38 +571,33 @@ fn percentile80(mut v: Vec<u64>) -> u64 {
     *v.select_nth_unstable(i).1
 }
 
-fn scan_members(store: &Store, now: Millis, days: u32) -> Result<Scan> {
+/// Every member's record (`Y p`), in id order.
+fn member_rows(store: &Store, members: usize) -> Result<Vec<Rfm>> {
     let (from, to) = counters::table(counters::MEMBER);
-    let mut live: Vec<Rfm> = Vec::new();
+    let mut rows: Vec<Rfm> = Vec::with_capacity(members);
     for r in store.range(&from, &to) {
         let (k, v) = r?;
         let s: MemberStats = decode(&v)?;
-        if s.withdrawn_at.is_none() {
-            live.push(Rfm::of(MemberId(read_u64(&k, 2)), &s));
-        }
+        rows.push(Rfm::of(MemberId(read_u64(&k, 2)), &s));
     }
-    Ok(segment_scan(&live, now, days))
+    Ok(rows)
 }
 
 /// Segments every member (withdrawn ones left out) as of `now`: the thresholds are the
 /// 80th percentiles of frequency and spend among members with any.
-pub fn segment_scan(live: &[Rfm], now: Millis, days: u32) -> Scan {
+pub fn segment_scan(rows: &[Rfm], now: Millis, days: u32) -> Scan {
+    let live = || rows.iter().filter(|s| !s.withdrawn);
     let high_frequency = percentile80(
-        live.iter()
+        live()
             .filter(|s| s.frequency > 0)
             .map(|s| s.frequency)
             .collect(),
     );
-    let high_spend = percentile80(
-        live.iter()
-            .filter(|s| s.spend > 0)
-            .map(|s| s.spend)
-            .collect(),
-    );
+    let high_spend = percentile80(live().filter(|s| s.spend > 0).map(|s| s.spend).collect());
     let mut counts = [(0u64, Points::ZERO); 6];
     let mut dormant = Vec::new();
     let (mut dormant_members, mut dormant_points) = (0u64, Points::ZERO);
-    for s in live {
+    for s in live() {
         let (seg, idle) = segment_of(s, now, days, high_frequency, high_spend);
         counts[seg].0 += 1;
         counts[seg].1 += s.balance;
@@ -484,8 +607,14 @@ pub fn segment_scan(live: &[Rfm], now: Millis, days: u32) -> Scan {
             dormant.push((s.id, s.balance, s.last_deal, idle));
         }
     }
-    dormant.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    dormant.truncate(super::query::MAX_LIMIT);
+    let by_points =
+        |a: &(MemberId, Points, Option<Millis>, u32),
+         b: &(MemberId, Points, Option<Millis>, u32)| { b.1.cmp(&a.1).then(a.0.cmp(&b.0)) };
+    if dormant.len() > super::query::MAX_LIMIT {
+        dormant.select_nth_unstable_by(super::query::MAX_LIMIT, by_points);
+        dormant.truncate(super::query::MAX_LIMIT);
+    }
+    dormant.sort_by(by_points);
     Scan {
         segments: SegmentsReport {
             as_of: now,

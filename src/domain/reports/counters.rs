@@ -522,6 +522,39 @@ pub fn ensure(store: &Store, zone: FixedOffset) -> Result<()> {
     store.commit(set)
 }
 
+/// What the write path's counters cost per deal, measured on the store's newest `n` deals
+/// (for `onepoint-bench`): the same `on_deal` the writer runs, into a buffer over the store.
+/// Returns the deals counted, the time it took, and the bytes of counter records written
+/// (keys and values, as the writer's batch would carry them).
+pub fn deal_cost(
+    store: &Store,
+    zone: FixedOffset,
+    n: usize,
+) -> Result<(usize, std::time::Duration, usize)> {
+    let deals: Vec<Deal> = store
+        .scan_prefix(&[schema::DEAL])
+        .rev()
+        .take(n)
+        .map(|r| decode(&r?.1))
+        .collect::<Result<_>>()?;
+    let mut bytes = 0usize;
+    let started = std::time::Instant::now();
+    for d in deals.iter().rev() {
+        // One buffer per deal, as each writer batch starts from the store.
+        let mut buf = Buffer {
+            store,
+            map: BTreeMap::new(),
+        };
+        on_deal(&mut buf, zone, d)?;
+        bytes += buf
+            .map
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>();
+    }
+    Ok((deals.len(), started.elapsed(), bytes))
+}
+
 /// Every month's totals, oldest first.
 pub fn months<R: Reader>(r: &R) -> Result<Vec<(Month, Totals)>> {
     let (from, to) = table(MONTH);

@@ -6,6 +6,7 @@
 pub mod compute;
 pub mod counters;
 pub mod query;
+pub mod snapshot;
 pub mod tables;
 pub mod verify;
 

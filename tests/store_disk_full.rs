@@ -1,0 +1,507 @@
+//! Faults on real files: a store on a small filesystem (a loop-mounted ext4 image, so
+//! fdatasync is real) written until the disk is full, and data files with bytes flipped in
+//! their middle, opened by the real `onepoint` binary.
+//!
+//! Mounting needs root. Under CI (`CI=true`, set by `.ci/run`, which runs as root) a disk
+//! that cannot be mounted fails the test; elsewhere the test is skipped with the reason.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Proc, Stdio};
+
+use onepoint::domain::core::Core;
+use onepoint::domain::{
+    Amount, Clock, Command, DealRequest, IdemKey, Keyed, MemberId, MerchantId, NewMember, Outcome,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_onepoint");
+
+/// A small ext4 filesystem mounted on a temporary directory, unmounted when dropped (also
+/// when the test fails).
+struct SmallDisk {
+    mnt: PathBuf,
+    mounted: bool,
+    _tmp: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u64) -> Result<SmallDisk, String> {
+        let tmp = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let img = tmp.path().join("disk.img");
+        let mnt = tmp.path().join("mnt");
+        std::fs::create_dir(&mnt).map_err(|e| format!("mkdir {}: {e}", mnt.display()))?;
+        std::fs::File::create(&img)
+            .and_then(|f| f.set_len(megabytes << 20))
+            .map_err(|e| format!("image {}: {e}", img.display()))?;
+        run_tool("mkfs.ext4", &["-q", "-F", "-m", "0"], &[&img])?;
+        run_tool("mount", &["-o", "loop"], &[&img, &mnt])?;
+        Ok(SmallDisk {
+            mnt,
+            mounted: true,
+            _tmp: tmp,
+        })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        if self.mounted && run_tool("umount", &[], &[&self.mnt]).is_err() {
+            // Something still holds a file on it: detach it now, it goes when released.
+            let _ = run_tool("umount", &["-l"], &[&self.mnt]);
+        }
+    }
+}
+
+fn run_tool(tool: &str, flags: &[&str], paths: &[&Path]) -> Result<(), String> {
+    let out = Proc::new(tool)
+        .args(flags)
+        .args(paths)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {tool}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tool} {flags:?} {paths:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// A mounted small disk, or `None` (with the reason printed) outside CI when mounting is
+/// not possible; under CI it must be possible.
+fn small_disk(megabytes: u64) -> Option<SmallDisk> {
+    match SmallDisk::mount(megabytes) {
+        Ok(d) => Some(d),
+        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but no small filesystem could be mounted (run as root): {why}")
+        }
+        Err(why) => {
+            eprintln!("skipped: no small filesystem could be mounted (needs root): {why}");
+            None
+        }
+    }
+}
+
+/// What one run of the binary printed and how it ended.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cli(data: &Path, args: &[&str]) -> Run {
+    let out = Proc::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("ONEPOINT_CONFIG", data.with_extension("no-config.toml"))
+        .env_remove("ONEPOINT_DATA")
+        .env_remove("ONEPOINT_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run onepoint");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A run that must fail cleanly: a non-zero exit that is not a panic (101), one `error:`
+/// line, no backtrace. Returns that line.
+fn refused(r: &Run) -> String {
+    assert!(r.code != 0 && r.code != 101, "a clean refusal, not {r:?}");
+    assert!(!r.stderr.contains("panicked"), "a panic: {r:?}");
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one error line in {r:?}");
+    lines[0].to_string()
+}
+
+/// Every file under `dir` and its bytes, except the lock file (it holds the pid of the
+/// last process that opened the store).
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.file_name().is_some_and(|n| n != "onepoint.lock") {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Writes `path` until the filesystem refuses, and returns its length.
+fn fill(path: &Path) -> u64 {
+    let mut f = std::fs::File::create(path).unwrap();
+    for chunk in [1 << 20, 64 << 10, 4 << 10, 512] {
+        let buf = vec![0xA5u8; chunk];
+        while f.write_all(&buf).is_ok() {}
+    }
+    let _ = f.sync_all();
+    f.metadata().unwrap().len()
+}
+
+fn open(dir: &Path) -> Core {
+    support::open(dir, &Clock::fixed(support::NOW_MS))
+}
+
+fn save(key: &str, member: u64, amount: u64) -> Keyed {
+    Keyed::new(
+        Command::Deal(DealRequest::Save {
+            member: MemberId(member),
+            merchant: MerchantId(1),
+            amount: Amount(amount),
+            date: None,
+        }),
+        Some(IdemKey(key.into())),
+    )
+}
+
+/// The amount the writing loop gave key `k{n}`.
+fn first_amount(key: &str) -> u64 {
+    1_000 + key[1..].parse::<u64>().unwrap()
+}
+
+fn says_disk_full(e: &str) -> bool {
+    e.contains("the disk is full") && e.contains("free space")
+}
+
+#[test]
+fn a_full_disk_refuses_writes_clearly_loses_no_ack_and_opens_normally_once_freed() {
+    let Some(disk) = small_disk(24) else { return };
+    let data = disk.mnt.join("store");
+    let filler = disk.mnt.join("filler");
+    const MEMBERS: u64 = 20;
+
+    let core = open(&data);
+    let joins = (0..MEMBERS)
+        .map(|i| {
+            Keyed::new(
+                Command::Join(NewMember {
+                    name: format!("member {i}"),
+                    phone: None,
+                    address: None,
+                }),
+                None,
+            )
+        })
+        .collect();
+    for r in core.execute(joins) {
+        r.unwrap();
+    }
+    // Leave the store a little room, then write until it is refused.
+    let len = fill(&filler);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .and_then(|f| {
+            f.set_len(len.saturating_sub(1 << 20))
+                .and_then(|_| f.sync_all())
+        })
+        .unwrap();
+    let mut acked: Vec<(String, onepoint::domain::Deal)> = Vec::new();
+    let mut refusal = None;
+    let mut n = 0u64;
+    'writing: for _ in 0..20_000 {
+        let batch: Vec<Keyed> = (0..25)
+            .map(|i| save(&format!("k{}", n + i), 1 + (n + i) % MEMBERS, 1_000 + n + i))
+            .collect();
+        let keys: Vec<String> = (0..25).map(|i| format!("k{}", n + i)).collect();
+        n += 25;
+        for (key, r) in keys.into_iter().zip(core.execute(batch)) {
+            match r {
+                Ok(Outcome::Deal(d)) => acked.push((key, d)),
+                Ok(o) => panic!("a save answered {o:?}"),
+                Err(e) => {
+                    refusal = Some(e.to_string());
+                    break 'writing;
+                }
+            }
+        }
+    }
+    let refusal = refusal.expect("the disk never filled");
+    eprintln!("{} acknowledged, then refused: {refusal}", acked.len());
+    assert!(
+        !acked.is_empty(),
+        "nothing was acknowledged before the disk filled"
+    );
+    assert!(
+        says_disk_full(&refusal) && refusal.contains(&data.display().to_string()),
+        "the refusal says the disk is full and names the path: {refusal}"
+    );
+    // Later writes are refused too, while the disk stays full.
+    let later = core
+        .execute(vec![save("later", 1, 5_000)])
+        .pop()
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(says_disk_full(&later), "{later}");
+    drop(core);
+
+    // Opening on the full disk, for a read or a write, changes nothing on disk.
+    let before = files(&data);
+    for args in [
+        &["info"][..],
+        &[
+            "deal",
+            "save",
+            "--member",
+            "1",
+            "--merchant",
+            "1",
+            "--amount",
+            "1000",
+        ][..],
+    ] {
+        let r = cli(&data, args);
+        eprintln!("{args:?} on a full disk: {r:?}");
+        if r.code != 0 {
+            let e = refused(&r);
+            assert!(
+                e.contains(&data.display().to_string()) && says_disk_full(&e),
+                "{args:?}: the error says the disk is full and names the store: {e}"
+            );
+        }
+        assert!(
+            args[0] == "info" || r.code != 0,
+            "a write on a full disk is refused: {r:?}"
+        );
+        let after = files(&data);
+        assert_eq!(
+            before.keys().collect::<Vec<_>>(),
+            after.keys().collect::<Vec<_>>(),
+            "{args:?} on a full disk created or removed files"
+        );
+        for (p, bytes) in &before {
+            let first = bytes.iter().zip(&after[p]).position(|(a, b)| a != b);
+            let last = bytes.iter().zip(&after[p]).rposition(|(a, b)| a != b);
+            assert!(
+                after[p] == *bytes,
+                "{args:?} on a full disk changed {} (length {} -> {}, bytes {first:?}..={last:?})",
+                p.display(),
+                bytes.len(),
+                after[p].len()
+            );
+        }
+    }
+
+    // Space freed: the store opens, every acknowledged write is there, writes work.
+    std::fs::remove_file(&filler).unwrap();
+    let core = open(&data);
+    for (_, d) in &acked {
+        assert_eq!(&core.deal(d.id).unwrap(), d, "acknowledged deal {}", d.id.0);
+    }
+    let report = core.check().unwrap();
+    assert!(report.ok, "{:?}", report.violations);
+    // Retried with its key, an acknowledged write answers what it answered before.
+    let (key, first) = &acked[acked.len() / 2];
+    match core
+        .execute(vec![save(key, first.member_id.0, first_amount(key))])
+        .pop()
+        .unwrap()
+        .unwrap()
+    {
+        Outcome::Deal(d) => assert_eq!(&d, first),
+        o => panic!("{o:?}"),
+    }
+    let deals = core.info().unwrap().deals;
+    assert!(deals >= acked.len() as u64, "{deals} < {}", acked.len());
+    core.execute(vec![save("after", 2, 7_000)])
+        .pop()
+        .unwrap()
+        .unwrap();
+    drop(core);
+    let r = cli(
+        &data,
+        &[
+            "--json",
+            "deal",
+            "save",
+            "--member",
+            "3",
+            "--merchant",
+            "1",
+            "--amount",
+            "9000",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = cli(&data, &["--json", "info"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let info: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(info["deals"].as_u64(), Some(deals + 2), "{info}");
+    let r = cli(&data, &["check"]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+/// Flips `n` bytes of `path` from `at`.
+fn flip(path: &Path, at: usize, n: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    let end = (at + n).min(b.len());
+    for x in &mut b[at..end] {
+        *x ^= 0xFF;
+    }
+    std::fs::write(path, &b).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The counts `info` prints (not the bytes: opening may write a new snapshot).
+fn counts(data: &Path) -> Option<(u64, u64, u64)> {
+    let r = cli(data, &["--json", "info"]);
+    (r.code == 0).then(|| {
+        let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+        (n("members"), n("deals"), n("events"))
+    })
+}
+
+#[test]
+fn a_database_file_with_bytes_flipped_in_its_middle_is_a_clear_error_never_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    let r = cli(&good, &["seed", "--members", "300", "--deals", "3000"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let expected = counts(&good).expect("the undamaged store opens");
+    let db_len = std::fs::metadata(good.join("sled").join("db"))
+        .unwrap()
+        .len() as usize;
+    let sled_dir = tmp.path().join("bad").join("sled");
+    let mut refused_open = 0;
+    let mut refused_check = 0;
+    for at in (100..db_len).step_by(db_len / 24) {
+        let bad = tmp.path().join("bad");
+        let _ = std::fs::remove_dir_all(&bad);
+        copy_dir(&good, &bad);
+        flip(&bad.join("sled").join("db"), at, 64);
+        for args in [&["info"][..], &["check"][..]] {
+            let r = cli(&bad, args);
+            if r.code == 0 {
+                continue;
+            }
+            let e = refused(&r);
+            assert!(
+                e.contains(&sled_dir.display().to_string())
+                    && e.contains("damaged")
+                    && e.contains("restore the store from a backup"),
+                "{args:?} with bytes {at}.. flipped: the error names the file and what to do: {e}"
+            );
+            if args[0] == "info" {
+                refused_open += 1;
+            } else {
+                refused_check += 1;
+            }
+        }
+        // Damage sled did not see (in space it no longer uses) changed nothing readable.
+        if let Some(c) = counts(&bad) {
+            assert_eq!(c, expected, "bytes {at}.. flipped");
+        }
+    }
+    assert!(
+        refused_check > 0,
+        "damage in live records must be found by `check`, which reads every record \
+         ({refused_open} opens, {refused_check} checks refused)"
+    );
+}
+
+#[test]
+fn a_log_with_bytes_flipped_in_its_middle_is_an_error_naming_the_file_never_a_panic() {
+    use onepoint::domain::core::CoreOptions;
+    use onepoint::domain::store::StoreOptions;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    // A log holding records sled never applied (as after a crash): a group logged, its
+    // apply failed, the store closed.
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = Core::open_with_store(
+        &data,
+        CoreOptions {
+            clock: Clock::fixed(support::NOW_MS),
+            ..CoreOptions::default()
+        },
+        StoreOptions {
+            faults: Some(faults.clone()),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let joins = (0..50)
+        .map(|i| {
+            Keyed::new(
+                Command::Join(NewMember {
+                    name: format!("member {i}"),
+                    phone: None,
+                    address: None,
+                }),
+                None,
+            )
+        })
+        .collect();
+    for r in core.execute(joins) {
+        r.unwrap();
+    }
+    faults.fail_applies_after(0);
+    let batch = (0..300)
+        .map(|i| save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
+        .collect();
+    assert!(core.execute(batch).iter().all(|r| r.is_err()));
+    drop(core);
+    let segments: Vec<PathBuf> = std::fs::read_dir(data.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let seg = &segments[0];
+    let len = std::fs::metadata(seg).unwrap().len() as usize;
+    flip(seg, len / 2, 16);
+    let before = files(&data);
+    for args in [&["info"][..], &["check"][..], &["member", "show", "1"][..]] {
+        let e = refused(&cli(&data, args));
+        assert!(
+            e.contains(&seg.display().to_string())
+                && e.contains("damaged")
+                && e.contains("restore it from a backup"),
+            "{args:?}: the error names the log file and what to do: {e}"
+        );
+    }
+    let after = files(&data);
+    for (p, b) in &before {
+        assert!(
+            after.get(p) == Some(b),
+            "a refused open changed {}",
+            p.display()
+        );
+    }
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "a refused open created or removed files"
+    );
+}
