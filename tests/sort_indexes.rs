@@ -1,5 +1,4 @@
-//! The sorts kept by indexes of their own (members by last activity, deals by points and
-//! by date):
+//! The two sorts kept by indexes of their own (members by last activity, deals by points):
 //! the order read from the store, page by page from either end, equals a sort of every
 //! record computed here; `check` finds a missing or stale entry; a store written without
 //! the indexes gets them built when it is opened.
@@ -7,7 +6,7 @@
 mod support;
 
 use onepoint::domain::schema::{self, ACCOUNT, DEAL, decode, encode, key1};
-use onepoint::domain::sort_index::{activity_key, deal_date_key, deal_points_key};
+use onepoint::domain::sort_index::{activity_key, deal_points_key};
 use onepoint::domain::store::{Store, StoreOptions, WriteSet};
 use onepoint::domain::tx::Reader;
 use onepoint::domain::{
@@ -234,48 +233,41 @@ fn walk_deals(f: &Fixture, base: &DealWindow, backwards: bool) -> Vec<u64> {
 }
 
 #[test]
-fn deals_by_points_and_by_date_are_every_deal_in_order_both_ways_and_filtered() {
+fn deals_by_points_are_every_deal_in_order_both_ways_and_filtered() {
     let f = store();
     let all = all_deals(&f);
     assert!(all.len() > 40);
-    let by_id: Vec<u64> = all.iter().map(|d| d.id.0).collect();
-    for (order, ascending, status) in [
-        (DealOrder::Points, false, None),
-        (DealOrder::Points, true, None),
-        (DealOrder::Points, false, Some(DealStatus::Success)),
-        (DealOrder::Points, true, Some(DealStatus::Fail)),
-        (DealOrder::Date, false, None),
-        (DealOrder::Date, true, None),
-        (DealOrder::Date, true, Some(DealStatus::Success)),
+    for (ascending, status) in [
+        (false, None),
+        (true, None),
+        (false, Some(DealStatus::Success)),
+        (true, Some(DealStatus::Fail)),
     ] {
         let mut want: Vec<&Deal> = all
             .iter()
             .filter(|d| status.is_none_or(|s| s == d.status))
             .collect();
         want.sort_by(|a, b| {
-            let o = match order {
-                DealOrder::Date => a.deal_date.cmp(&b.deal_date),
-                _ => a.point.cmp(&b.point),
-            }
-            .then(a.id.cmp(&b.id));
+            let o = a.point.cmp(&b.point).then(a.id.cmp(&b.id));
             if ascending { o } else { o.reverse() }
         });
         let want: Vec<u64> = want.iter().map(|d| d.id.0).collect();
-        if status.is_none() && ascending {
-            assert_ne!(
-                want, by_id,
-                "{order:?}: the fixture's order differs from ids"
-            );
-        }
         let base = DealWindow {
-            order,
+            order: DealOrder::Points,
             oldest_first: ascending,
             status,
             ..Default::default()
         };
-        let what = format!("{order:?} asc={ascending} {status:?}");
-        assert_eq!(walk_deals(&f, &base, false), want, "{what}");
-        assert_eq!(walk_deals(&f, &base, true), want, "{what} back");
+        assert_eq!(
+            walk_deals(&f, &base, false),
+            want,
+            "asc={ascending} {status:?}"
+        );
+        assert_eq!(
+            walk_deals(&f, &base, true),
+            want,
+            "asc={ascending} {status:?} back"
+        );
     }
     let top = deal_window(
         &f,
@@ -420,44 +412,6 @@ fn check_reports_missing_and_stray_points_entries() {
 }
 
 #[test]
-fn check_reports_a_stray_date_entry() {
-    let mut f = store();
-    tamper(&mut f, |s, set| {
-        let d = deal(s, 6);
-        set.put(&deal_date_key(d.deal_date - 1, 6), &[]);
-    });
-    let v = violations(&f);
-    assert!(
-        v.iter()
-            .any(|m| m.contains("date index entry of deal 6 differs")),
-        "{v:?}"
-    );
-    assert!(
-        v.iter()
-            .any(|m| m.contains("date index holds 54 entries for 53 deals")),
-        "{v:?}"
-    );
-}
-
-#[test]
-fn a_store_of_the_first_index_version_gets_the_date_index_when_opened() {
-    let mut f = store();
-    let dates = DealWindow {
-        order: DealOrder::Date,
-        ..Default::default()
-    };
-    let before = walk_deals(&f, &dates, false);
-    tamper(&mut f, |s, set| {
-        for r in s.scan_prefix(&[schema::DEAL_DATE]) {
-            set.remove(&r.unwrap().0);
-        }
-        set.put(b"Csortidx", &1u64.to_be_bytes());
-    });
-    assert_eq!(walk_deals(&f, &dates, false), before);
-    f.assert_check();
-}
-
-#[test]
 fn a_store_written_without_the_indexes_gets_them_when_opened() {
     let mut f = store();
     let members_before = walk_members(&f, true, false);
@@ -466,29 +420,55 @@ fn a_store_written_without_the_indexes_gets_them_when_opened() {
         ..Default::default()
     };
     let deals_before = walk_deals(&f, &points, false);
-    let dates = DealWindow {
-        order: DealOrder::Date,
-        ..Default::default()
-    };
-    let dates_before = walk_deals(&f, &dates, false);
     // What a store of the previous version holds: neither index, nor their mark.
     tamper(&mut f, |s, set| {
         let mut n = 0;
-        for tag in [schema::ACTIVITY, schema::DEAL_POINTS, schema::DEAL_DATE] {
+        for tag in [schema::ACTIVITY, schema::DEAL_POINTS] {
             for r in s.scan_prefix(&[tag]) {
                 set.remove(&r.unwrap().0);
                 n += 1;
             }
         }
-        assert!(n > 140);
+        assert!(n > 80);
         set.remove(b"Csortidx");
     });
     assert_eq!(walk_members(&f, true, false), members_before);
     assert_eq!(walk_deals(&f, &points, false), deals_before);
-    assert_eq!(walk_deals(&f, &dates, false), dates_before);
     f.assert_check();
     // And the write path keeps the rebuilt index.
     save_at(&f, 9, 5_000, 0);
     assert_eq!(walk_members(&f, true, false), by_activity(&f, true));
+    f.assert_check();
+}
+
+#[test]
+fn a_store_of_the_second_index_version_loses_its_retired_date_entries() {
+    let mut f = store();
+    let members_before = walk_members(&f, false, false);
+    // Version 2 kept deals by date under `T` as well.
+    tamper(&mut f, |s, set| {
+        for r in s.scan_prefix(&[schema::DEAL]) {
+            let d: Deal = decode(&r.unwrap().1).unwrap();
+            let mut k = vec![b'T'];
+            k.extend_from_slice(&((d.deal_date as u64) ^ (1 << 63)).to_be_bytes());
+            k.extend_from_slice(&d.id.0.to_be_bytes());
+            set.put(&k, &[]);
+        }
+        set.put(b"Csortidx", &2u64.to_be_bytes());
+    });
+    f.core.check().unwrap();
+    let placeholder = tempfile::tempdir().unwrap();
+    f.core = support::open(placeholder.path(), &f.clock);
+    {
+        let store = Store::open(f.dir.path(), StoreOptions::default()).unwrap();
+        assert_eq!(
+            store.scan_prefix(b"T").count(),
+            0,
+            "the retired entries are gone"
+        );
+        assert!(store.scan_prefix(&[schema::DEAL_POINTS]).count() > 40);
+    }
+    f.core = support::open(f.dir.path(), &f.clock);
+    assert_eq!(walk_members(&f, false, false), members_before);
     f.assert_check();
 }

@@ -26,8 +26,8 @@
 //! | `Y`    | see `reports/counters.rs`             | report counters             |
 //! | `L`    | last activity (0: none), member       | () activity index           |
 //! | `P`    | points, deal                          | () deals by points          |
-//! | `T`    | deal date, deal                       | () deals by date            |
-//! | `C`    | `sortidx`                             | version of `L`, `P`, `T`    |
+//! | `C`    | `sortidx`                             | version of `L` and `P` (u64)|
+//! | `T`    | retired (sort index version 2 only)   | removed on open: not reused |
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -64,8 +64,6 @@ pub const REPORTS: u8 = b'Y';
 pub const ACTIVITY: u8 = b'L';
 /// Deals by points (`sort_index`), kept by the write path.
 pub const DEAL_POINTS: u8 = b'P';
-/// Deals by date (`sort_index`), kept by the write path.
-pub const DEAL_DATE: u8 = b'T';
 
 /// Builds a key from a table tag and big-endian parts.
 pub struct KeyBuf(Vec<u8>);

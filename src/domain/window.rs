@@ -5,7 +5,7 @@
 //!
 //! Orders are the store's own indexes: members by id, by name (`N`), by balance (`B`) and
 //! by last activity (`L`); deals by id (newest or oldest first), through the member (`V`)
-//! or merchant (`X`) index when filtered, by points (`P`) and by date (`T`). Nothing here sorts in memory,
+//! or merchant (`X`) index when filtered, and by points (`P`). Nothing here sorts in memory,
 //! so every order is the whole table's.
 
 use serde::{Deserialize, Serialize};
@@ -22,10 +22,10 @@ use super::model::{
 use super::money::Points;
 use super::query::MAX_PAGE;
 use super::schema::{
-    ACTIVITY, BALANCE, DEAL, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME, VIEW,
-    VIEW_MERCHANT, balance_key, decode, key1, key2, name_key, read_u64,
+    ACTIVITY, BALANCE, DEAL, DEAL_POINTS, KeyBuf, MEMBER, MERCHANT_STATS, MerchantStats, NAME,
+    VIEW, VIEW_MERCHANT, balance_key, decode, key1, key2, name_key, read_u64,
 };
-use super::sort_index::{DEAL_INDEXES, activity_key, activity_member, deal_of_key};
+use super::sort_index::{activity_key, activity_member, deal_points_deal, deal_points_key};
 use super::store::{Store, Val};
 use super::tx::prefix_end;
 
@@ -129,14 +129,11 @@ pub enum DealOrder {
     Id,
     /// Points, then id. Over all deals only: not with a member or merchant filter.
     Points,
-    /// The deal date, then id (a deal's date may be given, so this is not the id order).
-    /// Over all deals only, as points.
-    Date,
 }
 
 /// Deals in an order (highest first unless `oldest_first`: newest, or most points), filtered.
-/// The cursor is a deal id in every order: a deal's points and date never change, so its
-/// place in those orders is read from the deal.
+/// The cursor is a deal id in every order: a deal's points never change, so its place in
+/// the points order is read from the deal.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DealWindow {
@@ -147,7 +144,7 @@ pub struct DealWindow {
     pub status: Option<DealStatus>,
     #[serde(default)]
     pub order: DealOrder,
-    /// Ascending: oldest first by id or date, fewest points first by points.
+    /// Ascending: oldest first by id, fewest points first by points.
     pub oldest_first: bool,
     pub anchor: Anchor<DealId>,
     pub limit: usize,
@@ -388,22 +385,17 @@ impl Core {
         // Each source yields deal ids in ascending or descending order from the anchor.
         let p;
         let ids: Box<dyn Iterator<Item = Result<u64>>>;
-        let index = match q.order {
-            DealOrder::Id => None,
-            DealOrder::Points => Some(DEAL_INDEXES[0]),
-            DealOrder::Date => Some(DEAL_INDEXES[1]),
-        };
-        if let Some((tag, name, key)) = index {
+        if q.order == DealOrder::Points {
             if q.member.is_some() || q.merchant.is_some() {
                 return Err(Error::invalid(
                     "order",
-                    &format!("{name} order covers all deals: not with a member or merchant filter"),
+                    "points order covers all deals: not with a member or merchant filter",
                 ));
             }
-            // The cursor's place: its deal's value (which never changes), then its id.
+            // The cursor's place: its deal's points (which never change), then its id.
             let at = match &q.anchor {
                 Anchor::After(d) | Anchor::Before(d) | Anchor::From(d) => {
-                    Some(key(&deal_of(store, *d)?))
+                    Some(deal_points_key(deal_of(store, *d)?.point, d.0))
                 }
                 Anchor::First | Anchor::Last => None,
             };
@@ -411,8 +403,8 @@ impl Core {
                 at.clone().unwrap_or_default()
             });
             ids = Box::new(
-                walk(store, tag, p.from.clone(), p.ascending)
-                    .map(|r| r.map(|(k, _)| deal_of_key(&k))),
+                walk(store, DEAL_POINTS, p.from.clone(), p.ascending)
+                    .map(|r| r.map(|(k, _)| deal_points_deal(&k))),
             );
         } else if let Some(m) = q.member {
             member_of(store, m)?;
