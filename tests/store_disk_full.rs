@@ -505,3 +505,44 @@ fn a_log_with_bytes_flipped_in_its_middle_is_an_error_naming_the_file_never_a_pa
         "a refused open created or removed files"
     );
 }
+
+#[test]
+fn a_truncated_database_file_is_one_clear_error_line_from_the_binary_never_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    let r = cli(&good, &["seed", "--members", "300", "--deals", "3000"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let expected = counts(&good).expect("the undamaged store opens");
+    let db = good.join("sled").join("db");
+    let len = std::fs::metadata(&db).unwrap().len();
+    let mut refused_opens = 0;
+    for cut in [len * 3 / 4, len / 2, len / 4, 4096, 9, 0] {
+        let bad = tmp.path().join("bad");
+        let _ = std::fs::remove_dir_all(&bad);
+        copy_dir(&good, &bad);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(bad.join("sled").join("db"))
+            .unwrap();
+        f.set_len(cut).unwrap();
+        drop(f);
+        for args in [&["info"][..], &["check"][..]] {
+            let r = cli(&bad, args);
+            if r.code == 0 {
+                continue;
+            }
+            let e = refused(&r);
+            assert!(
+                e.contains(&bad.display().to_string())
+                    && e.contains("damaged")
+                    && e.contains("from a backup"),
+                "{args:?} with the database cut at {cut}: {e}"
+            );
+            refused_opens += usize::from(args[0] == "info");
+        }
+        if let Some(c) = counts(&bad) {
+            assert_eq!(c, expected, "cut at {cut}");
+        }
+    }
+    assert!(refused_opens > 0, "some cut must be refused");
+}

@@ -227,7 +227,7 @@ impl Store {
         let db = open_sled(&config, dir)?;
         let data_path = sled_dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| io("cannot open", &data_path, e))?;
-        let applied = read_applied(&db)?;
+        let applied = read_applied(&db, dir)?;
         let (wal, replay) = Wal::open(dir, applied, opts.faults.clone())?;
         let store = Store {
             dir: dir.to_path_buf(),
@@ -259,7 +259,7 @@ impl Store {
 
     /// The sequence number of the last log record sled has applied.
     pub fn applied_seq(&self) -> Result<u64> {
-        self.with_db(|db| Ok(read_applied(db)))?
+        self.with_db(|db| Ok(read_applied(db, &self.dir)))?
     }
 
     /// Runs `f` on sled under the read lock (so `snapshot` never closes sled under it).
@@ -518,18 +518,36 @@ fn file_len(p: &Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
-/// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`.
-fn open_quietly(config: &sled::Config) -> std::thread::Result<sled::Result<sled::Db>> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
+thread_local! {
+    /// Set while this thread opens sled: a panic then is reported as an error, not printed.
+    static OPENING_SLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn read_applied(db: &sled::Db) -> Result<u64> {
+/// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`,
+/// without the panic message and backtrace on stderr (the error says what happened).
+fn open_quietly(config: &sled::Config) -> std::thread::Result<sled::Result<sled::Db>> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !OPENING_SLED.with(|o| o.get()) {
+                previous(info);
+            }
+        }));
+    });
+    OPENING_SLED.with(|o| o.set(true));
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+    OPENING_SLED.with(|o| o.set(false));
+    opened
+}
+
+fn read_applied(db: &sled::Db, dir: &Path) -> Result<u64> {
     match db.get(APPLIED) {
         Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
             .map(u64::from_be_bytes)
             .map_err(|_| Error::store("corrupt record: the log position")),
         Ok(None) => Ok(0),
-        Err(e) => Err(Error::store(format!("read failed: {e}"))),
+        Err(e) => Err(sled_error(dir, e)),
     }
 }
 
