@@ -164,24 +164,7 @@ fn parse(bytes: &[u8]) -> (Vec<Record>, usize, bool) {
 /// store refused only after it would be changed by the refused open). A torn tail of the
 /// last segment is not damage (`open` cuts it).
 pub fn verify(dir: &Path) -> Result<()> {
-    let wal_dir = dir.join("wal");
-    let Ok(entries) = fs::read_dir(&wal_dir) else {
-        return Ok(());
-    };
-    let mut segments: Vec<(u64, PathBuf)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let path = e.path();
-            let first = path
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".log")?
-                .parse::<u64>()
-                .ok()?;
-            Some((first, path))
-        })
-        .collect();
-    segments.sort();
+    let segments = segments(&dir.join("wal"))?;
     let mut expected: Option<u64> = None;
     let count = segments.len();
     for (i, (first, path)) in segments.iter().enumerate() {
@@ -190,15 +173,48 @@ pub fn verify(dir: &Path) -> Result<()> {
         if good < bytes.len() && (i + 1 < count || damage) {
             return Err(damaged(path, good));
         }
-        if records.first().is_some_and(|r| r.seq != *first) {
+        check_sequence(path, *first, &records, &mut expected)?;
+    }
+    Ok(())
+}
+
+/// The log's segment files in `wal_dir` (`FIRST.log`), in order of their first record; none
+/// when the folder does not exist.
+fn segments(wal_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut segments = Vec::new();
+    if wal_dir.is_dir() {
+        for entry in fs::read_dir(wal_dir).map_err(|e| io("cannot list", wal_dir, e))? {
+            let path = entry.map_err(|e| io("cannot list", wal_dir, e))?.path();
+            let first = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".log"))
+                .and_then(|n| n.parse::<u64>().ok());
+            if let Some(first) = first {
+                segments.push((first, path));
+            }
+        }
+    }
+    segments.sort();
+    Ok(segments)
+}
+
+/// A segment's records start at the number in its name and follow the previous segment's
+/// last record with no gap; otherwise the file is damaged.
+fn check_sequence(
+    path: &Path,
+    first: u64,
+    records: &[Record],
+    expected: &mut Option<u64>,
+) -> Result<()> {
+    if records.first().is_some_and(|r| r.seq != first) {
+        return Err(damaged(path, 0));
+    }
+    for r in records {
+        if expected.is_some_and(|e| e != r.seq) {
             return Err(damaged(path, 0));
         }
-        for r in records {
-            if expected.is_some_and(|e| e != r.seq) {
-                return Err(damaged(path, 0));
-            }
-            expected = Some(r.seq + 1);
-        }
+        *expected = Some(r.seq + 1);
     }
     Ok(())
 }
@@ -212,21 +228,7 @@ impl Wal {
         faults: Option<Arc<Faults>>,
     ) -> Result<(Wal, Vec<Record>)> {
         let wal_dir = dir.join("wal");
-        let mut segments = Vec::new();
-        if wal_dir.is_dir() {
-            for entry in fs::read_dir(&wal_dir).map_err(|e| io("cannot list", &wal_dir, e))? {
-                let path = entry.map_err(|e| io("cannot list", &wal_dir, e))?.path();
-                let first = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".log"))
-                    .and_then(|n| n.parse::<u64>().ok());
-                if let Some(first) = first {
-                    segments.push((first, path));
-                }
-            }
-        }
-        segments.sort();
+        let segments = segments(&wal_dir)?;
         let mut replay = Vec::new();
         let mut expected: Option<u64> = None;
         let count = segments.len();
@@ -247,18 +249,8 @@ impl Wal {
                     .and_then(|_| f.sync_all())
                     .map_err(|e| io("cannot cut the unfinished end of", path, e))?;
             }
-            if records.first().is_some_and(|r| r.seq != *first) {
-                return Err(damaged(path, 0));
-            }
-            for r in records {
-                if expected.is_some_and(|e| e != r.seq) {
-                    return Err(damaged(path, 0));
-                }
-                expected = Some(r.seq + 1);
-                if r.seq > applied {
-                    replay.push(r);
-                }
-            }
+            check_sequence(path, *first, &records, &mut expected)?;
+            replay.extend(records.into_iter().filter(|r| r.seq > applied));
         }
         if let Some(first) = replay.first()
             && first.seq != applied + 1
