@@ -28,9 +28,7 @@ impl<S: Subscriber> Layer<S> for StderrWarnings {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let mut line = Line::default();
         event.record(&mut line);
-        // sled's own log lines (a damaged file, seen while it opens) are not the user's:
-        // the store's error that follows names the file and what to do.
-        if line.fields.contains("log.target=sled::") {
+        if crate::domain::store::is_engine_log(&line.fields) {
             return;
         }
         let label = if *event.metadata().level() == Level::ERROR {

@@ -1,6 +1,7 @@
 //! The OnePoint business core: members, point accounts, deals, settlement, the dashboard
 //! read model and the event log, on a sled store. Synchronous and deterministic; it knows
-//! nothing of terminals, async runtimes or HTTP. `store.rs` is the only file that names sled.
+//! nothing of terminals, async runtimes or HTTP. `store.rs` and `store_open.rs` are the only
+//! files that name sled.
 
 pub mod billing;
 pub mod calendar;

@@ -1,4 +1,4 @@
-//! The only file that names sled. A store is one sled tree with key-prefixed "tables"
+//! With `store_open.rs` (opening sled, its errors), the only file that names sled. A store is one sled tree with key-prefixed "tables"
 //! (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
 //! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged`), so a
 //! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on
@@ -21,8 +21,24 @@ use parking_lot::{Mutex, RwLock};
 use super::error::{Error, Result};
 use super::wal::{Faults, Wal, disk_full_hint};
 
+#[path = "store_open.rs"]
+mod open;
+pub use open::raw_limits;
+use open::{
+    check_free_space, file_len, map_entry, open_sled, read_applied, remove_unfinished_snapshots,
+    sled_error,
+};
+
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
 const APPLIED: &[u8] = b"Cwal";
+
+/// Whether a log line (its fields as `name=value`) is the storage engine's own: sled logs
+/// through `log`, which `tracing` sees with a `log.target` field. Such lines (a damaged
+/// file, seen while it opens) are not the user's: the store's error that follows names the
+/// file and what to do.
+pub fn is_engine_log(fields: &str) -> bool {
+    fields.contains("log.target=sled::")
+}
 
 /// A stored value (shared bytes; cheap to clone).
 #[derive(Clone, Debug)]
@@ -472,139 +488,6 @@ impl Drop for Store {
     }
 }
 
-/// Opens sled. We hold onepoint.lock, so no other process has the store; sled's own lock
-/// can still be held for a moment by this process's last handle, which sled's threads
-/// release shortly after it is dropped (a close followed by a reopen): wait for it.
-fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
-    let sled_dir = dir.join("sled");
-    let mut attempts = 0;
-    loop {
-        // sled panics on some damaged files (a truncated one): make that a clear error.
-        let opened = open_quietly(config);
-        // sled writes a snapshot while it opens: on a full disk it leaves an unfinished one
-        // behind (and opening fails); an open must change nothing on disk.
-        remove_unfinished_snapshots(&sled_dir);
-        let opened = opened.map_err(|_| {
-            Error::store(format!(
-                "the store {} is damaged (sled could not read {}): restore it from a backup",
-                dir.display(),
-                sled_dir.display()
-            ))
-        })?;
-        match opened {
-            Ok(db) => return Ok(db),
-            Err(e) if attempts < 250 && e.to_string().contains("could not acquire lock") => {
-                attempts += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) if !disk_full_hint(&e.to_string()).is_empty() => {
-                return Err(Error::store(format!(
-                    "cannot open the store's database {}: {e}: the disk is full (opening writes a snapshot); free space on it and retry (nothing was changed)",
-                    sled_dir.display()
-                )));
-            }
-            Err(e @ sled::Error::Corruption { .. }) => return Err(sled_error(dir, e)),
-            Err(e) => {
-                return Err(Error::store(format!(
-                    "cannot open the store's database {}: {e}; if it is damaged, restore the store from a backup",
-                    sled_dir.display()
-                )));
-            }
-        }
-    }
-}
-
-fn file_len(p: &Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
-
-thread_local! {
-    /// Set while this thread opens sled: a panic then is reported as an error, not printed.
-    static OPENING_SLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Opens sled, turning a panic inside it (which a damaged file can cause) into an `Err`,
-/// without the panic message and backtrace on stderr (the error says what happened).
-fn open_quietly(config: &sled::Config) -> std::thread::Result<sled::Result<sled::Db>> {
-    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
-    QUIET_HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !OPENING_SLED.with(|o| o.get()) {
-                previous(info);
-            }
-        }));
-    });
-    OPENING_SLED.with(|o| o.set(true));
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-    OPENING_SLED.with(|o| o.set(false));
-    opened
-}
-
-fn read_applied(db: &sled::Db, dir: &Path) -> Result<u64> {
-    match db.get(APPLIED) {
-        Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
-            .map(u64::from_be_bytes)
-            .map_err(|_| Error::store("corrupt record: the log position")),
-        Ok(None) => Ok(0),
-        Err(e) => Err(sled_error(dir, e)),
-    }
-}
-
-/// Free bytes an open needs beyond a new snapshot: sled writes one while it opens, and
-/// replaying the log writes to sled.
-const OPEN_FREE_BYTES: u64 = 4 << 20;
-
-/// Refuses to open an existing store on a disk too full for it to open, before anything
-/// is written: sled, opening, zeroes the unfinished end of its log, writes a snapshot and
-/// then fails, so an open on a full disk would change the files and still not open.
-fn check_free_space(dir: &Path) -> Result<()> {
-    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
-        return Ok(());
-    };
-    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
-        return Ok(()); // no figure: let the open itself report what fails
-    }
-    let free = st.f_bavail as u64 * st.f_frsize as u64;
-    let snapshots: u64 = std::fs::read_dir(dir.join("sled"))
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("snap."))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0);
-    let need = snapshots + OPEN_FREE_BYTES;
-    if free >= need {
-        return Ok(());
-    }
-    Err(Error::store(format!(
-        "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
-        dir.display(),
-        free / 1024,
-        need.div_ceil(1024)
-    )))
-}
-
-/// A snapshot sled was still writing when it stopped (`snap.*.generating`, left by a full
-/// disk or a crash) makes the next open fail with "Read corrupted data": it was never
-/// finished, so nothing is lost with it.
-fn remove_unfinished_snapshots(sled_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(sled_dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("snap.") && name.ends_with(".generating") {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
 /// An iterator counted in `live` until dropped.
 struct Counted<I> {
     inner: I,
@@ -628,67 +511,4 @@ impl<I> Drop for Counted<I> {
     fn drop(&mut self) {
         self.live.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-fn map_entry(dir: &Path, r: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(Val, Val)> {
-    r.map(|(k, v)| (Val(k), Val(v))).map_err(|e| match e {
-        e @ sled::Error::Corruption { .. } => sled_error(dir, e),
-        e if !disk_full_hint(&e.to_string()).is_empty() => sled_error(dir, e),
-        e => Error::store(format!("read failed: {e}")),
-    })
-}
-
-/// A sled error as the store's: damage names sled's data file and what to do.
-fn sled_error(dir: &Path, e: sled::Error) -> Error {
-    match e {
-        sled::Error::Corruption { at: Some(_), .. } => Error::store(format!(
-            "the store's database {} is damaged ({e}): restore the store from a backup",
-            dir.join("sled").join("db").display()
-        )),
-        // No offset: found while reading the snapshot or checking it against the log.
-        sled::Error::Corruption { at: None, .. } => Error::store(format!(
-            "the store's database {} is damaged (its data file db or its snapshot snap.*: {e}): restore the store from a backup",
-            dir.join("sled").display()
-        )),
-        // sled keeps a failed write's error and answers it to every later call, reads too.
-        e if !disk_full_hint(&e.to_string()).is_empty() => {
-            io("cannot use the store's database", &dir.join("sled"), e)
-        }
-        e => Error::store(format!("{e}")),
-    }
-}
-
-/// Raw sled figures for the benchmark: batched inserts per second and flush+fsyncs per
-/// second on the same disk, the limits the ingest figures are compared against.
-pub fn raw_limits(dir: &Path, batches: usize, batch_len: usize) -> Result<(f64, f64)> {
-    let sled_dir = dir.join("raw-sled");
-    let db = sled::Config::new()
-        .path(&sled_dir)
-        .mode(sled::Mode::HighThroughput)
-        .flush_every_ms(None)
-        .open()
-        .map_err(|e| io("cannot open", &sled_dir, e))?;
-    let file = File::open(sled_dir.join("db")).map_err(|e| io("cannot open", &sled_dir, e))?;
-    let value = [7u8; 96];
-    let start = std::time::Instant::now();
-    let mut n: u64 = 0;
-    for _ in 0..batches {
-        let mut b = sled::Batch::default();
-        for _ in 0..batch_len {
-            n += 1;
-            b.insert(&n.to_be_bytes(), &value[..]);
-        }
-        db.apply_batch(b).map_err(Error::store)?;
-    }
-    let inserts_per_s = n as f64 / start.elapsed().as_secs_f64();
-    let start = std::time::Instant::now();
-    let rounds = 200;
-    for i in 0..rounds {
-        db.insert(b"sync-probe", &(i as u64).to_be_bytes())
-            .map_err(Error::store)?;
-        db.flush().map_err(Error::store)?;
-        file.sync_data().map_err(Error::store)?;
-    }
-    let fsyncs_per_s = rounds as f64 / start.elapsed().as_secs_f64();
-    Ok((inserts_per_s, fsyncs_per_s))
 }
