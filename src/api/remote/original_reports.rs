@@ -26,12 +26,12 @@ use crate::api::wire::{fault::error_from_response, read};
 use crate::api::{Error, Result};
 use crate::domain::calendar::{Millis, Month};
 use crate::domain::reports::compute::{
-    self, Counted, Rfm, activity_from, activity_span, anomalies_from, anomaly_span, dormant_report,
-    merchant_row, roll_forward, segment_scan,
+    Counted, activity_from, activity_span, anomalies_from, anomaly_span, merchant_row, roll_forward,
 };
 use crate::domain::reports::counters::{
     self, Flag, MerchantMonth, Totals, day_of, flag_kind, week_of,
 };
+use crate::domain::reports::segments::{Rfm, Scan, dormant_report, segment_scan};
 use crate::domain::reports::{Gap, LiabilityReport, Report, ReportKind, ReportQuery};
 use crate::domain::{
     Deal, DealId, DealStatus, DealType, MemberId, MemberStatus, MerchantId, Points,
@@ -429,7 +429,7 @@ struct Seen {
 
 /// Segments every member the original still has (a withdrawn one is deleted), from every
 /// deal (oldest first), the balances and the member list.
-fn segments(a: &RemoteAdapter, q: &ReportQuery, now: Millis) -> Result<(compute::Scan, Vec<Gap>)> {
+fn segments(a: &RemoteAdapter, q: &ReportQuery, now: Millis) -> Result<(Scan, Vec<Gap>)> {
     let mut seen: HashMap<u64, Seen> = HashMap::new();
     let read = walk_deals(a, Order::Asc, |d| {
         let s = seen.entry(d.member_id.0).or_default();

@@ -6,6 +6,7 @@
 pub mod compute;
 pub mod counters;
 pub mod query;
+pub mod segments;
 pub mod snapshot;
 pub mod tables;
 pub mod verify;
@@ -16,8 +17,8 @@ use super::calendar::{Millis, Month};
 use super::ids::{DealId, MemberId, MerchantId};
 use super::money::Points;
 
-pub use compute::Cache;
 pub use query::{Grain, ReportKind, ReportQuery};
+pub use segments::Cache;
 
 /// One month of the roll-forward: opening + issued - redeemed - save-cancelled
 /// + use-cancelled - forfeited = closing, exact in hundredths.

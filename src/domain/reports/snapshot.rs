@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::compute::Rfm;
+use super::segments::Rfm;
 use crate::domain::ids::MemberId;
 use crate::domain::money::Points;
 
