@@ -6,6 +6,7 @@
 pub mod action;
 pub mod confirms;
 pub mod describe;
+mod drill;
 pub mod forms;
 pub mod keymap;
 pub mod loads;
