@@ -10,29 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onepoint::domain::{
-    Amount, Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId, MerchantId,
-    NewMember, Outcome, Points,
+    Amount, Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId, MerchantId, Outcome,
+    Points,
 };
 use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
-
-fn join_many(core: &onepoint::domain::core::Core, n: usize) {
-    let batch = (0..n)
-        .map(|i| {
-            Keyed::new(
-                Command::Join(NewMember {
-                    name: format!("member {i}"),
-                    phone: None,
-                    address: None,
-                }),
-                None,
-            )
-        })
-        .collect();
-    for r in core.execute(batch) {
-        r.unwrap();
-    }
-}
 
 /// The crash child's traffic: the shared generator, 60% save, 32% use, 8% cancel, over
 /// members `1..=members` and merchants 1 to 5.
@@ -55,7 +37,7 @@ fn traffic(seed: u64, members: u64) -> Generator<rand::rngs::StdRng> {
 #[test]
 fn concurrent_uses_on_the_same_members_never_overdraw() {
     let mut f = support::fixture();
-    join_many(&f.core, 3);
+    support::join_many(&f.core, 3);
     for m in 1..=3 {
         f.save(m, 1, 1_000_000).unwrap(); // 10000 points each
     }
@@ -263,7 +245,7 @@ fn sigkill_during_heavy_writes_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     {
         let core = support::open(dir.path(), &Clock::System);
-        join_many(&core, 20);
+        support::join_many(&core, 20);
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut total_acked = 0;
@@ -297,7 +279,7 @@ fn sigkill_takes_back_nothing_a_reader_saw() {
     let dir = tempfile::tempdir().unwrap();
     {
         let core = support::open(dir.path(), &Clock::System);
-        join_many(&core, 20);
+        support::join_many(&core, 20);
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let mut total_read = 0;
@@ -372,7 +354,7 @@ fn a_failed_fsync_shows_nothing_acknowledges_nothing_and_refuses_later_writes() 
     let dir = tempfile::tempdir().unwrap();
     let faults = onepoint::domain::wal::Faults::new();
     let core = open_faulty(dir.path(), &faults);
-    join_many(&core, 3);
+    support::join_many(&core, 3);
     core.execute(vec![keyed_save("first", 1, 10_000)])
         .pop()
         .unwrap()
@@ -427,7 +409,7 @@ fn a_chunk_failing_inside_a_group_fails_the_group_and_reopening_completes_it() {
     let dir = tempfile::tempdir().unwrap();
     let faults = onepoint::domain::wal::Faults::new();
     let core = open_faulty(dir.path(), &faults);
-    join_many(&core, 50);
+    support::join_many(&core, 50);
     let batch = |_: ()| -> Vec<Keyed> {
         (0..300)
             .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
@@ -469,7 +451,7 @@ fn an_older_store_is_migrated_to_the_settlement_totals_on_open() {
     use onepoint::domain::schema::{PENDING, SCHEMA};
     use onepoint::domain::store::{Store, StoreOptions, WriteSet};
     let mut f = support::fixture();
-    join_many(&f.core, 2);
+    support::join_many(&f.core, 2);
     f.save(1, 7, 1_000_000).unwrap();
     f.use_pts(1, 7, 30_000).unwrap();
     f.use_pts(1, 8, 1_000).unwrap();
@@ -525,7 +507,7 @@ fn a_version_2_store_is_migrated_to_binary_events_and_key_only_indexes() {
         BillingRequest, Command, DealRequest, Event, MemberId, MerchantId, NewMerchant, dashboard,
     };
     let mut f = support::fixture();
-    join_many(&f.core, 3);
+    support::join_many(&f.core, 3);
     f.one(Command::AddMerchant(NewMerchant {
         id: MerchantId(7),
         name: "Cafe".into(),
@@ -640,7 +622,7 @@ fn store_with_a_log_tail() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let faults = onepoint::domain::wal::Faults::new();
     let core = open_faulty(dir.path(), &faults);
-    join_many(&core, 50);
+    support::join_many(&core, 50);
     faults.fail_applies_after(0);
     let batch = (0..300)
         .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
@@ -700,7 +682,7 @@ fn a_truncated_database_file_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     {
         let core = support::open(dir.path(), &Clock::System);
-        join_many(&core, 200);
+        support::join_many(&core, 200);
     }
     let db = dir.path().join("sled").join("db");
     let original = std::fs::read(&db).unwrap();
@@ -728,7 +710,7 @@ fn an_unfinished_snapshot_left_by_a_full_disk_does_not_brick_the_store() {
     let dir = tempfile::tempdir().unwrap();
     {
         let core = support::open(dir.path(), &Clock::System);
-        join_many(&core, 5);
+        support::join_many(&core, 5);
     }
     std::fs::write(
         dir.path()
@@ -798,7 +780,7 @@ fn a_snapshot_waits_for_readers_and_keeps_every_write() {
 #[test]
 fn snapshots_under_writers_and_readers_lose_nothing() {
     let mut f = support::fixture();
-    join_many(&f.core, 50);
+    support::join_many(&f.core, 50);
     let core = Arc::new(std::mem::replace(
         &mut f.core,
         support::open(tempfile::tempdir().unwrap().path(), &Clock::System),

@@ -14,7 +14,7 @@ use std::process::{Command as Proc, Stdio};
 
 use onepoint::domain::core::Core;
 use onepoint::domain::{
-    Amount, Clock, Command, DealRequest, IdemKey, Keyed, MemberId, MerchantId, NewMember, Outcome,
+    Amount, Clock, Command, DealRequest, IdemKey, Keyed, MemberId, MerchantId, Outcome,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_onepoint");
@@ -190,21 +190,7 @@ fn a_full_disk_refuses_writes_clearly_loses_no_ack_and_opens_normally_once_freed
     const MEMBERS: u64 = 20;
 
     let core = open(&data);
-    let joins = (0..MEMBERS)
-        .map(|i| {
-            Keyed::new(
-                Command::Join(NewMember {
-                    name: format!("member {i}"),
-                    phone: None,
-                    address: None,
-                }),
-                None,
-            )
-        })
-        .collect();
-    for r in core.execute(joins) {
-        r.unwrap();
-    }
+    support::join_many(&core, MEMBERS as usize);
     // Leave the store a little room, then write until it is refused.
     let len = fill(&filler);
     std::fs::OpenOptions::new()
@@ -452,21 +438,7 @@ fn a_log_with_bytes_flipped_in_its_middle_is_an_error_naming_the_file_never_a_pa
         },
     )
     .unwrap();
-    let joins = (0..50)
-        .map(|i| {
-            Keyed::new(
-                Command::Join(NewMember {
-                    name: format!("member {i}"),
-                    phone: None,
-                    address: None,
-                }),
-                None,
-            )
-        })
-        .collect();
-    for r in core.execute(joins) {
-        r.unwrap();
-    }
+    support::join_many(&core, 50);
     faults.fail_applies_after(0);
     let batch = (0..300)
         .map(|i| save(&format!("k{i}"), 1 + i % 50, 1_000 + i))

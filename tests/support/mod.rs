@@ -116,3 +116,22 @@ impl Fixture {
         assert!(r.ok, "invariants violated: {:#?}", r.violations);
     }
 }
+
+/// Joins `n` members named `member 0`, `member 1`... in one batch.
+pub fn join_many(core: &Core, n: usize) {
+    let batch = (0..n)
+        .map(|i| {
+            Keyed::new(
+                Command::Join(NewMember {
+                    name: format!("member {i}"),
+                    phone: None,
+                    address: None,
+                }),
+                None,
+            )
+        })
+        .collect();
+    for r in core.execute(batch) {
+        r.unwrap();
+    }
+}
