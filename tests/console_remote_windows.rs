@@ -186,6 +186,17 @@ fn activity_and_points_orders_come_over_http_as_the_store_has_them() {
             .map(|d| d.id.0),
     );
     assert_eq!(ids, [2, 3, 1]);
+    // By date (given dates, so not the id order), oldest first.
+    let by_date = r
+        .deal_window(&DealWindow {
+            order: DealOrder::Date,
+            oldest_first: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let ids: Vec<u64> = by_date.rows.iter().map(|d| d.id.0).collect();
+    assert_eq!(ids, [2, 1, 3]);
     let e = r
         .deal_window(&DealWindow {
             order: DealOrder::Points,
