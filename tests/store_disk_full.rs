@@ -5,6 +5,7 @@
 //! Mounting needs root. Under CI (`CI=true`, set by `.ci/run`, which runs as root) a disk
 //! that cannot be mounted fails the test; elsewhere the test is skipped with the reason.
 
+mod serve_process;
 mod support;
 
 use std::collections::BTreeMap;
@@ -474,6 +475,124 @@ fn writes_refused_on_a_full_disk_resume_on_the_same_open_store_once_space_is_fre
     let core = open(&data);
     assert_acked_kept(&core, &acked);
     assert_eq!(core.info().unwrap().deals, acked.len() as u64);
+}
+
+/// One request on a fresh connection to `onepoint serve`: the status and the JSON body.
+fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, serde_json::Value) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let key = if key.is_empty() {
+        String::new()
+    } else {
+        format!("Idempotency-Key: {key}\r\n")
+    };
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{key}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let json = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or_else(|| panic!("no JSON body in {answer:?}"));
+    (status, json)
+}
+
+fn post_save(addr: &str, key: &str, member: u64, amount: u64) -> (u16, serde_json::Value) {
+    let body =
+        format!(r#"{{"type":"save","memberId":{member},"merchantId":1,"dealAmount":{amount}}}"#);
+    http(addr, "POST", "/deals", key, &body)
+}
+
+#[test]
+fn over_http_a_full_disk_is_a_clear_5xx_and_the_running_server_takes_writes_once_freed() {
+    let Some(disk) = small_disk(24) else { return };
+    let data = disk.mnt.join("store");
+    let filler = disk.mnt.join("filler");
+    let command = {
+        let mut c = Proc::new(BIN);
+        c.arg("--data")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("ONEPOINT_CONFIG", data.with_extension("no-config.toml"))
+            .env_remove("ONEPOINT_DATA")
+            .env_remove("ONEPOINT_TOKEN")
+            .stdin(Stdio::null());
+        c
+    };
+    let mut server = serve_process::start(command);
+    let addr = server.addr.clone();
+    for i in 0..5 {
+        let (status, body) = http(
+            &addr,
+            "POST",
+            "/members",
+            "",
+            &format!(r#"{{"name":"M{i}"}}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    leave_room(&filler, 256 << 10);
+    let mut acked: Vec<serde_json::Value> = Vec::new();
+    let mut refused = None;
+    for i in 0..20_000u64 {
+        let key = format!("h{i}");
+        let (status, body) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+        match status {
+            201 => acked.push(body),
+            _ => {
+                refused = Some((key, i, status, body));
+                break;
+            }
+        }
+    }
+    let (key, i, status, body) = refused.expect("the disk never filled");
+    eprintln!("{} acknowledged, then {status}: {body}", acked.len());
+    let says = |status: u16, body: &serde_json::Value| {
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            (500..600).contains(&status)
+                && says_disk_full(message)
+                && message.contains(&data.display().to_string())
+                && body["cause"]["kind"] == "store",
+            "a 5xx saying the disk is full and naming the store: {status} {body}"
+        );
+    };
+    says(status, &body);
+    // Refused again while the disk stays full.
+    let (status, body) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+    says(status, &body);
+    // Space freed: the same server (not restarted) takes the refused write, once.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, taken) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+    assert_eq!(status, 201, "{taken}");
+    let (status, again) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+    assert!(
+        status / 100 == 2 && again == taken,
+        "{status} {again} != {taken}"
+    );
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server stopped"
+    );
+    acked.push(taken);
+    for d in &acked {
+        let id = d["id"].as_u64().unwrap_or_else(|| panic!("no id in {d}"));
+        let (status, read) = http(&addr, "GET", &format!("/deals/{id}"), "", "");
+        assert_eq!((status, &read), (200, d), "acknowledged deal {id}");
+    }
+    drop(server);
+    let r = cli(&data, &["check"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = cli(&data, &["--json", "info"]);
+    let info: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(info["deals"].as_u64(), Some(acked.len() as u64), "{info}");
 }
 
 /// A store with injected faults (`Faults`), failing as a full disk does.

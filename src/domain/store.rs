@@ -413,9 +413,8 @@ impl Store {
     }
 
     pub fn get_val(&self, key: &[u8]) -> Result<Option<Val>> {
-        self.with_db(|db| db.get(key))
-            .map(|v| v.map(Val))
-            .map_err(|e| Error::store(format!("read failed: {e}")))
+        // `with_db` names the file when sled says it is damaged or the disk is full.
+        self.with_db(|db| db.get(key)).map(|v| v.map(Val))
     }
 
     /// Entries whose key starts with `prefix`, ascending (`.rev()` for descending).

@@ -252,7 +252,10 @@ pub(super) fn sled_error(dir: &Path, e: sled::Error) -> Error {
         e if !disk_full_hint(&e.to_string()).is_empty() => {
             io("cannot use the store's database", &dir.join("sled"), e)
         }
-        e => Error::store(format!("{e}")),
+        e => Error::store(format!(
+            "the store's database {}: {e}",
+            dir.join("sled").display()
+        )),
     }
 }
 
