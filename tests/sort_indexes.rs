@@ -747,3 +747,85 @@ fn a_store_of_the_second_index_version_loses_its_retired_date_entries() {
     assert_eq!(walk_members(&f, false, false), members_before);
     f.assert_check();
 }
+
+/// The rows of a member order, read whole (one window).
+fn members_in(f: &Fixture, order: MemberOrder, descending: bool) -> Vec<MemberView> {
+    let w = f
+        .core
+        .member_window(&MemberWindow {
+            order,
+            descending,
+            limit: 1_000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(w.rows.len() as u64, MEMBERS);
+    w.rows
+}
+
+#[test]
+fn a_window_asked_for_its_place_counts_it_in_every_member_order_and_in_points() {
+    let f = store();
+    for order in [
+        MemberOrder::Name,
+        MemberOrder::Balance,
+        MemberOrder::LastActivity,
+    ] {
+        for descending in [false, true] {
+            let all = members_in(&f, order, descending);
+            for (i, m) in all.iter().enumerate() {
+                let q = |place| MemberWindow {
+                    order,
+                    descending,
+                    anchor: Anchor::From(order.key_of(m)),
+                    limit: 2,
+                    place,
+                    ..Default::default()
+                };
+                let w = f.core.member_window(&q(true)).unwrap();
+                assert_eq!(w.rows[0].member_id, m.member_id);
+                let how = format!("{order:?} desc={descending} member {}", m.member_id);
+                assert_eq!(w.first_position, Some(i as u64), "{how}");
+                // Not asked: not counted (the walk to it is the cost).
+                let w = f.core.member_window(&q(false)).unwrap();
+                assert_eq!(w.first_position, None, "{how}");
+            }
+            // Filtered: not counted (the index holds every member).
+            let w = f
+                .core
+                .member_window(&MemberWindow {
+                    order,
+                    descending,
+                    status: Some(onepoint::domain::MemberStatus::Valid),
+                    anchor: Anchor::From(order.key_of(&all[3])),
+                    place: true,
+                    limit: 2,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(w.first_position, None);
+        }
+    }
+    let all = all_deals(&f);
+    for ascending in [false, true] {
+        let want = sorted(&all, DealOrder::Points, ascending, None);
+        for (i, id) in want.iter().enumerate() {
+            let w = deal_window(
+                &f,
+                DealWindow {
+                    order: DealOrder::Points,
+                    oldest_first: ascending,
+                    anchor: Anchor::From(DealId(*id)),
+                    limit: 2,
+                    place: true,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(
+                w.first_position,
+                Some(i as u64),
+                "points asc={ascending} deal {id}"
+            );
+        }
+    }
+}
