@@ -263,6 +263,50 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             (bytes as f64 / n as f64).into(),
         );
     }
+    // The exact place of a window's first row: counted on request (a console reload in
+    // the balance order; from the middle, the longest count: half the index), and in the
+    // date order (from the ids and the back-dated deals, always).
+    use onepoint::domain::{Anchor, DealId, DealOrder, DealWindow, MemberOrder, MemberWindow};
+    if let Some(m) = core
+        .members_by_ids(&[MemberId(info.members / 2 + 1)])
+        .map_err(e)?
+        .first()
+    {
+        for place in [false, true] {
+            let q = MemberWindow {
+                order: MemberOrder::Balance,
+                descending: true,
+                anchor: Anchor::From(MemberOrder::Balance.key_of(m)),
+                limit: 120,
+                place,
+                ..Default::default()
+            };
+            let mut t = Vec::new();
+            for _ in 0..5 {
+                let (ms, r) = time_ms(|| core.member_window(&q));
+                r.map_err(e)?;
+                t.push(ms);
+            }
+            let name = if place { "counted" } else { "not_counted" };
+            reports.insert(format!("balance_window_mid_{name}_ms_p50"), median(t).into());
+        }
+    }
+    for order in [DealOrder::Id, DealOrder::Date] {
+        let q = DealWindow {
+            order,
+            anchor: Anchor::From(DealId(info.deals / 2 + 1)),
+            limit: 120,
+            ..Default::default()
+        };
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            let (ms, r) = time_ms(|| core.deal_window(&q));
+            r.map_err(e)?;
+            t.push(ms);
+        }
+        let name = format!("{order:?}").to_lowercase();
+        reports.insert(format!("deal_window_mid_by_{name}_ms_p50"), median(t).into());
+    }
     reports.insert("budget_report_ms".into(), 200.into());
     reports.insert("budget_segments_scan_ms_at_1m_members".into(), 1000.into());
     let line = serde_json::json!({
