@@ -288,7 +288,10 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                 t.push(ms);
             }
             let name = if place { "counted" } else { "not_counted" };
-            reports.insert(format!("balance_window_mid_{name}_ms_p50"), median(t).into());
+            reports.insert(
+                format!("balance_window_mid_{name}_ms_p50"),
+                median(t).into(),
+            );
         }
     }
     for order in [DealOrder::Id, DealOrder::Date] {
@@ -305,7 +308,10 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             t.push(ms);
         }
         let name = format!("{order:?}").to_lowercase();
-        reports.insert(format!("deal_window_mid_by_{name}_ms_p50"), median(t).into());
+        reports.insert(
+            format!("deal_window_mid_by_{name}_ms_p50"),
+            median(t).into(),
+        );
     }
     reports.insert("budget_report_ms".into(), 200.into());
     reports.insert("budget_segments_scan_ms_at_1m_members".into(), 1000.into());
