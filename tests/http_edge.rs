@@ -775,3 +775,83 @@ fn page_blocks_carry_the_total_where_the_store_knows_it() {
     let v = get(&s, "/deals?memberId=1").json();
     assert!(v["page"].get("totalElements").is_none(), "{v}");
 }
+
+#[test]
+fn a_long_poll_with_few_new_events_lingers_for_more_and_a_full_page_answers_at_once() {
+    use onepoint::server::{self, Pacing, ServerConfig};
+    // A linger longer than `call`'s 20 s timeout: a poll that waited it out would fail the
+    // call, so every answer below came from events or the client's own limit, not the linger.
+    let dir = tempfile::tempdir().unwrap();
+    let server = server::start(
+        remote_support::embedded(dir.path()),
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            feed: Pacing {
+                poll_linger: Duration::from_secs(30),
+                tick: Duration::ZERO,
+            },
+            ..ServerConfig::default()
+        },
+    )
+    .unwrap();
+    let url = server.url();
+    let r = call(
+        "POST",
+        &format!("{url}/members"),
+        &[],
+        Some(r#"{"name":"Kim"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    // join: MemberCreated, PointCreated.
+    let latest = |r: remote_support::Reply| r.json()["latest"].as_u64().unwrap();
+
+    // The client's own limit answers at once, whatever the linger.
+    let r = call(
+        "GET",
+        &format!("{url}/events/wait?after=0&timeoutMs=0"),
+        &[],
+        None,
+    );
+    assert_eq!(latest(r), 2);
+
+    // Two new events are fewer than a page: the poll lingers, and the page written while it
+    // waits answers it, whole.
+    let poll = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            call(
+                "GET",
+                &format!("{url}/events/wait?after=0&timeoutMs=30000"),
+                &[],
+                None,
+            )
+        })
+    };
+    // Setup, not an assertion: let the poll reach the server before the page is written.
+    std::thread::sleep(Duration::from_millis(500));
+    let joins: Vec<String> = (0..130)
+        .map(|i| format!(r#"{{"op":"join","body":{{"name":"Linger {i}"}}}}"#))
+        .collect();
+    let r = call(
+        "POST",
+        &format!("{url}/batch"),
+        &[],
+        Some(&format!("[{}]", joins.join(","))),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        latest(poll.join().unwrap()),
+        262,
+        "the poll waited for the page"
+    );
+
+    // Already a page behind: answered at once.
+    let r = call(
+        "GET",
+        &format!("{url}/events/wait?after=6&timeoutMs=30000"),
+        &[],
+        None,
+    );
+    assert_eq!(latest(r), 262);
+    server.stop();
+}

@@ -10,12 +10,20 @@
 //! frames; one that is behind reads the log a page at a time through a few shared blocking
 //! slots, and only when its socket took the previous page, so a slow reader is paced by its
 //! own connection and costs one page of memory at most.
+//!
+//! Pacing (`Pacing`, `[server]` in the config): the hub publishes at most once a `tick`,
+//! so under a stream of writes a follower wakes once a tick and sends the tick's events as
+//! one chunk, not one wakeup and one write per event. A long poll that finds fewer than a
+//! page of new events lingers (`poll_linger`, from its arrival, never past its own
+//! `timeoutMs`) for more before it answers, as Kafka's `fetch.min.bytes` /
+//! `fetch.max.wait.ms` do: a poller that would be answered at once with one event and come
+//! straight back is answered a few times a second with all of them.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -42,6 +50,29 @@ const HUB_WAIT: Duration = Duration::from_millis(250);
 const MAX_WAIT_MS: usize = 30_000;
 /// Comment lines on an idle stream: they also tell a departed client's stream to end.
 const SSE_PING: Duration = Duration::from_secs(5);
+/// New events that answer a long poll at once, without its linger: a full page.
+const POLL_PAGE: u64 = FEED_CHUNK as u64;
+/// The most bytes of frames a follower sends as one chunk (its own copy of them).
+const SSE_CHUNK_BYTES: usize = 16 * 1024;
+
+/// How the feed paces its followers (see the module's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    /// A long poll with fewer than a page of new events waits this long for more, counted
+    /// from its arrival and never past its own `timeoutMs`. Zero: answer at once.
+    pub poll_linger: Duration,
+    /// The hub publishes new events at most once per tick. Zero: on every write.
+    pub tick: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Pacing {
+        Pacing {
+            poll_linger: Duration::from_millis(200),
+            tick: Duration::from_millis(50),
+        }
+    }
+}
 
 /// What the hub publishes: the latest offset and the SSE frames of the last events, each
 /// rendered once and shared by every follower.
@@ -56,10 +87,8 @@ impl Tip {
     fn after(&self, after: u64) -> Option<impl Iterator<Item = &Bytes>> {
         let first = self.frames.front()?.0;
         (first <= after.saturating_add(1)).then(|| {
-            self.frames
-                .iter()
-                .filter(move |(o, _)| *o > after)
-                .map(|(_, f)| f)
+            let from = self.frames.partition_point(|(o, _)| *o <= after);
+            self.frames.range(from..).map(|(_, f)| f)
         })
     }
 }
@@ -74,21 +103,21 @@ fn frame(e: &Event) -> Bytes {
     ))
 }
 
-/// The thread that turns the port's blocking `wait_events` into a `watch` of the tip.
-/// Stops (within `HUB_WAIT`) when dropped.
+/// The thread that turns the port's blocking `wait_events` into a `watch` of the tip,
+/// published at most once per `tick`. Stops (within `HUB_WAIT`) when dropped.
 pub struct Hub {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Hub {
-    pub fn start(port: Arc<dyn Port>) -> Result<(Hub, watch::Receiver<Arc<Tip>>)> {
+    pub fn start(port: Arc<dyn Port>, tick: Duration) -> Result<(Hub, watch::Receiver<Arc<Tip>>)> {
         let (tx, rx) = watch::channel(Arc::new(Tip::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("onepoint-feed".into())
-            .spawn(move || hub_loop(port.as_ref(), &tx, &flag))
+            .spawn(move || hub_loop(port.as_ref(), &tx, &flag, tick))
             .map_err(|e| Error::system(format!("cannot start the feed thread: {e}")))?;
         Ok((
             Hub {
@@ -100,7 +129,7 @@ impl Hub {
     }
 }
 
-fn hub_loop(port: &dyn Port, tx: &watch::Sender<Arc<Tip>>, stop: &AtomicBool) {
+fn hub_loop(port: &dyn Port, tx: &watch::Sender<Arc<Tip>>, stop: &AtomicBool, tick: Duration) {
     // Start at the log's end: followers behind it read the log themselves.
     let mut frames: VecDeque<(u64, Bytes)> = VecDeque::new();
     let mut latest = port.wait_events(0, Duration::ZERO).unwrap_or(0);
@@ -142,6 +171,16 @@ fn hub_loop(port: &dyn Port, tx: &watch::Sender<Arc<Tip>>, stop: &AtomicBool) {
             latest: read_to,
             frames: frames.clone(),
         }));
+        // The writes of the next tick gather in the log meanwhile: followers wake once a
+        // tick for all of them. The first write after a quiet spell is published at once.
+        let published = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let left = tick.saturating_sub(published.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(HUB_WAIT));
+        }
     }
 }
 
@@ -209,7 +248,31 @@ struct Follow {
     st: AppState,
     tip: watch::Receiver<Arc<Tip>>,
     after: u64,
+    /// Frames taken but not yet sent: shared with the tip, or one page read from the log.
     buffer: VecDeque<Bytes>,
+}
+
+impl Follow {
+    /// The next chunk to send: buffered frames, joined up to `SSE_CHUNK_BYTES`, so a tick's
+    /// events go out as one write.
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        let first = self.buffer.pop_front()?;
+        if self.buffer.is_empty() || first.len() >= SSE_CHUNK_BYTES {
+            return Some(first);
+        }
+        let mut chunk = Vec::with_capacity(
+            SSE_CHUNK_BYTES.min(first.len() + self.buffer.iter().map(Bytes::len).sum::<usize>()),
+        );
+        chunk.extend_from_slice(&first);
+        while let Some(f) = self.buffer.front() {
+            if chunk.len() + f.len() > SSE_CHUNK_BYTES {
+                break;
+            }
+            chunk.extend_from_slice(f);
+            self.buffer.pop_front();
+        }
+        Some(Bytes::from(chunk))
+    }
 }
 
 /// Follows the log from `after`: each event once, in order, until the server shuts down or
@@ -224,8 +287,8 @@ fn stream(st: AppState, after: u64) -> impl Stream<Item = std::result::Result<By
     };
     futures::stream::unfold(state, |mut f| async move {
         loop {
-            if let Some(frame) = f.buffer.pop_front() {
-                return Some((Ok(frame), f));
+            if let Some(chunk) = f.next_chunk() {
+                return Some((Ok(chunk), f));
             }
             if *f.st.shutdown.borrow() {
                 return None;
@@ -263,22 +326,40 @@ fn stream(st: AppState, after: u64) -> impl Stream<Item = std::result::Result<By
     })
 }
 
-/// Long poll: answers `{"latest":N}` once an event after `after` exists or the wait ends.
-/// Waits on the hub's `watch`, so a thousand long polls hold no thread.
+/// When a long poll answers: once an event after `after` exists and either a page of them
+/// has or its linger is over, or when its own wait (`deadline`) ends. The latest offset.
+async fn wait_for_page(
+    tip: &mut watch::Receiver<Arc<Tip>>,
+    after: u64,
+    linger_until: tokio::time::Instant,
+    deadline: tokio::time::Instant,
+) -> u64 {
+    let full = after.saturating_add(POLL_PAGE);
+    let _ = tokio::time::timeout_at(deadline, tip.wait_for(|t| t.latest > after)).await;
+    let _ = tokio::time::timeout_at(
+        linger_until.min(deadline),
+        tip.wait_for(|t| t.latest >= full),
+    )
+    .await;
+    tip.borrow().latest
+}
+
+/// Long poll: answers `{"latest":N}` once events after `after` exist (after the linger, or
+/// at once for a full page) or the wait ends. Waits on the hub's `watch`, so a thousand
+/// long polls hold no thread.
 pub async fn wait(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Answer {
     let p = Params(q);
     let after = start_offset(&HeaderMap::new(), &p)?;
     let ms = p.count(&["timeoutMs"], 10_000, 0, MAX_WAIT_MS)?;
+    let arrived = tokio::time::Instant::now();
+    let deadline = arrived + Duration::from_millis(ms as u64);
+    let linger_until = arrived + st.poll_linger;
     let mut tip = st.latest.clone();
     let mut stop = st.shutdown.clone();
-    tokio::select! {
-        _ = tokio::time::timeout(
-            Duration::from_millis(ms as u64),
-            tip.wait_for(|t| t.latest > after),
-        ) => {}
-        _ = stop.wait_for(|s| *s) => {}
-    }
-    let now = tip.borrow().latest;
+    let now = tokio::select! {
+        n = wait_for_page(&mut tip, after, linger_until, deadline) => n,
+        _ = stop.wait_for(|s| *s) => st.latest.borrow().latest,
+    };
     ok(&json!({"latest": now}))
 }
 
