@@ -54,19 +54,19 @@ pub struct ServerSection {
     /// (Signed, so that a negative value is refused naming its key.)
     pub poll_linger_ms: Option<i64>,
     /// The event feed publishes new events at most once per tick, ms.
-    pub feed_tick_ms: Option<i64>,
+    pub sse_tick_ms: Option<i64>,
 }
 
 /// `[server]` as checked values; `None` where the file leaves the server's default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerKeys {
     pub poll_linger: Option<std::time::Duration>,
-    pub feed_tick: Option<std::time::Duration>,
+    pub sse_tick: Option<std::time::Duration>,
 }
 
-/// The largest `server.poll_linger_ms` (the longest long poll) and `server.feed_tick_ms`.
+/// The largest `server.poll_linger_ms` (the longest long poll) and `server.sse_tick_ms`.
 pub const POLL_LINGER_MAX_MS: i64 = 30_000;
-pub const FEED_TICK_MAX_MS: i64 = 1_000;
+pub const SSE_TICK_MAX_MS: i64 = 1_000;
 
 pub use crate::domain::CoreSettings;
 
@@ -121,8 +121,8 @@ impl ConfigFile {
         if o.server.poll_linger_ms.is_some() {
             self.server.poll_linger_ms = o.server.poll_linger_ms;
         }
-        if o.server.feed_tick_ms.is_some() {
-            self.server.feed_tick_ms = o.server.feed_tick_ms;
+        if o.server.sse_tick_ms.is_some() {
+            self.server.sse_tick_ms = o.server.sse_tick_ms;
         }
         self.keys.extend(o.keys);
     }
@@ -168,10 +168,10 @@ impl ConfigFile {
                 self.server.poll_linger_ms,
                 POLL_LINGER_MAX_MS,
             )?,
-            feed_tick: ms(
-                "server.feed_tick_ms",
-                self.server.feed_tick_ms,
-                FEED_TICK_MAX_MS,
+            sse_tick: ms(
+                "server.sse_tick_ms",
+                self.server.sse_tick_ms,
+                SSE_TICK_MAX_MS,
             )?,
         })
     }
@@ -232,11 +232,11 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("server.poll_linger_ms"), "{e}");
         assert!(e.to_string().contains("0 to 30000"), "{e}");
-        let e = parse("[server]\nfeed_tick_ms = 1001\n", "x")
+        let e = parse("[server]\nsse_tick_ms = 1001\n", "x")
             .unwrap()
             .server_keys()
             .unwrap_err();
-        assert!(e.to_string().contains("server.feed_tick_ms"), "{e}");
+        assert!(e.to_string().contains("server.sse_tick_ms"), "{e}");
         let e = parse("[server]\npoll_linger_ms = -1\n", "x")
             .unwrap()
             .server_keys()
@@ -245,9 +245,9 @@ mod tests {
         let e = parse("[server]\npoll_lingr_ms = 1\n", "x").unwrap_err();
         assert!(e.to_string().contains("poll_lingr_ms"), "{e}");
         let mut c = parse(DEFAULT_CONFIG, "assets").unwrap();
-        c.merge(parse("[server]\npoll_linger_ms = 0\nfeed_tick_ms = 1000\n", "x").unwrap());
+        c.merge(parse("[server]\npoll_linger_ms = 0\nsse_tick_ms = 1000\n", "x").unwrap());
         let k = c.server_keys().unwrap();
         assert_eq!(k.poll_linger, Some(std::time::Duration::ZERO));
-        assert_eq!(k.feed_tick, Some(std::time::Duration::from_secs(1)));
+        assert_eq!(k.sse_tick, Some(std::time::Duration::from_secs(1)));
     }
 }

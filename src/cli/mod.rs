@@ -314,7 +314,7 @@ fn serve_config(a: &ServeArgs, config: &ConfigFile) -> Result<ServerConfig, Erro
             let d = crate::server::Pacing::default();
             crate::server::Pacing {
                 poll_linger: keys.poll_linger.unwrap_or(d.poll_linger),
-                tick: keys.feed_tick.unwrap_or(d.tick),
+                sse_tick: keys.sse_tick.unwrap_or(d.sse_tick),
             }
         },
     })

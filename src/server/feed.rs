@@ -11,9 +11,10 @@
 //! slots, and only when its socket took the previous page, so a slow reader is paced by its
 //! own connection and costs one page of memory at most.
 //!
-//! Pacing (`Pacing`, `[server]` in the config): the hub publishes at most once a `tick`,
-//! so under a stream of writes a follower wakes once a tick and sends the tick's events as
-//! one chunk, not one wakeup and one write per event. A long poll that finds fewer than a
+//! Pacing (`Pacing`, `[server]` in the config): an event stream that sent frames from the
+//! tip rests a `sse_tick` before it looks again, so under a stream of writes it wakes once a
+//! tick and sends the tick's events as one chunk, not one wakeup and one write per event
+//! (the first event after a quiet spell goes out at once). A long poll that finds fewer than a
 //! page of new events lingers (`poll_linger`, from its arrival, never past its own
 //! `timeoutMs`) for more before it answers, as Kafka's `fetch.min.bytes` /
 //! `fetch.max.wait.ms` do: a poller that would be answered at once with one event and come
@@ -23,7 +24,7 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -61,15 +62,15 @@ pub struct Pacing {
     /// A long poll with fewer than a page of new events waits this long for more, counted
     /// from its arrival and never past its own `timeoutMs`. Zero: answer at once.
     pub poll_linger: Duration,
-    /// The hub publishes new events at most once per tick. Zero: on every write.
-    pub tick: Duration,
+    /// An event stream sends frames at most once per tick. Zero: on every write.
+    pub sse_tick: Duration,
 }
 
 impl Default for Pacing {
     fn default() -> Pacing {
         Pacing {
             poll_linger: Duration::from_millis(200),
-            tick: Duration::from_millis(50),
+            sse_tick: Duration::from_millis(50),
         }
     }
 }
@@ -103,21 +104,21 @@ fn frame(e: &Event) -> Bytes {
     ))
 }
 
-/// The thread that turns the port's blocking `wait_events` into a `watch` of the tip,
-/// published at most once per `tick`. Stops (within `HUB_WAIT`) when dropped.
+/// The thread that turns the port's blocking `wait_events` into a `watch` of the tip.
+/// Stops (within `HUB_WAIT`) when dropped.
 pub struct Hub {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Hub {
-    pub fn start(port: Arc<dyn Port>, tick: Duration) -> Result<(Hub, watch::Receiver<Arc<Tip>>)> {
+    pub fn start(port: Arc<dyn Port>) -> Result<(Hub, watch::Receiver<Arc<Tip>>)> {
         let (tx, rx) = watch::channel(Arc::new(Tip::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("onepoint-feed".into())
-            .spawn(move || hub_loop(port.as_ref(), &tx, &flag, tick))
+            .spawn(move || hub_loop(port.as_ref(), &tx, &flag))
             .map_err(|e| Error::system(format!("cannot start the feed thread: {e}")))?;
         Ok((
             Hub {
@@ -129,7 +130,7 @@ impl Hub {
     }
 }
 
-fn hub_loop(port: &dyn Port, tx: &watch::Sender<Arc<Tip>>, stop: &AtomicBool, tick: Duration) {
+fn hub_loop(port: &dyn Port, tx: &watch::Sender<Arc<Tip>>, stop: &AtomicBool) {
     // Start at the log's end: followers behind it read the log themselves.
     let mut frames: VecDeque<(u64, Bytes)> = VecDeque::new();
     let mut latest = port.wait_events(0, Duration::ZERO).unwrap_or(0);
@@ -171,16 +172,6 @@ fn hub_loop(port: &dyn Port, tx: &watch::Sender<Arc<Tip>>, stop: &AtomicBool, ti
             latest: read_to,
             frames: frames.clone(),
         }));
-        // The writes of the next tick gather in the log meanwhile: followers wake once a
-        // tick for all of them. The first write after a quiet spell is published at once.
-        let published = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            let left = tick.saturating_sub(published.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(HUB_WAIT));
-        }
     }
 }
 
@@ -250,6 +241,8 @@ struct Follow {
     after: u64,
     /// Frames taken but not yet sent: shared with the tip, or one page read from the log.
     buffer: VecDeque<Bytes>,
+    /// After frames from the tip: when to look at it again (the writes between gather).
+    rest_until: Option<tokio::time::Instant>,
 }
 
 impl Follow {
@@ -284,6 +277,7 @@ fn stream(st: AppState, after: u64) -> impl Stream<Item = std::result::Result<By
         st,
         after,
         buffer: VecDeque::new(),
+        rest_until: None,
     };
     futures::stream::unfold(state, |mut f| async move {
         loop {
@@ -293,11 +287,21 @@ fn stream(st: AppState, after: u64) -> impl Stream<Item = std::result::Result<By
             if *f.st.shutdown.borrow() {
                 return None;
             }
+            if let Some(until) = f.rest_until.take() {
+                // Asleep, not watching the tip: a write wakes no one resting.
+                let mut stop = f.st.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = stop.wait_for(|s| *s) => return None,
+                }
+            }
             let tip = f.tip.borrow_and_update().clone();
             if tip.latest > f.after {
                 if let Some(frames) = tip.after(f.after) {
                     f.buffer.extend(frames.cloned());
                     f.after = tip.latest;
+                    let tick = f.st.sse_tick;
+                    f.rest_until = (!tick.is_zero()).then(|| tokio::time::Instant::now() + tick);
                     continue;
                 }
                 match read_page(&f.st, f.after, FEED_CHUNK).await {

@@ -128,6 +128,7 @@ pub fn router(
         latest,
         feed_reads: Arc::new(tokio::sync::Semaphore::new(FEED_READ_SLOTS)),
         poll_linger: cfg.feed.poll_linger,
+        sse_tick: cfg.feed.sse_tick,
         base: base.into(),
         checking: Arc::new(AtomicBool::new(false)),
     };
@@ -254,7 +255,7 @@ async fn run(
             return Err(e);
         }
     };
-    let (hub, latest) = match feed::Hub::start(port.clone(), cfg.feed.tick) {
+    let (hub, latest) = match feed::Hub::start(port.clone()) {
         Ok(h) => h,
         Err(e) => {
             ready(Err(e.clone()));

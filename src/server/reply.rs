@@ -33,6 +33,8 @@ pub struct AppState {
     pub feed_reads: Arc<tokio::sync::Semaphore>,
     /// How long a long poll with less than a page of new events waits for more.
     pub poll_linger: std::time::Duration,
+    /// How long an event stream rests after sending frames from the tip.
+    pub sse_tick: std::time::Duration,
     /// Prefix of HAL links: the configured public URL, or empty (relative links).
     pub base: Arc<str>,
     /// Set while a `/check` runs: it never runs twice at once.

@@ -13,7 +13,7 @@
 //! each event and, cut off, resumes after the last one (as an EventSource sends
 //! `Last-Event-ID`), and checks that the ids it got run on without a gap or a repeat; a long
 //! poller asks after the `latest` of its previous answer. `--poll-linger-ms` and
-//! `--feed-tick-ms` set the server's `[server]` pacing (defaults: the server's own), so a
+//! `--sse-tick-ms` set the server's `[server]` pacing (defaults: the server's own), so a
 //! run with both at 0 shows the server without it.
 
 use std::io::{BufRead, BufReader};
@@ -315,10 +315,10 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let members = 100;
     let defaults = onepoint::server::Pacing::default();
     let linger_ms = opts.num("poll-linger-ms", defaults.poll_linger.as_millis() as u64)?;
-    let tick_ms = opts.num("feed-tick-ms", defaults.tick.as_millis() as u64)?;
+    let tick_ms = opts.num("sse-tick-ms", defaults.sse_tick.as_millis() as u64)?;
     onepoint::server::raise_open_files_limit();
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let config = format!("[server]\npoll_linger_ms = {linger_ms}\nfeed_tick_ms = {tick_ms}\n");
+    let config = format!("[server]\npoll_linger_ms = {linger_ms}\nsse_tick_ms = {tick_ms}\n");
     let mut server = start_server(tmp.path(), &config)?;
     let pid = server.child.id();
     let base = format!("http://{}", server.addr);
@@ -451,7 +451,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             "write_p99_ratio": aw / iw,
             "budget_p99_ms": 50,
             "poll_linger_ms": linger_ms,
-            "feed_tick_ms": tick_ms,
+            "sse_tick_ms": tick_ms,
             "sse_bytes_during_attack": sse_bytes,
             "sse_frames_received": sse_events,
             "sse_reads": sse_reads,
