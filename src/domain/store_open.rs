@@ -1,13 +1,16 @@
 //! Opening sled and reading its errors, for `store.rs`: waiting out sled's own lock after a
 //! reopen, a damaged file as a clear error (sled panics on some), a full disk refused before
-//! anything is written, unfinished snapshots removed, and sled's errors named by file.
+//! anything is written, unfinished snapshots removed, sled's errors named by file, and
+//! taking writes again once a full disk has room (`Store::recover`).
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use super::super::error::{Error, Result};
+use super::super::wal::Wal;
 use super::super::wal::disk_full_hint;
-use super::{APPLIED, Val, io};
+use super::{APPLIED, Store, Val, decode_logged, io, write_at};
 
 /// Opens sled. We hold onepoint.lock, so no other process has the store; sled's own lock
 /// can still be held for a moment by this process's last handle, which sled's threads
@@ -49,6 +52,68 @@ pub(super) fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
             }
         }
     }
+}
+
+impl Store {
+    /// Makes the store take writes again after one failed on a full disk, once space is
+    /// freed, without closing it (the core's apply thread runs it with no write in flight).
+    /// While the disk is still too full it refuses, changing nothing. sled keeps a failed
+    /// write's error and answers it to every later call: then it is reopened, as `snapshot`
+    /// does. The log is opened again from its files, as `open` does (cutting what a
+    /// refused append left), the records past what sled holds are applied, and both are
+    /// checkpointed. Returns the last record applied.
+    pub fn recover(&self) -> Result<u64> {
+        check_free_space_for_writes(&self.dir)?;
+        let sled_dir = self.dir.join("sled");
+        let mut slot = self.db.write();
+        if !slot.as_ref().is_some_and(takes_writes) {
+            let mut waits = 0;
+            while self.iterators.load(Ordering::SeqCst) > 0 {
+                if waits == 200 {
+                    return Err(Error::store(format!(
+                        "writes to the store {} are refused: the disk was full and readers keep its database from reopening; retry",
+                        self.dir.display()
+                    )));
+                }
+                drop(slot);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                waits += 1;
+                slot = self.db.write();
+            }
+            drop(slot.take());
+            *slot = Some(open_sled(&self.config, &self.dir)?);
+            self.since_snapshot.store(0, Ordering::Relaxed);
+        }
+        let db = slot.as_ref().expect("sled is open");
+        let applied = read_applied(db, &self.dir)?;
+        // Under the wal lock and sled's write lock, no checkpoint runs meanwhile.
+        let mut wal = self.wal.lock();
+        let (fresh, replay) = Wal::open(&self.dir, applied, self.faults.clone())?;
+        let mut last = applied;
+        for r in replay {
+            write_at(db, r.seq, &decode_logged(&self.dir, &r)?)
+                .map_err(|e| io("cannot write to", &sled_dir, e))?;
+            last = r.seq;
+        }
+        db.flush()
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
+        self.data_file
+            .sync_data()
+            .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))?;
+        *wal = fresh;
+        wal.release(last);
+        Ok(last)
+    }
+}
+
+/// Whether sled takes writes: after a write of its own failed it answers that error to
+/// every later write until reopened. Rewrites the log position it holds, and flushes.
+fn takes_writes(db: &sled::Db) -> bool {
+    let Ok(held) = db.get(APPLIED) else {
+        return false;
+    };
+    let held = held.map_or_else(|| 0u64.to_be_bytes().to_vec(), |v| v.to_vec());
+    db.insert(APPLIED, held).is_ok() && db.flush().is_ok()
 }
 
 pub(super) fn file_len(p: &Path) -> u64 {
@@ -96,13 +161,39 @@ const OPEN_FREE_BYTES: u64 = 4 << 20;
 /// is written: sled, opening, zeroes the unfinished end of its log, writes a snapshot and
 /// then fails, so an open on a full disk would change the files and still not open.
 pub(super) fn check_free_space(dir: &Path) -> Result<()> {
-    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
-        return Ok(());
-    };
+    match short_of_space(dir) {
+        None => Ok(()),
+        Some((free, need)) => Err(Error::store(format!(
+            "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
+            dir.display(),
+            free / 1024,
+            need.div_ceil(1024)
+        ))),
+    }
+}
+
+/// Refuses to take writes again after a full disk while it is still too full to reopen
+/// the store's database (see `Store::recover`), before anything is written.
+pub(super) fn check_free_space_for_writes(dir: &Path) -> Result<()> {
+    match short_of_space(dir) {
+        None => Ok(()),
+        Some((free, need)) => Err(Error::store(format!(
+            "writes to the store {} are refused: the disk is full ({} KiB free, writing needs {} KiB); free space on it and retry (every acknowledged write is kept; writes resume by themselves once it is freed)",
+            dir.display(),
+            free / 1024,
+            need.div_ceil(1024)
+        ))),
+    }
+}
+
+/// Free bytes and the bytes an open needs, when fewer are free (`None`: enough, or no
+/// figure, and then the open itself reports what fails).
+fn short_of_space(dir: &Path) -> Option<(u64, u64)> {
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
     // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
-        return Ok(()); // no figure: let the open itself report what fails
+        return None;
     }
     let free = st.f_bavail as u64 * st.f_frsize as u64;
     let snapshots: u64 = std::fs::read_dir(dir.join("sled"))
@@ -115,15 +206,7 @@ pub(super) fn check_free_space(dir: &Path) -> Result<()> {
         })
         .unwrap_or(0);
     let need = snapshots + OPEN_FREE_BYTES;
-    if free >= need {
-        return Ok(());
-    }
-    Err(Error::store(format!(
-        "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
-        dir.display(),
-        free / 1024,
-        need.div_ceil(1024)
-    )))
+    (free < need).then_some((free, need))
 }
 
 /// A snapshot sled was still writing when it stopped (`snap.*.generating`, left by a full
@@ -169,7 +252,10 @@ pub(super) fn sled_error(dir: &Path, e: sled::Error) -> Error {
         e if !disk_full_hint(&e.to_string()).is_empty() => {
             io("cannot use the store's database", &dir.join("sled"), e)
         }
-        e => Error::store(format!("{e}")),
+        e => Error::store(format!(
+            "the store's database {}: {e}",
+            dir.join("sled").display()
+        )),
     }
 }
 
