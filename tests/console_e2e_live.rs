@@ -2,7 +2,7 @@
 //! seeded store), in a real terminal (tmux, 200x50, mono theme so the highlight is reverse
 //! video): `j`, `PgDn`, `G` and `k` reach every row in order across window boundaries; the
 //! selection keeps its id while writes arrive; `c` and `w` name the highlighted record;
-//! global sorts (balance, last activity and deals by points, both ways; name) match the
+//! global sorts (balance, last activity, deals by points and by date, both ways; name) match the
 //! store's own order; names appear in Deals and Events; `Enter` on a segment in Insights
 //! lists the store's members of it.
 
@@ -250,6 +250,11 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     let most_points = top_ids(&t, "sort points ▼");
     t.keys(&["S"]);
     let fewest_points = top_ids(&t, "sort points ▲");
+    // By date (`D`, a deal's own date: the newest first), and the other way.
+    t.keys(&["D"]);
+    let newest = top_ids(&t, "sort date ▼");
+    t.keys(&["S"]);
+    let oldest = top_ids(&t, "sort date ▲");
     t.keys(&["1"]);
 
     // Insights: Enter on a segment lists its members (in the Members tab's sort, by name
@@ -353,6 +358,7 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     )
     .unwrap();
     let mut by_points: Vec<(i64, u64)> = Vec::new();
+    let mut by_date: Vec<(i64, u64)> = Vec::new();
     let mut anchor = onepoint::domain::Anchor::First;
     loop {
         let w = core
@@ -364,6 +370,7 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
             })
             .unwrap();
         by_points.extend(w.rows.iter().map(|d| (d.point.0, d.id.0)));
+        by_date.extend(w.rows.iter().map(|d| (d.deal_date, d.id.0)));
         match w.rows.last() {
             Some(d) if w.more_after => anchor = onepoint::domain::Anchor::After(d.id),
             _ => break,
@@ -386,6 +393,18 @@ fn whole_table_navigation_selection_sorts_and_names_under_live_writes() {
     assert_eq!(
         fewest_points, store_fewest,
         "deals with the fewest points: the store's order"
+    );
+    by_date.sort();
+    let store_oldest: Vec<u64> = by_date.iter().take(10).map(|x| x.1).collect();
+    by_date.reverse();
+    let store_newest: Vec<u64> = by_date.iter().take(10).map(|x| x.1).collect();
+    assert_eq!(
+        newest, store_newest,
+        "the newest deals by date: the store's order"
+    );
+    assert_eq!(
+        oldest, store_oldest,
+        "the oldest deals by date: the store's order"
     );
     // By name: the lowercased name, then the id.
     let mut names: Vec<(String, u64)> = all

@@ -186,13 +186,40 @@ fn activity_and_points_orders_come_over_http_as_the_store_has_them() {
             .map(|d| d.id.0),
     );
     assert_eq!(ids, [2, 3, 1]);
-    let e = r
-        .deal_window(&DealWindow {
-            order: DealOrder::Points,
-            member: Some(MemberId(1)),
+    // By date (given dates: deal 2 is back-dated behind 1, so not the id order), oldest
+    // first and newest first, across a window boundary, with the exact place.
+    let dates = |oldest_first, anchor| {
+        r.deal_window(&DealWindow {
+            order: DealOrder::Date,
+            oldest_first,
+            anchor,
+            limit: 1,
             ..Default::default()
         })
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("order"), "{e}");
+        .unwrap()
+    };
+    for (oldest_first, want) in [(true, [2u64, 1, 3]), (false, [3, 1, 2])] {
+        let mut w = dates(oldest_first, Anchor::First);
+        let mut ids = Vec::new();
+        loop {
+            assert_eq!(w.first_position, Some(ids.len() as u64), "{ids:?}");
+            ids.push(w.rows[0].id.0);
+            if !w.more_after {
+                break;
+            }
+            w = dates(oldest_first, Anchor::After(w.rows[0].id));
+        }
+        assert_eq!(ids, want, "oldest_first={oldest_first}");
+    }
+    for order in [DealOrder::Points, DealOrder::Date] {
+        let e = r
+            .deal_window(&DealWindow {
+                order,
+                member: Some(MemberId(1)),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("order"), "{e}");
+    }
 }

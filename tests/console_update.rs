@@ -778,6 +778,15 @@ fn last_activity_and_points_are_offered_where_the_store_orders_them_whole() {
     assert_eq!(s.deals.sort.label(), "points ▲");
     press(&mut s, KeyCode::Char('s'));
     assert_eq!(s.deals.sort.label(), "id ▼");
+    // `D`: all deals by date (a deal may be given its date), newest first.
+    let fx = press(&mut s, KeyCode::Char('D'));
+    assert_eq!(s.deals.sort.label(), "date ▼");
+    match fx.as_slice() {
+        [Effect::LoadDeals { query, .. }] => assert_eq!(query.order, DealOrder::Date),
+        other => panic!("{other:?}"),
+    }
+    press(&mut s, KeyCode::Char('I'));
+    assert_eq!(s.deals.sort.label(), "id ▼");
     // A member's deals are by id only: points is not offered, and a points choice made
     // before the filter reads (and shows) id order until the filter goes.
     press(&mut s, KeyCode::Char('O'));

@@ -1,12 +1,13 @@
-//! The two sorts kept by indexes of their own (members by last activity, deals by points):
-//! the order read from the store, page by page from either end, equals a sort of every
-//! record computed here; `check` finds a missing or stale entry; a store written without
-//! the indexes gets them built when it is opened.
+//! The sorts kept by indexes of their own (members by last activity, deals by points, deals
+//! by date: the id order merged with the back-dated deals' index): the order read from the
+//! store, page by page from either end and from every cursor, equals a sort of every record
+//! computed here; `check` finds a missing or stale entry; a store written without the
+//! indexes gets them built when it is opened.
 
 mod support;
 
 use onepoint::domain::schema::{self, ACCOUNT, DEAL, decode, encode, key1};
-use onepoint::domain::sort_index::{activity_key, deal_points_key};
+use onepoint::domain::sort_index::{activity_key, backdated_key, deal_points_key};
 use onepoint::domain::store::{Store, StoreOptions, WriteSet};
 use onepoint::domain::tx::Reader;
 use onepoint::domain::{
@@ -232,42 +233,55 @@ fn walk_deals(f: &Fixture, base: &DealWindow, backwards: bool) -> Vec<u64> {
     seen
 }
 
+/// Every deal sorted here, by points or by date, then id.
+fn sorted(all: &[Deal], order: DealOrder, ascending: bool, status: Option<DealStatus>) -> Vec<u64> {
+    let mut want: Vec<&Deal> = all
+        .iter()
+        .filter(|d| status.is_none_or(|s| s == d.status))
+        .collect();
+    want.sort_by(|a, b| {
+        let o = match order {
+            DealOrder::Date => a.deal_date.cmp(&b.deal_date),
+            _ => a.point.cmp(&b.point),
+        }
+        .then(a.id.cmp(&b.id));
+        if ascending { o } else { o.reverse() }
+    });
+    want.iter().map(|d| d.id.0).collect()
+}
+
 #[test]
-fn deals_by_points_are_every_deal_in_order_both_ways_and_filtered() {
+fn deals_by_points_and_by_date_are_every_deal_in_order_both_ways_and_filtered() {
     let f = store();
     let all = all_deals(&f);
     assert!(all.len() > 40);
-    for (ascending, status) in [
-        (false, None),
-        (true, None),
-        (false, Some(DealStatus::Success)),
-        (true, Some(DealStatus::Fail)),
+    let by_id: Vec<u64> = all.iter().map(|d| d.id.0).collect();
+    for (order, ascending, status) in [
+        (DealOrder::Points, false, None),
+        (DealOrder::Points, true, None),
+        (DealOrder::Points, false, Some(DealStatus::Success)),
+        (DealOrder::Points, true, Some(DealStatus::Fail)),
+        (DealOrder::Date, false, None),
+        (DealOrder::Date, true, None),
+        (DealOrder::Date, true, Some(DealStatus::Success)),
+        (DealOrder::Date, false, Some(DealStatus::Fail)),
     ] {
-        let mut want: Vec<&Deal> = all
-            .iter()
-            .filter(|d| status.is_none_or(|s| s == d.status))
-            .collect();
-        want.sort_by(|a, b| {
-            let o = a.point.cmp(&b.point).then(a.id.cmp(&b.id));
-            if ascending { o } else { o.reverse() }
-        });
-        let want: Vec<u64> = want.iter().map(|d| d.id.0).collect();
+        let want = sorted(&all, order, ascending, status);
+        if status.is_none() && ascending {
+            assert_ne!(
+                want, by_id,
+                "{order:?}: the fixture's order differs from ids"
+            );
+        }
         let base = DealWindow {
-            order: DealOrder::Points,
+            order,
             oldest_first: ascending,
             status,
             ..Default::default()
         };
-        assert_eq!(
-            walk_deals(&f, &base, false),
-            want,
-            "asc={ascending} {status:?}"
-        );
-        assert_eq!(
-            walk_deals(&f, &base, true),
-            want,
-            "asc={ascending} {status:?} back"
-        );
+        let what = format!("{order:?} asc={ascending} {status:?}");
+        assert_eq!(walk_deals(&f, &base, false), want, "{what}");
+        assert_eq!(walk_deals(&f, &base, true), want, "{what} back");
     }
     let top = deal_window(
         &f,
@@ -295,6 +309,134 @@ fn deals_by_points_are_every_deal_in_order_both_ways_and_filtered() {
     assert_eq!(from.rows[0].id, top.rows[0].id);
 }
 
+fn count_backdated(f: &mut Fixture) -> usize {
+    let mut n = 0;
+    tamper(f, |s, _| n = s.scan_prefix(&[schema::BACKDATED]).count());
+    n
+}
+
+#[test]
+fn the_date_index_holds_only_the_back_dated_deals() {
+    let mut f = store();
+    let all = all_deals(&f);
+    // Back-dated: dated below some earlier deal's date (the mark at its write).
+    let mut mark = i64::MIN;
+    let mut back = 0;
+    for d in &all {
+        if d.deal_date < mark {
+            back += 1;
+        }
+        mark = mark.max(d.deal_date);
+    }
+    assert!(
+        back > 10 && back + 5 <= all.len(),
+        "{back} of {}",
+        all.len()
+    );
+    assert_eq!(count_backdated(&mut f), back);
+    // Deals dated now (the write time, the default) add no entry.
+    for m in 1..=5 {
+        f.save(m, 1, 1_000).unwrap();
+    }
+    assert_eq!(count_backdated(&mut f), back);
+    save_at(&f, 2, 1_000, 3);
+    assert_eq!(count_backdated(&mut f), back + 1);
+    f.assert_check();
+}
+
+/// From every deal as the cursor, either way: the rows after it, before it and from it are
+/// the sorted list's (a back-dated cursor resumes the id stream by a search over ids).
+fn assert_every_cursor_resumes(f: &Fixture, what: &str) {
+    let all = all_deals(f);
+    for ascending in [true, false] {
+        let want = sorted(&all, DealOrder::Date, ascending, None);
+        let q = |anchor| DealWindow {
+            order: DealOrder::Date,
+            oldest_first: ascending,
+            anchor,
+            limit: 3,
+            ..Default::default()
+        };
+        for (i, id) in want.iter().enumerate() {
+            let id = DealId(*id);
+            // The rows, and the first one's exact place in the whole order.
+            let read = |anchor| {
+                let w = deal_window(f, q(anchor));
+                let ids: Vec<u64> = w.rows.iter().map(|d| d.id.0).collect();
+                (ids, w.first_position)
+            };
+            let n = want.len();
+            let place = |from: usize, to: usize| {
+                (want[from..to].to_vec(), (from < to).then_some(from as u64))
+            };
+            let how = format!("{what} {id} asc={ascending}");
+            assert_eq!(
+                read(Anchor::After(id)),
+                place((i + 1).min(n), (i + 4).min(n)),
+                "after {how}"
+            );
+            assert_eq!(
+                read(Anchor::Before(id)),
+                place(i.saturating_sub(3), i),
+                "before {how}"
+            );
+            assert_eq!(
+                read(Anchor::From(id)),
+                place(i, (i + 3).min(n)),
+                "from {how}"
+            );
+        }
+    }
+}
+
+#[test]
+fn deals_by_date_resume_from_every_cursor_both_ways() {
+    let f = store();
+    assert_every_cursor_resumes(&f, "fixture");
+}
+
+#[test]
+fn date_ties_across_in_order_and_back_dated_deals_go_by_id() {
+    let f = support::fixture();
+    for i in 0..4 {
+        f.join(&format!("t{i}"));
+    }
+    // In order: 1 (-5h), 2 (-5h, a tie at the mark), 3 (-2h); then back-dated: 4 (-5h, the
+    // same instant as 1 and 2), 5 (-6h, below everything), 6 (-2h, a tie with 3); in order
+    // again: 7 (now), 8 (-2h, back-dated behind 7), 9 (now, a tie at the mark).
+    for (m, ago) in [
+        (1, 5),
+        (2, 5),
+        (3, 2),
+        (4, 5),
+        (1, 6),
+        (2, 2),
+        (3, 0),
+        (4, 2),
+        (1, 0),
+    ] {
+        save_at(&f, m, 1_000, ago);
+    }
+    let all = all_deals(&f);
+    let want = sorted(&all, DealOrder::Date, true, None);
+    assert_eq!(want, [5, 1, 2, 4, 3, 6, 8, 7, 9]);
+    for ascending in [true, false] {
+        let base = DealWindow {
+            order: DealOrder::Date,
+            oldest_first: ascending,
+            ..Default::default()
+        };
+        let mut want = want.clone();
+        if !ascending {
+            want.reverse();
+        }
+        assert_eq!(walk_deals(&f, &base, false), want, "asc={ascending}");
+        assert_eq!(walk_deals(&f, &base, true), want, "asc={ascending} back");
+    }
+    assert_every_cursor_resumes(&f, "ties");
+    f.assert_check();
+}
+
 #[test]
 fn points_order_with_a_member_or_merchant_filter_is_refused_naming_the_field() {
     let f = store();
@@ -309,9 +451,25 @@ fn points_order_with_a_member_or_merchant_filter_is_refused_naming_the_field() {
             merchant: Some(MerchantId(1)),
             ..Default::default()
         },
+        DealWindow {
+            order: DealOrder::Date,
+            member: Some(MemberId(1)),
+            ..Default::default()
+        },
+        DealWindow {
+            order: DealOrder::Date,
+            merchant: Some(MerchantId(1)),
+            ..Default::default()
+        },
     ] {
         let e = f.core.deal_window(&q).unwrap_err();
         assert!(e.to_string().contains("order"), "{e}");
+        let name = if q.order == DealOrder::Date {
+            "date"
+        } else {
+            "points"
+        };
+        assert!(e.to_string().contains(name), "{e}");
     }
     let e = f
         .core
@@ -411,6 +569,116 @@ fn check_reports_missing_and_stray_points_entries() {
     );
 }
 
+/// A back-dated deal of the fixture (dated below an earlier deal) and an in-order one.
+fn backdated_and_in_order(f: &Fixture) -> (Deal, Deal) {
+    let all = all_deals(f);
+    let mut mark = i64::MIN;
+    let (mut back, mut fine) = (None, None);
+    for d in all {
+        if d.deal_date < mark {
+            back.get_or_insert(d);
+        } else {
+            mark = d.deal_date;
+            if d.id.0 > 1 {
+                fine.get_or_insert(d);
+            }
+        }
+    }
+    (back.unwrap(), fine.unwrap())
+}
+
+#[test]
+fn check_reports_missing_stale_and_stray_date_entries_and_a_wrong_mark() {
+    let mut f = store();
+    let (back, fine) = backdated_and_in_order(&f);
+    let (b, i) = (back.id.0, fine.id.0);
+    tamper(&mut f, |_, set| {
+        set.remove(&backdated_key(back.deal_date, b));
+        set.put(&backdated_key(fine.deal_date, i), &[]);
+        set.put(&backdated_key(NOW_MS, 9_999), &[]);
+        set.put(schema::DATE_MARK, &(NOW_MS - 1).to_be_bytes());
+    });
+    let v = violations(&f);
+    let has = |s: &str| v.iter().any(|m| m.contains(s));
+    assert!(
+        has(&format!(
+            "date index lacks deal {b}, dated before an earlier deal"
+        )),
+        "{v:?}"
+    );
+    assert!(
+        has(&format!(
+            "date index holds deal {i}, which the id order already places"
+        )),
+        "{v:?}"
+    );
+    assert!(
+        has("date index names deal 9999, which is not stored"),
+        "{v:?}"
+    );
+    assert!(
+        has(&format!(
+            "deal date mark is Some({}) but the latest deal date is Some({NOW_MS})",
+            NOW_MS - 1
+        )),
+        "{v:?}"
+    );
+    let mut f = store();
+    tamper(&mut f, |_, set| {
+        set.remove(&backdated_key(back.deal_date, b));
+        set.put(&backdated_key(back.deal_date - 1, b), &[]);
+    });
+    let v = violations(&f);
+    assert!(
+        v.iter().any(|m| m.contains(&format!(
+            "date index entry of deal {b} differs from the deal's date"
+        ))),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_store_of_the_third_index_version_gets_the_date_entries_when_opened() {
+    let mut f = store();
+    let all = all_deals(&f);
+    let dates = DealWindow {
+        order: DealOrder::Date,
+        ..Default::default()
+    };
+    let points = DealWindow {
+        order: DealOrder::Points,
+        ..Default::default()
+    };
+    let points_before = walk_deals(&f, &points, false);
+    // What a store of version 3 holds: `L` and `P`, no date entries, no mark.
+    tamper(&mut f, |s, set| {
+        let mut n = 0;
+        for r in s.scan_prefix(&[schema::BACKDATED]) {
+            set.remove(&r.unwrap().0);
+            n += 1;
+        }
+        assert!(n > 10);
+        set.remove(schema::DATE_MARK);
+        set.put(b"Csortidx", &3u64.to_be_bytes());
+    });
+    assert_eq!(
+        walk_deals(&f, &dates, false),
+        sorted(&all, DealOrder::Date, false, None)
+    );
+    assert_eq!(walk_deals(&f, &points, false), points_before);
+    f.assert_check();
+    assert_every_cursor_resumes(&f, "migrated");
+    // And the write path goes on from the mark built: back-dated and current deals.
+    save_at(&f, 2, 1_000, 40);
+    f.save(3, 1, 1_000).unwrap();
+    let all = all_deals(&f);
+    assert_eq!(
+        walk_deals(&f, &dates, true),
+        sorted(&all, DealOrder::Date, false, None)
+    );
+    f.assert_check();
+}
+
 #[test]
 fn a_store_written_without_the_indexes_gets_them_when_opened() {
     let mut f = store();
@@ -420,10 +688,15 @@ fn a_store_written_without_the_indexes_gets_them_when_opened() {
         ..Default::default()
     };
     let deals_before = walk_deals(&f, &points, false);
-    // What a store of the previous version holds: neither index, nor their mark.
+    let dates = DealWindow {
+        order: DealOrder::Date,
+        ..Default::default()
+    };
+    let dates_before = walk_deals(&f, &dates, false);
+    // What a store of the first version holds: no index, nor their mark.
     tamper(&mut f, |s, set| {
         let mut n = 0;
-        for tag in [schema::ACTIVITY, schema::DEAL_POINTS] {
+        for tag in [schema::ACTIVITY, schema::DEAL_POINTS, schema::BACKDATED] {
             for r in s.scan_prefix(&[tag]) {
                 set.remove(&r.unwrap().0);
                 n += 1;
@@ -431,9 +704,11 @@ fn a_store_written_without_the_indexes_gets_them_when_opened() {
         }
         assert!(n > 80);
         set.remove(b"Csortidx");
+        set.remove(schema::DATE_MARK);
     });
     assert_eq!(walk_members(&f, true, false), members_before);
     assert_eq!(walk_deals(&f, &points, false), deals_before);
+    assert_eq!(walk_deals(&f, &dates, false), dates_before);
     f.assert_check();
     // And the write path keeps the rebuilt index.
     save_at(&f, 9, 5_000, 0);

@@ -5,6 +5,7 @@
 //! Mounting needs root. Under CI (`CI=true`, set by `.ci/run`, which runs as root) a disk
 //! that cannot be mounted fails the test; elsewhere the test is skipped with the reason.
 
+mod serve_process;
 mod support;
 
 use std::collections::BTreeMap;
@@ -337,6 +338,369 @@ fn a_full_disk_refuses_writes_clearly_loses_no_ack_and_opens_normally_once_freed
     assert_eq!(r.code, 0, "{r:?}");
 }
 
+/// Fills the disk with `path`, then gives `room` bytes back.
+fn leave_room(path: &Path, room: u64) {
+    let len = fill(path);
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_len(len.saturating_sub(room)).unwrap();
+    f.sync_all().unwrap();
+}
+
+/// One keyed save: its key, member and amount.
+type Spec = (String, u64, u64);
+
+/// Saves batches of 25 keyed deals (keys `k{n}`...) until one is refused; pushes every
+/// acknowledged deal on `acked` and returns the refusal and the refused batch.
+fn write_until_refused(
+    core: &Core,
+    members: u64,
+    n: &mut u64,
+    acked: &mut Vec<(String, onepoint::domain::Deal)>,
+) -> (String, Vec<Spec>) {
+    for _ in 0..20_000 {
+        let specs: Vec<Spec> = (*n..*n + 25)
+            .map(|i| (format!("k{i}"), 1 + i % members, 1_000 + i))
+            .collect();
+        *n += 25;
+        let batch = specs.iter().map(|(k, m, a)| save(k, *m, *a)).collect();
+        let mut refusal = None;
+        for ((key, ..), r) in specs.iter().zip(core.execute(batch)) {
+            match r {
+                Ok(Outcome::Deal(d)) => acked.push((key.clone(), d)),
+                Ok(o) => panic!("a save answered {o:?}"),
+                Err(e) => refusal = Some(e.to_string()),
+            }
+        }
+        if let Some(e) = refusal {
+            return (e, specs);
+        }
+    }
+    panic!("the disk never filled");
+}
+
+/// Every acknowledged deal reads back as it was answered, no two share an id, and
+/// `check` replays the store clean.
+fn assert_acked_kept(core: &Core, acked: &[(String, onepoint::domain::Deal)]) {
+    let mut ids = std::collections::BTreeSet::new();
+    for (key, d) in acked {
+        assert!(
+            ids.insert(d.id.0),
+            "deal id {} answered twice ({key})",
+            d.id.0
+        );
+        assert_eq!(&core.deal(d.id).unwrap(), d, "acknowledged deal {}", d.id.0);
+    }
+    let report = core.check().unwrap();
+    assert!(report.ok, "{:?}", report.violations);
+}
+
+#[test]
+fn writes_refused_on_a_full_disk_resume_on_the_same_open_store_once_space_is_freed() {
+    let Some(disk) = small_disk(64) else { return };
+    let data = disk.mnt.join("store");
+    let filler = disk.mnt.join("filler");
+    const MEMBERS: u64 = 20;
+    let core = open(&data);
+    support::join_many(&core, MEMBERS as usize);
+    let mut acked = Vec::new();
+    let mut n = 0u64;
+    // Round after round: the disk fills, writes are refused, space is freed, and the next
+    // write on the same open store (never reopened by the test) is taken. With no room the
+    // log's append is refused; with some, the log's or sled's own write, whichever needs
+    // the space first (sled then refuses every later call until it is reopened inside the
+    // store): rounds go on until both were seen (a few, at most 10).
+    let mut refused_by = BTreeMap::new();
+    let rooms = [0u64, 1 << 20, 3 << 20].into_iter().chain([2 << 20; 7]);
+    for (round, room) in rooms.enumerate() {
+        if round >= 3 && refused_by.contains_key("log") && refused_by.contains_key("sled") {
+            break;
+        }
+        leave_room(&filler, room);
+        let before = acked.len();
+        let (refusal, refused) = write_until_refused(&core, MEMBERS, &mut n, &mut acked);
+        eprintln!(
+            "round {round}: {} acknowledged, then refused: {refusal}",
+            acked.len() - before
+        );
+        assert!(
+            says_disk_full(&refusal) && refusal.contains(&data.display().to_string()),
+            "the refusal says the disk is full and names the path: {refusal}"
+        );
+        // Refused by the log's append, by sled's write, or (sled having failed while the
+        // disk was full, before the room was given back) by the retry: too little room yet
+        // to reopen sled.
+        let by = if refusal.contains(&data.join("wal").display().to_string()) {
+            "log"
+        } else if refusal.contains(&data.join("sled").display().to_string()) {
+            "sled"
+        } else if refusal.contains("writing needs") {
+            "retry"
+        } else {
+            panic!("the refusal names the log or the database: {refusal}")
+        };
+        *refused_by.entry(by).or_insert(0) += 1;
+        let deals = core.info().unwrap().deals;
+        // Refused again while the disk stays full; nothing of it becomes visible.
+        let full = format!("full{round}");
+        let later = core.execute(vec![save(&full, 1, 5_000)]).pop().unwrap();
+        let later = later.unwrap_err().to_string();
+        assert!(says_disk_full(&later), "{later}");
+        assert_eq!(
+            core.info().unwrap().deals,
+            deals,
+            "a refused write is visible"
+        );
+        std::fs::remove_file(&filler).unwrap();
+        // The very next write is taken. A refused batch the log had made durable before
+        // sled failed is completed first (as a reopen would), so the id is past those.
+        let key = format!("resumed{round}");
+        let d = match core.execute(vec![save(&key, 2, 7_000)]).pop().unwrap() {
+            Ok(Outcome::Deal(d)) => d,
+            r => panic!("round {round}: the first write after space was freed: {r:?}"),
+        };
+        assert!(d.id.0 > deals, "round {round}: {} <= {deals}", d.id.0);
+        assert_eq!(core.info().unwrap().deals, d.id.0, "round {round}");
+        acked.push((key, d));
+        // The refused writes, retried with their keys, are each taken once: every deal
+        // in the store is one key's.
+        for (key, m, a) in refused.into_iter().chain([(full, 1, 5_000)]) {
+            let r = core.execute(vec![save(&key, m, a)]).pop().unwrap();
+            let d = match r {
+                Ok(Outcome::Deal(d)) => d,
+                r => panic!("{key}: {r:?}"),
+            };
+            let again = core.execute(vec![save(&key, m, a)]).pop().unwrap();
+            assert_eq!(again, Ok(Outcome::Deal(d.clone())), "{key}");
+            acked.push((key, d));
+        }
+        assert_eq!(core.info().unwrap().deals, acked.len() as u64);
+        assert_acked_kept(&core, &acked);
+    }
+    assert!(
+        refused_by.contains_key("log") && refused_by.contains_key("sled"),
+        "both the log's append and sled's write were refused in some round: {refused_by:?}"
+    );
+    drop(core);
+    // Everything acknowledged, before and after each refusal, survives a reopen.
+    let core = open(&data);
+    assert_acked_kept(&core, &acked);
+    assert_eq!(core.info().unwrap().deals, acked.len() as u64);
+}
+
+/// One request on a fresh connection to `onepoint serve`: the status and the JSON body.
+fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, serde_json::Value) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let key = if key.is_empty() {
+        String::new()
+    } else {
+        format!("Idempotency-Key: {key}\r\n")
+    };
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{key}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let json = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or_else(|| panic!("no JSON body in {answer:?}"));
+    (status, json)
+}
+
+fn post_save(addr: &str, key: &str, member: u64, amount: u64) -> (u16, serde_json::Value) {
+    let body =
+        format!(r#"{{"type":"save","memberId":{member},"merchantId":1,"dealAmount":{amount}}}"#);
+    http(addr, "POST", "/deals", key, &body)
+}
+
+#[test]
+fn over_http_a_full_disk_is_a_clear_5xx_and_the_running_server_takes_writes_once_freed() {
+    let Some(disk) = small_disk(24) else { return };
+    let data = disk.mnt.join("store");
+    let filler = disk.mnt.join("filler");
+    let command = {
+        let mut c = Proc::new(BIN);
+        c.arg("--data")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("ONEPOINT_CONFIG", data.with_extension("no-config.toml"))
+            .env_remove("ONEPOINT_DATA")
+            .env_remove("ONEPOINT_TOKEN")
+            .stdin(Stdio::null());
+        c
+    };
+    let mut server = serve_process::start(command);
+    let addr = server.addr.clone();
+    for i in 0..5 {
+        let (status, body) = http(
+            &addr,
+            "POST",
+            "/members",
+            "",
+            &format!(r#"{{"name":"M{i}"}}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    leave_room(&filler, 256 << 10);
+    let mut acked: Vec<serde_json::Value> = Vec::new();
+    let mut refused = None;
+    for i in 0..20_000u64 {
+        let key = format!("h{i}");
+        let (status, body) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+        match status {
+            201 => acked.push(body),
+            _ => {
+                refused = Some((key, i, status, body));
+                break;
+            }
+        }
+    }
+    let (key, i, status, body) = refused.expect("the disk never filled");
+    eprintln!("{} acknowledged, then {status}: {body}", acked.len());
+    let says = |status: u16, body: &serde_json::Value| {
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            (500..600).contains(&status)
+                && says_disk_full(message)
+                && message.contains(&data.display().to_string())
+                && body["cause"]["kind"] == "store",
+            "a 5xx saying the disk is full and naming the store: {status} {body}"
+        );
+    };
+    says(status, &body);
+    // Refused again while the disk stays full.
+    let (status, body) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+    says(status, &body);
+    // Space freed: the same server (not restarted) takes the refused write, once.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, taken) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+    assert_eq!(status, 201, "{taken}");
+    let (status, again) = post_save(&addr, &key, 1 + i % 5, 1_000 + i);
+    assert!(
+        status / 100 == 2 && again == taken,
+        "{status} {again} != {taken}"
+    );
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server stopped"
+    );
+    acked.push(taken);
+    for d in &acked {
+        let id = d["id"].as_u64().unwrap_or_else(|| panic!("no id in {d}"));
+        let (status, read) = http(&addr, "GET", &format!("/deals/{id}"), "", "");
+        assert_eq!((status, &read), (200, d), "acknowledged deal {id}");
+    }
+    drop(server);
+    let r = cli(&data, &["check"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = cli(&data, &["--json", "info"]);
+    let info: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(info["deals"].as_u64(), Some(acked.len() as u64), "{info}");
+}
+
+/// A store with injected faults (`Faults`), failing as a full disk does.
+fn open_faulty(dir: &Path) -> (Core, std::sync::Arc<onepoint::domain::wal::Faults>) {
+    use onepoint::domain::core::CoreOptions;
+    use onepoint::domain::store::StoreOptions;
+    let faults = onepoint::domain::wal::Faults::new();
+    faults.as_disk_full(true);
+    let core = Core::open_with_store(
+        dir,
+        CoreOptions {
+            clock: Clock::fixed(support::NOW_MS),
+            ..CoreOptions::default()
+        },
+        StoreOptions {
+            faults: Some(faults.clone()),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    (core, faults)
+}
+
+#[test]
+fn a_log_sync_refused_for_a_full_disk_is_retried_by_the_next_write_without_a_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (core, faults) = open_faulty(tmp.path());
+    support::join_many(&core, 3);
+    let first = core.execute(vec![save("first", 1, 10_000)]).pop().unwrap();
+    let first = first.unwrap();
+    let before = core.info().unwrap();
+    faults.fail_syncs_after(0);
+    for key in ["lost", "lost-again"] {
+        let e = core.execute(vec![save(key, 2, 20_000)]).pop().unwrap();
+        let e = e.unwrap_err().to_string();
+        assert!(says_disk_full(&e) && e.contains("fsync"), "{e}");
+    }
+    let after = core.info().unwrap();
+    assert_eq!((after.deals, after.events), (before.deals, before.events));
+    // The fault gone (space freed), the next write on the same store is taken, with the
+    // next id; the earlier one is unchanged.
+    faults.fail_syncs_after(-1);
+    let d = match core.execute(vec![save("lost", 2, 20_000)]).pop().unwrap() {
+        Ok(Outcome::Deal(d)) => d,
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(d.id.0, before.deals + 1);
+    assert_eq!(
+        core.execute(vec![save("first", 1, 10_000)]).pop().unwrap(),
+        Ok(first)
+    );
+    assert_eq!(core.info().unwrap().deals, before.deals + 1);
+    assert!(core.check().unwrap().ok);
+    drop(core);
+    let core = open(tmp.path());
+    assert_eq!(core.deal(d.id).unwrap(), d);
+    assert_eq!(core.info().unwrap().deals, before.deals + 1);
+}
+
+#[test]
+fn an_apply_refused_for_a_full_disk_is_completed_from_the_log_without_a_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (core, faults) = open_faulty(tmp.path());
+    support::join_many(&core, 50);
+    let batch = || -> Vec<Keyed> {
+        (0..300)
+            .map(|i| save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
+            .collect()
+    };
+    // Many chunks in one group; the third fails to apply after the group was logged.
+    faults.fail_applies_after(2);
+    assert!(core.execute(batch()).iter().all(|r| r.is_err()));
+    let e = core.execute(vec![save("after", 1, 1_000)]).pop().unwrap();
+    let e = e.unwrap_err().to_string();
+    assert!(says_disk_full(&e), "{e}");
+    // Space freed: the next write applies the rest of the logged group first.
+    faults.fail_applies_after(-1);
+    let after = match core.execute(vec![save("after", 1, 1_000)]).pop().unwrap() {
+        Ok(Outcome::Deal(d)) => d,
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(after.id.0, 301);
+    let r = core.check().unwrap();
+    assert!(r.ok, "{:?}", r.violations);
+    // Retried with the same keys, each command answers its recorded outcome, once.
+    let again = core.execute(batch());
+    for (i, r) in again.into_iter().enumerate() {
+        match r.unwrap() {
+            Outcome::Deal(d) => {
+                assert_eq!(d.member_id, MemberId(1 + i as u64 % 50));
+                assert!(d.id.0 <= 300, "{}", d.id.0);
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+    assert_eq!(core.info().unwrap().deals, 301);
+}
+
 /// Flips `n` bytes of `path` from `at`.
 fn flip(path: &Path, at: usize, n: usize) {
     let mut b = std::fs::read(path).unwrap();
@@ -419,38 +783,9 @@ fn a_database_file_with_bytes_flipped_in_its_middle_is_a_clear_error_never_a_pan
 
 #[test]
 fn a_log_with_bytes_flipped_in_its_middle_is_an_error_naming_the_file_never_a_panic() {
-    use onepoint::domain::core::CoreOptions;
-    use onepoint::domain::store::StoreOptions;
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("store");
-    // A log holding records sled never applied (as after a crash): a group logged, its
-    // apply failed, the store closed.
-    let faults = onepoint::domain::wal::Faults::new();
-    let core = Core::open_with_store(
-        &data,
-        CoreOptions {
-            clock: Clock::fixed(support::NOW_MS),
-            ..CoreOptions::default()
-        },
-        StoreOptions {
-            faults: Some(faults.clone()),
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
-    support::join_many(&core, 50);
-    faults.fail_applies_after(0);
-    let batch = (0..300)
-        .map(|i| save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
-        .collect();
-    assert!(core.execute(batch).iter().all(|r| r.is_err()));
-    drop(core);
-    let segments: Vec<PathBuf> = std::fs::read_dir(data.join("wal"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(segments.len(), 1, "{segments:?}");
-    let seg = &segments[0];
+    let (data, seg) = store_with_a_log_tail(tmp.path());
+    let seg = &seg;
     let len = std::fs::metadata(seg).unwrap().len() as usize;
     flip(seg, len / 2, 16);
     let before = files(&data);
@@ -476,6 +811,105 @@ fn a_log_with_bytes_flipped_in_its_middle_is_an_error_naming_the_file_never_a_pa
         after.keys().collect::<Vec<_>>(),
         "a refused open created or removed files"
     );
+}
+
+/// A store whose log ends in records sled never applied (as after a crash): a keyed group
+/// logged, its apply failed, the store closed. Returns the store and its one log segment.
+fn store_with_a_log_tail(tmp: &Path) -> (PathBuf, PathBuf) {
+    use onepoint::domain::core::CoreOptions;
+    use onepoint::domain::store::StoreOptions;
+    let data = tmp.join("store");
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = Core::open_with_store(
+        &data,
+        CoreOptions {
+            clock: Clock::fixed(support::NOW_MS),
+            ..CoreOptions::default()
+        },
+        StoreOptions {
+            faults: Some(faults.clone()),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    support::join_many(&core, 50);
+    faults.fail_applies_after(0);
+    let batch = (0..300)
+        .map(|i| save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
+        .collect();
+    assert!(core.execute(batch).iter().all(|r| r.is_err()));
+    drop(core);
+    let segments: Vec<PathBuf> = std::fs::read_dir(data.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let seg = segments[0].clone();
+    (data, seg)
+}
+
+/// Where each record of a log segment starts (`len u32 | crc u32 | seq u64 | payload`).
+fn record_starts(seg: &Path) -> Vec<usize> {
+    let b = std::fs::read(seg).unwrap();
+    let mut at = 0;
+    let mut out = Vec::new();
+    while at + 16 <= b.len() {
+        out.push(at);
+        at += 16 + u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    }
+    out
+}
+
+#[test]
+fn a_last_log_record_cut_or_damaged_is_cut_with_a_warning_naming_the_file_and_the_bytes() {
+    for damage in ["flipped", "truncated"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (data, seg) = store_with_a_log_tail(tmp.path());
+        let starts = record_starts(&seg);
+        assert!(starts.len() > 2, "{starts:?}");
+        let last = *starts.last().unwrap();
+        let len = std::fs::metadata(&seg).unwrap().len() as usize;
+        let cut = match damage {
+            // One byte of the last record's payload: its checksum fails.
+            "flipped" => {
+                flip(&seg, last + 20, 1);
+                len - last
+            }
+            _ => {
+                let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+                f.set_len(len as u64 - 7).unwrap();
+                len - 7 - last
+            }
+        };
+        let r = cli(&data, &["--json", "info"]);
+        assert_eq!(r.code, 0, "{damage}: {r:?}");
+        let warning = format!(
+            "warning: the write-ahead log {} ended in an unreadable record: {cut} bytes cut at byte {last}",
+            seg.display()
+        );
+        let warned: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .collect();
+        assert!(
+            warned.len() == 1 && warned[0].starts_with(&warning),
+            "{damage}: one warning, `{warning}...`, in {r:?}"
+        );
+        assert!(
+            warned[0].contains("a checksum cannot tell apart"),
+            "{}",
+            warned[0]
+        );
+        eprintln!("{}", warned[0]);
+        // Every whole record before it was applied; the next open has nothing to say.
+        let info: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        let deals = info["deals"].as_u64().unwrap();
+        assert!(deals > 0 && deals < 300, "{damage}: {deals}");
+        let again = cli(&data, &["check"]);
+        assert_eq!(again.code, 0, "{again:?}");
+        assert!(!again.stderr.contains("warning"), "{again:?}");
+    }
 }
 
 #[test]

@@ -41,8 +41,9 @@ pub enum KeyAction {
     SortByName,
     SortByBalance,
     SortByActivity,
-    /// A Deals column: points.
+    /// Deals columns: points, date.
     SortByPoints,
+    SortByDate,
     Help,
     Palette,
     Filter,
@@ -223,6 +224,7 @@ const DEFAULTS: &[Row] = {
         (A::SortByBalance, "sort_balance", &["B"], Scope::Tab(T::Members), "sort by balance (again: reverse)", false, false),
         (A::SortByActivity, "sort_activity", &["L"], Scope::Tab(T::Members), "sort by last activity (again: reverse)", false, false),
         (A::SortById, "deals_sort_id", &["I"], Scope::Tab(T::Deals), "sort by id, newest first (again: reverse)", false, false),
+        (A::SortByDate, "deals_sort_date", &["D"], Scope::Tab(T::Deals), "sort all deals by date (again: reverse)", false, false),
         (A::SortByPoints, "deals_sort_points", &["O"], Scope::Tab(T::Deals), "sort all deals by points (again: reverse)", false, false),
         (A::SortById, "points_sort_id", &["I"], Scope::Tab(T::Points), "sort by member id (again: reverse)", false, false),
         (A::SortByName, "points_sort_name", &["N"], Scope::Tab(T::Points), "sort by name (again: reverse)", false, false),

@@ -380,6 +380,10 @@ pub(super) fn perform(s: &mut State, a: KeyAction) -> Vec<Effect> {
             s,
             super::view_actions::SortKey::DealColumn(crate::domain::DealOrder::Points),
         ),
+        KeyAction::SortByDate => super::view_actions::sort(
+            s,
+            super::view_actions::SortKey::DealColumn(crate::domain::DealOrder::Date),
+        ),
         KeyAction::Yank => super::view_actions::yank(s),
         KeyAction::Mouse => {
             s.mouse = !s.mouse;

@@ -4,7 +4,7 @@
 
 use super::action::Effect;
 use super::loads;
-use super::state::sort::MemberSort;
+use super::state::sort::{DealSort, MemberSort};
 use super::state::{Modal, State, StatusKind, Tab, View};
 use crate::domain::{DealOrder, MemberOrder};
 
@@ -66,10 +66,13 @@ pub(super) fn sort(s: &mut State, key: SortKey) -> Vec<Effect> {
                 SortKey::Next => d.sort.next(scoped),
                 SortKey::Reverse => shown.reverse(),
                 SortKey::Column(MemberOrder::Id) => shown.pick(DealOrder::Id),
-                SortKey::DealColumn(DealOrder::Points) if scoped => {
+                SortKey::DealColumn(c) if scoped && c != DealOrder::Id => {
+                    let name = DealSort::column(c).name();
                     s.say(
                         StatusKind::Info,
-                        "points order covers all deals: clear the member or merchant filter first",
+                        format!(
+                            "{name} order covers all deals: clear the member or merchant filter first"
+                        ),
                     );
                     return Vec::new();
                 }

@@ -10,13 +10,15 @@
 //! - the checkpoint thread flushes sled every `CHECKPOINT_EVERY` so old log segments go.
 //!
 //! So no reader sees a write a crash can take back, and sled's own fsync is off the
-//! acknowledgement path. The writer reads what is logged but not yet applied through
+//! acknowledgement path. After a failed write the store refuses writes; when the disk was
+//! full, each later write (or a probe every `RECOVER_PROBE_EVERY`) retries once nothing is
+//! in flight, and writes resume once space is freed, with no reopen (`Applier::recover`). The writer reads what is logged but not yet applied through
 //! `Pending`, so it never waits for the other threads.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -27,6 +29,7 @@ use super::ledger::{self, Rules};
 use super::schema::Meta;
 use super::store::{Store, StoreOptions};
 use super::tx::{Pending, Tx, load_meta};
+use super::wal::is_disk_full;
 use super::{Clock, Error, Keyed, Outcome, Rates, Result};
 
 /// How many commands one group commit takes at most.
@@ -46,6 +49,10 @@ const SNAPSHOT_IDLE_WRITES: u64 = 20_000;
 /// Keys written to sled after which it writes a snapshot even while writes go on (a
 /// pause of the store for as long as sled takes to read them back).
 const SNAPSHOT_BUSY_WRITES: u64 = 2_000_000;
+
+/// How often, while writes are refused for a full disk and none comes, the writer checks
+/// whether space was freed (so reads, which sled may refuse too, come back on their own).
+const RECOVER_PROBE_EVERY: Duration = Duration::from_millis(1000);
 
 /// A log segment is closed at a checkpoint once it holds this much.
 const SEAL_BYTES: u64 = 8 * 1024 * 1024;
@@ -67,6 +74,16 @@ impl Default for CoreOptions {
     }
 }
 
+/// What `Core::backup` copied, and the copy's `check`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupReport {
+    pub dir: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub check: super::CheckReport,
+}
+
 /// Where a job's results go.
 type Reply = Sender<Vec<Result<Outcome>>>;
 
@@ -81,7 +98,8 @@ pub(super) struct Shared {
     /// The meta of the last durable batch (counts for `info`, totals for the points tab).
     pub meta: Mutex<Meta>,
     pub offset_changed: Condvar,
-    /// Set when a sync failed: the store takes no more writes until reopened.
+    /// Set when a write, a sync or a checkpoint failed: the store takes no more writes
+    /// until it recovers (a full disk, once space is freed: see `recover`) or is reopened.
     pub failed: Mutex<Option<Error>>,
     /// The last log record applied to sled (visible to readers).
     pub applied: AtomicU64,
@@ -202,6 +220,21 @@ impl Core {
     /// `Store::snapshot`): false when readers kept it from reopening.
     pub fn snapshot(&self) -> Result<bool> {
         self.shared.store.snapshot()
+    }
+
+    /// Copies the store to `dest` (a new or empty folder) as it is at one moment, then opens
+    /// the copy and checks it (`Store::backup`): a backup that is known to open and to hold
+    /// every invariant, or an error.
+    pub fn backup(&self, dest: &Path) -> Result<BackupReport> {
+        let (files, bytes) = self.shared.store.backup(dest)?;
+        let copy = Core::open(dest, self.shared.opts.clone())?;
+        let check = copy.check()?;
+        Ok(BackupReport {
+            dir: dest.display().to_string(),
+            files,
+            bytes,
+            check,
+        })
     }
 
     /// The last durable event offset.
@@ -382,6 +415,9 @@ struct Chunk {
 struct Group {
     chunks: Vec<Chunk>,
     replies: Vec<(Reply, Vec<Result<Outcome>>)>,
+    /// Set on an empty group the writer sends after a failure: once every group before it
+    /// is answered, the apply thread tries to make the store take writes again.
+    recover: Option<Sender<Result<()>>>,
 }
 
 impl Group {
@@ -407,7 +443,29 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
     let mut meta = shared.meta.lock().clone();
     let mut next_seq = shared.applied.load(Ordering::Acquire) + 1;
     let mut pending = Pending::default();
-    while let Ok(first) = jobs.recv() {
+    loop {
+        let first = match jobs.recv_timeout(RECOVER_PROBE_EVERY) {
+            Ok(job) => Some(job),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // After a failure, each write (or, with none coming, each probe) retries: on a
+        // full disk that has room again, the store takes writes from where it is durable.
+        let failed = shared.failed.lock().clone();
+        let failed = failed.or_else(|| shared.store.engine_error());
+        let failed = match failed {
+            Some(e) if is_disk_full(&e) => match recover(&log_tx) {
+                Ok(()) => {
+                    meta = shared.meta.lock().clone();
+                    next_seq = shared.applied.load(Ordering::Acquire) + 1;
+                    pending.clear();
+                    None
+                }
+                Err(e) => Some(e),
+            },
+            failed => failed,
+        };
+        let Some(first) = first else { continue };
         let mut group = vec![first];
         let mut count = group[0].batch.len();
         while count < MAX_GROUP {
@@ -419,7 +477,7 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Some(e) = shared.failed.lock().clone() {
+        if let Some(e) = failed {
             for job in group {
                 let n = job.batch.len();
                 let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
@@ -470,17 +528,39 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
             meta = last.meta.clone();
         }
         let replies = group.into_iter().map(|j| j.reply).zip(results).collect();
-        let _ = log_tx.send(Group { chunks, replies });
+        let _ = log_tx.send(Group {
+            chunks,
+            replies,
+            recover: None,
+        });
     }
     drop(log_tx);
     let _ = logger.join();
+}
+
+/// Has the apply thread, once every group sent before is answered (nothing is in flight),
+/// make the store take writes again after a full disk (`Store::recover`): refused, and
+/// nothing changed, while the disk is still full.
+fn recover(log_tx: &Sender<Group>) -> Result<()> {
+    let (answer, answered) = mpsc::channel();
+    let barrier = Group {
+        chunks: Vec::new(),
+        replies: Vec::new(),
+        recover: Some(answer),
+    };
+    if log_tx.send(barrier).is_err() {
+        return Err(Error::store("the writer has stopped"));
+    }
+    answered
+        .recv()
+        .unwrap_or_else(|_| Err(Error::store("the writer stopped before answering")))
 }
 
 /// Makes groups durable (every queued group's records, one append and one fdatasync), then
 /// hands them to the apply thread: group N is applied and answered while group N+1 syncs
 /// (the two run on the two cores), and nothing is applied before its own sync.
 fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
-    let (apply_tx, apply_rx) = mpsc::channel::<Vec<Group>>();
+    let (apply_tx, apply_rx) = mpsc::channel::<(Vec<Group>, Option<Error>)>();
     let s = shared.clone();
     let applier = std::thread::Builder::new()
         .name("onepoint-apply".into())
@@ -493,8 +573,9 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         while let Ok(more) = groups.try_recv() {
             batch.push(more);
         }
+        // Refused groups are answered by the apply thread too, so answers keep their order.
         if let Some(e) = shared.failed.lock().clone() {
-            batch.into_iter().for_each(|g| g.fail(&e));
+            let _ = apply_tx.send((batch, Some(e)));
             continue;
         }
         buf.clear();
@@ -512,14 +593,14 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         };
         match logged {
             Ok(()) => {
-                let _ = apply_tx.send(batch);
+                let _ = apply_tx.send((batch, None));
             }
             Err(e) => {
                 // Nothing of these is on disk (the log was cut back) and nothing of them is
                 // visible; stop taking writes rather than build on them (the writer has).
                 tracing::error!("the log sync failed, refusing further writes: {e}");
                 *shared.failed.lock() = Some(e.clone());
-                batch.into_iter().for_each(|g| g.fail(&e));
+                let _ = apply_tx.send((batch, Some(e)));
             }
         }
     }
@@ -527,12 +608,20 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
     let _ = applier.join();
 }
 
-/// Applies durable groups in the order they were logged, then answers their callers.
-fn apply_loop(shared: &Shared, batches: Receiver<Vec<Group>>) {
+/// Applies durable groups in the order they were logged, then answers their callers (a
+/// group the log refused is answered with its error, in the same order).
+fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
     let mut applier = Applier { broken: None };
-    while let Ok(batch) = batches.recv() {
-        for g in batch {
-            applier.apply(shared, g);
+    while let Ok((batch, refused)) = batches.recv() {
+        for mut g in batch {
+            let recover = g.recover.take();
+            match &refused {
+                Some(e) => g.fail(e),
+                None => applier.apply(shared, g),
+            }
+            if let Some(answer) = recover {
+                let _ = answer.send(applier.recover(shared));
+            }
         }
     }
 }
@@ -544,6 +633,24 @@ struct Applier {
 }
 
 impl Applier {
+    /// With nothing in flight: after a failure on a full disk that has room again, sled
+    /// and the log are reopened from disk, what the log holds past sled is applied, and
+    /// writes resume from there, with the counters of what is durable (`Store::recover`).
+    fn recover(&mut self, shared: &Shared) -> Result<()> {
+        let last = shared.store.recover()?;
+        let meta = load_meta(&shared.store)?;
+        shared.applied.store(last, Ordering::Release);
+        *shared.meta.lock() = meta;
+        shared.offset_changed.notify_all();
+        self.broken = None;
+        *shared.failed.lock() = None;
+        tracing::info!(
+            "the store {} takes writes again (the disk has room)",
+            shared.store.dir().display()
+        );
+        Ok(())
+    }
+
     fn apply(&mut self, shared: &Shared, g: Group) {
         if let Some(e) = &self.broken {
             g.fail(e);
@@ -575,8 +682,9 @@ impl Applier {
             }
             Some(e) => {
                 // The group is durable in the log but only partly applied: applying anything
-                // after it would leave a hole, so stop; reopening applies the rest from the
-                // log. Its callers are told it failed: safe (they retry with the same keys).
+                // after it would leave a hole, so stop; recovering (a full disk, once freed:
+                // `recover`) or reopening applies the rest from the log. Its callers are told
+                // it failed: safe (they retry with the same keys).
                 tracing::error!("applying a logged batch failed, refusing further writes: {e}");
                 *shared.failed.lock() = Some(e.clone());
                 self.broken = Some(e.clone());

@@ -271,7 +271,7 @@ fn new_deal(
 /// Records a deal: the write model, the dashboard, merchant stats, the event.
 fn record(tx: &mut Tx, d: &Deal) -> Result<()> {
     tx.put(key1(DEAL, d.id.0), d);
-    super::sort_index::on_deal(tx, d);
+    super::sort_index::on_deal(tx, d)?;
     dashboard::record(tx, d);
     let sk = key1(MERCHANT_STATS, d.merchant_id.0);
     let mut stats = tx.get::<MerchantStats>(&sk)?.unwrap_or_default();

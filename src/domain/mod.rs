@@ -8,6 +8,7 @@ pub mod calendar;
 mod check;
 pub mod core;
 pub mod dashboard;
+mod deal_dates;
 pub mod error;
 pub mod event;
 pub mod ids;

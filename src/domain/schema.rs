@@ -26,7 +26,9 @@
 //! | `Y`    | see `reports/counters.rs`             | report counters             |
 //! | `L`    | last activity (0: none), member       | () activity index           |
 //! | `P`    | points, deal                          | () deals by points          |
-//! | `C`    | `sortidx`                             | version of `L` and `P` (u64)|
+//! | `O`    | deal date, deal: back-dated deals only| () see `sort_index`         |
+//! | `C`    | `datemark`                            | latest deal date (i64)      |
+//! | `C`    | `sortidx`                             | version of `L`, `P`, `O`    |
 //! | `T`    | retired (sort index version 2 only)   | removed on open: not reused |
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -64,6 +66,11 @@ pub const REPORTS: u8 = b'Y';
 pub const ACTIVITY: u8 = b'L';
 /// Deals by points (`sort_index`), kept by the write path.
 pub const DEAL_POINTS: u8 = b'P';
+/// Deals written with a date below every earlier deal's (`sort_index`): the only deals the
+/// id order does not put in date order.
+pub const BACKDATED: u8 = b'O';
+/// The latest deal date recorded (the high-water mark that tells a back-dated deal).
+pub const DATE_MARK: &[u8] = b"Cdatemark";
 
 /// Builds a key from a table tag and big-endian parts.
 pub struct KeyBuf(Vec<u8>);

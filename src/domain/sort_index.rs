@@ -1,32 +1,43 @@
 //! The indexes behind the sorts the records alone do not give: members by last activity
-//! (`L`) and deals by points (`P`). Both are kept by the write path, in the same command
-//! (so the same atomic batch and log record) as the account or deal they index; a store
-//! written before them gets them built once when it is opened (`ensure`); `check` audits
-//! them (`verify`).
+//! (`L`), deals by points (`P`) and deals by date (`O`, back-dated deals only). All are
+//! kept by the write path, in the same command (so the same atomic batch and log record) as
+//! the account or deal they index; a store written before them gets them built once when
+//! it is opened (`ensure`); `check` audits them (`verify`).
 //!
-//! | key                                  | value | moved when                           |
-//! |--------------------------------------|-------|--------------------------------------|
+//! | key                                  | value | moved when                            |
+//! |--------------------------------------|-------|---------------------------------------|
 //! | `L` last activity (0: none), member  | ()    | the account's `last_activity` changes |
-//! | `P` points, deal                     | ()    | never: a deal's points never change  |
+//! | `P` points, deal                     | ()    | never: a deal's points never change   |
+//! | `O` deal date, deal (back-dated)     | ()    | never: a deal's date never changes    |
+//! | `Cdatemark`                          | i64   | a deal dated after every earlier one  |
 //!
 //! Last activity is the account's (`MemberView::last_activity`, the console's column): the
 //! latest deal date or the withdrawal. The report counters' `MemberStats::last_deal` leaves
 //! withdrawals out, so it is not the column shown and cannot stand in for this index; the
 //! index stores no second copy of the time either, only the key pointing at the account.
+//!
+//! Deals by date cost an entry only for the deals that need one. Ids are issued in write
+//! order and a deal's date defaults to the write time, so the deals dated at or after every
+//! earlier deal (the mark, `Cdatemark`) are in date order by id already ("in order"); only
+//! a deal given a date below the mark (back-dated: an import, a late entry) gets an `O`
+//! entry. The date order is the merge of the two (`deal_dates`).
 
 use super::calendar::Millis;
 use super::error::Result;
 use super::model::{Account, Deal};
 use super::money::Points;
-use super::schema::{ACCOUNT, ACTIVITY, DEAL, DEAL_POINTS, KeyBuf, decode, read_u64};
+use super::schema::{
+    ACCOUNT, ACTIVITY, BACKDATED, DATE_MARK, DEAL, DEAL_POINTS, KeyBuf, decode, read_time, read_u64,
+};
 use super::store::{Store, WriteSet};
-use super::tx::Tx;
+use super::tx::{Reader, Tx};
 
-/// Marks a store whose `L` and `P` indexes cover every member and deal (version 2 also
-/// kept deals by date under `T`: dropped for its cost on ingest, its entries are removed
-/// when such a store is opened).
+/// Marks a store whose indexes cover every member and deal: 1 had `L` and `P`; 2 also kept
+/// every deal by date under `T` (dropped for its cost on ingest: its entries are removed
+/// when such a store is opened); 3 had `L` and `P`; 4 adds the back-dated deals (`O`) and
+/// the date mark.
 const VERSION_KEY: &[u8] = b"Csortidx";
-const VERSION: u64 = 3;
+const VERSION: u64 = 4;
 const RETIRED_DEAL_DATE: u8 = b'T';
 
 /// An instant, order-preserving, with "never" (0) below every instant.
@@ -57,6 +68,29 @@ pub fn deal_points_deal(key: &[u8]) -> u64 {
     read_u64(key, 9)
 }
 
+/// A back-dated deal's place in the date order.
+pub fn backdated_key(date: Millis, deal: u64) -> Vec<u8> {
+    KeyBuf::new(BACKDATED).time(date).u64(deal).done()
+}
+
+/// The date and deal an `O` key names.
+pub fn backdated_of(key: &[u8]) -> (Millis, u64) {
+    (read_time(key, 1), read_u64(key, 9))
+}
+
+fn decode_mark(b: &[u8]) -> Millis {
+    read_u64(b, 0) as Millis
+}
+
+fn encode_mark(at: Millis) -> Vec<u8> {
+    at.to_be_bytes().to_vec()
+}
+
+/// True when a deal dated `date` is in order after deals whose latest date is `mark`.
+fn in_order(date: Millis, mark: Option<Millis>) -> bool {
+    mark.is_none_or(|m| date >= m)
+}
+
 /// A new member: no activity yet.
 pub fn on_join(tx: &mut Tx, member: u64) {
     tx.put_raw(activity_key(None, member), Vec::new());
@@ -70,17 +104,28 @@ pub fn on_account(tx: &mut Tx, member: u64, old: &Account, new: &Account) {
     }
 }
 
-/// A deal recorded.
-pub fn on_deal(tx: &mut Tx, d: &Deal) {
+/// A deal recorded: its points entry; a date entry only when it is back-dated, else the
+/// mark moves up to its date (when it is later).
+pub fn on_deal(tx: &mut Tx, d: &Deal) -> Result<()> {
     tx.put_raw(deal_points_key(d.point, d.id.0), Vec::new());
+    let mark = tx.get_raw(DATE_MARK)?.map(|v| decode_mark(&v));
+    if !in_order(d.deal_date, mark) {
+        tx.put_raw(backdated_key(d.deal_date, d.id.0), Vec::new());
+    } else if mark != Some(d.deal_date) {
+        tx.put_raw(DATE_MARK.to_vec(), encode_mark(d.deal_date));
+    }
+    Ok(())
 }
 
 /// Builds the indexes for a store written before them, or before this version of them
-/// (any entries there are cleared first); a store that has them just keeps the mark.
+/// (any entries there are cleared first; a store of version 3 has `L` and `P` right and
+/// gets only the date entries and mark); a store that has them just keeps the mark.
 pub fn ensure(store: &Store) -> Result<()> {
-    if store.get_val(VERSION_KEY)?.map(|v| read_u64(&v, 0)) == Some(VERSION) {
+    let version = store.get_val(VERSION_KEY)?.map(|v| read_u64(&v, 0));
+    if version == Some(VERSION) {
         return Ok(());
     }
+    let whole = version != Some(3);
     let chunk = super::core::CHUNK_WRITES;
     let mut set = WriteSet::default();
     let flush = |set: &mut WriteSet, force: bool| -> Result<()> {
@@ -89,22 +134,42 @@ pub fn ensure(store: &Store) -> Result<()> {
         }
         Ok(())
     };
-    for tag in [ACTIVITY, DEAL_POINTS, RETIRED_DEAL_DATE] {
-        for r in store.scan_prefix(&[tag]) {
+    let cleared: &[u8] = if whole {
+        &[ACTIVITY, DEAL_POINTS, RETIRED_DEAL_DATE, BACKDATED]
+    } else {
+        &[BACKDATED]
+    };
+    for tag in cleared {
+        for r in store.scan_prefix(&[*tag]) {
             set.remove(&r?.0);
             flush(&mut set, false)?;
         }
     }
-    for r in store.scan_prefix(&[ACCOUNT]) {
-        let (k, v) = r?;
-        let a: Account = decode(&v)?;
-        set.put(&activity_key(a.last_activity, read_u64(&k, 1)), &[]);
-        flush(&mut set, false)?;
+    if whole {
+        for r in store.scan_prefix(&[ACCOUNT]) {
+            let (k, v) = r?;
+            let a: Account = decode(&v)?;
+            set.put(&activity_key(a.last_activity, read_u64(&k, 1)), &[]);
+            flush(&mut set, false)?;
+        }
     }
+    // One pass by id: the mark is the latest date so far, as the write path keeps it.
+    let mut mark = None;
     for r in store.scan_prefix(&[DEAL]) {
         let d: Deal = decode(&r?.1)?;
-        set.put(&deal_points_key(d.point, d.id.0), &[]);
+        if whole {
+            set.put(&deal_points_key(d.point, d.id.0), &[]);
+        }
+        if in_order(d.deal_date, mark) {
+            mark = Some(d.deal_date);
+        } else {
+            set.put(&backdated_key(d.deal_date, d.id.0), &[]);
+        }
         flush(&mut set, false)?;
+    }
+    match mark {
+        Some(m) => set.put(DATE_MARK, &encode_mark(m)),
+        None => set.remove(DATE_MARK),
     }
     flush(&mut set, true)?;
     let mut set = WriteSet::default();
@@ -112,9 +177,10 @@ pub fn ensure(store: &Store) -> Result<()> {
     store.commit(set)
 }
 
-/// Audits both indexes against the records: every entry names a record that sorts there,
+/// Audits the indexes against the records: every entry names a record that sorts there,
 /// and there are as many entries as records (so, with no entry stale, each record has
-/// exactly one). Streams both tables once, with a point read per entry.
+/// exactly one). Streams both tables once, with a point read per entry. The date entries
+/// and the mark: see `verify_dates`.
 pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(String)) -> Result<()> {
     let mut entries = 0u64;
     for r in store.scan_prefix(&[ACTIVITY]) {
@@ -162,6 +228,55 @@ pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(Stri
             "points index holds {entries} entries for {deals} deals"
         ));
     }
+    verify_dates(store, fail)
+}
+
+/// Audits the date entries: one pass over the deals by id, keeping the latest date so far,
+/// tells which deals are back-dated; each must have its entry (with its date) and no other
+/// deal one; the mark must be the latest date of all. The entries are held in memory (only
+/// the back-dated deals have one).
+fn verify_dates(store: &Store, fail: &mut dyn FnMut(String)) -> Result<()> {
+    let mut entries = std::collections::HashMap::new();
+    for r in store.scan_prefix(&[BACKDATED]) {
+        let k = r?.0;
+        let (date, id) = backdated_of(&k);
+        if entries.insert(id, date).is_some() {
+            fail(format!("date index holds deal {id} twice"));
+        }
+    }
+    let mut mark = None;
+    for r in store.scan_prefix(&[DEAL]) {
+        let d: Deal = decode(&r?.1)?;
+        let id = d.id.0;
+        let back = !in_order(d.deal_date, mark);
+        match (back, entries.remove(&id)) {
+            (true, Some(date)) if date == d.deal_date => {}
+            (true, Some(_)) => fail(format!(
+                "date index entry of deal {id} differs from the deal's date"
+            )),
+            (true, None) => fail(format!(
+                "date index lacks deal {id}, dated before an earlier deal"
+            )),
+            (false, Some(_)) => fail(format!(
+                "date index holds deal {id}, which the id order already places"
+            )),
+            (false, None) => {}
+        }
+        if !back {
+            mark = Some(d.deal_date);
+        }
+    }
+    let mut stray: Vec<u64> = entries.into_keys().collect();
+    stray.sort_unstable();
+    for id in stray {
+        fail(format!("date index names deal {id}, which is not stored"));
+    }
+    let stored = store.get_val(DATE_MARK)?.map(|v| decode_mark(&v));
+    if stored != mark {
+        fail(format!(
+            "deal date mark is {stored:?} but the latest deal date is {mark:?}"
+        ));
+    }
     Ok(())
 }
 
@@ -182,5 +297,8 @@ mod tests {
         let high = deal_points_key(Points(12_345), 1);
         assert!(low < zero && zero < high);
         assert_eq!(deal_points_deal(&high), 1);
+        assert!(backdated_key(-1, 9) < backdated_key(0, 1));
+        assert!(backdated_key(5, 1) < backdated_key(5, 2));
+        assert_eq!(backdated_of(&backdated_key(-7, 3)), (-7, 3));
     }
 }

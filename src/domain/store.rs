@@ -259,14 +259,7 @@ impl Store {
         if !replay.is_empty() {
             let last = replay.last().map_or(applied, |r| r.seq);
             for r in replay {
-                let set = WriteSet::decode(&r.payload).ok_or_else(|| {
-                    Error::store(format!(
-                        "the write-ahead log in {} holds an unreadable record {}; restore the store from a backup",
-                        dir.join("wal").display(),
-                        r.seq
-                    ))
-                })?;
-                store.apply_at(r.seq, &set)?;
+                store.apply_at(r.seq, &decode_logged(dir, &r)?)?;
             }
             store.checkpoint(last, 0)?;
         }
@@ -365,29 +358,53 @@ impl Store {
     /// Applies a logged record's writes to sled, with its sequence number, atomically:
     /// from here readers see it.
     pub fn apply_logged(&self, seq: u64, set: &WriteSet) -> Result<()> {
-        if self.faults.as_ref().is_some_and(|f| f.apply_fails()) {
-            return Err(Error::store("write failed: injected failure"));
+        if let Some(f) = self.faults.as_ref().filter(|f| f.apply_fails()) {
+            return Err(io("cannot write to", &self.dir.join("sled"), f.message()));
         }
         self.apply_at(seq, set)
     }
 
     fn apply_at(&self, seq: u64, set: &WriteSet) -> Result<()> {
-        let mut batch = set.batch();
-        batch.insert(APPLIED, &seq.to_be_bytes());
         self.since_snapshot
             .fetch_add(set.len() as u64 + 1, Ordering::Relaxed);
-        self.with_db(|db| db.apply_batch(batch))
-            .map_err(|e| io("cannot write to", &self.dir.join("sled"), e))
+        self.with_db(|db| write_at(db, seq, set))
+            .map_err(|e| self.write_error(e))
+    }
+
+    /// A failed write to sled, naming sled's folder (once).
+    fn write_error(&self, e: Error) -> Error {
+        let sled_dir = self.dir.join("sled");
+        match e {
+            Error::Store { message } if !message.contains(&*sled_dir.to_string_lossy()) => {
+                io("cannot write to", &sled_dir, message)
+            }
+            e => e,
+        }
     }
 
     /// Makes sled durable up to everything applied so far (at least record `applied`),
     /// then drops the log segments that covers. The segment taking appends is closed first
     /// once it holds `seal_bytes` (0: always, as on close).
     pub fn checkpoint(&self, applied: u64, seal_bytes: u64) -> Result<()> {
-        self.sync()?;
+        let sled_dir = self.dir.join("sled");
+        // What sled holds when the flush starts is what it makes durable: never let go
+        // of log records past that (sled reopened by `recover` may hold less than
+        // `applied` until the log is applied again).
+        let held = self
+            .with_db(|db| {
+                let held = db.get(APPLIED)?;
+                db.flush()?;
+                Ok(held)
+            })
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes);
+        self.data_file
+            .sync_data()
+            .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))?;
         let mut wal = self.wal.lock();
         wal.seal(seal_bytes);
-        wal.release(applied);
+        wal.release(applied.min(held));
         Ok(())
     }
 
@@ -396,9 +413,8 @@ impl Store {
     }
 
     pub fn get_val(&self, key: &[u8]) -> Result<Option<Val>> {
-        self.with_db(|db| db.get(key))
-            .map(|v| v.map(Val))
-            .map_err(|e| Error::store(format!("read failed: {e}")))
+        // `with_db` names the file when sled says it is damaged or the disk is full.
+        self.with_db(|db| db.get(key)).map(|v| v.map(Val))
     }
 
     /// Entries whose key starts with `prefix`, ascending (`.rev()` for descending).
@@ -434,7 +450,7 @@ impl Store {
         self.since_snapshot
             .fetch_add(set.len() as u64, Ordering::Relaxed);
         self.with_db(|db| db.apply_batch(set.batch()))
-            .map_err(|e| io("cannot write to", &self.dir.join("sled"), e))
+            .map_err(|e| self.write_error(e))
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.
@@ -477,6 +493,24 @@ impl Store {
         out.push(("wal".to_string(), self.wal.lock().bytes()));
         out
     }
+}
+
+/// Applies a log record's writes to sled with its sequence number, in one atomic batch.
+fn write_at(db: &sled::Db, seq: u64, set: &WriteSet) -> sled::Result<()> {
+    let mut batch = set.batch();
+    batch.insert(APPLIED, &seq.to_be_bytes());
+    db.apply_batch(batch)
+}
+
+/// A log record's writes.
+fn decode_logged(dir: &Path, r: &super::wal::Record) -> Result<WriteSet> {
+    WriteSet::decode(&r.payload).ok_or_else(|| {
+        Error::store(format!(
+            "the write-ahead log in {} holds an unreadable record {}; restore the store from a backup",
+            dir.join("wal").display(),
+            r.seq
+        ))
+    })
 }
 
 impl Drop for Store {

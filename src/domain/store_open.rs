@@ -1,13 +1,16 @@
 //! Opening sled and reading its errors, for `store.rs`: waiting out sled's own lock after a
 //! reopen, a damaged file as a clear error (sled panics on some), a full disk refused before
-//! anything is written, unfinished snapshots removed, and sled's errors named by file.
+//! anything is written, unfinished snapshots removed, sled's errors named by file, and
+//! taking writes again once a full disk has room (`Store::recover`).
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use super::super::error::{Error, Result};
+use super::super::wal::Wal;
 use super::super::wal::disk_full_hint;
-use super::{APPLIED, Val, io};
+use super::{APPLIED, Store, Val, decode_logged, io, write_at};
 
 /// Opens sled. We hold onepoint.lock, so no other process has the store; sled's own lock
 /// can still be held for a moment by this process's last handle, which sled's threads
@@ -49,6 +52,156 @@ pub(super) fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
             }
         }
     }
+}
+
+impl Store {
+    /// Makes the store take writes again after one failed on a full disk, once space is
+    /// freed, without closing it (the core's apply thread runs it with no write in flight).
+    /// While the disk is still too full it refuses, changing nothing. sled keeps a failed
+    /// write's error and answers it to every later call: then it is reopened, as `snapshot`
+    /// does. The log is opened again from its files, as `open` does (cutting what a
+    /// refused append left), the records past what sled holds are applied, and both are
+    /// checkpointed. Returns the last record applied.
+    pub fn recover(&self) -> Result<u64> {
+        check_free_space_for_writes(&self.dir, self.sled_refuses())?;
+        let sled_dir = self.dir.join("sled");
+        let mut slot = self.db.write();
+        if slot.is_none() || self.config.global_error().is_err() {
+            let mut waits = 0;
+            while self.iterators.load(Ordering::SeqCst) > 0 {
+                if waits == 200 {
+                    return Err(Error::store(format!(
+                        "writes to the store {} are refused: the disk was full and readers keep its database from reopening; retry",
+                        self.dir.display()
+                    )));
+                }
+                drop(slot);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                waits += 1;
+                slot = self.db.write();
+            }
+            drop(slot.take());
+            *slot = Some(open_sled(&self.config, &self.dir)?);
+            self.since_snapshot.store(0, Ordering::Relaxed);
+        }
+        let db = slot.as_ref().expect("sled is open");
+        let applied = read_applied(db, &self.dir)?;
+        // Under the wal lock and sled's write lock, no checkpoint runs meanwhile.
+        let mut wal = self.wal.lock();
+        let (fresh, replay) = Wal::open(&self.dir, applied, self.faults.clone())?;
+        let mut last = applied;
+        for r in replay {
+            write_at(db, r.seq, &decode_logged(&self.dir, &r)?)
+                .map_err(|e| io("cannot write to", &sled_dir, e))?;
+            last = r.seq;
+        }
+        db.flush()
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
+        self.data_file
+            .sync_data()
+            .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))?;
+        *wal = fresh;
+        wal.release(last);
+        Ok(last)
+    }
+}
+
+impl Store {
+    /// Whether sled must be reopened before it takes writes: closed (a reopen failed), or
+    /// keeping the error of a write of its own that failed (sled answers it to every later
+    /// call until reopened). Asked without writing, so a probe on a full disk harms nothing.
+    fn sled_refuses(&self) -> bool {
+        self.db.read().is_none() || self.config.global_error().is_err()
+    }
+
+    /// The error sled keeps from a write of its own that failed (it answers it to every
+    /// later call, reads too, until reopened), as the store's: the writer takes it as a
+    /// failed write (see `core.rs`), even when the call that met it was a read.
+    pub fn engine_error(&self) -> Option<Error> {
+        self.config
+            .global_error()
+            .err()
+            .map(|e| sled_error(&self.dir, e))
+    }
+
+    /// Copies the store's files to `dest` (which must not exist, or be an empty directory),
+    /// as they are at one moment: under sled's write lock and the log's lock, nothing is
+    /// applied, logged or checkpointed meanwhile, and sled is flushed first. Records logged
+    /// but not yet applied are in the copied log, and the copy's open applies them, as
+    /// after a crash. Returns the files and bytes copied. The lock file is not copied.
+    pub fn backup(&self, dest: &Path) -> Result<(u64, u64)> {
+        let inside = std::path::absolute(dest)
+            .ok()
+            .zip(std::path::absolute(&self.dir).ok())
+            .is_none_or(|(d, s)| d.starts_with(s));
+        if inside {
+            return Err(Error::store(format!(
+                "the backup folder {} is inside the store {}: name a folder outside it (nothing was copied)",
+                dest.display(),
+                self.dir.display()
+            )));
+        }
+        let empty = match std::fs::read_dir(dest) {
+            Ok(mut rd) => rd.next().is_none(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(io("cannot read", dest, e)),
+        };
+        if !empty {
+            return Err(Error::store(format!(
+                "the backup folder {} is not empty: name a new folder (nothing was copied)",
+                dest.display()
+            )));
+        }
+        let sled_dir = self.dir.join("sled");
+        let slot = self.db.write();
+        let db = slot
+            .as_ref()
+            .ok_or_else(|| Error::store("the store's database failed to reopen; restart"))?;
+        let _wal = self.wal.lock();
+        db.flush()
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
+        self.data_file
+            .sync_data()
+            .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))?;
+        let mut copied = (0, 0);
+        for sub in ["sled", "wal"] {
+            copy_tree(&self.dir.join(sub), &dest.join(sub), &mut copied)?;
+        }
+        sync_dir(dest)?;
+        Ok(copied)
+    }
+}
+
+/// Copies the files under `from` to `to` (made), fsynced, leaving out a snapshot sled
+/// never finished; counts files and bytes in `copied`.
+fn copy_tree(from: &Path, to: &Path, copied: &mut (u64, u64)) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| io("cannot create", to, e))?;
+    let entries = match std::fs::read_dir(from) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return sync_dir(to),
+        Err(e) => return Err(io("cannot list", from, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| io("cannot list", from, e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst, copied)?;
+        } else if !entry.file_name().to_string_lossy().ends_with(".generating") {
+            let bytes = std::fs::copy(&src, &dst).map_err(|e| io("cannot copy", &src, e))?;
+            File::open(&dst)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io("cannot fsync", &dst, e))?;
+            copied.0 += 1;
+            copied.1 += bytes;
+        }
+    }
+    sync_dir(to)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("cannot fsync", dir, e))
 }
 
 pub(super) fn file_len(p: &Path) -> u64 {
@@ -96,13 +249,45 @@ const OPEN_FREE_BYTES: u64 = 4 << 20;
 /// is written: sled, opening, zeroes the unfinished end of its log, writes a snapshot and
 /// then fails, so an open on a full disk would change the files and still not open.
 pub(super) fn check_free_space(dir: &Path) -> Result<()> {
-    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
-        return Ok(());
-    };
+    match short_of_space(dir, None) {
+        None => Ok(()),
+        Some((free, need)) => Err(Error::store(format!(
+            "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
+            dir.display(),
+            free / 1024,
+            need.div_ceil(1024)
+        ))),
+    }
+}
+
+/// Refuses to take writes again after a full disk while it is still too full to write, or,
+/// when sled must be reopened, to reopen it (see `Store::recover`), before anything is
+/// written.
+pub(super) fn check_free_space_for_writes(dir: &Path, reopen: bool) -> Result<()> {
+    let need = if reopen { None } else { Some(WRITE_FREE_BYTES) };
+    match short_of_space(dir, need) {
+        None => Ok(()),
+        Some((free, need)) => Err(Error::store(format!(
+            "writes to the store {} are refused: the disk is full ({} KiB free, writing needs {} KiB); free space on it and retry (every acknowledged write is kept; writes resume by themselves once it is freed)",
+            dir.display(),
+            free / 1024,
+            need.div_ceil(1024)
+        ))),
+    }
+}
+
+/// Free bytes a store that took a full disk needs before it takes writes again (without
+/// reopening sled): room for a few groups in the log and sled's next flush.
+const WRITE_FREE_BYTES: u64 = 1 << 20;
+
+/// Free bytes and the bytes needed (`need`, else what an open needs), when fewer are free
+/// (`None`: enough, or no figure, and then the write or open itself reports what fails).
+fn short_of_space(dir: &Path, need: Option<u64>) -> Option<(u64, u64)> {
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
     // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
-        return Ok(()); // no figure: let the open itself report what fails
+        return None;
     }
     let free = st.f_bavail as u64 * st.f_frsize as u64;
     let snapshots: u64 = std::fs::read_dir(dir.join("sled"))
@@ -114,16 +299,8 @@ pub(super) fn check_free_space(dir: &Path) -> Result<()> {
                 .sum()
         })
         .unwrap_or(0);
-    let need = snapshots + OPEN_FREE_BYTES;
-    if free >= need {
-        return Ok(());
-    }
-    Err(Error::store(format!(
-        "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
-        dir.display(),
-        free / 1024,
-        need.div_ceil(1024)
-    )))
+    let need = need.unwrap_or(snapshots + OPEN_FREE_BYTES);
+    (free < need).then_some((free, need))
 }
 
 /// A snapshot sled was still writing when it stopped (`snap.*.generating`, left by a full
@@ -169,7 +346,10 @@ pub(super) fn sled_error(dir: &Path, e: sled::Error) -> Error {
         e if !disk_full_hint(&e.to_string()).is_empty() => {
             io("cannot use the store's database", &dir.join("sled"), e)
         }
-        e => Error::store(format!("{e}")),
+        e => Error::store(format!(
+            "the store's database {}: {e}",
+            dir.join("sled").display()
+        )),
     }
 }
 

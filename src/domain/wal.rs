@@ -10,13 +10,15 @@
 //! `len u32 | crc32 u32 | seq u64 | payload` (little-endian; the CRC covers seq and payload;
 //! `len` is the payload's). A record cut short or failing its CRC at the end of the last
 //! segment is a write that never finished its fsync (never acknowledged, never seen): it
-//! is cut off. Anywhere else it is damage, reported naming the file.
+//! is cut off, with a warning naming the file, the offset and the bytes cut (damage to the
+//! last record looks the same to a checksum). Anywhere else it is damage, reported naming
+//! the file.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use super::error::{Error, Result};
 
@@ -31,6 +33,8 @@ pub struct Faults {
     syncs_left: AtomicI64,
     /// sled applies left before every later one fails (negative: never).
     applies_left: AtomicI64,
+    /// Injected failures read as a full disk (ENOSPC), which the store recovers from.
+    disk_full: AtomicBool,
 }
 
 impl Faults {
@@ -38,7 +42,20 @@ impl Faults {
         Arc::new(Faults {
             syncs_left: AtomicI64::new(-1),
             applies_left: AtomicI64::new(-1),
+            disk_full: AtomicBool::new(false),
         })
+    }
+    /// Injected failures say the disk is full (as ENOSPC does) rather than a plain failure.
+    pub fn as_disk_full(&self, yes: bool) {
+        self.disk_full.store(yes, Ordering::SeqCst);
+    }
+    /// The text of an injected failure.
+    pub(super) fn message(&self) -> &'static str {
+        if self.disk_full.load(Ordering::SeqCst) {
+            "injected failure: No space left on device (os error 28)"
+        } else {
+            "injected failure"
+        }
     }
     /// After `n` more successful log syncs, every sync fails.
     pub fn fail_syncs_after(&self, n: i64) {
@@ -93,14 +110,24 @@ fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
     ))
 }
 
+/// Said by every error that comes from a full disk (see `is_disk_full`).
+pub(super) const DISK_FULL: &str = "the disk is full";
+
 /// What to do when an I/O error says the disk is full (ENOSPC), appended to its message.
 pub(super) fn disk_full_hint(error: &str) -> &'static str {
     // io::Error's Display, and its Debug (which sled's errors print).
     if error.contains("os error 28") || error.contains("StorageFull") {
-        "; the disk is full: free space on it, then open the store again (every acknowledged write is kept)"
+        "; the disk is full: free space on it and retry (every acknowledged write is kept)"
     } else {
         ""
     }
+}
+
+/// Whether a store error comes from a full disk: a write refused for it is retried once
+/// space is freed, with no reopen (see `core.rs`). Any other failed write (an I/O error)
+/// keeps the store refusing writes until it is reopened.
+pub fn is_disk_full(e: &Error) -> bool {
+    matches!(e, Error::Store { message } if message.contains(DISK_FULL))
 }
 
 fn segment_name(first: u64) -> String {
@@ -248,6 +275,8 @@ impl Wal {
                 f.set_len(good as u64)
                     .and_then(|_| f.sync_all())
                     .map_err(|e| io("cannot cut the unfinished end of", path, e))?;
+                let next = records.last().map_or(*first, |r| r.seq + 1);
+                warn_cut(path, good, bytes.len() - good, next <= applied);
             }
             check_sequence(path, *first, &records, &mut expected)?;
             replay.extend(records.into_iter().filter(|r| r.seq > applied));
@@ -289,10 +318,9 @@ impl Wal {
             .write_all(bytes)
             .map_err(|e| io("cannot write to", &path, e));
         if r.is_ok() {
-            r = if self.faults.as_ref().is_some_and(|f| f.sync_fails()) {
-                Err(io("cannot fsync", &path, "injected failure"))
-            } else {
-                file.sync_data().map_err(|e| io("cannot fsync", &path, e))
+            r = match self.faults.as_ref().filter(|f| f.sync_fails()) {
+                Some(f) => Err(io("cannot fsync", &path, f.message())),
+                None => file.sync_data().map_err(|e| io("cannot fsync", &path, e)),
             };
         }
         match r {
@@ -368,6 +396,23 @@ impl Wal {
             .map(|m| m.len())
             .sum()
     }
+}
+
+/// Says that the unfinished end of the last segment was cut: a checksum cannot tell a
+/// write cut short by a crash (never acknowledged) from damage to the last record (which
+/// may have been), so the user is told where and how much, once, as the store opens.
+fn warn_cut(path: &Path, at: usize, cut: usize, applied: bool) {
+    let lost = if applied {
+        "the store's database already held that record, so nothing is lost"
+    } else {
+        "if it was damage, that record's writes (the last before the store closed) are lost"
+    };
+    tracing::warn!(
+        "the write-ahead log {} ended in an unreadable record: {cut} bytes cut at byte {at}. \
+         A write cut short by a crash (never acknowledged) looks like this; so does damage \
+         to the last record, which a checksum cannot tell apart: {lost}",
+        path.display()
+    );
 }
 
 fn damaged(path: &Path, at: usize) -> Error {

@@ -5,8 +5,9 @@
 //!
 //! Orders are the store's own indexes: members by id, by name (`N`), by balance (`B`) and
 //! by last activity (`L`); deals by id (newest or oldest first), through the member (`V`)
-//! or merchant (`X`) index when filtered, and by points (`P`). Nothing here sorts in memory,
-//! so every order is the whole table's.
+//! or merchant (`X`) index when filtered, by points (`P`), and by date (the id order merged
+//! with the back-dated deals, `deal_dates`). Nothing here sorts in memory, so every order
+//! is the whole table's.
 
 use serde::{Deserialize, Serialize};
 
@@ -129,11 +130,14 @@ pub enum DealOrder {
     Id,
     /// Points, then id. Over all deals only: not with a member or merchant filter.
     Points,
+    /// The deal date, then id (a deal may be given an earlier date, so this is not quite
+    /// the id order). Over all deals only, as points.
+    Date,
 }
 
 /// Deals in an order (highest first unless `oldest_first`: newest, or most points), filtered.
-/// The cursor is a deal id in every order: a deal's points never change, so its place in
-/// the points order is read from the deal.
+/// The cursor is a deal id in every order: a deal's points and date never change, so its
+/// place in those orders is read from the deal.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DealWindow {
@@ -144,7 +148,7 @@ pub struct DealWindow {
     pub status: Option<DealStatus>,
     #[serde(default)]
     pub order: DealOrder,
-    /// Ascending: oldest first by id, fewest points first by points.
+    /// Ascending: oldest first by id or date, fewest points first by points.
     pub oldest_first: bool,
     pub anchor: Anchor<DealId>,
     pub limit: usize,
@@ -384,14 +388,29 @@ impl Core {
         let zone = self.shared.opts.zone;
         // Each source yields deal ids in ascending or descending order from the anchor.
         let p;
-        let ids: Box<dyn Iterator<Item = Result<u64>>>;
-        if q.order == DealOrder::Points {
-            if q.member.is_some() || q.merchant.is_some() {
-                return Err(Error::invalid(
-                    "order",
-                    "points order covers all deals: not with a member or merchant filter",
-                ));
-            }
+        let ids: Box<dyn Iterator<Item = Result<u64>> + '_>;
+        if q.order != DealOrder::Id && (q.member.is_some() || q.merchant.is_some()) {
+            let name = match q.order {
+                DealOrder::Date => "date",
+                _ => "points",
+            };
+            return Err(Error::invalid(
+                "order",
+                &format!("{name} order covers all deals: not with a member or merchant filter"),
+            ));
+        }
+        if q.order == DealOrder::Date {
+            // The cursor's place: its deal's date (which never changes), then its id.
+            let at = match &q.anchor {
+                Anchor::After(d) | Anchor::Before(d) | Anchor::From(d) => {
+                    Some((deal_of(store, *d)?.deal_date, d.0))
+                }
+                Anchor::First | Anchor::Last => None,
+            };
+            p = plan(&q.anchor, !q.oldest_first, |_: &DealId| Vec::new());
+            let from = at.zip(p.from.as_ref().map(|f| f.1));
+            ids = super::deal_dates::ids(store, from, p.ascending)?;
+        } else if q.order == DealOrder::Points {
             // The cursor's place: its deal's points (which never change), then its id.
             let at = match &q.anchor {
                 Anchor::After(d) | Anchor::Before(d) | Anchor::From(d) => {
@@ -480,16 +499,25 @@ impl Core {
         };
         let last_deal = self.meta().last_deal;
         let mut w = Window::finish(rows, limit, kind(&q.anchor), p.backwards, total);
-        // Deal ids are dense: unfiltered, a deal's place follows from its id.
-        if unfiltered
-            && q.order == DealOrder::Id
-            && let Some(first) = w.rows.first()
-        {
-            w.first_position = Some(if q.oldest_first {
-                first.id.0 - 1
-            } else {
-                last_deal.saturating_sub(first.id.0)
-            });
+        // Deal ids are dense: unfiltered, a deal's place follows from its id; by date, from
+        // its id and the back-dated deals (while they are few).
+        if unfiltered && let Some(first) = w.rows.first() {
+            if q.order == DealOrder::Id {
+                w.first_position = Some(if q.oldest_first {
+                    first.id.0 - 1
+                } else {
+                    last_deal.saturating_sub(first.id.0)
+                });
+            } else if q.order == DealOrder::Date && w.first_position.is_none() {
+                let before = super::deal_dates::position(store, (first.deal_date, first.id.0))?;
+                w.first_position = before.map(|n| {
+                    if q.oldest_first {
+                        n
+                    } else {
+                        last_deal.saturating_sub(n + 1)
+                    }
+                });
+            }
         }
         Ok(w)
     }
@@ -524,7 +552,7 @@ impl Core {
 }
 
 /// Like `walk`, within one prefix of a table.
-fn walk_within(
+pub(super) fn walk_within(
     store: &Store,
     prefix: &[u8],
     from: Option<(Vec<u8>, bool)>,

@@ -1,5 +1,6 @@
 //! The console's window and batch reads over HTTP (extensions, not in the original API):
-//! `/windows/members` and `/windows/deals` take the window query as JSON in `q`;
+//! `/windows/members` and `/windows/deals` take the window query as JSON in `q` (its
+//! `order`: members `id`, `name`, `balance` or `lastActivity`; deals `id`, `date` or `points`);
 //! `/members/batch?ids=1,2,3` and `/billings/previews?billingMonth=YYYYMM` answer one page's
 //! names and every merchant's preview in one request each.
 

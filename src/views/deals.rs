@@ -1,4 +1,4 @@
-//! The Deals tab: deals by id or by points, either way, over the whole table, with names
+//! The Deals tab: deals by id, date or points, either way, over the whole table, with names
 //! beside ids, the position, filter and sort in the title; failed deals stand out.
 
 use ratatui::Frame;
@@ -36,7 +36,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let narrow = area.width < 110;
     let mut head: Vec<Cell> = vec![
         Cell::from(heading("id", by(DealOrder::Id))),
-        Cell::from("date"),
+        Cell::from(heading("date", by(DealOrder::Date))),
         Cell::from("member"),
         Cell::from("merchant"),
         Cell::from("type"),

@@ -93,16 +93,20 @@ impl MemberSort {
     }
 }
 
-/// Deals: by id (the order they were recorded), newest first or oldest first, or by
-/// points (most first unless `oldest_first`). A member's history: by id only.
+/// Deals: by id (the order they were recorded), by date (which a deal may be given) or by
+/// points, each either way (newest or most first unless `oldest_first`). A member's
+/// history: by id only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DealSort {
     pub by: DealOrder,
-    /// Ascending: oldest first by id, fewest points first by points.
+    /// Ascending: oldest first by id or date, fewest points first by points.
     pub oldest_first: bool,
 }
 
 impl DealSort {
+    /// The Deals tab's columns, in the order `s` visits them.
+    pub const DEALS: &'static [DealOrder] = &[DealOrder::Id, DealOrder::Date, DealOrder::Points];
+
     /// A column in its natural direction: newest first, most points first.
     pub fn column(by: DealOrder) -> DealSort {
         DealSort {
@@ -114,19 +118,21 @@ impl DealSort {
         match self.by {
             DealOrder::Id => "id",
             DealOrder::Points => "points",
+            DealOrder::Date => "date",
         }
     }
     pub fn label(self) -> String {
         format!("{} {}", self.name(), arrow(!self.oldest_first))
     }
-    /// `s` on the Deals tab: the other column; with a member or merchant filter (`scoped`)
+    /// `s` on the Deals tab: the next column; with a member or merchant filter (`scoped`)
     /// only id is offered, so `s` turns it around.
     pub fn next(self, scoped: bool) -> DealSort {
-        match (self.under(scoped).by, scoped) {
-            (_, true) => self.under(true).reverse(),
-            (DealOrder::Id, false) => DealSort::column(DealOrder::Points),
-            (DealOrder::Points, false) => DealSort::column(DealOrder::Id),
+        if scoped {
+            return self.under(true).reverse();
         }
+        let cols = DealSort::DEALS;
+        let at = cols.iter().position(|c| *c == self.by).unwrap_or(0);
+        DealSort::column(cols[(at + 1) % cols.len()])
     }
     pub fn reverse(self) -> DealSort {
         DealSort {
@@ -142,10 +148,11 @@ impl DealSort {
             DealSort::column(by)
         }
     }
-    /// The order actually read: points order covers all deals, so under a member or
-    /// merchant filter the deals are by id (the choice is kept for when the filter goes).
+    /// The order actually read: the date and points orders cover all deals, so under a
+    /// member or merchant filter the deals are by id (the choice is kept for when the
+    /// filter goes).
     pub fn under(self, scoped: bool) -> DealSort {
-        if scoped && self.by == DealOrder::Points {
+        if scoped && self.by != DealOrder::Id {
             DealSort::default()
         } else {
             self
@@ -238,9 +245,11 @@ mod tests {
         assert_eq!(s.pick(MemberOrder::Balance).label(), "balance ▼");
         let d = DealSort::default();
         assert_eq!(d.label(), "id ▼");
-        assert_eq!(d.next(false).label(), "points ▼");
-        assert_eq!(d.next(false).next(false), d);
-        assert_eq!(d.next(false).reverse().label(), "points ▲");
+        assert_eq!(d.next(false).label(), "date ▼");
+        assert_eq!(d.next(false).next(false).label(), "points ▼");
+        assert_eq!(d.next(false).next(false).next(false), d);
+        assert_eq!(d.pick(DealOrder::Date).reverse().label(), "date ▲");
+        assert_eq!(d.pick(DealOrder::Date).under(true).label(), "id ▼");
         assert_eq!(d.pick(DealOrder::Points).label(), "points ▼");
         assert_eq!(d.pick(DealOrder::Id).label(), "id ▲");
         // A member's or merchant's deals: id only; `s` turns it around.

@@ -1,5 +1,7 @@
 //! The `ingest` scenario (SPEC 8): 64 concurrent submitters place a 70% save / 25% use /
-//! 5% cancel mix for 100k members; every ack is durable (group commit, fsync). Reports
+//! 5% cancel mix for 100k members; every ack is durable (group commit, fsync);
+//! `--backdated PCT` gives that share of the deals a date up to 30 days before the write
+//! (imports, late entries: the deals the date order keeps an index entry for). Reports
 //! deals/s and ack latency, and, on the same disk in the same run, the limits we compare
 //! against: raw sled batched inserts/s and flush+fsyncs/s. Then the store's size (every
 //! file's bytes once the session has closed, and live key/value bytes per deal, by table)
@@ -14,7 +16,7 @@ use std::time::Instant;
 use onepoint::domain::core::{Core, CoreOptions};
 use onepoint::domain::{Command, Keyed, MemberId, MerchantId};
 use onepoint::traffic::{Generator, Mix, Spread};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 
 use crate::Opts;
 
@@ -22,6 +24,12 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let members = opts.num("members", 100_000)?;
     let deals = opts.num("deals", 200_000)?;
     let submitters = opts.num("submitters", 64)? as usize;
+    let backdated = opts.num("backdated", 0)?;
+    if backdated > 100 {
+        return Err(format!(
+            "--backdated must be a percentage (0-100), got {backdated}"
+        ));
+    }
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = match opts.text("data") {
         Some(d) => std::path::PathBuf::from(d),
@@ -48,12 +56,17 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             let failed = failed.clone();
             std::thread::spawn(move || {
                 let rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                let mut dates = rand::rngs::StdRng::seed_from_u64(1_000 + t as u64);
                 let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
                     .with_members((1..=members).map(MemberId))
                     .with_merchants((1..=200).map(MerchantId));
                 let mut lat = Vec::with_capacity(per as usize);
                 for _ in 0..per {
-                    let req = traffic.deal(None);
+                    let date = (dates.random_range(0..100) < backdated).then(|| {
+                        onepoint::domain::calendar::Clock::System.now()
+                            - dates.random_range(1..30 * 24 * 3_600_000)
+                    });
+                    let req = traffic.deal(date);
                     let t0 = Instant::now();
                     let r = core
                         .execute(vec![Keyed::new(Command::Deal(req), None)])
@@ -107,6 +120,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "members": members,
         "deals": lat.len(),
         "submitters": submitters,
+        "backdated_percent": backdated,
         "refused": failed.load(Ordering::Relaxed),
         "seconds": secs,
         "deals_per_s": lat.len() as f64 / secs,

@@ -77,7 +77,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first() else {
         eprintln!(
-            "usage: onepoint-bench ingest|queries|render|feed|http|abuse [--deals N] [--members N] [--data DIR]"
+            "usage: onepoint-bench ingest|queries|render|feed|http|abuse [--deals N] [--members N] [--data DIR] [--backdated PCT]"
         );
         std::process::exit(2);
     };
