@@ -18,6 +18,8 @@ pub struct ConfigFile {
     pub core: CoreSection,
     #[serde(default)]
     pub console: ConsoleSection,
+    #[serde(default)]
+    pub server: ServerSection,
     /// Action name -> key, e.g. `quit = "q"`.
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
@@ -43,6 +45,28 @@ pub struct ConsoleSection {
     pub theme: Option<String>,
     pub mouse: Option<bool>,
 }
+
+/// `onepoint serve`'s event feed pacing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// A long poll with fewer than a page of new events waits this long for more, ms.
+    /// (Signed, so that a negative value is refused naming its key.)
+    pub poll_linger_ms: Option<i64>,
+    /// The event feed publishes new events at most once per tick, ms.
+    pub sse_tick_ms: Option<i64>,
+}
+
+/// `[server]` as checked values; `None` where the file leaves the server's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerKeys {
+    pub poll_linger: Option<std::time::Duration>,
+    pub sse_tick: Option<std::time::Duration>,
+}
+
+/// The largest `server.poll_linger_ms` (the longest long poll) and `server.sse_tick_ms`.
+pub const POLL_LINGER_MAX_MS: i64 = 30_000;
+pub const SSE_TICK_MAX_MS: i64 = 1_000;
 
 pub use crate::domain::CoreSettings;
 
@@ -94,6 +118,12 @@ impl ConfigFile {
         if o.console.mouse.is_some() {
             self.console.mouse = o.console.mouse;
         }
+        if o.server.poll_linger_ms.is_some() {
+            self.server.poll_linger_ms = o.server.poll_linger_ms;
+        }
+        if o.server.sse_tick_ms.is_some() {
+            self.server.sse_tick_ms = o.server.sse_tick_ms;
+        }
         self.keys.extend(o.keys);
     }
 
@@ -112,6 +142,38 @@ impl ConfigFile {
             s.cache_bytes = cache_bytes("core.cache_mb", mb)?;
         }
         Ok(s)
+    }
+
+    /// `[server]`, each value within its range (an error names the key).
+    pub fn server_keys(&self) -> Result<ServerKeys> {
+        let ms = |key: &str, v: Option<i64>, max: i64| -> Result<Option<std::time::Duration>> {
+            match v {
+                None => Ok(None),
+                Some(v) => u64::try_from(v)
+                    .ok()
+                    .filter(|_| v <= max)
+                    .map(|v| Some(std::time::Duration::from_millis(v)))
+                    .ok_or_else(|| Error::Invalid {
+                        errors: FieldError::new(
+                            key,
+                            &format!("must be from 0 to {max} milliseconds"),
+                        )
+                        .into(),
+                    }),
+            }
+        };
+        Ok(ServerKeys {
+            poll_linger: ms(
+                "server.poll_linger_ms",
+                self.server.poll_linger_ms,
+                POLL_LINGER_MAX_MS,
+            )?,
+            sse_tick: ms(
+                "server.sse_tick_ms",
+                self.server.sse_tick_ms,
+                SSE_TICK_MAX_MS,
+            )?,
+        })
     }
 }
 
@@ -158,5 +220,34 @@ mod tests {
         assert_eq!(c.core_settings().unwrap().cache_bytes, 32 << 20);
         let e = parse("[core]\nbogus = 1\n", "x").unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn server_keys_are_checked_and_merged() {
+        let c = parse(DEFAULT_CONFIG, "assets").unwrap();
+        assert_eq!(c.server_keys().unwrap(), ServerKeys::default());
+        let e = parse("[server]\npoll_linger_ms = 30001\n", "x")
+            .unwrap()
+            .server_keys()
+            .unwrap_err();
+        assert!(e.to_string().contains("server.poll_linger_ms"), "{e}");
+        assert!(e.to_string().contains("0 to 30000"), "{e}");
+        let e = parse("[server]\nsse_tick_ms = 1001\n", "x")
+            .unwrap()
+            .server_keys()
+            .unwrap_err();
+        assert!(e.to_string().contains("server.sse_tick_ms"), "{e}");
+        let e = parse("[server]\npoll_linger_ms = -1\n", "x")
+            .unwrap()
+            .server_keys()
+            .unwrap_err();
+        assert!(e.to_string().contains("server.poll_linger_ms"), "{e}");
+        let e = parse("[server]\npoll_lingr_ms = 1\n", "x").unwrap_err();
+        assert!(e.to_string().contains("poll_lingr_ms"), "{e}");
+        let mut c = parse(DEFAULT_CONFIG, "assets").unwrap();
+        c.merge(parse("[server]\npoll_linger_ms = 0\nsse_tick_ms = 1000\n", "x").unwrap());
+        let k = c.server_keys().unwrap();
+        assert_eq!(k.poll_linger, Some(std::time::Duration::ZERO));
+        assert_eq!(k.sse_tick, Some(std::time::Duration::from_secs(1)));
     }
 }

@@ -775,3 +775,148 @@ fn page_blocks_carry_the_total_where_the_store_knows_it() {
     let v = get(&s, "/deals?memberId=1").json();
     assert!(v["page"].get("totalElements").is_none(), "{v}");
 }
+
+/// `onepoint serve` in process over a fresh store, with the feed paced as given.
+fn serve_paced(pacing: onepoint::server::Pacing) -> Served {
+    use onepoint::server::{self, ServerConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let server = server::start(
+        remote_support::embedded(dir.path()),
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            feed: pacing,
+            ..ServerConfig::default()
+        },
+    )
+    .unwrap();
+    Served { server, dir }
+}
+
+#[test]
+fn a_long_poll_with_few_new_events_lingers_for_more_and_a_full_page_answers_at_once() {
+    // A linger longer than `call`'s 20 s timeout: a poll that waited it out would fail the
+    // call, so every answer below came from events or the client's own limit, not the linger.
+    let s = serve_paced(onepoint::server::Pacing {
+        poll_linger: Duration::from_secs(30),
+        sse_tick: Duration::ZERO,
+    });
+    let url = s.url();
+    let r = post(&s, "/members", r#"{"name":"Kim"}"#);
+    assert_eq!(r.status, 201, "{}", r.text);
+    // join: MemberCreated, PointCreated.
+    let latest = |r: remote_support::Reply| r.json()["latest"].as_u64().unwrap();
+
+    // The client's own limit answers at once, whatever the linger.
+    assert_eq!(latest(get(&s, "/events/wait?after=0&timeoutMs=0")), 2);
+
+    // Two new events are fewer than a page: the poll lingers, and the page written while it
+    // waits answers it, whole.
+    let poll = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            call(
+                "GET",
+                &format!("{url}/events/wait?after=0&timeoutMs=30000"),
+                &[],
+                None,
+            )
+        })
+    };
+    // Setup, not an assertion: let the poll reach the server before the page is written.
+    std::thread::sleep(Duration::from_millis(500));
+    let joins: Vec<String> = (0..130)
+        .map(|i| format!(r#"{{"op":"join","body":{{"name":"Linger {i}"}}}}"#))
+        .collect();
+    let r = post(&s, "/batch", &format!("[{}]", joins.join(",")));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        latest(poll.join().unwrap()),
+        262,
+        "the poll waited for the page"
+    );
+
+    // Already a page behind: answered at once.
+    assert_eq!(latest(get(&s, "/events/wait?after=6&timeoutMs=30000")), 262);
+}
+
+/// The next `n` chunks of an SSE answer (its chunked framing read on a raw socket), each
+/// as the event ids it carried; pings are skipped.
+fn sse_chunks(s: &mut std::net::TcpStream, seen: &mut Vec<u8>, n: usize) -> Vec<Vec<u64>> {
+    let mut buf = [0u8; 4096];
+    let mut more = |seen: &mut Vec<u8>| {
+        let k = s
+            .read(&mut buf)
+            .expect("the stream stays open (or a hang guard fired)");
+        assert!(k > 0, "the stream ended");
+        seen.extend_from_slice(&buf[..k]);
+    };
+    let mut chunks = Vec::new();
+    while chunks.len() < n {
+        let Some(eol) = seen.windows(2).position(|w| w == b"\r\n") else {
+            more(seen);
+            continue;
+        };
+        let size = usize::from_str_radix(std::str::from_utf8(&seen[..eol]).unwrap().trim(), 16)
+            .expect("a chunk size");
+        while seen.len() < eol + 2 + size + 2 {
+            more(seen);
+        }
+        let data = String::from_utf8(seen[eol + 2..eol + 2 + size].to_vec()).unwrap();
+        seen.drain(..eol + 2 + size + 2);
+        let ids: Vec<u64> = data
+            .lines()
+            .filter_map(|l| l.strip_prefix("id: "))
+            .map(|v| v.parse().unwrap())
+            .collect();
+        if !ids.is_empty() {
+            chunks.push(ids);
+        }
+    }
+    chunks
+}
+
+#[test]
+fn an_event_stream_sends_the_writes_of_a_tick_as_one_chunk() {
+    let s = serve_paced(onepoint::server::Pacing {
+        poll_linger: Duration::ZERO,
+        sse_tick: Duration::from_secs(1),
+    });
+    let r = post(&s, "/members", r#"{"name":"Kim"}"#);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let mut follower = std::net::TcpStream::connect(s.server.addr).unwrap();
+    // A guard against a hang, not a timing assertion.
+    follower
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    follower
+        .write_all(b"GET /events?after=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        let k = follower.read(&mut buf).unwrap();
+        assert!(k > 0);
+        seen.extend_from_slice(&buf[..k]);
+    }
+    let head_end = seen.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(
+        String::from_utf8_lossy(&seen[..head_end]).contains("chunked"),
+        "{}",
+        String::from_utf8_lossy(&seen[..head_end])
+    );
+    seen.drain(..head_end);
+    assert_eq!(sse_chunks(&mut follower, &mut seen, 1), [vec![1, 2]]);
+    // Setup, not an assertion: let the rest after that chunk end, so the next write goes out
+    // at once.
+    std::thread::sleep(Duration::from_millis(1500));
+    for name in ["Lee", "Park", "Choi"] {
+        let r = post(&s, "/members", &format!(r#"{{"name":"{name}"}}"#));
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    // The first write after a quiet spell at once; the two written while the stream rested
+    // (a tick of 1 s) together.
+    assert_eq!(
+        sse_chunks(&mut follower, &mut seen, 2),
+        [vec![3, 4], vec![5, 6, 7, 8]]
+    );
+}

@@ -152,7 +152,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(CommandLine::Demo(args)) => demo(&global, &args, &config),
         Some(CommandLine::Serve(args)) => {
-            let cfg = serve_config(&args)?;
+            let cfg = serve_config(&args, &config)?;
             let mut target = target(&global, &config)?;
             if let api::Target::Local { settings, .. } = &mut target {
                 *settings = core_settings(&global, &config, true)?;
@@ -277,8 +277,9 @@ fn demo(global: &GlobalOpts, args: &DemoArgs, config: &ConfigFile) -> Result<i32
     crate::demo::run(global.data.as_deref(), args.rate, settings, console)
 }
 
-/// `onepoint serve`'s options as the server's plain config, each parsed by the domain.
-fn serve_config(a: &ServeArgs) -> Result<ServerConfig, Error> {
+/// `onepoint serve`'s options (and the config's `[server]`) as the server's plain config,
+/// each parsed by the domain.
+fn serve_config(a: &ServeArgs, config: &ConfigFile) -> Result<ServerConfig, Error> {
     use crate::domain::request::parse_count;
     use std::time::Duration;
     let secs = |field: &str, t: &str| -> Result<Duration, Error> {
@@ -307,6 +308,14 @@ fn serve_config(a: &ServeArgs) -> Result<ServerConfig, Error> {
             body_timeout: secs("--body-timeout", &a.body_timeout)?,
             max_connections: parse_count("--max-connections", &a.max_connections, 1, 1_000_000)?,
             ..crate::server::Limits::default()
+        },
+        feed: {
+            let keys = config.server_keys()?;
+            let d = crate::server::Pacing::default();
+            crate::server::Pacing {
+                poll_linger: keys.poll_linger.unwrap_or(d.poll_linger),
+                sse_tick: keys.sse_tick.unwrap_or(d.sse_tick),
+            }
         },
     })
 }

@@ -10,6 +10,15 @@
 //! frames; one that is behind reads the log a page at a time through a few shared blocking
 //! slots, and only when its socket took the previous page, so a slow reader is paced by its
 //! own connection and costs one page of memory at most.
+//!
+//! Pacing (`Pacing`, `[server]` in the config): an event stream that sent frames from the
+//! tip rests a `sse_tick` before it looks again, so under a stream of writes it wakes once a
+//! tick and sends the tick's events as one chunk, not one wakeup and one write per event
+//! (the first event after a quiet spell goes out at once). A long poll that finds fewer than a
+//! page of new events lingers (`poll_linger`, from its arrival, never past its own
+//! `timeoutMs`) for more before it answers, as Kafka's `fetch.min.bytes` /
+//! `fetch.max.wait.ms` do: a poller that would be answered at once with one event and come
+//! straight back is answered a few times a second with all of them.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -42,6 +51,29 @@ const HUB_WAIT: Duration = Duration::from_millis(250);
 const MAX_WAIT_MS: usize = 30_000;
 /// Comment lines on an idle stream: they also tell a departed client's stream to end.
 const SSE_PING: Duration = Duration::from_secs(5);
+/// New events that answer a long poll at once, without its linger: a full page.
+const POLL_PAGE: u64 = FEED_CHUNK as u64;
+/// The most bytes of frames a follower sends as one chunk (its own copy of them).
+const SSE_CHUNK_BYTES: usize = 16 * 1024;
+
+/// How the feed paces its followers (see the module's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    /// A long poll with fewer than a page of new events waits this long for more, counted
+    /// from its arrival and never past its own `timeoutMs`. Zero: answer at once.
+    pub poll_linger: Duration,
+    /// An event stream sends frames at most once per tick. Zero: on every write.
+    pub sse_tick: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Pacing {
+        Pacing {
+            poll_linger: Duration::from_millis(200),
+            sse_tick: Duration::from_millis(50),
+        }
+    }
+}
 
 /// What the hub publishes: the latest offset and the SSE frames of the last events, each
 /// rendered once and shared by every follower.
@@ -56,10 +88,8 @@ impl Tip {
     fn after(&self, after: u64) -> Option<impl Iterator<Item = &Bytes>> {
         let first = self.frames.front()?.0;
         (first <= after.saturating_add(1)).then(|| {
-            self.frames
-                .iter()
-                .filter(move |(o, _)| *o > after)
-                .map(|(_, f)| f)
+            let from = self.frames.partition_point(|(o, _)| *o <= after);
+            self.frames.range(from..).map(|(_, f)| f)
         })
     }
 }
@@ -209,7 +239,33 @@ struct Follow {
     st: AppState,
     tip: watch::Receiver<Arc<Tip>>,
     after: u64,
+    /// Frames taken but not yet sent: shared with the tip, or one page read from the log.
     buffer: VecDeque<Bytes>,
+    /// After frames from the tip: when to look at it again (the writes between gather).
+    rest_until: Option<tokio::time::Instant>,
+}
+
+impl Follow {
+    /// The next chunk to send: buffered frames, joined up to `SSE_CHUNK_BYTES`, so a tick's
+    /// events go out as one write.
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        let first = self.buffer.pop_front()?;
+        if self.buffer.is_empty() || first.len() >= SSE_CHUNK_BYTES {
+            return Some(first);
+        }
+        let mut chunk = Vec::with_capacity(
+            SSE_CHUNK_BYTES.min(first.len() + self.buffer.iter().map(Bytes::len).sum::<usize>()),
+        );
+        chunk.extend_from_slice(&first);
+        while let Some(f) = self.buffer.front() {
+            if chunk.len() + f.len() > SSE_CHUNK_BYTES {
+                break;
+            }
+            chunk.extend_from_slice(f);
+            self.buffer.pop_front();
+        }
+        Some(Bytes::from(chunk))
+    }
 }
 
 /// Follows the log from `after`: each event once, in order, until the server shuts down or
@@ -221,20 +277,31 @@ fn stream(st: AppState, after: u64) -> impl Stream<Item = std::result::Result<By
         st,
         after,
         buffer: VecDeque::new(),
+        rest_until: None,
     };
     futures::stream::unfold(state, |mut f| async move {
         loop {
-            if let Some(frame) = f.buffer.pop_front() {
-                return Some((Ok(frame), f));
+            if let Some(chunk) = f.next_chunk() {
+                return Some((Ok(chunk), f));
             }
             if *f.st.shutdown.borrow() {
                 return None;
+            }
+            if let Some(until) = f.rest_until.take() {
+                // Asleep, not watching the tip: a write wakes no one resting.
+                let mut stop = f.st.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = stop.wait_for(|s| *s) => return None,
+                }
             }
             let tip = f.tip.borrow_and_update().clone();
             if tip.latest > f.after {
                 if let Some(frames) = tip.after(f.after) {
                     f.buffer.extend(frames.cloned());
                     f.after = tip.latest;
+                    let tick = f.st.sse_tick;
+                    f.rest_until = (!tick.is_zero()).then(|| tokio::time::Instant::now() + tick);
                     continue;
                 }
                 match read_page(&f.st, f.after, FEED_CHUNK).await {
@@ -263,22 +330,40 @@ fn stream(st: AppState, after: u64) -> impl Stream<Item = std::result::Result<By
     })
 }
 
-/// Long poll: answers `{"latest":N}` once an event after `after` exists or the wait ends.
-/// Waits on the hub's `watch`, so a thousand long polls hold no thread.
+/// When a long poll answers: once an event after `after` exists and either a page of them
+/// has or its linger is over, or when its own wait (`deadline`) ends. The latest offset.
+async fn wait_for_page(
+    tip: &mut watch::Receiver<Arc<Tip>>,
+    after: u64,
+    linger_until: tokio::time::Instant,
+    deadline: tokio::time::Instant,
+) -> u64 {
+    let full = after.saturating_add(POLL_PAGE);
+    let _ = tokio::time::timeout_at(deadline, tip.wait_for(|t| t.latest > after)).await;
+    let _ = tokio::time::timeout_at(
+        linger_until.min(deadline),
+        tip.wait_for(|t| t.latest >= full),
+    )
+    .await;
+    tip.borrow().latest
+}
+
+/// Long poll: answers `{"latest":N}` once events after `after` exist (after the linger, or
+/// at once for a full page) or the wait ends. Waits on the hub's `watch`, so a thousand
+/// long polls hold no thread.
 pub async fn wait(State(st): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Answer {
     let p = Params(q);
     let after = start_offset(&HeaderMap::new(), &p)?;
     let ms = p.count(&["timeoutMs"], 10_000, 0, MAX_WAIT_MS)?;
+    let arrived = tokio::time::Instant::now();
+    let deadline = arrived + Duration::from_millis(ms as u64);
+    let linger_until = arrived + st.poll_linger;
     let mut tip = st.latest.clone();
     let mut stop = st.shutdown.clone();
-    tokio::select! {
-        _ = tokio::time::timeout(
-            Duration::from_millis(ms as u64),
-            tip.wait_for(|t| t.latest > after),
-        ) => {}
-        _ = stop.wait_for(|s| *s) => {}
-    }
-    let now = tip.borrow().latest;
+    let now = tokio::select! {
+        n = wait_for_page(&mut tip, after, linger_until, deadline) => n,
+        _ = stop.wait_for(|s| *s) => st.latest.borrow().latest,
+    };
     ok(&json!({"latest": now}))
 }
 

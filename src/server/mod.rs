@@ -16,6 +16,7 @@ mod batch;
 mod conn;
 pub use conn::raise_open_files_limit;
 pub mod feed;
+pub use feed::Pacing;
 pub mod guard;
 mod members;
 mod memory;
@@ -83,6 +84,8 @@ pub struct ServerConfig {
     /// The URL clients reach us at, for HAL links; `None`: links are relative.
     pub public_url: Option<String>,
     pub limits: Limits,
+    /// How the event feed paces its followers (`[server]` in the config).
+    pub feed: Pacing,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +95,7 @@ impl Default for ServerConfig {
             tokens: None,
             public_url: None,
             limits: Limits::default(),
+            feed: Pacing::default(),
         }
     }
 }
@@ -123,6 +127,8 @@ pub fn router(
         shutdown,
         latest,
         feed_reads: Arc::new(tokio::sync::Semaphore::new(FEED_READ_SLOTS)),
+        poll_linger: cfg.feed.poll_linger,
+        sse_tick: cfg.feed.sse_tick,
         base: base.into(),
         checking: Arc::new(AtomicBool::new(false)),
     };

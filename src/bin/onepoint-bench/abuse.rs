@@ -8,6 +8,13 @@
 //! attack and after the attackers left, and how long SIGTERM took, against the budgets
 //! (p99 <= 50 ms under attack, RSS <= 300 MB, back within 50 MB of the start).
 //! Loopback only; every loop is bounded by `--samples` and stops by itself.
+//!
+//! The attackers that read behave as real followers do: an SSE follower tracks the `id:` of
+//! each event and, cut off, resumes after the last one (as an EventSource sends
+//! `Last-Event-ID`), and checks that the ids it got run on without a gap or a repeat; a long
+//! poller asks after the `latest` of its previous answer. `--poll-linger-ms` and
+//! `--sse-tick-ms` set the server's `[server]` pacing (defaults: the server's own), so a
+//! run with both at 0 shows the server without it.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -52,8 +59,10 @@ impl Drop for Server {
     }
 }
 
-fn start_server(dir: &std::path::Path) -> Result<Server, String> {
+fn start_server(dir: &std::path::Path, config: &str) -> Result<Server, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let config_path = dir.join("config.toml");
+    std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
     let bin = exe.with_file_name("onepoint");
     let mut child = Command::new(&bin)
         .arg("--data")
@@ -65,7 +74,7 @@ fn start_server(dir: &std::path::Path) -> Result<Server, String> {
             "--max-connections",
             "8192",
         ])
-        .env("ONEPOINT_CONFIG", dir.join("no-config.toml"))
+        .env("ONEPOINT_CONFIG", &config_path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -88,7 +97,47 @@ fn start_server(dir: &std::path::Path) -> Result<Server, String> {
 struct Counters {
     reconnects: AtomicU64,
     sse_bytes: AtomicU64,
+    /// Events the SSE followers received (one frame each), the reads that brought them,
+    /// and events whose id did not follow the previous one (a gap or a repeat).
+    sse_events: AtomicU64,
+    sse_reads: AtomicU64,
+    sse_out_of_order: AtomicU64,
     polls: AtomicU64,
+}
+
+/// An SSE follower's view of its stream: the `id:` lines, split across reads as they come.
+struct SseIds {
+    last: u64,
+    line: Vec<u8>,
+}
+
+impl SseIds {
+    /// Takes one read; counts the events and those whose id is not `last + 1`.
+    fn take(&mut self, bytes: &[u8], c: &Counters) {
+        for &b in bytes {
+            if b != b'\n' {
+                self.line.push(b);
+                continue;
+            }
+            if let Some(id) = self.line.strip_prefix(b"id: ") {
+                let id = std::str::from_utf8(id)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u64>().ok());
+                c.sse_events.fetch_add(1, Ordering::Relaxed);
+                match id {
+                    Some(id) if id == self.last + 1 => self.last = id,
+                    Some(id) => {
+                        c.sse_out_of_order.fetch_add(1, Ordering::Relaxed);
+                        self.last = self.last.max(id);
+                    }
+                    None => {
+                        c.sse_out_of_order.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            self.line.clear();
+        }
+    }
 }
 
 async fn slowloris(addr: SocketAddr, mut stop: watch::Receiver<bool>, c: Arc<Counters>) {
@@ -132,22 +181,36 @@ async fn idle(addr: SocketAddr, mut stop: watch::Receiver<bool>, c: Arc<Counters
     }
 }
 
+/// An SSE follower: reads the stream (the chunked framing passes through the id parser as
+/// lines of its own, which start with no `id: `), and reconnects after the last id it saw.
 async fn follower(addr: SocketAddr, after: u64, mut stop: watch::Receiver<bool>, c: Arc<Counters>) {
+    let mut ids = SseIds {
+        last: after,
+        line: Vec::new(),
+    };
+    let mut buf = vec![0u8; 16 * 1024];
     while !*stop.borrow() {
         let Ok(mut s) = TcpStream::connect(addr).await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let req = format!("GET /events?after={after} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        ids.line.clear();
+        let req = format!(
+            "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: {}\r\n\r\n",
+            ids.last
+        );
         if s.write_all(req.as_bytes()).await.is_err() {
             continue;
         }
-        let mut buf = vec![0u8; 16 * 1024];
         loop {
             tokio::select! {
                 r = s.read(&mut buf) => match r {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => { c.sse_bytes.fetch_add(n as u64, Ordering::Relaxed); }
+                    Ok(n) => {
+                        c.sse_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        c.sse_reads.fetch_add(1, Ordering::Relaxed);
+                        ids.take(&buf[..n], &c);
+                    }
                 },
                 _ = stop.changed() => return,
             }
@@ -250,9 +313,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let n_polls = opts.num("polls", 700)?;
     let samples = opts.num("samples", 500)?;
     let members = 100;
+    let defaults = onepoint::server::Pacing::default();
+    let linger_ms = opts.num("poll-linger-ms", defaults.poll_linger.as_millis() as u64)?;
+    let tick_ms = opts.num("sse-tick-ms", defaults.sse_tick.as_millis() as u64)?;
     onepoint::server::raise_open_files_limit();
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut server = start_server(tmp.path())?;
+    let config = format!("[server]\npoll_linger_ms = {linger_ms}\nsse_tick_ms = {tick_ms}\n");
+    let mut server = start_server(tmp.path(), &config)?;
     let pid = server.child.id();
     let base = format!("http://{}", server.addr);
     let addr = server.addr;
@@ -345,8 +412,11 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         let mut attack_lat = behave(&client, &base, samples, members).await?;
         let attack_s = t_attack.elapsed().as_secs_f64();
         let sse_bytes = c.sse_bytes.load(Ordering::Relaxed);
+        let sse_events = c.sse_events.load(Ordering::Relaxed);
+        let sse_reads = c.sse_reads.load(Ordering::Relaxed);
         let polls = c.polls.load(Ordering::Relaxed);
         let reconnects = c.reconnects.load(Ordering::Relaxed);
+        let load_attack = loadavg();
         let _ = stop_tx.send(true);
         for t in tasks {
             let _ = t.await;
@@ -380,8 +450,14 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             "read_p99_ratio": ar / ir,
             "write_p99_ratio": aw / iw,
             "budget_p99_ms": 50,
+            "poll_linger_ms": linger_ms,
+            "sse_tick_ms": tick_ms,
             "sse_bytes_during_attack": sse_bytes,
+            "sse_frames_received": sse_events,
+            "sse_reads": sse_reads,
+            "sse_out_of_order": c.sse_out_of_order.load(Ordering::Relaxed),
             "long_polls_answered": polls,
+            "long_polls_per_s": polls as f64 / attack_s,
             "attacker_reconnects": reconnects,
             "rss_start_mb": rss_start,
             "rss_peak_mb": rss_peak,
@@ -389,6 +465,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             "budget_rss_mb": 300,
             "budget_rss_return_mb": 50,
             "loadavg_1m_start": load_start,
+            "loadavg_1m_attack_end": load_attack,
             "loadavg_1m_end": loadavg(),
         }))
     })?;
