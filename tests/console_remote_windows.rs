@@ -208,6 +208,7 @@ fn activity_and_points_orders_come_over_http_as_the_store_has_them() {
             oldest_first,
             anchor,
             limit: 1,
+            place: true,
             ..Default::default()
         })
         .unwrap()

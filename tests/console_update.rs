@@ -316,6 +316,19 @@ fn sort_is_remembered_per_view_and_reads_the_whole_table_again() {
         [Effect::LoadMembers { query, .. }] => assert!(!query.place),
         other => panic!("{other:?}"),
     }
+    // Deals by date: the same (the back-dated deals before the row are counted).
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('D'));
+    match reload(&mut s).as_slice() {
+        [Effect::LoadDeals { query, .. }] => {
+            assert_eq!(query.order, onepoint::domain::DealOrder::Date);
+            assert!(query.place);
+        }
+        other => panic!("{other:?}"),
+    }
+    press(&mut s, KeyCode::Char('I'));
+    press(&mut s, KeyCode::Char('S'));
+    press(&mut s, KeyCode::Char('1'));
     press(&mut s, KeyCode::Char('2'));
     assert!(
         s.deals.sort.oldest_first,

@@ -355,6 +355,7 @@ fn assert_every_cursor_resumes(f: &Fixture, what: &str) {
             oldest_first: ascending,
             anchor,
             limit: 3,
+            place: true,
             ..Default::default()
         };
         for (i, id) in want.iter().enumerate() {
@@ -434,6 +435,18 @@ fn date_ties_across_in_order_and_back_dated_deals_go_by_id() {
         assert_eq!(walk_deals(&f, &base, true), want, "asc={ascending} back");
     }
     assert_every_cursor_resumes(&f, "ties");
+    // Not asked for its place (a read ahead: the console knows it), none is counted.
+    let w = deal_window(
+        &f,
+        DealWindow {
+            order: DealOrder::Date,
+            anchor: Anchor::After(DealId(4)),
+            limit: 10,
+            ..Default::default()
+        },
+    );
+    let ids: Vec<u64> = w.rows.iter().map(|d| d.id.0).collect();
+    assert_eq!((ids, w.first_position), (vec![2, 1, 5], None));
     f.assert_check();
 }
 

@@ -96,7 +96,7 @@ pub fn deals(s: &mut State, table: DealTable, fetch: Fetch) -> Vec<Effect> {
     let (anchor, limit) = anchor_of(t, fetch, |d| d.id);
     let generation = t.begin(fetch);
     let mut query = filter.window(sort, anchor, limit);
-    query.place = fetch == Fetch::Reload && query.order == crate::domain::DealOrder::Points;
+    query.place = fetch == Fetch::Reload && query.order != crate::domain::DealOrder::Id;
     vec![count(
         s,
         Effect::LoadDeals {

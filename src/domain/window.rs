@@ -160,8 +160,9 @@ pub struct DealWindow {
     pub oldest_first: bool,
     pub anchor: Anchor<DealId>,
     pub limit: usize,
-    /// Count the first row's exact place in the points order (unfiltered): reads the index
-    /// from the nearer end up to it. (Id and date orders give it cheaply without.)
+    /// Count the first row's exact place in the points or date order (unfiltered): reads
+    /// the points index from the nearer end up to it, or the runs and back-dated deals
+    /// before it. (The id order gives it without.)
     #[serde(default, skip_serializing_if = "is_false")]
     pub place: bool,
 }
@@ -521,8 +522,8 @@ impl Core {
         };
         let last_deal = self.meta().last_deal;
         let mut w = Window::finish(rows, limit, kind(&q.anchor), p.backwards, total);
-        // Deal ids are dense: unfiltered, a deal's place follows from its id; by date, from
-        // its id and the back-dated deals (while they are few).
+        // Deal ids are dense: unfiltered, a deal's place follows from its id; asked for, by
+        // points from the index, by date from its id and the back-dated deals (while few).
         if unfiltered && let Some(first) = w.rows.first() {
             if q.order == DealOrder::Id {
                 w.first_position = Some(if q.oldest_first {
@@ -533,7 +534,7 @@ impl Core {
             } else if q.order == DealOrder::Points && q.place && w.first_position.is_none() {
                 let key = deal_points_key(first.point, first.id.0);
                 w.first_position = place_in(store, DEAL_POINTS, &key, last_deal, !q.oldest_first)?;
-            } else if q.order == DealOrder::Date && w.first_position.is_none() {
+            } else if q.order == DealOrder::Date && q.place && w.first_position.is_none() {
                 let before = super::deal_dates::position(store, (first.deal_date, first.id.0))?;
                 w.first_position = before.map(|n| {
                     if q.oldest_first {

@@ -274,8 +274,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         );
     }
     // The exact place of a window's first row: counted on request (a console reload in
-    // the balance order; from the middle, the longest count: half the index), and in the
-    // date order (from the ids and the back-dated deals, always).
+    // the balance order; from the middle, the longest count: half the index; in the date
+    // order from the runs and back-dated deals before it).
     use onepoint::domain::{Anchor, DealId, DealOrder, DealWindow, MemberOrder, MemberWindow};
     if let Some(m) = core
         .members_by_ids(&[MemberId(info.members / 2 + 1)])
@@ -304,11 +304,16 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             );
         }
     }
-    for order in [DealOrder::Id, DealOrder::Date] {
+    for (order, place) in [
+        (DealOrder::Id, false),
+        (DealOrder::Date, false),
+        (DealOrder::Date, true),
+    ] {
         let q = DealWindow {
             order,
             anchor: Anchor::From(DealId(info.deals / 2 + 1)),
             limit: 120,
+            place,
             ..Default::default()
         };
         let mut t = Vec::new();
@@ -318,8 +323,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             t.push(ms);
         }
         let name = format!("{order:?}").to_lowercase();
+        let counted = if place { "_counted" } else { "" };
         reports.insert(
-            format!("deal_window_mid_by_{name}_ms_p50"),
+            format!("deal_window_mid_by_{name}{counted}_ms_p50"),
             median(t).into(),
         );
     }
