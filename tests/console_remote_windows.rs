@@ -166,6 +166,20 @@ fn activity_and_points_orders_come_over_http_as_the_store_has_them() {
     let ids: Vec<u64> = next.rows.iter().map(|m| m.member_id.0).collect();
     assert_eq!(ids, [2, 4]);
     assert!(!next.more_after);
+    // Asked for (a reload after the data moved), the place is counted by the server.
+    let placed = |place| {
+        r.member_window(&MemberWindow {
+            order: MemberOrder::LastActivity,
+            descending: true,
+            anchor: Anchor::From(MemberOrder::LastActivity.key_of(&next.rows[0])),
+            limit: 2,
+            place,
+            ..Default::default()
+        })
+        .unwrap()
+        .first_position
+    };
+    assert_eq!((placed(true), placed(false)), (Some(2), None));
     // Deals by points, fewest first, across a window boundary.
     let deals = |anchor| {
         r.deal_window(&DealWindow {

@@ -299,6 +299,23 @@ fn sort_is_remembered_per_view_and_reads_the_whole_table_again() {
     }
     press(&mut s, KeyCode::Char('S'));
     assert_eq!(s.members.sort.label(), "balance ▲");
+    // A reload (the data moved) asks the store to count the place in the balance order;
+    // in id order the place comes from the id, nothing to count.
+    let reload = |s: &mut State| {
+        update(
+            s,
+            Action::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+        )
+    };
+    match reload(&mut s).as_slice() {
+        [Effect::LoadMembers { query, .. }] => assert!(query.place),
+        other => panic!("{other:?}"),
+    }
+    press(&mut s, KeyCode::Char('I'));
+    match reload(&mut s).as_slice() {
+        [Effect::LoadMembers { query, .. }] => assert!(!query.place),
+        other => panic!("{other:?}"),
+    }
     press(&mut s, KeyCode::Char('2'));
     assert!(
         s.deals.sort.oldest_first,

@@ -378,10 +378,13 @@ fn the_saved_member_records_are_taken_only_from_the_same_store_and_history() {
     let mut f = history();
     let file = f.dir.path().join("members.rfm");
     let _ = report(&f, "segments", &[]);
+    // The records are written on a thread of their own, whole by the time the store closes.
+    f.reopen();
     let saved = std::fs::read(&file).expect("the first scan saves the records");
     f.save(3, 21, 10_000).unwrap();
     f.reopen();
     let taken = report(&f, "segments", &[]);
+    f.reopen();
     // Taken and brought up to date (a full read would have saved it anew, as of later).
     assert_eq!(std::fs::read(&file).unwrap(), saved);
     std::fs::remove_file(&file).unwrap();

@@ -7,7 +7,7 @@
 mod support;
 
 use onepoint::domain::schema::{self, ACCOUNT, DEAL, decode, encode, key1};
-use onepoint::domain::sort_index::{activity_key, backdated_key, deal_points_key};
+use onepoint::domain::sort_index::{activity_key, backdated_key, deal_points_key, run_key};
 use onepoint::domain::store::{Store, StoreOptions, WriteSet};
 use onepoint::domain::tx::Reader;
 use onepoint::domain::{
@@ -438,6 +438,40 @@ fn date_ties_across_in_order_and_back_dated_deals_go_by_id() {
 }
 
 #[test]
+fn imports_of_back_dated_deals_are_stepped_over_in_runs() {
+    let f = support::fixture();
+    for i in 0..6 {
+        f.join(&format!("i{i}"));
+    }
+    let mut hours = Vec::new();
+    // In order (80h ago, then closer), an import of 40 deals dated all over the last 100
+    // hours (some between the in-order ones, some tied with them), in order again, a second
+    // import, one last deal now.
+    hours.extend([80, 70, 70, 60, 50]);
+    hours.extend((0..40).map(|i| 100 - (i * 37) % 97));
+    hours.extend([50, 40, 30]);
+    hours.extend((0..12).map(|i| 95 - (i * 13) % 60));
+    hours.push(0);
+    for (n, ago) in hours.iter().enumerate() {
+        save_at(&f, 1 + n as u64 % 6, 1_000, *ago);
+    }
+    f.assert_check();
+    let all = all_deals(&f);
+    assert_eq!(all.len(), hours.len());
+    for ascending in [true, false] {
+        let base = DealWindow {
+            order: DealOrder::Date,
+            oldest_first: ascending,
+            ..Default::default()
+        };
+        let want = sorted(&all, DealOrder::Date, ascending, None);
+        assert_eq!(walk_deals(&f, &base, false), want, "asc={ascending}");
+        assert_eq!(walk_deals(&f, &base, true), want, "asc={ascending} back");
+    }
+    assert_every_cursor_resumes(&f, "imports");
+}
+
+#[test]
 fn points_order_with_a_member_or_merchant_filter_is_refused_naming_the_field() {
     let f = store();
     for q in [
@@ -596,7 +630,10 @@ fn check_reports_missing_stale_and_stray_date_entries_and_a_wrong_mark() {
         set.remove(&backdated_key(back.deal_date, b));
         set.put(&backdated_key(fine.deal_date, i), &[]);
         set.put(&backdated_key(NOW_MS, 9_999), &[]);
-        set.put(schema::DATE_MARK, &(NOW_MS - 1).to_be_bytes());
+        let mut mark = (NOW_MS - 1).to_be_bytes().to_vec();
+        mark.extend_from_slice(&52u64.to_be_bytes());
+        set.put(schema::DATE_MARK, &mark);
+        set.put(&run_key(9_000), &9_001u64.to_be_bytes());
     });
     let v = violations(&f);
     let has = |s: &str| v.iter().any(|m| m.contains(s));
@@ -618,8 +655,47 @@ fn check_reports_missing_stale_and_stray_date_entries_and_a_wrong_mark() {
     );
     assert!(
         has(&format!(
-            "deal date mark is Some({}) but the latest deal date is Some({NOW_MS})",
+            "deal date mark is {} (deal 52) but the latest deal date is {NOW_MS} (deal 53)",
             NOW_MS - 1
+        )),
+        "{v:?}"
+    );
+    assert!(
+        has(
+            "run of back-dated deals after deal 9000 (to 9001) is recorded, but no deal after 9000 is back-dated"
+        ),
+        "{v:?}"
+    );
+    // A run cut short, and one lost: the in-order deal before each, from the deals.
+    let all = all_deals(&f);
+    let mut runs = std::collections::BTreeMap::new();
+    let (mut mark, mut holder) = (i64::MIN, 0);
+    for d in &all {
+        if d.deal_date < mark {
+            runs.insert(holder, d.id.0);
+        } else {
+            (mark, holder) = (d.deal_date, d.id.0);
+        }
+    }
+    let mut long = runs.iter().filter(|r| r.1 - r.0 > 1);
+    let (&cut, &end) = long.next().expect("a run of two or more");
+    let (&lost, &lost_end) = runs.iter().find(|r| *r.0 != cut).unwrap();
+    tamper(&mut f, |_, set| {
+        set.put(&run_key(cut), &(end - 1).to_be_bytes());
+        set.remove(&run_key(lost));
+    });
+    let v = violations(&f);
+    let has = |s: &str| v.iter().any(|m| m.contains(s));
+    assert!(
+        has(&format!(
+            "run of back-dated deals after deal {cut} ends at {}, but the deals end it at {end}",
+            end - 1
+        )),
+        "{v:?}"
+    );
+    assert!(
+        has(&format!(
+            "run of back-dated deals after deal {lost} (to {lost_end}) is not recorded"
         )),
         "{v:?}"
     );
@@ -638,7 +714,13 @@ fn check_reports_missing_stale_and_stray_date_entries_and_a_wrong_mark() {
 }
 
 #[test]
-fn a_store_of_the_third_index_version_gets_the_date_entries_when_opened() {
+fn stores_of_the_third_and_fourth_index_versions_get_the_date_entries_when_opened() {
+    for version in [3u64, 4] {
+        migrated_from(version);
+    }
+}
+
+fn migrated_from(version: u64) {
     let mut f = store();
     let all = all_deals(&f);
     let dates = DealWindow {
@@ -650,31 +732,44 @@ fn a_store_of_the_third_index_version_gets_the_date_entries_when_opened() {
         ..Default::default()
     };
     let points_before = walk_deals(&f, &points, false);
-    // What a store of version 3 holds: `L` and `P`, no date entries, no mark.
+    // Version 3 holds `L` and `P`, no date entries, no mark; version 4 the back-dated
+    // entries and a mark of the date alone, no runs.
     tamper(&mut f, |s, set| {
         let mut n = 0;
         for r in s.scan_prefix(&[schema::BACKDATED]) {
-            set.remove(&r.unwrap().0);
+            if version == 3 {
+                set.remove(&r.unwrap().0);
+            }
             n += 1;
         }
         assert!(n > 10);
-        set.remove(schema::DATE_MARK);
-        set.put(b"Csortidx", &3u64.to_be_bytes());
+        for r in s.scan_prefix(&[schema::RUNS]) {
+            set.remove(&r.unwrap().0);
+        }
+        if version == 3 {
+            set.remove(schema::DATE_MARK);
+        } else {
+            set.put(schema::DATE_MARK, &NOW_MS.to_be_bytes());
+        }
+        set.put(b"Csortidx", &version.to_be_bytes());
     });
+    let what = format!("from version {version}");
     assert_eq!(
         walk_deals(&f, &dates, false),
-        sorted(&all, DealOrder::Date, false, None)
+        sorted(&all, DealOrder::Date, false, None),
+        "{what}"
     );
-    assert_eq!(walk_deals(&f, &points, false), points_before);
+    assert_eq!(walk_deals(&f, &points, false), points_before, "{what}");
     f.assert_check();
-    assert_every_cursor_resumes(&f, "migrated");
+    assert_every_cursor_resumes(&f, &what);
     // And the write path goes on from the mark built: back-dated and current deals.
     save_at(&f, 2, 1_000, 40);
     f.save(3, 1, 1_000).unwrap();
     let all = all_deals(&f);
     assert_eq!(
         walk_deals(&f, &dates, true),
-        sorted(&all, DealOrder::Date, false, None)
+        sorted(&all, DealOrder::Date, false, None),
+        "{what}"
     );
     f.assert_check();
 }
@@ -746,4 +841,86 @@ fn a_store_of_the_second_index_version_loses_its_retired_date_entries() {
     f.core = support::open(f.dir.path(), &f.clock);
     assert_eq!(walk_members(&f, false, false), members_before);
     f.assert_check();
+}
+
+/// The rows of a member order, read whole (one window).
+fn members_in(f: &Fixture, order: MemberOrder, descending: bool) -> Vec<MemberView> {
+    let w = f
+        .core
+        .member_window(&MemberWindow {
+            order,
+            descending,
+            limit: 1_000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(w.rows.len() as u64, MEMBERS);
+    w.rows
+}
+
+#[test]
+fn a_window_asked_for_its_place_counts_it_in_every_member_order_and_in_points() {
+    let f = store();
+    for order in [
+        MemberOrder::Name,
+        MemberOrder::Balance,
+        MemberOrder::LastActivity,
+    ] {
+        for descending in [false, true] {
+            let all = members_in(&f, order, descending);
+            for (i, m) in all.iter().enumerate() {
+                let q = |place| MemberWindow {
+                    order,
+                    descending,
+                    anchor: Anchor::From(order.key_of(m)),
+                    limit: 2,
+                    place,
+                    ..Default::default()
+                };
+                let w = f.core.member_window(&q(true)).unwrap();
+                assert_eq!(w.rows[0].member_id, m.member_id);
+                let how = format!("{order:?} desc={descending} member {}", m.member_id);
+                assert_eq!(w.first_position, Some(i as u64), "{how}");
+                // Not asked: not counted (the walk to it is the cost).
+                let w = f.core.member_window(&q(false)).unwrap();
+                assert_eq!(w.first_position, None, "{how}");
+            }
+            // Filtered: not counted (the index holds every member).
+            let w = f
+                .core
+                .member_window(&MemberWindow {
+                    order,
+                    descending,
+                    status: Some(onepoint::domain::MemberStatus::Valid),
+                    anchor: Anchor::From(order.key_of(&all[3])),
+                    place: true,
+                    limit: 2,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(w.first_position, None);
+        }
+    }
+    let all = all_deals(&f);
+    for ascending in [false, true] {
+        let want = sorted(&all, DealOrder::Points, ascending, None);
+        for (i, id) in want.iter().enumerate() {
+            let w = deal_window(
+                &f,
+                DealWindow {
+                    order: DealOrder::Points,
+                    oldest_first: ascending,
+                    anchor: Anchor::From(DealId(*id)),
+                    limit: 2,
+                    place: true,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(
+                w.first_position,
+                Some(i as u64),
+                "points asc={ascending} deal {id}"
+            );
+        }
+    }
 }

@@ -113,6 +113,9 @@ impl Port for Embedded {
     fn check(&self) -> Result<CheckReport> {
         Ok(self.core.check()?)
     }
+    fn backup(&self, dest: &std::path::Path) -> Result<crate::domain::core::BackupReport> {
+        Ok(self.core.backup(dest)?)
+    }
     fn member_window(&self, q: &MemberWindow) -> Result<Window<MemberView>> {
         Ok(self.core.member_window(q)?)
     }

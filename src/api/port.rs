@@ -113,6 +113,14 @@ pub trait Port: Send + Sync + 'static {
     fn wait_events(&self, after: u64, timeout: Duration) -> Result<u64>;
     fn info(&self) -> Result<Info>;
     fn check(&self) -> Result<CheckReport>;
+    /// Copies the store to `dest` (a new or empty folder) at one moment and checks the copy.
+    /// Only where the store is (the embedded adapter): elsewhere, an error saying so.
+    fn backup(&self, dest: &std::path::Path) -> Result<crate::domain::core::BackupReport> {
+        let _ = dest;
+        Err(Error::unavailable(
+            "a backup is taken where the store is: run `onepoint --data DIR backup DEST` on its host, with its server stopped",
+        ))
+    }
 
     // ---- windows and batch reads, for screens that scroll whole tables ----
     /// Members in an index order (id, name, balance), from either end or a cursor.

@@ -66,6 +66,9 @@ pub fn members(s: &mut State, table: MemberTable, fetch: Fetch) -> Effect {
         anchor,
         limit,
         segment,
+        // A reload after the data moved: the store counts the first row's place (the
+        // index up to it, off the UI thread); the ends and the id order know it anyway.
+        place: fetch == Fetch::Reload && sort.by != crate::domain::MemberOrder::Id,
     };
     count(
         s,
@@ -92,7 +95,8 @@ pub fn deals(s: &mut State, table: DealTable, fetch: Fetch) -> Vec<Effect> {
     };
     let (anchor, limit) = anchor_of(t, fetch, |d| d.id);
     let generation = t.begin(fetch);
-    let query = filter.window(sort, anchor, limit);
+    let mut query = filter.window(sort, anchor, limit);
+    query.place = fetch == Fetch::Reload && query.order == crate::domain::DealOrder::Points;
     vec![count(
         s,
         Effect::LoadDeals {

@@ -94,6 +94,11 @@ pub enum CommandLine {
     Outbox(OutboxCmd),
     /// Audit the invariants; exit 1 on a violation
     Check,
+    /// Copy the store to a new folder at one moment, then check the copy; exit 1 if it fails
+    Backup {
+        /// The folder to copy to (new, or empty; outside the store)
+        dest: std::path::PathBuf,
+    },
     /// Version, paths, store size and counts
     Info,
 }

@@ -64,6 +64,18 @@ pub fn run(cmd: CommandLine, global: &GlobalOpts, port: std::sync::Arc<dyn Port>
             }
             Ok(if r.ok { 0 } else { 1 })
         }
+        CommandLine::Backup { dest } => {
+            let r = ctx.port.backup(&dest)?;
+            print(ctx.json, &r, || show::backup(&r))?;
+            if !r.check.ok {
+                eprintln!(
+                    "error: the copy in {} fails its check ({} invariant violation(s)): do not rely on it",
+                    r.dir,
+                    r.check.violations.len()
+                );
+            }
+            Ok(if r.check.ok { 0 } else { 1 })
+        }
         CommandLine::Info => {
             let i = ctx.port.info()?;
             let source = ctx.port.source();

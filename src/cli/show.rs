@@ -365,6 +365,16 @@ pub fn info(i: &Info, source: &SourceInfo) -> String {
         .render()
 }
 
+/// `backup`: where the copy is, how much was copied, then the copy's check.
+pub fn backup(r: &crate::domain::core::BackupReport) -> String {
+    let head = Record::new()
+        .field("backup", &r.dir)
+        .field("files", r.files)
+        .field("bytes", r.bytes)
+        .render();
+    format!("{head}\n{}", check(&r.check))
+}
+
 pub fn check(r: &CheckReport) -> String {
     let mut out = vec![
         Record::new()

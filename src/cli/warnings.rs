@@ -1,6 +1,7 @@
 //! Warnings for a headless command's user: a `tracing` warning or error raised below the CLI
-//! (the store keeping another business time zone than the config names, the outbox keeping
-//! or refusing a write, a failed log sync) is printed on stderr as one `warning: ...` line.
+//! (the store keeping another business time zone than the config names, the write-ahead
+//! log's unreadable last record cut on open, the outbox keeping or refusing a write, a
+//! failed log sync) is printed on stderr as one `warning: ...` line.
 //! The console logs to its file instead and the server has its own access log, so only
 //! headless commands install this.
 

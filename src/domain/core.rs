@@ -74,6 +74,16 @@ impl Default for CoreOptions {
     }
 }
 
+/// What `Core::backup` copied, and the copy's `check`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupReport {
+    pub dir: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub check: super::CheckReport,
+}
+
 /// Where a job's results go.
 type Reply = Sender<Vec<Result<Outcome>>>;
 
@@ -210,6 +220,21 @@ impl Core {
     /// `Store::snapshot`): false when readers kept it from reopening.
     pub fn snapshot(&self) -> Result<bool> {
         self.shared.store.snapshot()
+    }
+
+    /// Copies the store to `dest` (a new or empty folder) as it is at one moment, then opens
+    /// the copy and checks it (`Store::backup`): a backup that is known to open and to hold
+    /// every invariant, or an error.
+    pub fn backup(&self, dest: &Path) -> Result<BackupReport> {
+        let (files, bytes) = self.shared.store.backup(dest)?;
+        let copy = Core::open(dest, self.shared.opts.clone())?;
+        let check = copy.check()?;
+        Ok(BackupReport {
+            dir: dest.display().to_string(),
+            files,
+            bytes,
+            check,
+        })
     }
 
     /// The last durable event offset.
@@ -427,6 +452,7 @@ fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
         // After a failure, each write (or, with none coming, each probe) retries: on a
         // full disk that has room again, the store takes writes from where it is durable.
         let failed = shared.failed.lock().clone();
+        let failed = failed.or_else(|| shared.store.engine_error());
         let failed = match failed {
             Some(e) if is_disk_full(&e) => match recover(&log_tx) {
                 Ok(()) => {

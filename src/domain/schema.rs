@@ -27,7 +27,8 @@
 //! | `L`    | last activity (0: none), member       | () activity index           |
 //! | `P`    | points, deal                          | () deals by points          |
 //! | `O`    | deal date, deal: back-dated deals only| () see `sort_index`         |
-//! | `C`    | `datemark`                            | latest deal date (i64)      |
+//! | `J`    | in-order deal before a run            | last back-dated id of it    |
+//! | `C`    | `datemark`                            | latest deal date, its deal  |
 //! | `C`    | `sortidx`                             | version of `L`, `P`, `O`    |
 //! | `T`    | retired (sort index version 2 only)   | removed on open: not reused |
 
@@ -69,7 +70,11 @@ pub const DEAL_POINTS: u8 = b'P';
 /// Deals written with a date below every earlier deal's (`sort_index`): the only deals the
 /// id order does not put in date order.
 pub const BACKDATED: u8 = b'O';
-/// The latest deal date recorded (the high-water mark that tells a back-dated deal).
+/// Runs of back-dated deals by id: the in-order deal before the run, to the run's last id
+/// (so the id order steps over them; `sort_index`).
+pub const RUNS: u8 = b'J';
+/// The latest deal date recorded (the high-water mark that tells a back-dated deal), and
+/// the deal that set it.
 pub const DATE_MARK: &[u8] = b"Cdatemark";
 
 /// Builds a key from a table tag and big-endian parts.

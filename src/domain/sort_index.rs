@@ -9,7 +9,8 @@
 //! | `L` last activity (0: none), member  | ()    | the account's `last_activity` changes |
 //! | `P` points, deal                     | ()    | never: a deal's points never change   |
 //! | `O` deal date, deal (back-dated)     | ()    | never: a deal's date never changes    |
-//! | `Cdatemark`                          | i64   | a deal dated after every earlier one  |
+//! | `J` in-order deal before a run       | u64   | a back-dated deal extends the run     |
+//! | `Cdatemark`                          | date, deal | a deal dated at or after the mark |
 //!
 //! Last activity is the account's (`MemberView::last_activity`, the console's column): the
 //! latest deal date or the withdrawal. The report counters' `MemberStats::last_deal` leaves
@@ -20,14 +21,17 @@
 //! order and a deal's date defaults to the write time, so the deals dated at or after every
 //! earlier deal (the mark, `Cdatemark`) are in date order by id already ("in order"); only
 //! a deal given a date below the mark (back-dated: an import, a late entry) gets an `O`
-//! entry. The date order is the merge of the two (`deal_dates`).
+//! entry, and extends the run of back-dated ids after the last in-order deal (`J`: so the
+//! in-order deals are read by id stepping over whole runs, however long an import was).
+//! The date order is the merge of the two (`deal_dates`).
 
 use super::calendar::Millis;
 use super::error::Result;
 use super::model::{Account, Deal};
 use super::money::Points;
 use super::schema::{
-    ACCOUNT, ACTIVITY, BACKDATED, DATE_MARK, DEAL, DEAL_POINTS, KeyBuf, decode, read_time, read_u64,
+    ACCOUNT, ACTIVITY, BACKDATED, DATE_MARK, DEAL, DEAL_POINTS, KeyBuf, RUNS, decode, key1,
+    read_time, read_u64,
 };
 use super::store::{Store, WriteSet};
 use super::tx::{Reader, Tx};
@@ -35,9 +39,9 @@ use super::tx::{Reader, Tx};
 /// Marks a store whose indexes cover every member and deal: 1 had `L` and `P`; 2 also kept
 /// every deal by date under `T` (dropped for its cost on ingest: its entries are removed
 /// when such a store is opened); 3 had `L` and `P`; 4 adds the back-dated deals (`O`) and
-/// the date mark.
+/// the date mark; 5 the runs (`J`) and the mark's deal.
 const VERSION_KEY: &[u8] = b"Csortidx";
-const VERSION: u64 = 4;
+const VERSION: u64 = 5;
 const RETIRED_DEAL_DATE: u8 = b'T';
 
 /// An instant, order-preserving, with "never" (0) below every instant.
@@ -78,17 +82,34 @@ pub fn backdated_of(key: &[u8]) -> (Millis, u64) {
     (read_time(key, 1), read_u64(key, 9))
 }
 
-fn decode_mark(b: &[u8]) -> Millis {
-    read_u64(b, 0) as Millis
+/// The latest deal date and the deal that set it (the last in-order deal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub date: Millis,
+    pub deal: u64,
 }
 
-fn encode_mark(at: Millis) -> Vec<u8> {
-    at.to_be_bytes().to_vec()
+fn decode_mark(b: &[u8]) -> Option<Mark> {
+    (b.len() == 16).then(|| Mark {
+        date: read_u64(b, 0) as Millis,
+        deal: read_u64(b, 8),
+    })
+}
+
+fn encode_mark(m: Mark) -> Vec<u8> {
+    let mut v = m.date.to_be_bytes().to_vec();
+    v.extend_from_slice(&m.deal.to_be_bytes());
+    v
+}
+
+/// The run of back-dated deals after in-order deal `after`.
+pub fn run_key(after: u64) -> Vec<u8> {
+    key1(RUNS, after)
 }
 
 /// True when a deal dated `date` is in order after deals whose latest date is `mark`.
-fn in_order(date: Millis, mark: Option<Millis>) -> bool {
-    mark.is_none_or(|m| date >= m)
+fn in_order(date: Millis, mark: Option<Mark>) -> bool {
+    mark.is_none_or(|m| date >= m.date)
 }
 
 /// A new member: no activity yet.
@@ -104,28 +125,36 @@ pub fn on_account(tx: &mut Tx, member: u64, old: &Account, new: &Account) {
     }
 }
 
-/// A deal recorded: its points entry; a date entry only when it is back-dated, else the
-/// mark moves up to its date (when it is later).
+/// A deal recorded: its points entry; a date entry and its run's end only when it is
+/// back-dated, else the mark moves to it.
 pub fn on_deal(tx: &mut Tx, d: &Deal) -> Result<()> {
     tx.put_raw(deal_points_key(d.point, d.id.0), Vec::new());
-    let mark = tx.get_raw(DATE_MARK)?.map(|v| decode_mark(&v));
-    if !in_order(d.deal_date, mark) {
-        tx.put_raw(backdated_key(d.deal_date, d.id.0), Vec::new());
-    } else if mark != Some(d.deal_date) {
-        tx.put_raw(DATE_MARK.to_vec(), encode_mark(d.deal_date));
+    let mark = tx.get_raw(DATE_MARK)?.and_then(|v| decode_mark(&v));
+    match mark {
+        Some(m) if !in_order(d.deal_date, mark) => {
+            tx.put_raw(backdated_key(d.deal_date, d.id.0), Vec::new());
+            tx.put_raw(run_key(m.deal), d.id.0.to_be_bytes().to_vec());
+        }
+        _ => tx.put_raw(
+            DATE_MARK.to_vec(),
+            encode_mark(Mark {
+                date: d.deal_date,
+                deal: d.id.0,
+            }),
+        ),
     }
     Ok(())
 }
 
 /// Builds the indexes for a store written before them, or before this version of them
-/// (any entries there are cleared first; a store of version 3 has `L` and `P` right and
-/// gets only the date entries and mark); a store that has them just keeps the mark.
+/// (any entries there are cleared first; a store of version 3 or 4 has `L` and `P` right
+/// and gets only the date entries, runs and mark); a store that has them keeps the mark.
 pub fn ensure(store: &Store) -> Result<()> {
     let version = store.get_val(VERSION_KEY)?.map(|v| read_u64(&v, 0));
     if version == Some(VERSION) {
         return Ok(());
     }
-    let whole = version != Some(3);
+    let whole = !matches!(version, Some(3) | Some(4));
     let chunk = super::core::CHUNK_WRITES;
     let mut set = WriteSet::default();
     let flush = |set: &mut WriteSet, force: bool| -> Result<()> {
@@ -135,9 +164,9 @@ pub fn ensure(store: &Store) -> Result<()> {
         Ok(())
     };
     let cleared: &[u8] = if whole {
-        &[ACTIVITY, DEAL_POINTS, RETIRED_DEAL_DATE, BACKDATED]
+        &[ACTIVITY, DEAL_POINTS, RETIRED_DEAL_DATE, BACKDATED, RUNS]
     } else {
-        &[BACKDATED]
+        &[BACKDATED, RUNS]
     };
     for tag in cleared {
         for r in store.scan_prefix(&[*tag]) {
@@ -154,16 +183,23 @@ pub fn ensure(store: &Store) -> Result<()> {
         }
     }
     // One pass by id: the mark is the latest date so far, as the write path keeps it.
-    let mut mark = None;
+    let mut mark: Option<Mark> = None;
     for r in store.scan_prefix(&[DEAL]) {
         let d: Deal = decode(&r?.1)?;
         if whole {
             set.put(&deal_points_key(d.point, d.id.0), &[]);
         }
-        if in_order(d.deal_date, mark) {
-            mark = Some(d.deal_date);
-        } else {
-            set.put(&backdated_key(d.deal_date, d.id.0), &[]);
+        match mark {
+            Some(m) if !in_order(d.deal_date, mark) => {
+                set.put(&backdated_key(d.deal_date, d.id.0), &[]);
+                set.put(&run_key(m.deal), &d.id.0.to_be_bytes());
+            }
+            _ => {
+                mark = Some(Mark {
+                    date: d.deal_date,
+                    deal: d.id.0,
+                })
+            }
         }
         flush(&mut set, false)?;
     }
@@ -233,8 +269,9 @@ pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(Stri
 
 /// Audits the date entries: one pass over the deals by id, keeping the latest date so far,
 /// tells which deals are back-dated; each must have its entry (with its date) and no other
-/// deal one; the mark must be the latest date of all. The entries are held in memory (only
-/// the back-dated deals have one).
+/// deal one; each run of back-dated ids must be recorded after the in-order deal before it,
+/// to its last id; the mark must be the latest date and the deal that set it. The entries
+/// are held in memory (only the back-dated deals have one).
 fn verify_dates(store: &Store, fail: &mut dyn FnMut(String)) -> Result<()> {
     let mut entries = std::collections::HashMap::new();
     for r in store.scan_prefix(&[BACKDATED]) {
@@ -244,7 +281,13 @@ fn verify_dates(store: &Store, fail: &mut dyn FnMut(String)) -> Result<()> {
             fail(format!("date index holds deal {id} twice"));
         }
     }
-    let mut mark = None;
+    let mut runs = std::collections::BTreeMap::new();
+    for r in store.scan_prefix(&[RUNS]) {
+        let (k, v) = r?;
+        runs.insert(read_u64(&k, 1), read_u64(&v, 0));
+    }
+    let mut expected_runs = std::collections::BTreeMap::new();
+    let mut mark: Option<Mark> = None;
     for r in store.scan_prefix(&[DEAL]) {
         let d: Deal = decode(&r?.1)?;
         let id = d.id.0;
@@ -262,8 +305,16 @@ fn verify_dates(store: &Store, fail: &mut dyn FnMut(String)) -> Result<()> {
             )),
             (false, None) => {}
         }
-        if !back {
-            mark = Some(d.deal_date);
+        match mark {
+            Some(m) if back => {
+                expected_runs.insert(m.deal, id);
+            }
+            _ => {
+                mark = Some(Mark {
+                    date: d.deal_date,
+                    deal: id,
+                })
+            }
         }
     }
     let mut stray: Vec<u64> = entries.into_keys().collect();
@@ -271,10 +322,33 @@ fn verify_dates(store: &Store, fail: &mut dyn FnMut(String)) -> Result<()> {
     for id in stray {
         fail(format!("date index names deal {id}, which is not stored"));
     }
-    let stored = store.get_val(DATE_MARK)?.map(|v| decode_mark(&v));
-    if stored != mark {
+    for (after, last) in &expected_runs {
+        match runs.remove(after) {
+            Some(l) if l == *last => {}
+            Some(l) => fail(format!(
+                "run of back-dated deals after deal {after} ends at {l}, but the deals end it at {last}"
+            )),
+            None => fail(format!(
+                "run of back-dated deals after deal {after} (to {last}) is not recorded"
+            )),
+        }
+    }
+    for (after, last) in runs {
         fail(format!(
-            "deal date mark is {stored:?} but the latest deal date is {mark:?}"
+            "run of back-dated deals after deal {after} (to {last}) is recorded, but no deal after {after} is back-dated"
+        ));
+    }
+    let stored = store.get_val(DATE_MARK)?.map(|v| decode_mark(&v));
+    if stored != Some(mark) && !(stored.is_none() && mark.is_none()) {
+        let show = |m: Option<Mark>| match m {
+            Some(m) => format!("{} (deal {})", m.date, m.deal),
+            None => "none".into(),
+        };
+        fail(format!(
+            "deal date mark is {} but the latest deal date is {}",
+            stored.map_or("none".into(), |m| m
+                .map_or("unreadable".into(), |m| show(Some(m)))),
+            show(mark)
         ));
     }
     Ok(())

@@ -201,9 +201,11 @@ impl Store {
             .write(true)
             .open(&lock_path)
             .map_err(|e| io("cannot open lock file", &lock_path, e))?;
-        // This process's own last handle can keep the lock a moment after it closed: a
-        // child being spawned by another thread holds a copy of the descriptor until its
-        // exec. Wait for that briefly; another process's lock is refused at once.
+        // A process's last handle can keep the lock a moment after it closed: a child
+        // being spawned by another of its threads holds a copy of the descriptor until its
+        // exec. So the lock of the process that last had the store (the pid in the file) is
+        // waited for briefly: up to a second when that is this process, half a second when
+        // it is another (which, if it really holds the store, is then refused).
         let mut attempts = 0;
         loop {
             // SAFETY: flock on a file descriptor we own; no memory is touched.
@@ -213,7 +215,12 @@ impl Store {
             }
             let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
             let holder = holder.trim();
-            if attempts < 50 && holder == std::process::id().to_string() {
+            let patience = if holder == std::process::id().to_string() {
+                50
+            } else {
+                25
+            };
+            if attempts < patience {
                 attempts += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 continue;

@@ -63,10 +63,10 @@ impl Store {
     /// refused append left), the records past what sled holds are applied, and both are
     /// checkpointed. Returns the last record applied.
     pub fn recover(&self) -> Result<u64> {
-        check_free_space_for_writes(&self.dir)?;
+        check_free_space_for_writes(&self.dir, self.sled_refuses())?;
         let sled_dir = self.dir.join("sled");
         let mut slot = self.db.write();
-        if !slot.as_ref().is_some_and(takes_writes) {
+        if slot.is_none() || self.config.global_error().is_err() {
             let mut waits = 0;
             while self.iterators.load(Ordering::SeqCst) > 0 {
                 if waits == 200 {
@@ -106,14 +106,102 @@ impl Store {
     }
 }
 
-/// Whether sled takes writes: after a write of its own failed it answers that error to
-/// every later write until reopened. Rewrites the log position it holds, and flushes.
-fn takes_writes(db: &sled::Db) -> bool {
-    let Ok(held) = db.get(APPLIED) else {
-        return false;
+impl Store {
+    /// Whether sled must be reopened before it takes writes: closed (a reopen failed), or
+    /// keeping the error of a write of its own that failed (sled answers it to every later
+    /// call until reopened). Asked without writing, so a probe on a full disk harms nothing.
+    fn sled_refuses(&self) -> bool {
+        self.db.read().is_none() || self.config.global_error().is_err()
+    }
+
+    /// The error sled keeps from a write of its own that failed (it answers it to every
+    /// later call, reads too, until reopened), as the store's: the writer takes it as a
+    /// failed write (see `core.rs`), even when the call that met it was a read.
+    pub fn engine_error(&self) -> Option<Error> {
+        self.config
+            .global_error()
+            .err()
+            .map(|e| sled_error(&self.dir, e))
+    }
+
+    /// Copies the store's files to `dest` (which must not exist, or be an empty directory),
+    /// as they are at one moment: under sled's write lock and the log's lock, nothing is
+    /// applied, logged or checkpointed meanwhile, and sled is flushed first. Records logged
+    /// but not yet applied are in the copied log, and the copy's open applies them, as
+    /// after a crash. Returns the files and bytes copied. The lock file is not copied.
+    pub fn backup(&self, dest: &Path) -> Result<(u64, u64)> {
+        let inside = std::path::absolute(dest)
+            .ok()
+            .zip(std::path::absolute(&self.dir).ok())
+            .is_none_or(|(d, s)| d.starts_with(s));
+        if inside {
+            return Err(Error::store(format!(
+                "the backup folder {} is inside the store {}: name a folder outside it (nothing was copied)",
+                dest.display(),
+                self.dir.display()
+            )));
+        }
+        let empty = match std::fs::read_dir(dest) {
+            Ok(mut rd) => rd.next().is_none(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(io("cannot read", dest, e)),
+        };
+        if !empty {
+            return Err(Error::store(format!(
+                "the backup folder {} is not empty: name a new folder (nothing was copied)",
+                dest.display()
+            )));
+        }
+        let sled_dir = self.dir.join("sled");
+        let slot = self.db.write();
+        let db = slot
+            .as_ref()
+            .ok_or_else(|| Error::store("the store's database failed to reopen; restart"))?;
+        let _wal = self.wal.lock();
+        db.flush()
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
+        self.data_file
+            .sync_data()
+            .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))?;
+        let mut copied = (0, 0);
+        for sub in ["sled", "wal"] {
+            copy_tree(&self.dir.join(sub), &dest.join(sub), &mut copied)?;
+        }
+        sync_dir(dest)?;
+        Ok(copied)
+    }
+}
+
+/// Copies the files under `from` to `to` (made), fsynced, leaving out a snapshot sled
+/// never finished; counts files and bytes in `copied`.
+fn copy_tree(from: &Path, to: &Path, copied: &mut (u64, u64)) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| io("cannot create", to, e))?;
+    let entries = match std::fs::read_dir(from) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return sync_dir(to),
+        Err(e) => return Err(io("cannot list", from, e)),
     };
-    let held = held.map_or_else(|| 0u64.to_be_bytes().to_vec(), |v| v.to_vec());
-    db.insert(APPLIED, held).is_ok() && db.flush().is_ok()
+    for entry in entries {
+        let entry = entry.map_err(|e| io("cannot list", from, e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst, copied)?;
+        } else if !entry.file_name().to_string_lossy().ends_with(".generating") {
+            let bytes = std::fs::copy(&src, &dst).map_err(|e| io("cannot copy", &src, e))?;
+            File::open(&dst)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io("cannot fsync", &dst, e))?;
+            copied.0 += 1;
+            copied.1 += bytes;
+        }
+    }
+    sync_dir(to)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("cannot fsync", dir, e))
 }
 
 pub(super) fn file_len(p: &Path) -> u64 {
@@ -161,7 +249,7 @@ const OPEN_FREE_BYTES: u64 = 4 << 20;
 /// is written: sled, opening, zeroes the unfinished end of its log, writes a snapshot and
 /// then fails, so an open on a full disk would change the files and still not open.
 pub(super) fn check_free_space(dir: &Path) -> Result<()> {
-    match short_of_space(dir) {
+    match short_of_space(dir, None) {
         None => Ok(()),
         Some((free, need)) => Err(Error::store(format!(
             "cannot open the store {}: the disk is full ({} KiB free, opening needs {} KiB); free space on it and retry (nothing was changed)",
@@ -172,10 +260,12 @@ pub(super) fn check_free_space(dir: &Path) -> Result<()> {
     }
 }
 
-/// Refuses to take writes again after a full disk while it is still too full to reopen
-/// the store's database (see `Store::recover`), before anything is written.
-pub(super) fn check_free_space_for_writes(dir: &Path) -> Result<()> {
-    match short_of_space(dir) {
+/// Refuses to take writes again after a full disk while it is still too full to write, or,
+/// when sled must be reopened, to reopen it (see `Store::recover`), before anything is
+/// written.
+pub(super) fn check_free_space_for_writes(dir: &Path, reopen: bool) -> Result<()> {
+    let need = if reopen { None } else { Some(WRITE_FREE_BYTES) };
+    match short_of_space(dir, need) {
         None => Ok(()),
         Some((free, need)) => Err(Error::store(format!(
             "writes to the store {} are refused: the disk is full ({} KiB free, writing needs {} KiB); free space on it and retry (every acknowledged write is kept; writes resume by themselves once it is freed)",
@@ -186,9 +276,13 @@ pub(super) fn check_free_space_for_writes(dir: &Path) -> Result<()> {
     }
 }
 
-/// Free bytes and the bytes an open needs, when fewer are free (`None`: enough, or no
-/// figure, and then the open itself reports what fails).
-fn short_of_space(dir: &Path) -> Option<(u64, u64)> {
+/// Free bytes a store that took a full disk needs before it takes writes again (without
+/// reopening sled): room for a few groups in the log and sled's next flush.
+const WRITE_FREE_BYTES: u64 = 1 << 20;
+
+/// Free bytes and the bytes needed (`need`, else what an open needs), when fewer are free
+/// (`None`: enough, or no figure, and then the write or open itself reports what fails).
+fn short_of_space(dir: &Path, need: Option<u64>) -> Option<(u64, u64)> {
     let c_path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
     // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -205,7 +299,7 @@ fn short_of_space(dir: &Path) -> Option<(u64, u64)> {
                 .sum()
         })
         .unwrap_or(0);
-    let need = snapshots + OPEN_FREE_BYTES;
+    let need = need.unwrap_or(snapshots + OPEN_FREE_BYTES);
     (free < need).then_some((free, need))
 }
 

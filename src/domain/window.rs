@@ -119,6 +119,14 @@ pub struct MemberWindow {
     /// Only the members of this segment of the segments report (`at risk`, `champions`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<String>,
+    /// Count the first row's exact place where no cheaper source gives it (name, balance
+    /// and last-activity orders, unfiltered): reads the index from the nearer end up to it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub place: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The deal orders the store has an index for.
@@ -152,6 +160,10 @@ pub struct DealWindow {
     pub oldest_first: bool,
     pub anchor: Anchor<DealId>,
     pub limit: usize,
+    /// Count the first row's exact place in the points order (unfiltered): reads the index
+    /// from the nearer end up to it. (Id and date orders give it cheaply without.)
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub place: bool,
 }
 
 /// A merchant with its settlement preview for one month.
@@ -377,6 +389,16 @@ impl Core {
                 first.member_id.0 - 1
             });
         }
+        if q.place
+            && text.is_none()
+            && q.status.is_none()
+            && segment.is_none()
+            && w.first_position.is_none()
+            && let Some(first) = w.rows.first()
+        {
+            let key = q.order.key_of(first).index_key();
+            w.first_position = place_in(store, tag, &key, meta.last_member, q.descending)?;
+        }
         Ok(w)
     }
 
@@ -508,6 +530,9 @@ impl Core {
                 } else {
                     last_deal.saturating_sub(first.id.0)
                 });
+            } else if q.order == DealOrder::Points && q.place && w.first_position.is_none() {
+                let key = deal_points_key(first.point, first.id.0);
+                w.first_position = place_in(store, DEAL_POINTS, &key, last_deal, !q.oldest_first)?;
             } else if q.order == DealOrder::Date && w.first_position.is_none() {
                 let before = super::deal_dates::position(store, (first.deal_date, first.id.0))?;
                 w.first_position = before.map(|n| {
@@ -549,6 +574,49 @@ impl Core {
             })
             .collect()
     }
+}
+
+/// The place (from 0, in view order) of the entry `key` of the index `tag`, which holds one
+/// entry per row of a table of `total` rows: the entries below it are counted, or the ones
+/// above it when that is the shorter walk (half the index at most). `None` when the index
+/// disagrees with the total (rows added since it was read): the place is not known.
+fn place_in(
+    store: &Store,
+    tag: u8,
+    key: &[u8],
+    total: u64,
+    descending: bool,
+) -> Result<Option<u64>> {
+    let start = [tag];
+    let end = prefix_end(&start);
+    let mut after = key.to_vec();
+    after.push(0);
+    // Count from the low end, stopping at half; past that, count from the high end.
+    let mut below = 0u64;
+    let mut whole = true;
+    for r in store.range(&start, key) {
+        r?;
+        below += 1;
+        if below > total / 2 {
+            whole = false;
+            break;
+        }
+    }
+    if !whole {
+        let mut above = 0u64;
+        for r in store.range(&after, &end) {
+            r?;
+            above += 1;
+        }
+        let Some(b) = total.checked_sub(above + 1) else {
+            return Ok(None);
+        };
+        below = b;
+    }
+    if below >= total {
+        return Ok(None);
+    }
+    Ok(Some(if descending { total - 1 - below } else { below }))
 }
 
 /// Like `walk`, within one prefix of a table.

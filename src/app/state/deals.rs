@@ -81,6 +81,7 @@ impl DealFilter {
             oldest_first: sort.oldest_first,
             anchor,
             limit,
+            place: false,
         }
     }
 

@@ -55,6 +55,9 @@ pub struct Table<T> {
     pub offset: usize,
     /// Position of `rows[0]` in the whole table (0 = first), when known.
     pub base: Option<u64>,
+    /// `base` is the place from before the data moved (a reload that could not count it):
+    /// the title marks it `~` until a window that knows it lands.
+    pub approx: bool,
     /// Rows in the whole table, when known.
     pub total: Option<u64>,
     pub more_before: bool,
@@ -80,6 +83,7 @@ impl<T> Default for Table<T> {
             selected: 0,
             offset: 0,
             base: None,
+            approx: false,
             total: None,
             more_before: false,
             more_after: false,
@@ -261,6 +265,7 @@ impl<T: RowId> Table<T> {
             Fetch::First => {
                 self.rows = w.rows;
                 self.base = Some(w.first_position.unwrap_or(0));
+                self.approx = false;
                 self.selected = 0;
                 self.offset = 0;
                 self.more_before = false;
@@ -270,6 +275,7 @@ impl<T: RowId> Table<T> {
             Fetch::Last => {
                 self.rows = w.rows;
                 self.base = w.first_position;
+                self.approx = false;
                 self.selected = self.rows.len().saturating_sub(1);
                 self.offset = self.selected.saturating_sub(view_rows.saturating_sub(1));
                 self.more_before = w.more_before;
@@ -297,6 +303,7 @@ impl<T: RowId> Table<T> {
                 self.rows = rows;
                 self.selected += n;
                 self.offset += n;
+                self.approx &= w.first_position.is_none();
                 self.base = match (self.base, w.first_position) {
                     (_, Some(p)) => Some(p),
                     (Some(b), None) => b.checked_sub(n as u64),
@@ -324,8 +331,13 @@ impl<T: RowId> Table<T> {
                 self.rows = w.rows;
                 if let Some(p) = w.first_position {
                     self.base = Some(p);
+                    self.approx = false;
                 } else if from_top {
                     self.base = Some(0);
+                    self.approx = false;
+                } else {
+                    // Rows may have moved above the window: the old place is a guess.
+                    self.approx = self.base.is_some();
                 }
                 self.more_after = w.more_after;
                 self.more_before = if from_top { false } else { w.more_before };
@@ -618,6 +630,36 @@ mod tests {
         assert_eq!(t.selected_id(), Some(2_000));
         assert_eq!(t.position(), Some(2_000));
         assert!(t.rows.len() <= MAX_ROWS);
+    }
+
+    #[test]
+    fn a_reload_that_does_not_know_its_place_marks_the_old_one_until_one_that_does() {
+        let s = Store(1_000);
+        let mut t = Table::default();
+        settle(&mut t, &s, Some(Fetch::First));
+        let f = t.step(850, 40);
+        settle(&mut t, &s, f);
+        assert_eq!((t.position(), t.approx), (Some(851), false));
+        // The data moved; the store could not count the place (a filtered order).
+        let g = t.begin(Fetch::Reload);
+        let mut w = s.read(&t, Fetch::Reload);
+        w.first_position = None;
+        t.accept(g, Fetch::Reload, w, 40);
+        assert_eq!((t.position(), t.approx), (Some(851), true));
+        let title = crate::views::widgets::position_title("Deals", &t, &[]);
+        assert_eq!(title, " Deals ~851 / 1,000 ");
+        // Reading on keeps the mark; a window that knows its place clears it.
+        let g = t.begin(Fetch::After);
+        let mut w = s.read(&t, Fetch::After);
+        w.first_position = None;
+        t.accept(g, Fetch::After, w, 40);
+        assert!(t.approx);
+        let g = t.begin(Fetch::Reload);
+        let w = s.read(&t, Fetch::Reload);
+        t.accept(g, Fetch::Reload, w, 40);
+        assert_eq!((t.position(), t.approx), (Some(851), false));
+        let title = crate::views::widgets::position_title("Deals", &t, &[]);
+        assert_eq!(title, " Deals 851 / 1,000 ");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The `queries` scenario (SPEC 8): on a store of `--members` members and `--deals` deals
 //! (default 1M / 10M; seeded on first use and reused with `--data DIR`), the medians of a
 //! member history page, one merchant-month settlement (per 10k deals in it), a member list
-//! page and a name search.
+//! page and a name search; then the staff reports, and the first segmentation after opening
+//! with no saved member records (`--full-reads N` times, default 3: it reads every member's).
 
 use std::time::Instant;
 
@@ -85,6 +86,15 @@ fn time_ms<T>(f: impl FnOnce() -> T) -> (f64, T) {
     let t = Instant::now();
     let r = f();
     (t.elapsed().as_secs_f64() * 1000.0, r)
+}
+
+/// CPU time of this process so far (user and system, every thread), milliseconds.
+fn cpu_ms() -> f64 {
+    // SAFETY: getrusage fills the struct it is given; nothing else is touched.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    ms(u.ru_utime) + ms(u.ru_stime)
 }
 
 pub fn run(opts: &Opts) -> Result<(), String> {
@@ -261,6 +271,87 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         reports.insert(
             "counters_bytes_per_deal".into(),
             (bytes as f64 / n as f64).into(),
+        );
+    }
+    // The exact place of a window's first row: counted on request (a console reload in
+    // the balance order; from the middle, the longest count: half the index), and in the
+    // date order (from the ids and the back-dated deals, always).
+    use onepoint::domain::{Anchor, DealId, DealOrder, DealWindow, MemberOrder, MemberWindow};
+    if let Some(m) = core
+        .members_by_ids(&[MemberId(info.members / 2 + 1)])
+        .map_err(e)?
+        .first()
+    {
+        for place in [false, true] {
+            let q = MemberWindow {
+                order: MemberOrder::Balance,
+                descending: true,
+                anchor: Anchor::From(MemberOrder::Balance.key_of(m)),
+                limit: 120,
+                place,
+                ..Default::default()
+            };
+            let mut t = Vec::new();
+            for _ in 0..5 {
+                let (ms, r) = time_ms(|| core.member_window(&q));
+                r.map_err(e)?;
+                t.push(ms);
+            }
+            let name = if place { "counted" } else { "not_counted" };
+            reports.insert(
+                format!("balance_window_mid_{name}_ms_p50"),
+                median(t).into(),
+            );
+        }
+    }
+    for order in [DealOrder::Id, DealOrder::Date] {
+        let q = DealWindow {
+            order,
+            anchor: Anchor::From(DealId(info.deals / 2 + 1)),
+            limit: 120,
+            ..Default::default()
+        };
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            let (ms, r) = time_ms(|| core.deal_window(&q));
+            r.map_err(e)?;
+            t.push(ms);
+        }
+        let name = format!("{order:?}").to_lowercase();
+        reports.insert(
+            format!("deal_window_mid_by_{name}_ms_p50"),
+            median(t).into(),
+        );
+    }
+    // The first segmentation with no usable `members.rfm` (a new store, or too many events
+    // since it) reads every member's record: timed after reopening the store with the file
+    // removed, `--full-reads` times (default 3).
+    let dir = core.dir().to_path_buf();
+    drop(core);
+    // The process's CPU time beside the wall time: on this shared machine the wall time
+    // mostly tells how busy the other processes keep the two cores.
+    let (mut full, mut full_cpu) = (Vec::new(), Vec::new());
+    for _ in 0..opts.num("full-reads", 3)? {
+        let _ = std::fs::remove_file(onepoint::domain::reports::snapshot::path(&dir));
+        let core = Core::open(&dir, CoreOptions::default()).map_err(|e| e.to_string())?;
+        let cpu = cpu_ms();
+        let (ms, r) = time_ms(|| core.report(&ReportQuery::new(ReportKind::Segments)));
+        r.map_err(e)?;
+        full_cpu.push(cpu_ms() - cpu);
+        full.push(ms);
+    }
+    if !full.is_empty() {
+        reports.insert(
+            "report_segments_full_read_ms_runs".into(),
+            full.clone().into(),
+        );
+        reports.insert(
+            "report_segments_full_read_ms_p50".into(),
+            median(full).into(),
+        );
+        reports.insert(
+            "report_segments_full_read_cpu_ms_p50".into(),
+            median(full_cpu).into(),
         );
     }
     reports.insert("budget_report_ms".into(), 200.into());

@@ -93,6 +93,8 @@ pub fn position_title<T: crate::app::state::table::RowId>(
     use crate::views::format::thousands;
     let total = table.known_total();
     let place = match (table.position(), total) {
+        // `~`: the place from before the data moved, until the store has counted it.
+        (Some(p), Some(n)) if table.approx => format!("~{} / {}", thousands(p), thousands(n)),
         (Some(p), Some(n)) => format!("{} / {}", thousands(p), thousands(n)),
         (Some(p), None) => format!("{} / {}+", thousands(p), thousands(p.max(1))),
         (None, Some(n)) if table.rows.is_empty() => format!("0 / {}", thousands(n)),
