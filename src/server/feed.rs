@@ -69,8 +69,8 @@ pub struct Pacing {
 impl Default for Pacing {
     fn default() -> Pacing {
         Pacing {
-            poll_linger: Duration::from_millis(200),
-            sse_tick: Duration::from_millis(50),
+            poll_linger: Duration::from_millis(250),
+            sse_tick: Duration::from_millis(100),
         }
     }
 }

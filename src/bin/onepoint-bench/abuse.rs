@@ -39,6 +39,23 @@ fn rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system) a process has used so far (Linux `/proc`): unlike latency,
+/// barely moved by what else runs on the machine.
+fn cpu_s(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // SAFETY: sysconf only reads a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    f.iter().sum::<f64>() / hz.max(1.0)
+}
+
 /// The machine's 1-minute load average: the figures mean little on a machine already busy.
 fn loadavg() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -409,8 +426,11 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             })
         };
         let t_attack = Instant::now();
+        let (server_cpu0, bench_cpu0) = (cpu_s(&pid.to_string()), cpu_s("self"));
         let mut attack_lat = behave(&client, &base, samples, members).await?;
         let attack_s = t_attack.elapsed().as_secs_f64();
+        let server_cpu = cpu_s(&pid.to_string()) - server_cpu0;
+        let bench_cpu = cpu_s("self") - bench_cpu0;
         let sse_bytes = c.sse_bytes.load(Ordering::Relaxed);
         let sse_events = c.sse_events.load(Ordering::Relaxed);
         let sse_reads = c.sse_reads.load(Ordering::Relaxed);
@@ -458,6 +478,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             "sse_out_of_order": c.sse_out_of_order.load(Ordering::Relaxed),
             "long_polls_answered": polls,
             "long_polls_per_s": polls as f64 / attack_s,
+            "server_cpu_cores_under_attack": server_cpu / attack_s,
+            "bench_cpu_cores_under_attack": bench_cpu / attack_s,
             "attacker_reconnects": reconnects,
             "rss_start_mb": rss_start,
             "rss_peak_mb": rss_peak,
