@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod ledger;
+mod migrate;
 pub mod model;
 pub mod money;
 pub mod query;

@@ -55,7 +55,7 @@ pub const SCHEMA: &[u8] = b"Cschema";
 /// The business time zone, seconds east of UTC (i32, big-endian), fixed at creation.
 pub const ZONE: &[u8] = b"Czone";
 /// Version 2 added the `Q` settlement totals; version 3 stores events in binary (a deal
-/// event points at its deal) and `V`, `X` as keys only (see `core::migrate`).
+/// event points at its deal) and `V`, `X` as keys only (see `migrate::migrate`).
 pub const SCHEMA_VERSION: u64 = 3;
 pub const BILLING: u8 = b'G';
 pub const BILLING_MONTH: u8 = b'H';
