@@ -5,42 +5,15 @@
 
 mod support;
 
+use support::cli;
+
 use std::path::Path;
-use std::process::{Command as Proc, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use onepoint::domain::{
     Amount, Clock, Command, DealId, DealRequest, IdemKey, Keyed, MemberId, MerchantId, Outcome,
 };
-
-const BIN: &str = env!("CARGO_BIN_EXE_onepoint");
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cli(data: &Path, args: &[&str]) -> Run {
-    let out = Proc::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("ONEPOINT_CONFIG", data.with_extension("no-config.toml"))
-        .env_remove("ONEPOINT_DATA")
-        .env_remove("ONEPOINT_TOKEN")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run onepoint");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn info(data: &Path) -> serde_json::Value {
     let r = cli(data, &["--json", "info"]);

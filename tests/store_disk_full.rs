@@ -8,6 +8,8 @@
 mod serve_process;
 mod support;
 
+use support::{Run, cli};
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -85,33 +87,6 @@ fn small_disk(megabytes: u64) -> Option<SmallDisk> {
             eprintln!("skipped: no small filesystem could be mounted (needs root): {why}");
             None
         }
-    }
-}
-
-/// What one run of the binary printed and how it ended.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cli(data: &Path, args: &[&str]) -> Run {
-    let out = Proc::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("ONEPOINT_CONFIG", data.with_extension("no-config.toml"))
-        .env_remove("ONEPOINT_DATA")
-        .env_remove("ONEPOINT_TOKEN")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run onepoint");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

@@ -135,3 +135,30 @@ pub fn join_many(core: &Core, n: usize) {
         r.unwrap();
     }
 }
+
+/// What one run of the binary printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn cli(data: &std::path::Path, args: &[&str]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onepoint"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("ONEPOINT_CONFIG", data.with_extension("no-config.toml"))
+        .env_remove("ONEPOINT_DATA")
+        .env_remove("ONEPOINT_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run onepoint");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
