@@ -21,11 +21,11 @@ use std::iter::Peekable;
 use super::calendar::Millis;
 use super::error::Error;
 use super::error::Result;
+use super::index_walk::walk_within;
 use super::model::Deal;
 use super::schema::{BACKDATED, DEAL, decode, key1, read_u64};
 use super::sort_index::{backdated_key, backdated_of, run_key};
 use super::store::Store;
-use super::window::walk_within;
 
 /// A deal's place in the date order.
 pub type DateKey = (Millis, u64);

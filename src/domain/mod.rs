@@ -12,6 +12,7 @@ mod deal_dates;
 pub mod error;
 pub mod event;
 pub mod ids;
+mod index_walk;
 pub mod ledger;
 mod migrate;
 pub mod model;

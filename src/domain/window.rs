@@ -16,6 +16,7 @@ use super::calendar::Month;
 use super::core::Core;
 use super::error::{Error, Result};
 use super::ids::{DealId, MemberId, MerchantId};
+use super::index_walk::{place_in, walk, walk_within};
 use super::ledger::{account_of, deal_of, member_of};
 use super::model::{
     BillingPreview, Deal, DealStatus, DealType, Member, MemberStatus, MemberView, MerchantSummary,
@@ -27,8 +28,7 @@ use super::schema::{
     VIEW, VIEW_MERCHANT, balance_key, decode, key1, key2, name_key, read_u64,
 };
 use super::sort_index::{activity_key, activity_member, deal_points_deal, deal_points_key};
-use super::store::{Store, Val};
-use super::tx::prefix_end;
+use super::store::Store;
 
 /// Where a window starts, in the view's order.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -186,14 +186,6 @@ pub fn is_phone_query(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')' | '.'))
-}
-
-type Entries = Box<dyn Iterator<Item = Result<(Val, Val)>>>;
-
-/// Index entries under `tag`, walked up (`ascending`) or down from `from` (inclusive or not),
-/// or from the end when `from` is `None`.
-fn walk(store: &Store, tag: u8, from: Option<(Vec<u8>, bool)>, ascending: bool) -> Entries {
-    walk_within(store, &[tag], from, ascending)
 }
 
 /// How an anchor reads an index whose natural order is ascending: from where, which way,
@@ -574,77 +566,6 @@ impl Core {
                 })
             })
             .collect()
-    }
-}
-
-/// The place (from 0, in view order) of the entry `key` of the index `tag`, which holds one
-/// entry per row of a table of `total` rows: the entries below it are counted, or the ones
-/// above it when that is the shorter walk (half the index at most). `None` when the index
-/// disagrees with the total (rows added since it was read): the place is not known.
-fn place_in(
-    store: &Store,
-    tag: u8,
-    key: &[u8],
-    total: u64,
-    descending: bool,
-) -> Result<Option<u64>> {
-    let start = [tag];
-    let end = prefix_end(&start);
-    let mut after = key.to_vec();
-    after.push(0);
-    // Count from the low end, stopping at half; past that, count from the high end.
-    let mut below = 0u64;
-    let mut whole = true;
-    for r in store.range(&start, key) {
-        r?;
-        below += 1;
-        if below > total / 2 {
-            whole = false;
-            break;
-        }
-    }
-    if !whole {
-        let mut above = 0u64;
-        for r in store.range(&after, &end) {
-            r?;
-            above += 1;
-        }
-        let Some(b) = total.checked_sub(above + 1) else {
-            return Ok(None);
-        };
-        below = b;
-    }
-    if below >= total {
-        return Ok(None);
-    }
-    Ok(Some(if descending { total - 1 - below } else { below }))
-}
-
-/// Like `walk`, within one prefix of a table.
-pub(super) fn walk_within(
-    store: &Store,
-    prefix: &[u8],
-    from: Option<(Vec<u8>, bool)>,
-    ascending: bool,
-) -> Entries {
-    let start = prefix.to_vec();
-    let end = prefix_end(prefix);
-    let clamp = |k: Vec<u8>| k.max(start.clone()).min(end.clone());
-    match (from, ascending) {
-        (None, true) => Box::new(store.range(&start, &end)),
-        (None, false) => Box::new(store.range(&start, &end).rev()),
-        (Some((mut k, inclusive)), true) => {
-            if !inclusive {
-                k.push(0);
-            }
-            Box::new(store.range(&clamp(k), &end))
-        }
-        (Some((mut k, inclusive)), false) => {
-            if inclusive {
-                k.push(0);
-            }
-            Box::new(store.range(&start, &clamp(k)).rev())
-        }
     }
 }
 
