@@ -4,14 +4,15 @@
 
 mod support;
 
+use support::keyed_save;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command as Proc, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use onepoint::domain::{
-    Amount, Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId, MerchantId, Outcome,
-    Points,
+    Clock, Command, DealId, DealRequest, DealStatus, Keyed, MemberId, MerchantId, Outcome, Points,
 };
 use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
@@ -335,18 +336,6 @@ fn open_faulty(
         },
     )
     .unwrap()
-}
-
-fn keyed_save(key: &str, member: u64, amount: u64) -> Keyed {
-    Keyed::new(
-        Command::Deal(DealRequest::Save {
-            member: MemberId(member),
-            merchant: MerchantId(1),
-            amount: Amount(amount),
-            date: None,
-        }),
-        Some(onepoint::domain::IdemKey(key.into())),
-    )
 }
 
 #[test]

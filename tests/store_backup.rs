@@ -5,15 +5,13 @@
 
 mod support;
 
-use support::cli;
+use support::{cli, keyed_save};
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use onepoint::domain::{
-    Amount, Clock, Command, DealId, DealRequest, IdemKey, Keyed, MemberId, MerchantId, Outcome,
-};
+use onepoint::domain::{Clock, DealId, Outcome};
 
 fn info(data: &Path) -> serde_json::Value {
     let r = cli(data, &["--json", "info"]);
@@ -120,18 +118,6 @@ fn a_backup_into_a_folder_that_is_not_empty_or_inside_the_store_is_refused_copyi
     assert_eq!(std::fs::read(busy.join("keep.txt")).unwrap(), b"mine");
 }
 
-fn save(key: &str, member: u64, amount: u64) -> Keyed {
-    Keyed::new(
-        Command::Deal(DealRequest::Save {
-            member: MemberId(member),
-            merchant: MerchantId(1),
-            amount: Amount(amount),
-            date: None,
-        }),
-        Some(IdemKey(key.into())),
-    )
-}
-
 #[test]
 fn a_backup_taken_while_writers_write_holds_every_earlier_write_and_a_gap_free_prefix() {
     let tmp = tempfile::tempdir().unwrap();
@@ -148,7 +134,7 @@ fn a_backup_taken_while_writers_write_holds_every_earlier_write_and_a_gap_free_p
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) || n < 50 {
                     let batch = (0..10)
-                        .map(|i| save(&format!("w{w}-{n}-{i}"), 1 + (n + i) % 40, 1_000 + n))
+                        .map(|i| keyed_save(&format!("w{w}-{n}-{i}"), 1 + (n + i) % 40, 1_000 + n))
                         .collect();
                     for r in core.execute(batch) {
                         assert!(matches!(r, Ok(Outcome::Deal(_))), "{r:?}");

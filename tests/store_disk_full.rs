@@ -8,7 +8,7 @@
 mod serve_process;
 mod support;
 
-use support::{Run, cli};
+use support::{Run, cli, keyed_save};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,9 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Proc, Stdio};
 
 use onepoint::domain::core::Core;
-use onepoint::domain::{
-    Amount, Clock, Command, DealRequest, IdemKey, Keyed, MemberId, MerchantId, Outcome,
-};
+use onepoint::domain::{Clock, Keyed, MemberId, Outcome};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onepoint");
 
@@ -137,18 +135,6 @@ fn open(dir: &Path) -> Core {
     support::open(dir, &Clock::fixed(support::NOW_MS))
 }
 
-fn save(key: &str, member: u64, amount: u64) -> Keyed {
-    Keyed::new(
-        Command::Deal(DealRequest::Save {
-            member: MemberId(member),
-            merchant: MerchantId(1),
-            amount: Amount(amount),
-            date: None,
-        }),
-        Some(IdemKey(key.into())),
-    )
-}
-
 /// The amount the writing loop gave key `k{n}`.
 fn first_amount(key: &str) -> u64 {
     1_000 + key[1..].parse::<u64>().unwrap()
@@ -182,7 +168,7 @@ fn a_full_disk_refuses_writes_clearly_loses_no_ack_and_opens_normally_once_freed
     let mut n = 0u64;
     'writing: for _ in 0..20_000 {
         let batch: Vec<Keyed> = (0..25)
-            .map(|i| save(&format!("k{}", n + i), 1 + (n + i) % MEMBERS, 1_000 + n + i))
+            .map(|i| keyed_save(&format!("k{}", n + i), 1 + (n + i) % MEMBERS, 1_000 + n + i))
             .collect();
         let keys: Vec<String> = (0..25).map(|i| format!("k{}", n + i)).collect();
         n += 25;
@@ -209,7 +195,7 @@ fn a_full_disk_refuses_writes_clearly_loses_no_ack_and_opens_normally_once_freed
     );
     // Later writes are refused too, while the disk stays full.
     let later = core
-        .execute(vec![save("later", 1, 5_000)])
+        .execute(vec![keyed_save("later", 1, 5_000)])
         .pop()
         .unwrap()
         .unwrap_err()
@@ -275,7 +261,7 @@ fn a_full_disk_refuses_writes_clearly_loses_no_ack_and_opens_normally_once_freed
     // Retried with its key, an acknowledged write answers what it answered before.
     let (key, first) = &acked[acked.len() / 2];
     match core
-        .execute(vec![save(key, first.member_id.0, first_amount(key))])
+        .execute(vec![keyed_save(key, first.member_id.0, first_amount(key))])
         .pop()
         .unwrap()
         .unwrap()
@@ -285,7 +271,7 @@ fn a_full_disk_refuses_writes_clearly_loses_no_ack_and_opens_normally_once_freed
     }
     let deals = core.info().unwrap().deals;
     assert!(deals >= acked.len() as u64, "{deals} < {}", acked.len());
-    core.execute(vec![save("after", 2, 7_000)])
+    core.execute(vec![keyed_save("after", 2, 7_000)])
         .pop()
         .unwrap()
         .unwrap();
@@ -337,7 +323,10 @@ fn write_until_refused(
             .map(|i| (format!("k{i}"), 1 + i % members, 1_000 + i))
             .collect();
         *n += 25;
-        let batch = specs.iter().map(|(k, m, a)| save(k, *m, *a)).collect();
+        let batch = specs
+            .iter()
+            .map(|(k, m, a)| keyed_save(k, *m, *a))
+            .collect();
         let mut refusal = None;
         for ((key, ..), r) in specs.iter().zip(core.execute(batch)) {
             match r {
@@ -417,7 +406,10 @@ fn writes_refused_on_a_full_disk_resume_on_the_same_open_store_once_space_is_fre
         let deals = core.info().unwrap().deals;
         // Refused again while the disk stays full; nothing of it becomes visible.
         let full = format!("full{round}");
-        let later = core.execute(vec![save(&full, 1, 5_000)]).pop().unwrap();
+        let later = core
+            .execute(vec![keyed_save(&full, 1, 5_000)])
+            .pop()
+            .unwrap();
         let later = later.unwrap_err().to_string();
         assert!(says_disk_full(&later), "{later}");
         assert_eq!(
@@ -429,7 +421,11 @@ fn writes_refused_on_a_full_disk_resume_on_the_same_open_store_once_space_is_fre
         // The very next write is taken. A refused batch the log had made durable before
         // sled failed is completed first (as a reopen would), so the id is past those.
         let key = format!("resumed{round}");
-        let d = match core.execute(vec![save(&key, 2, 7_000)]).pop().unwrap() {
+        let d = match core
+            .execute(vec![keyed_save(&key, 2, 7_000)])
+            .pop()
+            .unwrap()
+        {
             Ok(Outcome::Deal(d)) => d,
             r => panic!("round {round}: the first write after space was freed: {r:?}"),
         };
@@ -439,12 +435,12 @@ fn writes_refused_on_a_full_disk_resume_on_the_same_open_store_once_space_is_fre
         // The refused writes, retried with their keys, are each taken once: every deal
         // in the store is one key's.
         for (key, m, a) in refused.into_iter().chain([(full, 1, 5_000)]) {
-            let r = core.execute(vec![save(&key, m, a)]).pop().unwrap();
+            let r = core.execute(vec![keyed_save(&key, m, a)]).pop().unwrap();
             let d = match r {
                 Ok(Outcome::Deal(d)) => d,
                 r => panic!("{key}: {r:?}"),
             };
-            let again = core.execute(vec![save(&key, m, a)]).pop().unwrap();
+            let again = core.execute(vec![keyed_save(&key, m, a)]).pop().unwrap();
             assert_eq!(again, Ok(Outcome::Deal(d.clone())), "{key}");
             acked.push((key, d));
         }
@@ -606,12 +602,18 @@ fn a_log_sync_refused_for_a_full_disk_is_retried_by_the_next_write_without_a_reo
     let tmp = tempfile::tempdir().unwrap();
     let (core, faults) = open_faulty(tmp.path());
     support::join_many(&core, 3);
-    let first = core.execute(vec![save("first", 1, 10_000)]).pop().unwrap();
+    let first = core
+        .execute(vec![keyed_save("first", 1, 10_000)])
+        .pop()
+        .unwrap();
     let first = first.unwrap();
     let before = core.info().unwrap();
     faults.fail_syncs_after(0);
     for key in ["lost", "lost-again"] {
-        let e = core.execute(vec![save(key, 2, 20_000)]).pop().unwrap();
+        let e = core
+            .execute(vec![keyed_save(key, 2, 20_000)])
+            .pop()
+            .unwrap();
         let e = e.unwrap_err().to_string();
         assert!(says_disk_full(&e) && e.contains("fsync"), "{e}");
     }
@@ -620,13 +622,19 @@ fn a_log_sync_refused_for_a_full_disk_is_retried_by_the_next_write_without_a_reo
     // The fault gone (space freed), the next write on the same store is taken, with the
     // next id; the earlier one is unchanged.
     faults.fail_syncs_after(-1);
-    let d = match core.execute(vec![save("lost", 2, 20_000)]).pop().unwrap() {
+    let d = match core
+        .execute(vec![keyed_save("lost", 2, 20_000)])
+        .pop()
+        .unwrap()
+    {
         Ok(Outcome::Deal(d)) => d,
         r => panic!("{r:?}"),
     };
     assert_eq!(d.id.0, before.deals + 1);
     assert_eq!(
-        core.execute(vec![save("first", 1, 10_000)]).pop().unwrap(),
+        core.execute(vec![keyed_save("first", 1, 10_000)])
+            .pop()
+            .unwrap(),
         Ok(first)
     );
     assert_eq!(core.info().unwrap().deals, before.deals + 1);
@@ -644,18 +652,25 @@ fn an_apply_refused_for_a_full_disk_is_completed_from_the_log_without_a_reopen()
     support::join_many(&core, 50);
     let batch = || -> Vec<Keyed> {
         (0..300)
-            .map(|i| save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
+            .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
             .collect()
     };
     // Many chunks in one group; the third fails to apply after the group was logged.
     faults.fail_applies_after(2);
     assert!(core.execute(batch()).iter().all(|r| r.is_err()));
-    let e = core.execute(vec![save("after", 1, 1_000)]).pop().unwrap();
+    let e = core
+        .execute(vec![keyed_save("after", 1, 1_000)])
+        .pop()
+        .unwrap();
     let e = e.unwrap_err().to_string();
     assert!(says_disk_full(&e), "{e}");
     // Space freed: the next write applies the rest of the logged group first.
     faults.fail_applies_after(-1);
-    let after = match core.execute(vec![save("after", 1, 1_000)]).pop().unwrap() {
+    let after = match core
+        .execute(vec![keyed_save("after", 1, 1_000)])
+        .pop()
+        .unwrap()
+    {
         Ok(Outcome::Deal(d)) => d,
         r => panic!("{r:?}"),
     };
@@ -810,7 +825,7 @@ fn store_with_a_log_tail(tmp: &Path) -> (PathBuf, PathBuf) {
     support::join_many(&core, 50);
     faults.fail_applies_after(0);
     let batch = (0..300)
-        .map(|i| save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
+        .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
         .collect();
     assert!(core.execute(batch).iter().all(|r| r.is_err()));
     drop(core);

@@ -117,6 +117,19 @@ impl Fixture {
     }
 }
 
+/// A save at merchant 1 under the idempotency key `key` (the durability tests' write).
+pub fn keyed_save(key: &str, member: u64, amount: u64) -> Keyed {
+    Keyed::new(
+        Command::Deal(DealRequest::Save {
+            member: MemberId(member),
+            merchant: MerchantId(1),
+            amount: Amount(amount),
+            date: None,
+        }),
+        Some(IdemKey(key.into())),
+    )
+}
+
 /// Joins `n` members named `member 0`, `member 1`... in one batch.
 pub fn join_many(core: &Core, n: usize) {
     let batch = (0..n)
