@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{cli, keyed_save};
+use support::{cli, files, keyed_save};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,24 +18,6 @@ fn info(data: &Path) -> serde_json::Value {
     assert_eq!(r.code, 0, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     serde_json::json!({"members": v["members"], "deals": v["deals"], "events": v["events"], "billings": v["billings"]})
-}
-
-/// The names and bytes of every file under `dir`.
-fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -92,7 +74,7 @@ fn a_backup_into_a_folder_that_is_not_empty_or_inside_the_store_is_refused_copyi
     std::fs::write(busy.join("keep.txt"), b"mine").unwrap();
     let inside = data.join("backup");
     for (dest, says) in [(&busy, "is not empty"), (&inside, "is inside the store")] {
-        let before = listing(tmp.path());
+        let before = files(tmp.path());
         let r = cli(&data, &["backup", dest.to_str().unwrap()]);
         assert!(r.code != 0 && r.code != 101, "{r:?}");
         let line = r.stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
@@ -100,12 +82,12 @@ fn a_backup_into_a_folder_that_is_not_empty_or_inside_the_store_is_refused_copyi
             line.contains(&dest.display().to_string()) && line.contains(says),
             "{line}"
         );
-        let after = listing(tmp.path());
-        let names = |l: &[(String, Vec<u8>)]| -> Vec<String> {
-            l.iter()
-                .map(|(n, _)| n.clone())
+        let after = files(tmp.path());
+        let names = |l: &std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| -> Vec<String> {
+            l.keys()
+                .map(|n| n.display().to_string())
                 // Opening the store may write a sled snapshot in it: only the rest counts.
-                .filter(|n| !n.contains("/store/sled/") && !n.ends_with("onepoint.lock"))
+                .filter(|n| !n.contains("/store/sled/"))
                 .collect()
         };
         assert_eq!(

@@ -8,7 +8,7 @@
 mod serve_process;
 mod support;
 
-use support::{Run, cli, keyed_save};
+use support::{Run, cli, files, keyed_save};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -100,24 +100,6 @@ fn refused(r: &Run) -> String {
         .collect();
     assert_eq!(lines.len(), 1, "one error line in {r:?}");
     lines[0].to_string()
-}
-
-/// Every file under `dir` and its bytes, except the lock file (it holds the pid of the
-/// last process that opened the store).
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.file_name().is_some_and(|n| n != "onepoint.lock") {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 /// Writes `path` until the filesystem refuses, and returns its length.
@@ -737,32 +719,16 @@ fn a_database_file_with_bytes_flipped_in_its_middle_is_a_clear_error_never_a_pan
     let mut refused_open = 0;
     let mut refused_check = 0;
     for at in (100..db_len).step_by(db_len / 24) {
-        let bad = tmp.path().join("bad");
-        let _ = std::fs::remove_dir_all(&bad);
-        copy_dir(&good, &bad);
-        flip(&bad.join("sled").join("db"), at, 64);
-        for args in [&["info"][..], &["check"][..]] {
-            let r = cli(&bad, args);
-            if r.code == 0 {
-                continue;
-            }
-            let e = refused(&r);
-            assert!(
-                e.contains(&sled_dir.display().to_string())
-                    && e.contains("damaged")
-                    && e.contains("restore the store from a backup"),
-                "{args:?} with bytes {at}.. flipped: the error names the file and what to do: {e}"
-            );
-            if args[0] == "info" {
-                refused_open += 1;
-            } else {
-                refused_check += 1;
-            }
-        }
-        // Damage sled did not see (in space it no longer uses) changed nothing readable.
-        if let Some(c) = counts(&bad) {
-            assert_eq!(c, expected, "bytes {at}.. flipped");
-        }
+        let (open, check) = refusals_of_a_damaged_copy(
+            &good,
+            &tmp.path().join("bad"),
+            |db| flip(db, at, 64),
+            (&sled_dir, "restore the store from a backup"),
+            &expected,
+            &format!("bytes {at}.. flipped"),
+        );
+        refused_open += open;
+        refused_check += check;
     }
     assert!(
         refused_check > 0,
@@ -902,6 +868,47 @@ fn a_last_log_record_cut_or_damaged_is_cut_with_a_warning_naming_the_file_and_th
     }
 }
 
+/// Copies the store `good` to `bad`, damages the copy's sled `db` with `damage`, and runs
+/// `info` and `check` on it: each either succeeds or is refused with one error line naming
+/// `names.0`, saying "damaged" and `names.1`; a store that still opens reads the counts of
+/// `good`. Returns how many opens (`info`) and checks were refused.
+fn refusals_of_a_damaged_copy(
+    good: &Path,
+    bad: &Path,
+    damage: impl Fn(&Path),
+    names: (&Path, &str),
+    expected: &(u64, u64, u64),
+    what: &str,
+) -> (usize, usize) {
+    let _ = std::fs::remove_dir_all(bad);
+    copy_dir(good, bad);
+    damage(&bad.join("sled").join("db"));
+    let (mut open, mut check) = (0, 0);
+    for args in [&["info"][..], &["check"][..]] {
+        let r = cli(bad, args);
+        if r.code == 0 {
+            continue;
+        }
+        let e = refused(&r);
+        assert!(
+            e.contains(&names.0.display().to_string())
+                && e.contains("damaged")
+                && e.contains(names.1),
+            "{args:?} with {what}: the error names the file and what to do: {e}"
+        );
+        if args[0] == "info" {
+            open += 1;
+        } else {
+            check += 1;
+        }
+    }
+    // Damage sled did not see (in space it no longer uses) changed nothing readable.
+    if let Some(c) = counts(bad) {
+        assert_eq!(&c, expected, "{what}");
+    }
+    (open, check)
+}
+
 #[test]
 fn a_truncated_database_file_is_one_clear_error_line_from_the_binary_never_a_panic() {
     let tmp = tempfile::tempdir().unwrap();
@@ -914,31 +921,18 @@ fn a_truncated_database_file_is_one_clear_error_line_from_the_binary_never_a_pan
     let mut refused_opens = 0;
     for cut in [len * 3 / 4, len / 2, len / 4, 4096, 9, 0] {
         let bad = tmp.path().join("bad");
-        let _ = std::fs::remove_dir_all(&bad);
-        copy_dir(&good, &bad);
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(bad.join("sled").join("db"))
-            .unwrap();
-        f.set_len(cut).unwrap();
-        drop(f);
-        for args in [&["info"][..], &["check"][..]] {
-            let r = cli(&bad, args);
-            if r.code == 0 {
-                continue;
-            }
-            let e = refused(&r);
-            assert!(
-                e.contains(&bad.display().to_string())
-                    && e.contains("damaged")
-                    && e.contains("from a backup"),
-                "{args:?} with the database cut at {cut}: {e}"
-            );
-            refused_opens += usize::from(args[0] == "info");
-        }
-        if let Some(c) = counts(&bad) {
-            assert_eq!(c, expected, "cut at {cut}");
-        }
+        let (open, _) = refusals_of_a_damaged_copy(
+            &good,
+            &bad,
+            |db| {
+                let f = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+                f.set_len(cut).unwrap();
+            },
+            (&bad, "from a backup"),
+            &expected,
+            &format!("the database cut at {cut}"),
+        );
+        refused_opens += open;
     }
     assert!(refused_opens > 0, "some cut must be refused");
 }
