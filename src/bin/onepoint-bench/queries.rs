@@ -88,6 +88,17 @@ fn time_ms<T>(f: impl FnOnce() -> T) -> (f64, T) {
     (t.elapsed().as_secs_f64() * 1000.0, r)
 }
 
+/// The median of `n` timed calls of `f`, milliseconds; the first error ends it.
+fn p50_ms<T>(n: usize, f: impl Fn() -> onepoint::domain::Result<T>) -> Result<f64, String> {
+    let mut t = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (ms, r) = time_ms(&f);
+        r.map_err(|e| e.to_string())?;
+        t.push(ms);
+    }
+    Ok(median(t))
+}
+
 /// CPU time of this process so far (user and system, every thread), milliseconds.
 fn cpu_ms() -> f64 {
     // SAFETY: getrusage fills the struct it is given; nothing else is touched.
@@ -187,13 +198,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     r.map_err(e)?;
     reports.insert("report_segments_first_scan_ms".into(), first_scan_ms.into());
     for (name, q) in &kinds {
-        let mut t = Vec::new();
-        for _ in 0..7 {
-            let (ms, r) = time_ms(|| core.report(q));
-            r.map_err(e)?;
-            t.push(ms);
-        }
-        reports.insert(format!("report_{name}_ms_p50"), median(t).into());
+        let p50 = p50_ms(7, || core.report(q))?;
+        reports.insert(format!("report_{name}_ms_p50"), p50.into());
     }
     let mut scans = Vec::new();
     for i in 0..5u64 {
@@ -250,14 +256,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             limit: 120,
             ..Default::default()
         };
-        let mut t = Vec::new();
-        for _ in 0..5 {
-            let (ms, r) = time_ms(|| core.member_window(&q));
-            r.map_err(e)?;
-            t.push(ms);
-        }
+        let p50 = p50_ms(5, || core.member_window(&q))?;
         let name = row.segment.replace(' ', "_");
-        reports.insert(format!("segment_window_{name}_ms_p50"), median(t).into());
+        reports.insert(format!("segment_window_{name}_ms_p50"), p50.into());
         reports.insert(format!("segment_{name}_members"), row.members.into());
     }
     // The write path's report counters: per deal, the time of the same hook the writer
@@ -291,17 +292,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                 place,
                 ..Default::default()
             };
-            let mut t = Vec::new();
-            for _ in 0..5 {
-                let (ms, r) = time_ms(|| core.member_window(&q));
-                r.map_err(e)?;
-                t.push(ms);
-            }
+            let p50 = p50_ms(5, || core.member_window(&q))?;
             let name = if place { "counted" } else { "not_counted" };
-            reports.insert(
-                format!("balance_window_mid_{name}_ms_p50"),
-                median(t).into(),
-            );
+            reports.insert(format!("balance_window_mid_{name}_ms_p50"), p50.into());
         }
     }
     for (order, place) in [
@@ -316,17 +309,12 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             place,
             ..Default::default()
         };
-        let mut t = Vec::new();
-        for _ in 0..5 {
-            let (ms, r) = time_ms(|| core.deal_window(&q));
-            r.map_err(e)?;
-            t.push(ms);
-        }
+        let p50 = p50_ms(5, || core.deal_window(&q))?;
         let name = format!("{order:?}").to_lowercase();
         let counted = if place { "_counted" } else { "" };
         reports.insert(
             format!("deal_window_mid_by_{name}{counted}_ms_p50"),
-            median(t).into(),
+            p50.into(),
         );
     }
     // The first segmentation with no usable `members.rfm` (a new store, or too many events
