@@ -112,6 +112,24 @@ fn in_order(date: Millis, mark: Option<Mark>) -> bool {
     mark.is_none_or(|m| date >= m.date)
 }
 
+/// Where a deal goes in the date order, given the mark before it (the write path and the
+/// build on open share it): dated at or after the mark, it becomes the mark (`Ok`);
+/// back-dated, it needs its `O` entry and extends the run after the mark's deal (`Err`:
+/// the entry's key, the run's key and the run's new last id).
+fn date_place(mark: Option<Mark>, d: &Deal) -> std::result::Result<Mark, [Vec<u8>; 3]> {
+    match mark {
+        Some(m) if !in_order(d.deal_date, mark) => Err([
+            backdated_key(d.deal_date, d.id.0),
+            run_key(m.deal),
+            d.id.0.to_be_bytes().to_vec(),
+        ]),
+        _ => Ok(Mark {
+            date: d.deal_date,
+            deal: d.id.0,
+        }),
+    }
+}
+
 /// A new member: no activity yet.
 pub fn on_join(tx: &mut Tx, member: u64) {
     tx.put_raw(activity_key(None, member), Vec::new());
@@ -130,18 +148,12 @@ pub fn on_account(tx: &mut Tx, member: u64, old: &Account, new: &Account) {
 pub fn on_deal(tx: &mut Tx, d: &Deal) -> Result<()> {
     tx.put_raw(deal_points_key(d.point, d.id.0), Vec::new());
     let mark = tx.get_raw(DATE_MARK)?.and_then(|v| decode_mark(&v));
-    match mark {
-        Some(m) if !in_order(d.deal_date, mark) => {
-            tx.put_raw(backdated_key(d.deal_date, d.id.0), Vec::new());
-            tx.put_raw(run_key(m.deal), d.id.0.to_be_bytes().to_vec());
+    match date_place(mark, d) {
+        Ok(m) => tx.put_raw(DATE_MARK.to_vec(), encode_mark(m)),
+        Err([entry, run, last]) => {
+            tx.put_raw(entry, Vec::new());
+            tx.put_raw(run, last);
         }
-        _ => tx.put_raw(
-            DATE_MARK.to_vec(),
-            encode_mark(Mark {
-                date: d.deal_date,
-                deal: d.id.0,
-            }),
-        ),
     }
     Ok(())
 }
@@ -189,16 +201,11 @@ pub fn ensure(store: &Store) -> Result<()> {
         if whole {
             set.put(&deal_points_key(d.point, d.id.0), &[]);
         }
-        match mark {
-            Some(m) if !in_order(d.deal_date, mark) => {
-                set.put(&backdated_key(d.deal_date, d.id.0), &[]);
-                set.put(&run_key(m.deal), &d.id.0.to_be_bytes());
-            }
-            _ => {
-                mark = Some(Mark {
-                    date: d.deal_date,
-                    deal: d.id.0,
-                })
+        match date_place(mark, &d) {
+            Ok(m) => mark = Some(m),
+            Err([entry, run, last]) => {
+                set.put(&entry, &[]);
+                set.put(&run, &last);
             }
         }
         flush(&mut set, false)?;
