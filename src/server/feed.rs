@@ -300,7 +300,7 @@ fn stream(st: AppState, after: u64) -> impl Stream<Item = std::result::Result<By
                 if let Some(frames) = tip.after(f.after) {
                     f.buffer.extend(frames.cloned());
                     f.after = tip.latest;
-                    let tick = f.st.sse_tick;
+                    let tick = f.st.feed.sse_tick;
                     f.rest_until = (!tick.is_zero()).then(|| tokio::time::Instant::now() + tick);
                     continue;
                 }
@@ -357,7 +357,7 @@ pub async fn wait(State(st): State<AppState>, Query(q): Query<HashMap<String, St
     let ms = p.count(&["timeoutMs"], 10_000, 0, MAX_WAIT_MS)?;
     let arrived = tokio::time::Instant::now();
     let deadline = arrived + Duration::from_millis(ms as u64);
-    let linger_until = arrived + st.poll_linger;
+    let linger_until = arrived + st.feed.poll_linger;
     let mut tip = st.latest.clone();
     let mut stop = st.shutdown.clone();
     let now = tokio::select! {

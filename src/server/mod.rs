@@ -127,8 +127,7 @@ pub fn router(
         shutdown,
         latest,
         feed_reads: Arc::new(tokio::sync::Semaphore::new(FEED_READ_SLOTS)),
-        poll_linger: cfg.feed.poll_linger,
-        sse_tick: cfg.feed.sse_tick,
+        feed: cfg.feed,
         base: base.into(),
         checking: Arc::new(AtomicBool::new(false)),
     };

@@ -31,10 +31,8 @@ pub struct AppState {
     /// Feed reads of the log waiting for a blocking thread: followers share a few, so a
     /// thousand of them never take the threads that answer everyone else.
     pub feed_reads: Arc<tokio::sync::Semaphore>,
-    /// How long a long poll with less than a page of new events waits for more.
-    pub poll_linger: std::time::Duration,
-    /// How long an event stream rests after sending frames from the tip.
-    pub sse_tick: std::time::Duration,
+    /// How long a long poll lingers and an event stream rests (`feed::Pacing`).
+    pub feed: super::feed::Pacing,
     /// Prefix of HAL links: the configured public URL, or empty (relative links).
     pub base: Arc<str>,
     /// Set while a `/check` runs: it never runs twice at once.
