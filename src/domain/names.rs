@@ -12,8 +12,9 @@
 //!
 //! A console or server starts loading the list on a thread when it opens the store
 //! (`Core::warm_names`): a search that comes while the file is read waits for it (a
-//! fraction of a second); one that comes while the list is built from the index reads the
-//! members' records instead (`Core::names` answers `None`), so it waits for no full scan.
+//! fraction of a second); one that comes while a large list is built from the index reads
+//! the members' records instead (`Core::names` answers `None`), so it waits for no full
+//! scan.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,9 +34,10 @@ use super::store::Store;
 
 const MAGIC: &[u8; 8] = b"OPNAMES\x01";
 
-/// Members read from their records after the saved list's end while a search waits: past
-/// this many, the list is brought up to date the slow way (searches meanwhile read records).
-const CATCH_UP_WAITED: u64 = 50_000;
+/// Names a search waits to be read (after the saved list's end, from the members' records;
+/// or, with no saved list, from the index): past this many (about 200 ms at 4 us each,
+/// cold), searches meanwhile read the members' records instead.
+const WAITED: u64 = 50_000;
 
 /// The list is saved again once this many members joined since the saved one.
 const RESAVE_AFTER: u64 = 10_000;
@@ -138,9 +140,9 @@ impl List {
 enum Phase {
     #[default]
     Idle,
-    /// A loader reads the saved list (and the few members after it): searches wait.
+    /// A loader reads the saved list and at most `WAITED` names more: searches wait.
     Reading,
-    /// A loader builds the list from the index: searches read records meanwhile.
+    /// A loader reads more names than that: searches read records meanwhile.
     Building,
 }
 
@@ -317,8 +319,8 @@ fn build(store: &Store, last: u64, stop: &AtomicBool) -> Result<Option<List>> {
 }
 
 /// The list as of `meta`: the saved one brought up to date, else built from the index;
-/// `slow` is called before anything long starts (a build, or a long catch-up). `None` when
-/// stopped.
+/// `slow` is called before anything long starts (reading more than `WAITED` names). `None`
+/// when stopped.
 fn fill(
     store: &Store,
     meta: &Meta,
@@ -333,13 +335,15 @@ fn fill(
     });
     match saved {
         Some(mut list) => {
-            if last - list.len() as u64 > CATCH_UP_WAITED {
+            if last - list.len() as u64 > WAITED {
                 slow();
             }
             Ok(catch_up(store, &mut list, last, stop)?.then_some((list, true)))
         }
         None => {
-            slow();
+            if last > WAITED {
+                slow();
+            }
             Ok(build(store, last, stop)?.map(|l| (l, false)))
         }
     }
