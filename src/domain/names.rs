@@ -11,7 +11,8 @@
 //! from the name index and saved.
 //!
 //! A console or server starts loading the list on a thread when it opens the store
-//! (`Core::warm_names`): a search that comes while the file is read waits for it (a
+//! (`Core::warm_names`), which then keeps it up to date (and saved) every few seconds: a
+//! search that comes while the file is read waits for it (a
 //! fraction of a second); one that comes while a large list is built from the index reads
 //! the members' records instead (`Core::names` answers `None`), so it waits for no full
 //! scan.
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -41,6 +43,9 @@ const WAITED: u64 = 50_000;
 
 /// The list is saved again once this many members joined since the saved one.
 const RESAVE_AFTER: u64 = 10_000;
+
+/// How often a console's or server's loader thread brings the list up to date (`refresh`).
+const REFRESH_EVERY: Duration = Duration::from_secs(10);
 
 /// How many of a saved list's last names are checked against the store's records.
 const CHECKED_LAST: u64 = 16;
@@ -175,7 +180,12 @@ pub struct Names {
 impl Names {
     /// Stops and waits for the loader (the store is closing; it holds the store).
     pub fn stop_loader(&self) {
-        self.stop.store(true, Ordering::Release);
+        {
+            // Under the lock its pauses wait with (see `pause`): no wake-up is missed.
+            let _st = self.state.lock();
+            self.stop.store(true, Ordering::Release);
+        }
+        self.changed.notify_all();
         if let Some(h) = self.loader.lock().take() {
             let _ = h.join();
         }
@@ -355,8 +365,9 @@ pub type Guard<'a> = MutexGuard<'a, State>;
 
 impl Core {
     /// Starts loading the name list on a thread (a console or a server, when it opens the
-    /// store), so that the first search finds it ready. One-shot commands do not: their
-    /// first search loads it (and saves it) itself.
+    /// store), so that the first search finds it ready; the thread then keeps it up to date
+    /// and saved (`refresh`) until the store closes. One-shot commands do not: their first
+    /// search loads it (and saves it) itself.
     pub fn warm_names(&self) {
         let names = &self.shared.names;
         let members = self.meta().last_member;
@@ -376,6 +387,11 @@ impl Core {
             .spawn(move || {
                 if let Err(e) = load(&shared) {
                     tracing::warn!("loading the member names failed (searches read them): {e}");
+                }
+                while !pause(&shared.names, REFRESH_EVERY) {
+                    if let Err(e) = refresh(&shared) {
+                        tracing::debug!("bringing the member names up to date failed: {e}");
+                    }
                 }
             });
         match spawned {
@@ -447,6 +463,42 @@ fn load(shared: &Shared) -> Result<()> {
         }
         other => other.map(|_| ()),
     }
+}
+
+/// Waits `d` or until the store closes; true once it does.
+fn pause(names: &Names, d: Duration) -> bool {
+    let mut st = names.state.lock();
+    if !names.stop.load(Ordering::Acquire) {
+        names.changed.wait_for(&mut st, d);
+    }
+    names.stop.load(Ordering::Acquire)
+}
+
+/// The loader thread, after loading: brings the list up to date with the members who
+/// joined since (read while they are fresh), and saves it when due, so a store that takes
+/// many joins and few searches reopens with a file that is nearly current.
+fn refresh(shared: &Shared) -> Result<()> {
+    let names = &shared.names;
+    let meta = shared.meta.lock().clone();
+    let last = meta.last_member;
+    let mut st = names.state.lock();
+    if st.is_empty() || st.phase != Phase::Idle {
+        return Ok(());
+    }
+    if (st.len() as u64) < last
+        && !catch_up(
+            &shared.store,
+            Arc::make_mut(&mut st.list),
+            last,
+            &names.stop,
+        )?
+    {
+        return Ok(());
+    }
+    if st.len() as u64 == last && save_due(&st) {
+        names.save(&mut st, &shared.store, meta.last_offset);
+    }
+    Ok(())
 }
 
 /// Whether the list in memory is to be saved: the file holds none of it (as far as is
@@ -643,6 +695,29 @@ mod tests {
             .unwrap();
         assert_eq!(ids_by_members(&core, "pork"), vec![2]);
         assert_eq!(ids_by_members(&core, "park"), vec![5]);
+    }
+
+    #[test]
+    fn a_loaders_refresh_saves_the_members_joined_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = Core::open(dir.path(), CoreOptions::default()).unwrap();
+        join(&core, &JOINED);
+        core.warm_names();
+        assert_eq!(ids_by_members(&core, "noah"), vec![6]);
+        let more: Vec<String> = (0..RESAVE_AFTER).map(|i| format!("Joined {i}")).collect();
+        for chunk in more.chunks(5_000) {
+            join(&core, &chunk.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        refresh(&core.shared).unwrap();
+        drop(core);
+        let core = Core::open(dir.path(), CoreOptions::default()).unwrap();
+        let meta = core.meta();
+        let saved = load_file(&core.shared.store, &meta).unwrap().unwrap();
+        assert_eq!(saved.len() as u64, meta.last_member);
+        assert_eq!(
+            saved.get(meta.last_member as usize - 1),
+            Some("joined 9999")
+        );
     }
 
     #[test]
