@@ -292,6 +292,13 @@ fn names_loaded_on_a_thread_at_opening_answer_the_same() {
     no_temporary_file(f.dir.path());
     f.core.warm_names();
     assert_eq!(searched(&f.core), want, "after a close during the load");
+
+    // A store of no members yet: its (empty) list is loaded, then the joins are read.
+    let empty = fixture();
+    empty.core.warm_names();
+    let all = names_from(3, 40);
+    join(&empty.core, &all);
+    assert_eq!(searched(&empty.core), expected(&all), "a store that was empty");
 }
 
 #[test]

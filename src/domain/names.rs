@@ -26,7 +26,7 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::core::{Core, Shared};
-use super::error::Result;
+use super::error::{Error, Result};
 use super::ids::MemberId;
 use super::ledger::member_of;
 use super::model::Member;
@@ -154,9 +154,20 @@ enum Phase {
 #[derive(Default)]
 pub struct State {
     list: Arc<List>,
+    /// Set once the list is in place (loaded or built; empty for a store of no members).
+    loaded: bool,
     /// How many of the names the file beside the store holds (as far as is known).
     saved: u64,
     phase: Phase,
+}
+
+impl State {
+    /// Puts the list in place; `from_file`: it is (a prefix of) the saved one.
+    fn put(&mut self, list: List, from_file: bool) {
+        self.saved = if from_file { list.len() as u64 } else { 0 };
+        self.list = Arc::new(list);
+        self.loaded = true;
+    }
 }
 
 impl std::ops::Deref for State {
@@ -283,7 +294,10 @@ fn catch_up(store: &Store, list: &mut List, last: u64, stop: &AtomicBool) -> Res
         if n % STOP_EVERY == 0 && stop.load(Ordering::Acquire) {
             return Ok(false);
         }
-        let (_, v) = r?;
+        let (k, v) = r?;
+        if read_u64(&k, 1) != list.len() as u64 + 1 {
+            return Err(Error::store("the member ids have a gap: names not read"));
+        }
         let m: Member = decode(&v)?;
         list.push(&m.name.to_lowercase());
     }
@@ -370,13 +384,12 @@ impl Core {
     /// search loads it (and saves it) itself.
     pub fn warm_names(&self) {
         let names = &self.shared.names;
-        let members = self.meta().last_member;
         let mut loader = names.loader.lock();
         {
             // Set before the thread starts, so a search right after opening waits for it
             // rather than loading the list too.
             let mut st = names.state.lock();
-            if members == 0 || loader.is_some() || !st.is_empty() || st.phase != Phase::Idle {
+            if loader.is_some() || st.loaded || st.phase != Phase::Idle {
                 return;
             }
             st.phase = Phase::Reading;
@@ -414,18 +427,17 @@ impl Core {
         loop {
             match st.phase {
                 Phase::Reading => names.changed.wait(&mut st),
-                Phase::Building if st.is_empty() => return Ok(None),
+                Phase::Building if !st.loaded => return Ok(None),
                 _ => break,
             }
         }
         let last = meta.last_member;
         let mut grew = false;
-        if st.is_empty() && last > 0 {
+        if !st.loaded {
             let Some((list, from_file)) = fill(store, &meta, &names.stop, || {})? else {
                 return Ok(None);
             };
-            st.saved = if from_file { list.len() as u64 } else { 0 };
-            st.list = Arc::new(list);
+            st.put(list, from_file);
             grew = true;
         } else if (st.len() as u64) < last {
             // Copied only while the saving thread still holds it.
@@ -453,9 +465,8 @@ fn load(shared: &Shared) -> Result<()> {
     st.phase = Phase::Idle;
     names.changed.notify_all();
     match filled {
-        Ok(Some((list, from_file))) if st.is_empty() => {
-            st.saved = if from_file { list.len() as u64 } else { 0 };
-            st.list = Arc::new(list);
+        Ok(Some((list, from_file))) if !st.loaded => {
+            st.put(list, from_file);
             if save_due(&st) {
                 names.save(&mut st, &shared.store, meta.last_offset);
             }
@@ -482,7 +493,7 @@ fn refresh(shared: &Shared) -> Result<()> {
     let meta = shared.meta.lock().clone();
     let last = meta.last_member;
     let mut st = names.state.lock();
-    if st.is_empty() || st.phase != Phase::Idle {
+    if !st.loaded || st.phase != Phase::Idle {
         return Ok(());
     }
     if (st.len() as u64) < last
