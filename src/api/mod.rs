@@ -41,8 +41,22 @@ pub fn open_port(target: &Target) -> Result<Arc<dyn Port>> {
     }
 }
 
+/// `open_port` for a process that stays (the server): a local store starts loading its
+/// member names on a thread (`Core::warm_names`), so the first name search finds them.
+pub fn open_serving_port(target: &Target) -> Result<Arc<dyn Port>> {
+    match target {
+        Target::Local { dir, settings } => {
+            let e = embedded::Embedded::open(dir, *settings)?;
+            e.core().warm_names();
+            Ok(Arc::new(e))
+        }
+        remote => open_port(remote),
+    }
+}
+
 /// The console's port: a local store opens on a thread (see `deferred`), so the first frame
-/// never waits for sled's recovery of a large store; a remote one is as `open_port`.
+/// never waits for sled's recovery of a large store, and starts loading its member names (as
+/// `open_serving_port`); a remote one is as `open_port`.
 pub fn open_console_port(target: &Target) -> Result<Arc<dyn Port>> {
     let Target::Local { dir, settings } = target else {
         return open_port(target);
@@ -55,7 +69,9 @@ pub fn open_console_port(target: &Target) -> Result<Arc<dyn Port>> {
     };
     let port =
         deferred::Deferred::open(source, std::time::Duration::from_millis(100), move || {
-            embedded::Embedded::open(&dir, settings).map(|e| Arc::new(e) as Arc<dyn Port>)
+            let e = embedded::Embedded::open(&dir, settings)?;
+            e.core().warm_names();
+            Ok(Arc::new(e) as Arc<dyn Port>)
         })?;
     Ok(Arc::new(port))
 }

@@ -157,7 +157,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             if let api::Target::Local { settings, .. } = &mut target {
                 *settings = core_settings(&global, &config, true)?;
             }
-            let port = api::open_port(&target)?;
+            let port = api::open_serving_port(&target)?;
             crate::server::serve(port, cfg)
         }
         Some(CommandLine::Outbox(cmd)) => {

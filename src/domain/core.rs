@@ -110,8 +110,8 @@ pub(super) struct Shared {
     /// Set to stop the checkpoint thread.
     pub closing: Mutex<bool>,
     pub closing_changed: Condvar,
-    /// Lowercased member names by id, for search (see `reads.rs`).
-    pub names: Mutex<Vec<Box<str>>>,
+    /// Lowercased member names by id, for search (see `names.rs`).
+    pub names: super::names::Names,
     /// The reports' member scan, until the data moves.
     pub reports: super::reports::Cache,
     /// Pages the reclaimer has moved out of sled's garbage segments (see `reclaim_loop`).
@@ -155,7 +155,7 @@ impl Core {
             meta: Mutex::new(meta),
             offset_changed: Condvar::new(),
             failed: Mutex::new(None),
-            names: Mutex::new(Vec::new()),
+            names: Default::default(),
             applied: AtomicU64::new(applied),
             closing: Mutex::new(false),
             closing_changed: Condvar::new(),
@@ -285,6 +285,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
+        self.shared.names.stop_loader();
         self.jobs.take();
         if let Some(w) = self.writer.take() {
             let _ = w.join();

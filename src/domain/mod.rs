@@ -17,6 +17,7 @@ pub mod ledger;
 mod migrate;
 pub mod model;
 pub mod money;
+pub mod names;
 pub mod query;
 mod reads;
 pub mod reports;

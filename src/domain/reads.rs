@@ -1,6 +1,6 @@
 //! Queries on the store: every one walks an index from a cursor and stops at the page's
-//! end, so none costs more than what it returns (name search aside: a scan of the name
-//! index's keys only).
+//! end, so none costs more than what it returns (name search aside: a scan of the names in
+//! memory, see `names.rs`).
 
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ use super::query::{
 };
 use super::schema::{
     self, BALANCE, BILLING, BILLING_MONTH, DEAL, EVENT, KeyBuf, MEMBER, MERCHANT, MERCHANT_STATS,
-    MerchantStats, NAME, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
+    MerchantStats, VIEW, VIEW_MERCHANT, decode, key1, key2, read_u64,
 };
 use super::store::{Store, Val};
 use super::tx::prefix_end;
@@ -47,10 +47,21 @@ impl Core {
 
     pub fn members(&self, q: &MemberQuery) -> Result<Vec<MemberView>> {
         let limit = page(q.limit);
-        let wanted = |m: &Member| q.status.is_none_or(|s| s == m.status);
         if let Some(text) = q.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             return self.search_members(text, q, limit);
         }
+        self.walk_members(q, limit, |_| true)
+    }
+
+    /// The members in `q`'s order from its cursor, of its status, that `keep` takes, up to
+    /// `limit`.
+    fn walk_members(
+        &self,
+        q: &MemberQuery,
+        limit: usize,
+        keep: impl Fn(&Member) -> bool,
+    ) -> Result<Vec<MemberView>> {
+        let wanted = |m: &Member| q.status.is_none_or(|s| s == m.status) && keep(m);
         let after = q.after.map_or(0, |a| a.0);
         let mut out = Vec::new();
         let rows: Box<dyn Iterator<Item = Result<(Val, Val)>>> = match q.sort {
@@ -86,7 +97,11 @@ impl Core {
         let digits = needle
             .chars()
             .all(|c| c.is_ascii_digit() || c == '-' || c == ' ' || c == '+');
-        let mut ids: Vec<u64> = Vec::new();
+        let Some(names) = self.names()? else {
+            return self.search_records(text, &needle, digits, q, limit);
+        };
+        let mut ids = names.matching(&needle);
+        drop(names);
         if digits {
             for r in self.store().scan_prefix(&[MEMBER]) {
                 let (k, v) = r?;
@@ -95,19 +110,9 @@ impl Core {
                     ids.push(read_u64(&k, 1));
                 }
             }
+            ids.sort_unstable();
+            ids.dedup();
         }
-        {
-            let names = self.names()?;
-            ids.extend(
-                names
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, n)| n.contains(needle.as_str()))
-                    .map(|(i, _)| i as u64 + 1),
-            );
-        }
-        ids.sort_unstable();
-        ids.dedup();
         if q.sort == MemberSort::IdDesc {
             ids.reverse();
         }
@@ -133,43 +138,20 @@ impl Core {
         Ok(out)
     }
 
-    /// Every member's lowercased name, by id (index = id - 1), kept in memory after the
-    /// first search, so a substring search is a scan of memory, not of the store. It is
-    /// built from the name index's keys alone (no record decoding). Names never change after
-    /// joining and ids are dense, so later joins only append.
-    pub(super) fn names(&self) -> Result<parking_lot::MutexGuard<'_, Vec<Box<str>>>> {
-        let last = self.meta().last_member;
-        let mut names = self.shared.names.lock();
-        let have = names.len() as u64;
-        if have == 0 && last > 0 {
-            let mut by_id: Vec<Option<Box<str>>> = vec![None; last as usize];
-            for r in self.store().scan_prefix(&[NAME]) {
-                let (k, _) = r?;
-                let id = read_u64(&k, k.len() - 8);
-                if (1..=last).contains(&id) {
-                    let name = String::from_utf8_lossy(&k[1..k.len() - 9]);
-                    by_id[id as usize - 1] = Some(name.into());
-                }
-            }
-            for (i, n) in by_id.into_iter().enumerate() {
-                match n {
-                    Some(n) => names.push(n),
-                    None => {
-                        let m = member_of(self.store(), MemberId(i as u64 + 1))?;
-                        names.push(m.name.to_lowercase().into_boxed_str());
-                    }
-                }
-            }
-        } else if have < last {
-            let from = key1(MEMBER, have + 1);
-            let to = key1(MEMBER, last + 1);
-            for r in self.store().range(&from, &to) {
-                let (_, v) = r?;
-                let m: Member = decode(&v)?;
-                names.push(m.name.to_lowercase().into_boxed_str());
-            }
-        }
-        Ok(names)
+    /// `search_members` while the name list is being built (see `names.rs`): the members'
+    /// records in the asked order from the cursor, up to the page's end.
+    fn search_records(
+        &self,
+        text: &str,
+        needle: &str,
+        digits: bool,
+        q: &MemberQuery,
+        limit: usize,
+    ) -> Result<Vec<MemberView>> {
+        self.walk_members(q, limit, |m| {
+            m.name.to_lowercase().contains(needle)
+                || (digits && m.phone.as_deref().is_some_and(|p| p.contains(text)))
+        })
     }
 
     pub fn member_history(

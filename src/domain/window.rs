@@ -285,14 +285,21 @@ impl Core {
         let phone = text.filter(|t| is_phone_query(t)).map(phone_digits);
         let needle = text.filter(|t| !is_phone_query(t)).map(str::to_lowercase);
         let names = match &needle {
-            Some(_) => Some(self.names()?),
+            Some(_) => self.names()?,
             None => None,
         };
-        let named = |id: u64| match (&names, &needle) {
-            (Some(ns), Some(n)) => ns
-                .get(id as usize - 1)
-                .is_some_and(|name| name.contains(n.as_str())),
-            _ => true,
+        let named = |id: u64| -> Result<bool> {
+            let Some(n) = &needle else { return Ok(true) };
+            Ok(
+                match names.as_ref().and_then(|ns| ns.get(id as usize - 1)) {
+                    Some(name) => name.contains(n.as_str()),
+                    // The list is being built (see `names.rs`), or the member joined since.
+                    None => member_of(store, MemberId(id))?
+                        .name
+                        .to_lowercase()
+                        .contains(n.as_str()),
+                },
+            )
         };
         let segment = match &q.segment {
             Some(name) => Some(self.segment_test("segment", name)?),
@@ -324,7 +331,7 @@ impl Core {
                 MemberOrder::Balance => read_u64(&k, 9),
                 MemberOrder::LastActivity => activity_member(&k),
             };
-            if id == 0 || !named(id) {
+            if id == 0 || !named(id)? {
                 continue;
             }
             if let Some(t) = &segment
@@ -364,7 +371,7 @@ impl Core {
             (Some(_), None) => names
                 .as_ref()
                 .zip(needle.as_ref())
-                .map(|(ns, n)| ns.iter().filter(|x| x.contains(n.as_str())).count() as u64),
+                .map(|(ns, n)| ns.matching(n).len() as u64),
             _ => None,
         };
         drop(names);

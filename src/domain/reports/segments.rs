@@ -199,17 +199,9 @@ impl Core {
         Ok(())
     }
 
-    /// A fingerprint of event `offset` (0 for none): a saved copy names the event it is as
-    /// of, so one from another store or another history is not taken.
+    /// A fingerprint of event `offset` (see `snapshot::fingerprint`).
     fn fingerprint(&self, offset: u64) -> Result<Option<u64>> {
-        if offset == 0 {
-            return Ok(Some(0));
-        }
-        Ok(self
-            .events(offset - 1, 1)?
-            .first()
-            .filter(|e| e.offset == offset)
-            .map(|e| super::snapshot::fnv(&serde_json::to_vec(e).unwrap_or_default())))
+        super::snapshot::fingerprint(&self.shared.store, offset)
     }
 
     /// Saves the records beside the store, on a thread of its own so the scan does not
