@@ -351,6 +351,18 @@ impl Store {
         Ok(false)
     }
 
+    /// Relocates up to `pages` live pages out of sled's mostly-garbage log segments, so
+    /// they can be reused; returns how many it moved (0: nothing waits to be cleaned).
+    pub fn reclaim(&self, pages: usize) -> Result<usize> {
+        self.with_db(|db| {
+            let mut moved = 0;
+            while moved < pages && db.reclaim_step()? {
+                moved += 1;
+            }
+            Ok(moved)
+        })
+    }
+
     /// Keys written to sled since its last snapshot.
     pub fn writes_since_snapshot(&self) -> u64 {
         self.since_snapshot.load(Ordering::Relaxed)
