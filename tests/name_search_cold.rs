@@ -298,7 +298,11 @@ fn names_loaded_on_a_thread_at_opening_answer_the_same() {
     empty.core.warm_names();
     let all = names_from(3, 40);
     join(&empty.core, &all);
-    assert_eq!(searched(&empty.core), expected(&all), "a store that was empty");
+    assert_eq!(
+        searched(&empty.core),
+        expected(&all),
+        "a store that was empty"
+    );
 }
 
 #[test]

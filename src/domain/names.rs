@@ -30,11 +30,11 @@ use super::error::{Error, Result};
 use super::ids::MemberId;
 use super::ledger::member_of;
 use super::model::Member;
-use super::reports::snapshot::{self, Head};
+use super::reports::snapshot::{self, Head, Sum};
 use super::schema::{MEMBER, Meta, NAME, decode, key1, read_u64};
 use super::store::Store;
 
-const MAGIC: &[u8; 8] = b"OPNAMES\x01";
+const MAGIC: &[u8; 8] = b"OPNAMES\x02";
 
 /// Names a search waits to be read (after the saved list's end, from the members' records;
 /// or, with no saved list, from the index): past this many (about 200 ms at 4 us each,
@@ -224,7 +224,9 @@ impl Names {
                 count: list.len() as u64,
             };
             let size = list.len() * 4 + list.text.len();
-            let _ = snapshot::write_checked(&path(&dir), MAGIC, head, size, |out| list.encode(out));
+            let _ = snapshot::write_checked(&path(&dir), MAGIC, Sum::Words, head, size, |out| {
+                list.encode(out)
+            });
         };
         st.saved = st.list.len() as u64;
         match std::thread::Builder::new()
@@ -249,7 +251,7 @@ impl Drop for Names {
 
 /// The saved list when it is whole, of this store and not ahead of it (`meta`).
 fn load_file(store: &Store, meta: &Meta) -> Result<Option<List>> {
-    let Some((head, bytes)) = snapshot::read_checked(&path(store.dir()), MAGIC) else {
+    let Some((head, bytes)) = snapshot::read_checked(&path(store.dir()), MAGIC, Sum::Words) else {
         return Ok(None);
     };
     if head.offset > meta.last_offset || head.count > meta.last_member {
@@ -702,8 +704,10 @@ mod tests {
                 .unwrap(),
             count: planted.len() as u64,
         };
-        snapshot::write_checked(&path(dir.path()), MAGIC, head, 0, |out| planted.encode(out))
-            .unwrap();
+        snapshot::write_checked(&path(dir.path()), MAGIC, Sum::Words, head, 0, |out| {
+            planted.encode(out)
+        })
+        .unwrap();
         assert_eq!(ids_by_members(&core, "pork"), vec![2]);
         assert_eq!(ids_by_members(&core, "park"), vec![5]);
     }
@@ -748,8 +752,10 @@ mod tests {
                 print,
                 count,
             };
-            snapshot::write_checked(&path(dir.path()), MAGIC, head, 0, |out| l.encode(out))
-                .unwrap();
+            snapshot::write_checked(&path(dir.path()), MAGIC, Sum::Words, head, 0, |out| {
+                l.encode(out)
+            })
+            .unwrap();
         };
         write(&l, l.len() as u64);
         assert_eq!(
