@@ -606,9 +606,20 @@ const RECLAIM_ROUND: usize = 256;
 /// pages out of such segments; without that, the file grows with every write (about 2,400
 /// bytes per deal for about 230 live). This thread does that work, on the second core,
 /// whenever segments wait; it sleeps while none do and stops when the store closes.
+///
+/// As a precaution it starts only once the session has written (sled queues segments for
+/// cleaning as writes replace pages, so a read-only session has none to clean anyway), and
+/// while writes are refused (a full disk) it waits for the writer's recovery.
 fn reclaim_loop(shared: &Shared) {
+    let opened = shared.applied.load(Ordering::Acquire);
     loop {
-        let pause = match shared.store.reclaim(RECLAIM_ROUND) {
+        let idle = shared.applied.load(Ordering::Acquire) == opened;
+        let work = if idle || shared.failed.lock().is_some() {
+            Ok(0)
+        } else {
+            shared.store.reclaim(RECLAIM_ROUND)
+        };
+        let pause = match work {
             Ok(0) => Some(RECLAIM_IDLE),
             Ok(n) => {
                 shared.reclaimed.fetch_add(n as u64, Ordering::Relaxed);
