@@ -33,25 +33,6 @@ const NEEDLES: [&str; 9] = [
     "kim", "OLIVIA", "é", "서연", "김", "o p", "zzz", "newcomer", "m",
 ];
 
-fn join(core: &Core, names: &[String]) {
-    let batch = names
-        .iter()
-        .map(|n| {
-            onepoint::domain::Keyed::new(
-                onepoint::domain::Command::Join(onepoint::domain::NewMember {
-                    name: n.clone(),
-                    phone: None,
-                    address: None,
-                }),
-                None,
-            )
-        })
-        .collect();
-    for r in core.execute(batch) {
-        r.unwrap();
-    }
-}
-
 /// For each needle, the ids (ascending) of the names holding it, one name at a time.
 fn expected(all: &[String]) -> Vec<Vec<u64>> {
     NEEDLES
@@ -118,7 +99,7 @@ fn no_temporary_file(dir: &Path) {
 fn store_of(n: usize) -> (Fixture, Vec<String>) {
     let f = fixture();
     let all = names_from(0, n);
-    join(&f.core, &all);
+    support::join_named(&f.core, &all);
     (f, all)
 }
 
@@ -170,7 +151,7 @@ fn members_who_joined_after_the_file_was_saved_are_found() {
     f.reopen();
     assert!(file(f.dir.path()).exists());
     let newcomers: Vec<String> = (0..30).map(|i| format!("Newcomer {i} Kim")).collect();
-    join(&f.core, &newcomers);
+    support::join_named(&f.core, &newcomers);
     all.extend(newcomers);
     // In the same session (the list in memory), and after reopening (the file's 40 names,
     // then the 30 after them from their records).
@@ -178,7 +159,7 @@ fn members_who_joined_after_the_file_was_saved_are_found() {
     f.reopen();
     assert_eq!(searched(&f.core), expected(&all), "after reopening");
     let more = names_from(100, 12);
-    join(&f.core, &more);
+    support::join_named(&f.core, &more);
     all.extend(more);
     assert_eq!(
         searched(&f.core),
@@ -195,10 +176,10 @@ fn a_file_from_a_history_a_restore_took_back_or_from_another_store_is_not_taken(
     let backups = tempfile::tempdir().unwrap();
     let (r, r2) = (backups.path().join("r"), backups.path().join("r2"));
     a.core.backup(&r2).unwrap();
-    join(&a.core, &names_from(10, 10));
+    support::join_named(&a.core, &names_from(10, 10));
     a.core.backup(&r).unwrap();
     let later: Vec<String> = (0..20).map(|i| format!("Later {i} Kim")).collect();
-    join(&a.core, &later);
+    support::join_named(&a.core, &later);
     let mut a_all = names_from(0, 20);
     a_all.extend(later.iter().cloned());
     assert_eq!(searched(&a.core), expected(&a_all));
@@ -225,7 +206,7 @@ fn a_file_from_a_history_a_restore_took_back_or_from_another_store_is_not_taken(
     // Others join R, past A's count: the same ids, other names (the same clock: the event
     // the file names reads the same in both).
     let other: Vec<String> = (0..25).map(|i| format!("Restored {i} Lee")).collect();
-    join(&core, &other);
+    support::join_named(&core, &other);
     r_all.extend(other);
     drop(core);
     let core = with_a_file(&r);
@@ -241,8 +222,8 @@ fn a_file_from_a_history_a_restore_took_back_or_from_another_store_is_not_taken(
     clock.advance(1_000);
     let core = support::open(&r2, &clock);
     let other: Vec<String> = (0..10).map(|i| format!("Second {i} Zola")).collect();
-    join(&core, &other);
-    join(&core, &later);
+    support::join_named(&core, &other);
+    support::join_named(&core, &later);
     let mut r2_all = names_from(0, 10);
     r2_all.extend(other);
     r2_all.extend(later);
@@ -267,7 +248,7 @@ fn a_file_from_a_history_a_restore_took_back_or_from_another_store_is_not_taken(
     let b_file = std::fs::read(file(b_dir.path())).unwrap();
     let mut c = fixture();
     let c_all: Vec<String> = (0..50).map(|i| format!("Other {i} Park")).collect();
-    join(&c.core, &c_all);
+    support::join_named(&c.core, &c_all);
     std::fs::write(file(c.dir.path()), &b_file).unwrap();
     c.reopen();
     assert_eq!(searched(&c.core), expected(&c_all), "another store's file");
@@ -297,7 +278,7 @@ fn names_loaded_on_a_thread_at_opening_answer_the_same() {
     let empty = fixture();
     empty.core.warm_names();
     let all = names_from(3, 40);
-    join(&empty.core, &all);
+    support::join_named(&empty.core, &all);
     assert_eq!(
         searched(&empty.core),
         expected(&all),

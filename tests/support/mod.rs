@@ -132,11 +132,18 @@ pub fn keyed_save(key: &str, member: u64, amount: u64) -> Keyed {
 
 /// Joins `n` members named `member 0`, `member 1`... in one batch.
 pub fn join_many(core: &Core, n: usize) {
-    let batch = (0..n)
-        .map(|i| {
+    let names: Vec<String> = (0..n).map(|i| format!("member {i}")).collect();
+    join_named(core, &names);
+}
+
+/// Joins members with these names, in order, in one batch.
+pub fn join_named(core: &Core, names: &[String]) {
+    let batch = names
+        .iter()
+        .map(|n| {
             Keyed::new(
                 Command::Join(NewMember {
-                    name: format!("member {i}"),
+                    name: n.clone(),
                     phone: None,
                     address: None,
                 }),
