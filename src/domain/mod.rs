@@ -26,6 +26,7 @@ pub mod schema;
 pub mod sort_index;
 pub mod store;
 pub mod tx;
+mod upkeep;
 pub mod wal;
 pub mod window;
 

@@ -1,0 +1,130 @@
+//! The store's upkeep, on two threads the core starts and stops: the checkpoint thread,
+//! which flushes sled so the log segments it covers go and has sled write snapshots, and the
+//! reclaimer, which keeps sled's file compact.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::core::Shared;
+
+/// How often sled is flushed so the log segments it covers can go (bounds the log replayed
+/// on open).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+
+/// Keys written to sled after which it writes a snapshot on close or once writes pause
+/// for a checkpoint interval (see `checkpoint_loop`).
+const SNAPSHOT_IDLE_WRITES: u64 = 20_000;
+
+/// Keys written to sled after which it writes a snapshot even while writes go on (a
+/// pause of the store for as long as sled takes to read them back).
+const SNAPSHOT_BUSY_WRITES: u64 = 2_000_000;
+
+/// A log segment is closed at a checkpoint once it holds this much.
+const SEAL_BYTES: u64 = 8 * 1024 * 1024;
+
+/// How long the reclaimer sleeps when no segment waits to be cleaned.
+const RECLAIM_IDLE: Duration = Duration::from_millis(20);
+
+/// Pages the reclaimer relocates before it lets go of sled's read lock (so a snapshot or a
+/// backup waits for at most one such round).
+const RECLAIM_ROUND: usize = 256;
+
+/// Keeps sled's file compact while the store is open. sled writes every change to the end
+/// of its log and marks a log segment for cleaning once half of it is garbage, but only its
+/// flusher thread (which this store does not run: see `Store::open`) would move the live
+/// pages out of such segments; without that, the file grows with every write (about 2,400
+/// bytes per deal for about 230 live). This thread does that work, on the second core,
+/// whenever segments wait; it sleeps while none do and stops when the store closes.
+///
+/// As a precaution it starts only once the session has written (sled queues segments for
+/// cleaning as writes replace pages, so a read-only session has none to clean anyway), and
+/// while writes are refused (a full disk) it waits for the writer's recovery.
+pub(super) fn reclaim_loop(shared: &Shared) {
+    let opened = shared.applied.load(Ordering::Acquire);
+    loop {
+        let idle = shared.applied.load(Ordering::Acquire) == opened;
+        let work = if idle || shared.failed.lock().is_some() {
+            Ok(0)
+        } else {
+            shared.store.reclaim(RECLAIM_ROUND)
+        };
+        let pause = match work {
+            Ok(0) => Some(RECLAIM_IDLE),
+            Ok(n) => {
+                shared.reclaimed.fetch_add(n as u64, Ordering::Relaxed);
+                None
+            }
+            // A full disk or a failed sled: the writer reports it and recovers; retry later.
+            Err(_) => Some(RECLAIM_IDLE * 5),
+        };
+        let mut closing = shared.closing.lock();
+        if let Some(p) = pause
+            && !*closing
+        {
+            shared.closing_changed.wait_for(&mut closing, p);
+        }
+        if *closing {
+            break;
+        }
+    }
+}
+
+/// Flushes sled every `CHECKPOINT_EVERY` and lets the log segments it covers go; on close,
+/// once more, so a cleanly closed store has no log to replay. It also has sled write a
+/// snapshot (`Store::snapshot`, a reopen) on close, when writes pause, and under steady
+/// writing every `SNAPSHOT_BUSY_WRITES` keys: what the next open reads of sled's own log
+/// stays bounded, whatever the store's size and however the session ended.
+pub(super) fn checkpoint_loop(shared: &Shared) {
+    let opened = shared.applied.load(Ordering::Acquire);
+    let mut done = opened;
+    loop {
+        let closing = {
+            let mut c = shared.closing.lock();
+            if !*c {
+                shared.closing_changed.wait_for(&mut c, CHECKPOINT_EVERY);
+            }
+            *c
+        };
+        let applied = shared.applied.load(Ordering::Acquire);
+        let idle = applied == done;
+        // A session that wrote nothing changes nothing on disk, even on close.
+        if applied > done || (closing && applied > opened) {
+            let seal = if closing { 0 } else { SEAL_BYTES };
+            match shared.store.checkpoint(applied, seal) {
+                Ok(()) => done = applied,
+                Err(e) => {
+                    // The log still holds everything: nothing is lost, but stop writing
+                    // rather than let the log grow past what sled can take back.
+                    tracing::error!("checkpoint failed, refusing further writes: {e}");
+                    *shared.failed.lock() = Some(e);
+                }
+            }
+        }
+        let since = shared.store.writes_since_snapshot();
+        // A short tail costs the next open little (and sled snapshots it then): a session
+        // of a few writes, such as one CLI command, closes without a reopen.
+        let due =
+            ((closing || idle) && since >= SNAPSHOT_IDLE_WRITES) || since >= SNAPSHOT_BUSY_WRITES;
+        if due && shared.failed.lock().is_none() {
+            let t0 = std::time::Instant::now();
+            match shared.store.snapshot() {
+                Ok(done) => tracing::debug!(
+                    "sled snapshot after {since} writes: {} in {:?}",
+                    if done {
+                        "written"
+                    } else {
+                        "skipped, readers busy"
+                    },
+                    t0.elapsed()
+                ),
+                Err(e) => {
+                    tracing::error!("reopening sled for a snapshot failed: {e}");
+                    *shared.failed.lock() = Some(e);
+                }
+            }
+        }
+        if closing {
+            break;
+        }
+    }
+}
