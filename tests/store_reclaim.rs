@@ -36,6 +36,16 @@ fn round(store: &Store, round: u64, reclaim: bool) {
         store.apply(set).expect("apply");
     }
     store.sync().expect("sync");
+    if reclaim && round % 10 == 9 {
+        // While a hold is taken nothing moves, and after it the waiting pages do.
+        let hold = store.hold_reclaim();
+        assert_eq!(
+            store.reclaim(usize::MAX).expect("reclaim"),
+            0,
+            "moved under a hold"
+        );
+        drop(hold);
+    }
     if reclaim {
         while store.reclaim(usize::MAX).expect("reclaim") > 0 {}
     }

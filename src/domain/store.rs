@@ -135,6 +135,8 @@ pub struct Store {
     since_snapshot: AtomicU64,
     /// sled iterators alive (see `snapshot`).
     iterators: Arc<AtomicUsize>,
+    /// Holds on reclaiming (`hold_reclaim`): while any is taken, `reclaim` moves nothing.
+    reclaim_holds: AtomicUsize,
     /// sled's data file, fsynced after every flush.
     data_file: File,
     wal: Mutex<Wal>,
@@ -258,6 +260,7 @@ impl Store {
             config,
             since_snapshot: AtomicU64::new(0),
             iterators: Arc::new(AtomicUsize::new(0)),
+            reclaim_holds: AtomicUsize::new(0),
             data_file,
             wal: Mutex::new(wal),
             faults: opts.faults,
@@ -354,6 +357,9 @@ impl Store {
     /// Relocates up to `pages` live pages out of sled's mostly-garbage log segments, so
     /// they can be reused; returns how many it moved (0: nothing waits to be cleaned).
     pub fn reclaim(&self, pages: usize) -> Result<usize> {
+        if self.reclaim_holds.load(Ordering::SeqCst) > 0 {
+            return Ok(0);
+        }
         self.with_db(|db| {
             let mut moved = 0;
             while moved < pages && db.reclaim_step()? {
@@ -361,6 +367,13 @@ impl Store {
             }
             Ok(moved)
         })
+    }
+
+    /// Holds reclaiming off until the guard drops: a read of a whole table (every member's
+    /// record) then has both cores and sled's cache to itself. Reclaiming resumes after.
+    pub fn hold_reclaim(&self) -> ReclaimHold<'_> {
+        self.reclaim_holds.fetch_add(1, Ordering::SeqCst);
+        ReclaimHold(self)
     }
 
     /// Keys written to sled since its last snapshot.
@@ -511,6 +524,15 @@ impl Store {
         out.push(("sled/snap.*".to_string(), snaps));
         out.push(("wal".to_string(), self.wal.lock().bytes()));
         out
+    }
+}
+
+/// See `Store::hold_reclaim`.
+pub struct ReclaimHold<'a>(&'a Store);
+
+impl Drop for ReclaimHold<'_> {
+    fn drop(&mut self) {
+        self.0.reclaim_holds.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -293,8 +293,11 @@ fn percentile80(mut v: Vec<u64>) -> u64 {
 
 /// Every member's record (`Y p`), in id order: `members` is the highest member id. A large
 /// table is read in two halves of the id space at once, one on a second thread (the read is
-/// bound by sled paging its leaves in, one small page per 16 records or fewer).
+/// bound by sled paging its leaves in, one page per 64 records or fewer).
 fn member_rows(store: &Store, members: u64) -> Result<Vec<Rfm>> {
+    // The reclaimer would take a core and sled's cache from the read (right after a bulk
+    // load it has the most to do): it waits until the read is done.
+    let _quiet = store.hold_reclaim();
     let parts = if members >= SPLIT_FROM { 2 } else { 1 };
     member_rows_in(store, members, parts)
 }
