@@ -17,7 +17,6 @@
 //! the members' records instead (`Core::names` answers `None`), so it waits for no full
 //! scan.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -30,11 +29,16 @@ use super::error::{Error, Result};
 use super::ids::MemberId;
 use super::ledger::member_of;
 use super::model::Member;
-use super::reports::snapshot::{self, Head, Sum};
+use super::reports::snapshot;
 use super::schema::{MEMBER, Meta, NAME, decode, key1, read_u64};
 use super::store::Store;
 
-const MAGIC: &[u8; 8] = b"OPNAMES\x02";
+mod file;
+mod list;
+
+use file::load_file;
+pub use file::path;
+pub use list::List;
 
 /// Names a search waits to be read (after the saved list's end, from the members' records;
 /// or, with no saved list, from the index): past this many (about 200 ms at 4 us each,
@@ -47,99 +51,8 @@ const RESAVE_AFTER: u64 = 10_000;
 /// How often a console's or server's loader thread brings the list up to date (`refresh`).
 const REFRESH_EVERY: Duration = Duration::from_secs(10);
 
-/// How many of a saved list's last names are checked against the store's records.
-const CHECKED_LAST: u64 = 16;
-
 /// How often (in keys) a build checks whether the store is closing.
 const STOP_EVERY: usize = 4096;
-
-pub fn path(dir: &Path) -> PathBuf {
-    dir.join("members.names")
-}
-
-/// Lowercased names in id order (index = id - 1): one text, each name followed by `\n`,
-/// and where each one's `\n` is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct List {
-    text: String,
-    ends: Vec<usize>,
-}
-
-impl List {
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The name of member `i + 1`.
-    pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
-        Some(&self.text[start..end])
-    }
-
-    /// Adds the next member's name (lowercased).
-    pub fn push(&mut self, name: &str) {
-        self.text.push_str(name);
-        self.ends.push(self.text.len());
-        self.text.push('\n');
-    }
-
-    /// The ids (ascending) of the members whose name holds `needle` (lowercased): one pass
-    /// over the text, from each match on to the next name.
-    pub fn matching(&self, needle: &str) -> Vec<u64> {
-        if needle.is_empty() || needle.contains('\n') {
-            // A match could cross names: test each one.
-            return (0..self.len())
-                .filter(|&i| self.get(i).is_some_and(|n| n.contains(needle)))
-                .map(|i| i as u64 + 1)
-                .collect();
-        }
-        let mut out = Vec::new();
-        let mut from = 0;
-        while let Some(at) = self.text[from..].find(needle) {
-            // No `\n` in the needle: the match lies inside one name, the first ending after it.
-            let i = self.ends.partition_point(|&e| e <= from + at);
-            out.push(i as u64 + 1);
-            from = self.ends[i] + 1;
-        }
-        out
-    }
-
-    /// The file's rows: every name's length (u32), then the text.
-    fn encode(&self, out: &mut Vec<u8>) {
-        let mut start = 0;
-        for &end in &self.ends {
-            out.extend_from_slice(&((end - start) as u32).to_le_bytes());
-            start = end + 1;
-        }
-        out.extend_from_slice(self.text.as_bytes());
-    }
-
-    /// `encode`'s rows for `count` names, or `None` when they are not that.
-    fn decode(count: usize, body: &[u8]) -> Option<List> {
-        let (lens, text) = body.split_at_checked(count.checked_mul(4)?)?;
-        let mut ends = Vec::with_capacity(count);
-        let mut start = 0usize;
-        for l in lens.chunks_exact(4) {
-            let end = start.checked_add(u32::from_le_bytes(l.try_into().ok()?) as usize)?;
-            if text.get(end) != Some(&b'\n') {
-                return None;
-            }
-            ends.push(end);
-            start = end + 1;
-        }
-        if start != text.len() {
-            return None;
-        }
-        // Every name ends at an ASCII `\n`, so every slice `get` takes is on char boundaries.
-        let text = String::from_utf8(text.to_vec()).ok()?;
-        Some(List { text, ends })
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Phase {
@@ -218,15 +131,7 @@ impl Names {
         };
         let (dir, list) = (store.dir().to_path_buf(), st.list.clone());
         let write = move || {
-            let head = Head {
-                offset,
-                print,
-                count: list.len() as u64,
-            };
-            let size = list.len() * 4 + list.text.len();
-            let _ = snapshot::write_checked(&path(&dir), MAGIC, Sum::Words, head, size, |out| {
-                list.encode(out)
-            });
+            let _ = file::write(&dir, &list, offset, print);
         };
         st.saved = st.list.len() as u64;
         match std::thread::Builder::new()
@@ -247,40 +152,6 @@ impl Drop for Names {
             let _ = h.join();
         }
     }
-}
-
-/// The saved list when it is whole, of this store and not ahead of it (`meta`).
-fn load_file(store: &Store, meta: &Meta) -> Result<Option<List>> {
-    let Some((head, bytes)) = snapshot::read_checked(&path(store.dir()), MAGIC, Sum::Words) else {
-        return Ok(None);
-    };
-    if head.offset > meta.last_offset || head.count > meta.last_member {
-        return Ok(None);
-    }
-    let Ok(count) = usize::try_from(head.count) else {
-        return Ok(None);
-    };
-    if snapshot::fingerprint(store, head.offset)? != Some(head.print) {
-        return Ok(None);
-    }
-    let Some(list) = List::decode(count, &bytes[32..bytes.len() - 8]) else {
-        return Ok(None);
-    };
-    // The event's fingerprint tells little when the last events name no one (a history
-    // that a restore took back and that was written again otherwise): the last names are
-    // the store's too.
-    let from = head.count.saturating_sub(CHECKED_LAST) + 1;
-    let mut checked = 0;
-    for r in store.range(&key1(MEMBER, from), &key1(MEMBER, head.count + 1)) {
-        let (k, v) = r?;
-        let m: Member = decode(&v)?;
-        let id = read_u64(&k, 1);
-        if list.get(id as usize - 1) != Some(m.name.to_lowercase().as_str()) {
-            return Ok(None);
-        }
-        checked += 1;
-    }
-    Ok((checked == head.count + 1 - from).then_some(list))
 }
 
 /// Appends the names of the members after the list's end up to `last`, from their records.
@@ -523,75 +394,12 @@ fn save_due(st: &State) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::file::{CHECKED_LAST, MAGIC};
+    use super::list::tests::{list, naive};
     use super::*;
     use crate::domain::core::CoreOptions;
+    use crate::domain::reports::snapshot::{Head, Sum};
     use crate::domain::{Command, Keyed, MemberQuery, MemberWindow, NewMember};
-
-    fn list(names: &[&str]) -> List {
-        let mut l = List::default();
-        for n in names {
-            l.push(n);
-        }
-        l
-    }
-
-    /// The ids whose name holds the needle, one name at a time.
-    fn naive(names: &[&str], needle: &str) -> Vec<u64> {
-        (0..names.len())
-            .filter(|&i| names[i].contains(needle))
-            .map(|i| i as u64 + 1)
-            .collect()
-    }
-
-    const NAMES: [&str; 9] = [
-        "kim minjun",
-        "",
-        "olivia park",
-        "park park",
-        "김민준",
-        "a\nb",
-        "émile kim",
-        "kimkim",
-        "m",
-    ];
-
-    #[test]
-    fn matching_finds_each_name_once_and_never_across_names() {
-        let l = list(&NAMES);
-        assert_eq!(l.len(), NAMES.len());
-        for (i, n) in NAMES.iter().enumerate() {
-            assert_eq!(l.get(i), Some(*n));
-        }
-        assert_eq!(l.get(NAMES.len()), None);
-        for needle in [
-            "kim", "park", "민준", "m", "a", "b", "\n", "a\nb", "n\no", "mk", "", "zzz", "é",
-        ] {
-            assert_eq!(
-                l.matching(needle),
-                naive(&NAMES, needle),
-                "needle {needle:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn rows_round_trip_and_malformed_rows_are_refused() {
-        let l = list(&NAMES);
-        let mut body = Vec::new();
-        l.encode(&mut body);
-        assert_eq!(List::decode(NAMES.len(), &body), Some(l.clone()));
-        assert_eq!(List::decode(NAMES.len() - 1, &body), None);
-        assert_eq!(List::decode(NAMES.len(), &body[..body.len() - 1]), None);
-        // A length that runs past its name's end.
-        let mut bad = body.clone();
-        bad[0] += 1;
-        assert_eq!(List::decode(NAMES.len(), &bad), None);
-        // Not UTF-8.
-        let mut bad = body.clone();
-        let at = body.len() - "m\n".len();
-        bad[at] = 0xff;
-        assert_eq!(List::decode(NAMES.len(), &bad), None);
-    }
 
     fn join(core: &Core, names: &[&str]) {
         let batch = names
