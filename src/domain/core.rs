@@ -95,7 +95,7 @@ pub(super) struct Shared {
     /// Set to stop the checkpoint thread.
     pub closing: Mutex<bool>,
     pub closing_changed: Condvar,
-    /// Lowercased member names by id, for search (see `names.rs`).
+    /// Lowercased member names by id, for search (see `names/`).
     pub names: super::names::Names,
     /// The reports' member scan, until the data moves.
     pub reports: super::reports::Cache,

@@ -1,6 +1,6 @@
 //! Queries on the store: every one walks an index from a cursor and stops at the page's
 //! end, so none costs more than what it returns (name search aside: a scan of the names in
-//! memory, see `names.rs`).
+//! memory, see `names/`).
 
 use std::collections::BTreeMap;
 
@@ -138,7 +138,7 @@ impl Core {
         Ok(out)
     }
 
-    /// `search_members` while the name list is being built (see `names.rs`): the members'
+    /// `search_members` while the name list is being built (see `names/`): the members'
     /// records in the asked order from the cursor, up to the page's end.
     fn search_records(
         &self,

@@ -293,7 +293,7 @@ impl Core {
             Ok(
                 match names.as_ref().and_then(|ns| ns.get(id as usize - 1)) {
                     Some(name) => name.contains(n.as_str()),
-                    // The list is being built (see `names.rs`), or the member joined since.
+                    // The list is being built (see `names/`), or the member joined since.
                     None => member_of(store, MemberId(id))?
                         .name
                         .to_lowercase()
