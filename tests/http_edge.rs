@@ -920,3 +920,38 @@ fn an_event_stream_sends_the_writes_of_a_tick_as_one_chunk() {
         [vec![3, 4], vec![5, 6, 7, 8]]
     );
 }
+
+/// A batch larger than the server takes in one `POST /batch` (`MAX_BATCH`) is sent by the
+/// remote adapter as several, in order: every write is applied and answered.
+#[test]
+fn a_remote_batch_past_the_servers_limit_is_sent_in_parts() {
+    use onepoint::api::Port;
+    use onepoint::api::wire::MAX_BATCH;
+    use onepoint::domain::{Command, Keyed, NewMember, Outcome};
+    let served = serve(None);
+    let outbox = tempfile::tempdir().unwrap();
+    let remote = remote_support::remote(&served.url(), None, outbox.path());
+    let n = MAX_BATCH * 2 + 500;
+    let batch = (0..n)
+        .map(|i| {
+            Keyed::new(
+                Command::Join(NewMember {
+                    name: format!("batch member {i}"),
+                    phone: None,
+                    address: None,
+                }),
+                None,
+            )
+        })
+        .collect();
+    let ids: Vec<u64> = remote
+        .execute(batch)
+        .into_iter()
+        .map(|r| match r.expect("every write is applied") {
+            Outcome::Member(m) => m.member_id.0,
+            o => panic!("unexpected {o:?}"),
+        })
+        .collect();
+    assert_eq!(ids, (1..=n as u64).collect::<Vec<_>>());
+    assert_eq!(remote.info().unwrap().members, n as u64);
+}

@@ -10,12 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::reply::{Answer, AppState, Base, blocking, ok};
 use super::routes::{body, outcome_body};
-use crate::api::wire::{self, fault};
+use crate::api::wire::{self, MAX_BATCH, fault};
 use crate::api::{Error, Result};
 use crate::domain::{Clock, IdemKey, Keyed};
-
-/// The most writes one batch may carry.
-pub const MAX_BATCH: usize = 1000;
 
 fn item(v: &Value) -> Result<Keyed> {
     let obj = v
@@ -49,7 +46,7 @@ pub async fn batch(
         }
     };
     if items.len() > MAX_BATCH {
-        return Err(Error::invalid("body", "may hold at most 1000 writes").into());
+        return Err(Error::invalid("body", &format!("may hold at most {MAX_BATCH} writes")).into());
     }
     let parsed: Vec<Result<Keyed>> = items.iter().map(item).collect();
     let valid: Vec<Keyed> = parsed

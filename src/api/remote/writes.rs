@@ -20,8 +20,20 @@ pub enum Attempt {
 }
 
 impl RemoteAdapter {
-    /// Several writes in one `/batch` request (one group commit on our server).
-    pub(super) fn execute_batch(&self, batch: Vec<Keyed>) -> Vec<Result<Outcome>> {
+    /// Several writes in `/batch` requests of at most `MAX_BATCH` (each one group commit on
+    /// our server), in order.
+    pub(super) fn execute_batch(&self, mut batch: Vec<Keyed>) -> Vec<Result<Outcome>> {
+        let mut out = Vec::with_capacity(batch.len());
+        while !batch.is_empty() {
+            let rest = batch.split_off(batch.len().min(wire::MAX_BATCH));
+            out.extend(self.execute_one_batch(batch));
+            batch = rest;
+        }
+        out
+    }
+
+    /// At most `MAX_BATCH` writes in one `/batch` request.
+    fn execute_one_batch(&self, batch: Vec<Keyed>) -> Vec<Result<Outcome>> {
         let items: Vec<Value> = batch
             .iter()
             .map(|k| {

@@ -18,6 +18,10 @@ use crate::domain::{
     NewMerchant,
 };
 
+/// The most writes one `POST /batch` may carry: the server refuses more, and the remote
+/// adapter sends a larger batch as several requests.
+pub const MAX_BATCH: usize = 1000;
+
 /// The write a resource's POST body (or a `/batch` item of that `op`) asks for, parsed by
 /// the domain's one validator for it: `join`, `withdraw` (`{memberId}`), `merchant`,
 /// `deal`, `billing`.
