@@ -714,10 +714,22 @@ impl Data {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Debug, PartialEq, Default)]
 pub(crate) struct Leaf {
     pub(crate) keys: Vec<IVec>,
     pub(crate) values: Vec<IVec>,
+}
+
+// OnePoint: every link clones the leaf it changes, then inserts into it; a clone with
+// exact capacity reallocated both vectors on that insert (see ONEPOINT.md).
+impl Clone for Leaf {
+    fn clone(&self) -> Leaf {
+        let mut keys = Vec::with_capacity(self.keys.len() + 1);
+        keys.extend_from_slice(&self.keys);
+        let mut values = Vec::with_capacity(self.values.len() + 1);
+        values.extend_from_slice(&self.values);
+        Leaf { keys, values }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -68,7 +68,8 @@ impl Queue {
         // with the notify below.
         drop(queue);
 
-        self.cv.notify_all();
+        // OnePoint: one task wakes one waiting thread (upstream woke all seven).
+        self.cv.notify_one();
 
         len
     }
