@@ -252,6 +252,12 @@ impl Subscribers {
         Subscriber { id, rx, existing: None, home: arc_senders.clone() }
     }
 
+    /// OnePoint: whether anyone ever subscribed (`Tree::apply_batch_inner` applies runs
+    /// of keys at once only while no one did).
+    pub(crate) fn ever_used(&self) -> bool {
+        self.ever_used.load(Relaxed)
+    }
+
     pub(crate) fn reserve<R: AsRef<[u8]>>(
         &self,
         key: R,
