@@ -400,14 +400,15 @@ fn a_chunk_failing_inside_a_group_fails_the_group_and_reopening_completes_it() {
     let core = open_faulty(dir.path(), &faults);
     support::join_many(&core, 50);
     let batch = |_: ()| -> Vec<Keyed> {
-        (0..300)
+        (0..800)
             .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
             .collect()
     };
-    // 300 saves write thousands of keys: many chunks, one group. The third fails to apply.
+    // 800 saves write about 10,000 keys: many log records in one group, which the apply
+    // thread writes to sled in several batches (`APPLY_KEYS`). The third fails.
     faults.fail_applies_after(2);
     let results = core.execute(batch(()));
-    assert_eq!(results.len(), 300);
+    assert_eq!(results.len(), 800);
     assert!(results.iter().all(|r| r.is_err()), "the whole group fails");
     assert!(
         core.execute(vec![keyed_save("after", 1, 1_000)])
@@ -420,13 +421,13 @@ fn a_chunk_failing_inside_a_group_fails_the_group_and_reopening_completes_it() {
     // The group was durable in the log: reopening applies the rest of it.
     let core = support::open(dir.path(), &Clock::fixed(support::NOW_MS));
     let info = core.info().unwrap();
-    assert_eq!(info.deals, 300);
+    assert_eq!(info.deals, 800);
     let r = core.check().unwrap();
     assert!(r.ok, "{:?}", r.violations);
     // Retried with the same keys, every command answers its recorded outcome, once.
     let again = core.execute(batch(()));
     assert!(again.iter().all(|r| r.is_ok()));
-    assert_eq!(core.info().unwrap().deals, 300);
+    assert_eq!(core.info().unwrap().deals, 800);
     for (i, r) in again.into_iter().enumerate() {
         match r.unwrap() {
             Outcome::Deal(d) => assert_eq!(d.member_id, MemberId(1 + i as u64 % 50)),

@@ -35,12 +35,16 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
         // Appends: long runs into the rightmost leaf, more than a leaf holds at times.
         for _ in 0..rng.random_range(0..200) {
             next_append += 1;
-            writes.insert(key(b'D', next_append), Some(next_append.to_le_bytes().to_vec()));
+            writes.insert(
+                key(b'D', next_append),
+                Some(next_append.to_le_bytes().to_vec()),
+            );
         }
         // Scattered updates and deletes over a small space: several land in one leaf.
         for _ in 0..rng.random_range(0..300) {
             let k = key(b'A', rng.random_range(0..3_000));
-            let v = (rng.random_range(0..4) > 0).then(|| vec![round as u8; rng.random_range(0..40)]);
+            let v =
+                (rng.random_range(0..4) > 0).then(|| vec![round as u8; rng.random_range(0..40)]);
             writes.insert(k, v);
         }
         // Deletes of appended keys, dense and sparse.

@@ -42,6 +42,11 @@ pub const MAX_GROUP: usize = 8192;
 /// Keys written per `apply_batch` before the writer starts a new chunk (see `writer_loop`).
 pub const CHUNK_WRITES: usize = 256;
 
+/// Keys the apply thread puts in one sled batch at most, whole log records each (one
+/// record may pass it): the records of a group, and of the groups synced with it, go
+/// together, so counters and the meta that many commands write are written once.
+pub const APPLY_KEYS: usize = 2048;
+
 /// How often, while writes are refused for a full disk and none comes, the writer checks
 /// whether space was freed (so reads, which sled may refuse too, come back on their own).
 const RECOVER_PROBE_EVERY: Duration = Duration::from_millis(1000);
@@ -495,15 +500,17 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
 fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
     let mut applier = Applier { broken: None };
     while let Ok((batch, refused)) = batches.recv() {
-        for mut g in batch {
-            let recover = g.recover.take();
-            match &refused {
-                Some(e) => g.fail(e),
-                None => applier.apply(shared, g),
+        match &refused {
+            Some(e) => {
+                for mut g in batch {
+                    let recover = g.recover.take();
+                    g.fail(e);
+                    if let Some(answer) = recover {
+                        let _ = answer.send(applier.recover(shared));
+                    }
+                }
             }
-            if let Some(answer) = recover {
-                let _ = answer.send(applier.recover(shared));
-            }
+            None => applier.apply_all(shared, batch),
         }
     }
 }
@@ -533,18 +540,53 @@ impl Applier {
         Ok(())
     }
 
-    fn apply(&mut self, shared: &Shared, g: Group) {
-        if let Some(e) = &self.broken {
-            g.fail(e);
+    /// Applies the groups one log sync made durable, in order; a recovery barrier among
+    /// them runs once every group before it is answered.
+    fn apply_all(&mut self, shared: &Shared, groups: Vec<Group>) {
+        let mut part = Vec::with_capacity(groups.len());
+        for mut g in groups {
+            match g.recover.take() {
+                Some(answer) => {
+                    self.apply(shared, std::mem::take(&mut part));
+                    let _ = answer.send(self.recover(shared));
+                }
+                None => part.push(g),
+            }
+        }
+        self.apply(shared, part);
+    }
+
+    /// Applies the groups' records to sled in batches of whole records of about
+    /// `APPLY_KEYS` keys (`Store::apply_logged_many`), then answers them.
+    fn apply(&mut self, shared: &Shared, groups: Vec<Group>) {
+        if groups.is_empty() {
             return;
         }
+        if let Some(e) = &self.broken {
+            for g in groups {
+                g.fail(e);
+            }
+            return;
+        }
+        let chunks: Vec<&Chunk> = groups.iter().flat_map(|g| &g.chunks).collect();
+        let mut done = 0;
         let mut failure = None;
         let mut last_meta = None;
-        for c in &g.chunks {
-            match shared.store.apply_logged(c.seq, &c.set) {
+        while done < chunks.len() {
+            let mut end = done + 1;
+            let mut keys = chunks[done].set.len();
+            while end < chunks.len() && keys + chunks[end].set.len() <= APPLY_KEYS {
+                keys += chunks[end].set.len();
+                end += 1;
+            }
+            let sets: Vec<&super::store::WriteSet> =
+                chunks[done..end].iter().map(|c| &c.set).collect();
+            let last = chunks[end - 1];
+            match shared.store.apply_logged_many(last.seq, &sets) {
                 Ok(()) => {
-                    shared.applied.store(c.seq, Ordering::Release);
-                    last_meta = Some(&c.meta);
+                    shared.applied.store(last.seq, Ordering::Release);
+                    last_meta = Some(&last.meta);
+                    done = end;
                 }
                 Err(e) => {
                     failure = Some(e);
@@ -556,21 +598,28 @@ impl Applier {
             *shared.meta.lock() = m.clone();
             shared.offset_changed.notify_all();
         }
-        match failure {
-            None => {
-                for (reply, res) in g.replies {
-                    let _ = reply.send(res);
+        if let Some(e) = &failure {
+            // A group durable in the log but only partly applied: applying anything after
+            // it would leave a hole, so stop; recovering (a full disk, once freed:
+            // `recover`) or reopening applies the rest from the log. Its callers, and those
+            // of the groups after it, are told it failed: safe (they retry with the same
+            // keys).
+            tracing::error!("applying a logged batch failed, refusing further writes: {e}");
+            *shared.failed.lock() = Some(e.clone());
+            self.broken = Some(e.clone());
+        }
+        // A group is answered as its commands went once all its records are applied (one
+        // with none, once everything before it is).
+        let mut seen = 0;
+        for g in groups {
+            seen += g.chunks.len();
+            match &failure {
+                Some(e) if seen > done => g.fail(e),
+                _ => {
+                    for (reply, res) in g.replies {
+                        let _ = reply.send(res);
+                    }
                 }
-            }
-            Some(e) => {
-                // The group is durable in the log but only partly applied: applying anything
-                // after it would leave a hole, so stop; recovering (a full disk, once freed:
-                // `recover`) or reopening applies the rest from the log. Its callers are told
-                // it failed: safe (they retry with the same keys).
-                tracing::error!("applying a logged batch failed, refusing further writes: {e}");
-                *shared.failed.lock() = Some(e.clone());
-                self.broken = Some(e.clone());
-                g.fail(&e);
             }
         }
     }

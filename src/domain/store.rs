@@ -1,6 +1,6 @@
 //! With `store_open.rs` (opening sled, its errors), the only file that names sled. A store is one sled tree with key-prefixed "tables"
 //! (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
-//! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged`), so a
+//! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged_many`), so a
 //! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on
 //! Linux sled's flush alone uses `sync_file_range`, which does not survive power loss)
 //! leaves the acknowledgement path and only lets old log segments go. Opening replays the
@@ -73,13 +73,18 @@ impl WriteSet {
 
     fn batch(&self) -> sled::Batch {
         let mut b = sled::Batch::default();
+        self.add_to(&mut b);
+        b
+    }
+
+    /// Adds these writes to a batch, over what it holds for the same keys.
+    fn add_to(&self, b: &mut sled::Batch) {
         for (k, v) in &self.map {
             match v {
                 Some(v) => b.insert(k.as_slice(), v.as_slice()),
                 None => b.remove(k.as_slice()),
             }
         }
-        b
     }
 
     /// The log record's payload: `count u32`, then per entry `klen u32, key, vlen u32
@@ -382,18 +387,30 @@ impl Store {
     }
 
     /// Appends encoded log records `first_seq..=last_seq` and returns once they are
-    /// durable. Nothing is visible yet: see `apply_logged`.
+    /// durable. Nothing is visible yet: see `apply_logged_many`.
     pub fn log(&self, first_seq: u64, last_seq: u64, records: &[u8]) -> Result<()> {
         self.wal.lock().append(first_seq, last_seq, records)
     }
 
-    /// Applies a logged record's writes to sled, with its sequence number, atomically:
-    /// from here readers see it.
-    pub fn apply_logged(&self, seq: u64, set: &WriteSet) -> Result<()> {
+    /// Applies consecutive log records' writes, the last record `last`, to sled as one
+    /// atomic batch with that sequence number (a key written by several keeps the last
+    /// value); from here readers see them. It is what the apply thread does with
+    /// the records of one or more groups, so keys written again and again (counters, the
+    /// meta) are written once, and sled applies the writes that land in one leaf together.
+    pub fn apply_logged_many(&self, last: u64, sets: &[&WriteSet]) -> Result<()> {
         if let Some(f) = self.faults.as_ref().filter(|f| f.apply_fails()) {
             return Err(io("cannot write to", &self.dir.join("sled"), f.message()));
         }
-        self.apply_at(seq, set)
+        let mut batch = sled::Batch::default();
+        let mut keys = 0;
+        for set in sets {
+            set.add_to(&mut batch);
+            keys += set.len() as u64;
+        }
+        batch.insert(APPLIED, &last.to_be_bytes());
+        self.since_snapshot.fetch_add(keys + 1, Ordering::Relaxed);
+        self.with_db(|db| db.apply_batch(batch))
+            .map_err(|e| self.write_error(e))
     }
 
     fn apply_at(&self, seq: u64, set: &WriteSet) -> Result<()> {
