@@ -633,11 +633,12 @@ fn an_apply_refused_for_a_full_disk_is_completed_from_the_log_without_a_reopen()
     let (core, faults) = open_faulty(tmp.path());
     support::join_many(&core, 50);
     let batch = || -> Vec<Keyed> {
-        (0..300)
+        (0..800)
             .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
             .collect()
     };
-    // Many chunks in one group; the third fails to apply after the group was logged.
+    // Many log records in one group, which the apply thread writes to sled in several
+    // batches (`APPLY_KEYS`); the third fails after the group was logged.
     faults.fail_applies_after(2);
     assert!(core.execute(batch()).iter().all(|r| r.is_err()));
     let e = core
@@ -656,7 +657,7 @@ fn an_apply_refused_for_a_full_disk_is_completed_from_the_log_without_a_reopen()
         Ok(Outcome::Deal(d)) => d,
         r => panic!("{r:?}"),
     };
-    assert_eq!(after.id.0, 301);
+    assert_eq!(after.id.0, 801);
     let r = core.check().unwrap();
     assert!(r.ok, "{:?}", r.violations);
     // Retried with the same keys, each command answers its recorded outcome, once.
@@ -665,12 +666,12 @@ fn an_apply_refused_for_a_full_disk_is_completed_from_the_log_without_a_reopen()
         match r.unwrap() {
             Outcome::Deal(d) => {
                 assert_eq!(d.member_id, MemberId(1 + i as u64 % 50));
-                assert!(d.id.0 <= 300, "{}", d.id.0);
+                assert!(d.id.0 <= 800, "{}", d.id.0);
             }
             o => panic!("{o:?}"),
         }
     }
-    assert_eq!(core.info().unwrap().deals, 301);
+    assert_eq!(core.info().unwrap().deals, 801);
 }
 
 /// Flips `n` bytes of `path` from `at`.
