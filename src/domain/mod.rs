@@ -18,6 +18,7 @@ mod migrate;
 pub mod model;
 pub mod money;
 pub mod names;
+mod pipeline;
 pub mod query;
 mod reads;
 pub mod reports;
@@ -29,6 +30,7 @@ pub mod tx;
 mod upkeep;
 pub mod wal;
 pub mod window;
+mod write_set;
 
 pub use calendar::{Clock, Millis, Month};
 pub use error::{Error, ErrorKind, FieldError, FieldErrors, Refusal, Result};

@@ -20,6 +20,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::error::{Error, Result};
 use super::wal::{Faults, Wal, disk_full_hint};
+pub use super::write_set::WriteSet;
 
 #[path = "store_open.rs"]
 mod open;
@@ -51,83 +52,20 @@ impl Deref for Val {
     }
 }
 
-/// Writes to apply atomically, by key. `None` removes the key.
-#[derive(Default, Debug, Clone, PartialEq, Eq)]
-pub struct WriteSet {
-    pub(super) map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+/// A write set as one sled batch.
+fn batch_of(set: &WriteSet) -> sled::Batch {
+    let mut b = sled::Batch::default();
+    add_to(set, &mut b);
+    b
 }
 
-impl WriteSet {
-    pub fn put(&mut self, key: &[u8], value: &[u8]) {
-        self.map.insert(key.to_vec(), Some(value.to_vec()));
-    }
-    pub fn remove(&mut self, key: &[u8]) {
-        self.map.insert(key.to_vec(), None);
-    }
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    fn batch(&self) -> sled::Batch {
-        let mut b = sled::Batch::default();
-        self.add_to(&mut b);
-        b
-    }
-
-    /// Adds these writes to a batch, over what it holds for the same keys.
-    fn add_to(&self, b: &mut sled::Batch) {
-        for (k, v) in &self.map {
-            match v {
-                Some(v) => b.insert(k.as_slice(), v.as_slice()),
-                None => b.remove(k.as_slice()),
-            }
+/// Adds a write set's writes to a batch, over what it holds for the same keys.
+fn add_to(set: &WriteSet, b: &mut sled::Batch) {
+    for (k, v) in &set.map {
+        match v {
+            Some(v) => b.insert(k.as_slice(), v.as_slice()),
+            None => b.remove(k.as_slice()),
         }
-    }
-
-    /// The log record's payload: `count u32`, then per entry `klen u32, key, vlen u32
-    /// (u32::MAX: removed), value`, little-endian.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&(self.map.len() as u32).to_le_bytes());
-        for (k, v) in &self.map {
-            out.extend_from_slice(&(k.len() as u32).to_le_bytes());
-            out.extend_from_slice(k);
-            match v {
-                Some(v) => {
-                    out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                    out.extend_from_slice(v);
-                }
-                None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
-            }
-        }
-    }
-
-    pub fn decode(b: &[u8]) -> Option<WriteSet> {
-        let mut at = 0usize;
-        let u32_next = |at: &mut usize| -> Option<u32> {
-            let v = b.get(*at..*at + 4)?;
-            *at += 4;
-            Some(u32::from_le_bytes(v.try_into().ok()?))
-        };
-        let n = u32_next(&mut at)?;
-        let mut map = BTreeMap::new();
-        for _ in 0..n {
-            let kl = u32_next(&mut at)? as usize;
-            let k = b.get(at..at.checked_add(kl)?)?.to_vec();
-            at += kl;
-            let vl = u32_next(&mut at)?;
-            let v = if vl == u32::MAX {
-                None
-            } else {
-                let v = b.get(at..at.checked_add(vl as usize)?)?.to_vec();
-                at += vl as usize;
-                Some(v)
-            };
-            map.insert(k, v);
-        }
-        (at == b.len()).then_some(WriteSet { map })
     }
 }
 
@@ -404,7 +342,7 @@ impl Store {
         let mut batch = sled::Batch::default();
         let mut keys = 0;
         for set in sets {
-            set.add_to(&mut batch);
+            add_to(set, &mut batch);
             keys += set.len() as u64;
         }
         batch.insert(APPLIED, &last.to_be_bytes());
@@ -498,7 +436,7 @@ impl Store {
         }
         self.since_snapshot
             .fetch_add(set.len() as u64, Ordering::Relaxed);
-        self.with_db(|db| db.apply_batch(set.batch()))
+        self.with_db(|db| db.apply_batch(batch_of(&set)))
             .map_err(|e| self.write_error(e))
     }
 
@@ -555,7 +493,7 @@ impl Drop for ReclaimHold<'_> {
 
 /// Applies a log record's writes to sled with its sequence number, in one atomic batch.
 fn write_at(db: &sled::Db, seq: u64, set: &WriteSet) -> sled::Result<()> {
-    let mut batch = set.batch();
+    let mut batch = batch_of(set);
     batch.insert(APPLIED, &seq.to_be_bytes());
     db.apply_batch(batch)
 }

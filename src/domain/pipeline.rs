@@ -1,0 +1,374 @@
+//! The write pipeline behind `Core::execute` (see `core.rs`): the writer runs the rules on
+//! groups of queued jobs and seals their writes into log records; the log thread makes
+//! every queued group's records durable with one append and one fdatasync; the apply thread
+//! then writes them to sled, where readers see them, and answers the callers. Each stage
+//! runs on its own thread, so one group syncs while the one before it is applied.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use super::core::Shared;
+use super::ledger;
+use super::schema::Meta;
+use super::tx::{Pending, Tx, load_meta};
+use super::wal::is_disk_full;
+use super::{Error, Keyed, Outcome, Result};
+
+/// How many commands one group commit takes at most.
+pub const MAX_GROUP: usize = 8192;
+
+/// Keys written per `apply_batch` before the writer starts a new chunk (see `writer_loop`).
+pub const CHUNK_WRITES: usize = 256;
+
+/// Keys the apply thread puts in one sled batch at most, whole log records each (one
+/// record may pass it): the records of a group, and of the groups synced with it, go
+/// together, so counters and the meta that many commands write are written once.
+pub const APPLY_KEYS: usize = 2048;
+
+/// How often, while writes are refused for a full disk and none comes, the writer checks
+/// whether space was freed (so reads, which sled may refuse too, come back on their own).
+const RECOVER_PROBE_EVERY: Duration = Duration::from_millis(1000);
+
+/// Where a job's results go.
+pub(super) type Reply = Sender<Vec<Result<Outcome>>>;
+
+pub(super) struct Job {
+    pub batch: Vec<Keyed>,
+    pub reply: Reply,
+}
+
+/// One log record: a chunk of whole commands' writes, with the counters after it.
+struct Chunk {
+    seq: u64,
+    set: super::store::WriteSet,
+    meta: Meta,
+}
+
+/// A group of jobs on its way through the log and apply threads.
+struct Group {
+    chunks: Vec<Chunk>,
+    replies: Vec<(Reply, Vec<Result<Outcome>>)>,
+    /// Set on an empty group the writer sends after a failure: once every group before it
+    /// is answered, the apply thread tries to make the store take writes again.
+    recover: Option<Sender<Result<()>>>,
+}
+
+impl Group {
+    fn fail(self, e: &Error) {
+        for (reply, res) in self.replies {
+            let _ = reply.send(res.into_iter().map(|_| Err(e.clone())).collect());
+        }
+    }
+}
+
+/// Runs the rules on groups of jobs and hands their records to the log thread. Every
+/// answer, even a refusal or an idempotent replay of something not yet durable, goes
+/// through the log and apply threads in order, so it leaves only once everything accepted
+/// before it is durable and visible.
+pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
+    let rules = shared.rules();
+    let (log_tx, log_rx) = mpsc::channel::<Group>();
+    let s = shared.clone();
+    let logger = std::thread::Builder::new()
+        .name("onepoint-log".into())
+        .spawn(move || log_loop(&s, log_rx))
+        .expect("start the log thread");
+    let mut meta = shared.meta.lock().clone();
+    let mut next_seq = shared.applied.load(Ordering::Acquire) + 1;
+    let mut pending = Pending::default();
+    loop {
+        let first = match jobs.recv_timeout(RECOVER_PROBE_EVERY) {
+            Ok(job) => Some(job),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // After a failure, each write (or, with none coming, each probe) retries: on a
+        // full disk that has room again, the store takes writes from where it is durable.
+        let failed = shared.failed.lock().clone();
+        let failed = failed.or_else(|| shared.store.engine_error());
+        let failed = match failed {
+            Some(e) if is_disk_full(&e) => match recover(&log_tx) {
+                Ok(()) => {
+                    meta = shared.meta.lock().clone();
+                    next_seq = shared.applied.load(Ordering::Acquire) + 1;
+                    pending.clear();
+                    None
+                }
+                Err(e) => Some(e),
+            },
+            failed => failed,
+        };
+        let Some(first) = first else { continue };
+        let mut group = vec![first];
+        let mut count = group[0].batch.len();
+        while count < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(j) => {
+                    count += j.batch.len();
+                    group.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        if let Some(e) = failed {
+            for job in group {
+                let n = job.batch.len();
+                let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
+            }
+            pending.clear();
+            continue;
+        }
+        pending.prune(shared.applied.load(Ordering::Acquire));
+        // Seal in chunks of whole commands of about CHUNK_WRITES keys each: sled 0.34 grows
+        // huge tree nodes (and gigabytes of memory) from large `apply_batch`es. Each chunk
+        // is one log record and one atomic sled batch carrying its own counters.
+        let now = shared.opts.clock.now();
+        let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(group.len());
+        let mut chunks = Vec::new();
+        let mut tx = Tx::new(
+            &shared.store,
+            &mut pending,
+            meta.clone(),
+            now,
+            shared.opts.zone,
+        );
+        for job in &group {
+            let mut res = Vec::with_capacity(job.batch.len());
+            for k in &job.batch {
+                res.push(ledger::apply(&mut tx, &rules, k));
+                if tx.writes() >= CHUNK_WRITES
+                    && let Some((set, m)) = tx.seal(next_seq)
+                {
+                    chunks.push(Chunk {
+                        seq: next_seq,
+                        set,
+                        meta: m,
+                    });
+                    next_seq += 1;
+                }
+            }
+            results.push(res);
+        }
+        if let Some((set, m)) = tx.seal(next_seq) {
+            chunks.push(Chunk {
+                seq: next_seq,
+                set,
+                meta: m,
+            });
+            next_seq += 1;
+        }
+        if let Some(last) = chunks.last() {
+            meta = last.meta.clone();
+        }
+        let replies = group.into_iter().map(|j| j.reply).zip(results).collect();
+        let _ = log_tx.send(Group {
+            chunks,
+            replies,
+            recover: None,
+        });
+    }
+    drop(log_tx);
+    let _ = logger.join();
+}
+
+/// Has the apply thread, once every group sent before is answered (nothing is in flight),
+/// make the store take writes again after a full disk (`Store::recover`): refused, and
+/// nothing changed, while the disk is still full.
+fn recover(log_tx: &Sender<Group>) -> Result<()> {
+    let (answer, answered) = mpsc::channel();
+    let barrier = Group {
+        chunks: Vec::new(),
+        replies: Vec::new(),
+        recover: Some(answer),
+    };
+    if log_tx.send(barrier).is_err() {
+        return Err(Error::store("the writer has stopped"));
+    }
+    answered
+        .recv()
+        .unwrap_or_else(|_| Err(Error::store("the writer stopped before answering")))
+}
+
+/// Makes groups durable (every queued group's records, one append and one fdatasync), then
+/// hands them to the apply thread: group N is applied and answered while group N+1 syncs
+/// (the two run on the two cores), and nothing is applied before its own sync.
+fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
+    let (apply_tx, apply_rx) = mpsc::channel::<(Vec<Group>, Option<Error>)>();
+    let s = shared.clone();
+    let applier = std::thread::Builder::new()
+        .name("onepoint-apply".into())
+        .spawn(move || apply_loop(&s, apply_rx))
+        .expect("start the apply thread");
+    let mut buf = Vec::new();
+    let mut payload = Vec::new();
+    while let Ok(first) = groups.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = groups.try_recv() {
+            batch.push(more);
+        }
+        // Refused groups are answered by the apply thread too, so answers keep their order.
+        if let Some(e) = shared.failed.lock().clone() {
+            let _ = apply_tx.send((batch, Some(e)));
+            continue;
+        }
+        buf.clear();
+        let mut seqs: Option<(u64, u64)> = None;
+        for c in batch.iter().flat_map(|g| &g.chunks) {
+            payload.clear();
+            c.set.encode(&mut payload);
+            super::wal::encode_record(c.seq, &payload, &mut buf);
+            seqs = Some((seqs.map_or(c.seq, |s| s.0), c.seq));
+        }
+        let logged = match seqs {
+            Some((first, last)) => shared.store.log(first, last, &buf),
+            // Nothing new: everything before is logged already (groups go in order).
+            None => Ok(()),
+        };
+        match logged {
+            Ok(()) => {
+                let _ = apply_tx.send((batch, None));
+            }
+            Err(e) => {
+                // Nothing of these is on disk (the log was cut back) and nothing of them is
+                // visible; stop taking writes rather than build on them (the writer has).
+                tracing::error!("the log sync failed, refusing further writes: {e}");
+                *shared.failed.lock() = Some(e.clone());
+                let _ = apply_tx.send((batch, Some(e)));
+            }
+        }
+    }
+    drop(apply_tx);
+    let _ = applier.join();
+}
+
+/// Applies durable groups in the order they were logged, then answers their callers (a
+/// group the log refused is answered with its error, in the same order).
+fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
+    let mut applier = Applier { broken: None };
+    while let Ok((batch, refused)) = batches.recv() {
+        match &refused {
+            Some(e) => {
+                for mut g in batch {
+                    let recover = g.recover.take();
+                    g.fail(e);
+                    if let Some(answer) = recover {
+                        let _ = answer.send(applier.recover(shared));
+                    }
+                }
+            }
+            None => applier.apply_all(shared, batch),
+        }
+    }
+}
+
+/// Applies durable groups to sled, in order, then answers their callers.
+struct Applier {
+    /// Set once an apply failed: nothing after it may be applied.
+    broken: Option<Error>,
+}
+
+impl Applier {
+    /// With nothing in flight: after a failure on a full disk that has room again, sled
+    /// and the log are reopened from disk, what the log holds past sled is applied, and
+    /// writes resume from there, with the counters of what is durable (`Store::recover`).
+    fn recover(&mut self, shared: &Shared) -> Result<()> {
+        let last = shared.store.recover()?;
+        let meta = load_meta(&shared.store)?;
+        shared.applied.store(last, Ordering::Release);
+        *shared.meta.lock() = meta;
+        shared.offset_changed.notify_all();
+        self.broken = None;
+        *shared.failed.lock() = None;
+        tracing::info!(
+            "the store {} takes writes again (the disk has room)",
+            shared.store.dir().display()
+        );
+        Ok(())
+    }
+
+    /// Applies the groups one log sync made durable, in order; a recovery barrier among
+    /// them runs once every group before it is answered.
+    fn apply_all(&mut self, shared: &Shared, groups: Vec<Group>) {
+        let mut part = Vec::with_capacity(groups.len());
+        for mut g in groups {
+            match g.recover.take() {
+                Some(answer) => {
+                    self.apply(shared, std::mem::take(&mut part));
+                    let _ = answer.send(self.recover(shared));
+                }
+                None => part.push(g),
+            }
+        }
+        self.apply(shared, part);
+    }
+
+    /// Applies the groups' records to sled in batches of whole records of about
+    /// `APPLY_KEYS` keys (`Store::apply_logged_many`), then answers them.
+    fn apply(&mut self, shared: &Shared, groups: Vec<Group>) {
+        if groups.is_empty() {
+            return;
+        }
+        if let Some(e) = &self.broken {
+            for g in groups {
+                g.fail(e);
+            }
+            return;
+        }
+        let chunks: Vec<&Chunk> = groups.iter().flat_map(|g| &g.chunks).collect();
+        let mut done = 0;
+        let mut failure = None;
+        let mut last_meta = None;
+        while done < chunks.len() {
+            let mut end = done + 1;
+            let mut keys = chunks[done].set.len();
+            while end < chunks.len() && keys + chunks[end].set.len() <= APPLY_KEYS {
+                keys += chunks[end].set.len();
+                end += 1;
+            }
+            let sets: Vec<&super::store::WriteSet> =
+                chunks[done..end].iter().map(|c| &c.set).collect();
+            let last = chunks[end - 1];
+            match shared.store.apply_logged_many(last.seq, &sets) {
+                Ok(()) => {
+                    shared.applied.store(last.seq, Ordering::Release);
+                    last_meta = Some(&last.meta);
+                    done = end;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(m) = last_meta {
+            *shared.meta.lock() = m.clone();
+            shared.offset_changed.notify_all();
+        }
+        if let Some(e) = &failure {
+            // A group durable in the log but only partly applied: applying anything after
+            // it would leave a hole, so stop; recovering (a full disk, once freed:
+            // `recover`) or reopening applies the rest from the log. Its callers, and those
+            // of the groups after it, are told it failed: safe (they retry with the same
+            // keys).
+            tracing::error!("applying a logged batch failed, refusing further writes: {e}");
+            *shared.failed.lock() = Some(e.clone());
+            self.broken = Some(e.clone());
+        }
+        // A group is answered as its commands went once all its records are applied (one
+        // with none, once everything before it is).
+        let mut seen = 0;
+        for g in groups {
+            seen += g.chunks.len();
+            match &failure {
+                Some(e) if seen > done => g.fail(e),
+                _ => {
+                    for (reply, res) in g.replies {
+                        let _ = reply.send(res);
+                    }
+                }
+            }
+        }
+    }
+}
