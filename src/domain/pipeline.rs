@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::core::Shared;
 use super::ledger;
 use super::schema::Meta;
+use super::store::WriteSet;
 use super::tx::{Pending, Tx, load_meta};
 use super::wal::is_disk_full;
 use super::{Error, Keyed, Outcome, Result};
@@ -19,7 +20,7 @@ use super::{Error, Keyed, Outcome, Result};
 /// How many commands one group commit takes at most.
 pub const MAX_GROUP: usize = 8192;
 
-/// Keys written per `apply_batch` before the writer starts a new chunk (see `writer_loop`).
+/// Keys a log record holds before the writer starts a new one (see `writer_loop`).
 pub const CHUNK_WRITES: usize = 256;
 
 /// Keys the apply thread puts in one sled batch at most, whole log records each (one
@@ -42,7 +43,7 @@ pub(super) struct Job {
 /// One log record: a chunk of whole commands' writes, with the counters after it.
 struct Chunk {
     seq: u64,
-    set: super::store::WriteSet,
+    set: WriteSet,
     meta: Meta,
 }
 
@@ -121,9 +122,10 @@ pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
             continue;
         }
         pending.prune(shared.applied.load(Ordering::Acquire));
-        // Seal in chunks of whole commands of about CHUNK_WRITES keys each: sled 0.34 grows
-        // huge tree nodes (and gigabytes of memory) from large `apply_batch`es. Each chunk
-        // is one log record and one atomic sled batch carrying its own counters.
+        // Seal in chunks of whole commands of about CHUNK_WRITES keys each: one log record
+        // each, carrying its own counters. The apply thread writes several of them to sled
+        // as one batch of at most about APPLY_KEYS keys (bounded: sled 0.34 grew huge tree
+        // nodes, and gigabytes of memory, from unbounded `apply_batch`es).
         let now = shared.opts.clock.now();
         let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(group.len());
         let mut chunks = Vec::new();
@@ -327,8 +329,7 @@ impl Applier {
                 keys += chunks[end].set.len();
                 end += 1;
             }
-            let sets: Vec<&super::store::WriteSet> =
-                chunks[done..end].iter().map(|c| &c.set).collect();
+            let sets: Vec<&WriteSet> = chunks[done..end].iter().map(|c| &c.set).collect();
             let last = chunks[end - 1];
             match shared.store.apply_logged_many(last.seq, &sets) {
                 Ok(()) => {

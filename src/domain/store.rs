@@ -52,21 +52,18 @@ impl Deref for Val {
     }
 }
 
-/// A write set as one sled batch.
-fn batch_of(set: &WriteSet) -> sled::Batch {
+/// Write sets as one sled batch (a key in several keeps the last one's value).
+fn batch_of(sets: &[&WriteSet]) -> sled::Batch {
     let mut b = sled::Batch::default();
-    add_to(set, &mut b);
-    b
-}
-
-/// Adds a write set's writes to a batch, over what it holds for the same keys.
-fn add_to(set: &WriteSet, b: &mut sled::Batch) {
-    for (k, v) in &set.map {
-        match v {
-            Some(v) => b.insert(k.as_slice(), v.as_slice()),
-            None => b.remove(k.as_slice()),
+    for set in sets {
+        for (k, v) in &set.map {
+            match v {
+                Some(v) => b.insert(k.as_slice(), v.as_slice()),
+                None => b.remove(k.as_slice()),
+            }
         }
     }
+    b
 }
 
 pub struct Store {
@@ -212,7 +209,7 @@ impl Store {
         if !replay.is_empty() {
             let last = replay.last().map_or(applied, |r| r.seq);
             for r in replay {
-                store.apply_at(r.seq, &decode_logged(dir, &r)?)?;
+                store.apply_at(r.seq, &[&decode_logged(dir, &r)?])?;
             }
             store.checkpoint(last, 0)?;
         }
@@ -339,22 +336,14 @@ impl Store {
         if let Some(f) = self.faults.as_ref().filter(|f| f.apply_fails()) {
             return Err(io("cannot write to", &self.dir.join("sled"), f.message()));
         }
-        let mut batch = sled::Batch::default();
-        let mut keys = 0;
-        for set in sets {
-            add_to(set, &mut batch);
-            keys += set.len() as u64;
-        }
-        batch.insert(APPLIED, &last.to_be_bytes());
-        self.since_snapshot.fetch_add(keys + 1, Ordering::Relaxed);
-        self.with_db(|db| db.apply_batch(batch))
-            .map_err(|e| self.write_error(e))
+        self.apply_at(last, sets)
     }
 
-    fn apply_at(&self, seq: u64, set: &WriteSet) -> Result<()> {
+    fn apply_at(&self, last: u64, sets: &[&WriteSet]) -> Result<()> {
+        let keys: usize = sets.iter().map(|s| s.len()).sum();
         self.since_snapshot
-            .fetch_add(set.len() as u64 + 1, Ordering::Relaxed);
-        self.with_db(|db| write_at(db, seq, set))
+            .fetch_add(keys as u64 + 1, Ordering::Relaxed);
+        self.with_db(|db| write_at(db, last, sets))
             .map_err(|e| self.write_error(e))
     }
 
@@ -436,7 +425,7 @@ impl Store {
         }
         self.since_snapshot
             .fetch_add(set.len() as u64, Ordering::Relaxed);
-        self.with_db(|db| db.apply_batch(batch_of(&set)))
+        self.with_db(|db| db.apply_batch(batch_of(&[&set])))
             .map_err(|e| self.write_error(e))
     }
 
@@ -491,10 +480,11 @@ impl Drop for ReclaimHold<'_> {
     }
 }
 
-/// Applies a log record's writes to sled with its sequence number, in one atomic batch.
-fn write_at(db: &sled::Db, seq: u64, set: &WriteSet) -> sled::Result<()> {
-    let mut batch = batch_of(set);
-    batch.insert(APPLIED, &seq.to_be_bytes());
+/// Applies log records' writes to sled with the last one's sequence number, in one atomic
+/// batch.
+fn write_at(db: &sled::Db, last: u64, sets: &[&WriteSet]) -> sled::Result<()> {
+    let mut batch = batch_of(sets);
+    batch.insert(APPLIED, &last.to_be_bytes());
     db.apply_batch(batch)
 }
 

@@ -91,7 +91,7 @@ impl Store {
         let (fresh, replay) = Wal::open(&self.dir, applied, self.faults.clone())?;
         let mut last = applied;
         for r in replay {
-            write_at(db, r.seq, &decode_logged(&self.dir, &r)?)
+            write_at(db, r.seq, &[&decode_logged(&self.dir, &r)?])
                 .map_err(|e| io("cannot write to", &sled_dir, e))?;
             last = r.seq;
         }
