@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::List;
 use crate::domain::error::Result;
 use crate::domain::model::Member;
-use crate::domain::reports::snapshot::{self, Head, Sum};
+use crate::domain::reports::snapshot::{self, Head};
 use crate::domain::schema::{MEMBER, Meta, decode, key1, read_u64};
 use crate::domain::store::Store;
 
@@ -27,14 +27,12 @@ pub(super) fn write(dir: &Path, list: &List, offset: u64, print: u64) -> std::io
         count: list.len() as u64,
     };
     let size = list.len() * 4 + list.text.len();
-    snapshot::write_checked(&path(dir), MAGIC, Sum::Words, head, size, |out| {
-        list.encode(out)
-    })
+    snapshot::write_checked(&path(dir), MAGIC, head, size, |out| list.encode(out))
 }
 
 /// The saved list when it is whole, of this store and not ahead of it (`meta`).
 pub(super) fn load_file(store: &Store, meta: &Meta) -> Result<Option<List>> {
-    let Some((head, bytes)) = snapshot::read_checked(&path(store.dir()), MAGIC, Sum::Words) else {
+    let Some((head, bytes)) = snapshot::read_checked(&path(store.dir()), MAGIC) else {
         return Ok(None);
     };
     if head.offset > meta.last_offset || head.count > meta.last_member {

@@ -398,7 +398,7 @@ mod tests {
     use super::list::tests::{list, naive};
     use super::*;
     use crate::domain::core::CoreOptions;
-    use crate::domain::reports::snapshot::{Head, Sum};
+    use crate::domain::reports::snapshot::Head;
     use crate::domain::{Command, Keyed, MemberQuery, MemberWindow, NewMember};
 
     fn join(core: &Core, names: &[&str]) {
@@ -512,10 +512,8 @@ mod tests {
                 .unwrap(),
             count: planted.len() as u64,
         };
-        snapshot::write_checked(&path(dir.path()), MAGIC, Sum::Words, head, 0, |out| {
-            planted.encode(out)
-        })
-        .unwrap();
+        snapshot::write_checked(&path(dir.path()), MAGIC, head, 0, |out| planted.encode(out))
+            .unwrap();
         assert_eq!(ids_by_members(&core, "pork"), vec![2]);
         assert_eq!(ids_by_members(&core, "park"), vec![5]);
     }
@@ -560,10 +558,8 @@ mod tests {
                 print,
                 count,
             };
-            snapshot::write_checked(&path(dir.path()), MAGIC, Sum::Words, head, 0, |out| {
-                l.encode(out)
-            })
-            .unwrap();
+            snapshot::write_checked(&path(dir.path()), MAGIC, head, 0, |out| l.encode(out))
+                .unwrap();
         };
         write(&l, l.len() as u64);
         assert_eq!(

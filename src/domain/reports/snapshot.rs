@@ -2,9 +2,10 @@
 //! segmentation after opening reads one file instead of every member's record in the
 //! store: a cache, checked before use and rewritten when stale, never a source of truth.
 //!
-//! Layout (little-endian): magic `OPRFM\0\0\x01`, the event offset it is as of, a
+//! Layout (little-endian): magic `OPRFM\0\0\x02`, the event offset it is as of, a
 //! fingerprint of that event (so a file from another store or history is refused), the row
-//! count, the rows (49 bytes each), and an FNV-1a checksum of all that. The same checked
+//! count, the rows (49 bytes each), and a checksum of all that (`fnv_words`; version 1
+//! summed bytes, and is simply rebuilt). The same checked
 //! layout, under its own magic and with its own rows, keeps the members' names
 //! (`domain::names`): `write_checked`, `read_checked` and `fingerprint` serve both.
 
@@ -20,7 +21,7 @@ use crate::domain::money::Points;
 use crate::domain::schema::{EVENT, key1};
 use crate::domain::store::Store;
 
-const MAGIC: &[u8; 8] = b"OPRFM\0\0\x01";
+const MAGIC: &[u8; 8] = b"OPRFM\0\0\x02";
 const ROW: usize = 49;
 const HEAD: usize = 32;
 
@@ -28,27 +29,9 @@ pub fn path(dir: &Path) -> PathBuf {
     dir.join("members.rfm")
 }
 
-/// How a checked file is summed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sum {
-    /// FNV-1a over the bytes (`fnv`).
-    Bytes,
-    /// FNV-1a over 8-byte words, then the last bytes one by one (`fnv_words`): several
-    /// times faster, for files read while someone waits. Any change within one word is
-    /// always seen (each step is a bijection of the state).
-    Words,
-}
-
-impl Sum {
-    fn of(self, bytes: &[u8]) -> u64 {
-        match self {
-            Sum::Bytes => fnv(bytes),
-            Sum::Words => fnv_words(bytes),
-        }
-    }
-}
-
-/// FNV-1a over little-endian 8-byte words, then the remaining bytes.
+/// FNV-1a over little-endian 8-byte words, then the remaining bytes: the checked files'
+/// sum, several times faster than `fnv` over bytes (they are read while someone waits).
+/// Any change within one word is always seen (each step is a bijection of the state).
 pub fn fnv_words(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let words = bytes.chunks_exact(8);
@@ -82,30 +65,23 @@ pub fn save(dir: &Path, offset: u64, print: u64, rows: &[Rfm]) -> std::io::Resul
         print,
         count: rows.len() as u64,
     };
-    write_checked(
-        &path(dir),
-        MAGIC,
-        Sum::Bytes,
-        head,
-        rows.len() * ROW,
-        |out| {
-            for r in rows {
-                out.extend_from_slice(&r.id.0.to_le_bytes());
-                out.extend_from_slice(&r.joined_at.to_le_bytes());
-                out.extend_from_slice(&r.last_deal.unwrap_or(i64::MIN).to_le_bytes());
-                out.extend_from_slice(&r.frequency.to_le_bytes());
-                out.extend_from_slice(&r.spend.to_le_bytes());
-                out.extend_from_slice(&r.balance.0.to_le_bytes());
-                out.push(u8::from(r.withdrawn));
-            }
-        },
-    )
+    write_checked(&path(dir), MAGIC, head, rows.len() * ROW, |out| {
+        for r in rows {
+            out.extend_from_slice(&r.id.0.to_le_bytes());
+            out.extend_from_slice(&r.joined_at.to_le_bytes());
+            out.extend_from_slice(&r.last_deal.unwrap_or(i64::MIN).to_le_bytes());
+            out.extend_from_slice(&r.frequency.to_le_bytes());
+            out.extend_from_slice(&r.spend.to_le_bytes());
+            out.extend_from_slice(&r.balance.0.to_le_bytes());
+            out.push(u8::from(r.withdrawn));
+        }
+    })
 }
 
 /// The rows, their offset and fingerprint; `None` when there is no file or it is not a
 /// whole, well-formed one.
 pub fn load(dir: &Path) -> Option<(u64, u64, Vec<Rfm>)> {
-    let (head, b) = read_checked(&path(dir), MAGIC, Sum::Bytes)?;
+    let (head, b) = read_checked(&path(dir), MAGIC)?;
     let body = &b[HEAD..b.len() - 8];
     let u = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().expect("8 bytes"));
     let i = |at: usize| u(at) as i64;
@@ -140,14 +116,13 @@ pub struct Head {
     pub count: u64,
 }
 
-/// Writes a checked file (the layout in the module's note, under `magic`, summed `sum`
-/// ways, with the body `body` appends, about `size` bytes) to a temporary file beside `to`,
+/// Writes a checked file (the layout in the module's note, under `magic`, with the body
+/// `body` appends, about `size` bytes) to a temporary file beside `to`,
 /// synced, then renamed over `to`: a reader finds the old file or the new one, whole,
 /// never a part.
 pub fn write_checked(
     to: &Path,
     magic: &[u8; 8],
-    sum: Sum,
     head: Head,
     size: usize,
     body: impl FnOnce(&mut Vec<u8>),
@@ -158,7 +133,7 @@ pub fn write_checked(
     out.extend_from_slice(&head.print.to_le_bytes());
     out.extend_from_slice(&head.count.to_le_bytes());
     body(&mut out);
-    let sum = sum.of(&out);
+    let sum = fnv_words(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     let mut tmp = to.as_os_str().to_owned();
     tmp.push(".tmp");
@@ -171,13 +146,13 @@ pub fn write_checked(
 
 /// A checked file's head and its whole bytes (the body is `HEAD..len - 8`); `None` when
 /// there is none, or it is not whole (short, another magic, a checksum that does not match).
-pub fn read_checked(from: &Path, magic: &[u8; 8], sum: Sum) -> Option<(Head, Vec<u8>)> {
+pub fn read_checked(from: &Path, magic: &[u8; 8]) -> Option<(Head, Vec<u8>)> {
     let b = std::fs::read(from).ok()?;
     if b.len() < HEAD + 8 || &b[..8] != magic {
         return None;
     }
     let (all, summed) = b.split_at(b.len() - 8);
-    if sum.of(all).to_le_bytes() != summed {
+    if fnv_words(all).to_le_bytes() != summed {
         return None;
     }
     let u = |at: usize| u64::from_le_bytes(all[at..at + 8].try_into().expect("8 bytes"));
