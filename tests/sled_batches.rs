@@ -1,7 +1,8 @@
 //! The vendored sled's batches (`vendor/sled/ONEPOINT.md`): a batch's writes that land in
 //! one leaf are applied to one copy of it and written as one replace of the page. Checked
 //! against a model map: appends (as deal ids), scattered updates (as accounts), deletes,
-//! no-op writes and keys written again, after every batch and after a reopen.
+//! no-op writes and keys written again, after every batch and after a reopen. And a leaf
+//! written past its end splits near its end, so ascending keys fill their leaves.
 
 use std::collections::BTreeMap;
 
@@ -90,4 +91,58 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     let db = config.open().unwrap();
     assert_eq!(contents(&db), model, "after a reopen");
     assert!(model.len() > 10_000, "{} keys", model.len());
+}
+
+fn mean_leaf(db: &sled::Db) -> f64 {
+    let sizes = db.leaf_sizes().unwrap();
+    sizes.iter().sum::<usize>() as f64 / sizes.len() as f64
+}
+
+#[test]
+fn keys_written_in_ascending_order_fill_their_leaves_and_scattered_ones_split_in_the_middle() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sled::Config::new().path(dir.path().join("db"));
+    let db = config.open().unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    // Two ascending tables written side by side (as deals and their events), one key at a
+    // time and in batches, with reads between.
+    for n in 0..12_000u64 {
+        let v = n.to_le_bytes().to_vec();
+        db.insert(key(b'D', n), v.clone()).unwrap();
+        model.insert(key(b'D', n), v.clone());
+        let mut batch = sled::Batch::default();
+        for e in 0..2 {
+            batch.insert(key(b'E', 2 * n + e), v.clone());
+            model.insert(key(b'E', 2 * n + e), v.clone());
+        }
+        db.apply_batch(batch).unwrap();
+        if n % 97 == 0 {
+            assert_eq!(db.get(key(b'D', n / 2)).unwrap().unwrap(), (n / 2).to_le_bytes());
+        }
+    }
+    let ascending = mean_leaf(&db);
+    eprintln!("ascending: {ascending:.1} entries per leaf");
+    // Splitting in the middle leaves them at about 33 (of 64); near the end, 48 or more.
+    assert!(ascending >= 45.0, "{ascending:.1} entries per leaf");
+    assert_eq!(contents(&db), model);
+
+    // Scattered keys (as accounts) still split in the middle: no leaf is left overfull, and
+    // they are about two thirds full, as a B-tree's random inserts leave them.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let scattered = sled::Config::new()
+        .path(dir.path().join("scattered"))
+        .open()
+        .unwrap();
+    for _ in 0..30_000 {
+        let k = key(b'A', rng.random_range(0..1_000_000_000));
+        scattered.insert(k, vec![1u8; 8]).unwrap();
+    }
+    let random = mean_leaf(&scattered);
+    eprintln!("scattered: {random:.1} entries per leaf");
+    assert!((36.0..50.0).contains(&random), "{random:.1} entries per leaf");
+
+    db.flush().unwrap();
+    drop(db);
+    let db = config.open().unwrap();
+    assert_eq!(contents(&db), model, "after a reopen");
 }

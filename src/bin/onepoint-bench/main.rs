@@ -74,6 +74,12 @@ pub fn join_members<E: std::fmt::Display>(
 }
 
 fn main() {
+    // As `onepoint` does (src/main.rs): no transparent huge pages, so the RSS measured is
+    // the one users see.
+    // SAFETY: takes no pointers; a failure leaves the default.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first() else {
         eprintln!(

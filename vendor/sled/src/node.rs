@@ -13,6 +13,12 @@ pub struct Node {
     pub(crate) data: Data,
 }
 
+/// OnePoint: a leaf splits above this many entries (16 upstream). See ONEPOINT.md.
+const LEAF_SPLIT_ABOVE: usize = 64;
+/// OnePoint: a leaf merges below this many (4 upstream: a quarter of the split size, as
+/// upstream). See ONEPOINT.md.
+const LEAF_MERGE_BELOW: usize = 16;
+
 impl Node {
     pub(crate) fn new_hoisted_root(
         left: PageId,
@@ -163,18 +169,47 @@ impl Node {
         true
     }
 
-    pub(crate) fn split(mut self) -> (Node, Node) {
+    /// Where `key` goes among this leaf's keys (how many sort before it); `None` for an
+    /// index node. OnePoint: see `split`.
+    pub(crate) fn leaf_position(&self, key: &[u8]) -> Option<usize> {
+        match &self.data {
+            Data::Leaf(leaf) => {
+                let suffix = key.get(self.prefix_len as usize..).unwrap_or(&[]);
+                Some(leaf.keys.partition_point(|k| k.as_ref() < suffix))
+            }
+            Data::Index(_) => None,
+        }
+    }
+
+    /// Splits an overfull node in two. OnePoint: upstream always splits in the middle, so
+    /// keys written in ascending order (deal ids, event offsets, members by last activity)
+    /// leave every leaf behind them half full, for good. A leaf is now split where the
+    /// write that found it overfull goes (`at`, from `leaf_position`) when that is past
+    /// its middle: the left one keeps at most 64 entries, the right one at least 16 (so it
+    /// is not merged back, `should_merge`). Written past its end (or up to a table that
+    /// follows in the same leaf), a leaf keeps all but 16, as B-trees split on rightmost
+    /// inserts (PostgreSQL's fastpath split, InnoDB's split at the insert point). Index
+    /// nodes split in the middle. See ONEPOINT.md.
+    pub(crate) fn split(mut self, at: Option<usize>) -> (Node, Node) {
         fn split_inner<T>(
             keys: &mut Vec<IVec>,
             values: &mut Vec<T>,
             old_prefix: &[u8],
             old_hi: &[u8],
             suffix_truncation: bool,
+            at: Option<usize>,
         ) -> (IVec, u8, Vec<IVec>, Vec<T>)
         where
             T: Clone + Ord,
         {
-            let split_point = keys.len() / 2 + 1;
+            let middle = keys.len() / 2 + 1;
+            let split_point = match at {
+                Some(at) if at > middle => at
+                    .min(keys.len().saturating_sub(LEAF_MERGE_BELOW))
+                    .min(LEAF_SPLIT_ABOVE)
+                    .max(middle),
+                _ => middle,
+            };
             let right_keys = keys.split_off(split_point);
             let right_values = values.split_off(split_point);
             let right_min = &right_keys[0];
@@ -252,6 +287,7 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         false,
+                        None,
                     );
 
                 (
@@ -271,6 +307,7 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         true,
+                        at,
                     );
 
                 (
@@ -602,8 +639,7 @@ impl Node {
         } else if self.data.is_index() {
             256
         } else {
-            // OnePoint: 16 upstream. See ONEPOINT.md.
-            64
+            LEAF_SPLIT_ABOVE
         };
 
         let size_checks = self.data.len() > threshold;
@@ -618,8 +654,7 @@ impl Node {
         } else if self.data.is_index() {
             64
         } else {
-            // OnePoint: 4 upstream (a quarter of the split size, as upstream). See ONEPOINT.md.
-            16
+            LEAF_MERGE_BELOW
         };
 
         let size_checks = self.data.len() < threshold;

@@ -142,6 +142,25 @@ impl Tree {
         self.context.pagecache.attempt_gc()
     }
 
+    /// OnePoint addition: the number of entries in each leaf, left to right (how full
+    /// the tree's pages are; a leaf splits above 64 entries). Walks every leaf, reading
+    /// cold ones from disk: for tests and the benchmark, not for a busy tree (a leaf
+    /// merged away during the walk ends it early).
+    pub fn leaf_sizes(&self) -> Result<Vec<usize>> {
+        let guard = pin();
+        let _cc = concurrency_control::read();
+        let mut view = self.view_for_key(b"", &guard)?;
+        let mut sizes = vec![view.data.len()];
+        while let Some(next) = view.next {
+            match self.view_for_pid(next.get(), &guard)? {
+                Some(v) => view = v,
+                None => break,
+            }
+            sizes.push(view.data.len());
+        }
+        Ok(sizes)
+    }
+
     #[doc(hidden)]
     #[deprecated(since = "0.24.2", note = "replaced by `Tree::insert`")]
     pub fn set<K, V>(&self, key: K, value: V) -> Result<Option<IVec>>
@@ -1542,10 +1561,11 @@ impl Tree {
         parent_view: &Option<View<'g>>,
         root_pid: PageId,
         guard: &'g Guard,
+        at: Option<usize>,
     ) -> Result<()> {
         trace!("splitting node {}", view.pid);
         // split node
-        let (mut lhs, rhs) = view.deref().clone().split();
+        let (mut lhs, rhs) = view.deref().clone().split(at);
         let rhs_lo = rhs.lo.clone();
 
         // install right side
@@ -1760,7 +1780,9 @@ impl Tree {
             }
 
             if view.should_split() {
-                self.split_node(&view, &parent_view, root_pid, guard)?;
+                // OnePoint: a leaf splits where this key goes, if past its middle.
+                let at = view.leaf_position(key.as_ref());
+                self.split_node(&view, &parent_view, root_pid, guard, at)?;
                 retry!();
             }
 
