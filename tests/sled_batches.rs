@@ -117,7 +117,10 @@ fn keys_written_in_ascending_order_fill_their_leaves_and_scattered_ones_split_in
         }
         db.apply_batch(batch).unwrap();
         if n % 97 == 0 {
-            assert_eq!(db.get(key(b'D', n / 2)).unwrap().unwrap(), (n / 2).to_le_bytes());
+            assert_eq!(
+                db.get(key(b'D', n / 2)).unwrap().unwrap(),
+                (n / 2).to_le_bytes()
+            );
         }
     }
     let ascending = mean_leaf(&db);
@@ -139,7 +142,10 @@ fn keys_written_in_ascending_order_fill_their_leaves_and_scattered_ones_split_in
     }
     let random = mean_leaf(&scattered);
     eprintln!("scattered: {random:.1} entries per leaf");
-    assert!((36.0..50.0).contains(&random), "{random:.1} entries per leaf");
+    assert!(
+        (36.0..50.0).contains(&random),
+        "{random:.1} entries per leaf"
+    );
 
     db.flush().unwrap();
     drop(db);

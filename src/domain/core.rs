@@ -188,14 +188,15 @@ impl Core {
         })
     }
 
-    /// Bytes on disk by file, and live keys and values by table: (table, entries, key
-    /// bytes, value bytes) (the bench's compactness figures; the second reads the whole
-    /// store).
+    /// Bytes on disk by file, live keys and values by table: (table, entries, key bytes,
+    /// value bytes), and sled's leaves (the bench's compactness figures; the last two read
+    /// the whole store).
     #[allow(clippy::type_complexity)]
-    pub fn store_bytes(&self) -> Result<(Vec<(String, u64)>, Vec<(u8, u64, u64, u64)>)> {
+    pub fn store_bytes(&self) -> Result<(Vec<(String, u64)>, Vec<(u8, u64, u64, u64)>, u64)> {
         Ok((
             self.shared.store.disk_bytes(),
             self.shared.store.live_bytes()?,
+            self.shared.store.leaves()?,
         ))
     }
 

@@ -92,7 +92,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
     let info = core.info().map_err(|e| e.to_string())?;
-    let (files, tables) = core.store_bytes().map_err(|e| e.to_string())?;
+    let (files, tables, leaves) = core.store_bytes().map_err(|e| e.to_string())?;
     drop(core);
     let deals_stored = info.deals.max(1) as f64;
     let live: u64 = tables.iter().map(|t| t.2 + t.3).sum();
@@ -137,6 +137,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "allocated_bytes_per_deal": allocated as f64 / deals_stored,
         "live_bytes_per_deal": live as f64 / deals_stored,
         "live_by_table": per_table,
+        "sled_leaves": leaves,
+        "entries_per_leaf": tables.iter().map(|t| t.1).sum::<u64>() as f64 / leaves.max(1) as f64,
         "files_before_close": per_file,
         "budget_store_bytes_per_deal": 600,
         "open_ms_after_close": after_close.0,
