@@ -282,7 +282,13 @@ impl Segment {
                     .unwrap(),
                 max_pids: active.pids.len(),
                 replaced_pids: active.deferred_replaced_pids.len(),
-                pids: &active.pids - &active.deferred_replaced_pids,
+                // OnePoint: the set is moved when nothing was replaced (every
+                // segment read back at open), not copied and dropped.
+                pids: if active.deferred_replaced_pids.is_empty() {
+                    mem::take(&mut active.pids)
+                } else {
+                    &active.pids - &active.deferred_replaced_pids
+                },
                 latest_replacement_lsn: active.latest_replacement_lsn,
             });
 
@@ -353,6 +359,28 @@ impl Segment {
             | Segment::Inactive(Inactive { lsn, .. })
             | Segment::Draining(Draining { lsn, .. }) => *lsn,
             Segment::Free(_) => panic!("called lsn on Segment::Free"),
+        }
+    }
+
+    /// OnePoint: at recovery, counts a fragment's size (its page goes in
+    /// with `recovery_set_pids`). The caller must provide the Segment's LSN.
+    fn recovery_add_size(&mut self, lsn: Lsn, size: usize) {
+        if let Segment::Active(active) = self {
+            assert_eq!(lsn, active.lsn, "recovery_add_size lsn {} in {:?}", lsn, active);
+            active.rss += size;
+        } else {
+            panic!("called recovery_add_size on {:?}", self);
+        }
+    }
+
+    /// OnePoint: at recovery, the segment's pages, ascending and distinct:
+    /// one build of the set instead of one insert each.
+    fn recovery_set_pids(&mut self, pids: Vec<PageId>) {
+        if let Segment::Active(active) = self {
+            debug_assert!(pids.windows(2).all(|w| w[0] < w[1]));
+            active.pids = pids.into_iter().collect();
+        } else {
+            panic!("called recovery_set_pids on {:?}", self);
         }
     }
 
@@ -540,8 +568,12 @@ impl SegmentAccountant {
             );
         }
 
+        // OnePoint: the pages of each segment are gathered in order (the
+        // snapshot is read by page id) and each segment's set is built once
+        // from its sorted list, instead of one insert per fragment.
+        let mut pids_of: Vec<Vec<PageId>> = vec![vec![]; segments.len()];
         let add =
-            |pid, lsn: Lsn, sz, lid: LogOffset, segments: &mut Vec<Segment>| {
+            |pid, lsn: Lsn, sz, lid: LogOffset, segments: &mut Vec<Segment>, pids_of: &mut Vec<Vec<PageId>>| {
                 let idx = assert_usize(lid / segment_size as LogOffset);
                 trace!(
                     "adding lsn: {} lid: {} sz: {} for \
@@ -554,11 +586,14 @@ impl SegmentAccountant {
                 );
                 let segment_lsn = self.config.normalize(lsn);
                 segments[idx].recovery_ensure_initialized(segment_lsn);
-                segments[idx].insert_pid(
-                    pid,
+                segments[idx].recovery_add_size(
                     segment_lsn,
                     usize::try_from(sz).unwrap(),
                 );
+                let pids = &mut pids_of[idx];
+                if pids.last() != Some(&pid) {
+                    pids.push(pid);
+                }
             };
 
         for (pid, state) in snapshot.pt.iter().enumerate() {
@@ -570,9 +605,17 @@ impl SegmentAccountant {
                         base.2,
                         base.1.lid(),
                         &mut segments,
+                        &mut pids_of,
                     );
                     for (lsn, ptr, sz) in frags {
-                        add(pid as PageId, *lsn, *sz, ptr.lid(), &mut segments);
+                        add(
+                            pid as PageId,
+                            *lsn,
+                            *sz,
+                            ptr.lid(),
+                            &mut segments,
+                            &mut pids_of,
+                        );
                     }
                 }
                 PageState::Free(lsn, ptr) => {
@@ -582,9 +625,16 @@ impl SegmentAccountant {
                         u64::try_from(MAX_MSG_HEADER_LEN).unwrap(),
                         ptr.lid(),
                         &mut segments,
+                        &mut pids_of,
                     );
                 }
                 _ => panic!("tried to recover pagestate from a {:?}", state),
+            }
+        }
+
+        for (segment, pids) in segments.iter_mut().zip(pids_of) {
+            if !pids.is_empty() {
+                segment.recovery_set_pids(pids);
             }
         }
 
