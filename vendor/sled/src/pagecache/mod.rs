@@ -438,7 +438,43 @@ impl<'a> RecoveryGuard<'a> {
 #[derive(Debug, Clone)]
 pub struct Page {
     pub(crate) update: Option<Box<Update>>,
-    pub(crate) cache_infos: Vec<CacheInfo>,
+    pub(crate) cache_infos: CacheInfos,
+}
+
+/// OnePoint: a page's on-disk pieces, the one most pages have kept inside
+/// the page instead of in an allocation of its own (every change builds a
+/// new list anyway). 16 bytes less per page held in memory (ONEPOINT.md).
+#[derive(Debug, Clone)]
+pub(crate) enum CacheInfos {
+    One(CacheInfo),
+    Many(Box<[CacheInfo]>),
+}
+
+impl CacheInfos {
+    pub(crate) fn none() -> CacheInfos {
+        CacheInfos::Many(Box::default())
+    }
+}
+
+impl From<Vec<CacheInfo>> for CacheInfos {
+    fn from(v: Vec<CacheInfo>) -> CacheInfos {
+        if v.len() == 1 {
+            CacheInfos::One(v[0])
+        } else {
+            CacheInfos::Many(v.into_boxed_slice())
+        }
+    }
+}
+
+impl std::ops::Deref for CacheInfos {
+    type Target = [CacheInfo];
+
+    fn deref(&self) -> &[CacheInfo] {
+        match self {
+            CacheInfos::One(one) => std::slice::from_ref(one),
+            CacheInfos::Many(many) => many,
+        }
+    }
 }
 
 impl Page {
@@ -820,7 +856,7 @@ impl PageCache {
 
             trace!("allocating pid {} for the first time", pid);
 
-            let new_page = Page { update: None, cache_infos: Vec::default() };
+            let new_page = Page { update: None, cache_infos: CacheInfos::none() };
 
             let page_view = self.inner.insert(pid, new_page, guard);
 
@@ -1043,7 +1079,7 @@ impl PageCache {
 
         let mut new_page = Some(Owned::new(Page {
             update: Some(Box::new(Update::Node(node))),
-            cache_infos: Vec::default(),
+            cache_infos: CacheInfos::none(),
         }));
 
         loop {
@@ -1083,7 +1119,7 @@ impl PageCache {
             new_cache_infos.push(cache_info);
 
             let mut page_ptr = new_page.take().unwrap();
-            page_ptr.cache_infos = new_cache_infos;
+            page_ptr.cache_infos = new_cache_infos.into();
 
             debug_delay();
             let result =
@@ -1273,7 +1309,7 @@ impl PageCache {
 
                 let new_page = Owned::new(Page {
                     update: page_view.update.clone(),
-                    cache_infos: vec![cache_info],
+                    cache_infos: CacheInfos::One(cache_info),
                 });
 
                 debug_delay();
@@ -1465,7 +1501,7 @@ impl PageCache {
 
         let mut new_page = Some(Owned::new(Page {
             update: Some(Box::new(update)),
-            cache_infos: Vec::default(),
+            cache_infos: CacheInfos::none(),
         }));
 
         loop {
@@ -1515,7 +1551,7 @@ impl PageCache {
                     .unwrap(),
             };
 
-            page_ptr.cache_infos = vec![cache_info];
+            page_ptr.cache_infos = CacheInfos::One(cache_info);
 
             debug_delay();
             let result =
@@ -2134,7 +2170,7 @@ impl PageCache {
             } else {
                 None
             };
-            let page = Page { update, cache_infos };
+            let page = Page { update, cache_infos: cache_infos.into() };
 
             self.inner.insert(pid, page, &guard);
         }
