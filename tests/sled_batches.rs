@@ -14,6 +14,22 @@ fn key(space: u8, n: u64) -> Vec<u8> {
     k
 }
 
+/// Opens sled again after a `drop`: its last file handle can outlive the `Db` a moment (an
+/// I/O thread finishing), and meanwhile sled refuses the open for its file lock. The store
+/// waits the same way (`open_sled` in `src/domain/store_open.rs`).
+fn reopen(config: &sled::Config) -> sled::Db {
+    for _ in 0..250 {
+        match config.open() {
+            Ok(db) => return db,
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("reopen: {e}"),
+        }
+    }
+    panic!("reopen: sled's file lock was still held after 5 s");
+}
+
 fn contents(db: &sled::Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
     db.iter()
         .map(|r| {
@@ -88,7 +104,7 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     assert_eq!(contents(&db), model);
     db.flush().unwrap();
     drop(db);
-    let db = config.open().unwrap();
+    let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a reopen");
     assert!(model.len() > 10_000, "{} keys", model.len());
 }
@@ -149,6 +165,6 @@ fn keys_written_in_ascending_order_fill_their_leaves_and_scattered_ones_split_in
 
     db.flush().unwrap();
     drop(db);
-    let db = config.open().unwrap();
+    let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a reopen");
 }
