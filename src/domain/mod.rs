@@ -14,6 +14,7 @@ pub mod event;
 pub mod ids;
 mod index_walk;
 pub mod ledger;
+pub mod memory;
 mod migrate;
 pub mod model;
 pub mod money;

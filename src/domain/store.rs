@@ -213,7 +213,7 @@ impl Store {
             }
             store.checkpoint(last, 0)?;
         }
-        open::release_freed_memory();
+        super::memory::release_freed_memory();
         Ok(store)
     }
 

@@ -387,18 +387,3 @@ pub fn raw_limits(dir: &Path, batches: usize, batch_len: usize) -> Result<(f64, 
     let fsyncs_per_s = rounds as f64 / start.elapsed().as_secs_f64();
     Ok((inserts_per_s, fsyncs_per_s))
 }
-
-/// Gives back to the system what opening freed: sled's snapshot of its page table and the
-/// log records replayed, as much again as the store keeps at 1M deals. mimalloc (the
-/// binaries' allocator, `src/main.rs`) would hold it until a later allocation found its
-/// purge delay (1 s) passed, and a console that opened and then sat idle kept it for good.
-/// Under another allocator (the library's tests) this finds mimalloc's heap empty.
-pub fn release_freed_memory() {
-    unsafe extern "C" {
-        /// mimalloc's public API: with `force`, frees this thread's empty pages and
-        /// purges the arena's free ranges now.
-        fn mi_collect(force: bool);
-    }
-    // SAFETY: takes no pointer; may be called from any thread at any time.
-    unsafe { mi_collect(true) }
-}

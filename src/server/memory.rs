@@ -11,31 +11,16 @@
 //! goes idle (tokio's park hook: about 3 µs on a quiet heap, 30 µs under attack), and a
 //! tick every second lets the arena purge what has waited its delay.
 //!
-//! Under another global allocator (the library's tests use the system's) these calls find
-//! mimalloc's heap empty and do nothing.
+//! The calls to mimalloc itself are `domain::memory`'s.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-// The crate is linked for its `mi_collect` even where it is not the global allocator.
-use mimalloc as _;
-
-unsafe extern "C" {
-    /// mimalloc's public API: frees the calling thread's empty pages to the arena and
-    /// purges, process-wide, the arena ranges whose delay has passed.
-    fn mi_collect(force: bool);
-}
+pub use crate::domain::memory::collect_this_thread;
 
 /// How often the arena is given a chance to purge when nothing else runs.
 const PURGE_TICK: Duration = Duration::from_secs(1);
-
-/// Returns the calling thread's freed pages to the arena (and the arena's expired ones to
-/// the system). Cheap enough for every park of a worker thread.
-pub fn collect_this_thread() {
-    // SAFETY: `mi_collect` takes no pointer and may be called from any thread at any time.
-    unsafe { mi_collect(false) }
-}
 
 /// Until `stop`: once a second, the purge that an idle process would otherwise never run.
 pub async fn purge_ticks(mut stop: watch::Receiver<bool>) {

@@ -74,12 +74,9 @@ pub fn join_members<E: std::fmt::Display>(
 }
 
 fn main() {
-    // As `onepoint` does (src/main.rs): no transparent huge pages, so the RSS measured is
-    // the one users see.
-    // SAFETY: takes no pointers; a failure leaves the default.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
+    // As `onepoint` does: no transparent huge pages, so the RSS measured is the one users
+    // see.
+    onepoint::domain::memory::no_huge_pages();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first() else {
         eprintln!(

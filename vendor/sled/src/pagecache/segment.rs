@@ -362,14 +362,25 @@ impl Segment {
         }
     }
 
-    /// OnePoint: at recovery, counts a fragment's size (its page goes in
-    /// with `recovery_set_pids`). The caller must provide the Segment's LSN.
-    fn recovery_add_size(&mut self, lsn: Lsn, size: usize) {
-        if let Segment::Active(active) = self {
-            assert_eq!(lsn, active.lsn, "recovery_add_size lsn {} in {:?}", lsn, active);
-            active.rss += size;
-        } else {
-            panic!("called recovery_add_size on {:?}", self);
+    /// Counts a piece of `size` bytes written to the segment, whose LSN the
+    /// caller must provide. OnePoint: split out of `insert_pid` so recovery
+    /// can count pieces and set the pages once (`recovery_set_pids`).
+    fn add_size(&mut self, lsn: Lsn, size: usize) -> &mut Active {
+        // if this breaks, maybe we didn't implement the transition
+        // logic right in write_to_log, and maybe a thread is
+        // using the SA to add pids AFTER their calls to
+        // res.complete() worked.
+        match self {
+            Segment::Active(active) => {
+                assert_eq!(
+                    lsn, active.lsn,
+                    "add_size specified lsn {} in segment {:?}",
+                    lsn, active
+                );
+                active.rss += size;
+                active
+            }
+            other => panic!("called add_size on {:?}", other),
         }
     }
 
@@ -387,21 +398,7 @@ impl Segment {
     /// Add a pid to the Segment. The caller must provide
     /// the Segment's LSN.
     fn insert_pid(&mut self, pid: PageId, lsn: Lsn, size: usize) {
-        // if this breaks, maybe we didn't implement the transition
-        // logic right in write_to_log, and maybe a thread is
-        // using the SA to add pids AFTER their calls to
-        // res.complete() worked.
-        if let Segment::Active(active) = self {
-            assert_eq!(
-                lsn, active.lsn,
-                "insert_pid specified lsn {} for pid {} in segment {:?}",
-                lsn, pid, active
-            );
-            active.pids.insert(pid);
-            active.rss += size;
-        } else {
-            panic!("called insert_pid on {:?}", self);
-        }
+        self.add_size(lsn, size).pids.insert(pid);
     }
 
     fn remove_pid(&mut self, pid: PageId, replacement_lsn: Lsn, sz: usize) {
@@ -572,50 +569,32 @@ impl SegmentAccountant {
         // snapshot is read by page id) and each segment's set is built once
         // from its sorted list, instead of one insert per fragment.
         let mut pids_of: Vec<Vec<PageId>> = vec![vec![]; segments.len()];
-        let add =
-            |pid, lsn: Lsn, sz, lid: LogOffset, segments: &mut Vec<Segment>, pids_of: &mut Vec<Vec<PageId>>| {
-                let idx = assert_usize(lid / segment_size as LogOffset);
-                trace!(
-                    "adding lsn: {} lid: {} sz: {} for \
-                     pid {} to segment {} during SA recovery",
-                    lsn,
-                    lid,
-                    sz,
-                    pid,
-                    idx
-                );
-                let segment_lsn = self.config.normalize(lsn);
-                segments[idx].recovery_ensure_initialized(segment_lsn);
-                segments[idx].recovery_add_size(
-                    segment_lsn,
-                    usize::try_from(sz).unwrap(),
-                );
-                let pids = &mut pids_of[idx];
-                if pids.last() != Some(&pid) {
-                    pids.push(pid);
-                }
-            };
+        let mut add = |pid, lsn: Lsn, sz, lid: LogOffset| {
+            let idx = assert_usize(lid / segment_size as LogOffset);
+            trace!(
+                "adding lsn: {} lid: {} sz: {} for \
+                 pid {} to segment {} during SA recovery",
+                lsn,
+                lid,
+                sz,
+                pid,
+                idx
+            );
+            let segment_lsn = self.config.normalize(lsn);
+            segments[idx].recovery_ensure_initialized(segment_lsn);
+            segments[idx].add_size(segment_lsn, usize::try_from(sz).unwrap());
+            let pids = &mut pids_of[idx];
+            if pids.last() != Some(&pid) {
+                pids.push(pid);
+            }
+        };
 
         for (pid, state) in snapshot.pt.iter().enumerate() {
             match state {
                 PageState::Present { base, frags } => {
-                    add(
-                        pid as PageId,
-                        base.0,
-                        base.2,
-                        base.1.lid(),
-                        &mut segments,
-                        &mut pids_of,
-                    );
+                    add(pid as PageId, base.0, base.2, base.1.lid());
                     for (lsn, ptr, sz) in frags {
-                        add(
-                            pid as PageId,
-                            *lsn,
-                            *sz,
-                            ptr.lid(),
-                            &mut segments,
-                            &mut pids_of,
-                        );
+                        add(pid as PageId, *lsn, *sz, ptr.lid());
                     }
                 }
                 PageState::Free(lsn, ptr) => {
@@ -624,8 +603,6 @@ impl SegmentAccountant {
                         *lsn,
                         u64::try_from(MAX_MSG_HEADER_LEN).unwrap(),
                         ptr.lid(),
-                        &mut segments,
-                        &mut pids_of,
                     );
                 }
                 _ => panic!("tried to recover pagestate from a {:?}", state),
