@@ -6,8 +6,9 @@
 //!   `CHUNK_WRITES` keys (whole commands each);
 //! - the log thread appends every queued group's records to the write-ahead log with one
 //!   fdatasync, then hands them on;
-//! - the apply thread applies them to sled (from here they are visible) and answers each
-//!   caller, while the log thread syncs the next groups;
+//! - the apply thread applies them to sled (from here they are visible), while the log
+//!   thread syncs the next groups, and hands their answers to the answer thread, which
+//!   wakes each caller;
 //! - the checkpoint thread flushes sled every `CHECKPOINT_EVERY` so old log segments go, and
 //!   the reclaimer keeps sled's file compact (both in `upkeep.rs`).
 //!

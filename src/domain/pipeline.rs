@@ -1,8 +1,10 @@
 //! The write pipeline behind `Core::execute` (see `core.rs`): the writer runs the rules on
 //! groups of queued jobs and seals their writes into log records; the log thread makes
 //! every queued group's records durable with one append and one fdatasync; the apply thread
-//! then writes them to sled, where readers see them, and answers the callers. Each stage
-//! runs on its own thread, so one group syncs while the one before it is applied.
+//! then writes them to sled, where readers see them, and the answer thread wakes their
+//! callers. Each stage runs on its own thread, so one group syncs while the one before it
+//! is applied, and the apply thread (the one stage that cannot be split) spends nothing on
+//! waking callers.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -248,7 +250,15 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
 /// Applies durable groups in the order they were logged, then answers their callers (a
 /// group the log refused is answered with its error, in the same order).
 fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
-    let mut applier = Applier { broken: None };
+    let (answers, to_answer) = mpsc::channel::<Vec<Answer>>();
+    let answerer = std::thread::Builder::new()
+        .name("onepoint-answer".into())
+        .spawn(move || answer_loop(to_answer))
+        .expect("start the answer thread");
+    let mut applier = Applier {
+        broken: None,
+        answers,
+    };
     while let Ok((batch, refused)) = batches.recv() {
         match &refused {
             Some(e) => {
@@ -263,12 +273,29 @@ fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
             None => applier.apply_all(shared, batch),
         }
     }
+    drop(applier);
+    let _ = answerer.join();
+}
+
+/// A caller's answer: its commands' results, sent once they are durable and visible.
+type Answer = (Reply, Vec<Result<Outcome>>);
+
+/// Wakes the callers of applied groups, off the apply thread: each answer wakes a thread
+/// (a futex call), and the apply thread is the pipeline's one serial stage.
+fn answer_loop(answers: Receiver<Vec<Answer>>) {
+    while let Ok(batch) = answers.recv() {
+        for (reply, res) in batch {
+            let _ = reply.send(res);
+        }
+    }
 }
 
 /// Applies durable groups to sled, in order, then answers their callers.
 struct Applier {
     /// Set once an apply failed: nothing after it may be applied.
     broken: Option<Error>,
+    /// The answer thread (`answer_loop`).
+    answers: Sender<Vec<Answer>>,
 }
 
 impl Applier {
@@ -360,16 +387,16 @@ impl Applier {
         // A group is answered as its commands went once all its records are applied (one
         // with none, once everything before it is).
         let mut seen = 0;
+        let mut answers = Vec::new();
         for g in groups {
             seen += g.chunks.len();
             match &failure {
                 Some(e) if seen > done => g.fail(e),
-                _ => {
-                    for (reply, res) in g.replies {
-                        let _ = reply.send(res);
-                    }
-                }
+                _ => answers.extend(g.replies),
             }
+        }
+        if !answers.is_empty() {
+            let _ = self.answers.send(answers);
         }
     }
 }
