@@ -17,13 +17,6 @@ pub(crate) struct View<'g> {
     pub size: u64,
 }
 
-/// OnePoint: what `Tree::replace_run` did with the writes at the head of a batch.
-enum Run {
-    /// This many were applied with one replace of their leaf.
-    Replaced(usize),
-    /// This many land in one leaf but are too few: link them one by one.
-    Single(usize),
-}
 
 impl<'g> Deref for View<'g> {
     type Target = Node;
@@ -430,25 +423,17 @@ impl Tree {
         let runs = !self.subscribers.ever_used();
         let mut i = 0;
         while i < writes.len() {
-            let single = if runs {
-                match self.replace_run(&writes[i..], guard)? {
-                    Run::Replaced(n) => {
-                        i += n;
-                        continue;
-                    }
-                    Run::Single(n) => n,
-                }
-            } else {
-                1
-            };
-            for (k, v_opt) in &writes[i..i + single] {
-                loop {
-                    if self.insert_inner(k, v_opt.clone(), guard)?.is_ok() {
-                        break;
-                    }
+            if runs {
+                i += self.apply_run(&writes[i..], guard)?;
+                continue;
+            }
+            let (k, v_opt) = &writes[i];
+            loop {
+                if self.insert_inner(k, v_opt.clone(), guard)?.is_ok() {
+                    break;
                 }
             }
-            i += single;
+            i += 1;
         }
 
         // when the peg drops, it ensures all updates
@@ -457,15 +442,16 @@ impl Tree {
         peg.seal_batch()
     }
 
-    /// OnePoint: takes the writes (sorted, as a batch holds them) that land in the same
-    /// leaf as the first, at most `MAX_RUN`. If at least `MIN_RUN` of them change it, they
-    /// are applied to one copy of the leaf, which replaces the page (`Run::Replaced`);
-    /// otherwise the caller links them one by one (`Run::Single`).
-    fn replace_run(
+    /// OnePoint: applies the writes (sorted, as a batch holds them) that land in the same
+    /// leaf as the first, at most `MAX_RUN`, and returns how many that was (at least one).
+    /// If at least `MIN_RUN` of them change the leaf, they are applied to one copy of it,
+    /// which replaces the page; fewer are linked one by one, as upstream does, but from the
+    /// view of the leaf found here, where upstream descended the tree again for each.
+    fn apply_run(
         &self,
         writes: &[(IVec, Option<IVec>)],
         guard: &mut Guard,
-    ) -> Result<Run> {
+    ) -> Result<usize> {
         const MIN_RUN: usize = 4;
         const MAX_RUN: usize = 64;
         loop {
@@ -477,32 +463,58 @@ impl Tree {
                 .take(MAX_RUN)
                 .take_while(|(k, _)| hi.is_empty() || k.as_ref() < hi.as_ref())
                 .count();
+            // Each change, with the index of its write.
             let mut frags = Vec::with_capacity(n);
-            for (k, v) in &writes[..n] {
+            for (i, (k, v)) in writes[..n].iter().enumerate() {
                 let (encoded_key, last_value) = node_view.node_kv_pair(k.as_ref());
                 if *v == last_value {
                     continue;
                 }
-                frags.push(match v {
-                    Some(v) => Link::Set(encoded_key, v.clone()),
-                    None => Link::Del(encoded_key),
-                });
+                frags.push((
+                    i,
+                    match v {
+                        Some(v) => Link::Set(encoded_key, v.clone()),
+                        None => Link::Del(encoded_key),
+                    },
+                ));
             }
             if frags.is_empty() {
-                return Ok(Run::Replaced(n));
+                return Ok(n);
             }
             if frags.len() < MIN_RUN {
-                return Ok(Run::Single(n));
+                let mut view = node_view.0;
+                let mut linked = false;
+                let mut done = n;
+                for (i, frag) in frags {
+                    match self.context.pagecache.link(pid, view, frag, guard)? {
+                        Ok(new_view) => {
+                            view = new_view;
+                            linked = true;
+                        }
+                        // The page changed under us (the cleaner moved it, a reader
+                        // split it): what was linked stays, the rest starts over.
+                        Err(_) => {
+                            done = i;
+                            break;
+                        }
+                    }
+                }
+                if linked {
+                    guard.writeset.push(pid);
+                    return Ok(done);
+                }
+                M.tree_looped();
+                continue;
             }
             let mut node: Node = (*node_view).clone();
-            for frag in &frags {
+            for (_, frag) in &frags {
                 node.apply(frag);
             }
             let replaced =
                 self.context.pagecache.replace(pid, node_view.0, node, guard)?;
             if replaced.is_ok() {
                 guard.writeset.push(pid);
-                return Ok(Run::Replaced(n));
+                return Ok(n);
             }
             M.tree_looped();
         }
