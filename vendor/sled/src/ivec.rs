@@ -114,6 +114,34 @@ impl IVec {
         IVec(inner)
     }
 
+    /// OnePoint: clones `src` into a vector with room for `spare` more: the bytes are
+    /// copied at once, then each `IVec` that shares a buffer has its count incremented,
+    /// which is all its `clone` does beyond the copy. A leaf is copied on every write to
+    /// it (`Clone for Leaf` in `node.rs`), and the derived clone, one `IVec` at a time
+    /// through a `match`, was a sixth of the apply thread's time.
+    #[allow(unsafe_code)]
+    pub(crate) fn clone_slice(src: &[IVec], spare: usize) -> Vec<IVec> {
+        let mut out: Vec<IVec> = Vec::with_capacity(src.len() + spare);
+        // SAFETY: `out` has room for `src.len()` elements, and the two do not overlap.
+        // After the copy each element is a bitwise duplicate of its source; the loop
+        // below increments the count of every shared buffer, so each duplicate owns the
+        // reference its drop will give back, as a clone would. Nothing between the copy
+        // and the last increment can panic (an overflowing count aborts).
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), out.as_mut_ptr(), src.len());
+            out.set_len(src.len());
+        }
+        for iv in &out {
+            match &iv.0 {
+                IVecInner::Inline(..) => {}
+                IVecInner::Remote(base) | IVecInner::Subslice { base, .. } => {
+                    std::mem::forget(base.clone())
+                }
+            }
+        }
+        out
+    }
+
     fn inline(slice: &[u8]) -> Self {
         assert!(is_inline_candidate(slice.len()));
         let mut data = [0u8; CUTOFF];
