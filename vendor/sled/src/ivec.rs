@@ -10,9 +10,9 @@ use crate::Arc;
 
 // OnePoint: 38, where upstream has 22. The `Subslice` variant makes an `IVec` 40 bytes
 // whatever this is, and an inline buffer of 38 (with its length and the tag) fills the
-// same 40: longer values (a member's account, a deal, most counters) are kept in the leaf
-// instead of in an allocation of their own behind a reference count, which every copy of
-// the leaf (each write to it) incremented and every drop decremented, a cache miss each.
+// same 40: values of 23-38 bytes (most deals and members, some accounts and counters) are
+// kept in the leaf instead of in an allocation of their own behind a reference count,
+// which every copy of the leaf (each write to it) incremented and every drop decremented.
 const CUTOFF: usize = 38;
 
 const _: () = assert!(std::mem::size_of::<IVec>() == 40);

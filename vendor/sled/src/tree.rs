@@ -17,7 +17,6 @@ pub(crate) struct View<'g> {
     pub size: u64,
 }
 
-
 impl<'g> Deref for View<'g> {
     type Target = Node;
 
