@@ -393,6 +393,63 @@ fn a_failed_fsync_shows_nothing_acknowledges_nothing_and_refuses_later_writes() 
     assert_eq!(core.info().unwrap().deals, before.deals + 1);
 }
 
+/// `Core::submit` (the server's writes: no thread waits on them) answers through its
+/// function with what `execute` answers, only once the write is durable and visible: read
+/// from inside the function, the deal is there; a write the log refuses is answered with
+/// the error, and nothing of it is visible.
+#[test]
+fn a_submitted_write_is_answered_through_its_function_once_durable_and_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = Arc::new(open_faulty(dir.path(), &faults));
+    support::join_many(&core, 2);
+    // Each answer waits for a word the test sends only once `submit` has returned: a
+    // `submit` that waited for its own answer would never get it (`gated` is false).
+    let submit = |batch: Vec<Keyed>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (go, gate) = std::sync::mpsc::channel::<()>();
+        let weak = Arc::downgrade(&core);
+        core.submit(
+            batch,
+            Box::new(move |results| {
+                let gated = gate.recv_timeout(Duration::from_secs(5)).is_ok();
+                // What a reader sees at the moment the caller is told (the upgraded handle
+                // is dropped here, before the answer leaves: the test keeps the last one).
+                let seen = weak
+                    .upgrade()
+                    .map(|c| (c.info().unwrap().deals, c.deal(DealId(1))));
+                tx.send((results, seen, gated)).unwrap();
+            }),
+        );
+        let _ = go.send(());
+        let (results, seen, gated) = rx.recv_timeout(Duration::from_secs(30)).expect("an answer");
+        assert!(gated, "submit returned only once its write was answered");
+        (results, seen)
+    };
+    let (mut results, seen) = submit(vec![keyed_save("first", 1, 10_000)]);
+    let deal = match results.pop().unwrap().unwrap() {
+        Outcome::Deal(d) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((deal.id, deal.point), (DealId(1), Points(10_000)));
+    let (deals, read) = seen.unwrap();
+    assert_eq!(deals, 1);
+    assert_eq!(read.unwrap(), deal);
+    // The same key again: the same answer, nothing written twice.
+    let (mut again, _) = submit(vec![keyed_save("first", 1, 10_000)]);
+    assert_eq!(again.pop().unwrap().unwrap(), Outcome::Deal(deal.clone()));
+    faults.fail_syncs_after(0);
+    let (mut refused, seen) = submit(vec![keyed_save("lost", 2, 20_000)]);
+    let e = refused.pop().unwrap().unwrap_err();
+    assert!(e.to_string().contains("fsync"), "{e}");
+    assert_eq!(seen.unwrap().0, 1);
+    assert!(core.deal(DealId(2)).is_err());
+    // An empty batch is answered at once, on the caller's thread.
+    let (tx, rx) = std::sync::mpsc::channel();
+    core.submit(Vec::new(), Box::new(move |r| tx.send(r).unwrap()));
+    assert!(rx.try_recv().unwrap().is_empty());
+}
+
 #[test]
 fn a_chunk_failing_inside_a_group_fails_the_group_and_reopening_completes_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::port::{Link, Port};
+use super::port::{Done, Link, Port};
 use crate::api::{Error, Result};
 use crate::domain::{
     Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, DashboardRow, Deal,
@@ -99,6 +99,14 @@ impl Port for Deferred {
         match self.port() {
             Ok(p) => p.execute(batch),
             Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+    /// Passed on once the store is open; before, handed back (the caller blocks on
+    /// `execute`, which waits for the open).
+    fn submit(&self, batch: Vec<Keyed>, done: Done) -> std::result::Result<(), (Vec<Keyed>, Done)> {
+        match self.opened.get() {
+            Some(Ok(p)) => p.submit(batch, done),
+            _ => Err((batch, done)),
         }
     }
     fn member(&self, id: MemberId) -> Result<MemberView> {

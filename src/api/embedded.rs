@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::api::Port;
+use crate::api::port::Done;
 use crate::api::{Error, Result};
 use crate::domain::core::{Core, CoreOptions};
 use crate::domain::{
@@ -59,6 +60,20 @@ impl Port for Embedded {
             .into_iter()
             .map(|r| r.map_err(Error::from))
             .collect()
+    }
+    fn submit(&self, batch: Vec<Keyed>, done: Done) -> std::result::Result<(), (Vec<Keyed>, Done)> {
+        self.core.submit(
+            batch,
+            Box::new(move |results| {
+                done(
+                    results
+                        .into_iter()
+                        .map(|r| r.map_err(Error::from))
+                        .collect(),
+                )
+            }),
+        );
+        Ok(())
     }
     fn member(&self, id: MemberId) -> Result<MemberView> {
         Ok(self.core.member(id)?)

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use error::{Error, Result};
-pub use port::{Link, Port};
+pub use port::{Done, Link, Port};
 
 use crate::domain::CoreSettings;
 

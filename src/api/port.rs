@@ -3,7 +3,9 @@
 //! `remote` (HTTP, against `onepoint serve` or the original services).
 //!
 //! The trait is blocking on purpose (gitui's shape): the core is synchronous, and async
-//! front ends run calls on blocking threads (`spawn_blocking`) and post results back.
+//! front ends run calls on blocking threads (`spawn_blocking`) and post results back. The
+//! one exception is `submit`, a write that answers through a function instead of blocking
+//! its caller, which the embedded core can do (its writer answers on threads of its own).
 
 use std::time::Duration;
 
@@ -16,6 +18,9 @@ use crate::domain::{
 use crate::domain::{DealWindow, MemberWindow, MerchantPreview, Window};
 
 use super::error::{Error, Result};
+
+/// What `Port::submit` calls with a write's results.
+pub type Done = Box<dyn FnOnce(Vec<Result<Outcome>>) + Send>;
 
 /// The state of the link to the data, for the console's header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +90,14 @@ pub trait Port: Send + Sync + 'static {
     /// Applies writes. The embedded adapter group-commits them (one fsync for the batch) and
     /// answers each only once it is durable; results come back in order.
     fn execute(&self, batch: Vec<Keyed>) -> Vec<Result<Outcome>>;
+
+    /// Applies writes without blocking the caller: `done` is called with what `execute`
+    /// would return, once it is durable, on another thread (so it must be quick: a wake-up).
+    /// An adapter that can only block hands both back, and the caller runs `execute` where
+    /// it may block (the remote adapter: its HTTP client blocks).
+    fn submit(&self, batch: Vec<Keyed>, done: Done) -> std::result::Result<(), (Vec<Keyed>, Done)> {
+        Err((batch, done))
+    }
 
     // ---- reads ----
     fn member(&self, id: MemberId) -> Result<MemberView>;

@@ -31,7 +31,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::ledger::Rules;
 pub use super::pipeline::{APPLY_KEYS, CHUNK_WRITES, MAX_GROUP};
-use super::pipeline::{Job, writer_loop};
+use super::pipeline::{Job, Reply, writer_loop};
 use super::schema::Meta;
 use super::store::{Store, StoreOptions};
 use super::tx::load_meta;
@@ -172,21 +172,42 @@ impl Core {
             return Vec::new();
         }
         let (reply, answer) = mpsc::channel();
-        let sent = self
-            .jobs
-            .as_ref()
-            .map(|j| j.send(Job { batch, reply }).is_ok())
-            .unwrap_or(false);
-        if !sent {
-            return (0..n)
-                .map(|_| Err(Error::store("the writer has stopped")))
-                .collect();
+        if let Some(job) = self.enqueue(Job {
+            batch,
+            reply: Reply::Wait(reply),
+        }) {
+            drop(job);
+            return stopped(n, "the writer has stopped");
         }
-        answer.recv().unwrap_or_else(|_| {
-            (0..n)
-                .map(|_| Err(Error::store("the writer stopped before answering")))
-                .collect()
-        })
+        answer
+            .recv()
+            .unwrap_or_else(|_| stopped(n, "the writer stopped before answering"))
+    }
+
+    /// Hands the writes to the writer and returns at once; `done` is called with their
+    /// results, one per command, in order, once they are durable, as `execute` returns
+    /// them. It runs on one of the pipeline's threads, so it must be quick (waking an async
+    /// task: the server's writes wait on no thread of their own). If the process stops
+    /// first it is dropped uncalled, which a channel behind it tells its receiver.
+    pub fn submit(&self, batch: Vec<Keyed>, done: Box<dyn FnOnce(Vec<Result<Outcome>>) + Send>) {
+        let n = batch.len();
+        if n == 0 {
+            return done(Vec::new());
+        }
+        if let Some(job) = self.enqueue(Job {
+            batch,
+            reply: Reply::Call(done),
+        }) {
+            job.reply.send(stopped(n, "the writer has stopped"));
+        }
+    }
+
+    /// Queues a job for the writer; gives it back if the writer has stopped.
+    fn enqueue(&self, job: Job) -> Option<Job> {
+        match &self.jobs {
+            Some(jobs) => jobs.send(job).err().map(|e| e.0),
+            None => Some(job),
+        }
     }
 
     /// Bytes on disk by file, live keys and values by table: (table, entries, key bytes,
@@ -270,4 +291,9 @@ impl Drop for Core {
             let _ = c.join();
         }
     }
+}
+
+/// The same error for each of `n` commands the writer could not take or answer.
+fn stopped(n: usize, why: &str) -> Vec<Result<Outcome>> {
+    (0..n).map(|_| Err(Error::store(why))).collect()
 }

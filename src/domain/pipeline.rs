@@ -34,8 +34,25 @@ pub const APPLY_KEYS: usize = 2048;
 /// whether space was freed (so reads, which sled may refuse too, come back on their own).
 const RECOVER_PROBE_EVERY: Duration = Duration::from_millis(1000);
 
-/// Where a job's results go.
-pub(super) type Reply = Sender<Vec<Result<Outcome>>>;
+/// Where a job's results go: a caller blocked on a channel (`Core::execute`), or a
+/// function called with them on the pipeline's thread (`Core::submit`: an async caller's
+/// wake-up, which must be quick).
+pub(super) enum Reply {
+    Wait(Sender<Vec<Result<Outcome>>>),
+    Call(Box<dyn FnOnce(Vec<Result<Outcome>>) + Send>),
+}
+
+impl Reply {
+    pub(super) fn send(self, results: Vec<Result<Outcome>>) {
+        match self {
+            // A caller that stopped waiting has nothing to be told.
+            Reply::Wait(s) => {
+                let _ = s.send(results);
+            }
+            Reply::Call(f) => f(results),
+        }
+    }
+}
 
 pub(super) struct Job {
     pub batch: Vec<Keyed>,
@@ -61,7 +78,7 @@ struct Group {
 impl Group {
     fn fail(self, e: &Error) {
         for (reply, res) in self.replies {
-            let _ = reply.send(res.into_iter().map(|_| Err(e.clone())).collect());
+            reply.send(res.into_iter().map(|_| Err(e.clone())).collect());
         }
     }
 }
@@ -118,7 +135,7 @@ pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
         if let Some(e) = failed {
             for job in group {
                 let n = job.batch.len();
-                let _ = job.reply.send((0..n).map(|_| Err(e.clone())).collect());
+                job.reply.send((0..n).map(|_| Err(e.clone())).collect());
             }
             pending.clear();
             continue;
@@ -285,7 +302,7 @@ type Answer = (Reply, Vec<Result<Outcome>>);
 fn answer_loop(answers: Receiver<Vec<Answer>>) {
     while let Ok(batch) = answers.recv() {
         for (reply, res) in batch {
-            let _ = reply.send(res);
+            reply.send(res);
         }
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use serde_json::{Map, Value, json};
 
-use super::reply::{Answer, AppState, Base, blocking, ok};
+use super::reply::{Answer, AppState, Base, execute, ok};
 use super::routes::{body, outcome_body};
 use crate::api::wire::{self, MAX_BATCH, fault};
 use crate::api::{Error, Result};
@@ -53,8 +53,7 @@ pub async fn batch(
         .iter()
         .filter_map(|p| p.as_ref().ok().cloned())
         .collect();
-    let port = st.port.clone();
-    let mut results = blocking(move || Ok(port.execute(valid))).await?.into_iter();
+    let mut results = execute(st.port.clone(), valid).await?.into_iter();
     let now = Clock::System.now();
     let answers: Vec<Value> = parsed
         .into_iter()

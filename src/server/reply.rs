@@ -14,12 +14,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::api::Port;
 use crate::api::wire::fault;
+use crate::api::{Done, Port};
 use crate::api::{Error, Result};
 use crate::domain::query::parse_limit;
 use crate::domain::request::parse_count;
-use crate::domain::{Clock, IdemKey};
+use crate::domain::{Clock, IdemKey, Keyed, Outcome};
 
 /// What every handler holds.
 #[derive(Clone)]
@@ -47,6 +47,23 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(Error::system(format!("the request's worker failed: {e}"))))
+}
+
+/// Applies writes without holding a thread while they are made durable: the embedded core
+/// wakes this task when they are (`Port::submit`); a port that can only block runs on a
+/// blocking thread.
+pub async fn execute(port: Arc<dyn Port>, batch: Vec<Keyed>) -> Result<Vec<Result<Outcome>>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let done: Done = Box::new(move |results| {
+        // A request that went away (its client hung up) has nothing to be told.
+        let _ = tx.send(results);
+    });
+    match port.submit(batch, done) {
+        Ok(()) => rx
+            .await
+            .map_err(|_| Error::system("the store stopped before answering the write")),
+        Err((batch, _)) => blocking(move || Ok(port.execute(batch))).await,
+    }
 }
 
 /// A domain error as a response: the status now, the body once the path is known.

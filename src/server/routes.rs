@@ -11,14 +11,14 @@ use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::reply::{Answer, AppState, Base, Params, blocking, created, idem_key, ok};
+use super::reply::{Answer, AppState, Base, Params, blocking, created, execute, idem_key, ok};
 use crate::api::wire::{self, hal};
 use crate::api::{Error, Port, Result};
 use crate::domain::Info;
 use crate::domain::query::MAX_PAGE;
 use crate::domain::{
-    BillingQuery, Command, DealId, DealQuery, DealStatus, DealType, MemberId, MerchantId, Month,
-    Outcome,
+    BillingQuery, Command, DealId, DealQuery, DealStatus, DealType, Keyed, MemberId, MerchantId,
+    Month, Outcome,
 };
 
 const DEFAULT_PAGE: usize = 20;
@@ -98,8 +98,10 @@ pub(super) async fn create(
 
 pub(super) async fn write(st: &AppState, headers: &HeaderMap, cmd: Command) -> Result<Outcome> {
     let key = idem_key(headers)?;
-    let port = st.port.clone();
-    blocking(move || port.run_one(cmd, key)).await
+    execute(st.port.clone(), vec![Keyed::new(cmd, key)])
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(Error::system("no result for the write")))
 }
 
 /// An outcome as the HAL body of the resource it made.
