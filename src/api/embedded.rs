@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::api::Port;
-use crate::api::port::Done;
-use crate::api::{Error, Result};
+use crate::api::{Done, Error, Port, Result};
 use crate::domain::core::{Core, CoreOptions};
 use crate::domain::{
     Balance, BalanceQuery, Billing, BillingPreview, BillingQuery, CheckReport, Clock, CoreSettings,

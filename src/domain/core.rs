@@ -172,11 +172,11 @@ impl Core {
             return Vec::new();
         }
         let (reply, answer) = mpsc::channel();
-        if let Some(job) = self.enqueue(Job {
+        let job = Job {
             batch,
             reply: Reply::Wait(reply),
-        }) {
-            drop(job);
+        };
+        if self.enqueue(job).is_some() {
             return stopped(n, "the writer has stopped");
         }
         answer
