@@ -31,7 +31,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::ledger::Rules;
 pub use super::pipeline::{APPLY_KEYS, CHUNK_WRITES, MAX_GROUP};
-use super::pipeline::{Job, Reply, writer_loop};
+use super::pipeline::{Answered, Job, Reply, failed_all, writer_loop};
 use super::schema::Meta;
 use super::store::{Store, StoreOptions};
 use super::tx::load_meta;
@@ -189,7 +189,7 @@ impl Core {
     /// them. It runs on one of the pipeline's threads, so it must be quick (waking an async
     /// task: the server's writes wait on no thread of their own). If the process stops
     /// first it is dropped uncalled, which a channel behind it tells its receiver.
-    pub fn submit(&self, batch: Vec<Keyed>, done: Box<dyn FnOnce(Vec<Result<Outcome>>) + Send>) {
+    pub fn submit(&self, batch: Vec<Keyed>, done: Answered) {
         let n = batch.len();
         if n == 0 {
             return done(Vec::new());
@@ -295,5 +295,5 @@ impl Drop for Core {
 
 /// The same error for each of `n` commands the writer could not take or answer.
 fn stopped(n: usize, why: &str) -> Vec<Result<Outcome>> {
-    (0..n).map(|_| Err(Error::store(why))).collect()
+    failed_all(n, &Error::store(why))
 }

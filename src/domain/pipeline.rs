@@ -39,7 +39,15 @@ const RECOVER_PROBE_EVERY: Duration = Duration::from_millis(1000);
 /// wake-up, which must be quick).
 pub(super) enum Reply {
     Wait(Sender<Vec<Result<Outcome>>>),
-    Call(Box<dyn FnOnce(Vec<Result<Outcome>>) + Send>),
+    Call(Answered),
+}
+
+/// What `Core::submit` calls with a job's results.
+pub type Answered = Box<dyn FnOnce(Vec<Result<Outcome>>) + Send>;
+
+/// The same error for each of a job's `n` commands (a job refused or failed whole).
+pub(super) fn failed_all(n: usize, e: &Error) -> Vec<Result<Outcome>> {
+    (0..n).map(|_| Err(e.clone())).collect()
 }
 
 impl Reply {
@@ -78,7 +86,7 @@ struct Group {
 impl Group {
     fn fail(self, e: &Error) {
         for (reply, res) in self.replies {
-            reply.send(res.into_iter().map(|_| Err(e.clone())).collect());
+            reply.send(failed_all(res.len(), e));
         }
     }
 }
@@ -135,7 +143,7 @@ pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
         if let Some(e) = failed {
             for job in group {
                 let n = job.batch.len();
-                job.reply.send((0..n).map(|_| Err(e.clone())).collect());
+                job.reply.send(failed_all(n, &e));
             }
             pending.clear();
             continue;
