@@ -3,7 +3,8 @@
 //! against a model map: appends (as deal ids), scattered updates (as accounts), deletes,
 //! no-op writes and keys written again, values on both sides of the 38 bytes an `IVec`
 //! keeps inline, after every batch and after a reopen. Fewer writes than make a run are
-//! linked one by one from the view of the leaf the run's search found. And a leaf
+//! linked one by one from the view of the leaf the run's search found; a batch of 256
+//! writes or more is applied on two threads, half of the key range each. And a leaf
 //! written past its end splits near its end, so ascending keys fill their leaves.
 
 use std::collections::BTreeMap;
@@ -49,6 +50,9 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut next_append = 0u64;
+    // Batches of 256 writes or more, which sled applies on two threads, half the key
+    // range each (the halves meet inside a leaf at times).
+    let mut parallel = 0;
     for round in 0..300 {
         let mut writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         // Appends: long runs into the rightmost leaf, more than a leaf holds at times.
@@ -92,6 +96,9 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
                 None => batch.remove(k.clone()),
             }
         }
+        if writes.len() >= 256 {
+            parallel += 1;
+        }
         db.apply_batch(batch).unwrap();
         for (k, v) in writes {
             match v {
@@ -109,6 +116,7 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a reopen");
     assert!(model.len() > 10_000, "{} keys", model.len());
+    assert!(parallel > 100, "{parallel} batches of 256 writes or more");
 }
 
 fn mean_leaf(db: &sled::Db) -> f64 {

@@ -10,6 +10,10 @@ use parking_lot::RwLock;
 
 use crate::{atomic_shim::AtomicU64, pagecache::NodeView, *};
 
+/// OnePoint: a batch of at least this many writes is applied on two threads (see
+/// `apply_batch_inner`); below it a second thread costs more than it saves.
+const PARALLEL_FROM: usize = 256;
+
 #[derive(Debug, Clone)]
 pub(crate) struct View<'g> {
     pub node_view: NodeView<'g>,
@@ -420,6 +424,31 @@ impl Tree {
         // A batch holds its writes in a hash map: put them in key order.
         writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let runs = !self.subscribers.ever_used();
+        if runs && writes.len() >= PARALLEL_FROM {
+            // OnePoint: the two halves of the key range on two threads (each leaf but the
+            // one the halves meet in is written by one of them; sled's pages take
+            // concurrent writers as they always do). Readers wait for the whole batch
+            // (`apply_batch` holds the write side of the concurrency control), and the
+            // log pin makes recovery take all of it or none, whichever thread wrote it.
+            let (low, high) = writes.split_at(writes.len() / 2);
+            std::thread::scope(|scope| {
+                let helper = std::thread::Builder::new()
+                    .name("sled-apply".into())
+                    .spawn_scoped(scope, || {
+                        self.apply_runs(high, &mut pin())
+                    });
+                let mine = self.apply_runs(low, guard);
+                let theirs = match helper {
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    // No thread to be had: the high half here too.
+                    Err(_) => self.apply_runs(high, guard),
+                };
+                mine.and(theirs)
+            })?;
+            return peg.seal_batch();
+        }
         let mut i = 0;
         while i < writes.len() {
             if runs {
@@ -439,6 +468,19 @@ impl Tree {
         // written to the log since its creation are
         // recovered atomically
         peg.seal_batch()
+    }
+
+    /// OnePoint: applies sorted writes run by run (`apply_run`).
+    fn apply_runs(
+        &self,
+        writes: &[(IVec, Option<IVec>)],
+        guard: &mut Guard,
+    ) -> Result<()> {
+        let mut i = 0;
+        while i < writes.len() {
+            i += self.apply_run(&writes[i..], guard)?;
+        }
+        Ok(())
     }
 
     /// OnePoint: applies the writes (sorted, as a batch holds them) that land in the same
