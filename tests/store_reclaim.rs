@@ -2,7 +2,9 @@
 //! log segments that are mostly garbage (`Store::reclaim`, run by the core's reclaimer
 //! thread) so the segments are reused and the file stays near the size of what it holds.
 //! Two stores take the same writes, one reclaiming after each round: its file must stay
-//! far smaller, and both must hold the same records, also after a reopen.
+//! far smaller, and both must hold the same records, also after a reopen. The reclaimer
+//! runs only on an idle core; when it falls behind, the checkpoint thread pays the
+//! backlog down to a target (`Store::reclaim_down_to`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -154,6 +156,112 @@ fn reclaiming_keeps_the_file_compact_and_every_record() {
         expected,
         "cleaning after a reopen: the store differs after another reopen"
     );
+}
+
+/// The checkpoint thread's share of the work when the reclaimer, which runs only on an
+/// idle core, falls behind (`Store::reclaim_down_to`): it moves pages until no more than
+/// the target wait, within its time budget, moves none while a hold is taken or with no
+/// time given, and the store keeps every record.
+#[test]
+fn reclaiming_down_to_a_target_pays_the_backlog_and_keeps_every_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut r = 0;
+    while store.reclaim_backlog() < 2_000 {
+        round(&store, r, false);
+        r += 1;
+        assert!(
+            r < 400,
+            "no backlog after {r} rounds: {}",
+            store.reclaim_backlog()
+        );
+    }
+    let before = store.reclaim_backlog();
+    let expected = contents(&store);
+    let target = before / 4;
+    let forever = std::time::Duration::from_secs(600);
+
+    let hold = store.hold_reclaim();
+    assert_eq!(
+        store.reclaim_down_to(target, forever).unwrap(),
+        0,
+        "moved under a hold"
+    );
+    drop(hold);
+    assert_eq!(
+        store
+            .reclaim_down_to(target, std::time::Duration::ZERO)
+            .unwrap(),
+        0,
+        "moved with no time given"
+    );
+
+    let moved = store.reclaim_down_to(target, forever).unwrap();
+    let after = store.reclaim_backlog();
+    assert!(
+        after <= target,
+        "{after} pages wait, above the target {target} (from {before})"
+    );
+    assert!(
+        moved > 0 && moved >= before - after - 64,
+        "moved {moved}, {before} -> {after}"
+    );
+    // It stops at the target: what is left is the reclaimer's, as before.
+    assert!(
+        after > 0,
+        "it went past the target to nothing ({before} before)"
+    );
+    assert_eq!(contents(&store), expected, "records lost or changed");
+    store.sync().unwrap();
+    drop(store);
+    assert_eq!(contents(&open(tmp.path())), expected, "after a reopen");
+}
+
+/// The reclaimer runs only when a core is otherwise idle (`SCHED_IDLE`), so the threads a
+/// write waits on come first; the writer keeps the normal policy. Read from the kernel's
+/// view of each thread, `/proc/self/task/*/stat` (field 41: policy; 5 is `SCHED_IDLE`).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_reclaimer_runs_at_idle_priority_and_the_writer_does_not() {
+    let f = support::fixture();
+    let policies = |name: &str| -> Vec<u32> {
+        let mut out = Vec::new();
+        for t in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+                continue;
+            };
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            if &stat[open + 1..close] != name {
+                continue;
+            }
+            // Fields from the third (state) on; the policy is the 41st.
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            out.push(fields[41 - 3].parse().unwrap());
+        }
+        out
+    };
+    // The thread sets its policy as it starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = policies("onepoint-reclai");
+    while !seen.contains(&5) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        seen = policies("onepoint-reclai");
+    }
+    assert!(!seen.is_empty(), "no reclaimer thread found");
+    // Other tests' cores run in this process too: every reclaimer is idle, once started.
+    assert!(
+        seen.contains(&5),
+        "reclaimer policies {seen:?}, none SCHED_IDLE (5)"
+    );
+    let writers = policies("onepoint-writer");
+    assert!(!writers.is_empty(), "no writer thread found");
+    assert!(
+        writers.iter().all(|&p| p == 0),
+        "writer policies {writers:?}: the writer should run at the normal policy (0)"
+    );
+    drop(f);
 }
 
 mod support;

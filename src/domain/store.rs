@@ -311,6 +311,29 @@ impl Store {
         })
     }
 
+    /// Reclaims until at most `target` pages wait, or for about `budget`, whichever comes
+    /// first (at most one round of 64 pages past either); returns how many pages it moved
+    /// (none while a hold is taken: `hold_reclaim`).
+    pub fn reclaim_down_to(&self, target: usize, budget: std::time::Duration) -> Result<usize> {
+        const ROUND: usize = 64;
+        let start = std::time::Instant::now();
+        let mut moved = 0;
+        while self.reclaim_backlog() > target && start.elapsed() < budget {
+            let n = self.reclaim(ROUND)?;
+            if n == 0 {
+                break;
+            }
+            moved += n;
+        }
+        Ok(moved)
+    }
+
+    /// Pages waiting to be moved by `reclaim` (0 when the store's database failed to
+    /// reopen: nothing can be reclaimed then anyway).
+    pub fn reclaim_backlog(&self) -> usize {
+        self.with_db(|db| Ok(db.reclaim_backlog())).unwrap_or(0)
+    }
+
     /// Holds reclaiming off until the guard drops: a read of a whole table (every member's
     /// record) then has both cores and sled's cache to itself. Reclaiming resumes after.
     pub fn hold_reclaim(&self) -> ReclaimHold<'_> {

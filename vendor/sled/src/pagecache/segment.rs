@@ -119,6 +119,11 @@ impl SegmentCleaner {
         None
     }
 
+    /// OnePoint: how many pages wait to be moved out of segments queued for cleaning.
+    pub(crate) fn backlog(&self) -> usize {
+        self.inner.lock().values().map(BTreeSet::len).sum()
+    }
+
     fn add_pids(&self, offset: LogOffset, pids: BTreeSet<PageId>) {
         let mut inner = self.inner.lock();
         let prev = inner.insert(offset, pids);
