@@ -906,3 +906,47 @@ fn snapshots_under_writers_and_readers_lose_nothing() {
     }
     f.assert_check();
 }
+
+/// The pipeline's stage clock (`Core::pipeline_stages`, which the ingest benchmark
+/// reports): it counts each answered command once, and its stages, which follow one
+/// another from the moment a write is queued to the moment it is visible, add up to no
+/// more than the time its caller waited; the log's sync is among them.
+#[test]
+fn the_stage_clock_counts_each_command_once_within_the_time_its_caller_waited() {
+    let f = support::fixture();
+    support::join_many(&f.core, 50);
+    let (before, before_n) = f.core.pipeline_stages();
+    let core = &f.core;
+    let waited_us: u128 = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..8u64)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut waited = 0u128;
+                    for i in 0..40u64 {
+                        let save =
+                            keyed_save(&format!("stage-{t}-{i}"), 1 + (t * 40 + i) % 50, 100);
+                        let t0 = std::time::Instant::now();
+                        let r = core.execute(vec![save]);
+                        waited += t0.elapsed().as_micros();
+                        r.into_iter().next().unwrap().expect("save");
+                    }
+                    waited
+                })
+            })
+            .collect();
+        threads.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    let (after, after_n) = f.core.pipeline_stages();
+    assert_eq!(after_n - before_n, 8 * 40, "commands counted");
+    let by_stage: Vec<u64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    let total: u64 = by_stage.iter().sum();
+    let names = onepoint::domain::core::STAGE_NAMES;
+    assert!(
+        by_stage[3] > 0,
+        "no time in the log's sync: {names:?} {by_stage:?}"
+    );
+    assert!(
+        u128::from(total) <= waited_us,
+        "the stages add up to {total} us, more than the {waited_us} us the callers waited: {names:?} {by_stage:?}"
+    );
+}

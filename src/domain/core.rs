@@ -30,8 +30,8 @@ use chrono::FixedOffset;
 use parking_lot::{Condvar, Mutex};
 
 use super::ledger::Rules;
-pub use super::pipeline::{APPLY_KEYS, CHUNK_WRITES, MAX_GROUP};
-use super::pipeline::{Answered, Job, Reply, failed_all, writer_loop};
+pub use super::pipeline::{APPLY_KEYS, CHUNK_WRITES, MAX_GROUP, STAGE_NAMES};
+use super::pipeline::{Answered, Job, Reply, StageClock, failed_all, writer_loop};
 use super::schema::Meta;
 use super::store::{Store, StoreOptions};
 use super::tx::load_meta;
@@ -86,6 +86,8 @@ pub(super) struct Shared {
     pub reports: super::reports::Cache,
     /// Pages the reclaimer has moved out of sled's garbage segments (see `reclaim_loop`).
     pub reclaimed: AtomicU64,
+    /// Where the writes' time went, stage by stage.
+    pub stages: StageClock,
 }
 
 impl Shared {
@@ -131,6 +133,7 @@ impl Core {
             closing_changed: Condvar::new(),
             reports: Default::default(),
             reclaimed: AtomicU64::new(0),
+            stages: StageClock::default(),
         });
         let (tx, rx) = mpsc::channel::<Job>();
         let s = shared.clone();
@@ -173,6 +176,7 @@ impl Core {
         }
         let (reply, answer) = mpsc::channel();
         let job = Job {
+            queued: std::time::Instant::now(),
             batch,
             reply: Reply::Wait(reply),
         };
@@ -195,6 +199,7 @@ impl Core {
             return done(Vec::new());
         }
         if let Some(job) = self.enqueue(Job {
+            queued: std::time::Instant::now(),
             batch,
             reply: Reply::Call(done),
         }) {
@@ -246,6 +251,12 @@ impl Core {
     /// Pages moved so far by the thread that keeps sled's file compact (`reclaim_loop`).
     pub fn reclaimed_pages(&self) -> u64 {
         self.shared.reclaimed.load(Ordering::Relaxed)
+    }
+
+    /// Where the answered writes' time went so far: per stage (`STAGE_NAMES`), the
+    /// microseconds summed over commands, and how many commands that covers.
+    pub fn pipeline_stages(&self) -> ([u64; 6], u64) {
+        self.shared.stages.read()
     }
 
     /// The last durable event offset.

@@ -7,9 +7,9 @@
 //! waking callers.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::core::Shared;
 use super::ledger;
@@ -65,6 +65,77 @@ impl Reply {
 pub(super) struct Job {
     pub batch: Vec<Keyed>,
     pub reply: Reply,
+    /// When it was queued for the writer.
+    pub queued: Instant,
+}
+
+/// Where a write's time goes on its way through the pipeline, summed over every command
+/// answered (microseconds times commands): waiting for the writer, the writer's pass over
+/// its group, waiting for the log thread, the append and sync, waiting for the apply
+/// thread, and the apply. `Core::pipeline_stages` reads it; the ingest benchmark reports
+/// it per command, which tells which stage bounds a run.
+#[derive(Default)]
+pub struct StageClock {
+    sums: [AtomicU64; STAGES],
+    commands: AtomicU64,
+}
+
+/// The stages `StageClock` times, in order.
+pub const STAGE_NAMES: [&str; STAGES] = [
+    "queued",
+    "writer",
+    "log_wait",
+    "log_sync",
+    "apply_wait",
+    "apply",
+];
+const STAGES: usize = 6;
+
+impl StageClock {
+    /// The sums so far and the number of commands they cover.
+    pub fn read(&self) -> ([u64; STAGES], u64) {
+        let sums = std::array::from_fn(|i| self.sums[i].load(Ordering::Relaxed));
+        (sums, self.commands.load(Ordering::Relaxed))
+    }
+
+    fn add(&self, group: &Group, applied: Instant) {
+        let t = &group.times;
+        let n = group.commands;
+        let us = |a: Instant, b: Instant| b.saturating_duration_since(a).as_micros() as u64;
+        let each = [
+            us(t.picked, t.written),
+            us(t.written, t.log_start),
+            us(t.log_start, t.synced),
+            us(t.synced, t.apply_start),
+            us(t.apply_start, applied),
+        ];
+        self.sums[0].fetch_add(group.queued_us, Ordering::Relaxed);
+        for (i, d) in each.into_iter().enumerate() {
+            self.sums[i + 1].fetch_add(d * n, Ordering::Relaxed);
+        }
+        self.commands.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// When a group reached each stage.
+struct Times {
+    picked: Instant,
+    written: Instant,
+    log_start: Instant,
+    synced: Instant,
+    apply_start: Instant,
+}
+
+impl Times {
+    fn at(t: Instant) -> Times {
+        Times {
+            picked: t,
+            written: t,
+            log_start: t,
+            synced: t,
+            apply_start: t,
+        }
+    }
 }
 
 /// One log record: a chunk of whole commands' writes, with the counters after it.
@@ -76,6 +147,10 @@ struct Chunk {
 
 /// A group of jobs on its way through the log and apply threads.
 struct Group {
+    times: Times,
+    /// Its commands, and the time they waited for the writer, summed (microseconds).
+    commands: u64,
+    queued_us: u64,
     chunks: Vec<Chunk>,
     replies: Vec<(Reply, Vec<Result<Outcome>>)>,
     /// Set on an empty group the writer sends after a failure: once every group before it
@@ -129,6 +204,7 @@ pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
             failed => failed,
         };
         let Some(first) = first else { continue };
+        let picked = Instant::now();
         let mut group = vec![first];
         let mut count = group[0].batch.len();
         while count < MAX_GROUP {
@@ -191,8 +267,22 @@ pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
         if let Some(last) = chunks.last() {
             meta = last.meta.clone();
         }
+        let commands = count as u64;
+        let queued_us = (group.iter())
+            .map(|j| {
+                let waited = picked.saturating_duration_since(j.queued).as_micros() as u64;
+                waited * j.batch.len() as u64
+            })
+            .sum();
         let replies = group.into_iter().map(|j| j.reply).zip(results).collect();
+        let times = Times {
+            written: Instant::now(),
+            ..Times::at(picked)
+        };
         let _ = log_tx.send(Group {
+            times,
+            commands,
+            queued_us,
             chunks,
             replies,
             recover: None,
@@ -208,6 +298,9 @@ pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
 fn recover(log_tx: &Sender<Group>) -> Result<()> {
     let (answer, answered) = mpsc::channel();
     let barrier = Group {
+        times: Times::at(Instant::now()),
+        commands: 0,
+        queued_us: 0,
         chunks: Vec::new(),
         replies: Vec::new(),
         recover: Some(answer),
@@ -242,6 +335,10 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
             let _ = apply_tx.send((batch, Some(e)));
             continue;
         }
+        let log_start = Instant::now();
+        for g in &mut batch {
+            g.times.log_start = log_start;
+        }
         buf.clear();
         let mut seqs: Option<(u64, u64)> = None;
         for c in batch.iter().flat_map(|g| &g.chunks) {
@@ -255,6 +352,10 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
             // Nothing new: everything before is logged already (groups go in order).
             None => Ok(()),
         };
+        let synced = Instant::now();
+        for g in &mut batch {
+            g.times.synced = synced;
+        }
         match logged {
             Ok(()) => {
                 let _ = apply_tx.send((batch, None));
@@ -360,9 +461,13 @@ impl Applier {
 
     /// Applies the groups' records to sled in batches of whole records of about
     /// `APPLY_KEYS` keys (`Store::apply_logged_many`), then answers them.
-    fn apply(&mut self, shared: &Shared, groups: Vec<Group>) {
+    fn apply(&mut self, shared: &Shared, mut groups: Vec<Group>) {
         if groups.is_empty() {
             return;
+        }
+        let apply_start = Instant::now();
+        for g in &mut groups {
+            g.times.apply_start = apply_start;
         }
         if let Some(e) = &self.broken {
             for g in groups {
@@ -413,11 +518,15 @@ impl Applier {
         // with none, once everything before it is).
         let mut seen = 0;
         let mut answers = Vec::new();
+        let applied = Instant::now();
         for g in groups {
             seen += g.chunks.len();
             match &failure {
                 Some(e) if seen > done => g.fail(e),
-                _ => answers.extend(g.replies),
+                _ => {
+                    shared.stages.add(&g, applied);
+                    answers.extend(g.replies);
+                }
             }
         }
         if !answers.is_empty() {

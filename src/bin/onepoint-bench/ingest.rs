@@ -7,7 +7,8 @@
 //! file's bytes once the session has closed, and live key/value bytes per deal, by table)
 //! and, in fresh processes, the time to open it and
 //! the resident memory after opening, once after the clean close of the writing session and
-//! once after a writer on it was killed with SIGKILL under load.
+//! once after a writer on it was killed with SIGKILL under load. And where an ack's time
+//! went, stage by stage through the write pipeline (`stages_us_per_command`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +50,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
 
     let per = deals / submitters as u64;
     let failed = Arc::new(AtomicU64::new(0));
+    let stages_before = core.pipeline_stages();
     let start = Instant::now();
     let handles: Vec<_> = (0..submitters)
         .map(|t| {
@@ -89,6 +91,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         lat.extend(h.join().map_err(|_| "a submitter panicked".to_string())?);
     }
     let secs = start.elapsed().as_secs_f64();
+    let stages = stages_per_command(stages_before, core.pipeline_stages());
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
     let info = core.info().map_err(|e| e.to_string())?;
@@ -137,6 +140,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "allocated_bytes_per_deal": allocated as f64 / deals_stored,
         "live_bytes_per_deal": live as f64 / deals_stored,
         "live_by_table": per_table,
+        "stages_us_per_command": stages,
         "sled_leaves": leaves,
         "entries_per_leaf": tables.iter().map(|t| t.1).sum::<u64>() as f64 / leaves.max(1) as f64,
         "files_before_close": per_file,
@@ -273,4 +277,22 @@ pub fn write(opts: &Opts) -> Result<(), String> {
         let _ = h.join();
     }
     Ok(())
+}
+
+/// The pipeline's time per command over the timed deals, stage by stage (the ack's path:
+/// what bounds the run when no stage keeps its core busy), from two readings of
+/// `Core::pipeline_stages`.
+fn stages_per_command(
+    before: ([u64; 6], u64),
+    after: ([u64; 6], u64),
+) -> serde_json::Map<String, serde_json::Value> {
+    let n = after.1.saturating_sub(before.1).max(1) as f64;
+    onepoint::domain::core::STAGE_NAMES
+        .iter()
+        .zip(after.0.iter().zip(before.0))
+        .map(|(name, (a, b))| {
+            let us = (a.saturating_sub(b) as f64 / n).round();
+            (name.to_string(), serde_json::json!(us))
+        })
+        .collect()
 }
