@@ -3,8 +3,8 @@
 //! thread) so the segments are reused and the file stays near the size of what it holds.
 //! Two stores take the same writes, one reclaiming after each round: its file must stay
 //! far smaller, and both must hold the same records, also after a reopen. The reclaimer
-//! runs only on an idle core; when it falls behind, the checkpoint thread pays the
-//! backlog down to a target (`Store::reclaim_down_to`).
+//! runs only on an idle core; when it falls behind, a helper at the normal priority pays
+//! the backlog down to a target (`Store::reclaim_down_to`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -158,10 +158,10 @@ fn reclaiming_keeps_the_file_compact_and_every_record() {
     );
 }
 
-/// The checkpoint thread's share of the work when the reclaimer, which runs only on an
-/// idle core, falls behind (`Store::reclaim_down_to`): it moves pages until no more than
-/// the target wait, within its time budget, moves none while a hold is taken or with no
-/// time given, and the store keeps every record.
+/// The debt thread's share of the work when the reclaimer, which runs only on an idle
+/// core, falls behind (`Store::reclaim_down_to`): it moves pages until no more than the
+/// target wait, within its time budget, moves none while a hold is taken or with no time
+/// given, and the store keeps every record.
 #[test]
 fn reclaiming_down_to_a_target_pays_the_backlog_and_keeps_every_record() {
     let tmp = tempfile::tempdir().unwrap();
@@ -218,11 +218,12 @@ fn reclaiming_down_to_a_target_pays_the_backlog_and_keeps_every_record() {
 }
 
 /// The reclaimer runs only when a core is otherwise idle (`SCHED_IDLE`), so the threads a
-/// write waits on come first; the writer keeps the normal policy. Read from the kernel's
+/// write waits on come first; the writer, and the helper that pays the reclaimer's
+/// backlog when it falls behind, keep the normal policy. Read from the kernel's
 /// view of each thread, `/proc/self/task/*/stat` (field 41: policy; 5 is `SCHED_IDLE`).
 #[cfg(target_os = "linux")]
 #[test]
-fn the_reclaimer_runs_at_idle_priority_and_the_writer_does_not() {
+fn the_reclaimer_runs_at_idle_priority_and_the_writer_and_the_debt_helper_do_not() {
     let f = support::fixture();
     let policies = |name: &str| -> Vec<u32> {
         let mut out = Vec::new();
@@ -255,12 +256,14 @@ fn the_reclaimer_runs_at_idle_priority_and_the_writer_does_not() {
         seen.contains(&5),
         "reclaimer policies {seen:?}, none SCHED_IDLE (5)"
     );
-    let writers = policies("onepoint-writer");
-    assert!(!writers.is_empty(), "no writer thread found");
-    assert!(
-        writers.iter().all(|&p| p == 0),
-        "writer policies {writers:?}: the writer should run at the normal policy (0)"
-    );
+    for name in ["onepoint-writer", "onepoint-debt"] {
+        let normal = policies(name);
+        assert!(!normal.is_empty(), "no {name} thread found");
+        assert!(
+            normal.iter().all(|&p| p == 0),
+            "{name} policies {normal:?}: it should run at the normal policy (0)"
+        );
+    }
     drop(f);
 }
 

@@ -318,12 +318,13 @@ impl Store {
         const ROUND: usize = 64;
         let start = std::time::Instant::now();
         let mut moved = 0;
+        // A round can move nothing while pages wait (it first drops a segment whose pages
+        // are all gone): only a hold ends the loop before the target or the budget.
         while self.reclaim_backlog() > target && start.elapsed() < budget {
-            let n = self.reclaim(ROUND)?;
-            if n == 0 {
+            if self.reclaim_holds.load(Ordering::SeqCst) > 0 {
                 break;
             }
-            moved += n;
+            moved += self.reclaim(ROUND)?;
         }
         Ok(moved)
     }
