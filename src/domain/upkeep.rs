@@ -112,16 +112,21 @@ fn debt_loop(shared: &Shared) {
                 Err(_) => pause = true,
             }
         }
-        let mut closing = shared.closing.lock();
-        if pause && !*closing {
-            shared
-                .closing_changed
-                .wait_for(&mut closing, RECLAIM_DEBT_CHECK);
-        }
-        if *closing {
+        if closed_after(shared, pause.then_some(RECLAIM_DEBT_CHECK)) {
             break;
         }
     }
+}
+
+/// Waits `pause` (if any) unless the store is closing or starts to; whether it is.
+fn closed_after(shared: &Shared, pause: Option<Duration>) -> bool {
+    let mut closing = shared.closing.lock();
+    if let Some(p) = pause
+        && !*closing
+    {
+        shared.closing_changed.wait_for(&mut closing, p);
+    }
+    *closing
 }
 
 /// The reclaimer proper, at idle priority (see `reclaim_loop`).
@@ -143,13 +148,7 @@ fn reclaim_idle(shared: &Shared) {
             // A full disk or a failed sled: the writer reports it and recovers; retry later.
             Err(_) => Some(RECLAIM_IDLE * 5),
         };
-        let mut closing = shared.closing.lock();
-        if let Some(p) = pause
-            && !*closing
-        {
-            shared.closing_changed.wait_for(&mut closing, p);
-        }
-        if *closing {
+        if closed_after(shared, pause) {
             break;
         }
     }

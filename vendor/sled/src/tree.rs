@@ -429,8 +429,12 @@ impl Tree {
             batch.writes.into_iter().collect();
         // A batch holds its writes in a hash map: put them in key order.
         writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let runs = !self.subscribers.ever_used();
-        if runs && writes.len() >= PARALLEL_FROM {
+        if self.subscribers.ever_used() {
+            // Subscribers are told of each write: one at a time, as upstream.
+            for (k, v_opt) in &writes {
+                while self.insert_inner(k, v_opt.clone(), guard)?.is_err() {}
+            }
+        } else if writes.len() >= PARALLEL_FROM {
             // OnePoint: the two halves of the key range on two threads (each leaf but the
             // one the halves meet in is written by one of them; sled's pages take
             // concurrent writers as they always do). Readers wait for the whole batch
@@ -453,21 +457,8 @@ impl Tree {
                 };
                 mine.and(theirs)
             })?;
-            return peg.seal_batch();
-        }
-        let mut i = 0;
-        while i < writes.len() {
-            if runs {
-                i += self.apply_run(&writes[i..], guard)?;
-                continue;
-            }
-            let (k, v_opt) = &writes[i];
-            loop {
-                if self.insert_inner(k, v_opt.clone(), guard)?.is_ok() {
-                    break;
-                }
-            }
-            i += 1;
+        } else {
+            self.apply_runs(&writes, guard)?;
         }
 
         // when the peg drops, it ensures all updates
