@@ -5,7 +5,8 @@
 //! keeps inline, after every batch and after a reopen. Fewer writes than make a run are
 //! linked one by one from the view of the leaf the run's search found; a batch of 256
 //! writes or more is applied on two threads, half of the key range each. And a leaf
-//! written past its end splits near its end, so ascending keys fill their leaves.
+//! written past its end splits near its end, so ascending keys fill their leaves; those
+//! of a table given bigger leaves (`Config::leaf_entries`) fill those, the others 64.
 
 use std::collections::BTreeMap;
 
@@ -177,4 +178,82 @@ fn keys_written_in_ascending_order_fill_their_leaves_and_scattered_ones_split_in
     drop(db);
     let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a reopen");
+}
+
+/// Entries per leaf of the keys starting with `table`, in a tree of whole tables
+/// (`leaf_sizes` is left to right, so the leaves are told apart by the count of keys
+/// before them); a leaf that holds keys of two tables is left out.
+fn table_leaves(db: &sled::Db, table: u8) -> Vec<usize> {
+    let firsts: Vec<u8> = db.iter().keys().map(|k| k.unwrap()[0]).collect();
+    let mut at = 0;
+    let mut out = Vec::new();
+    for size in db.leaf_sizes().unwrap() {
+        let keys = &firsts[at..at + size];
+        if !keys.is_empty() && keys.iter().all(|b| *b == table) {
+            out.push(size);
+        }
+        at += size;
+    }
+    assert_eq!(at, firsts.len(), "the leaves hold every key");
+    out
+}
+
+#[test]
+fn a_table_given_leaves_of_256_fills_them_and_the_others_keep_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sled::Config::new()
+        .path(dir.path().join("db"))
+        .leaf_entries(b'D', 256);
+    let db = config.open().unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    // As the store writes deals and their events: batches of ascending keys in two
+    // tables side by side, the first named big.
+    for b in 0..200u64 {
+        let mut batch = sled::Batch::default();
+        for i in 0..60 {
+            let n = b * 60 + i;
+            let v = n.to_le_bytes().to_vec();
+            for (k, v) in [
+                (key(b'D', n), v.clone()),
+                (key(b'E', 2 * n), v.clone()),
+                (key(b'E', 2 * n + 1), v),
+            ] {
+                batch.insert(k.clone(), v.clone());
+                model.insert(k, v);
+            }
+        }
+        db.apply_batch(batch).unwrap();
+    }
+    let big = table_leaves(&db, b'D');
+    let small = table_leaves(&db, b'E');
+    let mean = |s: &[usize]| s.iter().sum::<usize>() as f64 / s.len() as f64;
+    eprintln!(
+        "big: {} leaves, {:.1} entries each; others: {} leaves, {:.1} each",
+        big.len(),
+        mean(&big),
+        small.len(),
+        mean(&small)
+    );
+    // Split near their end above 256: about 241 each (64-entry leaves would hold ~49).
+    assert!(
+        mean(&big) >= 200.0,
+        "{:.1} entries per big leaf",
+        mean(&big)
+    );
+    assert!(big.iter().all(|s| *s <= 257), "{big:?}");
+    assert!(small.iter().all(|s| *s <= 65), "{small:?}");
+    assert!(mean(&small) >= 45.0, "{:.1}", mean(&small));
+    assert_eq!(contents(&db), model);
+    for n in (0..12_000u64).step_by(37) {
+        assert_eq!(db.get(key(b'D', n)).unwrap().unwrap(), n.to_le_bytes());
+    }
+    db.flush().unwrap();
+    drop(db);
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after a reopen");
+    assert_eq!(
+        table_leaves(&db, b'D'),
+        big,
+        "the leaves are kept as written"
+    );
 }

@@ -209,6 +209,10 @@ pub struct Inner {
     pub print_profile_on_drop: bool,
     #[doc(hidden)]
     pub idgen_persist_interval: u64,
+    /// OnePoint: by a leaf's first key byte, how many entries it holds before it
+    /// splits; 0 for the default, 64 (`Config::leaf_entries`).
+    #[doc(hidden)]
+    pub leaf_entries: [u16; 256],
     #[doc(hidden)]
     pub version: (usize, usize),
     tmp_path: PathBuf,
@@ -237,6 +241,7 @@ impl Default for Inner {
             print_profile_on_drop: false,
             flush_every_ms: Some(500),
             idgen_persist_interval: 1_000_000,
+            leaf_entries: [0; 256],
             global_error: Arc::new(Atomic::default()),
             #[cfg(feature = "event_log")]
             event_log: Arc::new(crate::event_log::EventLog::default()),
@@ -335,6 +340,17 @@ impl Config {
         }
         let m = Arc::make_mut(&mut self.0);
         m.segment_size = segment_size;
+        self
+    }
+
+    /// OnePoint addition: leaves whose keys start with `first_byte` split above `entries`
+    /// (64 to 1,024) instead of 64 (see ONEPOINT.md): for tables written in ascending runs,
+    /// whose leaves are written a run at a time. Fewer leaves are fewer pages for sled to
+    /// keep in memory and read at open; but every write to a leaf copies it, so a table
+    /// written one scattered key at a time pays for its size on each write.
+    pub fn leaf_entries(mut self, first_byte: u8, entries: u16) -> Config {
+        let m = Arc::make_mut(&mut self.0);
+        m.leaf_entries[first_byte as usize] = entries.clamp(64, 1024);
         self
     }
 

@@ -185,13 +185,19 @@ impl Node {
     /// keys written in ascending order (deal ids, event offsets, members by last activity)
     /// leave every leaf behind them half full, for good. A leaf is now split where the
     /// write that found it overfull goes (`at`, from `leaf_position`) when that is past
-    /// its middle: the left one keeps at most 64 entries, the right one at least 16 (so it
+    /// its middle: the left one keeps at most 64 entries (or its table's size,
+    /// `Config::leaf_entries`), the right one at least 16 (so it
     /// is not merged back, `should_merge`). Written past its end (or up to a table that
     /// follows in the same leaf), a leaf keeps all but 16, as B-trees split on rightmost
     /// inserts (PostgreSQL's fastpath split, InnoDB's split at the insert point). Index
     /// nodes split in the middle. See ONEPOINT.md.
-    pub(crate) fn split(mut self, at: Option<usize>) -> (Node, Node) {
+    pub(crate) fn split(
+        mut self,
+        at: Option<usize>,
+        split_above: usize,
+    ) -> (Node, Node) {
         fn split_inner<T>(
+            split_above: usize,
             keys: &mut Vec<IVec>,
             values: &mut Vec<T>,
             old_prefix: &[u8],
@@ -206,7 +212,7 @@ impl Node {
             let split_point = match at {
                 Some(at) if at > middle => at
                     .min(keys.len().saturating_sub(LEAF_MERGE_BELOW))
-                    .min(LEAF_SPLIT_ABOVE)
+                    .min(split_above)
                     .max(middle),
                 _ => middle,
             };
@@ -282,6 +288,7 @@ impl Node {
             Data::Index(ref mut index) => {
                 let (split, right_prefix_len, right_keys, right_values) =
                     split_inner(
+                        split_above,
                         &mut index.keys,
                         &mut index.pointers,
                         prefixed_lo,
@@ -302,6 +309,7 @@ impl Node {
             Data::Leaf(ref mut leaf) => {
                 let (split, right_prefix_len, right_keys, right_values) =
                     split_inner(
+                        split_above,
                         &mut leaf.keys,
                         &mut leaf.values,
                         prefixed_lo,
@@ -633,13 +641,23 @@ impl Node {
         }
     }
 
-    pub(crate) fn should_split(&self) -> bool {
+    /// OnePoint: how many entries this leaf holds before it splits: 64, or what
+    /// `Config::leaf_entries` set for its table (its low key's first byte; the leftmost
+    /// leaf, with no low key, has the default).
+    pub(crate) fn leaf_split_above(&self, sizes: &[u16; 256]) -> usize {
+        match self.lo.first().map(|b| sizes[*b as usize]) {
+            Some(n) if n > 0 => n as usize,
+            _ => LEAF_SPLIT_ABOVE,
+        }
+    }
+
+    pub(crate) fn should_split(&self, sizes: &[u16; 256]) -> bool {
         let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
             2
         } else if self.data.is_index() {
             256
         } else {
-            LEAF_SPLIT_ABOVE
+            self.leaf_split_above(sizes)
         };
 
         let size_checks = self.data.len() > threshold;

@@ -145,7 +145,8 @@ impl Tree {
     }
 
     /// OnePoint addition: the number of entries in each leaf, left to right (how full
-    /// the tree's pages are; a leaf splits above 64 entries). Walks every leaf, reading
+    /// the tree's pages are; a leaf splits above 64 entries, or what
+    /// `Config::leaf_entries` set for its table). Walks every leaf, reading
     /// cold ones from disk: for tests and the benchmark, not for a busy tree (a leaf
     /// merged away during the walk ends it early).
     pub fn leaf_sizes(&self) -> Result<Vec<usize>> {
@@ -496,9 +497,12 @@ impl Tree {
             let View { node_view, pid, .. } =
                 self.view_for_key(writes[0].0.as_ref(), guard)?;
             let hi = node_view.hi.clone();
+            // A big leaf (`Config::leaf_entries`) takes a run as long as it holds.
+            let max_run =
+                MAX_RUN.max(node_view.leaf_split_above(&self.context.leaf_entries));
             let n = writes
                 .iter()
-                .take(MAX_RUN)
+                .take(max_run)
                 .take_while(|(k, _)| hi.is_empty() || k.as_ref() < hi.as_ref())
                 .count();
             // Each change, with the index of its write.
@@ -1615,7 +1619,8 @@ impl Tree {
     ) -> Result<()> {
         trace!("splitting node {}", view.pid);
         // split node
-        let (mut lhs, rhs) = view.deref().clone().split(at);
+        let split_above = view.leaf_split_above(&self.context.leaf_entries);
+        let (mut lhs, rhs) = view.deref().clone().split(at, split_above);
         let rhs_lo = rhs.lo.clone();
 
         // install right side
@@ -1829,7 +1834,7 @@ impl Tree {
                 retry!();
             }
 
-            if view.should_split() {
+            if view.should_split(&self.context.leaf_entries) {
                 // OnePoint: a leaf splits where this key goes, if past its middle.
                 let at = view.leaf_position(key.as_ref());
                 self.split_node(&view, &parent_view, root_pid, guard, at)?;
