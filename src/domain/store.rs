@@ -33,23 +33,16 @@ use open::{
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
 const APPLIED: &[u8] = b"Cwal";
 
-/// Entries a leaf holds before it splits, for the tables that grow with the deals and are
-/// written in ascending runs: deals and events at their end, a member's, a merchant-month's
-/// and a points value's deals at the end of each (sled's `Config::leaf_entries`, see
-/// `vendor/sled/ONEPOINT.md`; the member tables keep sled's 64). sled keeps every leaf's
-/// page in memory and reads them all at open, and these tables are most of them. 10M
-/// deals, one run each, 64 / 256: 1,058,070 / 323,876 leaves, open 298 / 97 ms after a
-/// clean close and 534 / 216 ms after a kill -9, RSS 108 / 45 MB, 6,829 / 6,300 deals/s
-/// (the scattered writes copy bigger leaves; 128 for the last three: 476,529 leaves and
-/// 6,137 deals/s). Every table at 256, 1M deals: 285 bytes on disk per deal against 147
-/// (the member tables' scattered writes rewrite whole leaves).
-const LEAF_ENTRIES: [(u8, u16); 5] = [
-    (super::schema::DEAL, 256),
-    (super::schema::EVENT, 256),
-    (super::schema::VIEW, 256),
-    (super::schema::VIEW_MERCHANT, 256),
-    (super::schema::DEAL_POINTS, 256),
-];
+/// Entries a leaf holds before it splits, for the two tables written at their end, a run
+/// per batch, that grow with the deals: deals and events (sled's `Config::leaf_entries`,
+/// see `vendor/sled/ONEPOINT.md`; the others keep sled's 64). sled keeps every leaf's page
+/// in memory and reads them all at open, so fewer leaves open faster in less memory.
+/// 200k deals, alternated: 13,227-14,134 -> 14,352-15,463 deals/s; 1M deals: 121,548 ->
+/// 94,889 leaves. The indexes written one scattered key at a time keep 64, as every such
+/// write copies its leaf: the deals by member, by merchant-month and by points at 256 too
+/// took 10M deals from 1,058,070 to 323,876 leaves (open 298 -> 97 ms, RSS 108 -> 45 MB)
+/// but ingest down 8-15% (200k: 9,563-13,091 deals/s, the apply stage +20%).
+const LEAF_ENTRIES: [(u8, u16); 2] = [(super::schema::DEAL, 256), (super::schema::EVENT, 256)];
 
 /// Whether a log line (its fields as `name=value`) is the storage engine's own: sled logs
 /// through `log`, which `tracing` sees with a `log.target` field. Such lines (a damaged
