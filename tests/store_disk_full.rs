@@ -354,9 +354,9 @@ fn writes_refused_on_a_full_disk_resume_on_the_same_open_store_once_space_is_fre
     // write on the same open store (never reopened by the test) is taken. With no room the
     // log's append is refused; with some, the log's or sled's own write, whichever needs
     // the space first (sled then refuses every later call until it is reopened inside the
-    // store): rounds go on until both were seen (a few, at most 10).
+    // store): rounds go on until both were seen (a few, at most 20).
     let mut refused_by = BTreeMap::new();
-    let rooms = [0u64, 1 << 20, 3 << 20].into_iter().chain([2 << 20; 7]);
+    let rooms = [0u64, 1 << 20, 3 << 20].into_iter().chain([2 << 20; 17]);
     for (round, room) in rooms.enumerate() {
         if round >= 3 && refused_by.contains_key("log") && refused_by.contains_key("sled") {
             break;
