@@ -120,9 +120,12 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     assert!(parallel > 100, "{parallel} batches of 256 writes or more");
 }
 
-fn mean_leaf(db: &sled::Db) -> f64 {
-    let sizes = db.leaf_sizes().unwrap();
+fn mean(sizes: &[usize]) -> f64 {
     sizes.iter().sum::<usize>() as f64 / sizes.len() as f64
+}
+
+fn mean_leaf(db: &sled::Db) -> f64 {
+    mean(&db.leaf_sizes().unwrap())
 }
 
 #[test]
@@ -226,7 +229,6 @@ fn a_table_given_leaves_of_256_fills_them_and_the_others_keep_64() {
     }
     let big = table_leaves(&db, b'D');
     let small = table_leaves(&db, b'E');
-    let mean = |s: &[usize]| s.iter().sum::<usize>() as f64 / s.len() as f64;
     eprintln!(
         "big: {} leaves, {:.1} entries each; others: {} leaves, {:.1} each",
         big.len(),

@@ -482,7 +482,8 @@ impl Tree {
     }
 
     /// OnePoint: applies the writes (sorted, as a batch holds them) that land in the same
-    /// leaf as the first, at most `MAX_RUN`, and returns how many that was (at least one).
+    /// leaf as the first, at most as many as the leaf holds before it splits (64, or its
+    /// table's `Config::leaf_entries`), and returns how many that was (at least one).
     /// If at least `MIN_RUN` of them change the leaf, they are applied to one copy of it,
     /// which replaces the page; fewer are linked one by one, as upstream does, but from the
     /// view of the leaf found here, where upstream descended the tree again for each.
@@ -492,14 +493,11 @@ impl Tree {
         guard: &mut Guard,
     ) -> Result<usize> {
         const MIN_RUN: usize = 4;
-        const MAX_RUN: usize = 64;
         loop {
             let View { node_view, pid, .. } =
                 self.view_for_key(writes[0].0.as_ref(), guard)?;
             let hi = node_view.hi.clone();
-            // A big leaf (`Config::leaf_entries`) takes a run as long as it holds.
-            let max_run =
-                MAX_RUN.max(node_view.leaf_split_above(&self.context.leaf_entries));
+            let max_run = node_view.leaf_split_above(&self.context.leaf_entries);
             let n = writes
                 .iter()
                 .take(max_run)
