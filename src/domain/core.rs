@@ -105,6 +105,7 @@ pub struct Core {
     writer: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
     reclaimer: Option<JoinHandle<()>>,
+    indexer: Option<JoinHandle<()>>,
 }
 
 impl Core {
@@ -151,12 +152,24 @@ impl Core {
             .name("onepoint-reclaim".into())
             .spawn(move || reclaim_loop(&s))
             .map_err(|e| Error::store(format!("cannot start the reclaimer: {e}")))?;
+        // The indexes kept in memory, built now rather than on the first read that needs
+        // them (a sort by balance or last activity); opening does not wait for it.
+        let s = shared.clone();
+        let indexer = std::thread::Builder::new()
+            .name("onepoint-index".into())
+            .spawn(move || {
+                if let Err(e) = s.store.build_memory() {
+                    tracing::warn!("cannot build the balance and activity indexes yet: {e}");
+                }
+            })
+            .map_err(|e| Error::store(format!("cannot start the index builder: {e}")))?;
         Ok(Core {
             shared,
             jobs: Some(tx),
             writer: Some(writer),
             checkpointer: Some(checkpointer),
             reclaimer: Some(reclaimer),
+            indexer: Some(indexer),
         })
     }
 
@@ -289,6 +302,9 @@ impl Core {
 impl Drop for Core {
     fn drop(&mut self) {
         self.shared.names.stop_loader();
+        if let Some(i) = self.indexer.take() {
+            let _ = i.join();
+        }
         self.jobs.take();
         if let Some(w) = self.writer.take() {
             let _ = w.join();

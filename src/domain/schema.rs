@@ -9,7 +9,7 @@
 //! | `C`    | `zone`                                | business zone (i32 seconds) |
 //! | `M`    | member                                | Member                      |
 //! | `A`    | member                                | Account                     |
-//! | `B`    | balance, member                       | () balances, ascending      |
+//! | `B`    | balance, member                       | () balances: in memory (1)  |
 //! | `N`    | lowercased name, 0, member            | () name index               |
 //! | `R`    | merchant                              | Merchant (registered)       |
 //! | `S`    | merchant                              | MerchantStats               |
@@ -24,13 +24,16 @@
 //! | `E`    | offset                                | stored Event (binary)       |
 //! | `I`    | idempotency key                       | IdemRecord                  |
 //! | `Y`    | see `reports/counters.rs`             | report counters             |
-//! | `L`    | last activity (0: none), member       | () activity index           |
+//! | `L`    | last activity (0: none), member       | () activity: in memory (1)  |
 //! | `P`    | points, deal                          | () deals by points          |
 //! | `O`    | deal date, deal: back-dated deals only| () see `sort_index`         |
 //! | `J`    | in-order deal before a run            | last back-dated id of it    |
 //! | `C`    | `datemark`                            | latest deal date, its deal  |
 //! | `C`    | `sortidx`                             | version of `L`, `P`, `O`    |
 //! | `T`    | retired (sort index version 2 only)   | removed on open: not reused |
+//!
+//! (1) Written by the write path and logged as every table is, but kept in memory, not in
+//! sled: built from the accounts when the store opens (`store_memory.rs`).
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 

@@ -2,7 +2,9 @@
 //! (`L`), deals by points (`P`) and deals by date (`O`, back-dated deals only). All are
 //! kept by the write path, in the same command (so the same atomic batch and log record) as
 //! the account or deal they index; a store written before them gets them built once when
-//! it is opened (`ensure`); `check` audits them (`verify`).
+//! it is opened (`ensure`); `check` audits them (`verify`). `L` is kept in memory, not in
+//! sled, and built from the accounts on open (`store_memory.rs`): its audit finds what the
+//! session's writes got wrong, never a stale entry on disk.
 //!
 //! | key                                  | value | moved when                            |
 //! |--------------------------------------|-------|---------------------------------------|
@@ -247,6 +249,30 @@ pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(Stri
     if entries != members {
         fail(format!(
             "last-activity index holds {entries} entries for {members} members"
+        ));
+    }
+    let mut entries = 0u64;
+    for r in store.scan_prefix(&[super::schema::BALANCE]) {
+        let k = r?.0;
+        entries += 1;
+        let m = read_u64(&k, 9);
+        let a: Option<Account> = store
+            .get_val(&super::schema::key1(ACCOUNT, m))?
+            .map(|v| decode(&v))
+            .transpose()?;
+        match a {
+            Some(a) if super::schema::balance_key(a.balance, m).as_slice() == &k[..] => {}
+            Some(_) => fail(format!(
+                "balance index entry of member {m} differs from the account"
+            )),
+            None => fail(format!(
+                "balance index names member {m}, which has no account"
+            )),
+        }
+    }
+    if entries != members {
+        fail(format!(
+            "balance index holds {entries} entries for {members} members"
         ));
     }
     let mut entries = 0u64;

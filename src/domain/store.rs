@@ -22,6 +22,8 @@ use super::error::{Error, Result};
 use super::wal::{Faults, Wal, disk_full_hint};
 pub use super::write_set::WriteSet;
 
+#[path = "store_memory.rs"]
+mod memory;
 #[path = "store_open.rs"]
 mod open;
 pub use open::raw_limits;
@@ -63,19 +65,29 @@ impl Deref for Val {
     }
 }
 
-/// Write sets as one sled batch (a key in several keeps the last one's value).
-fn batch_of(sets: &[&WriteSet]) -> sled::Batch {
+/// Write sets as one sled batch (a key in several keeps the last one's value), and the
+/// writes to the tables kept in memory (`store_memory.rs`), in order, to apply once sled
+/// took the batch.
+fn batch_of(sets: &[&WriteSet]) -> Result<(sled::Batch, Vec<memory::Op>)> {
     let mut b = sled::Batch::default();
+    let mut ops = Vec::new();
     for set in sets {
         for (k, v) in &set.map {
+            if memory::is_memory_key(k) {
+                ops.push((memory::mem_key(k)?, v.is_some()));
+                continue;
+            }
             match v {
                 Some(v) => b.insert(k.as_slice(), v.as_slice()),
                 None => b.remove(k.as_slice()),
             }
         }
     }
-    b
+    Ok((b, ops))
 }
+
+/// A read of the store's keys: sled's entries, or an in-memory table's.
+type Entries = Box<dyn DoubleEndedIterator<Item = Result<(Val, Val)>> + Send>;
 
 pub struct Store {
     dir: PathBuf,
@@ -92,6 +104,8 @@ pub struct Store {
     data_file: File,
     wal: Mutex<Wal>,
     faults: Option<Arc<Faults>>,
+    /// The balance and last-activity indexes (`store_memory.rs`).
+    memory: memory::Tables,
     _lock: File,
 }
 
@@ -217,6 +231,7 @@ impl Store {
             data_file,
             wal: Mutex::new(wal),
             faults: opts.faults,
+            memory: memory::Tables::default(),
             _lock: lock,
         };
         if !replay.is_empty() {
@@ -226,8 +241,51 @@ impl Store {
             }
             store.checkpoint(last, 0)?;
         }
+        store.drop_memory_tables_from_sled();
         super::memory::release_freed_memory();
         Ok(store)
+    }
+
+    /// Builds the balance and last-activity indexes from the accounts unless they are
+    /// (`store_memory.rs`): the first read of either does, and the core has a thread of
+    /// its own do it as it opens, so the read seldom waits. 100k members: about 60-130 ms.
+    pub fn build_memory(&self) -> Result<()> {
+        self.memory.ensure_built(|| {
+            self.scan_prefix(&[super::schema::ACCOUNT])
+                .map(|r| r.map(|(k, v)| (k.0.to_vec(), v.0)))
+        })
+    }
+
+    /// A store written before the balance and last-activity indexes moved to memory holds
+    /// them in sled: removed once, when such a store is opened (never read: a failure, such
+    /// as a full disk, only leaves them for the next open).
+    fn drop_memory_tables_from_sled(&self) {
+        let removed = self.with_db(|db| {
+            let mut n = 0u64;
+            for t in memory::TABLES {
+                loop {
+                    let mut batch = sled::Batch::default();
+                    let mut any = false;
+                    for r in db.scan_prefix([t]).keys().take(4096) {
+                        batch.remove(r?);
+                        any = true;
+                        n += 1;
+                    }
+                    if !any {
+                        break;
+                    }
+                    db.apply_batch(batch)?;
+                }
+            }
+            Ok(n)
+        });
+        match removed.and_then(|n| if n > 0 { self.sync().map(|_| n) } else { Ok(0) }) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!("moved the balance and activity indexes to memory ({n} entries)")
+            }
+            Err(e) => tracing::warn!("cannot drop the old balance and activity indexes: {e}"),
+        }
     }
 
     /// The sequence number of the last log record sled has applied.
@@ -381,8 +439,11 @@ impl Store {
         let keys: usize = sets.iter().map(|s| s.len()).sum();
         self.since_snapshot
             .fetch_add(keys as u64 + 1, Ordering::Relaxed);
-        self.with_db(|db| write_at(db, last, sets))
-            .map_err(|e| self.write_error(e))
+        let (batch, ops) = batch_of(sets)?;
+        self.with_db(|db| write_at(db, last, batch))
+            .map_err(|e| self.write_error(e))?;
+        self.memory.apply(&ops);
+        Ok(())
     }
 
     /// A failed write to sled, naming sled's folder (once).
@@ -427,26 +488,78 @@ impl Store {
     }
 
     pub fn get_val(&self, key: &[u8]) -> Result<Option<Val>> {
+        if memory::is_memory_key(key) {
+            self.build_memory()?;
+            return Ok(self
+                .memory
+                .contains(key)
+                .then(|| Val(sled::IVec::default())));
+        }
         // `with_db` names the file when sled says it is damaged or the disk is full.
         self.with_db(|db| db.get(key)).map(|v| v.map(Val))
     }
 
     /// Entries whose key starts with `prefix`, ascending (`.rev()` for descending).
-    pub fn scan_prefix(
-        &self,
-        prefix: &[u8],
-    ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
-        self.iter_with(&|db| db.scan_prefix(prefix))
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Entries {
+        if prefix.is_empty() {
+            return self.entries(prefix, None);
+        }
+        self.entries(prefix, Some(&super::tx::prefix_end(prefix)))
     }
 
     /// Entries with `from <= key < to`, ascending (`.rev()` for descending).
-    pub fn range(
-        &self,
-        from: &[u8],
-        to: &[u8],
-    ) -> impl DoubleEndedIterator<Item = Result<(Val, Val)>> + use<> {
-        let range = from.to_vec()..to.to_vec();
-        self.iter_with(&|db| db.range(range.clone()))
+    pub fn range(&self, from: &[u8], to: &[u8]) -> Entries {
+        self.entries(from, Some(to))
+    }
+
+    /// Entries with `from <= key < to` (`None`: no end): sled's, and those of the tables
+    /// kept in memory that the range covers, in key order.
+    fn entries(&self, from: &[u8], to: Option<&[u8]>) -> Entries {
+        use std::ops::Bound;
+        let sled_part = |lo: Vec<u8>, hi: Option<Vec<u8>>| -> Entries {
+            let hi = hi.map_or(Bound::Unbounded, Bound::Excluded);
+            let range = (Bound::Included(lo), hi);
+            Box::new(self.iter_with(&|db| db.range::<Vec<u8>, _>(range.clone())))
+        };
+        let below = |a: &[u8], b: Option<&[u8]>| b.is_none_or(|b| a < b);
+        let mut parts: Vec<Entries> = Vec::new();
+        let mut lo = from.to_vec();
+        for t in memory::TABLES {
+            let (t_lo, t_hi) = ([t], [t + 1]);
+            if !below(&lo, to) {
+                break;
+            }
+            if lo.as_slice() >= &t_hi[..] {
+                continue;
+            }
+            if !below(&t_lo, to) {
+                break;
+            }
+            if lo.as_slice() < &t_lo[..] {
+                parts.push(sled_part(lo.clone(), Some(t_lo.to_vec())));
+                lo = t_lo.to_vec();
+            }
+            let end = match to {
+                Some(to) if to < &t_hi[..] => to,
+                _ => &t_hi[..],
+            };
+            if let Err(e) = self.build_memory() {
+                parts.push(Box::new(std::iter::once(Err(e))));
+                break;
+            }
+            parts.push(Box::new(
+                self.memory
+                    .range(&lo, Some(end))
+                    .map(|(k, v)| Ok((Val(k), Val(v)))),
+            ));
+            lo = t_hi.to_vec();
+        }
+        if below(&lo, to) {
+            parts.push(sled_part(lo, to.map(|t| t.to_vec())));
+        }
+        (parts.into_iter())
+            .reduce(|a, b| Box::new(a.chain(b)))
+            .unwrap_or_else(|| Box::new(std::iter::empty()))
     }
 
     /// Applies the batch atomically, straight to sled, and returns once it is durable (for
@@ -463,8 +576,11 @@ impl Store {
         }
         self.since_snapshot
             .fetch_add(set.len() as u64, Ordering::Relaxed);
-        self.with_db(|db| db.apply_batch(batch_of(&[&set])))
-            .map_err(|e| self.write_error(e))
+        let (batch, ops) = batch_of(&[&set])?;
+        self.with_db(|db| db.apply_batch(batch))
+            .map_err(|e| self.write_error(e))?;
+        self.memory.apply(&ops);
+        Ok(())
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.
@@ -483,6 +599,9 @@ impl Store {
         let mut by: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
         for r in self.iter_with(&|db| db.iter()) {
             let (k, v) = r?;
+            if memory::is_memory_key(&k) {
+                continue; // left from before they moved to memory (never read)
+            }
             let e = by.entry(k.first().copied().unwrap_or(0)).or_default();
             e.0 += 1;
             e.1 += k.len() as u64;
@@ -524,10 +643,9 @@ impl Drop for ReclaimHold<'_> {
     }
 }
 
-/// Applies log records' writes to sled with the last one's sequence number, in one atomic
-/// batch.
-fn write_at(db: &sled::Db, last: u64, sets: &[&WriteSet]) -> sled::Result<()> {
-    let mut batch = batch_of(sets);
+/// Applies log records' writes (as `batch_of` gave them) to sled with the last one's
+/// sequence number, in one atomic batch.
+fn write_at(db: &sled::Db, last: u64, mut batch: sled::Batch) -> sled::Result<()> {
     batch.insert(APPLIED, &last.to_be_bytes());
     db.apply_batch(batch)
 }

@@ -91,8 +91,9 @@ impl Store {
         let (fresh, replay) = Wal::open(&self.dir, applied, self.faults.clone())?;
         let mut last = applied;
         for r in replay {
-            write_at(db, r.seq, &[&decode_logged(&self.dir, &r)?])
-                .map_err(|e| io("cannot write to", &sled_dir, e))?;
+            // The in-memory tables are built again below, from the accounts.
+            let (batch, _) = super::batch_of(&[&decode_logged(&self.dir, &r)?])?;
+            write_at(db, r.seq, batch).map_err(|e| io("cannot write to", &sled_dir, e))?;
             last = r.seq;
         }
         db.flush()
@@ -102,6 +103,11 @@ impl Store {
             .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))?;
         *wal = fresh;
         wal.release(last);
+        drop(wal);
+        drop(slot);
+        // sled now holds what the log does, which the indexes in memory may be ahead of.
+        self.memory.reset();
+        self.build_memory()?;
         Ok(last)
     }
 }
