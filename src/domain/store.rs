@@ -1,4 +1,5 @@
-//! With `store_open.rs` (opening sled, its errors), the only file that names sled. A store is one sled tree with key-prefixed "tables"
+//! With `store_open.rs` (opening sled, its errors) and `store_memory.rs` (the tables kept in
+//! memory), the only files that name sled. A store is one sled tree with key-prefixed "tables"
 //! (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
 //! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged_many`), so a
 //! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on

@@ -1,14 +1,15 @@
 //! The store's tables kept in memory rather than in sled: the balance `B` and last-activity
 //! `L` indexes. Each is one key per member (`schema::balance_key`,
 //! `sort_index::activity_key`: 17 bytes, no value), a function of the member's account, so
-//! the store builds them from the accounts when it opens (`build`) and keeps them in step
-//! as it applies writes. Written to sled, each account change cost four scattered key
-//! writes (the old entries removed, the new put) of the sixteen or so a deal makes; 200k
-//! deals alternated (`onepoint-bench ingest --members 100000 --deals 200000`): 11,825-14,805
-//! deals/s with them in sled, 14,712-16,539 without, 249 bytes on disk per deal against
-//! 296-360. The writer and the log see no difference: the writes are in each command's
-//! write set and log record as before (so `check`'s replay and the log tail applied on
-//! open are unchanged); only where `Store` puts them is.
+//! the store builds them from the accounts after it opens (`Tables::ensure_built`) and
+//! keeps them in step as it applies writes. In sled, each account change cost four
+//! scattered key writes (the old entries removed, the new put) of the sixteen or so a deal
+//! makes; 200k deals (`onepoint-bench ingest --members 100000 --deals 200000`), 6 runs each
+//! alternated in two sets: 10,539-14,391 deals/s (median 13,385) with them in sled,
+//! 13,732-15,993 (15,206) in memory; 256-310 and 248-269 bytes on disk per deal. The writer
+//! and the log see no difference: the writes are in each command's write set and log record
+//! as before (so `check`'s replay and the log tail applied on open are unchanged); only
+//! where `Store` puts them is.
 //!
 //! Readers see them as any table (`Store::get_val`, `range`, `scan_prefix`), with the same
 //! rule as sled's: what the apply thread has applied, which is durable. A range is read a
