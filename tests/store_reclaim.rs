@@ -217,6 +217,38 @@ fn reclaiming_down_to_a_target_pays_the_backlog_and_keeps_every_record() {
     assert_eq!(contents(&open(tmp.path())), expected, "after a reopen");
 }
 
+/// sled's log space as the store reports it (`Store::log_space`, what the debt thread
+/// weighs the backlog against): the segments in use hold at least the live bytes and take
+/// no more than the file; writing without reclaiming makes the log take well more than it
+/// holds, and reclaiming the backlog brings that back down.
+#[test]
+fn the_log_space_reports_what_the_segments_take_and_hold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut r = 0;
+    while store.reclaim_backlog() < 2_000 {
+        round(&store, r, false);
+        r += 1;
+        assert!(r < 400, "no backlog after {r} rounds");
+    }
+    let (used, live) = store.log_space();
+    assert!(live > 0 && used >= live, "used {used}, live {live}");
+    assert!(used <= sled_file(&store), "used {used} above the file");
+    let before = used as f64 / live as f64;
+    assert!(before > 1.3, "{before:.2} times what it holds, unreclaimed");
+    store
+        .reclaim_down_to(0, std::time::Duration::from_secs(600))
+        .unwrap();
+    // Freed segments are counted free once sled has made the moves durable.
+    round(&store, r, true);
+    let (used, live) = store.log_space();
+    let after = used as f64 / live as f64;
+    assert!(
+        after < before && live > 0,
+        "{before:.2} -> {after:.2} times what it holds"
+    );
+}
+
 /// The reclaimer runs only when a core is otherwise idle (`SCHED_IDLE`), so the threads a
 /// write waits on come first; the writer, and the helper that pays the reclaimer's
 /// backlog when it falls behind, keep the normal policy. Read from the kernel's

@@ -261,6 +261,12 @@ impl Core {
         })
     }
 
+    /// sled's log: the bytes of its segments in use and the live bytes in them (an
+    /// estimate; their ratio bounds when the reclaimer's debt thread works, see `upkeep.rs`).
+    pub fn log_space(&self) -> (u64, u64) {
+        self.shared.store.log_space()
+    }
+
     /// Pages moved so far by the thread that keeps sled's file compact (`reclaim_loop`).
     pub fn reclaimed_pages(&self) -> u64 {
         self.shared.reclaimed.load(Ordering::Relaxed)

@@ -406,6 +406,12 @@ impl Store {
         self.with_db(|db| Ok(db.reclaim_backlog())).unwrap_or(0)
     }
 
+    /// sled's log: the bytes of its segments in use and the live bytes in them (an
+    /// estimate); (0, 0) when the store's database failed to reopen.
+    pub fn log_space(&self) -> (u64, u64) {
+        self.with_db(|db| Ok(db.log_space())).unwrap_or((0, 0))
+    }
+
     /// Holds reclaiming off until the guard drops: a read of a whole table (every member's
     /// record) then has both cores and sled's cache to itself. Reclaiming resumes after.
     pub fn hold_reclaim(&self) -> ReclaimHold<'_> {

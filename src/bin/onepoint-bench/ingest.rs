@@ -96,6 +96,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
     let info = core.info().map_err(|e| e.to_string())?;
     let (files, tables, leaves) = core.store_bytes().map_err(|e| e.to_string())?;
+    let (log_used, log_live) = core.log_space();
     drop(core);
     let deals_stored = info.deals.max(1) as f64;
     let live: u64 = tables.iter().map(|t| t.2 + t.3).sum();
@@ -142,6 +143,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "live_by_table": per_table,
         "stages_us_per_command": stages,
         "sled_leaves": leaves,
+        "sled_log_used_bytes": log_used,
+        "sled_log_live_bytes": log_live,
+        "sled_log_amplification": log_used as f64 / log_live.max(1) as f64,
         "entries_per_leaf": tables.iter().map(|t| t.1).sum::<u64>() as f64 / leaves.max(1) as f64,
         "files_before_close": per_file,
         "budget_store_bytes_per_deal": 600,
@@ -231,6 +235,7 @@ pub fn open(opts: &Opts) -> Result<(), String> {
         "{}",
         serde_json::json!({"open_ms": ms, "rss_mb": rss, "deals": info.deals,
             "balance_page_ms": page_ms, "balance_page_rows": page.rows.len(),
+            "sled_log_used_bytes": core.log_space().0, "sled_log_live_bytes": core.log_space().1,
             "rss_mb_after_balance_page": rss_mb()})
     );
     Ok(())

@@ -144,6 +144,13 @@ impl Tree {
         self.context.pagecache.gc_backlog()
     }
 
+    /// OnePoint addition: the bytes of the log's segments in use and the live bytes in
+    /// them (an estimate); their ratio is how much more the file takes than it holds,
+    /// which reclaiming (`reclaim_step`) brings down.
+    pub fn log_space(&self) -> (u64, u64) {
+        self.context.pagecache.log_space()
+    }
+
     /// OnePoint addition: the number of entries in each leaf, left to right (how full
     /// the tree's pages are; a leaf splits above 64 entries, or what
     /// `Config::leaf_entries` set for its table). Walks every leaf, reading

@@ -916,6 +916,12 @@ impl PageCache {
         self.log.iobufs.segment_cleaner.backlog()
     }
 
+    /// OnePoint: the bytes of the log's segments in use, and the live bytes in them
+    /// (estimated: `SegmentAccountant::used_and_live`).
+    pub(crate) fn log_space(&self) -> (u64, u64) {
+        self.log.iobufs.with_sa(|sa| sa.used_and_live())
+    }
+
     /// Initiate an atomic sequence of writes to the
     /// underlying log. Returns a `RecoveryGuard` which,
     /// when dropped, will record the current max reserved

@@ -538,6 +538,38 @@ impl SegmentAccountant {
         Ok(ret)
     }
 
+    /// OnePoint: the bytes of the log's segments in use and an estimate of the live
+    /// bytes in them, for the store's reclaimer (their ratio is the log's space
+    /// amplification). A segment being cleaned counts its pages not yet moved out at the
+    /// mean size of the pages of the others.
+    pub(crate) fn used_and_live(&self) -> (u64, u64) {
+        let seg = self.config.segment_size as u64;
+        let (mut used, mut live, mut pages, mut draining) = (0u64, 0u64, 0u64, 0u64);
+        for s in &self.segments {
+            match s {
+                Segment::Free(_) => {}
+                Segment::Active(a) => {
+                    used += seg;
+                    live += a.rss.saturating_sub(a.deferred_replaced_rss) as u64;
+                    pages += a.pids.len() as u64;
+                }
+                Segment::Inactive(i) => {
+                    used += seg;
+                    live += i.rss as u64;
+                    pages += i.pids.len() as u64;
+                }
+                Segment::Draining(d) => {
+                    used += seg;
+                    draining += d.max_pids.saturating_sub(d.replaced_pids) as u64;
+                }
+            }
+        }
+        if pages > 0 {
+            live += draining * live / pages;
+        }
+        (used, live)
+    }
+
     fn initial_segments(&self, snapshot: &Snapshot) -> Result<Vec<Segment>> {
         let segment_size = self.config.segment_size;
         let file_len = self.config.file.metadata()?.len();
