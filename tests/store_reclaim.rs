@@ -83,6 +83,21 @@ fn sled_file(store: &Store) -> u64 {
         .expect("sled/db")
 }
 
+/// Writes rounds without reclaiming until at least `pages` wait; the rounds written.
+fn backlog_of(store: &Store, pages: usize) -> u64 {
+    let mut r = 0;
+    while store.reclaim_backlog() < pages {
+        round(store, r, false);
+        r += 1;
+        assert!(
+            r < 400,
+            "no backlog after {r} rounds: {}",
+            store.reclaim_backlog()
+        );
+    }
+    r
+}
+
 fn open(dir: &Path) -> Store {
     Store::open(dir, StoreOptions::default()).expect("open")
 }
@@ -166,16 +181,7 @@ fn reclaiming_keeps_the_file_compact_and_every_record() {
 fn reclaiming_down_to_a_target_pays_the_backlog_and_keeps_every_record() {
     let tmp = tempfile::tempdir().unwrap();
     let store = open(tmp.path());
-    let mut r = 0;
-    while store.reclaim_backlog() < 2_000 {
-        round(&store, r, false);
-        r += 1;
-        assert!(
-            r < 400,
-            "no backlog after {r} rounds: {}",
-            store.reclaim_backlog()
-        );
-    }
+    backlog_of(&store, 2_000);
     let before = store.reclaim_backlog();
     let expected = contents(&store);
     let target = before / 4;
@@ -225,12 +231,7 @@ fn reclaiming_down_to_a_target_pays_the_backlog_and_keeps_every_record() {
 fn the_log_space_reports_what_the_segments_take_and_hold() {
     let tmp = tempfile::tempdir().unwrap();
     let store = open(tmp.path());
-    let mut r = 0;
-    while store.reclaim_backlog() < 2_000 {
-        round(&store, r, false);
-        r += 1;
-        assert!(r < 400, "no backlog after {r} rounds");
-    }
+    let r = backlog_of(&store, 2_000);
     let (used, live) = store.log_space();
     assert!(live > 0 && used >= live, "used {used}, live {live}");
     assert!(used <= sled_file(&store), "used {used} above the file");

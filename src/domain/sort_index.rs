@@ -227,53 +227,41 @@ pub fn ensure(store: &Store) -> Result<()> {
 /// exactly one). Streams both tables once, with a point read per entry. The date entries
 /// and the mark: see `verify_dates`.
 pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(String)) -> Result<()> {
-    let mut entries = 0u64;
-    for r in store.scan_prefix(&[ACTIVITY]) {
-        let k = r?.0;
-        entries += 1;
-        let m = activity_member(&k);
-        let a: Option<Account> = store
-            .get_val(&super::schema::key1(ACCOUNT, m))?
-            .map(|v| decode(&v))
-            .transpose()?;
-        match a {
-            Some(a) if activity_key(a.last_activity, m).as_slice() == &k[..] => {}
-            Some(_) => fail(format!(
-                "last-activity index entry of member {m} differs from the account"
-            )),
-            None => fail(format!(
-                "last-activity index names member {m}, which has no account"
-            )),
+    // The two member indexes: one entry per account, where the account sorts.
+    type KeyOf = fn(&Account, u64) -> Vec<u8>;
+    let member_indexes: [(u8, &str, KeyOf); 2] = [
+        (ACTIVITY, "last-activity", |a, m| {
+            activity_key(a.last_activity, m)
+        }),
+        (super::schema::BALANCE, "balance", |a, m| {
+            super::schema::balance_key(a.balance, m)
+        }),
+    ];
+    for (tag, name, key_of) in member_indexes {
+        let mut entries = 0u64;
+        for r in store.scan_prefix(&[tag]) {
+            let k = r?.0;
+            entries += 1;
+            let m = read_u64(&k, 9); // both keys end in the member
+            let a: Option<Account> = store
+                .get_val(&super::schema::key1(ACCOUNT, m))?
+                .map(|v| decode(&v))
+                .transpose()?;
+            match a {
+                Some(a) if key_of(&a, m).as_slice() == &k[..] => {}
+                Some(_) => fail(format!(
+                    "{name} index entry of member {m} differs from the account"
+                )),
+                None => fail(format!(
+                    "{name} index names member {m}, which has no account"
+                )),
+            }
         }
-    }
-    if entries != members {
-        fail(format!(
-            "last-activity index holds {entries} entries for {members} members"
-        ));
-    }
-    let mut entries = 0u64;
-    for r in store.scan_prefix(&[super::schema::BALANCE]) {
-        let k = r?.0;
-        entries += 1;
-        let m = read_u64(&k, 9);
-        let a: Option<Account> = store
-            .get_val(&super::schema::key1(ACCOUNT, m))?
-            .map(|v| decode(&v))
-            .transpose()?;
-        match a {
-            Some(a) if super::schema::balance_key(a.balance, m).as_slice() == &k[..] => {}
-            Some(_) => fail(format!(
-                "balance index entry of member {m} differs from the account"
-            )),
-            None => fail(format!(
-                "balance index names member {m}, which has no account"
-            )),
+        if entries != members {
+            fail(format!(
+                "{name} index holds {entries} entries for {members} members"
+            ));
         }
-    }
-    if entries != members {
-        fail(format!(
-            "balance index holds {entries} entries for {members} members"
-        ));
     }
     let mut entries = 0u64;
     for r in store.scan_prefix(&[DEAL_POINTS]) {
