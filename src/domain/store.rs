@@ -1,5 +1,5 @@
-//! With `store_open.rs` (opening sled, its errors) and `store_memory.rs` (the tables kept in
-//! memory), the only files that name sled. A store is one sled tree with key-prefixed "tables"
+//! With `store_open.rs` (opening sled, its errors), `store_memory.rs` (the tables kept in
+//! memory) and `store_upkeep.rs` (snapshots, reclaiming, sizes), the only files that name sled. A store is one sled tree with key-prefixed "tables"
 //! (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
 //! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged_many`), so a
 //! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on
@@ -7,7 +7,6 @@
 //! leaves the acknowledgement path and only lets old log segments go. Opening replays the
 //! log past what sled applied. A lock file keeps a second process out with a clear error.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::ops::Deref;
@@ -27,11 +26,13 @@ pub use super::write_set::WriteSet;
 mod memory;
 #[path = "store_open.rs"]
 mod open;
+#[path = "store_upkeep.rs"]
+mod upkeep;
 pub use open::raw_limits;
 use open::{
-    check_free_space, file_len, map_entry, open_sled, read_applied, remove_unfinished_snapshots,
-    sled_error,
+    check_free_space, map_entry, open_sled, read_applied, remove_unfinished_snapshots, sled_error,
 };
+pub use upkeep::ReclaimHold;
 
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
 const APPLIED: &[u8] = b"Cwal";
@@ -95,7 +96,8 @@ pub struct Store {
     /// sled, `None` only while `snapshot` reopens it.
     db: RwLock<Option<sled::Db>>,
     config: sled::Config,
-    /// Keys written since sled last wrote a snapshot (see `snapshot`).
+    /// Keys written to sled (not to the tables kept in memory) since it last wrote a
+    /// snapshot (see `snapshot`).
     since_snapshot: AtomicU64,
     /// sled iterators alive (see `snapshot`).
     iterators: Arc<AtomicUsize>,
@@ -247,48 +249,6 @@ impl Store {
         Ok(store)
     }
 
-    /// Builds the balance and last-activity indexes from the accounts unless they are
-    /// (`store_memory.rs`): the first read of either does, and the core has a thread of
-    /// its own do it as it opens, so the read seldom waits. 100k members: about 60-130 ms.
-    pub fn build_memory(&self) -> Result<()> {
-        self.memory.ensure_built(|| {
-            self.scan_prefix(&[super::schema::ACCOUNT])
-                .map(|r| r.map(|(k, v)| (k.0.to_vec(), v.0)))
-        })
-    }
-
-    /// A store written before the balance and last-activity indexes moved to memory holds
-    /// them in sled: removed once, when such a store is opened (never read: a failure, such
-    /// as a full disk, only leaves them for the next open).
-    fn drop_memory_tables_from_sled(&self) {
-        let removed = self.with_db(|db| {
-            let mut n = 0u64;
-            for t in memory::TABLES {
-                loop {
-                    let mut batch = sled::Batch::default();
-                    let mut any = false;
-                    for r in db.scan_prefix([t]).keys().take(4096) {
-                        batch.remove(r?);
-                        any = true;
-                        n += 1;
-                    }
-                    if !any {
-                        break;
-                    }
-                    db.apply_batch(batch)?;
-                }
-            }
-            Ok(n)
-        });
-        match removed.and_then(|n| if n > 0 { self.sync().map(|_| n) } else { Ok(0) }) {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::info!("moved the balance and activity indexes to memory ({n} entries)")
-            }
-            Err(e) => tracing::warn!("cannot drop the old balance and activity indexes: {e}"),
-        }
-    }
-
     /// The sequence number of the last log record sled has applied.
     pub fn applied_seq(&self) -> Result<u64> {
         self.with_db(|db| Ok(read_applied(db, &self.dir)))?
@@ -332,98 +292,6 @@ impl Store {
             .chain(failed)
     }
 
-    /// Makes sled write a snapshot of its page table, by closing and reopening it: sled 0.34
-    /// writes one only while it opens, and opening reads every segment of its own log
-    /// written since the last one, so without this the next open (after a clean close or
-    /// a crash) reads everything this session wrote. Readers and the writer wait meanwhile.
-    /// Returns whether it did: it gives up after a while if readers keep iterating, and
-    /// skips it on a disk too full for the snapshot.
-    pub fn snapshot(&self) -> Result<bool> {
-        // The reopen writes a snapshot: on a disk too full for it, sled would fail to open
-        // and leave the store closed; skip it (the next open reads a longer tail).
-        if check_free_space(&self.dir).is_err() {
-            return Ok(false);
-        }
-        for _ in 0..200 {
-            let mut slot = self.db.write();
-            // Under the write lock nobody starts an iterator or a call on sled: once none is
-            // running, nothing of this process holds sled but `slot`.
-            if self.iterators.load(Ordering::SeqCst) > 0 {
-                drop(slot);
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                continue;
-            }
-            if let Some(db) = slot.take() {
-                db.flush()
-                    .map_err(|e| Error::store(format!("flush failed: {e}")))?;
-                self.data_file
-                    .sync_data()
-                    .map_err(|e| Error::store(format!("fsync failed: {e}")))?;
-            }
-            *slot = Some(open_sled(&self.config, &self.dir)?);
-            self.since_snapshot.store(0, Ordering::Relaxed);
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    /// Relocates up to `pages` live pages out of sled's mostly-garbage log segments, so
-    /// they can be reused; returns how many it moved (0: nothing waits to be cleaned).
-    pub fn reclaim(&self, pages: usize) -> Result<usize> {
-        if self.reclaim_holds.load(Ordering::SeqCst) > 0 {
-            return Ok(0);
-        }
-        self.with_db(|db| {
-            let mut moved = 0;
-            while moved < pages && db.reclaim_step()? {
-                moved += 1;
-            }
-            Ok(moved)
-        })
-    }
-
-    /// Reclaims until at most `target` pages wait, or for about `budget`, whichever comes
-    /// first (at most one round of 64 pages past either); returns how many pages it moved
-    /// (none while a hold is taken: `hold_reclaim`).
-    pub fn reclaim_down_to(&self, target: usize, budget: std::time::Duration) -> Result<usize> {
-        const ROUND: usize = 64;
-        let start = std::time::Instant::now();
-        let mut moved = 0;
-        // A round can move nothing while pages wait (it first drops a segment whose pages
-        // are all gone): only a hold ends the loop before the target or the budget.
-        while self.reclaim_backlog() > target && start.elapsed() < budget {
-            if self.reclaim_holds.load(Ordering::SeqCst) > 0 {
-                break;
-            }
-            moved += self.reclaim(ROUND)?;
-        }
-        Ok(moved)
-    }
-
-    /// Pages waiting to be moved by `reclaim` (0 when the store's database failed to
-    /// reopen: nothing can be reclaimed then anyway).
-    pub fn reclaim_backlog(&self) -> usize {
-        self.with_db(|db| Ok(db.reclaim_backlog())).unwrap_or(0)
-    }
-
-    /// sled's log: the bytes of its segments in use and the live bytes in them (an
-    /// estimate); (0, 0) when the store's database failed to reopen.
-    pub fn log_space(&self) -> (u64, u64) {
-        self.with_db(|db| Ok(db.log_space())).unwrap_or((0, 0))
-    }
-
-    /// Holds reclaiming off until the guard drops: a read of a whole table (every member's
-    /// record) then has both cores and sled's cache to itself. Reclaiming resumes after.
-    pub fn hold_reclaim(&self) -> ReclaimHold<'_> {
-        self.reclaim_holds.fetch_add(1, Ordering::SeqCst);
-        ReclaimHold(self)
-    }
-
-    /// Keys written to sled since its last snapshot.
-    pub fn writes_since_snapshot(&self) -> u64 {
-        self.since_snapshot.load(Ordering::Relaxed)
-    }
-
     /// Appends encoded log records `first_seq..=last_seq` and returns once they are
     /// durable. Nothing is visible yet: see `apply_logged_many`.
     pub fn log(&self, first_seq: u64, last_seq: u64, records: &[u8]) -> Result<()> {
@@ -443,12 +311,22 @@ impl Store {
     }
 
     fn apply_at(&self, last: u64, sets: &[&WriteSet]) -> Result<()> {
-        let keys: usize = sets.iter().map(|s| s.len()).sum();
-        self.since_snapshot
-            .fetch_add(keys as u64 + 1, Ordering::Relaxed);
+        self.write(sets, Some(last))
+    }
+
+    /// One atomic sled batch of the sets' writes (and, given, the sequence number of the
+    /// log record they end with), then their writes to the tables kept in memory.
+    fn write(&self, sets: &[&WriteSet], last: Option<u64>) -> Result<()> {
         let (batch, ops) = batch_of(sets)?;
-        self.with_db(|db| write_at(db, last, batch))
-            .map_err(|e| self.write_error(e))?;
+        let keys: usize = sets.iter().map(|s| s.len()).sum();
+        let to_sled = keys - ops.len() + usize::from(last.is_some());
+        self.since_snapshot
+            .fetch_add(to_sled as u64, Ordering::Relaxed);
+        self.with_db(|db| match last {
+            Some(last) => write_at(db, last, batch),
+            None => db.apply_batch(batch),
+        })
+        .map_err(|e| self.write_error(e))?;
         self.memory.apply(&ops);
         Ok(())
     }
@@ -581,13 +459,7 @@ impl Store {
         if set.is_empty() {
             return Ok(());
         }
-        self.since_snapshot
-            .fetch_add(set.len() as u64, Ordering::Relaxed);
-        let (batch, ops) = batch_of(&[&set])?;
-        self.with_db(|db| db.apply_batch(batch))
-            .map_err(|e| self.write_error(e))?;
-        self.memory.apply(&ops);
-        Ok(())
+        self.write(&[&set], None)
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.
@@ -598,55 +470,6 @@ impl Store {
         self.data_file
             .sync_data()
             .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))
-    }
-
-    /// Live keys and values per table (the key's first byte): (table, entries, key bytes,
-    /// value bytes), what the store holds before sled's overhead.
-    pub fn live_bytes(&self) -> Result<Vec<(u8, u64, u64, u64)>> {
-        let mut by: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
-        for r in self.iter_with(&|db| db.iter()) {
-            let (k, v) = r?;
-            if memory::is_memory_key(&k) {
-                continue; // left from before they moved to memory (never read)
-            }
-            let e = by.entry(k.first().copied().unwrap_or(0)).or_default();
-            e.0 += 1;
-            e.1 += k.len() as u64;
-            e.2 += v.len() as u64;
-        }
-        Ok(by.into_iter().map(|(t, (n, k, v))| (t, n, k, v)).collect())
-    }
-
-    /// How many leaves sled's tree has (its pages that hold keys; each costs a page-table
-    /// entry in memory and a header on disk). Reads every leaf: for the bench.
-    pub fn leaves(&self) -> Result<u64> {
-        Ok(self.with_db(|db| db.leaf_sizes())?.len() as u64)
-    }
-
-    /// Bytes on disk by file: sled's data file, its snapshots and the log.
-    pub fn disk_bytes(&self) -> Vec<(String, u64)> {
-        let sled_dir = self.dir.join("sled");
-        let mut out = vec![("sled/db".to_string(), file_len(&sled_dir.join("db")))];
-        let mut snaps = 0;
-        if let Ok(rd) = std::fs::read_dir(&sled_dir) {
-            for e in rd.flatten() {
-                if e.file_name().to_string_lossy().starts_with("snap.") {
-                    snaps += e.metadata().map(|m| m.len()).unwrap_or(0);
-                }
-            }
-        }
-        out.push(("sled/snap.*".to_string(), snaps));
-        out.push(("wal".to_string(), self.wal.lock().bytes()));
-        out
-    }
-}
-
-/// See `Store::hold_reclaim`.
-pub struct ReclaimHold<'a>(&'a Store);
-
-impl Drop for ReclaimHold<'_> {
-    fn drop(&mut self) {
-        self.0.reclaim_holds.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -170,6 +170,50 @@ impl Tables {
     }
 }
 
+impl super::Store {
+    /// Builds the balance and last-activity indexes from the accounts unless they are
+    /// (`store_memory.rs`): the first read of either does, and the core has a thread of
+    /// its own do it as it opens, so the read seldom waits. 100k members: about 60-130 ms.
+    pub fn build_memory(&self) -> Result<()> {
+        self.memory.ensure_built(|| {
+            self.scan_prefix(&[ACCOUNT])
+                .map(|r| r.map(|(k, v)| (k.0.to_vec(), v.0)))
+        })
+    }
+
+    /// A store written before the balance and last-activity indexes moved to memory holds
+    /// them in sled: removed once, when such a store is opened (never read: a failure, such
+    /// as a full disk, only leaves them for the next open).
+    pub(super) fn drop_memory_tables_from_sled(&self) {
+        let removed = self.with_db(|db| {
+            let mut n = 0u64;
+            for t in TABLES {
+                loop {
+                    let mut batch = sled::Batch::default();
+                    let mut any = false;
+                    for r in db.scan_prefix([t]).keys().take(4096) {
+                        batch.remove(r?);
+                        any = true;
+                        n += 1;
+                    }
+                    if !any {
+                        break;
+                    }
+                    db.apply_batch(batch)?;
+                }
+            }
+            Ok(n)
+        });
+        match removed.and_then(|n| if n > 0 { self.sync().map(|_| n) } else { Ok(0) }) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!("moved the balance and activity indexes to memory ({n} entries)")
+            }
+            Err(e) => tracing::warn!("cannot drop the old balance and activity indexes: {e}"),
+        }
+    }
+}
+
 /// Byte bounds as bounds on 17-byte keys (a key shorter than the bound is padded with
 /// zeros, a longer one cut: the same keys pass either way).
 fn range_of(from: &[u8], to: Option<&[u8]>) -> (Bound<MemKey>, Bound<MemKey>) {
