@@ -231,11 +231,12 @@ pub fn open(opts: &Opts) -> Result<(), String> {
         })
         .map_err(|e| e.to_string())?;
     let page_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let log = core.log_space();
     println!(
         "{}",
         serde_json::json!({"open_ms": ms, "rss_mb": rss, "deals": info.deals,
             "balance_page_ms": page_ms, "balance_page_rows": page.rows.len(),
-            "sled_log_used_bytes": core.log_space().0, "sled_log_live_bytes": core.log_space().1,
+            "sled_log_used_bytes": log.0, "sled_log_live_bytes": log.1,
             "rss_mb_after_balance_page": rss_mb()})
     );
     Ok(())
