@@ -6,7 +6,8 @@
 //! linked one by one from the view of the leaf the run's search found; a batch of 256
 //! writes or more is applied on two threads, half of the key range each. And a leaf
 //! written past its end splits near its end, so ascending keys fill their leaves; those
-//! of a table given bigger leaves (`Config::leaf_entries`) fill those, the others 64.
+//! of a table given bigger leaves (`Config::leaf_entries`) fill those, the others 64. The
+//! writer's reads do not wait while a batch is applied.
 
 use std::collections::BTreeMap;
 
@@ -258,4 +259,61 @@ fn a_table_given_leaves_of_256_fills_them_and_the_others_keep_64() {
         big,
         "the leaves are kept as written"
     );
+}
+
+/// The writer's reads (`Tree::get_unprotected`, `Iter::unprotected`) go on while another
+/// thread holds the lock that makes a batch atomic to readers; a plain read waits for it.
+/// A transaction holds that lock while its closure runs, so one that blocks in its closure
+/// holds it for as long as the test needs (the lock is the process's, as sled's is).
+#[test]
+fn an_unprotected_read_goes_on_while_a_batch_holds_readers_out() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new()
+        .path(dir.path().join("db"))
+        .open()
+        .unwrap();
+    for n in 0..100 {
+        db.insert(key(b'A', n), n.to_be_bytes().to_vec()).unwrap();
+    }
+    let (entered, in_tx) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let holder = db.clone();
+        s.spawn(move || {
+            holder
+                .transaction(|_| {
+                    entered.send(()).unwrap();
+                    released.recv_timeout(Duration::from_secs(30)).unwrap();
+                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                })
+                .unwrap();
+        });
+        in_tx.recv().unwrap();
+
+        let (plain_tx, plain) = mpsc::channel();
+        let reader = db.clone();
+        s.spawn(move || plain_tx.send(reader.get(key(b'A', 5)).unwrap()).unwrap());
+        let (quick_tx, quick) = mpsc::channel();
+        let reader = db.clone();
+        s.spawn(move || {
+            let one = reader.get_unprotected(key(b'A', 7)).unwrap();
+            let all: Vec<_> = (reader.range(key(b'A', 10)..key(b'A', 20)).unprotected())
+                .map(|r| r.unwrap().1.to_vec())
+                .collect();
+            quick_tx.send((one, all)).unwrap();
+        });
+        let (one, all) = quick
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the unprotected reads answered while the lock was held");
+        assert_eq!(one.unwrap().to_vec(), 7u64.to_be_bytes().to_vec());
+        let want: Vec<Vec<u8>> = (10u64..20).map(|n| n.to_be_bytes().to_vec()).collect();
+        assert_eq!(all, want);
+        // The lock is held: the plain read cannot have answered.
+        assert!(plain.recv_timeout(Duration::from_millis(300)).is_err());
+        release.send(()).unwrap();
+        let got = plain.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert_eq!(got.unwrap().to_vec(), 5u64.to_be_bytes().to_vec());
+    });
 }

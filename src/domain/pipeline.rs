@@ -385,7 +385,20 @@ fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
         broken: None,
         answers,
     };
-    while let Ok((batch, refused)) = batches.recv() {
+    let mut next = None;
+    while let Some((mut batch, refused)) = next.take().or_else(|| batches.recv().ok()) {
+        // Every durable group waiting goes into one apply: sled's batches are cheaper per
+        // write the more of a leaf they change, and the groups come small when the writer
+        // is quick.
+        if refused.is_none() {
+            while let Ok(more) = batches.try_recv() {
+                if more.1.is_some() {
+                    next = Some(more);
+                    break;
+                }
+                batch.extend(more.0);
+            }
+        }
         match &refused {
             Some(e) => {
                 for mut g in batch {

@@ -182,12 +182,16 @@ impl Reader for Tx<'_> {
         if let Some((_, v)) = self.pending.map.get(key) {
             return Ok(v.clone());
         }
-        self.store.get_raw(key)
+        // Unprotected: the writer never waits for the apply thread (see `Pending`).
+        Ok(self.store.get_val_unprotected(key)?.map(|v| v.to_vec()))
     }
 
     fn range_raw(&self, from: &[u8], to: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.store.range_raw(from, to)?.into_iter().collect();
+        let mut merged = BTreeMap::new();
+        for r in self.store.range_unprotected(from, to) {
+            let (k, v) = r?;
+            merged.insert(k.to_vec(), v.to_vec());
+        }
         for (k, (_, v)) in self.pending.map.range(from.to_vec()..to.to_vec()) {
             match v {
                 Some(v) => {

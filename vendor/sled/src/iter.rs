@@ -39,9 +39,20 @@ pub struct Iter {
     pub(super) lo: Bound<IVec>,
     pub(super) cached_node: Option<(PageId, Node)>,
     pub(super) going_forward: bool,
+    /// Whether each step takes the read side of the concurrency control (see
+    /// `Tree::get_unprotected`).
+    pub(super) protected: bool,
 }
 
 impl Iter {
+    /// This iterator without the concurrency control's read side, as
+    /// `Tree::get_unprotected`: it does not wait while a batch is applied, and may see
+    /// some of its writes and not others.
+    pub fn unprotected(mut self) -> Iter {
+        self.protected = false;
+        self
+    }
+
     /// Iterate over the keys of this Tree
     pub fn keys(
         self,
@@ -152,7 +163,7 @@ impl Iterator for Iter {
 
     fn next(&mut self) -> Option<Self::Item> {
         let _measure = Measure::new(&M.tree_scan);
-        let _cc = concurrency_control::read();
+        let _cc = self.protected.then(concurrency_control::read);
         self.next_inner()
     }
 
@@ -165,7 +176,7 @@ impl DoubleEndedIterator for Iter {
     fn next_back(&mut self) -> Option<Self::Item> {
         let _measure = Measure::new(&M.tree_reverse_scan);
         let guard = pin();
-        let _cc = concurrency_control::read();
+        let _cc = self.protected.then(concurrency_control::read);
 
         let (mut pid, mut node) = if let (false, Some((pid, node))) =
             (self.going_forward, self.cached_node.take())

@@ -590,6 +590,23 @@ impl Tree {
         }
     }
 
+    /// `get` without taking the read side of the concurrency control that makes a batch
+    /// (`apply_batch`) atomic to readers: this read does not wait while a batch is
+    /// applied, and may see some of its writes and not others. For a reader that knows
+    /// every write of a batch in flight from elsewhere (OnePoint's writer, whose pending
+    /// writes it reads first), so that it never waits on the thread applying them.
+    pub fn get_unprotected<K: AsRef<[u8]>>(
+        &self,
+        key: K,
+    ) -> Result<Option<IVec>> {
+        let mut guard = pin();
+        loop {
+            if let Ok(get) = self.get_inner(key.as_ref(), &mut guard)? {
+                return Ok(get);
+            }
+        }
+    }
+
     pub(crate) fn get_inner(
         &self,
         key: &[u8],
@@ -1397,6 +1414,7 @@ impl Tree {
             lo,
             cached_node: None,
             going_forward: true,
+            protected: true,
         }
     }
 
