@@ -3,8 +3,7 @@
 //! against a model map: appends (as deal ids), scattered updates (as accounts), deletes,
 //! no-op writes and keys written again, values on both sides of the 38 bytes an `IVec`
 //! keeps inline, after every batch and after a reopen. Fewer writes than make a run are
-//! linked one by one from the view of the leaf the run's search found; with
-//! `Config::parallel_batches_from(256)`, a batch of 256
+//! linked one by one from the view of the leaf the run's search found; a batch of 256
 //! writes or more is applied on two threads, half of the key range each. And a leaf
 //! written past its end splits near its end, so ascending keys fill their leaves; those
 //! of a table given bigger leaves (`Config::leaf_entries`) fill those, the others 64. The
@@ -48,9 +47,7 @@ fn contents(db: &sled::Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
 #[test]
 fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let config = sled::Config::new()
-        .path(dir.path().join("db"))
-        .parallel_batches_from(256);
+    let config = sled::Config::new().path(dir.path().join("db"));
     let db = config.open().unwrap();
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);

@@ -213,10 +213,6 @@ pub struct Inner {
     /// splits; 0 for the default, 64 (`Config::leaf_entries`).
     #[doc(hidden)]
     pub leaf_entries: [u16; 256],
-    /// OnePoint: batches of this many writes or more are applied on two threads
-    /// (`Config::parallel_batches_from`); none when 0, the default.
-    #[doc(hidden)]
-    pub parallel_batches_from: usize,
     #[doc(hidden)]
     pub version: (usize, usize),
     tmp_path: PathBuf,
@@ -246,7 +242,6 @@ impl Default for Inner {
             flush_every_ms: Some(500),
             idgen_persist_interval: 1_000_000,
             leaf_entries: [0; 256],
-            parallel_batches_from: 0,
             global_error: Arc::new(Atomic::default()),
             #[cfg(feature = "event_log")]
             event_log: Arc::new(crate::event_log::EventLog::default()),
@@ -356,15 +351,6 @@ impl Config {
     pub fn leaf_entries(mut self, first_byte: u8, entries: u16) -> Config {
         let m = Arc::make_mut(&mut self.0);
         m.leaf_entries[first_byte as usize] = entries.clamp(64, 1024);
-        self
-    }
-
-    /// OnePoint: applies a batch of `writes` writes or more on two threads, the lower and
-    /// the upper half of its key range (`Tree::apply_batch`); 0 (the default) applies
-    /// every batch on the caller's thread. Worth it only while a core would otherwise be
-    /// idle: on a busy machine the helper waits for a core and the caller for the helper.
-    pub fn parallel_batches_from(mut self, writes: usize) -> Config {
-        Arc::make_mut(&mut self.0).parallel_batches_from = writes;
         self
     }
 

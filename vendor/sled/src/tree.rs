@@ -10,6 +10,10 @@ use parking_lot::RwLock;
 
 use crate::{atomic_shim::AtomicU64, pagecache::NodeView, *};
 
+/// OnePoint: a batch of at least this many writes is applied on two threads (see
+/// `apply_batch_inner`); below it a second thread costs more than it saves.
+const PARALLEL_FROM: usize = 256;
+
 #[derive(Debug, Clone)]
 pub(crate) struct View<'g> {
     pub node_view: NodeView<'g>,
@@ -438,9 +442,7 @@ impl Tree {
             for (k, v_opt) in &writes {
                 while self.insert_inner(k, v_opt.clone(), guard)?.is_err() {}
             }
-        } else if self.context.parallel_batches_from > 0
-            && writes.len() >= self.context.parallel_batches_from
-        {
+        } else if writes.len() >= PARALLEL_FROM {
             // OnePoint: the two halves of the key range on two threads (each leaf but the
             // one the halves meet in is written by one of them; sled's pages take
             // concurrent writers as they always do). Readers wait for the whole batch
