@@ -16,6 +16,7 @@ use super::ledger;
 use super::schema::Meta;
 use super::store::WriteSet;
 use super::tx::{Pending, Tx, load_meta};
+use super::upkeep::ApplyDebt;
 use super::wal::is_disk_full;
 use super::{Error, Keyed, Outcome, Result};
 
@@ -384,6 +385,7 @@ fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
     let mut applier = Applier {
         broken: None,
         answers,
+        debt: ApplyDebt::new(),
     };
     let mut next = None;
     while let Some((mut batch, refused)) = next.take().or_else(|| batches.recv().ok()) {
@@ -435,6 +437,8 @@ struct Applier {
     broken: Option<Error>,
     /// The answer thread (`answer_loop`).
     answers: Sender<Vec<Answer>>,
+    /// Its share of the reclaimer's debt, paid after answering (`ApplyDebt`).
+    debt: ApplyDebt,
 }
 
 impl Applier {
@@ -544,6 +548,9 @@ impl Applier {
         }
         if !answers.is_empty() {
             let _ = self.answers.send(answers);
+        }
+        if failure.is_none() {
+            self.debt.pay(shared, applied.duration_since(apply_start));
         }
     }
 }
