@@ -385,7 +385,7 @@ fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
     let mut applier = Applier {
         broken: None,
         answers,
-        debt: ApplyDebt::new(),
+        debt: ApplyDebt::default(),
     };
     let mut next = None;
     while let Some((mut batch, refused)) = next.take().or_else(|| batches.recv().ok()) {

@@ -1,6 +1,6 @@
 //! With `store_open.rs` (opening sled, its errors), `store_memory.rs` (the tables kept in
-//! memory) and `store_upkeep.rs` (snapshots, reclaiming, sizes), the only files that name sled. A store is one sled tree with key-prefixed "tables"
-//! (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
+//! memory) and `store_upkeep.rs` (snapshots, reclaiming, sizes), the only files that name
+//! sled. A store is one sled tree with key-prefixed "tables" (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
 //! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged_many`), so a
 //! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on
 //! Linux sled's flush alone uses `sync_file_range`, which does not survive power loss)
@@ -394,9 +394,12 @@ impl Store {
                 .then(|| Val(sled::IVec::default())));
         }
         // `with_db` names the file when sled says it is damaged or the disk is full.
-        self.with_db(|db| match protected {
-            true => db.get(key),
-            false => db.get_unprotected(key),
+        self.with_db(|db| {
+            if protected {
+                db.get(key)
+            } else {
+                db.get_unprotected(key)
+            }
         })
         .map(|v| v.map(Val))
     }

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::core::Shared;
+use super::error::Result;
 
 /// How often sled is flushed so the log segments it covers can go (bounds the log replayed
 /// on open).
@@ -60,6 +61,20 @@ fn debt_due(backlog: usize, (used, live): (u64, u64)) -> bool {
     backlog > RECLAIM_DEBT_PAGES && used as f64 > MAX_LOG_AMPLIFICATION * live as f64
 }
 
+/// Whether the store, taking writes, is in debt now (`debt_due` on sled's figures).
+fn in_debt(shared: &Shared) -> bool {
+    shared.failed.lock().is_none()
+        && debt_due(shared.store.reclaim_backlog(), shared.store.log_space())
+}
+
+/// Pays the debt for at most `budget` (down to half of `RECLAIM_DEBT_PAGES`), counting the
+/// pages moved; how many that was.
+fn pay_debt(shared: &Shared, budget: Duration) -> Result<usize> {
+    let n = (shared.store).reclaim_down_to(RECLAIM_DEBT_PAGES / 2, budget)?;
+    shared.reclaimed.fetch_add(n as u64, Ordering::Relaxed);
+    Ok(n)
+}
+
 /// How often the debt thread looks at the backlog, and how long it reclaims before it
 /// looks again (and at whether the store is closing).
 const RECLAIM_DEBT_CHECK: Duration = Duration::from_millis(100);
@@ -75,19 +90,13 @@ const APPLY_DEBT_CHECK: Duration = Duration::from_millis(50);
 /// is due (`debt_due`), the apply thread, after answering each pass, reclaims for half as
 /// long as the pass took: writes slow down to what reclaiming sustains, as a store slows
 /// its writes when compaction falls behind (RocksDB's write stalls).
+#[derive(Default)]
 pub(super) struct ApplyDebt {
     checked: Option<std::time::Instant>,
     due: bool,
 }
 
 impl ApplyDebt {
-    pub(super) fn new() -> ApplyDebt {
-        ApplyDebt {
-            checked: None,
-            due: false,
-        }
-    }
-
     /// After a pass of the apply thread that took `took`, at `now`: how long to reclaim,
     /// half of `took` while the debt is due; whether it is (`due`) is looked at again
     /// only every `APPLY_DEBT_CHECK` (it takes sled's locks).
@@ -110,19 +119,13 @@ impl ApplyDebt {
     /// After a pass of the apply thread that took `took`: reclaims for half of it while
     /// the debt is due.
     pub(super) fn pay(&mut self, shared: &Shared, took: Duration) {
-        let due = || {
-            shared.failed.lock().is_none()
-                && debt_due(shared.store.reclaim_backlog(), shared.store.log_space())
-        };
-        let Some(budget) = self.budget(std::time::Instant::now(), took, due) else {
+        let now = std::time::Instant::now();
+        let Some(budget) = self.budget(now, took, || in_debt(shared)) else {
             return;
         };
-        match shared.store.reclaim_down_to(RECLAIM_DEBT_PAGES / 2, budget) {
-            Ok(n) => {
-                shared.reclaimed.fetch_add(n as u64, Ordering::Relaxed);
-            }
-            // The writer meets the same error and recovers; look again later.
-            Err(_) => self.due = false,
+        // The writer meets the same error and recovers; look again later.
+        if pay_debt(shared, budget).is_err() {
+            self.due = false;
         }
     }
 }
@@ -178,23 +181,10 @@ pub(super) fn reclaim_loop(shared: &Shared) {
 /// it has nothing to do. Stops when the store closes.
 fn debt_loop(shared: &Shared) {
     loop {
-        let behind = shared.failed.lock().is_none()
-            && debt_due(shared.store.reclaim_backlog(), shared.store.log_space());
-        let mut pause = !behind;
-        if behind {
-            match shared
-                .store
-                .reclaim_down_to(RECLAIM_DEBT_PAGES / 2, RECLAIM_DEBT_CHECK)
-            {
-                // Nothing moved: a hold (a whole-table read) or nothing to be had yet.
-                Ok(0) => pause = true,
-                Ok(n) => {
-                    shared.reclaimed.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                // The reclaimer meets the same error and waits it out; so does this.
-                Err(_) => pause = true,
-            }
-        }
+        // Nothing moved (a hold for a whole-table read, or nothing to be had yet), or an
+        // error (the reclaimer meets the same and waits it out): pause.
+        let pause =
+            !in_debt(shared) || !matches!(pay_debt(shared, RECLAIM_DEBT_CHECK), Ok(n) if n > 0);
         if closed_after(shared, pause.then_some(RECLAIM_DEBT_CHECK)) {
             break;
         }
@@ -319,7 +309,7 @@ mod tests {
     fn the_apply_thread_pays_half_of_its_pass_while_in_debt_and_looks_seldom() {
         let t0 = std::time::Instant::now();
         let pass = Duration::from_millis(4);
-        let mut debt = ApplyDebt::new();
+        let mut debt = ApplyDebt::default();
         let looked = std::cell::Cell::new(0);
         let due = |v: bool| {
             let looked = &looked;
