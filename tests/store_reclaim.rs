@@ -279,9 +279,14 @@ fn the_reclaimer_runs_at_idle_priority_and_the_writer_and_the_debt_helper_do_not
     // The thread sets its policy as it starts.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     // Other tests' cores open and close beside this one: wait until this one's reclaimer
-    // has lowered its priority and started its helper (a thread takes its name as it
-    // starts).
-    let started = |seen: &[u32]| seen.contains(&5) && !policies("onepoint-debt").is_empty();
+    // has lowered its priority and started its helper, and its writer has started (a
+    // thread takes its name as it starts; a closing core's writer stops before its
+    // reclaimer, so another core's reclaimer alone could be seen before this writer).
+    let started = |seen: &[u32]| {
+        seen.contains(&5)
+            && !policies("onepoint-debt").is_empty()
+            && !policies("onepoint-writer").is_empty()
+    };
     let mut seen = policies("onepoint-reclai");
     while !started(&seen) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
