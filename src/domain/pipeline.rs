@@ -142,7 +142,8 @@ impl Times {
 /// One log record: a chunk of whole commands' writes, with the counters after it.
 struct Chunk {
     seq: u64,
-    set: WriteSet,
+    /// Shared with the writer's `Pending` until sled has applied it.
+    set: Arc<WriteSet>,
     meta: Meta,
 }
 
@@ -503,7 +504,7 @@ impl Applier {
                 keys += chunks[end].set.len();
                 end += 1;
             }
-            let sets: Vec<&WriteSet> = chunks[done..end].iter().map(|c| &c.set).collect();
+            let sets: Vec<&WriteSet> = chunks[done..end].iter().map(|c| &*c.set).collect();
             let last = chunks[end - 1];
             match shared.store.apply_logged_many(last.seq, &sets) {
                 Ok(()) => {

@@ -1,12 +1,14 @@
 //! A write transaction of the group-commit writer: reads see the store, then what earlier
 //! batches wrote that is logged but not yet applied to sled (`Pending`), then everything
-//! written earlier in the same batch (read-your-writes); each command's writes are staged
-//! apart so that a refused command leaves nothing behind. Accepted writes leave in chunks
+//! written earlier in the same batch (read-your-writes); what each command overwrote is
+//! kept until it is accepted, so that a refused command leaves nothing behind. Accepted writes leave in chunks
 //! (`seal`), each one atomic `WriteSet`, one log record.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::FixedOffset;
+use rustc_hash::FxHashMap;
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::calendar::Millis;
@@ -42,32 +44,48 @@ impl Reader for Store {
 
 type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
-/// What the writer has sealed into log records that sled has not applied yet, by key, with
-/// the record that last wrote each key. Entries leave once sled has applied their record
-/// (`prune`), so a transaction reading through this and then sled sees every accepted write.
+/// A key and its entry in the overlay before a write (`None`: it had none).
+type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
+
+/// What the writer has sealed into log records that sled has not applied yet: the records
+/// themselves (shared with the log and apply threads, not copied), and by key the record
+/// that last wrote it. Records leave once sled has applied them (`prune`), so a
+/// transaction reading through this and then sled sees every accepted write.
 #[derive(Default)]
 pub struct Pending {
-    map: BTreeMap<Vec<u8>, (u64, Option<Vec<u8>>)>,
-    records: VecDeque<(u64, Vec<Vec<u8>>)>,
+    /// Key to the sequence number of the last record that wrote it.
+    map: FxHashMap<Vec<u8>, u64>,
+    /// The records in sequence order (consecutive numbers).
+    records: VecDeque<(u64, Arc<WriteSet>)>,
 }
 
 impl Pending {
-    fn add(&mut self, seq: u64, set: &WriteSet) {
-        let mut keys = Vec::with_capacity(set.map.len());
-        for (k, v) in &set.map {
-            self.map.insert(k.clone(), (seq, v.clone()));
-            keys.push(k.clone());
+    fn add(&mut self, seq: u64, set: Arc<WriteSet>) {
+        for k in set.map.keys() {
+            self.map.insert(k.clone(), seq);
         }
-        self.records.push_back((seq, keys));
+        self.records.push_back((seq, set));
+    }
+
+    /// The value the latest pending record gives `key`: `Some(None)` if it removed it,
+    /// `None` if no pending record wrote it.
+    fn get(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        let seq = *self.map.get(key)?;
+        let first = self.records.front()?.0;
+        let (s, set) = self
+            .records
+            .get(usize::try_from(seq.checked_sub(first)?).ok()?)?;
+        debug_assert_eq!(*s, seq, "pending records are numbered consecutively");
+        set.map.get(key)
     }
 
     /// Forgets the records sled has applied (`applied` and below).
     pub fn prune(&mut self, applied: u64) {
         while self.records.front().is_some_and(|r| r.0 <= applied) {
-            let (seq, keys) = self.records.pop_front().expect("a record");
-            for k in keys {
-                if self.map.get(&k).is_some_and(|e| e.0 == seq) {
-                    self.map.remove(&k);
+            let (seq, set) = self.records.pop_front().expect("a record");
+            for k in set.map.keys() {
+                if self.map.get(k.as_slice()) == Some(&seq) {
+                    self.map.remove(k.as_slice());
                 }
             }
         }
@@ -83,11 +101,12 @@ impl Pending {
 pub struct Tx<'a> {
     store: &'a Store,
     pending: &'a mut Pending,
-    /// Writes of commands already accepted in this batch.
+    /// Writes of the commands accepted in this batch, and of the command being applied.
     committed: Overlay,
+    /// What the command being applied replaced in `committed`, in order: the key and its
+    /// entry before (`None`: it had none), to put back if the command is refused.
+    undo: Vec<Undo>,
     committed_meta: Meta,
-    /// Writes of the command being applied.
-    staged: Overlay,
     pub meta: Meta,
     pub now: Millis,
     /// The business time zone (months of the indexes).
@@ -107,23 +126,28 @@ impl<'a> Tx<'a> {
             store,
             pending,
             committed: Overlay::new(),
+            undo: Vec::new(),
             committed_meta: meta.clone(),
-            staged: Overlay::new(),
             meta,
             now,
         }
     }
 
+    fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let before = self.committed.insert(key.clone(), value);
+        self.undo.push((key, before));
+    }
+
     pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
-        self.staged.insert(key, Some(encode(value)));
+        self.write(key, Some(encode(value)));
     }
 
     pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.staged.insert(key, Some(value));
+        self.write(key, Some(value));
     }
 
     pub fn remove(&mut self, key: Vec<u8>) {
-        self.staged.insert(key, None);
+        self.write(key, None);
     }
 
     /// Appends an event at the next offset.
@@ -134,52 +158,56 @@ impl<'a> Tx<'a> {
             timestamp: self.now,
             body,
         };
-        self.staged
-            .insert(key1(EVENT, ev.offset), Some(ev.encode_stored()));
+        self.write(key1(EVENT, ev.offset), Some(ev.encode_stored()));
     }
 
-    /// Distinct keys written by the accepted commands so far.
+    /// Distinct keys written by the accepted commands so far (call between commands).
     pub fn writes(&self) -> usize {
         self.committed.len()
     }
 
     /// Keeps the current command's writes.
     pub fn accept(&mut self) {
-        let staged = std::mem::take(&mut self.staged);
-        self.committed.extend(staged);
+        self.undo.clear();
         self.committed_meta = self.meta.clone();
     }
 
     /// Drops the current command's writes.
     pub fn reject(&mut self) {
-        self.staged.clear();
+        while let Some((key, before)) = self.undo.pop() {
+            match before {
+                Some(v) => {
+                    self.committed.insert(key, v);
+                }
+                None => {
+                    self.committed.remove(&key);
+                }
+            }
+        }
         self.meta = self.committed_meta.clone();
     }
 
     /// Seals the accepted writes so far, meta included, as log record `seq` (`None` when
     /// nothing was written); later reads see them through `Pending`. Call between commands.
-    pub fn seal(&mut self, seq: u64) -> Option<(WriteSet, Meta)> {
+    pub fn seal(&mut self, seq: u64) -> Option<(Arc<WriteSet>, Meta)> {
         self.reject();
         if self.committed.is_empty() {
             return None;
         }
         let mut map = std::mem::take(&mut self.committed);
         map.insert(META.to_vec(), Some(encode(&self.committed_meta)));
-        let set = WriteSet { map };
-        self.pending.add(seq, &set);
+        let set = Arc::new(WriteSet { map });
+        self.pending.add(seq, set.clone());
         Some((set, self.committed_meta.clone()))
     }
 }
 
 impl Reader for Tx<'_> {
     fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        if let Some(v) = self.staged.get(key) {
-            return Ok(v.clone());
-        }
         if let Some(v) = self.committed.get(key) {
             return Ok(v.clone());
         }
-        if let Some((_, v)) = self.pending.map.get(key) {
+        if let Some(v) = self.pending.get(key) {
             return Ok(v.clone());
         }
         // Unprotected: the writer never waits for the apply thread (see `Pending`).
@@ -192,17 +220,10 @@ impl Reader for Tx<'_> {
             let (k, v) = r?;
             merged.insert(k.to_vec(), v.to_vec());
         }
-        for (k, (_, v)) in self.pending.map.range(from.to_vec()..to.to_vec()) {
-            match v {
-                Some(v) => {
-                    merged.insert(k.clone(), v.clone());
-                }
-                None => {
-                    merged.remove(k);
-                }
-            }
-        }
-        for layer in [&self.committed, &self.staged] {
+        // Oldest first, so that later writes of a key win.
+        let layers = (self.pending.records.iter().map(|(_, set)| &set.map))
+            .chain(std::iter::once(&self.committed));
+        for layer in layers {
             for (k, v) in layer.range(from.to_vec()..to.to_vec()) {
                 match v {
                     Some(v) => {
@@ -233,4 +254,136 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
         }
     }
     vec![0xff; prefix.len() + 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::store::StoreOptions;
+
+    fn zone() -> FixedOffset {
+        FixedOffset::east_opt(0).unwrap()
+    }
+
+    fn read(tx: &Tx, key: &[u8]) -> Option<Vec<u8>> {
+        tx.get_raw(key).unwrap()
+    }
+
+    /// A refused command leaves what accepted commands wrote, overwrote and removed as they
+    /// left it, in reads and in the sealed record; an accepted one keeps all of its writes.
+    #[test]
+    fn a_refused_command_is_undone_and_an_accepted_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let mut set = WriteSet::default();
+        set.put(b"k-stored", b"0");
+        store.commit(set).unwrap();
+        let mut pending = Pending::default();
+        let mut tx = Tx::new(&store, &mut pending, Meta::default(), 0, zone());
+        tx.put_raw(b"k-a".to_vec(), b"1".to_vec());
+        tx.remove(b"k-stored".to_vec());
+        tx.accept();
+        // Refused: overwrites, removes, writes twice, writes anew.
+        tx.put_raw(b"k-a".to_vec(), b"2".to_vec());
+        tx.put_raw(b"k-a".to_vec(), b"3".to_vec());
+        tx.put_raw(b"k-stored".to_vec(), b"4".to_vec());
+        tx.put_raw(b"k-new".to_vec(), b"5".to_vec());
+        tx.remove(b"k-a".to_vec());
+        tx.meta.last_deal = 9;
+        assert_eq!(read(&tx, b"k-new"), Some(b"5".to_vec()), "read-your-writes");
+        tx.reject();
+        assert_eq!(read(&tx, b"k-a"), Some(b"1".to_vec()));
+        assert_eq!(read(&tx, b"k-stored"), None);
+        assert_eq!(read(&tx, b"k-new"), None);
+        assert_eq!(tx.meta.last_deal, 0);
+        // Accepted: kept, over the earlier command's writes.
+        tx.put_raw(b"k-a".to_vec(), b"6".to_vec());
+        tx.put_raw(b"k-b".to_vec(), b"7".to_vec());
+        tx.accept();
+        // Sealing drops a command left open (not accepted).
+        tx.put_raw(b"k-open".to_vec(), b"8".to_vec());
+        let (set, _) = tx.seal(1).unwrap();
+        let got: Vec<(&[u8], Option<&[u8]>)> = (set.map.iter())
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (&b"Cmeta"[..], Some(&encode(&Meta::default())[..])),
+                (b"k-a", Some(b"6")),
+                (b"k-b", Some(b"7")),
+                (b"k-stored", None),
+            ]
+        );
+    }
+
+    /// Reads see sealed records until sled has applied them, the latest record of a key
+    /// winning, in point reads and ranges alike; pruning forgets only what was applied.
+    #[test]
+    fn sealed_records_are_read_newest_first_until_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let mut set = WriteSet::default();
+        set.put(b"k-1", b"sled");
+        set.put(b"k-2", b"sled");
+        store.commit(set).unwrap();
+        let mut pending = Pending::default();
+        let seal = |pending: &mut Pending, seq: u64, writes: &[(&[u8], Option<&[u8]>)]| {
+            let mut tx = Tx::new(&store, pending, Meta::default(), 0, zone());
+            for (k, v) in writes {
+                match v {
+                    Some(v) => tx.put_raw(k.to_vec(), v.to_vec()),
+                    None => tx.remove(k.to_vec()),
+                }
+            }
+            tx.accept();
+            tx.seal(seq).unwrap().0
+        };
+        seal(
+            &mut pending,
+            1,
+            &[(b"k-1", Some(b"one")), (b"k-3", Some(b"one"))],
+        );
+        seal(&mut pending, 2, &[(b"k-1", Some(b"two")), (b"k-2", None)]);
+        seal(&mut pending, 3, &[(b"k-4", Some(b"three"))]);
+        let ranged = |pending: &mut Pending| {
+            let tx = Tx::new(&store, pending, Meta::default(), 0, zone());
+            let got = tx.range_raw(b"k-", b"k-~").unwrap();
+            let point: Vec<Option<Vec<u8>>> = ["k-1", "k-2", "k-3", "k-4"]
+                .iter()
+                .map(|k| read(&tx, k.as_bytes()))
+                .collect();
+            let got: Vec<(String, String)> = (got.into_iter())
+                .map(|(k, v)| (String::from_utf8(k).unwrap(), String::from_utf8(v).unwrap()))
+                .collect();
+            (got, point)
+        };
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let (got, point) = ranged(&mut pending);
+        assert_eq!(
+            got,
+            vec![s("k-1", "two"), s("k-3", "one"), s("k-4", "three")]
+        );
+        assert_eq!(
+            point,
+            vec![
+                Some(b"two".to_vec()),
+                None,
+                Some(b"one".to_vec()),
+                Some(b"three".to_vec())
+            ]
+        );
+        // Record 1 applied (not 2 and 3): sled has k-1 = one, k-3 = one.
+        let mut set = WriteSet::default();
+        set.put(b"k-1", b"one");
+        set.put(b"k-3", b"one");
+        store.commit(set).unwrap();
+        pending.prune(1);
+        assert_eq!(pending.records.len(), 2);
+        assert!(!pending.map.contains_key(b"k-3".as_slice()));
+        assert_eq!(pending.map.get(b"k-1".as_slice()), Some(&2));
+        assert_eq!(ranged(&mut pending).0, got, "the same after the prune");
+        pending.prune(3);
+        assert!(pending.map.is_empty() && pending.records.is_empty());
+    }
 }
