@@ -7,7 +7,7 @@ mod support;
 use onepoint::domain::schema::{self, ACCOUNT, DEAL, EVENT, decode, encode, key1};
 use onepoint::domain::store::{Store, StoreOptions, WriteSet};
 use onepoint::domain::tx::Reader;
-use onepoint::domain::{Account, BillingStatus, Clock, Deal, Points};
+use onepoint::domain::{BillingStatus, Clock, Deal, MemberRecord, Points};
 
 fn seeded() -> support::Fixture {
     let f = support::fixture();
@@ -43,9 +43,9 @@ fn violations(f: &support::Fixture) -> Vec<String> {
 fn an_edited_balance_is_reported() {
     let mut f = seeded();
     tamper(&mut f, |s, set| {
-        let mut a: Account = s.get(&key1(ACCOUNT, 1)).unwrap().unwrap();
-        a.balance = Points(5);
-        set.put(&key1(ACCOUNT, 1), &encode(&a));
+        let mut r: MemberRecord = s.get(&key1(ACCOUNT, 1)).unwrap().unwrap();
+        r.account.balance = Points(5);
+        set.put(&key1(ACCOUNT, 1), &encode(&r));
     });
     let v = violations(&f);
     assert!(v.iter().any(|m| m.contains("member 1 balance")), "{v:?}");

@@ -950,3 +950,127 @@ fn the_stage_clock_counts_each_command_once_within_the_time_its_caller_waited() 
         "the stages add up to {total} us, more than the {waited_us} us the callers waited: {names:?} {by_stage:?}"
     );
 }
+
+/// A version-3 store (each member's report fields in a `Y p` record of their own, the
+/// account alone under `A`) opens as version 4: every account and report reads back the
+/// same, `Y p` is gone, and `check` passes. A migration a crash cut short (some accounts
+/// converted, every `Y p` still there) is finished by the next open.
+#[test]
+fn a_version_3_store_moves_the_members_report_fields_into_their_accounts() {
+    for cut_short in [false, true] {
+        version_3_store_migrated(cut_short);
+    }
+}
+
+fn version_3_store_migrated(cut_short: bool) {
+    use onepoint::domain::reports::{Report, ReportKind, ReportQuery};
+    use onepoint::domain::schema::{self, ACCOUNT, REPORTS, SCHEMA, key1, read_u64};
+    use onepoint::domain::store::{Store, StoreOptions, WriteSet};
+    use onepoint::domain::{Command, MemberId, MemberRecord, Points};
+    /// `Y p` as version 3 wrote it.
+    #[derive(serde::Serialize)]
+    struct StatsV3 {
+        joined_at: i64,
+        withdrawn_at: Option<i64>,
+        last_deal: Option<i64>,
+        frequency: u64,
+        spend: u64,
+        cancels: u64,
+        failed: u64,
+        balance: Points,
+    }
+    let mut f = support::fixture();
+    support::join_many(&f.core, 5);
+    for (m, amount) in [(1, 1_000_000), (2, 40_000), (3, 250_000), (1, 30_000)] {
+        f.save(m, 7, amount).unwrap();
+    }
+    f.use_pts(1, 7, 3_000).unwrap();
+    f.use_pts(2, 7, 90_000).unwrap(); // refused for want of points: a failed deal
+    let d = f.save(3, 8, 10_000).unwrap();
+    f.cancel(d.id.0).unwrap();
+    f.one(Command::Withdraw(MemberId(4))).unwrap();
+    let ids: Vec<MemberId> = (1..=5).map(MemberId).collect();
+    let totals = f.core.member_totals(&ids).unwrap();
+    let segments = f
+        .core
+        .report(&ReportQuery::new(ReportKind::Segments))
+        .unwrap();
+    let Report::Segments(s) = &segments else {
+        panic!("{segments:?}")
+    };
+    assert!(s.rows.iter().map(|r| r.members).sum::<u64>() >= 4, "{s:?}");
+    let details: Vec<_> = ids.iter().map(|&m| f.core.member(m).unwrap()).collect();
+
+    // Write it back as version 3 kept it.
+    let dir = f.dir.path().to_path_buf();
+    f.core = support::open(tempfile::tempdir().unwrap().path(), &Clock::System);
+    {
+        let store = Store::open(&dir, StoreOptions::default()).unwrap();
+        let mut set = WriteSet::default();
+        set.put(SCHEMA, &3u64.to_be_bytes());
+        for r in store.scan_prefix(&[ACCOUNT]) {
+            let (k, v) = r.unwrap();
+            let member = read_u64(&k, 1);
+            let rec: MemberRecord = schema::decode(&v).unwrap();
+            let (a, st) = (rec.account, rec.stats);
+            let old = StatsV3 {
+                joined_at: st.joined_at,
+                withdrawn_at: st.withdrawn_at,
+                last_deal: st.last_deal,
+                frequency: st.frequency,
+                spend: st.spend,
+                cancels: st.cancels,
+                failed: a.failed,
+                balance: a.balance,
+            };
+            let mut yp = vec![REPORTS, b'p'];
+            yp.extend_from_slice(&member.to_be_bytes());
+            set.put(&yp, &schema::encode(&old));
+            // Cut short: the first two accounts were converted already.
+            if !(cut_short && member <= 2) {
+                set.put(&key1(ACCOUNT, member), &schema::encode(&a));
+            }
+        }
+        store.commit(set).unwrap();
+        let v = store.get_val(&key1(ACCOUNT, 3)).unwrap().unwrap();
+        assert!(
+            schema::decode::<MemberRecord>(&v).is_err(),
+            "the old form is in place before the migration"
+        );
+    }
+    f.core = support::open(&dir, &f.clock);
+    assert_eq!(f.core.member_totals(&ids).unwrap(), totals);
+    assert_eq!(
+        f.core
+            .report(&ReportQuery::new(ReportKind::Segments))
+            .unwrap(),
+        segments
+    );
+    let after: Vec<_> = ids.iter().map(|&m| f.core.member(m).unwrap()).collect();
+    assert_eq!(after, details);
+    f.assert_check();
+    // Writes go on from there.
+    f.save(5, 7, 20_000).unwrap();
+    f.assert_check();
+    drop(std::mem::replace(
+        &mut f.core,
+        support::open(tempfile::tempdir().unwrap().path(), &Clock::System),
+    ));
+    let store = Store::open(&dir, StoreOptions::default()).unwrap();
+    assert_eq!(
+        read_u64(&store.get_val(SCHEMA).unwrap().unwrap(), 0),
+        schema::SCHEMA_VERSION
+    );
+    assert_eq!(
+        store.scan_prefix(&[REPORTS, b'p']).count(),
+        0,
+        "Y p is gone"
+    );
+    for r in store.scan_prefix(&[ACCOUNT]) {
+        let (k, v) = r.unwrap();
+        let rec: MemberRecord = schema::decode(&v).unwrap();
+        let m = read_u64(&k, 1);
+        assert!(rec.stats.joined_at > 0, "member {m}: {rec:?}");
+        assert_eq!(rec.stats.withdrawn_at.is_some(), m == 4, "member {m}");
+    }
+}

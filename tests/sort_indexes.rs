@@ -649,7 +649,9 @@ fn a_store_with_the_indexes_in_sled_has_them_dropped_on_open() {
         let db = sled::Config::new().path(&sled_dir).open().unwrap();
         assert_eq!(in_sled(&db), (0, 0), "this layout keeps none in sled");
         for m in 1..=MEMBERS {
-            let a: Account = decode(&db.get(key1(ACCOUNT, m)).unwrap().unwrap()).unwrap();
+            let a =
+                onepoint::domain::ledger::account_in(&db.get(key1(ACCOUNT, m)).unwrap().unwrap())
+                    .unwrap();
             db.insert(activity_key(a.last_activity, m), &[][..])
                 .unwrap();
             db.insert(schema::balance_key(a.balance, m), &[][..])

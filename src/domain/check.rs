@@ -20,13 +20,11 @@ use super::core::Core;
 use super::dashboard;
 use super::error::Result;
 use super::event::{DealEvent, Event, EventBody};
-use super::model::{
-    Account, Billing, BillingStatus, Deal, DealStatus, DealType, Member, MemberStatus,
-};
+use super::model::{Billing, BillingStatus, Deal, DealStatus, DealType, Member, MemberStatus};
 use super::money::{BasisPoints, Points};
 use super::query::CheckReport;
 use super::schema::{
-    ACCOUNT, BILLING, CLAWBACK, DEAL, EVENT, MEMBER, UNBILLED, decode, decode_points, read_u64,
+    BILLING, CLAWBACK, DEAL, EVENT, MEMBER, UNBILLED, decode, decode_points, read_u64,
 };
 use super::schema::{PENDING, Pending};
 use super::tx::{Reader, prefix_end};
@@ -186,9 +184,7 @@ impl Core {
         let mut outstanding = Points::ZERO;
         for r in store.scan_prefix(&[MEMBER]) {
             let m: Member = decode(&r?.1)?;
-            let a: Account = store
-                .get(&super::schema::key1(ACCOUNT, m.member_id.0))?
-                .unwrap_or_default();
+            let a = super::ledger::account_of(store, m.member_id)?;
             outstanding = outstanding.checked_add(a.balance).unwrap_or(outstanding);
             if a.balance < Points::ZERO {
                 rep.fail(format!(

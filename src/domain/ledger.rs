@@ -11,8 +11,8 @@ use super::error::{Error, Result};
 use super::event::EventBody;
 use super::ids::{DealId, MemberId, MerchantId};
 use super::model::{
-    Account, BillingStatus, Deal, DealStatus, DealType, Member, MemberStatus, MemberView, Merchant,
-    REASON_INSUFFICIENT, Rates, Withdrawal,
+    Account, BillingStatus, Deal, DealStatus, DealType, Member, MemberRecord, MemberStats,
+    MemberStatus, MemberView, Merchant, REASON_INSUFFICIENT, Rates, Withdrawal,
 };
 use super::money::{Amount, Points};
 use super::query::Outcome;
@@ -85,7 +85,18 @@ pub fn member_of<R: Reader>(r: &R, id: MemberId) -> Result<Member> {
 }
 
 pub fn account_of<R: Reader>(r: &R, id: MemberId) -> Result<Account> {
-    Ok(r.get::<Account>(&key1(ACCOUNT, id.0))?.unwrap_or_default())
+    Ok(record_of(r, id)?.account)
+}
+
+/// A member's record under `A`: the account and the report fields.
+pub fn record_of<R: Reader>(r: &R, id: MemberId) -> Result<MemberRecord> {
+    Ok(r.get::<MemberRecord>(&key1(ACCOUNT, id.0))?
+        .unwrap_or_default())
+}
+
+/// The account in a stored `A` value (a `MemberRecord`).
+pub fn account_in(v: &[u8]) -> Result<Account> {
+    Ok(super::schema::decode::<MemberRecord>(v)?.account)
 }
 
 pub fn deal_of<R: Reader>(r: &R, id: DealId) -> Result<Deal> {
@@ -104,8 +115,10 @@ pub fn merchant_of<R: Reader>(r: &R, rates: &Rates, id: MerchantId) -> Result<Me
         }))
 }
 
-/// Writes an account, keeping the balance index and the meta totals in step.
-fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account) -> Result<()> {
+/// Writes an account into its member's record (`rec`, as read), keeping the balance index
+/// and the meta totals in step.
+fn put_account(tx: &mut Tx, id: MemberId, rec: &MemberRecord, new: &Account) -> Result<()> {
+    let old = &rec.account;
     if old.balance != new.balance {
         tx.remove(balance_key(old.balance, id.0));
         tx.put_raw(balance_key(new.balance, id.0), Vec::new());
@@ -118,7 +131,11 @@ fn put_account(tx: &mut Tx, id: MemberId, old: &Account, new: &Account) -> Resul
         tx.meta.buckets[bucket_of(new.balance)] += 1;
     }
     super::sort_index::on_account(tx, id.0, old, new);
-    tx.put(key1(ACCOUNT, id.0), new);
+    let rec = MemberRecord {
+        account: *new,
+        stats: rec.stats,
+    };
+    tx.put(key1(ACCOUNT, id.0), &rec);
     Ok(())
 }
 
@@ -134,8 +151,15 @@ fn join(tx: &mut Tx, m: &NewMember) -> Result<MemberView> {
         joined_at: tx.now,
     };
     let account = Account::default();
+    let rec = MemberRecord {
+        account,
+        stats: MemberStats {
+            joined_at: member.joined_at,
+            ..MemberStats::default()
+        },
+    };
     tx.put(key1(MEMBER, id.0), &member);
-    tx.put(key1(ACCOUNT, id.0), &account);
+    tx.put(key1(ACCOUNT, id.0), &rec);
     tx.put_raw(balance_key(Points::ZERO, id.0), Vec::new());
     tx.put_raw(name_key(&member.name, id.0), Vec::new());
     super::sort_index::on_join(tx, id.0);
@@ -155,13 +179,14 @@ fn withdraw(tx: &mut Tx, id: MemberId) -> Result<Withdrawal> {
     if member.status == MemberStatus::Invalid {
         return Err(Error::conflict("memberId", "is already withdrawn"));
     }
-    let old = account_of(tx, id)?;
+    let rec = record_of(tx, id)?;
+    let old = rec.account;
     let forfeited = old.balance;
     let mut new = old;
     new.balance = Points::ZERO;
     new.forfeited = new.forfeited.add_recorded(forfeited, "memberId")?;
     new.last_activity = Some(tx.now);
-    put_account(tx, id, &old, &new)?;
+    put_account(tx, id, &rec, &new)?;
     tx.meta.buckets[bucket_of(Points::ZERO)] -= 1;
     tx.meta.valid_members -= 1;
     member.status = MemberStatus::Invalid;
@@ -298,7 +323,8 @@ fn save(
     valid_member(tx, member)?;
     let rate = merchant_of(tx, &rules.rates, merchant)?.earn_rate_bp;
     let points = super::money::BasisPoints(rate).earn(amount);
-    let old = account_of(tx, member)?;
+    let rec = record_of(tx, member)?;
+    let old = rec.account;
     let mut new = old;
     new.balance = new.balance.add_recorded(points, "dealAmount")?;
     new.earned = new.earned.add_recorded(points, "dealAmount")?;
@@ -307,7 +333,7 @@ fn save(
     d.deal_amount = amount.0;
     d.point = points;
     d.balance = new.balance;
-    put_account(tx, member, &old, &new)?;
+    put_account(tx, member, &rec, &new)?;
     record(tx, &d)?;
     Ok(d)
 }
@@ -321,7 +347,8 @@ fn use_points(
     date: Millis,
 ) -> Result<Deal> {
     valid_member(tx, member)?;
-    let old = account_of(tx, member)?;
+    let rec = record_of(tx, member)?;
+    let old = rec.account;
     let mut new = old;
     let mut d = new_deal(tx, member, merchant, DealType::Use, date);
     d.deal_amount = amount.map_or(0, |a| a.0);
@@ -338,7 +365,7 @@ fn use_points(
     }
     touch(&mut new, date);
     d.balance = new.balance;
-    put_account(tx, member, &old, &new)?;
+    put_account(tx, member, &rec, &new)?;
     record(tx, &d)?;
     Ok(d)
 }
@@ -409,7 +436,8 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
             "belongs to a withdrawn member; its deals can no longer be cancelled",
         ));
     }
-    let old = account_of(tx, member)?;
+    let rec = record_of(tx, member)?;
+    let old = rec.account;
     let mut new = old;
     let mut d = new_deal(tx, member, orig.merchant_id, t, date);
     d.point = orig.point;
@@ -452,7 +480,7 @@ fn cancel(tx: &mut Tx, original: DealId, kind: CancelKind, date: Millis) -> Resu
         orig.cancelled_by = Some(d.id);
         tx.put(key1(DEAL, orig.id.0), &orig);
     }
-    put_account(tx, member, &old, &new)?;
+    put_account(tx, member, &rec, &new)?;
     record(tx, &d)?;
     Ok(d)
 }

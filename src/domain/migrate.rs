@@ -32,7 +32,8 @@ pub(super) fn store_zone(store: &Store, wanted: FixedOffset) -> Result<FixedOffs
 /// Brings an older store's layout up to `SCHEMA_VERSION`, step by step: version 2 added
 /// the `Q` settlement totals, rebuilt here from the queues; version 3 keeps events in a
 /// binary form (a deal event points at its deal) and the dashboard indexes `V` and `X`
-/// as keys only. Each step is safe to run again if a crash interrupts it (the version is
+/// as keys only; version 4 moves the members' report fields from `Y p` into their `A`
+/// records. Each step is safe to run again if a crash interrupts it (the version is
 /// written last, and reads take both forms).
 pub(super) fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
     use super::schema::{SCHEMA, SCHEMA_VERSION};
@@ -49,6 +50,9 @@ pub(super) fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
     }
     if version < 3 {
         compact_events_and_views(store)?;
+    }
+    if version < 4 {
+        member_records(store)?;
     }
     let mut set = WriteSet::default();
     set.put(SCHEMA, &SCHEMA_VERSION.to_be_bytes());
@@ -99,6 +103,78 @@ fn compact_events_and_views(store: &Store) -> Result<()> {
         rewrite_table(store, tag, |_, v| Ok((!v.is_empty()).then(Vec::new)))?;
     }
     Ok(())
+}
+
+/// Version 4: each account (`A`) becomes a `MemberRecord` carrying the member's report
+/// fields, taken from its `Y p` record (which went on to hold the balance and the failed
+/// count the account holds); then `Y p` is removed. An account already converted is left
+/// as it is, so a run a crash cut short is finished by the next (`Y p` goes only after
+/// every account is converted). A member with no `Y p` record (a store from before the
+/// report counters, which `counters::ensure` rebuilds next) gets its join date only.
+fn member_records(store: &Store) -> Result<()> {
+    use super::calendar::Millis;
+    use super::model::{Account, Member, MemberRecord, MemberStats};
+    use super::money::Points;
+    use super::schema::{ACCOUNT, MEMBER, decode, encode, key1, read_u64};
+    use super::store::WriteSet;
+    /// `Y p` as version 3 wrote it.
+    #[derive(serde::Deserialize)]
+    struct StatsV3 {
+        joined_at: Millis,
+        withdrawn_at: Option<Millis>,
+        last_deal: Option<Millis>,
+        frequency: u64,
+        spend: u64,
+        cancels: u64,
+        _failed: u64,
+        _balance: Points,
+    }
+    let stats_key = |member: u64| {
+        super::schema::KeyBuf::new(super::schema::REPORTS)
+            .bytes(b"p")
+            .u64(member)
+            .done()
+    };
+    rewrite_table(store, ACCOUNT, |k, v| {
+        if decode::<MemberRecord>(v).is_ok() {
+            return Ok(None);
+        }
+        let account: Account = decode(v)?;
+        let member = read_u64(k, 1);
+        let stats = match store.get_val(&stats_key(member))? {
+            Some(s) => {
+                let s: StatsV3 = decode(&s)?;
+                MemberStats {
+                    joined_at: s.joined_at,
+                    withdrawn_at: s.withdrawn_at,
+                    last_deal: s.last_deal,
+                    frequency: s.frequency,
+                    spend: s.spend,
+                    cancels: s.cancels,
+                }
+            }
+            None => MemberStats {
+                joined_at: (store.get_val(&key1(MEMBER, member))?)
+                    .map(|m| decode::<Member>(&m))
+                    .transpose()?
+                    .map_or(0, |m| m.joined_at),
+                ..MemberStats::default()
+            },
+        };
+        Ok(Some(encode(&MemberRecord { account, stats })))
+    })?;
+    let from = vec![super::schema::REPORTS, b'p'];
+    let to = super::tx::prefix_end(&from);
+    loop {
+        let mut set = WriteSet::default();
+        for r in store.range(&from, &to).take(4096) {
+            set.remove(&r?.0);
+        }
+        if set.is_empty() {
+            return store.sync();
+        }
+        store.apply(set)?;
+    }
 }
 
 /// Walks one table in key order and applies `f`'s new values (`None`: leave the entry),

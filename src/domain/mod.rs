@@ -39,7 +39,8 @@ pub use event::{DealEvent, Event, EventBody};
 pub use ids::{BillingId, DealId, MemberId, MerchantId};
 pub use model::{
     Account, Billing, BillingPreview, BillingStatus, CoreSettings, DashboardRow, Deal, DealStatus,
-    DealType, Member, MemberStatus, MemberView, Merchant, MerchantSummary, Rates, Withdrawal,
+    DealType, Member, MemberRecord, MemberStats, MemberStatus, MemberView, Merchant,
+    MerchantSummary, Rates, Withdrawal,
 };
 pub use money::{Amount, BasisPoints, Points};
 pub use query::{

@@ -66,6 +66,30 @@ pub struct Account {
     pub last_activity: Option<Millis>,
 }
 
+/// A member's recency, frequency and spend, for the reports' segmentation (see
+/// `reports::counters`), kept by the write path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberStats {
+    pub joined_at: Millis,
+    pub withdrawn_at: Option<Millis>,
+    /// The latest deal date (any deal, failed ones included).
+    pub last_deal: Option<Millis>,
+    /// Successful saves and uses.
+    pub frequency: u64,
+    /// Spend behind successful saves, whole currency units.
+    pub spend: u64,
+    /// Cancels, successful or not.
+    pub cancels: u64,
+}
+
+/// What the store keeps under a member's `A` key: the account and the report fields in
+/// one record, so that a deal reads and writes one record of its member, not two.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub account: Account,
+    pub stats: MemberStats,
+}
+
 /// A member as listed: the record and the balance. `{"memberId","name","phone","address",
 /// "status","point",...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 //! | `C`    | `schema`                              | layout version (u64)        |
 //! | `C`    | `zone`                                | business zone (i32 seconds) |
 //! | `M`    | member                                | Member                      |
-//! | `A`    | member                                | Account                     |
+//! | `A`    | member                                | MemberRecord (2)            |
 //! | `B`    | balance, member                       | () balances: in memory (1)  |
 //! | `N`    | lowercased name, 0, member            | () name index               |
 //! | `R`    | merchant                              | Merchant (registered)       |
@@ -34,6 +34,7 @@
 //!
 //! (1) Written by the write path and logged as every table is, but kept in memory, not in
 //! sled: built from the accounts when the store opens (`store_memory.rs`).
+//! (2) The account and the member's report fields (`reports::counters`) in one record.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -58,8 +59,9 @@ pub const SCHEMA: &[u8] = b"Cschema";
 /// The business time zone, seconds east of UTC (i32, big-endian), fixed at creation.
 pub const ZONE: &[u8] = b"Czone";
 /// Version 2 added the `Q` settlement totals; version 3 stores events in binary (a deal
-/// event points at its deal) and `V`, `X` as keys only (see `migrate::migrate`).
-pub const SCHEMA_VERSION: u64 = 3;
+/// event points at its deal) and `V`, `X` as keys only; version 4 keeps the members' report
+/// fields in their `A` records, not in `Y p` (see `migrate::migrate`).
+pub const SCHEMA_VERSION: u64 = 4;
 pub const BILLING: u8 = b'G';
 pub const BILLING_MONTH: u8 = b'H';
 pub const EVENT: u8 = b'E';

@@ -191,7 +191,7 @@ pub fn ensure(store: &Store) -> Result<()> {
     if whole {
         for r in store.scan_prefix(&[ACCOUNT]) {
             let (k, v) = r?;
-            let a: Account = decode(&v)?;
+            let a = super::ledger::account_in(&v)?;
             set.put(&activity_key(a.last_activity, read_u64(&k, 1)), &[]);
             flush(&mut set, false)?;
         }
@@ -245,7 +245,7 @@ pub fn verify(store: &Store, members: u64, deals: u64, fail: &mut dyn FnMut(Stri
             let m = read_u64(&k, 9); // both keys end in the member
             let a: Option<Account> = store
                 .get_val(&super::schema::key1(ACCOUNT, m))?
-                .map(|v| decode(&v))
+                .map(|v| super::ledger::account_in(&v))
                 .transpose()?;
             match a {
                 Some(a) if key_of(&a, m).as_slice() == &k[..] => {}

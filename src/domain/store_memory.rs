@@ -23,7 +23,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::super::error::{Error, Result};
 use super::super::model::Account;
-use super::super::schema::{ACCOUNT, BALANCE, balance_key, decode, read_u64};
+use super::super::schema::{ACCOUNT, BALANCE, balance_key, read_u64};
 use super::super::sort_index::activity_key;
 
 /// The tables kept in memory, ascending.
@@ -138,7 +138,7 @@ impl Tables {
             if k.first() != Some(&ACCOUNT) || k.len() != 9 {
                 continue;
             }
-            let a: Account = decode(&v)?;
+            let a = crate::domain::ledger::account_in(&v)?;
             for e in entries_of(read_u64(&k, 1), &a) {
                 set.insert(mem_key(&e)?);
             }
@@ -393,8 +393,11 @@ mod tests {
     }
 
     fn account(member: u64, balance: i64) -> (Vec<u8>, sled::IVec) {
-        let a = Account {
-            balance: super::super::super::money::Points(balance),
+        let a = crate::domain::model::MemberRecord {
+            account: Account {
+                balance: super::super::super::money::Points(balance),
+                ..Default::default()
+            },
             ..Default::default()
         };
         (

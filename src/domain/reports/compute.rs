@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::counters::{self, FlagKind, MemberStats, Totals, day_of, week_of};
+use super::counters::{self, FlagKind, Totals, day_of, week_of};
 use super::query::{Grain, ReportKind, ReportQuery, day_string};
 use super::segments::{Rfm, SEGMENTS, dormant_report, segment_of};
 use super::{
@@ -16,6 +16,7 @@ use crate::domain::core::Core;
 use crate::domain::error::Result;
 use crate::domain::ids::{DealId, MemberId, MerchantId};
 use crate::domain::ledger::{member_of, merchant_of};
+use crate::domain::model::MemberRecord;
 use crate::domain::money::Points;
 use crate::domain::schema::Meta;
 use crate::domain::store::Store;
@@ -84,16 +85,18 @@ impl Core {
         let (hf, hs) = (scan.segments.high_frequency, scan.segments.high_spend);
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
-            let Some(s) =
-                crate::domain::tx::Reader::get::<MemberStats>(store, &counters::member_key(id.0))?
+            let Some(r) = crate::domain::tx::Reader::get::<MemberRecord>(
+                store,
+                &crate::domain::schema::key1(crate::domain::schema::ACCOUNT, id.0),
+            )?
             else {
                 continue;
             };
-            let a = crate::domain::ledger::account_of(store, id)?;
+            let (a, s) = (r.account, r.stats);
             let segment = if s.withdrawn_at.is_some() {
                 String::new()
             } else {
-                SEGMENTS[segment_of(&Rfm::of(id, &s), now, days, hf, hs).0]
+                SEGMENTS[segment_of(&Rfm::of(id, &r), now, days, hf, hs).0]
                     .0
                     .to_string()
             };

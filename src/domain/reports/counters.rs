@@ -8,8 +8,11 @@
 //! | `Y m` month                         | Totals        | per business month (deal date's month)  |
 //! | `Y d` day                           | Totals        | per business day                        |
 //! | `Y n` month, merchant               | MerchantMonth | per merchant and month                  |
-//! | `Y p` member                        | MemberStats   | recency, frequency, spend, balance      |
 //! | `Y x` deal date, deal               | Flag          | cancels and failed uses (anomalies)     |
+//!
+//! A member's recency, frequency and spend (`MemberStats`) are kept in its account record
+//! (`A`, a `MemberRecord`), which every deal writes anyway: one member record a deal, not
+//! two. (Until schema version 4 they had a table of their own, `Y p`.)
 //!
 //! Months and days are the business zone's. Deals count in the month of their deal date,
 //! joins at `joined_at`, withdrawals (forfeits) when they happen, billings in their billing
@@ -25,7 +28,7 @@ use crate::domain::error::Result;
 use crate::domain::ids::DealId;
 use crate::domain::ledger::deal_of;
 use crate::domain::model::{
-    Account, Billing, BillingStatus, Deal, DealStatus, DealType, Member, MemberStatus,
+    Billing, BillingStatus, Deal, DealStatus, DealType, Member, MemberRecord, MemberStatus,
 };
 use crate::domain::money::Points;
 use crate::domain::query::Outcome;
@@ -39,7 +42,6 @@ const VERSION: u64 = 1;
 pub const MONTH: u8 = b'm';
 pub const DAY: u8 = b'd';
 pub const MERCHANT_MONTH: u8 = b'n';
-pub const MEMBER: u8 = b'p';
 pub const FLAG: u8 = b'x';
 
 const DAY_MS: i64 = 86_400_000;
@@ -87,9 +89,6 @@ pub fn merchant_month_key(m: Month, merchant: u64) -> Vec<u8> {
         .u32(m.code())
         .u64(merchant)
         .done()
-}
-pub fn member_key(member: u64) -> Vec<u8> {
-    KeyBuf::new(TAG).bytes(&[MEMBER]).u64(member).done()
 }
 pub fn flag_key(date: Millis, deal: DealId) -> Vec<u8> {
     KeyBuf::new(TAG)
@@ -244,22 +243,7 @@ impl MerchantMonth {
     }
 }
 
-/// A member's recency, frequency and spend, with the balance, for segmentation without
-/// reading accounts or deals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberStats {
-    pub joined_at: Millis,
-    pub withdrawn_at: Option<Millis>,
-    /// The latest deal date (any deal, failed ones included).
-    pub last_deal: Option<Millis>,
-    /// Successful saves and uses.
-    pub frequency: u64,
-    /// Spend behind successful saves, whole currency units.
-    pub spend: u64,
-    pub cancels: u64,
-    pub failed: u64,
-    pub balance: Points,
-}
+pub use crate::domain::model::MemberStats;
 
 /// Why a deal is flagged for the anomaly report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,6 +301,13 @@ fn bump<S: Sink, T: Default + Serialize + serde::de::DeserializeOwned>(
     Ok(())
 }
 
+/// Changes the report fields of a member's record (`A`: the command wrote it already, or
+/// the store holds it).
+fn bump_member<S: Sink>(s: &mut S, member: u64, f: impl FnOnce(&mut MemberStats)) -> Result<()> {
+    let key = schema::key1(schema::ACCOUNT, member);
+    bump(s, key, |r: &mut MemberRecord| f(&mut r.stats))
+}
+
 /// Where the write path reports what a command did. `billings_before` is the billing
 /// counter before the command ran: a billing outcome with a lower id is a replay of an
 /// existing billing (nothing new to count).
@@ -332,13 +323,12 @@ pub fn record(tx: &mut Tx, billings_before: u64, out: &Outcome) -> Result<()> {
 }
 
 fn on_join<S: Sink>(s: &mut S, zone: FixedOffset, member: u64, at: Millis) -> Result<()> {
-    s.put_bytes(
-        member_key(member),
-        encode(&MemberStats {
+    bump_member(s, member, |m| {
+        *m = MemberStats {
             joined_at: at,
             ..MemberStats::default()
-        }),
-    );
+        }
+    })?;
     let add = |t: &mut Totals| t.new_members += 1;
     bump(s, month_key(Month::of(at, zone)), add)?;
     bump(s, day_key(day_of(at, zone)), add)
@@ -351,10 +341,7 @@ fn on_withdraw<S: Sink>(
     at: Millis,
     forfeited: Points,
 ) -> Result<()> {
-    bump(s, member_key(member), |m: &mut MemberStats| {
-        m.withdrawn_at = Some(at);
-        m.balance = Points::ZERO;
-    })?;
+    bump_member(s, member, |m| m.withdrawn_at = Some(at))?;
     let add = |t: &mut Totals| {
         t.forfeited += forfeited;
         t.withdrawals += 1;
@@ -392,7 +379,7 @@ fn on_deal<S: Sink>(s: &mut S, zone: FixedOffset, d: &Deal) -> Result<()> {
     let mut month_first = false;
     let day = day_of(d.deal_date, zone);
     let month = Month::of(d.deal_date, zone);
-    bump(s, member_key(d.member_id.0), |m: &mut MemberStats| {
+    bump_member(s, d.member_id.0, |m| {
         match m.last_deal {
             None => {
                 t.active = 1;
@@ -407,7 +394,6 @@ fn on_deal<S: Sink>(s: &mut S, zone: FixedOffset, d: &Deal) -> Result<()> {
             }
         }
         m.last_deal = Some(m.last_deal.map_or(d.deal_date, |l| l.max(d.deal_date)));
-        m.balance = d.balance;
         if ok && matches!(d.deal_type, DealType::Save | DealType::Use) {
             m.frequency += 1;
         }
@@ -419,9 +405,6 @@ fn on_deal<S: Sink>(s: &mut S, zone: FixedOffset, d: &Deal) -> Result<()> {
         }
         if d.deal_type.is_cancel() {
             m.cancels += 1;
-        }
-        if !ok {
-            m.failed += 1;
         }
     })?;
     let day_t = Totals {
@@ -499,9 +482,7 @@ pub fn ensure(store: &Store, zone: FixedOffset) -> Result<()> {
     for r in store.scan_prefix(&[schema::MEMBER]) {
         let m: Member = decode(&r?.1)?;
         if m.status == MemberStatus::Invalid {
-            let a: Account = store
-                .get(&schema::key1(schema::ACCOUNT, m.member_id.0))?
-                .unwrap_or_default();
+            let a = crate::domain::ledger::account_of(store, m.member_id)?;
             // A withdrawal stamps the account's last activity, and no deal follows it.
             let at = a.last_activity.unwrap_or(m.joined_at);
             on_withdraw(&mut buf, zone, m.member_id.0, at, a.forfeited)?;

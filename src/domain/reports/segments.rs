@@ -1,19 +1,22 @@
-//! Member segmentation: recency, frequency and spend per member (`Y p` records), bucketed
+//! Member segmentation: recency, frequency and spend per member (the report fields of the
+//! `A` records), bucketed
 //! into named segments; the scan is cached until the data moves, and the members' records
 //! are kept in memory (brought up to date from the events since) and saved beside the store
 //! (`snapshot`), so a scan after a write or after opening reads no table.
 
 use parking_lot::Mutex;
 
-use super::counters::{self, MemberStats, day_of};
+use super::counters::day_of;
 use super::{DormantMember, DormantReport, ReportQuery, SegmentRow, SegmentsReport};
 use crate::domain::calendar::Millis;
 use crate::domain::core::Core;
 use crate::domain::error::Result;
 use crate::domain::ids::MemberId;
+use crate::domain::model::MemberRecord;
 use crate::domain::money::Points;
-use crate::domain::schema::{Meta, decode, read_u64};
+use crate::domain::schema::{ACCOUNT, Meta, decode, key1, read_u64};
 use crate::domain::store::Store;
+use crate::domain::tx::prefix_end;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -95,14 +98,15 @@ pub struct Rfm {
 }
 
 impl Rfm {
-    pub fn of(id: MemberId, s: &MemberStats) -> Rfm {
+    pub fn of(id: MemberId, r: &MemberRecord) -> Rfm {
+        let s = &r.stats;
         Rfm {
             id,
             joined_at: s.joined_at,
             last_deal: s.last_deal,
             frequency: s.frequency,
             spend: s.spend,
-            balance: s.balance,
+            balance: r.account.balance,
             withdrawn: s.withdrawn_at.is_some(),
         }
     }
@@ -183,10 +187,10 @@ impl Core {
         for id in changed {
             // Copied only when the saving thread still holds them.
             let rows = std::sync::Arc::make_mut(&mut m.rows);
-            let stats: Option<MemberStats> =
-                crate::domain::tx::Reader::get(store, &counters::member_key(id))?;
-            let Some(stats) = stats else { continue };
-            let row = Rfm::of(MemberId(id), &stats);
+            let rec: Option<MemberRecord> =
+                crate::domain::tx::Reader::get(store, &key1(ACCOUNT, id))?;
+            let Some(rec) = rec else { continue };
+            let row = Rfm::of(MemberId(id), &rec);
             match rows.binary_search_by_key(&MemberId(id), |r| r.id) {
                 Ok(i) => rows[i] = row,
                 Err(i) => rows.insert(i, row),
@@ -291,7 +295,7 @@ fn percentile80(mut v: Vec<u64>) -> u64 {
     *v.select_nth_unstable(i).1
 }
 
-/// Every member's record (`Y p`), in id order: `members` is the highest member id. A large
+/// Every member's record (`A`), in id order: `members` is the highest member id. A large
 /// table is read in two halves of the id space at once, one on a second thread (the read is
 /// bound by sled paging its leaves in, one page per 64 records or fewer).
 fn member_rows(store: &Store, members: u64) -> Result<Vec<Rfm>> {
@@ -308,12 +312,12 @@ const SPLIT_FROM: u64 = 50_000;
 /// `member_rows` in `parts` ranges of ids read at once (the last one open-ended, so a member
 /// joining meanwhile is read too), concatenated in id order.
 fn member_rows_in(store: &Store, members: u64, parts: u64) -> Result<Vec<Rfm>> {
-    let (from, to) = counters::table(counters::MEMBER);
+    let (from, to) = (vec![ACCOUNT], prefix_end(&[ACCOUNT]));
     let parts = parts.max(1);
     let bound = |i: u64| match i {
         0 => from.clone(),
         i if i >= parts => to.clone(),
-        i => counters::member_key(members / parts * i + 1),
+        i => key1(ACCOUNT, members / parts * i + 1),
     };
     let per = members / parts + 1;
     let read = |i: u64| range_rows(store, &bound(i), &bound(i + 1), per as usize);
@@ -347,8 +351,8 @@ fn range_rows(store: &Store, from: &[u8], to: &[u8], expect: usize) -> Result<Ve
     let mut rows: Vec<Rfm> = Vec::with_capacity(expect);
     for r in store.range(from, to) {
         let (k, v) = r?;
-        let s: MemberStats = decode(&v)?;
-        rows.push(Rfm::of(MemberId(read_u64(&k, 2)), &s));
+        let r: MemberRecord = decode(&v)?;
+        rows.push(Rfm::of(MemberId(read_u64(&k, 1)), &r));
     }
     Ok(rows)
 }
@@ -467,14 +471,13 @@ impl SegmentTest {
     /// True when the member (by its stats record) is in the segment; withdrawn members are
     /// in none.
     pub fn holds(&self, store: &Store, id: MemberId) -> Result<bool> {
-        let Some(s) =
-            crate::domain::tx::Reader::get::<MemberStats>(store, &counters::member_key(id.0))?
+        let Some(r) = crate::domain::tx::Reader::get::<MemberRecord>(store, &key1(ACCOUNT, id.0))?
         else {
             return Ok(false);
         };
-        Ok(s.withdrawn_at.is_none()
+        Ok(r.stats.withdrawn_at.is_none()
             && segment_of(
-                &Rfm::of(id, &s),
+                &Rfm::of(id, &r),
                 self.as_of,
                 self.days,
                 self.high_frequency,
@@ -518,21 +521,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
         let mut set = WriteSet::default();
-        // Around a merged record table's neighbours: one key before and after `Y p`.
-        set.put(&[counters::TAG, counters::MEMBER - 1, 9], b"x");
-        set.put(&[counters::TAG, counters::MEMBER + 1], b"y");
+        // Around the record table's neighbours: one key before `A` and one after it (`B`
+        // is kept in memory, so `C`).
+        set.put(&[ACCOUNT - 1, 9], b"x");
+        set.put(b"C~", b"y");
         let ids: Vec<u64> = (1..=40u64).filter(|i| i % 7 != 3).chain([45]).collect();
         for &id in &ids {
-            let s = MemberStats {
-                joined_at: id as i64 * 1_000,
-                withdrawn_at: (id % 5 == 0).then_some(99),
-                last_deal: (id % 4 != 0).then_some(id as i64 * 2_000),
-                frequency: id % 6,
-                spend: id * 3,
-                balance: Points(id as i64 * 100),
-                ..MemberStats::default()
+            let r = MemberRecord {
+                account: crate::domain::model::Account {
+                    balance: Points(id as i64 * 100),
+                    ..Default::default()
+                },
+                stats: crate::domain::model::MemberStats {
+                    joined_at: id as i64 * 1_000,
+                    withdrawn_at: (id % 5 == 0).then_some(99),
+                    last_deal: (id % 4 != 0).then_some(id as i64 * 2_000),
+                    frequency: id % 6,
+                    spend: id * 3,
+                    ..Default::default()
+                },
             };
-            set.put(&counters::member_key(id), &encode(&s));
+            set.put(&key1(ACCOUNT, id), &encode(&r));
         }
         store.commit(set).unwrap();
         let whole = member_rows_in(&store, 40, 1).unwrap();

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::FixedOffset;
 
-use super::counters::{self, MemberStats, MerchantMonth, Totals};
+use super::counters::{self, MerchantMonth, Totals};
 use crate::domain::calendar::Month;
 use crate::domain::error::Result;
-use crate::domain::model::{Account, Billing, BillingStatus, Deal, Member, MemberStatus};
+use crate::domain::model::{Billing, BillingStatus, Deal, Member, MemberStatus};
 use crate::domain::money::Points;
 use crate::domain::schema::{self, decode, key1};
 use crate::domain::store::Store;
@@ -58,17 +58,18 @@ pub fn verify(
             .entry(Month::of(m.joined_at, zone))
             .or_default()
             .new_members += 1;
-        let a: Account = store
-            .get(&key1(schema::ACCOUNT, m.member_id.0))?
-            .unwrap_or_default();
-        let s: Option<MemberStats> = store.get(&counters::member_key(m.member_id.0))?;
-        match s {
-            Some(s) if s.balance == a.balance => {}
-            Some(s) => fail(format!(
-                "report counters hold balance {} for member {}, the account {}",
-                s.balance, m.member_id, a.balance
-            )),
-            None => fail(format!("member {} has no report record", m.member_id)),
+        let r = crate::domain::ledger::record_of(store, m.member_id)?;
+        let (a, s) = (r.account, r.stats);
+        let withdrawn = m.status == MemberStatus::Invalid;
+        if s.joined_at != m.joined_at || s.withdrawn_at.is_some() != withdrawn {
+            fail(format!(
+                "member {}'s report fields say joined at {}, withdrawn {}; the member record says {}, {}",
+                m.member_id,
+                s.joined_at,
+                s.withdrawn_at.is_some(),
+                m.joined_at,
+                withdrawn
+            ));
         }
         if m.status == MemberStatus::Invalid {
             let at = a.last_activity.unwrap_or(m.joined_at);
