@@ -631,15 +631,7 @@ fn a_version_2_store_is_migrated_to_binary_events_and_key_only_indexes() {
         history
     );
     f.assert_check();
-    drop(std::mem::replace(
-        &mut f.core,
-        support::open(tempfile::tempdir().unwrap().path(), &Clock::System),
-    ));
-    let store = Store::open(&dir, StoreOptions::default()).unwrap();
-    assert_eq!(
-        read_u64(&store.get_val(SCHEMA).unwrap().unwrap(), 0),
-        schema::SCHEMA_VERSION
-    );
+    let store = closed_at_the_latest_schema(&mut f);
     for r in store.scan_prefix(&[EVENT]) {
         let (k, v) = r.unwrap();
         assert_eq!(v[0], 1, "event {} is binary", read_u64(&k, 1));
@@ -1052,15 +1044,7 @@ fn version_3_store_migrated(cut_short: bool) {
     // Writes go on from there.
     f.save(5, 7, 20_000).unwrap();
     f.assert_check();
-    drop(std::mem::replace(
-        &mut f.core,
-        support::open(tempfile::tempdir().unwrap().path(), &Clock::System),
-    ));
-    let store = Store::open(&dir, StoreOptions::default()).unwrap();
-    assert_eq!(
-        read_u64(&store.get_val(SCHEMA).unwrap().unwrap(), 0),
-        schema::SCHEMA_VERSION
-    );
+    let store = closed_at_the_latest_schema(&mut f);
     assert_eq!(
         store.scan_prefix(&[REPORTS, b'p']).count(),
         0,
@@ -1073,4 +1057,20 @@ fn version_3_store_migrated(cut_short: bool) {
         assert!(rec.stats.joined_at > 0, "member {m}: {rec:?}");
         assert_eq!(rec.stats.withdrawn_at.is_some(), m == 4, "member {m}");
     }
+}
+
+/// Closes the fixture's core and opens its store raw, which must be at the latest layout.
+fn closed_at_the_latest_schema(f: &mut support::Fixture) -> onepoint::domain::store::Store {
+    use onepoint::domain::schema::{self, SCHEMA, read_u64};
+    use onepoint::domain::store::{Store, StoreOptions};
+    drop(std::mem::replace(
+        &mut f.core,
+        support::open(tempfile::tempdir().unwrap().path(), &Clock::System),
+    ));
+    let store = Store::open(f.dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(
+        read_u64(&store.get_val(SCHEMA).unwrap().unwrap(), 0),
+        schema::SCHEMA_VERSION
+    );
+    store
 }
