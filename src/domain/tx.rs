@@ -71,12 +71,15 @@ impl Pending {
     /// `None` if no pending record wrote it.
     fn get(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
         let seq = *self.map.get(key)?;
+        // The writer numbers records consecutively, so the record is found by its distance
+        // from the first; a search finds it were that ever not so.
         let first = self.records.front()?.0;
-        let (s, set) = self
-            .records
-            .get(usize::try_from(seq.checked_sub(first)?).ok()?)?;
-        debug_assert_eq!(*s, seq, "pending records are numbered consecutively");
-        set.map.get(key)
+        let at = usize::try_from(seq.checked_sub(first)?).ok()?;
+        let at = match self.records.get(at) {
+            Some((s, _)) if *s == seq => at,
+            _ => self.records.binary_search_by_key(&seq, |r| r.0).ok()?,
+        };
+        self.records[at].1.map.get(key)
     }
 
     /// Forgets the records sled has applied (`applied` and below).
@@ -385,5 +388,25 @@ mod tests {
         assert_eq!(ranged(&mut pending).0, got, "the same after the prune");
         pending.prune(3);
         assert!(pending.map.is_empty() && pending.records.is_empty());
+    }
+
+    /// A record is found by its number even where the numbers skip (the writer never
+    /// skips one, but a lookup must not answer from the wrong record if it did).
+    #[test]
+    fn pending_records_are_found_by_number_across_a_gap() {
+        let mut pending = Pending::default();
+        for (seq, v) in [(5u64, b"five"), (9, b"nine")] {
+            let mut set = WriteSet::default();
+            set.put(format!("k-{seq}").as_bytes(), v);
+            set.put(b"k-both", v);
+            pending.add(seq, Arc::new(set));
+        }
+        assert_eq!(pending.get(b"k-5"), Some(&Some(b"five".to_vec())));
+        assert_eq!(pending.get(b"k-9"), Some(&Some(b"nine".to_vec())));
+        assert_eq!(pending.get(b"k-both"), Some(&Some(b"nine".to_vec())));
+        assert_eq!(pending.get(b"k-6"), None);
+        pending.prune(5);
+        assert_eq!(pending.get(b"k-5"), None);
+        assert_eq!(pending.get(b"k-both"), Some(&Some(b"nine".to_vec())));
     }
 }
