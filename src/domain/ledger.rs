@@ -11,8 +11,8 @@ use super::error::{Error, Result};
 use super::event::EventBody;
 use super::ids::{DealId, MemberId, MerchantId};
 use super::model::{
-    Account, BillingStatus, Deal, DealStatus, DealType, Member, MemberRecord, MemberStats,
-    MemberStatus, MemberView, Merchant, REASON_INSUFFICIENT, Rates, Withdrawal,
+    Account, BillingStatus, Deal, DealStatus, DealType, Member, MemberRecord, MemberStatus,
+    MemberView, Merchant, REASON_INSUFFICIENT, Rates, Withdrawal,
 };
 use super::money::{Amount, Points};
 use super::query::Outcome;
@@ -88,10 +88,14 @@ pub fn account_of<R: Reader>(r: &R, id: MemberId) -> Result<Account> {
     Ok(record_of(r, id)?.account)
 }
 
-/// A member's record under `A`: the account and the report fields.
+/// A member's record under `A`: the account and the report fields (zeroes if none).
 pub fn record_of<R: Reader>(r: &R, id: MemberId) -> Result<MemberRecord> {
-    Ok(r.get::<MemberRecord>(&key1(ACCOUNT, id.0))?
-        .unwrap_or_default())
+    Ok(find_record(r, id)?.unwrap_or_default())
+}
+
+/// A member's record under `A`, if the member exists.
+pub fn find_record<R: Reader>(r: &R, id: MemberId) -> Result<Option<MemberRecord>> {
+    r.get::<MemberRecord>(&key1(ACCOUNT, id.0))
 }
 
 /// The account in a stored `A` value (a `MemberRecord`).
@@ -151,15 +155,9 @@ fn join(tx: &mut Tx, m: &NewMember) -> Result<MemberView> {
         joined_at: tx.now,
     };
     let account = Account::default();
-    let rec = MemberRecord {
-        account,
-        stats: MemberStats {
-            joined_at: member.joined_at,
-            ..MemberStats::default()
-        },
-    };
     tx.put(key1(MEMBER, id.0), &member);
-    tx.put(key1(ACCOUNT, id.0), &rec);
+    // The report fields are the counters' (`counters::record` sets the join date).
+    tx.put(key1(ACCOUNT, id.0), &MemberRecord::default());
     tx.put_raw(balance_key(Points::ZERO, id.0), Vec::new());
     tx.put_raw(name_key(&member.name, id.0), Vec::new());
     super::sort_index::on_join(tx, id.0);

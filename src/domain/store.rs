@@ -1,7 +1,8 @@
 //! With `store_open.rs` (opening sled, its errors), `store_memory.rs` (the tables kept in
 //! memory) and `store_upkeep.rs` (snapshots, reclaiming, sizes), the only files that name
-//! sled. A store is one sled tree with key-prefixed "tables" (see `schema.rs`) plus a write-ahead log (`wal.rs`). The writer's batches go to the log
-//! first (`log`: appended and fdatasynced), and only then to sled (`apply_logged_many`), so a
+//! sled. A store is one sled tree with key-prefixed "tables" (see `schema.rs`) plus a
+//! write-ahead log (`wal.rs`). The writer's batches go to the log first (`log`: appended
+//! and fdatasynced), and only then to sled (`apply_logged_many`), so a
 //! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on
 //! Linux sled's flush alone uses `sync_file_range`, which does not survive power loss)
 //! leaves the acknowledgement path and only lets old log segments go. Opening replays the

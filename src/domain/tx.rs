@@ -1,8 +1,8 @@
 //! A write transaction of the group-commit writer: reads see the store, then what earlier
 //! batches wrote that is logged but not yet applied to sled (`Pending`), then everything
 //! written earlier in the same batch (read-your-writes); what each command overwrote is
-//! kept until it is accepted, so that a refused command leaves nothing behind. Accepted writes leave in chunks
-//! (`seal`), each one atomic `WriteSet`, one log record.
+//! kept until it is accepted, so that a refused command leaves nothing behind. Accepted
+//! writes leave in chunks (`seal`), each one atomic `WriteSet`, one log record.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -55,7 +55,7 @@ type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 pub struct Pending {
     /// Key to the sequence number of the last record that wrote it.
     map: FxHashMap<Vec<u8>, u64>,
-    /// The records in sequence order (consecutive numbers).
+    /// The records in sequence order.
     records: VecDeque<(u64, Arc<WriteSet>)>,
 }
 
@@ -71,14 +71,7 @@ impl Pending {
     /// `None` if no pending record wrote it.
     fn get(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
         let seq = *self.map.get(key)?;
-        // The writer numbers records consecutively, so the record is found by its distance
-        // from the first; a search finds it were that ever not so.
-        let first = self.records.front()?.0;
-        let at = usize::try_from(seq.checked_sub(first)?).ok()?;
-        let at = match self.records.get(at) {
-            Some((s, _)) if *s == seq => at,
-            _ => self.records.binary_search_by_key(&seq, |r| r.0).ok()?,
-        };
+        let at = self.records.binary_search_by_key(&seq, |r| r.0).ok()?;
         self.records[at].1.map.get(key)
     }
 
@@ -268,6 +261,18 @@ mod tests {
         FixedOffset::east_opt(0).unwrap()
     }
 
+    /// A new store in a temporary folder (kept while the first is), holding `entries`.
+    fn store_holding(entries: &[(&[u8], &[u8])]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let mut set = WriteSet::default();
+        for (k, v) in entries {
+            set.put(k, v);
+        }
+        store.commit(set).unwrap();
+        (dir, store)
+    }
+
     fn read(tx: &Tx, key: &[u8]) -> Option<Vec<u8>> {
         tx.get_raw(key).unwrap()
     }
@@ -276,11 +281,7 @@ mod tests {
     /// left it, in reads and in the sealed record; an accepted one keeps all of its writes.
     #[test]
     fn a_refused_command_is_undone_and_an_accepted_one_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-        let mut set = WriteSet::default();
-        set.put(b"k-stored", b"0");
-        store.commit(set).unwrap();
+        let (_dir, store) = store_holding(&[(b"k-stored", b"0")]);
         let mut pending = Pending::default();
         let mut tx = Tx::new(&store, &mut pending, Meta::default(), 0, zone());
         tx.put_raw(b"k-a".to_vec(), b"1".to_vec());
@@ -324,12 +325,7 @@ mod tests {
     /// winning, in point reads and ranges alike; pruning forgets only what was applied.
     #[test]
     fn sealed_records_are_read_newest_first_until_applied() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-        let mut set = WriteSet::default();
-        set.put(b"k-1", b"sled");
-        set.put(b"k-2", b"sled");
-        store.commit(set).unwrap();
+        let (_dir, store) = store_holding(&[(b"k-1", b"sled"), (b"k-2", b"sled")]);
         let mut pending = Pending::default();
         let seal = |pending: &mut Pending, seq: u64, writes: &[(&[u8], Option<&[u8]>)]| {
             let mut tx = Tx::new(&store, pending, Meta::default(), 0, zone());

@@ -15,8 +15,7 @@ use crate::domain::calendar::{Millis, Month};
 use crate::domain::core::Core;
 use crate::domain::error::Result;
 use crate::domain::ids::{DealId, MemberId, MerchantId};
-use crate::domain::ledger::{member_of, merchant_of};
-use crate::domain::model::MemberRecord;
+use crate::domain::ledger::{find_record, member_of, merchant_of};
 use crate::domain::money::Points;
 use crate::domain::schema::Meta;
 use crate::domain::store::Store;
@@ -85,11 +84,7 @@ impl Core {
         let (hf, hs) = (scan.segments.high_frequency, scan.segments.high_spend);
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
-            let Some(r) = crate::domain::tx::Reader::get::<MemberRecord>(
-                store,
-                &crate::domain::schema::key1(crate::domain::schema::ACCOUNT, id.0),
-            )?
-            else {
+            let Some(r) = find_record(store, id)? else {
                 continue;
             };
             let (a, s) = (r.account, r.stats);

@@ -12,6 +12,7 @@ use crate::domain::calendar::Millis;
 use crate::domain::core::Core;
 use crate::domain::error::Result;
 use crate::domain::ids::MemberId;
+use crate::domain::ledger::find_record;
 use crate::domain::model::MemberRecord;
 use crate::domain::money::Points;
 use crate::domain::schema::{ACCOUNT, Meta, decode, key1, read_u64};
@@ -187,9 +188,9 @@ impl Core {
         for id in changed {
             // Copied only when the saving thread still holds them.
             let rows = std::sync::Arc::make_mut(&mut m.rows);
-            let rec: Option<MemberRecord> =
-                crate::domain::tx::Reader::get(store, &key1(ACCOUNT, id))?;
-            let Some(rec) = rec else { continue };
+            let Some(rec) = find_record(store, MemberId(id))? else {
+                continue;
+            };
             let row = Rfm::of(MemberId(id), &rec);
             match rows.binary_search_by_key(&MemberId(id), |r| r.id) {
                 Ok(i) => rows[i] = row,
@@ -471,8 +472,7 @@ impl SegmentTest {
     /// True when the member (by its stats record) is in the segment; withdrawn members are
     /// in none.
     pub fn holds(&self, store: &Store, id: MemberId) -> Result<bool> {
-        let Some(r) = crate::domain::tx::Reader::get::<MemberRecord>(store, &key1(ACCOUNT, id.0))?
-        else {
+        let Some(r) = find_record(store, id)? else {
             return Ok(false);
         };
         Ok(r.stats.withdrawn_at.is_none()
