@@ -49,47 +49,20 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     )?;
 
     let per = deals / submitters as u64;
+    let drivers = opts.num("submit-threads", 0)? as usize;
     let failed = Arc::new(AtomicU64::new(0));
     let stages_before = core.pipeline_stages();
     let start = Instant::now();
-    let handles: Vec<_> = (0..submitters)
-        .map(|t| {
-            let core = core.clone();
-            let failed = failed.clone();
-            std::thread::spawn(move || {
-                let rng = rand::rngs::StdRng::seed_from_u64(t as u64);
-                let mut dates = rand::rngs::StdRng::seed_from_u64(1_000 + t as u64);
-                let mut traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
-                    .with_members((1..=members).map(MemberId))
-                    .with_merchants((1..=200).map(MerchantId));
-                let mut lat = Vec::with_capacity(per as usize);
-                for _ in 0..per {
-                    let date = (dates.random_range(0..100) < backdated).then(|| {
-                        onepoint::domain::calendar::Clock::System.now()
-                            - dates.random_range(1..30 * 24 * 3_600_000)
-                    });
-                    let req = traffic.deal(date);
-                    let t0 = Instant::now();
-                    let r = core
-                        .execute(vec![Keyed::new(Command::Deal(req), None)])
-                        .pop()
-                        .expect("one result");
-                    lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-                    match r {
-                        Ok(o) => traffic.learn(&o),
-                        Err(_) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-                lat
-            })
-        })
-        .collect();
-    let mut lat: Vec<f64> = Vec::new();
-    for h in handles {
-        lat.extend(h.join().map_err(|_| "a submitter panicked".to_string())?);
-    }
+    let spec = Traffic {
+        members,
+        backdated,
+        per,
+    };
+    let mut lat = if drivers == 0 {
+        threaded(&core, submitters, spec, &failed)?
+    } else {
+        driven(&core, submitters, drivers, spec, &failed)?
+    };
     let secs = start.elapsed().as_secs_f64();
     let stages = stages_per_command(stages_before, core.pipeline_stages());
     lat.sort_by(f64::total_cmp);
@@ -124,6 +97,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "members": members,
         "deals": lat.len(),
         "submitters": submitters,
+        "submit_threads": drivers,
         "backdated_percent": backdated,
         "refused": failed.load(Ordering::Relaxed),
         "seconds": secs,
@@ -160,6 +134,154 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     });
     println!("{line}");
     Ok(())
+}
+
+/// What each submitter sends: deals for members `1..=members`, `backdated` percent of them
+/// back-dated, `per` in all.
+#[derive(Clone, Copy)]
+struct Traffic {
+    members: u64,
+    backdated: u64,
+    per: u64,
+}
+
+/// Submitter `t`'s deal generator and the generator of its back-dated dates.
+fn submitter(t: usize, members: u64) -> (Generator<rand::rngs::StdRng>, rand::rngs::StdRng) {
+    let rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+    let dates = rand::rngs::StdRng::seed_from_u64(1_000 + t as u64);
+    let traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
+        .with_members((1..=members).map(MemberId))
+        .with_merchants((1..=200).map(MerchantId));
+    (traffic, dates)
+}
+
+/// The next deal of a submitter.
+fn next_deal(
+    traffic: &mut Generator<rand::rngs::StdRng>,
+    dates: &mut rand::rngs::StdRng,
+    backdated: u64,
+) -> onepoint::domain::DealRequest {
+    let date = (dates.random_range(0..100) < backdated).then(|| {
+        onepoint::domain::calendar::Clock::System.now() - dates.random_range(1..30 * 24 * 3_600_000)
+    });
+    traffic.deal(date)
+}
+
+/// One OS thread per submitter, each waiting on `Core::execute` for its ack before it
+/// sends its next deal. The ack latencies, in ms.
+fn threaded(
+    core: &Arc<Core>,
+    submitters: usize,
+    spec: Traffic,
+    failed: &Arc<AtomicU64>,
+) -> Result<Vec<f64>, String> {
+    let handles: Vec<_> = (0..submitters)
+        .map(|t| {
+            let core = core.clone();
+            let failed = failed.clone();
+            std::thread::spawn(move || {
+                let (mut traffic, mut dates) = submitter(t, spec.members);
+                let mut lat = Vec::with_capacity(spec.per as usize);
+                for _ in 0..spec.per {
+                    let req = next_deal(&mut traffic, &mut dates, spec.backdated);
+                    let t0 = Instant::now();
+                    let r = core
+                        .execute(vec![Keyed::new(Command::Deal(req), None)])
+                        .pop()
+                        .expect("one result");
+                    lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    match r {
+                        Ok(o) => traffic.learn(&o),
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<f64> = Vec::new();
+    for h in handles {
+        lat.extend(h.join().map_err(|_| "a submitter panicked".to_string())?);
+    }
+    Ok(lat)
+}
+
+/// The same submitters, each with one deal in flight at a time as in `threaded`, spread
+/// over `drivers` threads that hand deals over with `Core::submit` (the server's way:
+/// no thread waits per request) and take the acks from a channel, as pgbench runs its
+/// clients on a few threads (`-j`).
+fn driven(
+    core: &Arc<Core>,
+    submitters: usize,
+    drivers: usize,
+    spec: Traffic,
+    failed: &Arc<AtomicU64>,
+) -> Result<Vec<f64>, String> {
+    type Acked = (
+        usize,
+        Instant,
+        Option<onepoint::domain::Result<onepoint::domain::Outcome>>,
+    );
+    let handles: Vec<_> = (0..drivers)
+        .map(|d| {
+            let core = core.clone();
+            let failed = failed.clone();
+            std::thread::spawn(move || {
+                let mine: Vec<usize> = (d..submitters).step_by(drivers).collect();
+                let mut state: Vec<_> = mine.iter().map(|&t| submitter(t, spec.members)).collect();
+                let mut left = vec![spec.per; mine.len()];
+                let (tx, rx) = std::sync::mpsc::channel::<Acked>();
+                let send = |i: usize, state: &mut Vec<_>| {
+                    let (traffic, dates) = &mut state[i];
+                    let req = next_deal(traffic, dates, spec.backdated);
+                    let tx = tx.clone();
+                    let t0 = Instant::now();
+                    core.submit(
+                        vec![Keyed::new(Command::Deal(req), None)],
+                        Box::new(move |mut r| {
+                            let _ = tx.send((i, t0, r.pop()));
+                        }),
+                    );
+                };
+                let mut in_flight = 0;
+                for i in 0..mine.len() {
+                    if left[i] > 0 {
+                        left[i] -= 1;
+                        in_flight += 1;
+                        send(i, &mut state);
+                    }
+                }
+                let mut lat = Vec::with_capacity(spec.per as usize * mine.len());
+                while in_flight > 0 {
+                    let Ok((i, t0, r)) = rx.recv() else { break };
+                    in_flight -= 1;
+                    lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    match r {
+                        Some(Ok(o)) => state[i].0.learn(&o),
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if left[i] > 0 {
+                        left[i] -= 1;
+                        in_flight += 1;
+                        send(i, &mut state);
+                    }
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<f64> = Vec::new();
+    for h in handles {
+        lat.extend(
+            h.join()
+                .map_err(|_| "a submit thread panicked".to_string())?,
+        );
+    }
+    Ok(lat)
 }
 
 /// The store directory's bytes: (apparent file lengths, blocks allocated).
