@@ -234,15 +234,19 @@ fn deal_date(tx: &Tx, given: Option<Millis>) -> Result<Millis> {
     }
 }
 
-fn valid_member(tx: &Tx, id: MemberId) -> Result<Member> {
-    let m = member_of(tx, id)?;
-    if m.status != MemberStatus::Valid {
+/// The record of a member who may take part in a deal: one that exists and has not
+/// withdrawn. It is read from the member's `A` record alone, the one a deal writes: its
+/// withdrawal date is set in the transaction that withdraws the member (the counters'
+/// `on_withdraw`), and `check` verifies it against the member (`reports::verify`).
+fn valid_record(tx: &Tx, id: MemberId) -> Result<MemberRecord> {
+    let rec = find_record(tx, id)?.ok_or_else(|| Error::not_found("member", id))?;
+    if rec.stats.withdrawn_at.is_some() {
         return Err(Error::rule(
             "memberId",
             "is withdrawn and can take part in no deal",
         ));
     }
-    Ok(m)
+    Ok(rec)
 }
 
 fn deal(tx: &mut Tx, rules: &Rules, req: &DealRequest) -> Result<Deal> {
@@ -318,10 +322,9 @@ fn save(
     amount: Amount,
     date: Millis,
 ) -> Result<Deal> {
-    valid_member(tx, member)?;
+    let rec = valid_record(tx, member)?;
     let rate = merchant_of(tx, &rules.rates, merchant)?.earn_rate_bp;
     let points = super::money::BasisPoints(rate).earn(amount);
-    let rec = record_of(tx, member)?;
     let old = rec.account;
     let mut new = old;
     new.balance = new.balance.add_recorded(points, "dealAmount")?;
@@ -344,8 +347,7 @@ fn use_points(
     amount: Option<Amount>,
     date: Millis,
 ) -> Result<Deal> {
-    valid_member(tx, member)?;
-    let rec = record_of(tx, member)?;
+    let rec = valid_record(tx, member)?;
     let old = rec.account;
     let mut new = old;
     let mut d = new_deal(tx, member, merchant, DealType::Use, date);
