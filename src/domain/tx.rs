@@ -53,17 +53,31 @@ type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 /// transaction reading through this and then sled sees every accepted write.
 #[derive(Default)]
 pub struct Pending {
-    /// Key to the sequence number of the last record that wrote it.
+    /// Key to the sequence number of the last record that wrote it. Entries of records
+    /// already pruned stay until the map is swept (`prune`): such a number is below every
+    /// record's, and a read finds no record for it.
     map: FxHashMap<Vec<u8>, u64>,
     /// The records in sequence order.
     records: VecDeque<(u64, Arc<WriteSet>)>,
+    /// The keys of `records`, summed (at least the map's live entries).
+    keys: usize,
 }
+
+/// Entries the key map may hold beyond twice its live ones before a prune sweeps it.
+const SWEEP_SLACK: usize = 4096;
 
 impl Pending {
     fn add(&mut self, seq: u64, set: Arc<WriteSet>) {
         for k in set.map.keys() {
-            self.map.insert(k.clone(), seq);
+            // An entry left by a pruned record keeps its key: only the number changes.
+            match self.map.get_mut(k.as_slice()) {
+                Some(s) => *s = seq,
+                None => {
+                    self.map.insert(k.clone(), seq);
+                }
+            }
         }
+        self.keys += set.map.len();
         self.records.push_back((seq, set));
     }
 
@@ -75,15 +89,19 @@ impl Pending {
         self.records[at].1.map.get(key)
     }
 
-    /// Forgets the records sled has applied (`applied` and below).
+    /// Forgets the records sled has applied (`applied` and below). Their keys' entries
+    /// are left in the map (a read sees no record for them) until they outnumber the live
+    /// ones by `SWEEP_SLACK` over twice, when one pass drops them: a key written by every
+    /// group (counters, merchant stats) keeps its entry, and each pruned key no longer
+    /// costs a removal.
     pub fn prune(&mut self, applied: u64) {
         while self.records.front().is_some_and(|r| r.0 <= applied) {
-            let (seq, set) = self.records.pop_front().expect("a record");
-            for k in set.map.keys() {
-                if self.map.get(k.as_slice()) == Some(&seq) {
-                    self.map.remove(k.as_slice());
-                }
-            }
+            let (_, set) = self.records.pop_front().expect("a record");
+            self.keys -= set.map.len();
+        }
+        if self.map.len() > 2 * self.keys + SWEEP_SLACK {
+            let first = self.records.front().map_or(u64::MAX, |r| r.0);
+            self.map.retain(|_, seq| *seq >= first);
         }
     }
 
@@ -91,6 +109,7 @@ impl Pending {
     pub fn clear(&mut self) {
         self.map.clear();
         self.records.clear();
+        self.keys = 0;
     }
 }
 
@@ -379,11 +398,52 @@ mod tests {
         store.commit(set).unwrap();
         pending.prune(1);
         assert_eq!(pending.records.len(), 2);
-        assert!(!pending.map.contains_key(b"k-3".as_slice()));
-        assert_eq!(pending.map.get(b"k-1".as_slice()), Some(&2));
+        assert_eq!(pending.get(b"k-3"), None, "record 1 left: sled answers");
+        assert_eq!(pending.get(b"k-1"), Some(&Some(b"two".to_vec())));
         assert_eq!(ranged(&mut pending).0, got, "the same after the prune");
         pending.prune(3);
-        assert!(pending.map.is_empty() && pending.records.is_empty());
+        assert!(pending.records.is_empty());
+        for k in ["k-1", "k-2", "k-3", "k-4"] {
+            assert_eq!(pending.get(k.as_bytes()), None, "{k}: nothing pending");
+        }
+    }
+
+    /// Pruned records' keys are swept from the key map once they outnumber the live ones,
+    /// and until then answer nothing; a key written again after its record was pruned is
+    /// found in the new record.
+    #[test]
+    fn pruned_keys_answer_nothing_and_are_swept() {
+        let mut pending = Pending::default();
+        let record = |seq: u64, keys: std::ops::Range<u64>| {
+            let mut set = WriteSet::default();
+            for k in keys {
+                set.put(format!("k-{k}").as_bytes(), format!("{seq}").as_bytes());
+            }
+            set.put(b"hot", format!("{seq}").as_bytes());
+            Arc::new(set)
+        };
+        for seq in 1..=100u64 {
+            pending.add(seq, record(seq, seq * 100..seq * 100 + 100));
+            pending.prune(seq.saturating_sub(2));
+            assert!(
+                pending.map.len() <= 2 * pending.keys + SWEEP_SLACK,
+                "record {seq}: {} entries for {} live keys",
+                pending.map.len(),
+                pending.keys
+            );
+        }
+        assert_eq!(pending.records.len(), 2);
+        assert!(
+            pending.map.len() < 100 * 100,
+            "swept: {}",
+            pending.map.len()
+        );
+        assert_eq!(pending.get(b"k-150"), None, "record 1 was pruned");
+        assert_eq!(pending.get(b"k-9950"), Some(&Some(b"99".to_vec())));
+        assert_eq!(pending.get(b"hot"), Some(&Some(b"100".to_vec())));
+        // A key of a pruned record, written again.
+        pending.add(101, record(101, 150..151));
+        assert_eq!(pending.get(b"k-150"), Some(&Some(b"101".to_vec())));
     }
 
     /// A record is found by its number even where the numbers skip (the writer never
