@@ -33,6 +33,29 @@ pub const TABLES: [u8; 2] = [BALANCE, super::super::schema::ACTIVITY];
 pub const KEY_LEN: usize = 17;
 pub type MemKey = [u8; KEY_LEN];
 
+/// A key as the tables hold it: its tag and two numbers, which sort as the key's bytes do
+/// (big-endian) and compare as integers; as bytes, every comparison was a `memcmp` call,
+/// and a deal makes four inserts and removes (`perf`: 7-9% of the apply thread).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct Held(u8, u64, u64);
+
+impl From<MemKey> for Held {
+    fn from(k: MemKey) -> Held {
+        let word = |at: usize| u64::from_be_bytes(k[at..at + 8].try_into().expect("8 bytes"));
+        Held(k[0], word(1), word(9))
+    }
+}
+
+impl Held {
+    fn bytes(self) -> MemKey {
+        let mut k = [0u8; KEY_LEN];
+        k[0] = self.0;
+        k[1..9].copy_from_slice(&self.1.to_be_bytes());
+        k[9..].copy_from_slice(&self.2.to_be_bytes());
+        k
+    }
+}
+
 /// Entries read under the lock at a time by an iterator.
 const CHUNK: usize = 256;
 
@@ -54,7 +77,7 @@ pub struct Tables {
 
 #[derive(Default)]
 struct State {
-    set: BTreeSet<MemKey>,
+    set: BTreeSet<Held>,
     built: bool,
     /// Writes applied while not built, in order.
     since: Vec<Op>,
@@ -82,12 +105,12 @@ pub fn entries_of(member: u64, a: &Account) -> [Vec<u8>; 2] {
     ]
 }
 
-fn apply_to(set: &mut BTreeSet<MemKey>, ops: &[Op]) {
-    for (k, put) in ops {
-        if *put {
-            set.insert(*k);
+fn apply_to(set: &mut BTreeSet<Held>, ops: &[Op]) {
+    for &(k, put) in ops {
+        if put {
+            set.insert(Held::from(k));
         } else {
-            set.remove(k);
+            set.remove(&Held::from(k));
         }
     }
 }
@@ -140,7 +163,7 @@ impl Tables {
             }
             let a = crate::domain::ledger::account_in(&v)?;
             for e in entries_of(read_u64(&k, 1), &a) {
-                set.insert(mem_key(&e)?);
+                set.insert(Held::from(mem_key(&e)?));
             }
         }
         let mut st = self.state.write();
@@ -153,7 +176,7 @@ impl Tables {
 
     /// Whether the key is there (the tables built).
     pub fn contains(&self, key: &[u8]) -> bool {
-        MemKey::try_from(key).is_ok_and(|k| self.state.read().set.contains(&k))
+        MemKey::try_from(key).is_ok_and(|k| self.state.read().set.contains(&Held::from(k)))
     }
 
     /// The keys with `from <= key < to` (`to`: `None` for no end), in either direction
@@ -216,12 +239,12 @@ impl super::Store {
 
 /// Byte bounds as bounds on 17-byte keys (a key shorter than the bound is padded with
 /// zeros, a longer one cut: the same keys pass either way).
-fn range_of(from: &[u8], to: Option<&[u8]>) -> (Bound<MemKey>, Bound<MemKey>) {
+fn range_of(from: &[u8], to: Option<&[u8]>) -> (Bound<Held>, Bound<Held>) {
     let fit = |b: &[u8]| {
         let mut k = [0u8; KEY_LEN];
         let n = b.len().min(KEY_LEN);
         k[..n].copy_from_slice(&b[..n]);
-        (k, b.len() > KEY_LEN)
+        (Held::from(k), b.len() > KEY_LEN)
     };
     let lo = match fit(from) {
         (k, true) => Bound::Excluded(k),
@@ -240,13 +263,13 @@ fn range_of(from: &[u8], to: Option<&[u8]>) -> (Bound<MemKey>, Bound<MemKey>) {
 /// `back` (descending).
 pub struct MemIter {
     tables: Arc<RwLock<State>>,
-    lo: Bound<MemKey>,
-    hi: Bound<MemKey>,
-    front: VecDeque<MemKey>,
-    back: VecDeque<MemKey>,
+    lo: Bound<Held>,
+    hi: Bound<Held>,
+    front: VecDeque<Held>,
+    back: VecDeque<Held>,
 }
 
-fn empty(lo: &Bound<MemKey>, hi: &Bound<MemKey>) -> bool {
+fn empty(lo: &Bound<Held>, hi: &Bound<Held>) -> bool {
     match (lo, hi) {
         (Bound::Included(a), Bound::Included(b)) => a > b,
         (Bound::Included(a), Bound::Excluded(b))
@@ -277,8 +300,8 @@ impl MemIter {
     }
 }
 
-fn entry(k: MemKey) -> (sled::IVec, sled::IVec) {
-    (sled::IVec::from(&k[..]), sled::IVec::default())
+fn entry(k: Held) -> (sled::IVec, sled::IVec) {
+    (sled::IVec::from(&k.bytes()[..]), sled::IVec::default())
 }
 
 impl Iterator for MemIter {
@@ -390,6 +413,57 @@ mod tests {
                 assert_eq!(got, want, "{from:?}..{to:?}");
             }
         }
+    }
+
+    /// The tables hold keys as numbers (`Held`): they come back in the order of their
+    /// bytes and as the same bytes, over the whole range of both numbers.
+    #[test]
+    fn keys_come_back_in_byte_order_over_the_whole_range() {
+        let edges = [
+            0,
+            1,
+            255,
+            256,
+            1 << 32,
+            (1 << 63) - 1,
+            1 << 63,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let mut keys: Vec<MemKey> = Vec::new();
+        for t in [b'B', b'L'] {
+            for a in edges {
+                for b in edges {
+                    keys.push(key(t, a, b));
+                }
+            }
+        }
+        let t = Tables::default();
+        t.ensure_built(std::iter::empty).unwrap();
+        // Put in an order of their own (reversed by the last byte, then the rest).
+        let mut shuffled = keys.clone();
+        shuffled.sort_by_key(|k| (std::cmp::Reverse(k[16]), k[8]));
+        let ops: Vec<Op> = shuffled.iter().map(|k| (*k, true)).collect();
+        t.apply(&ops);
+        keys.sort();
+        let got: Vec<MemKey> = (t.range(b"", None))
+            .map(|(k, _)| k[..].try_into().unwrap())
+            .collect();
+        assert_eq!(got, keys);
+        let back: Vec<MemKey> = (t.range(b"", None).rev())
+            .map(|(k, _)| k[..].try_into().unwrap())
+            .collect();
+        assert_eq!(back, keys.iter().rev().copied().collect::<Vec<_>>());
+        let middle = key(b'B', 1 << 63, 0);
+        let from_middle = t.range(&middle, Some(b"C")).count();
+        assert_eq!(
+            from_middle,
+            keys.iter()
+                .filter(|k| k[..] >= middle[..] && k[0] == b'B')
+                .count()
+        );
+        assert!(t.contains(&key(b'L', u64::MAX, 1 << 63)));
+        assert!(!t.contains(&key(b'L', u64::MAX, 2)));
     }
 
     fn account(member: u64, balance: i64) -> (Vec<u8>, sled::IVec) {
