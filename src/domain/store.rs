@@ -68,26 +68,38 @@ impl Deref for Val {
     }
 }
 
-/// Write sets as one sled batch (a key in several keeps the last one's value), and the
-/// writes to the tables kept in memory (`store_memory.rs`), in order, to apply once sled
-/// took the batch.
-fn batch_of(sets: &[&WriteSet]) -> Result<(sled::Batch, Vec<memory::Op>)> {
-    let mut b = sled::Batch::default();
+/// Write sets as one sled batch, in key order (a key in several keeps the last one's
+/// value), and the writes to the tables kept in memory (`store_memory.rs`), in order, to
+/// apply once sled took the batch. Each set is in key order already, so the sort merges
+/// their runs; sled is handed the sorted writes (`Tree::apply_sorted`), not a hash map it
+/// would sort again.
+fn batch_of(sets: &[&WriteSet]) -> Result<(Vec<SledWrite>, Vec<memory::Op>)> {
+    let mut all: Vec<(&[u8], Option<&[u8]>)> =
+        Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
     let mut ops = Vec::new();
     for set in sets {
         for (k, v) in &set.map {
             if memory::is_memory_key(k) {
                 ops.push((memory::mem_key(k)?, v.is_some()));
-                continue;
-            }
-            match v {
-                Some(v) => b.insert(k.as_slice(), v.as_slice()),
-                None => b.remove(k.as_slice()),
+            } else {
+                all.push((k.as_slice(), v.as_deref()));
             }
         }
     }
-    Ok((b, ops))
+    // Stable: of a key's writes, the last set's stays last, and is the one kept.
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    let mut writes: Vec<SledWrite> = Vec::with_capacity(all.len() + 1);
+    for (i, (k, v)) in all.iter().enumerate() {
+        if all.get(i + 1).is_some_and(|next| next.0 == *k) {
+            continue;
+        }
+        writes.push((sled::IVec::from(*k), v.map(sled::IVec::from)));
+    }
+    Ok((writes, ops))
 }
+
+/// One write of a sled batch: a key and its new value (`None`: removed).
+type SledWrite = (sled::IVec, Option<sled::IVec>);
 
 /// A read of the store's keys: sled's entries, or an in-memory table's.
 type Entries = Box<dyn DoubleEndedIterator<Item = Result<(Val, Val)>> + Send>;
@@ -325,7 +337,7 @@ impl Store {
             .fetch_add(to_sled as u64, Ordering::Relaxed);
         self.with_db(|db| match last {
             Some(last) => write_at(db, last, batch),
-            None => db.apply_batch(batch),
+            None => db.apply_sorted(batch),
         })
         .map_err(|e| self.write_error(e))?;
         self.memory.apply(&ops);
@@ -504,9 +516,16 @@ impl Store {
 
 /// Applies log records' writes (as `batch_of` gave them) to sled with the last one's
 /// sequence number, in one atomic batch.
-fn write_at(db: &sled::Db, last: u64, mut batch: sled::Batch) -> sled::Result<()> {
-    batch.insert(APPLIED, &last.to_be_bytes());
-    db.apply_batch(batch)
+fn write_at(db: &sled::Db, last: u64, mut batch: Vec<SledWrite>) -> sled::Result<()> {
+    let applied = (
+        sled::IVec::from(APPLIED),
+        Some(sled::IVec::from(&last.to_be_bytes())),
+    );
+    match batch.binary_search_by(|w| w.0.as_ref().cmp(APPLIED)) {
+        Ok(at) => batch[at] = applied,
+        Err(at) => batch.insert(at, applied),
+    }
+    db.apply_sorted(batch)
 }
 
 /// A log record's writes.
@@ -551,5 +570,40 @@ impl<I: DoubleEndedIterator> DoubleEndedIterator for Counted<I> {
 impl<I> Drop for Counted<I> {
     fn drop(&mut self) {
         self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sets become one sorted batch with one write per key, the last set's value kept; the
+    /// in-memory tables' writes are taken out, in order.
+    #[test]
+    fn write_sets_become_one_sorted_batch_where_the_last_write_of_a_key_wins() {
+        let balance = |n: u8| [&[super::super::schema::BALANCE][..], &[n; 16]].concat();
+        let mut first = WriteSet::default();
+        first.put(b"k-b", b"1");
+        first.put(b"k-a", b"1");
+        first.remove(b"k-c");
+        first.put(&balance(1), b"");
+        let mut second = WriteSet::default();
+        second.put(b"k-c", b"2");
+        second.remove(b"k-a");
+        second.put(b"k-0", b"2");
+        second.remove(&balance(1));
+        let (writes, ops) = batch_of(&[&first, &second]).unwrap();
+        let got: Vec<(&[u8], Option<&[u8]>)> = (writes.iter())
+            .map(|(k, v)| (k.as_ref(), v.as_deref()))
+            .collect();
+        let want: Vec<(&[u8], Option<&[u8]>)> = vec![
+            (b"k-0", Some(b"2")),
+            (b"k-a", None),
+            (b"k-b", Some(b"1")),
+            (b"k-c", Some(b"2")),
+        ];
+        assert_eq!(got, want);
+        let key = memory::mem_key(&balance(1)).unwrap();
+        assert_eq!(ops, vec![(key, true), (key, false)]);
     }
 }

@@ -423,20 +423,42 @@ impl Tree {
         self.apply_batch_inner(batch, &mut guard)
     }
 
+    /// OnePoint addition: `apply_batch` for writes already in strictly ascending key
+    /// order, one per key (see ONEPOINT.md, item 19): the caller skips building a
+    /// `Batch` (a hash map) only for it to be sorted here.
+    ///
+    /// # Panics
+    /// In debug builds, if the keys are not strictly ascending.
+    pub fn apply_sorted(&self, writes: Vec<(IVec, Option<IVec>)>) -> Result<()> {
+        debug_assert!(writes.windows(2).all(|w| w[0].0 < w[1].0));
+        let _cc = concurrency_control::write();
+        let mut guard = pin();
+        self.apply_writes_inner(writes, &mut guard)
+    }
+
     pub(crate) fn apply_batch_inner(
         &self,
         batch: Batch,
         guard: &mut Guard,
     ) -> Result<()> {
-        let peg = self.context.pin_log(guard)?;
         trace!("applying batch {:?}", batch);
-        // OnePoint: a run of writes that land in one leaf is applied to one copy of the
-        // leaf and written as one replace of the page, where upstream copied the leaf once
-        // per write (see ONEPOINT.md). Other writes take one link each, as upstream.
         let mut writes: Vec<(IVec, Option<IVec>)> =
             batch.writes.into_iter().collect();
         // A batch holds its writes in a hash map: put them in key order.
         writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.apply_writes_inner(writes, guard)
+    }
+
+    /// A batch's writes, in key order, one per key.
+    fn apply_writes_inner(
+        &self,
+        writes: Vec<(IVec, Option<IVec>)>,
+        guard: &mut Guard,
+    ) -> Result<()> {
+        let peg = self.context.pin_log(guard)?;
+        // OnePoint: a run of writes that land in one leaf is applied to one copy of the
+        // leaf and written as one replace of the page, where upstream copied the leaf once
+        // per write (see ONEPOINT.md). Other writes take one link each, as upstream.
         if self.subscribers.ever_used() {
             // Subscribers are told of each write: one at a time, as upstream.
             for (k, v_opt) in &writes {
