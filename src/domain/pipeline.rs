@@ -332,27 +332,6 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         while let Ok(more) = groups.try_recv() {
             batch.push(more);
         }
-        let delay: u64 = std::env::var("OP_DELAY_US")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let want: u64 = std::env::var("OP_WANT")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(32);
-        if delay > 0 {
-            let until = batch[0].times.written + Duration::from_micros(delay);
-            while batch.iter().map(|g| g.commands).sum::<u64>() < want {
-                let now = Instant::now();
-                if now >= until {
-                    break;
-                }
-                match groups.recv_timeout(until - now) {
-                    Ok(more) => batch.push(more),
-                    Err(_) => break,
-                }
-            }
-        }
         // Refused groups are answered by the apply thread too, so answers keep their order.
         if let Some(e) = shared.failed.lock().clone() {
             let _ = apply_tx.send((batch, Some(e)));
