@@ -11,12 +11,12 @@
 //! `len` is the payload's), then, in the segment taking appends, zeros: room written ahead
 //! (`ROOM_STEP` at a time, as PostgreSQL zero-fills its WAL segments), so an append's
 //! fdatasync writes the data alone and not the file's new size too (on this machine's ext4
-//! 125 against 195 us per 3 KB append and sync, medians of 3,000). A header of zeros after
-//! the last record ends the segment; the room is cut when the segment is closed. A record cut short or failing its CRC at the end of the last
-//! segment is a write that never finished its fsync (never acknowledged, never seen): it
-//! is cut off, with a warning naming the file, the offset and the bytes cut (damage to the
-//! last record looks the same to a checksum). Anywhere else it is damage, reported naming
-//! the file.
+//! 125 against 195 us per 3 KB append and sync, medians of 3,000). Zeros after the last
+//! record end the segment; the room is cut when the segment is closed. A record cut short
+//! or failing its CRC at the end of the last segment is a write that never finished its
+//! fsync (never acknowledged, never seen): it is cut off, with a warning naming the file,
+//! the offset and the bytes cut (damage to the last record looks the same to a checksum).
+//! Anywhere else it is damage, reported naming the file.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -175,25 +175,23 @@ fn record_at(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
     })
 }
 
-/// Where the whole records at the start of a segment end.
-fn end_of_records(bytes: &[u8]) -> usize {
-    let mut at = 0;
-    while let Some((_, end)) = record_at(bytes, at) {
-        at = end;
-    }
-    at
-}
-
-/// Parses a segment: the whole records, the length of their prefix, and whether what
-/// follows it is damage rather than a torn tail (a bad record followed by a good one: an
-/// append cut short by a crash leaves nothing good after it).
-fn parse(bytes: &[u8]) -> (Vec<Record>, usize, bool) {
+/// The whole records at the start of a segment, and where they end.
+fn whole_records(bytes: &[u8]) -> (Vec<Record>, usize) {
     let mut at = 0;
     let mut out = Vec::new();
     while let Some((r, end)) = record_at(bytes, at) {
         out.push(r);
         at = end;
     }
+    (out, at)
+}
+
+/// Parses a segment: the whole records, the length of their prefix (the whole segment
+/// when only zeros follow them: nothing to cut), and whether what follows it is damage
+/// rather than a torn tail (a bad record followed by a good one: an append cut short by a
+/// crash leaves nothing good after it).
+fn parse(bytes: &[u8]) -> (Vec<Record>, usize, bool) {
+    let (out, at) = whole_records(bytes);
     if bytes[at..].iter().all(|b| *b == 0) {
         // The room written ahead of the appends (or nothing): the clean end.
         return (out, bytes.len(), false);
@@ -392,7 +390,7 @@ impl Wal {
         let len = if room == 0 {
             0
         } else {
-            end_of_records(&fs::read(&path).map_err(|e| io("cannot read", &path, e))?) as u64
+            whole_records(&fs::read(&path).map_err(|e| io("cannot read", &path, e))?).1 as u64
         };
         // The new file's name must be durable before any record in it is acknowledged.
         File::open(&self.dir)
