@@ -151,26 +151,59 @@ struct Traffic {
     per: u64,
 }
 
-/// Submitter `t`'s deal generator and the generator of its back-dated dates.
-fn submitter(t: usize, members: u64) -> (Generator<rand::rngs::StdRng>, rand::rngs::StdRng) {
-    let rng = rand::rngs::StdRng::seed_from_u64(t as u64);
-    let dates = rand::rngs::StdRng::seed_from_u64(1_000 + t as u64);
-    let traffic = Generator::new(rng, Mix::DEALS, Spread::Uniform)
-        .with_members((1..=members).map(MemberId))
-        .with_merchants((1..=200).map(MerchantId));
-    (traffic, dates)
+/// One submitter: its deal generator, the generator of its back-dated dates, and the
+/// deals it has still to send.
+struct Submitter {
+    traffic: Generator<rand::rngs::StdRng>,
+    dates: rand::rngs::StdRng,
+    left: u64,
 }
 
-/// The next deal of a submitter.
-fn next_deal(
-    traffic: &mut Generator<rand::rngs::StdRng>,
-    dates: &mut rand::rngs::StdRng,
-    backdated: u64,
-) -> onepoint::domain::DealRequest {
-    let date = (dates.random_range(0..100) < backdated).then(|| {
-        onepoint::domain::calendar::Clock::System.now() - dates.random_range(1..30 * 24 * 3_600_000)
-    });
-    traffic.deal(date)
+impl Submitter {
+    /// Submitter `t`.
+    fn new(t: usize, spec: Traffic) -> Submitter {
+        let rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+        Submitter {
+            traffic: Generator::new(rng, Mix::DEALS, Spread::Uniform)
+                .with_members((1..=spec.members).map(MemberId))
+                .with_merchants((1..=200).map(MerchantId)),
+            dates: rand::rngs::StdRng::seed_from_u64(1_000 + t as u64),
+            left: spec.per,
+        }
+    }
+
+    /// Its next deal, if it has one left to send.
+    fn next_deal(&mut self, backdated: u64) -> Option<Command> {
+        self.left = self.left.checked_sub(1)?;
+        let date = (self.dates.random_range(0..100) < backdated).then(|| {
+            onepoint::domain::calendar::Clock::System.now()
+                - self.dates.random_range(1..30 * 24 * 3_600_000)
+        });
+        Some(Command::Deal(self.traffic.deal(date)))
+    }
+
+    /// Learns from an answer; false if the deal was refused.
+    fn learn(&mut self, r: Option<onepoint::domain::Result<onepoint::domain::Outcome>>) -> bool {
+        match r {
+            Some(Ok(o)) => {
+                self.traffic.learn(&o);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The latencies the threads measured, all of them.
+fn joined(handles: Vec<std::thread::JoinHandle<Vec<f64>>>) -> Result<Vec<f64>, String> {
+    let mut lat = Vec::new();
+    for h in handles {
+        lat.extend(
+            h.join()
+                .map_err(|_| "a submitter thread panicked".to_string())?,
+        );
+    }
+    Ok(lat)
 }
 
 /// One OS thread per submitter, each waiting on `Core::execute` for its ack before it
@@ -181,37 +214,26 @@ fn threaded(
     spec: Traffic,
     failed: &Arc<AtomicU64>,
 ) -> Result<Vec<f64>, String> {
-    let handles: Vec<_> = (0..submitters)
+    let handles = (0..submitters)
         .map(|t| {
             let core = core.clone();
             let failed = failed.clone();
             std::thread::spawn(move || {
-                let (mut traffic, mut dates) = submitter(t, spec.members);
+                let mut s = Submitter::new(t, spec);
                 let mut lat = Vec::with_capacity(spec.per as usize);
-                for _ in 0..spec.per {
-                    let req = next_deal(&mut traffic, &mut dates, spec.backdated);
+                while let Some(deal) = s.next_deal(spec.backdated) {
                     let t0 = Instant::now();
-                    let r = core
-                        .execute(vec![Keyed::new(Command::Deal(req), None)])
-                        .pop()
-                        .expect("one result");
+                    let r = core.execute(vec![Keyed::new(deal, None)]).pop();
                     lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-                    match r {
-                        Ok(o) => traffic.learn(&o),
-                        Err(_) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
+                    if !s.learn(r) {
+                        failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 lat
             })
         })
         .collect();
-    let mut lat: Vec<f64> = Vec::new();
-    for h in handles {
-        lat.extend(h.join().map_err(|_| "a submitter panicked".to_string())?);
-    }
-    Ok(lat)
+    joined(handles)
 }
 
 /// The same submitters, each with one deal in flight at a time as in `threaded`, spread
@@ -230,66 +252,48 @@ fn driven(
         Instant,
         Option<onepoint::domain::Result<onepoint::domain::Outcome>>,
     );
-    let handles: Vec<_> = (0..drivers)
+    let handles = (0..drivers)
         .map(|d| {
             let core = core.clone();
             let failed = failed.clone();
             std::thread::spawn(move || {
-                let mine: Vec<usize> = (d..submitters).step_by(drivers).collect();
-                let mut state: Vec<_> = mine.iter().map(|&t| submitter(t, spec.members)).collect();
-                let mut left = vec![spec.per; mine.len()];
+                let mut mine: Vec<Submitter> = (d..submitters)
+                    .step_by(drivers)
+                    .map(|t| Submitter::new(t, spec))
+                    .collect();
                 let (tx, rx) = std::sync::mpsc::channel::<Acked>();
-                let send = |i: usize, state: &mut Vec<_>| {
-                    let (traffic, dates) = &mut state[i];
-                    let req = next_deal(traffic, dates, spec.backdated);
-                    let tx = tx.clone();
-                    let t0 = Instant::now();
+                // Sends submitter `i`'s next deal, if it has one: whether it did.
+                let send = |i: usize, s: &mut Submitter| {
+                    let Some(deal) = s.next_deal(spec.backdated) else {
+                        return false;
+                    };
+                    let (tx, t0) = (tx.clone(), Instant::now());
                     core.submit(
-                        vec![Keyed::new(Command::Deal(req), None)],
+                        vec![Keyed::new(deal, None)],
                         Box::new(move |mut r| {
                             let _ = tx.send((i, t0, r.pop()));
                         }),
                     );
+                    true
                 };
                 let mut in_flight = 0;
-                let starting: Vec<usize> = (left.iter().enumerate())
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(i, _)| i)
-                    .collect();
-                for i in starting {
-                    left[i] -= 1;
-                    in_flight += 1;
-                    send(i, &mut state);
+                for (i, s) in mine.iter_mut().enumerate() {
+                    in_flight += usize::from(send(i, s));
                 }
                 let mut lat = Vec::with_capacity(spec.per as usize * mine.len());
                 while in_flight > 0 {
                     let Ok((i, t0, r)) = rx.recv() else { break };
-                    in_flight -= 1;
                     lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-                    match r {
-                        Some(Ok(o)) => state[i].0.learn(&o),
-                        _ => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
+                    if !mine[i].learn(r) {
+                        failed.fetch_add(1, Ordering::Relaxed);
                     }
-                    if left[i] > 0 {
-                        left[i] -= 1;
-                        in_flight += 1;
-                        send(i, &mut state);
-                    }
+                    in_flight = in_flight - 1 + usize::from(send(i, &mut mine[i]));
                 }
                 lat
             })
         })
         .collect();
-    let mut lat: Vec<f64> = Vec::new();
-    for h in handles {
-        lat.extend(
-            h.join()
-                .map_err(|_| "a submit thread panicked".to_string())?,
-        );
-    }
-    Ok(lat)
+    joined(handles)
 }
 
 /// The store directory's bytes: (apparent file lengths, blocks allocated).
