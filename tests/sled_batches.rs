@@ -5,7 +5,9 @@
 //! keeps inline, after every batch and after a reopen. Fewer writes than make a run are
 //! linked one by one from the view of the leaf the run's search found; a batch of 256
 //! writes or more is applied on two threads, half of the key range each. Every other batch
-//! is handed over already sorted (`Tree::apply_sorted`, as the store does). And a leaf
+//! is handed over already sorted (`Tree::apply_sorted`, as the store does), half of those
+//! with a side task run beside the batch (`apply_sorted_with`), once each; the upper
+//! halves go to one thread kept for the process. And a leaf
 //! written past its end splits near its end, so ascending keys fill their leaves; those
 //! of a table given bigger leaves (`Config::leaf_entries`) fill those, the others 64. The
 //! writer's reads do not wait while a batch is applied.
@@ -56,6 +58,8 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     // Batches of 256 writes or more, which sled applies on two threads, half the key
     // range each (the halves meet inside a leaf at times).
     let mut parallel = 0;
+    // What the store does beside each sorted batch (`Tree::apply_sorted_with`).
+    let mut sides = 0;
     for round in 0..300 {
         let mut writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         // Appends: long runs into the rightmost leaf, more than a leaf holds at times.
@@ -114,7 +118,11 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
                     )
                 })
                 .collect();
-            db.apply_sorted(sorted).unwrap();
+            if round % 4 == 1 {
+                db.apply_sorted(sorted).unwrap();
+            } else {
+                db.apply_sorted_with(sorted, || sides += 1).unwrap();
+            }
         }
         for (k, v) in writes {
             match v {
@@ -133,6 +141,17 @@ fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {
     assert_eq!(contents(&db), model, "after a reopen");
     assert!(model.len() > 10_000, "{} keys", model.len());
     assert!(parallel > 100, "{parallel} batches of 256 writes or more");
+    assert_eq!(sides, 75, "the side task of each of the 75 batches, once");
+    // The upper halves went to one thread, kept for the process (none is left over when
+    // each batch starts and joins one of its own).
+    let helpers = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter(|t| {
+            let comm = t.as_ref().unwrap().path().join("comm");
+            std::fs::read_to_string(comm).is_ok_and(|c| c.trim() == "sled-apply")
+        })
+        .count();
+    assert_eq!(helpers, 1, "threads applying upper halves");
 }
 
 fn mean(sizes: &[usize]) -> f64 {

@@ -335,12 +335,14 @@ impl Store {
         let to_sled = keys - ops.len() + usize::from(last.is_some());
         self.since_snapshot
             .fetch_add(to_sled as u64, Ordering::Relaxed);
+        // The in-memory tables are written while sled applies the batch (see
+        // `apply_sorted_with`): off the apply thread's serial path.
+        let memory = || self.memory.apply(&ops);
         self.with_db(|db| match last {
-            Some(last) => write_at(db, last, batch),
-            None => db.apply_sorted(batch),
+            Some(last) => write_at(db, last, batch, memory),
+            None => db.apply_sorted_with(batch, memory),
         })
         .map_err(|e| self.write_error(e))?;
-        self.memory.apply(&ops);
         Ok(())
     }
 
@@ -516,7 +518,12 @@ impl Store {
 
 /// Applies log records' writes (as `batch_of` gave them) to sled with the last one's
 /// sequence number, in one atomic batch.
-fn write_at(db: &sled::Db, last: u64, mut batch: Vec<SledWrite>) -> sled::Result<()> {
+fn write_at(
+    db: &sled::Db,
+    last: u64,
+    mut batch: Vec<SledWrite>,
+    side: impl FnOnce(),
+) -> sled::Result<()> {
     let applied = (
         sled::IVec::from(APPLIED),
         Some(sled::IVec::from(&last.to_be_bytes())),
@@ -525,7 +532,7 @@ fn write_at(db: &sled::Db, last: u64, mut batch: Vec<SledWrite>) -> sled::Result
         Ok(at) => batch[at] = applied,
         Err(at) => batch.insert(at, applied),
     }
-    db.apply_sorted(batch)
+    db.apply_sorted_with(batch, side)
 }
 
 /// A log record's writes.

@@ -93,7 +93,7 @@ impl Store {
         for r in replay {
             // The in-memory tables are built again below, from the accounts.
             let (batch, _) = super::batch_of(&[&decode_logged(&self.dir, &r)?])?;
-            write_at(db, r.seq, batch).map_err(|e| io("cannot write to", &sled_dir, e))?;
+            write_at(db, r.seq, batch, || ()).map_err(|e| io("cannot write to", &sled_dir, e))?;
             last = r.seq;
         }
         db.flush()

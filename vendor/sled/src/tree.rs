@@ -430,10 +430,24 @@ impl Tree {
     /// # Panics
     /// In debug builds, if the keys are not strictly ascending.
     pub fn apply_sorted(&self, writes: Vec<(IVec, Option<IVec>)>) -> Result<()> {
+        self.apply_sorted_with(writes, || ())
+    }
+
+    /// OnePoint: `apply_sorted`, running `side` on the calling thread while the batch is
+    /// applied: once its own share of the writes is done, while the helper thread may
+    /// still apply the other half (for a small batch, after it), unless its share failed
+    /// (a failure of the other half is returned after `side` ran). The caller's work that does not touch sled (the store's in-memory
+    /// tables) then takes no time of its own on the serial path. `side` runs while the
+    /// batch holds the concurrency control's write side: it must not read this tree.
+    pub fn apply_sorted_with(
+        &self,
+        writes: Vec<(IVec, Option<IVec>)>,
+        side: impl FnOnce(),
+    ) -> Result<()> {
         debug_assert!(writes.windows(2).all(|w| w[0].0 < w[1].0));
         let _cc = concurrency_control::write();
         let mut guard = pin();
-        self.apply_writes_inner(writes, &mut guard)
+        self.apply_writes_inner(writes, &mut guard, side)
     }
 
     pub(crate) fn apply_batch_inner(
@@ -446,7 +460,7 @@ impl Tree {
             batch.writes.into_iter().collect();
         // A batch holds its writes in a hash map: put them in key order.
         writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        self.apply_writes_inner(writes, guard)
+        self.apply_writes_inner(writes, guard, || ())
     }
 
     /// A batch's writes, in key order, one per key.
@@ -454,6 +468,7 @@ impl Tree {
         &self,
         writes: Vec<(IVec, Option<IVec>)>,
         guard: &mut Guard,
+        side: impl FnOnce(),
     ) -> Result<()> {
         let peg = self.context.pin_log(guard)?;
         // OnePoint: a run of writes that land in one leaf is applied to one copy of the
@@ -464,31 +479,29 @@ impl Tree {
             for (k, v_opt) in &writes {
                 while self.insert_inner(k, v_opt.clone(), guard)?.is_err() {}
             }
+            side();
         } else if writes.len() >= PARALLEL_FROM {
             // OnePoint: the two halves of the key range on two threads (each leaf but the
             // one the halves meet in is written by one of them; sled's pages take
             // concurrent writers as they always do). Readers wait for the whole batch
             // (`apply_batch` holds the write side of the concurrency control), and the
             // log pin makes recovery take all of it or none, whichever thread wrote it.
-            let (low, high) = writes.split_at(writes.len() / 2);
-            std::thread::scope(|scope| {
-                let helper = std::thread::Builder::new()
-                    .name("sled-apply".into())
-                    .spawn_scoped(scope, || {
-                        self.apply_runs(high, &mut pin())
-                    });
-                let mine = self.apply_runs(low, guard);
-                let theirs = match helper {
-                    Ok(h) => h
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                    // No thread to be had: the high half here too.
-                    Err(_) => self.apply_runs(high, guard),
-                };
-                mine.and(theirs)
-            })?;
+            let mut low = writes;
+            let high = low.split_off(low.len() / 2);
+            let theirs = apply_helper::start(self, high);
+            let mine = self.apply_runs(&low, guard);
+            if mine.is_ok() {
+                side();
+            }
+            let theirs = match theirs {
+                Ok(reply) => apply_helper::finish(reply),
+                // No thread to be had: the high half here too.
+                Err(high) => self.apply_runs(&high, guard),
+            };
+            mine.and(theirs)?;
         } else {
             self.apply_runs(&writes, guard)?;
+            side();
         }
 
         // when the peg drops, it ensures all updates
@@ -2492,3 +2505,78 @@ impl fmt::Display for CompareAndSwapError {
 }
 
 impl std::error::Error for CompareAndSwapError {}
+
+/// OnePoint: the thread that applies the upper half of a big batch (see
+/// `apply_writes_inner`), started on first use and kept for the life of the process.
+/// A scoped thread per batch cost a `clone3`, a stack mapped and unmapped and a thread
+/// exit for every batch. There is one for the process: batches never overlap (each holds
+/// the write side of the concurrency control, which is global), so it is never asked for
+/// two halves at once.
+mod apply_helper {
+    use std::sync::{
+        Mutex, OnceLock,
+        mpsc::{Receiver, Sender, SyncSender, channel, sync_channel},
+    };
+
+    use super::{IVec, Result, Tree, pin};
+
+    type Writes = Vec<(IVec, Option<IVec>)>;
+    type Reply = std::thread::Result<Result<()>>;
+
+    struct Job {
+        tree: Tree,
+        writes: Writes,
+        reply: SyncSender<Reply>,
+    }
+
+    static HELPER: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
+
+    fn helper() -> Option<&'static Mutex<Sender<Job>>> {
+        HELPER
+            .get_or_init(|| {
+                let (tx, rx) = channel::<Job>();
+                std::thread::Builder::new()
+                    .name("sled-apply".into())
+                    .spawn(move || {
+                        for job in rx {
+                            let Job { tree, writes, reply } = job;
+                            let done = std::panic::catch_unwind(
+                                std::panic::AssertUnwindSafe(|| {
+                                    tree.apply_runs(&writes, &mut pin())
+                                }),
+                            );
+                            // Dropped here, not by the caller: the caller may be
+                            // gone if it panicked.
+                            drop(writes);
+                            let _ = reply.send(done);
+                        }
+                    })
+                    .ok()
+                    .map(|_| Mutex::new(tx))
+            })
+            .as_ref()
+    }
+
+    /// Hands `writes` to the helper; the writes back if there is no helper to be had.
+    pub(super) fn start(
+        tree: &Tree,
+        writes: Writes,
+    ) -> std::result::Result<Receiver<Reply>, Writes> {
+        let Some(helper) = helper() else { return Err(writes) };
+        let (reply, answer) = sync_channel(1);
+        let job = Job { tree: tree.clone(), writes, reply };
+        match helper.lock().unwrap_or_else(|p| p.into_inner()).send(job) {
+            Ok(()) => Ok(answer),
+            Err(back) => Err(back.0.writes),
+        }
+    }
+
+    /// The helper's result for its half; a panic there is resumed here.
+    pub(super) fn finish(answer: Receiver<Reply>) -> Result<()> {
+        match answer.recv() {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => panic!("sled's apply helper stopped"),
+        }
+    }
+}
