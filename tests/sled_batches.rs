@@ -350,3 +350,30 @@ fn an_unprotected_read_goes_on_while_a_batch_holds_readers_out() {
         assert_eq!(got.unwrap().to_vec(), 5u64.to_be_bytes().to_vec());
     });
 }
+
+/// Where a big batch is cut for the two threads that apply it (`sled::chunk_ends`): at
+/// least 32 writes a chunk, and never between keys whose first 8 bytes agree, so the ids a
+/// table appends (256 to a leaf) stay in one chunk, applied to one copy of their leaf.
+#[test]
+fn a_batch_is_cut_into_chunks_that_keep_appended_ids_together() {
+    let writes = |keys: Vec<Vec<u8>>| -> Vec<(sled::IVec, Option<sled::IVec>)> {
+        keys.into_iter()
+            .map(|k| (sled::IVec::from(k), Some(sled::IVec::from(&b"v"[..]))))
+            .collect()
+    };
+    // Ids 0..300 appended: cut only where the id passes 255.
+    let appended = writes((0..300).map(|n| key(b'D', n)).collect());
+    assert_eq!(sled::chunk_ends(&appended), vec![256, 300]);
+    // Ids 100..180 are fewer than a chunk: one.
+    let few = writes((100..180).map(|n| key(b'D', n)).collect());
+    assert_eq!(sled::chunk_ends(&few), vec![80]);
+    // Scattered members (1,000 apart): a chunk every 32 writes.
+    let scattered = writes((0..100).map(|n| key(b'A', n * 1_000)).collect());
+    assert_eq!(sled::chunk_ends(&scattered), vec![32, 64, 96, 100]);
+    // Both in one batch: the last members' chunk, too small to end before them, takes the
+    // appended ids whole.
+    let mut both: Vec<Vec<u8>> = (0..40).map(|n| key(b'A', n * 1_000)).collect();
+    both.extend((0..200).map(|n| key(b'D', n)));
+    assert_eq!(sled::chunk_ends(&writes(both)), vec![32, 240]);
+    assert_eq!(sled::chunk_ends(&[]), vec![0]);
+}

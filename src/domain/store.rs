@@ -328,15 +328,17 @@ impl Store {
     }
 
     /// One atomic sled batch of the sets' writes (and, given, the sequence number of the
-    /// log record they end with), then their writes to the tables kept in memory.
+    /// log record they end with), and their writes to the tables kept in memory.
     fn write(&self, sets: &[&WriteSet], last: Option<u64>) -> Result<()> {
         let (batch, ops) = batch_of(sets)?;
         let keys: usize = sets.iter().map(|s| s.len()).sum();
         let to_sled = keys - ops.len() + usize::from(last.is_some());
         self.since_snapshot
             .fetch_add(to_sled as u64, Ordering::Relaxed);
-        // The in-memory tables are written while sled applies the batch (see
-        // `apply_sorted_with`): off the apply thread's serial path.
+        // The in-memory tables are written as sled starts on the batch, while its helper
+        // thread takes the first chunks (`apply_sorted_with`): off the serial path. If sled
+        // then fails, the store refuses writes until it reopens sled, which builds these
+        // tables again from the accounts; the writes were durable in the log anyway.
         let memory = || self.memory.apply(&ops);
         self.with_db(|db| match last {
             Some(last) => write_at(db, last, batch, memory),

@@ -116,7 +116,7 @@ fn apply_to(set: &mut BTreeSet<Held>, ops: &[Op]) {
 }
 
 impl Tables {
-    /// Applies writes, while sled applies the rest of their batch (`Store::write`: readers
+    /// Applies writes, as sled starts on the rest of their batch (`Store::write`: readers
     /// of sled wait for the whole batch, so a read of the accounts that starts after these
     /// are kept aside sees the batch whole).
     pub fn apply(&self, ops: &[Op]) {

@@ -317,7 +317,7 @@ pub use self::{
     result::{Error, Result},
     subscriber::{Event, Subscriber},
     transaction::Transactional,
-    tree::{CompareAndSwapError, Tree},
+    tree::{chunk_ends, CompareAndSwapError, Tree},
 };
 
 use {

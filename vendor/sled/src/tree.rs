@@ -433,12 +433,12 @@ impl Tree {
         self.apply_sorted_with(writes, || ())
     }
 
-    /// OnePoint: `apply_sorted`, running `side` on the calling thread while the batch is
-    /// applied: once its own share of the writes is done, while the helper thread may
-    /// still apply the other half (for a small batch, after it), unless its share failed
-    /// (a failure of the other half is returned after `side` ran). The caller's work that does not touch sled (the store's in-memory
-    /// tables) then takes no time of its own on the serial path. `side` runs while the
-    /// batch holds the concurrency control's write side: it must not read this tree.
+    /// OnePoint: `apply_sorted`, running `side` once on the calling thread while the batch
+    /// is applied: once the batch holds the concurrency control's write side, before the
+    /// calling thread applies writes (for a big batch, while the helper thread starts on
+    /// them). The caller's work that does not touch sled (the store's in-memory tables)
+    /// then takes no time of its own on the serial path. `side` runs whether or not the
+    /// writes then succeed, and must not read this tree (the batch holds its lock).
     pub fn apply_sorted_with(
         &self,
         writes: Vec<(IVec, Option<IVec>)>,
@@ -476,32 +476,31 @@ impl Tree {
         // per write (see ONEPOINT.md). Other writes take one link each, as upstream.
         if self.subscribers.ever_used() {
             // Subscribers are told of each write: one at a time, as upstream.
+            side();
             for (k, v_opt) in &writes {
                 while self.insert_inner(k, v_opt.clone(), guard)?.is_err() {}
             }
-            side();
         } else if writes.len() >= PARALLEL_FROM {
-            // OnePoint: the two halves of the key range on two threads (each leaf but the
-            // one the halves meet in is written by one of them; sled's pages take
-            // concurrent writers as they always do). Readers wait for the whole batch
-            // (`apply_batch` holds the write side of the concurrency control), and the
-            // log pin makes recovery take all of it or none, whichever thread wrote it.
-            let mut low = writes;
-            let high = low.split_off(low.len() / 2);
-            let theirs = apply_helper::start(self, high);
-            let mine = self.apply_runs(&low, guard);
-            if mine.is_ok() {
-                side();
-            }
+            // OnePoint: on two threads, which take the batch's chunks (`Chunks`) in turn,
+            // each as soon as it is done with the last, so they finish together whatever
+            // each chunk costs and whenever the helper gets a core. A leaf is mostly
+            // written by one of them; one that two chunks write is written by both the
+            // way sled's pages always take concurrent writers. Readers wait for the whole
+            // batch (`apply_batch` holds the write side of the concurrency control), and
+            // the log pin makes recovery take all of it or none, whichever thread wrote it.
+            let chunks = std::sync::Arc::new(Chunks::new(writes));
+            let theirs = apply_helper::start(self, chunks.clone());
+            // While the helper wakes up and starts.
+            side();
+            let mine = chunks.apply(self, guard);
             let theirs = match theirs {
                 Ok(reply) => apply_helper::finish(reply),
-                // No thread to be had: the high half here too.
-                Err(high) => self.apply_runs(&high, guard),
+                Err(()) => Ok(()),
             };
             mine.and(theirs)?;
         } else {
-            self.apply_runs(&writes, guard)?;
             side();
+            self.apply_runs(&writes, guard)?;
         }
 
         // when the peg drops, it ensures all updates
@@ -2506,7 +2505,56 @@ impl fmt::Display for CompareAndSwapError {
 
 impl std::error::Error for CompareAndSwapError {}
 
-/// OnePoint: the thread that applies the upper half of a big batch (see
+/// OnePoint: a big batch's sorted writes cut into chunks that the calling thread and the
+/// apply helper take in turn (`next`). A chunk holds at least 32 writes and ends only
+/// where the first 8 bytes of the keys change, so the writes of a table written in
+/// ascending order (ids, at most 256 to a leaf) stay together: their run is applied to one
+/// copy of its leaf, not split into two replaces of it.
+pub(crate) struct Chunks {
+    writes: Vec<(IVec, Option<IVec>)>,
+    ends: Vec<usize>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+/// OnePoint: where `Chunks` cuts sorted writes: the end of each chunk (public for the
+/// store's tests).
+#[doc(hidden)]
+pub fn chunk_ends(writes: &[(IVec, Option<IVec>)]) -> Vec<usize> {
+    const CHUNK: usize = 32;
+    fn head(k: &[u8]) -> &[u8] {
+        &k[..k.len().min(8)]
+    }
+    let mut ends = Vec::with_capacity(writes.len() / CHUNK + 1);
+    let mut start = 0;
+    for i in 1..writes.len() {
+        if i - start >= CHUNK && head(&writes[i - 1].0) != head(&writes[i].0) {
+            ends.push(i);
+            start = i;
+        }
+    }
+    ends.push(writes.len());
+    ends
+}
+
+impl Chunks {
+
+    fn new(writes: Vec<(IVec, Option<IVec>)>) -> Chunks {
+        let ends = chunk_ends(&writes);
+        Chunks { writes, ends, next: std::sync::atomic::AtomicUsize::new(0) }
+    }
+
+    /// Applies chunks until none is left (or one fails).
+    fn apply(&self, tree: &Tree, guard: &mut Guard) -> Result<()> {
+        loop {
+            let c = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&end) = self.ends.get(c) else { return Ok(()) };
+            let start = if c == 0 { 0 } else { self.ends[c - 1] };
+            tree.apply_runs(&self.writes[start..end], guard)?;
+        }
+    }
+}
+
+/// OnePoint: the thread that applies a big batch's chunks beside the calling thread (see
 /// `apply_writes_inner`), started on first use and kept for the life of the process.
 /// A scoped thread per batch cost a `clone3`, a stack mapped and unmapped and a thread
 /// exit for every batch. There is one for the process: batches never overlap (each holds
@@ -2514,18 +2562,17 @@ impl std::error::Error for CompareAndSwapError {}
 /// two halves at once.
 mod apply_helper {
     use std::sync::{
-        Mutex, OnceLock,
+        Arc, Mutex, OnceLock,
         mpsc::{Receiver, Sender, SyncSender, channel, sync_channel},
     };
 
-    use super::{IVec, Result, Tree, pin};
+    use super::{Chunks, Result, Tree, pin};
 
-    type Writes = Vec<(IVec, Option<IVec>)>;
     type Reply = std::thread::Result<Result<()>>;
 
     struct Job {
         tree: Tree,
-        writes: Writes,
+        chunks: Arc<Chunks>,
         reply: SyncSender<Reply>,
     }
 
@@ -2539,15 +2586,13 @@ mod apply_helper {
                     .name("sled-apply".into())
                     .spawn(move || {
                         for job in rx {
-                            let Job { tree, writes, reply } = job;
+                            let Job { tree, chunks, reply } = job;
                             let done = std::panic::catch_unwind(
                                 std::panic::AssertUnwindSafe(|| {
-                                    tree.apply_runs(&writes, &mut pin())
+                                    chunks.apply(&tree, &mut pin())
                                 }),
                             );
-                            // Dropped here, not by the caller: the caller may be
-                            // gone if it panicked.
-                            drop(writes);
+                            drop((tree, chunks));
                             let _ = reply.send(done);
                         }
                     })
@@ -2557,21 +2602,22 @@ mod apply_helper {
             .as_ref()
     }
 
-    /// Hands `writes` to the helper; the writes back if there is no helper to be had.
+    /// Has the helper take chunks too; `Err` if there is no helper to be had (the caller
+    /// then takes them all).
     pub(super) fn start(
         tree: &Tree,
-        writes: Writes,
-    ) -> std::result::Result<Receiver<Reply>, Writes> {
-        let Some(helper) = helper() else { return Err(writes) };
+        chunks: Arc<Chunks>,
+    ) -> std::result::Result<Receiver<Reply>, ()> {
+        let Some(helper) = helper() else { return Err(()) };
         let (reply, answer) = sync_channel(1);
-        let job = Job { tree: tree.clone(), writes, reply };
+        let job = Job { tree: tree.clone(), chunks, reply };
         match helper.lock().unwrap_or_else(|p| p.into_inner()).send(job) {
             Ok(()) => Ok(answer),
-            Err(back) => Err(back.0.writes),
+            Err(_) => Err(()),
         }
     }
 
-    /// The helper's result for its half; a panic there is resumed here.
+    /// The helper's result for its chunks; a panic there is resumed here.
     pub(super) fn finish(answer: Receiver<Reply>) -> Result<()> {
         match answer.recv() {
             Ok(Ok(result)) => result,
