@@ -61,13 +61,43 @@ pub struct Pending {
     records: VecDeque<(u64, Arc<WriteSet>)>,
     /// The keys of `records`, summed (at least the map's live entries).
     keys: usize,
+    /// The latest value the writer gave each key of the few it reads for nearly every
+    /// command (`is_hot`), pending or applied: newer than or equal to what sled holds, as
+    /// the writer is the only one writing while it runs. A read of one then skips sled's
+    /// tree.
+    hot: FxHashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 /// Entries the key map may hold beyond twice its live ones before a prune sweeps it.
 const SWEEP_SLACK: usize = 4096;
 
+/// At most this many keys are kept in `Pending::hot`; past it, it starts again empty.
+const HOT_KEYS: usize = 65_536;
+
+/// The keys a command reads nearly every time and few of which exist: merchants and their
+/// stats and settlement totals (`R`, `S`, `Q`), the store's own records (`C`) and the
+/// report counters by month, day and merchant (`Y`, not the per-deal flags `Y x`).
+fn is_hot(key: &[u8]) -> bool {
+    match key.first() {
+        Some(b'R' | b'S' | b'Q' | b'C') => true,
+        Some(&schema::REPORTS) => key.get(1) != Some(&super::reports::counters::FLAG),
+        _ => false,
+    }
+}
+
 impl Pending {
     fn add(&mut self, seq: u64, set: Arc<WriteSet>) {
+        for (k, v) in set.map.iter().filter(|(k, _)| is_hot(k)) {
+            match self.hot.get_mut(k.as_slice()) {
+                Some(held) => held.clone_from(v),
+                None => {
+                    if self.hot.len() >= HOT_KEYS {
+                        self.hot.clear();
+                    }
+                    self.hot.insert(k.clone(), v.clone());
+                }
+            }
+        }
         for k in set.map.keys() {
             // An entry left by a pruned record keeps its key: only the number changes.
             match self.map.get_mut(k.as_slice()) {
@@ -81,9 +111,15 @@ impl Pending {
         self.records.push_back((seq, set));
     }
 
-    /// The value the latest pending record gives `key`: `Some(None)` if it removed it,
-    /// `None` if no pending record wrote it.
+    /// The value the latest pending record gives `key` (or, for a hot key, the latest
+    /// the writer gave it): `Some(None)` if it removed it, `None` if no pending record
+    /// wrote it (sled has the latest).
     fn get(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        if is_hot(key)
+            && let Some(v) = self.hot.get(key)
+        {
+            return Some(v);
+        }
         let seq = *self.map.get(key)?;
         let at = self.records.binary_search_by_key(&seq, |r| r.0).ok()?;
         self.records[at].1.map.get(key)
@@ -110,6 +146,7 @@ impl Pending {
         self.map.clear();
         self.records.clear();
         self.keys = 0;
+        self.hot.clear();
     }
 }
 
@@ -444,6 +481,56 @@ mod tests {
         // A key of a pruned record, written again.
         pending.add(101, record(101, 150..151));
         assert_eq!(pending.get(b"k-150"), Some(&Some(b"101".to_vec())));
+    }
+
+    /// The keys nearly every command reads (merchants, their stats, the counters by month)
+    /// answer the writer's latest value after their record was applied and pruned, so the
+    /// read skips sled; other keys (accounts, deals, the per-deal flags) then answer
+    /// nothing and are read from sled. `clear` forgets them, and they are bounded.
+    #[test]
+    fn hot_keys_answer_the_writers_latest_value_after_their_record_is_pruned() {
+        let mut pending = Pending::default();
+        let merchant_stats = key1(schema::MERCHANT_STATS, 7);
+        let month = super::super::reports::counters::month_key(crate::domain::calendar::Month {
+            year: 2026,
+            month: 11,
+        });
+        let flag = [&[schema::REPORTS, b'x'][..], &[0; 16]].concat();
+        let account = key1(schema::ACCOUNT, 7);
+        for seq in 1..=3u64 {
+            let mut set = WriteSet::default();
+            for k in [&merchant_stats, &month, &flag, &account] {
+                set.put(k, format!("{seq}").as_bytes());
+            }
+            pending.add(seq, Arc::new(set));
+        }
+        pending.prune(3);
+        assert!(pending.records.is_empty());
+        assert_eq!(pending.get(&merchant_stats), Some(&Some(b"3".to_vec())));
+        assert_eq!(pending.get(&month), Some(&Some(b"3".to_vec())));
+        assert_eq!(pending.get(&flag), None, "a per-deal flag is not kept");
+        assert_eq!(pending.get(&account), None, "an account is read from sled");
+        // A removal is kept as one.
+        let mut set = WriteSet::default();
+        set.remove(&merchant_stats);
+        pending.add(4, Arc::new(set));
+        pending.prune(4);
+        assert_eq!(pending.get(&merchant_stats), Some(&None));
+        pending.clear();
+        assert_eq!(pending.get(&month), None, "forgotten with the rest");
+        // Bounded: past HOT_KEYS distinct keys it starts again.
+        for seq in 0..=HOT_KEYS as u64 {
+            let mut set = WriteSet::default();
+            set.put(&key1(schema::MERCHANT, seq), b"m");
+            pending.add(10 + seq, Arc::new(set));
+            pending.prune(10 + seq);
+        }
+        assert!(pending.hot.len() <= HOT_KEYS, "{} keys", pending.hot.len());
+        assert_eq!(pending.get(&key1(schema::MERCHANT, 0)), None);
+        assert_eq!(
+            pending.get(&key1(schema::MERCHANT, HOT_KEYS as u64)),
+            Some(&Some(b"m".to_vec()))
+        );
     }
 
     /// A record is found by its number even where the numbers skip (the writer never
