@@ -352,8 +352,9 @@ fn an_unprotected_read_goes_on_while_a_batch_holds_readers_out() {
 }
 
 /// Where a big batch is cut for the two threads that apply it (`sled::chunk_ends`): at
-/// least 32 writes a chunk, and never between keys whose first 8 bytes agree, so the ids a
-/// table appends (256 to a leaf) stay in one chunk, applied to one copy of their leaf.
+/// least 32 writes a chunk, and never between keys that differ only in their last byte,
+/// so the ids a table appends (256 to a leaf) stay in one chunk, applied to one copy of
+/// their leaf.
 #[test]
 fn a_batch_is_cut_into_chunks_that_keep_appended_ids_together() {
     let writes = |keys: Vec<Vec<u8>>| -> Vec<(sled::IVec, Option<sled::IVec>)> {
@@ -375,5 +376,15 @@ fn a_batch_is_cut_into_chunks_that_keep_appended_ids_together() {
     let mut both: Vec<Vec<u8>> = (0..40).map(|n| key(b'A', n * 1_000)).collect();
     both.extend((0..200).map(|n| key(b'D', n)));
     assert_eq!(sled::chunk_ends(&writes(both)), vec![32, 240]);
+    // Longer keys of small ids (merchant, deal), as the deals-by-merchant index: cut
+    // between merchants, never inside one merchant's neighbouring deals.
+    let by_merchant = writes(
+        (0..40u64)
+            .flat_map(|m| {
+                (0..2u64).map(move |d| [key(b'X', m), (1000 + d).to_be_bytes().to_vec()].concat())
+            })
+            .collect(),
+    );
+    assert_eq!(sled::chunk_ends(&by_merchant), vec![32, 64, 80]);
     assert_eq!(sled::chunk_ends(&[]), vec![0]);
 }

@@ -2507,9 +2507,10 @@ impl std::error::Error for CompareAndSwapError {}
 
 /// OnePoint: a big batch's sorted writes cut into chunks that the calling thread and the
 /// apply helper take in turn (`next`). A chunk holds at least 32 writes and ends only
-/// where the first 8 bytes of the keys change, so the writes of a table written in
-/// ascending order (ids, at most 256 to a leaf) stay together: their run is applied to one
-/// copy of its leaf, not split into two replaces of it.
+/// between keys that differ before their last byte, so the writes of a table written in
+/// ascending order (ids, 256 to a leaf) stay together: their run is applied to one copy
+/// of its leaf, not split into two replaces of it. Scattered keys (accounts, a member's
+/// deals, deals by points or merchant) are cut every 32 writes or so.
 pub(crate) struct Chunks {
     writes: Vec<(IVec, Option<IVec>)>,
     ends: Vec<usize>,
@@ -2521,8 +2522,10 @@ pub(crate) struct Chunks {
 #[doc(hidden)]
 pub fn chunk_ends(writes: &[(IVec, Option<IVec>)]) -> Vec<usize> {
     const CHUNK: usize = 32;
+    // All but the last byte: keys that differ only there are up to 256 neighbours,
+    // as the ids a table appends (which a leaf of 256 takes whole).
     fn head(k: &[u8]) -> &[u8] {
-        &k[..k.len().min(8)]
+        &k[..k.len().saturating_sub(1)]
     }
     let mut ends = Vec::with_capacity(writes.len() / CHUNK + 1);
     let mut start = 0;
