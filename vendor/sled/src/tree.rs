@@ -2540,7 +2540,6 @@ pub fn chunk_ends(writes: &[(IVec, Option<IVec>)]) -> Vec<usize> {
 }
 
 impl Chunks {
-
     fn new(writes: Vec<(IVec, Option<IVec>)>) -> Chunks {
         let ends = chunk_ends(&writes);
         Chunks { writes, ends, next: std::sync::atomic::AtomicUsize::new(0) }
