@@ -70,9 +70,9 @@ impl Deref for Val {
 
 /// Write sets as one sled batch, in key order (a key in several keeps the last one's
 /// value), and the writes to the tables kept in memory (`store_memory.rs`), in order, to
-/// apply once sled took the batch. Each set is in key order already, so the sort merges
-/// their runs; sled is handed the sorted writes (`Tree::apply_sorted`), not a hash map it
-/// would sort again.
+/// apply beside the batch (`Store::write`). Each set is in key order already, so the sort
+/// merges their runs; sled is handed the sorted writes (`Tree::apply_sorted`), not a hash
+/// map it would sort again.
 fn batch_of(sets: &[&WriteSet]) -> Result<(Vec<SledWrite>, Vec<memory::Op>)> {
     let mut all: Vec<(&[u8], Option<&[u8]>)> =
         Vec::with_capacity(sets.iter().map(|s| s.len()).sum());

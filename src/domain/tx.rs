@@ -78,10 +78,14 @@ const HOT_KEYS: usize = 65_536;
 /// stats and settlement totals (`R`, `S`, `Q`), the store's own records (`C`) and the
 /// report counters by month, day and merchant (`Y`, not the per-deal flags `Y x`).
 fn is_hot(key: &[u8]) -> bool {
-    match key.first() {
-        Some(b'R' | b'S' | b'Q' | b'C') => true,
-        Some(&schema::REPORTS) => key.get(1) != Some(&super::reports::counters::FLAG),
-        _ => false,
+    let Some(&tag) = key.first() else {
+        return false;
+    };
+    match tag {
+        schema::MERCHANT | schema::MERCHANT_STATS | schema::PENDING => true,
+        schema::REPORTS => key.get(1) != Some(&super::reports::counters::FLAG),
+        // The `C` records (meta, schema, zone, date mark).
+        tag => tag == META[0],
     }
 }
 

@@ -2564,7 +2564,7 @@ impl Chunks {
 /// two halves at once.
 mod apply_helper {
     use std::sync::{
-        Arc, Mutex, OnceLock,
+        Arc, OnceLock,
         mpsc::{Receiver, Sender, SyncSender, channel, sync_channel},
     };
 
@@ -2578,9 +2578,9 @@ mod apply_helper {
         reply: SyncSender<Reply>,
     }
 
-    static HELPER: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
+    static HELPER: OnceLock<Option<Sender<Job>>> = OnceLock::new();
 
-    fn helper() -> Option<&'static Mutex<Sender<Job>>> {
+    fn helper() -> Option<&'static Sender<Job>> {
         HELPER
             .get_or_init(|| {
                 let (tx, rx) = channel::<Job>();
@@ -2599,7 +2599,7 @@ mod apply_helper {
                         }
                     })
                     .ok()
-                    .map(|_| Mutex::new(tx))
+                    .map(|_| tx)
             })
             .as_ref()
     }
@@ -2613,7 +2613,7 @@ mod apply_helper {
         let Some(helper) = helper() else { return Err(()) };
         let (reply, answer) = sync_channel(1);
         let job = Job { tree: tree.clone(), chunks, reply };
-        match helper.lock().unwrap_or_else(|p| p.into_inner()).send(job) {
+        match helper.send(job) {
             Ok(()) => Ok(answer),
             Err(_) => Err(()),
         }
