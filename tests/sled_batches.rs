@@ -388,3 +388,64 @@ fn a_batch_is_cut_into_chunks_that_keep_appended_ids_together() {
     assert_eq!(sled::chunk_ends(&by_merchant), vec![32, 64, 80]);
     assert_eq!(sled::chunk_ends(&[]), vec![0]);
 }
+
+/// Opening installs the snapshot's pages in the page table on two threads, a chunk of
+/// 1,024 page ids at a time (vendored item 23): a store of more than two chunks' pages,
+/// many of them freed by merges, reads back whole, and the pages it then allocates (the
+/// freed ones first) leave every record in place, also after another reopen.
+#[test]
+fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sled::Config::new().path(dir.path().join("db"));
+    let db = config.open().unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    let mut write = |db: &sled::Db, model: &mut BTreeMap<Vec<u8>, Vec<u8>>, keys: Vec<u64>| {
+        for chunk in keys.chunks(1_000) {
+            let mut batch = sled::Batch::default();
+            for &n in chunk {
+                let v = n.to_le_bytes().repeat(rng.random_range(1..4));
+                batch.insert(key(b'M', n), v.clone());
+                model.insert(key(b'M', n), v);
+            }
+            db.apply_batch(batch).unwrap();
+        }
+    };
+    // Scattered keys split leaves in the middle: about 41 entries each.
+    let mut keys: Vec<u64> = (0..120_000).map(|n| n * 7_919 % 1_000_003).collect();
+    keys.sort_by_key(|n| n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    write(&db, &mut model, keys);
+    let leaves = db.leaf_sizes().unwrap().len();
+    assert!(
+        leaves > 2 * 1_024,
+        "{leaves} leaves: more than two chunks of pages"
+    );
+    // A dense range removed: its leaves merge and their pages are freed.
+    let mut batch = sled::Batch::default();
+    for (k, _) in model.range(key(b'M', 200_000)..key(b'M', 600_000)) {
+        batch.remove(k.clone());
+    }
+    db.apply_batch(batch).unwrap();
+    model.retain(|k, _| !(key(b'M', 200_000)..key(b'M', 600_000)).contains(k));
+    let merged = db.leaf_sizes().unwrap().len();
+    assert!(
+        merged < leaves * 3 / 4,
+        "{leaves} leaves, {merged} after the removal"
+    );
+    db.flush().unwrap();
+    drop(db);
+
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after a reopen");
+    // New pages: the freed ones are handed out again.
+    write(
+        &db,
+        &mut model,
+        (0..40_000).map(|n| 1_000_003 + n * 13).collect(),
+    );
+    assert_eq!(contents(&db), model, "after writes on the reopened store");
+    db.flush().unwrap();
+    drop(db);
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after a second reopen");
+}

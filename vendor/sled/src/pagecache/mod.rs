@@ -682,12 +682,19 @@ impl PageCache {
         let cache_capacity = config.cache_capacity;
         let lru = Lru::new(cache_capacity);
 
+        // OnePoint: the page table is filled while the log starts (`install_pages_beside`).
+        let inner = PageTable::default();
+        let free = Arc::new(Mutex::new(BinaryHeap::new()));
+        let log = install_pages_beside(&inner, &free, &snapshot.pt, || {
+            Log::start(config.clone(), &snapshot)
+        })?;
+
         let mut pc = Self {
-            config: config.clone(),
-            inner: PageTable::default(),
+            config,
+            inner,
             next_pid_to_allocate: Mutex::new(0),
-            free: Arc::new(Mutex::new(BinaryHeap::new())),
-            log: Log::start(config, &snapshot)?,
+            free,
+            log,
             lru,
             idgen_persist_mu: Arc::new(Mutex::new(())),
             idgen: Arc::new(AtomicU64::new(0)),
@@ -2105,85 +2112,31 @@ impl PageCache {
         }
     }
 
+    /// Installs the two pages the page cache reads at once, the meta page and the id
+    /// counter (every other page was installed by `install_pages`), and sets the next
+    /// page id.
     fn load_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
         let next_pid_to_allocate = snapshot.pt.len() as PageId;
 
         self.next_pid_to_allocate = Mutex::new(next_pid_to_allocate);
 
-        debug!("load_snapshot loading pages from 0..{}", next_pid_to_allocate);
-        for pid in 0..next_pid_to_allocate {
+        for pid in [META_PID, COUNTER_PID] {
             let state = if let Some(state) =
                 snapshot.pt.get(usize::try_from(pid).unwrap())
             {
                 state
             } else {
-                panic!(
-                    "load_snapshot pid {} not found, despite being below the max pid {}",
-                    pid, next_pid_to_allocate
-                );
+                continue;
             };
-
-            trace!("load_snapshot pid {} {:?}", pid, state);
-
-            // OnePoint: sized to what it holds. `Vec::default()` and a push
-            // gave every page room for 4 (192 bytes), where most pages that
-            // were just read back hold one: 144 bytes per page of memory for
-            // as long as the store is open (`ONEPOINT.md`).
-            let mut cache_infos = Vec::with_capacity(match state {
-                PageState::Present { frags, .. } => 1 + frags.len(),
-                _ => 1,
-            });
-
             let guard = pin();
-
-            match *state {
-                PageState::Present { base, ref frags } => {
-                    cache_infos.push(CacheInfo {
-                        lsn: base.0,
-                        pointer: base.1,
-                        log_size: base.2,
-                        ts: 0,
-                    });
-                    for (lsn, pointer, sz) in frags {
-                        let cache_info = CacheInfo {
-                            lsn: *lsn,
-                            pointer: *pointer,
-                            log_size: *sz,
-                            ts: 0,
-                        };
-
-                        cache_infos.push(cache_info);
-                    }
-                }
-                PageState::Free(lsn, pointer) => {
-                    // blow away any existing state
-                    trace!("load_snapshot freeing pid {}", pid);
-                    let cache_info = CacheInfo {
-                        lsn,
-                        pointer,
-                        log_size: u64::try_from(MAX_MSG_HEADER_LEN).unwrap(),
-                        ts: 0,
-                    };
-                    cache_infos.push(cache_info);
-                    self.free.lock().push(pid);
-                }
-                _ => panic!("tried to load a {:?}", state),
-            }
-
-            // Set up new page
-            trace!("installing page for pid {}", pid);
-
-            let update = if pid == META_PID || pid == COUNTER_PID {
-                let update =
-                    self.pull(pid, cache_infos[0].lsn, cache_infos[0].pointer)?;
-                Some(Box::new(update))
-            } else if state.is_free() {
+            let (mut page, free) = page_of(state);
+            let base = page.cache_infos[0];
+            page.update = if free {
+                self.free.lock().push(pid);
                 Some(Box::new(Update::Free))
             } else {
-                None
+                Some(Box::new(self.pull(pid, base.lsn, base.pointer)?))
             };
-            let page = Page { update, cache_infos: cache_infos.into() };
-
             self.inner.insert(pid, page, &guard);
         }
 
@@ -2239,4 +2192,109 @@ impl PageCache {
             pt: page_states,
         }
     }
+}
+
+/// OnePoint: the page a page state read back at open stands for, not yet paged in, and
+/// whether it is free. Its on-disk pieces are built in place: most pages have one, kept
+/// inside the page (`CacheInfos::One`) with no list allocated and dropped for it.
+fn page_of(state: &PageState) -> (Page, bool) {
+    let info = |(lsn, pointer, log_size): (Lsn, DiskPtr, u64)| CacheInfo {
+        lsn,
+        pointer,
+        log_size,
+        ts: 0,
+    };
+    match state {
+        PageState::Present { base, frags } if frags.is_empty() => (
+            Page { update: None, cache_infos: CacheInfos::One(info(*base)) },
+            false,
+        ),
+        PageState::Present { base, frags } => {
+            let infos: Box<[CacheInfo]> = std::iter::once(info(*base))
+                .chain(frags.iter().map(|f| info(*f)))
+                .collect();
+            (Page { update: None, cache_infos: CacheInfos::Many(infos) }, false)
+        }
+        PageState::Free(lsn, pointer) => (
+            Page {
+                update: Some(Box::new(Update::Free)),
+                cache_infos: CacheInfos::One(info((
+                    *lsn,
+                    *pointer,
+                    u64::try_from(MAX_MSG_HEADER_LEN).unwrap(),
+                ))),
+            },
+            true,
+        ),
+        PageState::Uninitialized => panic!("tried to load a {:?}", state),
+    }
+}
+
+/// OnePoint: installs the pages `pids` of a snapshot read back at open in the page
+/// table, but the meta page and the id counter (`load_snapshot` reads those in), and
+/// puts the free ones on the free list.
+fn install_pages(
+    inner: &PageTable,
+    free: &Mutex<BinaryHeap<PageId>>,
+    pt: &[PageState],
+    pids: std::ops::Range<usize>,
+) {
+    let guard = pin();
+    let mut freed = vec![];
+    for (pid, state) in pt[pids.clone()].iter().enumerate() {
+        let pid = (pids.start + pid) as PageId;
+        if pid == META_PID || pid == COUNTER_PID {
+            continue;
+        }
+        let (page, is_free) = page_of(state);
+        if is_free {
+            freed.push(pid);
+        }
+        inner.insert(pid, page, &guard);
+    }
+    free.lock().extend(freed);
+}
+
+/// OnePoint: the pages of a snapshot read back at open are installed on a second
+/// thread while this one runs `beside` (starting the log: the segment accountant reads
+/// the same snapshot), and this one joins in when that is done: both take the next
+/// chunk of page ids from a shared counter until none is left. sled built the page
+/// table after the log had started, on one thread: on a 17.9M-deal store (about 1.3M
+/// pages) the page table took about a third of the open and the log's start an eighth
+/// (`perf`). The page table is a tree of atomic slots, each page inserted into its own
+/// slot, so two threads may fill it at once. No thread to be had, all is done here.
+fn install_pages_beside<T>(
+    inner: &PageTable,
+    free: &Mutex<BinaryHeap<PageId>>,
+    pt: &[PageState],
+    beside: impl FnOnce() -> T,
+) -> T {
+    const CHUNK: usize = 1_024;
+    let n = pt.len();
+    if n <= CHUNK {
+        let t = beside();
+        install_pages(inner, free, pt, 0..n);
+        return t;
+    }
+    let next = AtomicUsize::new(0);
+    let take_chunks = || loop {
+        let start = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
+        if start >= n {
+            break;
+        }
+        install_pages(inner, free, pt, start..n.min(start + CHUNK));
+    };
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("sled-open".into())
+            .spawn_scoped(s, take_chunks);
+        let t = beside();
+        take_chunks();
+        if let Ok(helper) = helper {
+            if let Err(panic) = helper.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        t
+    })
 }
