@@ -449,3 +449,110 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a second reopen");
 }
+
+/// The snapshot files in sled's directory, by name.
+fn snapshot_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snap."))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The snapshot sled writes at an open that found new log is written on a thread of its
+/// own while the open goes on (vendored item 24), so a kill can leave the one before it
+/// in place while the session has already reused log segments. That older snapshot still
+/// recovers the store: the log is replayed from it over the segments reused since. And
+/// once `finish_snapshot` returns (the store's close calls it) the newer one is complete
+/// and the only one.
+#[test]
+fn an_older_snapshot_recovers_a_store_whose_segments_were_reused_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let sled_dir = dir.path().join("db");
+    let config = sled::Config::new().path(&sled_dir).segment_size(64 * 1024);
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let overwrite = |db: &sled::Db, model: &mut BTreeMap<Vec<u8>, Vec<u8>>, round: u8| {
+        for chunk in (0..8_000u64).collect::<Vec<_>>().chunks(500) {
+            let mut batch = sled::Batch::default();
+            for &n in chunk {
+                let v = vec![round; 60 + (n % 90) as usize];
+                batch.insert(key(b'S', n), v.clone());
+                model.insert(key(b'S', n), v);
+            }
+            db.apply_batch(batch).unwrap();
+        }
+        db.flush().unwrap();
+    };
+    let session = |db: &sled::Db, model: &mut BTreeMap<Vec<u8>, Vec<u8>>, rounds| {
+        for round in rounds {
+            overwrite(db, model, round);
+            while db.reclaim_step().unwrap() {}
+        }
+    };
+    let db = config.open().unwrap();
+    overwrite(&db, &mut model, 0);
+    drop(db);
+    // This open finds the first session's log and writes a snapshot past it; a session
+    // follows.
+    let db = reopen(&config);
+    session(&db, &mut model, 1..=4);
+    drop(db);
+    let older = snapshot_files(&sled_dir);
+    assert_eq!(
+        older.len(),
+        1,
+        "one snapshot after a clean close: {older:?}"
+    );
+    assert!(!older[0].ends_with(".generating"), "{older:?}");
+    let older_bytes = std::fs::read(sled_dir.join(&older[0])).unwrap();
+
+    // The next open writes a snapshot past that session, while a session that writes
+    // every key again and again goes on: its cleaner moves pages out of the segments the
+    // rewrites left mostly empty, the last session's among them, which are then reused.
+    let db = reopen(&config);
+    session(&db, &mut model, 5..=8);
+    assert_eq!(contents(&db), model);
+    drop(db);
+    let written = 9 * 8_000 * 100;
+    let file = std::fs::metadata(sled_dir.join("db")).unwrap().len();
+    assert!(
+        file < written / 2,
+        "the log file takes {file} bytes after {written} written: segments were reused"
+    );
+    // The close left that open's snapshot complete.
+    let newer = snapshot_files(&sled_dir);
+    assert_eq!(newer.len(), 1, "{newer:?}");
+    assert!(newer[0] > older[0], "{newer:?} after {older:?}");
+    assert!(!newer[0].ends_with(".generating"), "{newer:?}");
+
+    // As if that write had been cut off: only the older snapshot is there.
+    std::fs::remove_file(sled_dir.join(&newer[0])).unwrap();
+    std::fs::write(sled_dir.join(&older[0]), &older_bytes).unwrap();
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "recovered from the older snapshot");
+    session(&db, &mut model, 9..=10);
+    drop(db);
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after another session and reopen");
+    drop(db);
+
+    // The snapshot an open writes is in place once `finish_snapshot` returns (the
+    // store's close calls it).
+    let mut last = snapshot_files(&sled_dir);
+    for round in 11..=20 {
+        let db = reopen(&config);
+        overwrite(&db, &mut model, round);
+        drop(db);
+        let db = reopen(&config);
+        db.finish_snapshot();
+        let now = snapshot_files(&sled_dir);
+        drop(db);
+        assert_eq!(now.len(), 1, "round {round}: {now:?}");
+        assert!(now[0] > last[0], "round {round}: {now:?} after {last:?}");
+        assert!(!now[0].ends_with(".generating"), "round {round}: {now:?}");
+        last = now;
+    }
+    assert_eq!(contents(&reopen(&config)), model);
+}

@@ -30,9 +30,7 @@ mod open;
 #[path = "store_upkeep.rs"]
 mod upkeep;
 pub use open::raw_limits;
-use open::{
-    check_free_space, map_entry, open_sled, read_applied, remove_unfinished_snapshots, sled_error,
-};
+use open::{check_free_space, map_entry, open_sled, read_applied, sled_error};
 pub use upkeep::ReclaimHold;
 
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
@@ -225,7 +223,6 @@ impl Store {
 
         let sled_dir = dir.join("sled");
         super::wal::verify(dir)?;
-        remove_unfinished_snapshots(&sled_dir);
         let config = sled::Config::new()
             .path(&sled_dir)
             .cache_capacity(opts.cache_bytes)
@@ -552,6 +549,9 @@ impl Drop for Store {
     fn drop(&mut self) {
         if let Some(db) = self.db.get_mut() {
             let _ = db.flush();
+            // A clean close leaves the snapshot sled writes at open complete, so the
+            // next open reads no longer log than this one left.
+            db.finish_snapshot();
         }
         let _ = self.data_file.sync_data();
     }

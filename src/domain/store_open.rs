@@ -20,10 +20,9 @@ pub(super) fn open_sled(config: &sled::Config, dir: &Path) -> Result<sled::Db> {
     let mut attempts = 0;
     loop {
         // sled panics on some damaged files (a truncated one): make that a clear error.
+        // (A snapshot sled's writer left unfinished, a kill or a full disk, sled removes
+        // as it opens: vendored item 24.)
         let opened = open_quietly(config);
-        // sled writes a snapshot while it opens: on a full disk it leaves an unfinished one
-        // behind (and opening fails); an open must change nothing on disk.
-        remove_unfinished_snapshots(&sled_dir);
         let opened = opened.map_err(|_| {
             Error::store(format!(
                 "the store {} is damaged (sled could not read {}): restore it from a backup",
@@ -307,22 +306,6 @@ fn short_of_space(dir: &Path, need: Option<u64>) -> Option<(u64, u64)> {
         .unwrap_or(0);
     let need = need.unwrap_or(snapshots + OPEN_FREE_BYTES);
     (free < need).then_some((free, need))
-}
-
-/// A snapshot sled was still writing when it stopped (`snap.*.generating`, left by a full
-/// disk or a crash) makes the next open fail with "Read corrupted data": it was never
-/// finished, so nothing is lost with it.
-pub(super) fn remove_unfinished_snapshots(sled_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(sled_dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("snap.") && name.ends_with(".generating") {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
 }
 
 pub(super) fn map_entry(

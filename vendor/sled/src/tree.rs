@@ -138,6 +138,14 @@ impl Tree {
         self.context.pagecache.attempt_gc()
     }
 
+    /// OnePoint addition: waits until the snapshot written by the open is in place
+    /// (sled writes it on a thread of its own while the store is in use; a process
+    /// that exits before it is leaves the snapshot before, and its next open reads
+    /// a longer log). The store calls it as it closes.
+    pub fn finish_snapshot(&self) {
+        self.context.pagecache.finish_snapshot()
+    }
+
     /// OnePoint addition: how many pages wait to be moved by `reclaim_step` (the
     /// cleaner's debt: segments that cannot be reused until it is paid).
     pub fn reclaim_backlog(&self) -> usize {

@@ -53,7 +53,9 @@ pub(crate) use self::{
         SegmentNumber,
     },
     reservation::Reservation,
-    snapshot::{read_snapshot_or_default, PageState, Snapshot},
+    snapshot::{
+        read_snapshot_to_write_later, PageState, Snapshot, SnapshotWriter,
+    },
 };
 
 pub use self::{
@@ -553,6 +555,9 @@ pub struct PageCache {
     idgen_persists: Arc<AtomicU64>,
     idgen_persist_mu: Arc<Mutex<()>>,
     was_recovered: bool,
+    /// OnePoint: the thread writing the snapshot read back at open
+    /// (`SnapshotWriter`), joined when the page cache closes.
+    snapshot_writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 unsafe impl Send for PageCache {}
@@ -576,6 +581,9 @@ impl Debug for PageCache {
 impl Drop for PageCache {
     fn drop(&mut self) {
         use std::collections::HashMap;
+
+        // OnePoint: a clean close leaves the snapshot written at open in place.
+        self.finish_snapshot();
 
         trace!("dropping pagecache");
 
@@ -621,7 +629,10 @@ impl PageCache {
         // try to pull any existing snapshot off disk, and
         // apply any new data to it to "catch-up" the
         // snapshot before loading it.
-        let snapshot = read_snapshot_or_default(&config)?;
+        // OnePoint: written on a thread of its own (`SnapshotWriter`).
+        let (snapshot, advanced) = read_snapshot_to_write_later(&config)?;
+        let writer = SnapshotWriter::start(config.clone(), snapshot, advanced);
+        let snapshot = writer.snapshot();
 
         #[cfg(feature = "testing")]
         {
@@ -632,7 +643,7 @@ impl PageCache {
                 "\n\n~~~~ regenerating snapshot for idempotency test ~~~~\n"
             );
 
-            let snapshot2 = read_snapshot_or_default(&config)
+            let snapshot2 = snapshot::read_snapshot_or_default(&config)
                 .expect("second read snapshot");
             assert_eq!(
                 snapshot.active_segment, snapshot2.active_segment,
@@ -700,10 +711,12 @@ impl PageCache {
             idgen: Arc::new(AtomicU64::new(0)),
             idgen_persists: Arc::new(AtomicU64::new(0)),
             was_recovered: false,
+            snapshot_writer: Mutex::new(None),
         };
 
         // now we read it back in
         pc.load_snapshot(&snapshot)?;
+        *pc.snapshot_writer.get_mut() = writer.finish();
 
         #[cfg(feature = "testing")]
         {
@@ -797,6 +810,15 @@ impl PageCache {
         trace!("pagecache started");
 
         Ok(pc)
+    }
+
+    /// OnePoint: waits until the snapshot this open writes (`SnapshotWriter`) is in
+    /// place, or has failed.
+    pub(crate) fn finish_snapshot(&self) {
+        let writer = self.snapshot_writer.lock().take();
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
     }
 
     /// Flushes any pending IO buffers to disk to ensure durability.
