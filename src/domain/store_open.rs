@@ -1,7 +1,8 @@
 //! Opening sled and reading its errors, for `store.rs`: waiting out sled's own lock after a
 //! reopen, a damaged file as a clear error (sled panics on some), a full disk refused before
-//! anything is written, unfinished snapshots removed, sled's errors named by file, and
-//! taking writes again once a full disk has room (`Store::recover`).
+//! anything is written, sled's errors named by file, and taking writes again once a full
+//! disk has room (`Store::recover`). (Unfinished snapshots sled removes itself as it opens,
+//! vendored item 24.)
 
 use std::fs::File;
 use std::path::Path;
@@ -163,6 +164,9 @@ impl Store {
             .as_ref()
             .ok_or_else(|| Error::store("the store's database failed to reopen; restart"))?;
         let _wal = self.wal.lock();
+        // sled may still be writing the snapshot of its last open, on a thread of its own
+        // (vendored item 24): replacing the one before it while the files are copied.
+        db.finish_snapshot();
         db.flush()
             .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
         self.data_file
@@ -246,8 +250,8 @@ pub(super) fn read_applied(db: &sled::Db, dir: &Path) -> Result<u64> {
     }
 }
 
-/// Free bytes an open needs beyond a new snapshot: sled writes one while it opens, and
-/// replaying the log writes to sled.
+/// Free bytes an open needs beyond a new snapshot: sled writes one as it opens (on a
+/// thread of its own), and replaying the log writes to sled.
 const OPEN_FREE_BYTES: u64 = 4 << 20;
 
 /// Refuses to open an existing store on a disk too full for it to open, before anything
