@@ -392,7 +392,8 @@ fn a_batch_is_cut_into_chunks_that_keep_appended_ids_together() {
 /// Opening installs the snapshot's pages in the page table on two threads, a chunk of
 /// 1,024 page ids at a time (vendored item 23): a store of more than two chunks' pages,
 /// many of them freed by merges, reads back whole, and the pages it then allocates (the
-/// freed ones first) leave every record in place, also after another reopen.
+/// freed ones first) leave every record in place, also after another reopen, which reads
+/// the snapshot itself on two threads, half of it each (item 25).
 #[test]
 fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     let dir = tempfile::tempdir().unwrap();
@@ -446,8 +447,22 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     assert_eq!(contents(&db), model, "after writes on the reopened store");
     db.flush().unwrap();
     drop(db);
+    // That reopen wrote a snapshot of all those pages: this one reads it on two threads
+    // (vendored item 25).
+    let snapshot: u64 = std::fs::read_dir(dir.path().join("db"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("snap."))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert!(snapshot > 32 * 1024, "a snapshot of {snapshot} bytes");
+    let read_in_two = sled::snapshots_read_in_two();
     let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a second reopen");
+    assert!(
+        sled::snapshots_read_in_two() > read_in_two,
+        "the snapshot was read on two threads"
+    );
 }
 
 /// The snapshot files in sled's directory, by name.

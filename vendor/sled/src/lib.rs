@@ -301,7 +301,7 @@ pub use {
             BatchManifest, DiskPtr, Log, LogKind, LogOffset, LogRead, Lsn,
             PageCache, PageId,
         },
-        serialization::Serialize,
+        serialization::{snapshots_read_in_two, Serialize},
     },
     crossbeam_epoch::{
         pin as crossbeam_pin, Atomic, Guard as CrossbeamGuard, Owned, Shared,
