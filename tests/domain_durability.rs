@@ -763,8 +763,9 @@ fn an_unfinished_snapshot_left_by_a_full_disk_does_not_brick_the_store() {
 }
 
 /// `Store::snapshot` reopens sled so that it writes a snapshot (what bounds the next
-/// open's work; on a thread of its own, in place by the close): never under a live iterator (it gives up instead of closing sled under a
-/// reader), and with every write still there after it.
+/// open's work; on a thread of its own, in place by the close): never under a live
+/// iterator (it gives up instead of closing sled under a reader), and with every write
+/// still there after it.
 #[test]
 fn a_snapshot_waits_for_readers_and_keeps_every_write() {
     use onepoint::domain::store::{Store, StoreOptions, WriteSet};
