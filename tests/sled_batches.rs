@@ -446,6 +446,9 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     );
     assert_eq!(contents(&db), model, "after writes on the reopened store");
     db.flush().unwrap();
+    // (The snapshot that reopen writes is in place once this returns; a drop leaves it
+    // to sled's last handle, which can outlive the `Db` a moment.)
+    db.finish_snapshot();
     drop(db);
     // That reopen wrote a snapshot of all those pages: this one reads it on two threads
     // (vendored item 25).
@@ -513,6 +516,7 @@ fn an_older_snapshot_recovers_a_store_whose_segments_were_reused_since() {
     // follows.
     let db = reopen(&config);
     session(&db, &mut model, 1..=4);
+    db.finish_snapshot();
     drop(db);
     let older = snapshot_files(&sled_dir);
     assert_eq!(
@@ -529,6 +533,7 @@ fn an_older_snapshot_recovers_a_store_whose_segments_were_reused_since() {
     let db = reopen(&config);
     session(&db, &mut model, 5..=8);
     assert_eq!(contents(&db), model);
+    db.finish_snapshot();
     drop(db);
     let written = 9 * 8_000 * 100;
     let file = std::fs::metadata(sled_dir.join("db")).unwrap().len();
