@@ -212,7 +212,6 @@ fn advance_snapshot(
     mut iter: LogIter,
     mut snapshot: Snapshot,
     config: &RunningConfig,
-    write: bool,
 ) -> Result<(Snapshot, bool)> {
     let _measure = Measure::new(&M.advance_snapshot);
 
@@ -362,10 +361,9 @@ fn advance_snapshot(
         return Err(Error::corruption(None));
     }
 
+    // OnePoint: whether it advanced past the snapshot on disk; the caller writes it
+    // (`read_snapshot_or_default`, or `SnapshotWriter` on a thread of its own).
     let advanced = snapshot.stable_lsn > old_stable_lsn;
-    if advanced && write {
-        write_snapshot(config, &snapshot)?;
-    }
 
     #[cfg(feature = "testing")]
     let reverse_segments = {
@@ -442,15 +440,10 @@ fn advance_snapshot(
 /// Read a `Snapshot` or generate a default, then advance it to
 /// the tip of the data file, if present.
 pub fn read_snapshot_or_default(config: &RunningConfig) -> Result<Snapshot> {
-    // NB we want to error out if the read snapshot was corrupted.
-    // We only use a default Snapshot when there is no snapshot found.
-    let last_snap = read_snapshot(config)?.unwrap_or_else(Snapshot::default);
-
-    let log_iter =
-        raw_segment_iter_from(last_snap.stable_lsn.unwrap_or(0), config)?;
-
-    let (res, _) = advance_snapshot(log_iter, last_snap, config, true)?;
-
+    let (res, advanced) = read_snapshot_to_write_later(config)?;
+    if advanced {
+        write_snapshot(config, &res)?;
+    }
     Ok(res)
 }
 
@@ -460,10 +453,12 @@ pub fn read_snapshot_or_default(config: &RunningConfig) -> Result<Snapshot> {
 pub(crate) fn read_snapshot_to_write_later(
     config: &RunningConfig,
 ) -> Result<(Snapshot, bool)> {
+    // NB we want to error out if the read snapshot was corrupted.
+    // We only use a default Snapshot when there is no snapshot found.
     let last_snap = read_snapshot(config)?.unwrap_or_else(Snapshot::default);
     let log_iter =
         raw_segment_iter_from(last_snap.stable_lsn.unwrap_or(0), config)?;
-    advance_snapshot(log_iter, last_snap, config, false)
+    advance_snapshot(log_iter, last_snap, config)
 }
 
 /// OnePoint: one snapshot written at a time in the process, so an older one never
