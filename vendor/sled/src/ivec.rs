@@ -47,6 +47,9 @@ const fn is_inline_candidate(length: usize) -> bool {
     length <= CUTOFF
 }
 
+/// OnePoint: the empty value, to lend where a leaf keeps no values (`Leaf::value`).
+pub(crate) static EMPTY: IVec = IVec(IVecInner::Inline(0, [0; CUTOFF]));
+
 impl IVec {
     /// Create a subslice of this `IVec` that shares
     /// the same backing data and reference counter.
@@ -120,7 +123,9 @@ impl IVec {
     /// it (`Clone for Leaf` in `node.rs`), and the derived clone, one `IVec` at a time
     /// through a `match`, was a sixth of the apply thread's time.
     #[allow(unsafe_code)]
-    pub(crate) fn clone_slice(src: &[IVec], spare: usize) -> Vec<IVec> {
+    /// OnePoint: also says whether any of them shares a buffer (not inline), which a
+    /// leaf keeps to drop its copies without reading them (`Leaf::shared`).
+    pub(crate) fn clone_slice(src: &[IVec], spare: usize) -> (Vec<IVec>, bool) {
         let mut out: Vec<IVec> = Vec::with_capacity(src.len() + spare);
         // SAFETY: `out` has room for `src.len()` elements, and the two do not overlap.
         // After the copy each element is a bitwise duplicate of its source; the loop
@@ -131,15 +136,23 @@ impl IVec {
             std::ptr::copy_nonoverlapping(src.as_ptr(), out.as_mut_ptr(), src.len());
             out.set_len(src.len());
         }
+        let mut shared = false;
         for iv in &out {
             match &iv.0 {
                 IVecInner::Inline(..) => {}
                 IVecInner::Remote(base) | IVecInner::Subslice { base, .. } => {
+                    shared = true;
                     std::mem::forget(base.clone())
                 }
             }
         }
-        out
+        (out, shared)
+    }
+
+    /// OnePoint: whether this shares a buffer (is not kept inline), so that dropping it
+    /// gives a reference back.
+    pub(crate) fn is_shared(&self) -> bool {
+        !matches!(self.0, IVecInner::Inline(..))
     }
 
     fn inline(slice: &[u8]) -> Self {

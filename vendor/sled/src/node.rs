@@ -118,11 +118,20 @@ impl Node {
         }
         if let Data::Leaf(ref mut leaf) = self.data {
             let search = leaf.keys.binary_search_by(|k| fastcmp(k, &key));
-            match search {
-                Ok(idx) => leaf.values[idx] = val,
-                Err(idx) => {
+            leaf.shared |= key.is_shared() || val.is_shared();
+            // OnePoint: a leaf of empty values keeps none (`Leaf::values`).
+            if leaf.values.is_empty() && val.is_empty() {
+                if let Err(idx) = search {
                     leaf.keys.insert(idx, key);
-                    leaf.values.insert(idx, val);
+                }
+            } else {
+                leaf.materialize_values();
+                match search {
+                    Ok(idx) => leaf.values[idx] = val,
+                    Err(idx) => {
+                        leaf.keys.insert(idx, key);
+                        leaf.values.insert(idx, val);
+                    }
                 }
             }
             testing_assert!(is_sorted(&leaf.keys));
@@ -136,7 +145,9 @@ impl Node {
             let search = leaf.keys.binary_search_by(|k| fastcmp(k, key));
             if let Ok(idx) = search {
                 leaf.keys.remove(idx);
-                leaf.values.remove(idx);
+                if !leaf.values.is_empty() {
+                    leaf.values.remove(idx);
+                }
             }
             testing_assert!(is_sorted(&leaf.keys));
         } else {
@@ -217,7 +228,12 @@ impl Node {
                 _ => middle,
             };
             let right_keys = keys.split_off(split_point);
-            let right_values = values.split_off(split_point);
+            // OnePoint: a leaf of empty values keeps none (`Leaf::values`).
+            let right_values = if values.is_empty() {
+                Vec::new()
+            } else {
+                values.split_off(split_point)
+            };
             let right_min = &right_keys[0];
             let left_max = &keys.last().unwrap();
 
@@ -321,7 +337,7 @@ impl Node {
                 (
                     split,
                     right_prefix_len,
-                    Data::Leaf(Leaf { keys: right_keys, values: right_values }),
+                    Data::Leaf(Leaf::new(right_keys, right_values)),
                 )
             }
         };
@@ -359,6 +375,10 @@ impl Node {
                     }
                 }
             }
+        }
+        // OnePoint: the left half's keys may have been re-encoded (`Leaf::shared`).
+        if let Data::Leaf(ref mut leaf) = self.data {
+            leaf.recount_shared();
         }
 
         self.prefix_len = u8::try_from(new_prefix_len).unwrap();
@@ -407,15 +427,17 @@ impl Node {
             // stay the same length. Here we figure out if
             // we need to add previous prefixed bytes.
 
-            for (k, v) in right_keys.iter().zip(right_values.iter()) {
+            // OnePoint: keys and values apart, as a leaf of empty values keeps none
+            // (`Leaf::values`; the caller lines the two sides' values up).
+            for k in right_keys {
                 let k = if new_prefix_len == old_prefix.len() {
                     k.clone()
                 } else {
                     prefix::reencode(old_prefix, k, new_prefix_len)
                 };
                 left_keys.push(k);
-                left_values.push(v.clone());
             }
+            left_values.extend(right_values.iter().cloned());
             testing_assert!(
                 is_sorted(left_keys),
                 "should have been sorted: {:?}",
@@ -462,14 +484,25 @@ impl Node {
                 );
             }
             (Data::Leaf(ref mut left_leaf), Data::Leaf(ref right_leaf)) => {
+                // OnePoint: both keep their values, or neither (`Leaf::values`).
+                let right_values = if left_leaf.values.is_empty()
+                    && right_leaf.values.is_empty()
+                {
+                    std::borrow::Cow::Borrowed(&right_leaf.values[..])
+                } else {
+                    left_leaf.materialize_values();
+                    right_leaf.values_materialized()
+                };
                 receive_merge_inner(
                     right.prefix(),
                     new_prefix_len,
                     &mut left_leaf.keys,
                     &mut left_leaf.values,
                     right_leaf.keys.as_ref(),
-                    right_leaf.values.as_ref(),
+                    &right_values,
                 );
+                // OnePoint: its keys re-encoded, the right one's added (`Leaf::shared`).
+                left_leaf.recount_shared();
             }
             _ => panic!("Can't merge incompatible Data!"),
         }
@@ -540,7 +573,7 @@ impl Node {
                 _ => {}
             }
             let decoded_key = self.prefix_decode(k);
-            return Some((decoded_key, leaf.values[start + idx].clone()));
+            return Some((decoded_key, leaf.value(start + idx).clone()));
         }
 
         None
@@ -603,7 +636,7 @@ impl Node {
             }
             let decoded_key = self.prefix_decode(k);
 
-            return Some((decoded_key, leaf.values[idx].clone()));
+            return Some((decoded_key, leaf.value(idx).clone()));
         }
         None
     }
@@ -622,7 +655,7 @@ impl Node {
 
         let search = leaf.keys.binary_search_by(|k| fastcmp(k, suffix)).ok();
 
-        search.map(|idx| (&leaf.keys[idx], &leaf.values[idx]))
+        search.map(|idx| (&leaf.keys[idx], leaf.value(idx)))
     }
 
     /// `node_kv_pair` returns either existing (node/key, value) pair or
@@ -717,12 +750,10 @@ impl Data {
             Data::Index(ref index) => {
                 index.keys.iter().map(|k| k.len() + 8).sum::<usize>() as u64
             }
-            Data::Leaf(ref leaf) => leaf
-                .keys
-                .iter()
-                .zip(leaf.values.iter())
-                .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>() as u64,
+            Data::Leaf(ref leaf) => {
+                leaf.keys.iter().chain(&leaf.values).map(|x| x.len()).sum::<usize>()
+                    as u64
+            }
         }
     }
 
@@ -767,10 +798,74 @@ impl Data {
     }
 }
 
-#[derive(Debug, PartialEq, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Leaf {
     pub(crate) keys: Vec<IVec>,
+    /// OnePoint: the value of each key, or none at all when every value is empty (a
+    /// table of keys only, as the store's indexes): `value` lends each. See ONEPOINT.md.
     pub(crate) values: Vec<IVec>,
+    /// OnePoint: false only if no key or value shares a buffer (all are inline), so the
+    /// leaf is dropped without reading its entries (`Drop for Leaf`). Whatever puts an
+    /// entry in a leaf keeps it: `set_leaf` adds to it, every other change (a split, a
+    /// merge, keys re-encoded for a new prefix, a leaf read from disk) counts it again
+    /// (`Leaf::new`, `recount_shared`). True when unsure.
+    pub(crate) shared: bool,
+}
+
+impl Leaf {
+    /// A leaf of these entries, with `shared` counted (and no values kept if all are
+    /// empty).
+    pub(crate) fn new(keys: Vec<IVec>, mut values: Vec<IVec>) -> Leaf {
+        if values.iter().all(|v| v.is_empty()) {
+            values = Vec::new();
+        }
+        let mut leaf = Leaf { keys, values, shared: true };
+        leaf.recount_shared();
+        leaf
+    }
+
+    /// The value of the key at `idx`.
+    pub(crate) fn value(&self, idx: usize) -> &IVec {
+        if self.values.is_empty() {
+            assert!(idx < self.keys.len(), "no key at {}", idx);
+            &crate::ivec::EMPTY
+        } else {
+            &self.values[idx]
+        }
+    }
+
+    /// Keeps a value for each key (empty ones, if it kept none).
+    pub(crate) fn materialize_values(&mut self) {
+        if self.values.is_empty() && !self.keys.is_empty() {
+            let mut values = Vec::with_capacity(self.keys.len() + 1);
+            values.resize(self.keys.len(), crate::ivec::EMPTY.clone());
+            self.values = values;
+        }
+    }
+
+    /// A value for each key, borrowed if it keeps them.
+    pub(crate) fn values_materialized(&self) -> std::borrow::Cow<'_, [IVec]> {
+        if self.values.is_empty() && !self.keys.is_empty() {
+            std::borrow::Cow::Owned(vec![crate::ivec::EMPTY.clone(); self.keys.len()])
+        } else {
+            std::borrow::Cow::Borrowed(&self.values[..])
+        }
+    }
+
+    /// Counts `shared` again, reading every entry: after any change but `set_leaf`.
+    pub(crate) fn recount_shared(&mut self) {
+        self.shared =
+            self.keys.iter().chain(&self.values).any(IVec::is_shared);
+    }
+}
+
+// OnePoint: `shared`, and whether empty values are kept, is how the leaf is kept, not
+// what it holds.
+impl PartialEq for Leaf {
+    fn eq(&self, other: &Leaf) -> bool {
+        self.keys == other.keys
+            && (0..self.keys.len()).all(|i| self.value(i) == other.value(i))
+    }
 }
 
 // OnePoint: every link clones the leaf it changes, then inserts into it; a clone with
@@ -778,9 +873,35 @@ pub(crate) struct Leaf {
 // slow (see ONEPOINT.md).
 impl Clone for Leaf {
     fn clone(&self) -> Leaf {
-        Leaf {
-            keys: IVec::clone_slice(&self.keys, 1),
-            values: IVec::clone_slice(&self.values, 1),
+        let (keys, shared_keys) = IVec::clone_slice(&self.keys, 1);
+        let spare = usize::from(!self.values.is_empty());
+        let (values, shared_values) = IVec::clone_slice(&self.values, spare);
+        Leaf { keys, values, shared: shared_keys || shared_values }
+    }
+}
+
+// OnePoint: every write to a leaf copies it, and the copy it replaced is dropped later,
+// on whichever thread collects sled's garbage (mostly its I/O threads), long after it was
+// last read: dropping it entry by entry read every entry back from memory (its
+// `IVec`s' tags), about 4% of the machine's time while ingesting (`perf`). An inline
+// `IVec` holds nothing to give back, so a leaf of inline entries frees its two vectors
+// without reading them.
+impl Drop for Leaf {
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        if self.shared {
+            return;
+        }
+        debug_assert!(
+            !self.keys.iter().chain(&self.values).any(IVec::is_shared),
+            "a leaf holding a shared buffer was kept as holding none"
+        );
+        // SAFETY: no entry shares a buffer (`shared`), and an inline `IVec` owns nothing
+        // (its drop does nothing), so forgetting the entries leaks nothing; the vectors
+        // then free their memory.
+        unsafe {
+            self.keys.set_len(0);
+            self.values.set_len(0);
         }
     }
 }
@@ -795,7 +916,7 @@ pub(crate) struct Index {
 impl Clone for Index {
     fn clone(&self) -> Index {
         Index {
-            keys: IVec::clone_slice(&self.keys, 0),
+            keys: IVec::clone_slice(&self.keys, 0).0,
             pointers: self.pointers.clone(),
         }
     }
@@ -809,10 +930,10 @@ fn is_sorted<T: PartialOrd>(xs: &[T]) -> bool {
 #[test]
 fn merge_uneven_nodes() {
     let left = Node {
-        data: Data::Leaf(Leaf {
-            keys: vec![vec![230, 126, 1, 0].into()],
-            values: vec![vec![].into()],
-        }),
+        data: Data::Leaf(Leaf::new(
+            vec![vec![230, 126, 1, 0].into()],
+            vec![vec![].into()],
+        )),
         next: NonZeroU64::new(1),
         lo: vec![230, 125, 1, 0].into(),
         hi: vec![230, 134, 0, 0].into(),
@@ -822,10 +943,10 @@ fn merge_uneven_nodes() {
     };
 
     let right = Node {
-        data: Data::Leaf(Leaf {
-            keys: vec![vec![134, 0, 0].into()],
-            values: vec![vec![].into()],
-        }),
+        data: Data::Leaf(Leaf::new(
+            vec![vec![134, 0, 0].into()],
+            vec![vec![].into()],
+        )),
         next: None,
         lo: vec![230, 134, 0, 0].into(),
         hi: vec![230, 147, 0, 0].into(),

@@ -696,7 +696,7 @@ impl Serialize for Data {
                         .iter()
                         .enumerate()
                         .map(|(idx, k)| {
-                            let v = &leaf.values[idx];
+                            let v = leaf.value(idx);
                             (k.len() as u64).serialized_size()
                                 + (v.len() as u64).serialized_size()
                                 + k.len() as u64
@@ -730,8 +730,9 @@ impl Serialize for Data {
                 for key in &leaf.keys {
                     key.serialize_into(buf);
                 }
-                for value in &leaf.values {
-                    value.serialize_into(buf);
+                // OnePoint: a leaf keeping no values writes each empty one.
+                for idx in 0..leaf.keys.len() {
+                    leaf.value(idx).serialize_into(buf);
                 }
             }
             Data::Index(index) => {
@@ -755,10 +756,10 @@ impl Serialize for Data {
         *buf = &buf[1..];
         let len = usize::try_from(u64::deserialize(buf)?).unwrap();
         Ok(match discriminant {
-            0 => Data::Leaf(Leaf {
-                keys: deserialize_bounded_sequence(buf, len)?,
-                values: deserialize_bounded_sequence(buf, len)?,
-            }),
+            0 => Data::Leaf(Leaf::new(
+                deserialize_bounded_sequence(buf, len)?,
+                deserialize_bounded_sequence(buf, len)?,
+            )),
             1 => Data::Index(Index {
                 keys: deserialize_bounded_sequence(buf, len)?,
                 pointers: deserialize_bounded_sequence(buf, len)?,
@@ -1008,7 +1009,7 @@ mod qc {
                 for _ in &keys {
                     values.push(Arbitrary::arbitrary(g))
                 }
-                Data::Leaf(Leaf { keys, values })
+                Data::Leaf(Leaf::new(keys, values))
             }
         }
 
@@ -1031,15 +1032,13 @@ mod qc {
                 Data::Leaf(ref leaf) => {
                     let leaf = leaf.clone();
                     Box::new(leaf.keys.shrink().map(move |keys| {
-                        Data::Leaf(Leaf {
-                            values: leaf
-                                .values
-                                .iter()
-                                .take(keys.len())
-                                .cloned()
-                                .collect(),
-                            keys,
-                        })
+                        let values = leaf
+                            .values
+                            .iter()
+                            .take(keys.len())
+                            .cloned()
+                            .collect();
+                        Data::Leaf(Leaf::new(keys, values))
                     }))
                 }
             }
