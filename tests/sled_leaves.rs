@@ -32,7 +32,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        HELD.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        HELD.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -148,20 +151,33 @@ fn key_of(table: u8, n: u64) -> Vec<u8> {
 
 /// Reads the tree every way a leaf is read: forward and backward in full, point reads
 /// of keys held and not, and ranges from bounds inside, between and past the keys.
-fn read_every_way(tree: &sled::Tree, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &mut StdRng, when: &str) {
+fn read_every_way(
+    tree: &sled::Tree,
+    model: &BTreeMap<Vec<u8>, Vec<u8>>,
+    rng: &mut StdRng,
+    when: &str,
+) {
     let forward: Vec<(Vec<u8>, Vec<u8>)> = tree
         .iter()
         .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
         .collect();
     let expected: Vec<(Vec<u8>, Vec<u8>)> =
         model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    assert!(forward == expected, "{when}: a forward scan differs from the model");
-    let backward: Vec<Vec<u8>> =
-        tree.iter().rev().map(|r| r.unwrap().0.to_vec()).collect();
+    assert!(
+        forward == expected,
+        "{when}: a forward scan differs from the model"
+    );
+    let backward: Vec<Vec<u8>> = tree.iter().rev().map(|r| r.unwrap().0.to_vec()).collect();
     let expected_back: Vec<Vec<u8>> = model.keys().rev().cloned().collect();
-    assert!(backward == expected_back, "{when}: a backward scan differs from the model");
+    assert!(
+        backward == expected_back,
+        "{when}: a backward scan differs from the model"
+    );
     for _ in 0..300 {
-        let k = key_of(if rng.random_bool(0.5) { b'P' } else { b'Q' }, rng.random_range(0..6_000));
+        let k = key_of(
+            if rng.random_bool(0.5) { b'P' } else { b'Q' },
+            rng.random_range(0..6_000),
+        );
         assert_eq!(
             tree.get(&k).unwrap().map(|v| v.to_vec()),
             model.get(&k).cloned(),
@@ -172,12 +188,24 @@ fn read_every_way(tree: &sled::Tree, model: &BTreeMap<Vec<u8>, Vec<u8>>, rng: &m
             .take(5)
             .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
             .collect();
-        let want: Vec<(Vec<u8>, Vec<u8>)> =
-            model.range(k.clone()..).take(5).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = model
+            .range(k.clone()..)
+            .take(5)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         assert_eq!(from, want, "{when}: range from {k:?}");
-        let before: Vec<Vec<u8>> =
-            tree.range(..k.clone()).rev().take(5).map(|r| r.unwrap().0.to_vec()).collect();
-        let want: Vec<Vec<u8>> = model.range(..k.clone()).rev().take(5).map(|(k, _)| k.clone()).collect();
+        let before: Vec<Vec<u8>> = tree
+            .range(..k.clone())
+            .rev()
+            .take(5)
+            .map(|r| r.unwrap().0.to_vec())
+            .collect();
+        let want: Vec<Vec<u8>> = model
+            .range(..k.clone())
+            .rev()
+            .take(5)
+            .map(|(k, _)| k.clone())
+            .collect();
         assert_eq!(before, want, "{when}: range before {k:?}");
     }
 }
@@ -243,12 +271,24 @@ fn leaves_of_keys_only_hold_what_a_map_holds_through_splits_merges_and_reopens()
             db.flush().unwrap();
             drop(db);
             db = reopen(&config);
-            read_every_way(&db, &model, &mut rng, &format!("after the reopen at round {round}"));
+            read_every_way(
+                &db,
+                &model,
+                &mut rng,
+                &format!("after the reopen at round {round}"),
+            );
         }
     }
     let sizes = db.leaf_sizes().unwrap();
-    assert!(sizes.len() > 100, "{} leaves: too few to split and merge", sizes.len());
-    assert!(model.values().any(|v| !v.is_empty()) && model.values().filter(|v| v.is_empty()).count() > 3_000);
+    assert!(
+        sizes.len() > 100,
+        "{} leaves: too few to split and merge",
+        sizes.len()
+    );
+    assert!(
+        model.values().any(|v| !v.is_empty())
+            && model.values().filter(|v| v.is_empty()).count() > 3_000
+    );
 }
 
 /// Opens sled again after a `drop`: its last file handle can outlive the `Db` a moment.

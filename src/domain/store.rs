@@ -36,16 +36,25 @@ pub use upkeep::ReclaimHold;
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
 const APPLIED: &[u8] = b"Cwal";
 
-/// Entries a leaf holds before it splits, for the two tables written at their end, a run
-/// per batch, that grow with the deals: deals and events (sled's `Config::leaf_entries`,
-/// see `vendor/sled/ONEPOINT.md`; the others keep sled's 64). sled keeps every leaf's page
-/// in memory and reads them all at open, so fewer leaves open faster in less memory.
-/// 200k deals, alternated: 13,227-14,134 -> 14,352-15,463 deals/s; 1M deals: 121,548 ->
-/// 94,889 leaves. The indexes written one scattered key at a time keep 64, as every such
-/// write copies its leaf: the deals by member, by merchant-month and by points at 256 too
-/// took 10M deals from 1,058,070 to 323,876 leaves (open 298 -> 97 ms, RSS 108 -> 45 MB)
-/// but ingest down 8-15% (200k: 9,563-13,091 deals/s, the apply stage +20%).
-const LEAF_ENTRIES: [(u8, u16); 2] = [(super::schema::DEAL, 256), (super::schema::EVENT, 256)];
+/// Entries a leaf holds before it splits, for the tables that grow with the deals (sled's
+/// `Config::leaf_entries`, see `vendor/sled/ONEPOINT.md`; the others keep sled's 64): deals
+/// and events, written at their end, a run per batch, and the three indexes of keys only,
+/// deals by points, by member and by merchant and month. sled keeps every leaf's page in
+/// memory and reads them all at open, so fewer leaves open faster in less memory. Deals
+/// and events first (200k deals, alternated: 13,227-14,134 -> 14,352-15,463 deals/s; 1M
+/// deals: 121,548 -> 94,889 leaves). The indexes are written one scattered key at a time
+/// and every such write copies its leaf, which cost ingest 8-15% at 256 while a leaf kept
+/// an empty 40-byte value per key; since it keeps none (sled 27), 1M deals, alternated, 2
+/// rounds: 13,555-13,557 -> 14,816-15,670 deals/s, p99 11.8-12.5 -> 9.4-9.8 ms, 87,718 ->
+/// 37,512 leaves, 193-197 -> 162-163 bytes on disk per deal, open 35-41 -> 24-35 ms (at
+/// 200k, 3 rounds: 16,128-18,746 -> 14,256-16,983).
+const LEAF_ENTRIES: [(u8, u16); 5] = [
+    (super::schema::DEAL, 256),
+    (super::schema::EVENT, 256),
+    (super::schema::DEAL_POINTS, 256),
+    (super::schema::VIEW, 256),
+    (super::schema::VIEW_MERCHANT, 256),
+];
 
 /// Whether a log line (its fields as `name=value`) is the storage engine's own: sled logs
 /// through `log`, which `tracing` sees with a `log.target` field. Such lines (a damaged
