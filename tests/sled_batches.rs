@@ -16,27 +16,8 @@ use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng};
 
-fn key(space: u8, n: u64) -> Vec<u8> {
-    let mut k = vec![space];
-    k.extend_from_slice(&n.to_be_bytes());
-    k
-}
-
-/// Opens sled again after a `drop`: its last file handle can outlive the `Db` a moment (an
-/// I/O thread finishing), and meanwhile sled refuses the open for its file lock. The store
-/// waits the same way (`open_sled` in `src/domain/store_open.rs`).
-fn reopen(config: &sled::Config) -> sled::Db {
-    for _ in 0..250 {
-        match config.open() {
-            Ok(db) => return db,
-            Err(e) if e.to_string().contains("could not acquire lock") => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("reopen: {e}"),
-        }
-    }
-    panic!("reopen: sled's file lock was still held after 5 s");
-}
+mod sled_support;
+use sled_support::{key, reopen};
 
 fn contents(db: &sled::Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
     db.iter()

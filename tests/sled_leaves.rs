@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+mod sled_support;
+use sled_support::{key, reopen};
+
 struct Counting;
 
 static HELD: AtomicIsize = AtomicIsize::new(0);
@@ -47,13 +50,15 @@ fn held() -> isize {
     HELD.load(Ordering::Relaxed)
 }
 
-const KEYS: u64 = 2_000;
+/// The tests of this binary run one at a time: what the process holds counts every
+/// thread's allocations.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn key(n: u64) -> [u8; 9] {
-    let mut k = [b'P'; 9];
-    k[1..].copy_from_slice(&n.to_be_bytes());
-    k
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+const KEYS: u64 = 2_000;
 
 /// Writes every key once with a value of `len` bytes (round `round`), one insert at a
 /// time (each copies its leaf), then flushes. `len` 0: each key gets a value of 200
@@ -67,10 +72,10 @@ fn round(tree: &sled::Tree, round: u64, len: usize) {
     };
     for n in 0..KEYS {
         if len == 0 {
-            tree.insert(key(n), value(n, 200)).unwrap();
-            tree.insert(key(n), value(n, 12)).unwrap();
+            tree.insert(key(b'P', n), value(n, 200)).unwrap();
+            tree.insert(key(b'P', n), value(n, 12)).unwrap();
         } else {
-            tree.insert(key(n), value(n, len)).unwrap();
+            tree.insert(key(b'P', n), value(n, len)).unwrap();
         }
     }
     tree.flush().unwrap();
@@ -82,7 +87,7 @@ fn settled(tree: &sled::Tree) -> isize {
     let mut looks = Vec::new();
     for _ in 0..3 {
         for _ in 0..64 {
-            tree.get(key(0)).unwrap();
+            tree.get(key(b'P', 0)).unwrap();
         }
         tree.flush().unwrap();
         looks.push(held());
@@ -93,6 +98,7 @@ fn settled(tree: &sled::Tree) -> isize {
 
 #[test]
 fn overwritten_leaves_give_back_what_they_held_inline_or_shared() {
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = sled::Config::new()
         .path(dir.path().join("db"))
@@ -137,16 +143,10 @@ fn overwritten_leaves_give_back_what_they_held_inline_or_shared() {
 
     // And every key reads back its last value.
     for n in 0..KEYS {
-        let v = tree.get(key(n)).unwrap().unwrap();
+        let v = tree.get(key(b'P', n)).unwrap().unwrap();
         assert_eq!(v.len(), 12);
         assert_eq!(&v[..8], &n.to_be_bytes());
     }
-}
-
-fn key_of(table: u8, n: u64) -> Vec<u8> {
-    let mut k = vec![table];
-    k.extend_from_slice(&n.to_be_bytes());
-    k
 }
 
 /// Reads the tree every way a leaf is read: forward and backward in full, point reads
@@ -174,7 +174,7 @@ fn read_every_way(
         "{when}: a backward scan differs from the model"
     );
     for _ in 0..300 {
-        let k = key_of(
+        let k = key(
             if rng.random_bool(0.5) { b'P' } else { b'Q' },
             rng.random_range(0..6_000),
         );
@@ -217,6 +217,7 @@ fn read_every_way(
 /// are written to disk in sled's format, an empty value for each key, and read back).
 #[test]
 fn leaves_of_keys_only_hold_what_a_map_holds_through_splits_merges_and_reopens() {
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let config = sled::Config::new()
         .path(dir.path().join("db"))
@@ -229,7 +230,7 @@ fn leaves_of_keys_only_hold_what_a_map_holds_through_splits_merges_and_reopens()
         // leaves (they merge).
         let mut batch = sled::Batch::default();
         for _ in 0..rng.random_range(50..400) {
-            let k = key_of(b'P', rng.random_range(0..6_000));
+            let k = key(b'P', rng.random_range(0..6_000));
             if rng.random_range(0..5) == 0 {
                 batch.remove(k.clone());
                 model.remove(&k);
@@ -242,7 +243,7 @@ fn leaves_of_keys_only_hold_what_a_map_holds_through_splits_merges_and_reopens()
         if round % 10 == 9 {
             let from = rng.random_range(0..5_000u64);
             for n in from..from + 800 {
-                let k = key_of(b'P', n);
+                let k = key(b'P', n);
                 db.remove(&k).unwrap();
                 model.remove(&k);
             }
@@ -250,7 +251,7 @@ fn leaves_of_keys_only_hold_what_a_map_holds_through_splits_merges_and_reopens()
         // `Q`: mostly keys only, one at a time; some keys get a value (inline or not)
         // and later an empty one again.
         for _ in 0..rng.random_range(20..200) {
-            let k = key_of(b'Q', rng.random_range(0..3_000));
+            let k = key(b'Q', rng.random_range(0..3_000));
             let v = match rng.random_range(0..10) {
                 0 => vec![round as u8; 3],
                 1 => vec![round as u8; 60],
@@ -291,16 +292,55 @@ fn leaves_of_keys_only_hold_what_a_map_holds_through_splits_merges_and_reopens()
     );
 }
 
-/// Opens sled again after a `drop`: its last file handle can outlive the `Db` a moment.
-fn reopen(config: &sled::Config) -> sled::Db {
-    for _ in 0..250 {
-        match config.open() {
-            Ok(db) => return db,
-            Err(e) if e.to_string().contains("could not acquire lock") => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("reopen: {e}"),
-        }
+/// Leaves of keys only next to leaves holding values, each side then thinned out until
+/// it merges into its left neighbour: a leaf holding values into one of keys only, and
+/// one of keys only into one holding values (`Node::receive_merge`). Every key keeps its
+/// own value, also after a reopen.
+#[test]
+fn leaves_of_keys_only_and_leaves_with_values_merge_either_way() {
+    let _one = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let config = sled::Config::new()
+        .path(dir.path().join("db"))
+        .flush_every_ms(None);
+    let db = config.open().unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    // 6,000 keys written in order with empty values: leaves of keys only.
+    for n in 0..6_000u64 {
+        db.insert(key(b'R', n), Vec::<u8>::new()).unwrap();
+        model.insert(key(b'R', n), Vec::new());
     }
-    panic!("reopen: sled's file lock was still held after 5 s");
+    // Every other stretch of 150 keys gets values: those leaves keep a value per key.
+    let with_values = |n: u64| (n / 150) % 2 == 1;
+    for n in (0..6_000u64).filter(|n| with_values(*n)) {
+        let v = n.to_be_bytes().to_vec();
+        db.insert(key(b'R', n), v.clone()).unwrap();
+        model.insert(key(b'R', n), v);
+    }
+    let leaves = db.leaf_sizes().unwrap().len();
+    // Then both kinds of stretch are thinned to one key in ten: their leaves fall under
+    // the 16 entries that make a leaf merge into its left neighbour.
+    for n in (0..6_000u64).filter(|n| n % 10 != 0) {
+        db.remove(key(b'R', n)).unwrap();
+        model.remove(&key(b'R', n));
+    }
+    let after = db.leaf_sizes().unwrap().len();
+    assert!(
+        after * 2 < leaves,
+        "{leaves} leaves before, {after} after thinning: too few merged"
+    );
+    assert_eq!(contents(&db), model, "after the merges");
+    db.flush().unwrap();
+    drop(db);
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after a reopen");
+}
+
+fn contents(db: &sled::Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    db.iter()
+        .map(|r| {
+            let (k, v) = r.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
 }

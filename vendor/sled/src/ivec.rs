@@ -122,9 +122,9 @@ impl IVec {
     /// which is all its `clone` does beyond the copy. A leaf is copied on every write to
     /// it (`Clone for Leaf` in `node.rs`), and the derived clone, one `IVec` at a time
     /// through a `match`, was a sixth of the apply thread's time.
-    #[allow(unsafe_code)]
     /// OnePoint: also says whether any of them shares a buffer (not inline), which a
     /// leaf keeps to drop its copies without reading them (`Leaf::shared`).
+    #[allow(unsafe_code)]
     pub(crate) fn clone_slice(src: &[IVec], spare: usize) -> (Vec<IVec>, bool) {
         let mut out: Vec<IVec> = Vec::with_capacity(src.len() + spare);
         // SAFETY: `out` has room for `src.len()` elements, and the two do not overlap.

@@ -373,12 +373,10 @@ impl Node {
                     for k in &mut leaf.keys {
                         *k = prefix::reencode(prefixed_lo, k, new_prefix_len);
                     }
+                    // OnePoint: a re-encoded key may be too long to keep inline.
+                    leaf.recount_shared();
                 }
             }
-        }
-        // OnePoint: the left half's keys may have been re-encoded (`Leaf::shared`).
-        if let Data::Leaf(ref mut leaf) = self.data {
-            leaf.recount_shared();
         }
 
         self.prefix_len = u8::try_from(new_prefix_len).unwrap();
@@ -484,23 +482,24 @@ impl Node {
                 );
             }
             (Data::Leaf(ref mut left_leaf), Data::Leaf(ref right_leaf)) => {
-                // OnePoint: both keep their values, or neither (`Leaf::values`).
-                let right_values = if left_leaf.values.is_empty()
-                    && right_leaf.values.is_empty()
-                {
-                    std::borrow::Cow::Borrowed(&right_leaf.values[..])
-                } else {
+                // OnePoint: the merged leaf keeps a value per key if either side
+                // kept values, none if neither did (`Leaf::values`): the left one's are
+                // made before the right keys come, the right one's padded after.
+                let values = !left_leaf.values.is_empty() || !right_leaf.values.is_empty();
+                if values {
                     left_leaf.materialize_values();
-                    right_leaf.values_materialized()
-                };
+                }
                 receive_merge_inner(
                     right.prefix(),
                     new_prefix_len,
                     &mut left_leaf.keys,
                     &mut left_leaf.values,
                     right_leaf.keys.as_ref(),
-                    &right_values,
+                    right_leaf.values.as_ref(),
                 );
+                if values {
+                    left_leaf.materialize_values();
+                }
                 // OnePoint: its keys re-encoded, the right one's added (`Leaf::shared`).
                 left_leaf.recount_shared();
             }
@@ -834,21 +833,12 @@ impl Leaf {
         }
     }
 
-    /// Keeps a value for each key (empty ones, if it kept none).
+    /// Keeps a value for each key: empty ones for the keys past its values (all of them,
+    /// if it kept none).
     pub(crate) fn materialize_values(&mut self) {
-        if self.values.is_empty() && !self.keys.is_empty() {
-            let mut values = Vec::with_capacity(self.keys.len() + 1);
-            values.resize(self.keys.len(), crate::ivec::EMPTY.clone());
-            self.values = values;
-        }
-    }
-
-    /// A value for each key, borrowed if it keeps them.
-    pub(crate) fn values_materialized(&self) -> std::borrow::Cow<'_, [IVec]> {
-        if self.values.is_empty() && !self.keys.is_empty() {
-            std::borrow::Cow::Owned(vec![crate::ivec::EMPTY.clone(); self.keys.len()])
-        } else {
-            std::borrow::Cow::Borrowed(&self.values[..])
+        if self.values.len() < self.keys.len() {
+            self.values.reserve_exact(self.keys.len() + 1 - self.values.len());
+            self.values.resize(self.keys.len(), crate::ivec::EMPTY.clone());
         }
     }
 
