@@ -311,7 +311,9 @@ pub(crate) struct IoBufs {
     pub stable_lsn: AtomicLsn,
     pub max_reserved_lsn: AtomicLsn,
     pub max_header_stable_lsn: Arc<AtomicLsn>,
-    pub segment_accountant: Mutex<SegmentAccountant>,
+    /// OnePoint: shared with the thread that fills it at open (`recover_beside`).
+    pub segment_accountant: Arc<Mutex<SegmentAccountant>>,
+    accountant_builder: Mutex<Option<std::thread::JoinHandle<()>>>,
     pub segment_cleaner: SegmentCleaner,
     deferred_segment_ops: stack::Stack<SegmentOp>,
     #[cfg(feature = "io_uring")]
@@ -322,6 +324,11 @@ pub(crate) struct IoBufs {
 
 impl Drop for IoBufs {
     fn drop(&mut self) {
+        // OnePoint: the accountant's builder (`recover_beside`) may still be at work,
+        // clearing unused segments of the file: it is done before the log is.
+        if let Some(builder) = self.accountant_builder.get_mut().take() {
+            let _ = builder.join();
+        }
         let ptr = self.iobuf.swap(std::ptr::null_mut(), SeqCst);
         assert!(!ptr.is_null());
         unsafe {
@@ -330,18 +337,74 @@ impl Drop for IoBufs {
     }
 }
 
+/// OnePoint: fills the segment accountant from the snapshot read back at open on a
+/// thread of its own, which holds the accountant's lock from before this returns until
+/// it is done; the open goes on meanwhile. sled built it before the log started: on a
+/// 10M-deal store (about 320k pages) a quarter of the open's CPU (`perf`), the per-
+/// segment sets of the pages in each. Until it is done, what the log tells the
+/// accountant waits on its list of deferred operations (`sa_mark_link`, and
+/// `sa_mark_replace`, which only tries the lock), as sled's writers already did
+/// whenever another held the lock; anything that needs the accountant itself (a new
+/// segment, `sa_stabilize` after a write reaches the disk, the cleaner's space) waits
+/// for the lock. What `recover` can find wrong before it writes is checked at open
+/// (`SegmentAccountant::check_snapshot`); a failure or a panic on the thread becomes
+/// the log's error, which every later operation returns. `None`: no thread to be had
+/// (the caller recovers it itself).
+fn recover_beside(
+    accountant: &Arc<Mutex<SegmentAccountant>>,
+    snapshot: &std::sync::Arc<Snapshot>,
+    config: &RunningConfig,
+) -> Option<std::thread::JoinHandle<()>> {
+    let (locked, is_locked) = std::sync::mpsc::sync_channel::<()>(1);
+    let (ours, snapshot, config) =
+        (accountant.clone(), snapshot.clone(), config.clone());
+    let spawned = std::thread::Builder::new()
+        .name("sled-accountant".into())
+        .spawn(move || {
+            let mut sa = ours.lock();
+            if locked.send(()).is_err() {
+                return;
+            }
+            let recovered = std::panic::catch_unwind(
+                std::panic::AssertUnwindSafe(|| sa.recover(&snapshot)),
+            );
+            match recovered {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    error!("cannot recover the segment accountant: {:?}", e);
+                    config.set_global_error(e);
+                }
+                Err(_) => {
+                    error!("recovering the segment accountant panicked");
+                    config.set_global_error(Error::ReportableBug(
+                        "recovering the segment accountant panicked".into(),
+                    ));
+                }
+            }
+        });
+    let builder = spawned.ok()?;
+    if is_locked.recv().is_ok() {
+        Some(builder)
+    } else {
+        let _ = builder.join();
+        None
+    }
+}
+
 /// `IoBufs` is a set of lock-free buffers for coordinating
 /// writes to underlying storage.
 impl IoBufs {
-    pub fn start(config: RunningConfig, snapshot: &Snapshot) -> Result<IoBufs> {
+    pub fn start(
+        config: RunningConfig,
+        snapshot: &std::sync::Arc<Snapshot>,
+    ) -> Result<IoBufs> {
         let segment_cleaner = SegmentCleaner::default();
 
-        let mut segment_accountant: SegmentAccountant =
-            SegmentAccountant::start(
-                config.clone(),
-                snapshot,
-                segment_cleaner.clone(),
-            )?;
+        let segment_accountant = Arc::new(Mutex::new(SegmentAccountant::new(
+            config.clone(),
+            segment_cleaner.clone(),
+        )));
+        let mut accountant_builder = None;
 
         let segment_size = config.segment_size;
 
@@ -355,16 +418,26 @@ impl IoBufs {
                     offset {}, recovered lsn {}",
                     next_lid, next_lsn
                 );
+                SegmentAccountant::check_snapshot(&config, snapshot)?;
+                accountant_builder =
+                    recover_beside(&segment_accountant, snapshot, &config);
+                if accountant_builder.is_none() {
+                    segment_accountant.lock().recover(snapshot)?;
+                }
                 (next_lid, next_lsn)
             }
             (None, None) => {
                 debug!("starting log for a totally fresh system");
+                let mut sa = segment_accountant.lock();
+                sa.recover(snapshot)?;
                 let next_lsn = 0;
-                let next_lid = segment_accountant.next(next_lsn)?;
+                let next_lid = sa.next(next_lsn)?;
                 (next_lid, next_lsn)
             }
             (None, Some(next_lsn)) => {
-                let next_lid = segment_accountant.next(next_lsn)?;
+                let mut sa = segment_accountant.lock();
+                sa.recover(snapshot)?;
+                let next_lid = sa.next(next_lsn)?;
                 debug!(
                     "starting log at clean offset {}, recovered lsn {}",
                     next_lid, next_lsn
@@ -414,7 +487,8 @@ impl IoBufs {
             stable_lsn: AtomicLsn::new(stable),
             max_reserved_lsn: AtomicLsn::new(stable),
             max_header_stable_lsn: Arc::new(AtomicLsn::new(next_lsn)),
-            segment_accountant: Mutex::new(segment_accountant),
+            segment_accountant,
+            accountant_builder: Mutex::new(accountant_builder),
             segment_cleaner,
             deferred_segment_ops: stack::Stack::default(),
             #[cfg(feature = "io_uring")]

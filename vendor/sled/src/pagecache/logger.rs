@@ -25,7 +25,10 @@ pub struct Log {
 impl Log {
     /// Start the log, open or create the configured file,
     /// and optionally start the periodic buffer flush thread.
-    pub fn start(config: RunningConfig, snapshot: &Snapshot) -> Result<Self> {
+    pub fn start(
+        config: RunningConfig,
+        snapshot: &std::sync::Arc<Snapshot>,
+    ) -> Result<Self> {
         let iobufs = Arc::new(IoBufs::start(config.clone(), snapshot)?);
 
         Ok(Self { iobufs, config })

@@ -693,12 +693,12 @@ impl PageCache {
         let cache_capacity = config.cache_capacity;
         let lru = Lru::new(cache_capacity);
 
-        // OnePoint: the page table is filled while the log starts (`install_pages_beside`).
-        let inner = PageTable::default();
-        let free = Arc::new(Mutex::new(BinaryHeap::new()));
-        let log = install_pages_beside(&inner, &free, &snapshot.pt, || {
-            Log::start(config.clone(), &snapshot)
-        })?;
+        // OnePoint: the page table installs the snapshot's pages as they are asked for
+        // (`PageTable::with_unread`); only the free ones are listed now.
+        let shared = writer.shared();
+        let inner = PageTable::with_unread(shared.clone());
+        let free = Arc::new(Mutex::new(free_pages(&snapshot.pt)));
+        let log = Log::start(config.clone(), &shared)?;
 
         let mut pc = Self {
             config,
@@ -2219,7 +2219,7 @@ impl PageCache {
 /// OnePoint: the page a page state read back at open stands for, not yet paged in, and
 /// whether it is free. Its on-disk pieces are built in place: most pages have one, kept
 /// inside the page (`CacheInfos::One`) with no list allocated and dropped for it.
-fn page_of(state: &PageState) -> (Page, bool) {
+pub(super) fn page_of(state: &PageState) -> (Page, bool) {
     let info = |(lsn, pointer, log_size): (Lsn, DiskPtr, u64)| CacheInfo {
         lsn,
         pointer,
@@ -2252,71 +2252,14 @@ fn page_of(state: &PageState) -> (Page, bool) {
     }
 }
 
-/// OnePoint: installs the pages `pids` of a snapshot read back at open in the page
-/// table, but the meta page and the id counter (`load_snapshot` reads those in), and
-/// puts the free ones on the free list.
-fn install_pages(
-    inner: &PageTable,
-    free: &Mutex<BinaryHeap<PageId>>,
-    pt: &[PageState],
-    pids: std::ops::Range<usize>,
-) {
-    let guard = pin();
-    let mut freed = vec![];
-    for (pid, state) in pt[pids.clone()].iter().enumerate() {
-        let pid = (pids.start + pid) as PageId;
-        if pid == META_PID || pid == COUNTER_PID {
-            continue;
-        }
-        let (page, is_free) = page_of(state);
-        if is_free {
-            freed.push(pid);
-        }
-        inner.insert(pid, page, &guard);
-    }
-    free.lock().extend(freed);
-}
-
-/// OnePoint: the pages of a snapshot read back at open are installed on a second
-/// thread while this one runs `beside` (starting the log: the segment accountant reads
-/// the same snapshot), and this one joins in when that is done: both take the next
-/// chunk of page ids from a shared counter until none is left. sled built the page
-/// table after the log had started, on one thread: on a 17.9M-deal store (about 1.3M
-/// pages) the page table took about a third of the open and the log's start an eighth
-/// (`perf`). The page table is a tree of atomic slots, each page inserted into its own
-/// slot, so two threads may fill it at once. No thread to be had, all is done here.
-fn install_pages_beside<T>(
-    inner: &PageTable,
-    free: &Mutex<BinaryHeap<PageId>>,
-    pt: &[PageState],
-    beside: impl FnOnce() -> T,
-) -> T {
-    const CHUNK: usize = 1_024;
-    let n = pt.len();
-    if n <= CHUNK {
-        let t = beside();
-        install_pages(inner, free, pt, 0..n);
-        return t;
-    }
-    let next = AtomicUsize::new(0);
-    let take_chunks = || loop {
-        let start = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
-        if start >= n {
-            break;
-        }
-        install_pages(inner, free, pt, start..n.min(start + CHUNK));
-    };
-    std::thread::scope(|s| {
-        let helper = std::thread::Builder::new()
-            .name("sled-open".into())
-            .spawn_scoped(s, take_chunks);
-        let t = beside();
-        take_chunks();
-        if let Ok(helper) = helper {
-            if let Err(panic) = helper.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        t
-    })
+/// OnePoint: the free pages of a snapshot read back at open (but the meta page and the
+/// id counter: `load_snapshot` reads those in), for the free list. The others are
+/// installed in the page table when first asked for (`PageTable::with_unread`).
+fn free_pages(pt: &[PageState]) -> BinaryHeap<PageId> {
+    pt.iter()
+        .enumerate()
+        .filter(|(_, state)| matches!(state, PageState::Free(..)))
+        .map(|(pid, _)| pid as PageId)
+        .filter(|pid| *pid != META_PID && *pid != COUNTER_PID)
+        .collect()
 }

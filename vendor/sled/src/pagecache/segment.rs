@@ -499,14 +499,14 @@ impl Segment {
 }
 
 impl SegmentAccountant {
-    /// Create a new `SegmentAccountant` from previously recovered segments.
-    pub(super) fn start(
+    /// OnePoint: a `SegmentAccountant` that knows no segment yet, to be filled by
+    /// `recover` before it is used (sled's `start` did both at once; `IoBufs::start`
+    /// has `recover` run on a thread of its own, holding the accountant's lock).
+    pub(super) fn new(
         config: RunningConfig,
-        snapshot: &Snapshot,
         segment_cleaner: SegmentCleaner,
-    ) -> Result<Self> {
-        let _measure = Measure::new(&M.start_segment_accountant);
-        let mut ret = Self {
+    ) -> Self {
+        Self {
             config,
             segments: vec![],
             free: BTreeSet::default(),
@@ -515,27 +515,69 @@ impl SegmentAccountant {
             segment_cleaner,
             ordering: BTreeMap::default(),
             async_truncations: BTreeMap::default(),
-        };
+        }
+    }
 
-        ret.initialize_from_snapshot(snapshot)?;
+    /// Fills a new `SegmentAccountant` from previously recovered segments.
+    pub(super) fn recover(&mut self, snapshot: &Snapshot) -> Result<()> {
+        let _measure = Measure::new(&M.start_segment_accountant);
 
-        if let Some(max_free) = ret.free.iter().max() {
+        self.initialize_from_snapshot(snapshot)?;
+
+        if let Some(max_free) = self.free.iter().max() {
             assert!(
-                ret.tip > *max_free,
+                self.tip > *max_free,
                 "expected recovered tip {} to \
                 be above max item in recovered \
                 free list {:?}",
-                ret.tip,
-                ret.free
+                self.tip,
+                self.free
             );
         }
 
         debug!(
             "SA starting with tip {} stable {} free {:?}",
-            ret.tip, ret.max_stabilized_lsn, ret.free,
+            self.tip, self.max_stabilized_lsn, self.free,
         );
 
-        Ok(ret)
+        Ok(())
+    }
+
+    /// OnePoint: what `recover` would find wrong before it writes anything, checked
+    /// at open before `recover` is left to a thread of its own: the snapshot's active
+    /// segment, or a piece of a page, beyond the file's segments (sled failed on the
+    /// first and panicked on the second, a file cut short).
+    pub(super) fn check_snapshot(
+        config: &RunningConfig,
+        snapshot: &Snapshot,
+    ) -> Result<()> {
+        let segment_size = config.segment_size as u64;
+        let file_len = config.file.metadata()?.len();
+        let mut segments = file_len / segment_size
+            + if file_len % segment_size == 0 { 0 } else { 1 };
+        if let Some(tip_lid) = snapshot.active_segment {
+            let tip_idx = tip_lid / segment_size;
+            if tip_idx == segments {
+                segments += 1;
+            }
+            if tip_idx >= segments {
+                error!("failed to properly initialize segments, suspected disk corruption");
+                return Err(Error::corruption(None));
+            }
+        }
+        let end = segments * segment_size;
+        let beyond = snapshot.pt.iter().any(|state| match state {
+            PageState::Present { base, frags } => {
+                base.1.lid() >= end || frags.iter().any(|f| f.1.lid() >= end)
+            }
+            PageState::Free(_, ptr) => ptr.lid() >= end,
+            PageState::Uninitialized => true,
+        });
+        if beyond {
+            error!("a page of the snapshot lies beyond the log's end, suspected disk corruption");
+            return Err(Error::corruption(None));
+        }
+        Ok(())
     }
 
     /// OnePoint: the bytes of the log's segments in use and an estimate of the live

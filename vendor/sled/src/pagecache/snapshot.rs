@@ -466,13 +466,12 @@ pub(crate) fn read_snapshot_to_write_later(
 static SNAPSHOT_WRITES: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 
 /// OnePoint: the snapshot read back at open, written on a thread of its own while the
-/// opening thread installs its pages and after; `finish` when those are installed
-/// returns the snapshot to the opening thread once the writer has serialized it, and
-/// the thread, to be joined when the page cache closes. sled wrote it before the open
-/// went on: on a 17.9M-deal store (about 1.3M pages, a 24 MB snapshot) 87 ms of every
-/// open after a session that wrote (serializing 26, writing 36, fsync 15, removing the
-/// old file 10). The opening thread frees the page states itself, as before: memory
-/// freed on another thread stays with the opening thread's heap until it collects.
+/// open goes on; `finish` returns the thread, to be joined when the page cache closes.
+/// sled wrote it before the open went on: on a 17.9M-deal store (about 1.3M pages, a
+/// 24 MB snapshot) 87 ms of every open after a session that wrote (serializing 26,
+/// writing 36, fsync 15, removing the old file 10). The page table keeps the snapshot
+/// to install its pages from as they are asked for (`PageTable::with_unread`), so the
+/// open does not wait for the writer to have serialized it either.
 ///
 /// Writing it may wait: the snapshot is a shortcut over the log, never the only copy of
 /// anything. While it is being written the one before it stays in place, as during the
@@ -487,7 +486,6 @@ static SNAPSHOT_WRITES: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 /// No thread to be had, it is written by `finish`, before the open goes on.
 pub(crate) struct SnapshotWriter {
     snapshot: std::sync::Arc<Snapshot>,
-    serialized: Option<std::sync::mpsc::Receiver<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     config: RunningConfig,
     write: bool,
@@ -503,13 +501,11 @@ impl SnapshotWriter {
         let snapshot = std::sync::Arc::new(snapshot);
         let mut writer = SnapshotWriter {
             snapshot,
-            serialized: None,
             thread: None,
             config,
             write,
         };
         if write {
-            let (done, serialized) = std::sync::mpsc::sync_channel(1);
             let (ours, config) = (writer.snapshot.clone(), writer.config.clone());
             let spawned = std::thread::Builder::new()
                 .name("sled-snapshot".into())
@@ -517,12 +513,10 @@ impl SnapshotWriter {
                     let lsn = ours.stable_lsn.unwrap_or(0);
                     let raw_bytes = ours.serialize();
                     drop(ours);
-                    let _ = done.send(());
                     write_snapshot_if_newest(&config, raw_bytes, lsn);
                 });
             if let Ok(thread) = spawned {
                 writer.thread = Some(thread);
-                writer.serialized = Some(serialized);
             }
         }
         writer
@@ -533,12 +527,14 @@ impl SnapshotWriter {
         &self.snapshot
     }
 
-    /// Takes the snapshot back (once the writer has serialized it) and drops it here;
-    /// returns the writer's thread. With no thread, writes it first.
+    /// The snapshot, shared (the page table keeps it to install its pages from).
+    pub(crate) fn shared(&self) -> std::sync::Arc<Snapshot> {
+        self.snapshot.clone()
+    }
+
+    /// Returns the writer's thread. With no thread, writes the snapshot first.
     pub(crate) fn finish(mut self) -> Option<std::thread::JoinHandle<()>> {
-        if let Some(serialized) = self.serialized.take() {
-            let _ = serialized.recv();
-        } else if self.write {
+        if self.thread.is_none() && self.write {
             let lsn = self.snapshot.stable_lsn.unwrap_or(0);
             write_snapshot_if_newest(&self.config, self.snapshot.serialize(), lsn);
         }
