@@ -370,9 +370,9 @@ fn a_batch_is_cut_into_chunks_that_keep_appended_ids_together() {
     assert_eq!(sled::chunk_ends(&[]), vec![0]);
 }
 
-/// Opening installs the snapshot's pages in the page table on two threads, a chunk of
-/// 1,024 page ids at a time (vendored item 23): a store of more than two chunks' pages,
-/// many of them freed by merges, reads back whole, and the pages it then allocates (the
+/// Opening lists the snapshot's free pages and installs the others in the page table as
+/// they are first asked for (vendored items 23 and 28): a store of more than two
+/// thousand pages, many of them freed by merges, reads back whole, and the pages it then allocates (the
 /// freed ones first) leave every record in place, also after another reopen, which reads
 /// the snapshot itself on two threads, half of it each (item 25).
 #[test]

@@ -2135,8 +2135,8 @@ impl PageCache {
     }
 
     /// Installs the two pages the page cache reads at once, the meta page and the id
-    /// counter (every other page was installed by `install_pages`), and sets the next
-    /// page id.
+    /// counter (every other page is installed when first asked for,
+    /// `PageTable::with_unread`), and sets the next page id.
     fn load_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
         let next_pid_to_allocate = snapshot.pt.len() as PageId;
 
