@@ -1,6 +1,7 @@
-//! sled's open, as vendored (items 28 and 29 of `vendor/sled/ONEPOINT.md`): the pages of
-//! the snapshot read back at open go into the page table when they are first asked for,
-//! and the segment accountant is filled on a thread of its own while the open goes on.
+//! sled's open, as vendored (items 28-30 of `vendor/sled/ONEPOINT.md`): the pages of the
+//! snapshot read back at open go into the page table when they are first asked for, the
+//! segment accountant is filled on a thread of its own while the open goes on, and the
+//! log's segment headers are read by a few threads.
 //! Both hold only if whatever touches a page or the log first, right after an open, gets
 //! what the store holds: several readers and a writer that start at once, the writer
 //! filling new segments and running the cleaner, session after session, each ending with
@@ -94,7 +95,7 @@ fn write_session(db: &sled::Db, model: &mut BTreeMap<Vec<u8>, Vec<u8>>, round: u
     for b in 0..24u64 {
         let mut batch = sled::Batch::default();
         for _ in 0..400 {
-            let n = next() % 12_000;
+            let n = next() % KEYS;
             let v = vec![round; len(n)];
             batch.insert(key(b'D', n), v.clone());
             model.insert(key(b'D', n), v);
@@ -118,16 +119,23 @@ fn write_session(db: &sled::Db, model: &mut BTreeMap<Vec<u8>, Vec<u8>>, round: u
     db.flush().unwrap();
 }
 
+/// Small segments, so that the store spans hundreds of them (sled reads each one's header
+/// at open, on a thread per 64 of them, up to four).
+const SEGMENT: u64 = 16 * 1024;
+
+/// The keys the store starts with, in `D`.
+const KEYS: u64 = 30_000;
+
 #[test]
 fn a_store_is_read_and_written_from_several_threads_the_moment_it_opens() {
     let dir = tempfile::tempdir().unwrap();
     let config = sled::Config::new()
         .path(dir.path().join("db"))
-        .segment_size(64 * 1024);
+        .segment_size(SEGMENT as usize);
     let mut model = BTreeMap::new();
     {
         let db = config.open().unwrap();
-        for chunk in (0..12_000u64).collect::<Vec<_>>().chunks(1_000) {
+        for chunk in (0..KEYS).collect::<Vec<_>>().chunks(1_000) {
             let mut batch = sled::Batch::default();
             for &n in chunk {
                 let v = vec![0u8; len(n)];
@@ -172,6 +180,14 @@ fn a_store_is_read_and_written_from_several_threads_the_moment_it_opens() {
             "round {round}: the cleaner found nothing to move"
         );
         assert_eq!(contents(&db), model, "round {round}, before closing");
+        let segments = std::fs::metadata(dir.path().join("db").join("db"))
+            .unwrap()
+            .len()
+            / SEGMENT;
+        assert!(
+            segments >= 128,
+            "{segments} segments: the next open reads their headers on more than one thread"
+        );
         // Rounds 2 and 4 end with a snapshot in place; 1 and 3 leave the next open a log
         // tail to replay.
         if round % 2 == 0 {
