@@ -73,6 +73,91 @@ fn a_deal_marked_billed_without_a_billing_is_reported() {
     assert!(v.iter().any(|m| m.contains("deal 2")), "{v:?}");
 }
 
+/// The key of table `tag` whose last 8 bytes are deal `id` (the dashboard's keys end in
+/// the deal).
+fn entry_of(store: &Store, tag: u8, id: u64) -> Vec<u8> {
+    store
+        .scan_prefix(&[tag])
+        .map(|r| r.unwrap().0.to_vec())
+        .find(|k| k[k.len() - 8..] == id.to_be_bytes())
+        .unwrap_or_else(|| panic!("no {} entry of deal {id}", tag as char))
+}
+
+/// The dashboard's two tables (by member `V`, by merchant and month `X`) are compared with
+/// the deals as digests, and read entry by entry only when one differs: an entry missing
+/// from either is named by its deal, and an entry no deal gives is counted.
+#[test]
+fn missing_and_stray_dashboard_entries_are_reported() {
+    for tag in [schema::VIEW, schema::VIEW_MERCHANT] {
+        let mut f = seeded();
+        tamper(&mut f, |s, set| set.remove(&entry_of(s, tag, 2)));
+        let v = violations(&f);
+        assert!(
+            v.iter()
+                .any(|m| m.contains("deal 2 is missing from the dashboard")),
+            "{}: {v:?}",
+            tag as char
+        );
+        assert!(!v.iter().any(|m| m.contains("deal 1 ")), "{v:?}");
+
+        let mut f = seeded();
+        tamper(&mut f, |s, set| {
+            let mut stray = entry_of(s, tag, 3);
+            let at = stray.len() - 8;
+            stray[at..].copy_from_slice(&99u64.to_be_bytes());
+            set.put(&stray, &[]);
+        });
+        let v = violations(&f);
+        let name = if tag == schema::VIEW {
+            "by member"
+        } else {
+            "by merchant and month"
+        };
+        let want = format!("the dashboard {name} holds 4 entries for 3 deals");
+        assert!(v.iter().any(|m| m.contains(&want)), "{want}: {v:?}");
+    }
+    // An entry moved to another deal of the same member: as many entries as deals, one
+    // deal missing.
+    let mut f = seeded();
+    tamper(&mut f, |s, set| {
+        let one = entry_of(s, schema::VIEW, 1);
+        let mut moved = one.clone();
+        let at = moved.len() - 8;
+        moved[at..].copy_from_slice(&7u64.to_be_bytes());
+        set.remove(&one);
+        set.put(&moved, &[]);
+    });
+    let v = violations(&f);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("deal 1 is missing from the dashboard")),
+        "{v:?}"
+    );
+}
+
+/// The settlement queue's entries are compared with their deals a chunk at a time, in the
+/// deals' order: an entry whose points differ from its deal's, or that names no deal, is
+/// reported by its deal.
+#[test]
+fn a_stale_settlement_queue_entry_is_reported() {
+    let mut f = seeded();
+    tamper(&mut f, |s, set| {
+        let (k, v) = s.scan_prefix(&[schema::UNBILLED]).next().unwrap().unwrap();
+        let points = schema::decode_points(&v);
+        set.put(&k, &schema::encode_points(points + Points(1)));
+        let mut stray = k.to_vec();
+        stray[17..25].copy_from_slice(&42u64.to_be_bytes());
+        set.put(&stray, &schema::encode_points(points));
+    });
+    let v = violations(&f);
+    for want in [
+        "unbilled queue entry for deal 2 is stale or billed",
+        "unbilled queue entry for deal 42 is stale or billed",
+    ] {
+        assert!(v.iter().any(|m| m.contains(want)), "{want}: {v:?}");
+    }
+}
+
 #[test]
 fn onepoint_check_exits_1_on_a_violation() {
     let mut f = seeded();

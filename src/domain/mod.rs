@@ -34,6 +34,7 @@ pub mod window;
 mod write_set;
 
 pub use calendar::{Clock, Millis, Month};
+pub use check::KeyDigest;
 pub use error::{Error, ErrorKind, FieldError, FieldErrors, Refusal, Result};
 pub use event::{DealEvent, Event, EventBody};
 pub use ids::{BillingId, DealId, MemberId, MerchantId};
