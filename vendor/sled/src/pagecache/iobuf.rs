@@ -314,6 +314,8 @@ pub(crate) struct IoBufs {
     /// OnePoint: shared with the thread that fills it at open (`recover_beside`).
     pub segment_accountant: Arc<Mutex<SegmentAccountant>>,
     accountant_builder: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// OnePoint: set once the accountant is known to be filled (`wait_for_accountant`).
+    accountant_ready: std::sync::atomic::AtomicBool,
     pub segment_cleaner: SegmentCleaner,
     deferred_segment_ops: stack::Stack<SegmentOp>,
     #[cfg(feature = "io_uring")]
@@ -488,6 +490,9 @@ impl IoBufs {
             max_reserved_lsn: AtomicLsn::new(stable),
             max_header_stable_lsn: Arc::new(AtomicLsn::new(next_lsn)),
             segment_accountant,
+            accountant_ready: std::sync::atomic::AtomicBool::new(
+                accountant_builder.is_none(),
+            ),
             accountant_builder: Mutex::new(accountant_builder),
             segment_cleaner,
             deferred_segment_ops: stack::Stack::default(),
@@ -496,6 +501,17 @@ impl IoBufs {
             #[cfg(feature = "io_uring")]
             io_uring: rio::new()?,
         })
+    }
+
+    /// OnePoint: waits until the segment accountant is filled (`recover_beside` holds
+    /// its lock until it is), for what reads the accountant's results without its lock:
+    /// the cleaner's queue of segments to clean, which it fills as it recovers.
+    pub(in crate::pagecache) fn wait_for_accountant(&self) {
+        use std::sync::atomic::Ordering::{Acquire, Release};
+        if !self.accountant_ready.load(Acquire) {
+            drop(self.segment_accountant.lock());
+            self.accountant_ready.store(true, Release);
+        }
     }
 
     pub(in crate::pagecache) fn sa_mark_link(

@@ -925,6 +925,9 @@ impl PageCache {
         )
     ))]
     pub(crate) fn attempt_gc(&self) -> Result<bool> {
+        // OnePoint: the segments the accountant queues for cleaning as it is filled at
+        // open (`recover_beside`) are there once it is.
+        self.log.iobufs.wait_for_accountant();
         let guard = pin();
         let cc = concurrency_control::read();
         let to_clean = self.log.iobufs.segment_cleaner.pop();
@@ -942,6 +945,7 @@ impl PageCache {
     /// OnePoint: pages waiting to be moved out of segments queued for cleaning (what
     /// `attempt_gc` has yet to do).
     pub(crate) fn gc_backlog(&self) -> usize {
+        self.log.iobufs.wait_for_accountant();
         self.log.iobufs.segment_cleaner.backlog()
     }
 
