@@ -17,16 +17,7 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 
 mod sled_support;
-use sled_support::{key, reopen};
-
-fn contents(db: &sled::Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    db.iter()
-        .map(|r| {
-            let (k, v) = r.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
-}
+use sled_support::{contents, key, reopen};
 
 #[test]
 fn batches_with_runs_in_one_leaf_hold_what_a_map_holds_also_after_a_reopen() {

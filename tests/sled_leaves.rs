@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 mod sled_support;
-use sled_support::{key, reopen};
+use sled_support::{contents, key, reopen};
 
 struct Counting;
 
@@ -334,13 +334,4 @@ fn leaves_of_keys_only_and_leaves_with_values_merge_either_way() {
     drop(db);
     let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a reopen");
-}
-
-fn contents(db: &sled::Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    db.iter()
-        .map(|r| {
-            let (k, v) = r.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
 }

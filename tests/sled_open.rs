@@ -12,21 +12,12 @@ mod sled_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sled_support::{key, reopen};
+use sled_support::{contents, key, reopen};
 
 /// The length of every value of key number `n` (each value is `len(n)` copies of the
 /// round that wrote it), so a reader can tell a value that belongs to its key.
 fn len(n: u64) -> usize {
     12 + (n % 70) as usize
-}
-
-fn contents(db: &sled::Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    db.iter()
-        .map(|r| {
-            let (k, v) = r.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
 }
 
 /// Checks one entry read: its value is a value of its key, written by a round up to

@@ -1,4 +1,5 @@
-//! What the tests of the vendored sled share (`sled_batches.rs`, `sled_leaves.rs`).
+//! What the tests of the vendored sled share (`sled_batches.rs`, `sled_leaves.rs`,
+//! `sled_open.rs`).
 
 /// A key of table `table` (its first byte) and number `n`, big-endian, so keys sort by
 /// table, then number.
@@ -22,4 +23,14 @@ pub fn reopen(config: &sled::Config) -> sled::Db {
         }
     }
     panic!("reopen: sled's file lock was still held after 5 s");
+}
+
+/// Everything the store holds, in key order.
+pub fn contents(db: &sled::Db) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    db.iter()
+        .map(|r| {
+            let (k, v) = r.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
 }

@@ -313,9 +313,9 @@ pub(crate) struct IoBufs {
     pub max_header_stable_lsn: Arc<AtomicLsn>,
     /// OnePoint: shared with the thread that fills it at open (`recover_beside`).
     pub segment_accountant: Arc<Mutex<SegmentAccountant>>,
+    /// OnePoint: the thread filling it, until someone waits for it
+    /// (`wait_for_accountant`).
     accountant_builder: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// OnePoint: set once the accountant is known to be filled (`wait_for_accountant`).
-    accountant_ready: std::sync::atomic::AtomicBool,
     pub segment_cleaner: SegmentCleaner,
     deferred_segment_ops: stack::Stack<SegmentOp>,
     #[cfg(feature = "io_uring")]
@@ -328,9 +328,7 @@ impl Drop for IoBufs {
     fn drop(&mut self) {
         // OnePoint: the accountant's builder (`recover_beside`) may still be at work,
         // clearing unused segments of the file: it is done before the log is.
-        if let Some(builder) = self.accountant_builder.get_mut().take() {
-            let _ = builder.join();
-        }
+        self.wait_for_accountant();
         let ptr = self.iobuf.swap(std::ptr::null_mut(), SeqCst);
         assert!(!ptr.is_null());
         unsafe {
@@ -428,21 +426,16 @@ impl IoBufs {
                 }
                 (next_lid, next_lsn)
             }
-            (None, None) => {
-                debug!("starting log for a totally fresh system");
-                let mut sa = segment_accountant.lock();
-                sa.recover(snapshot)?;
-                let next_lsn = 0;
-                let next_lid = sa.next(next_lsn)?;
-                (next_lid, next_lsn)
-            }
-            (None, Some(next_lsn)) => {
+            (None, recovered_lsn) => {
+                // A fresh system, or a log that starts on a new segment: the
+                // accountant is filled now, to give that segment.
+                let next_lsn = recovered_lsn.unwrap_or(0);
                 let mut sa = segment_accountant.lock();
                 sa.recover(snapshot)?;
                 let next_lid = sa.next(next_lsn)?;
                 debug!(
-                    "starting log at clean offset {}, recovered lsn {}",
-                    next_lid, next_lsn
+                    "starting log at clean offset {}, recovered lsn {:?}",
+                    next_lid, recovered_lsn
                 );
                 (next_lid, next_lsn)
             }
@@ -490,9 +483,6 @@ impl IoBufs {
             max_reserved_lsn: AtomicLsn::new(stable),
             max_header_stable_lsn: Arc::new(AtomicLsn::new(next_lsn)),
             segment_accountant,
-            accountant_ready: std::sync::atomic::AtomicBool::new(
-                accountant_builder.is_none(),
-            ),
             accountant_builder: Mutex::new(accountant_builder),
             segment_cleaner,
             deferred_segment_ops: stack::Stack::default(),
@@ -503,14 +493,12 @@ impl IoBufs {
         })
     }
 
-    /// OnePoint: waits until the segment accountant is filled (`recover_beside` holds
-    /// its lock until it is), for what reads the accountant's results without its lock:
-    /// the cleaner's queue of segments to clean, which it fills as it recovers.
+    /// OnePoint: waits until the segment accountant is filled (`recover_beside`), for
+    /// what reads the accountant's results without its lock (the cleaner's queue of
+    /// segments to clean, which it fills as it recovers) and for the log's drop.
     pub(in crate::pagecache) fn wait_for_accountant(&self) {
-        use std::sync::atomic::Ordering::{Acquire, Release};
-        if !self.accountant_ready.load(Acquire) {
-            drop(self.segment_accountant.lock());
-            self.accountant_ready.store(true, Release);
+        if let Some(builder) = self.accountant_builder.lock().take() {
+            let _ = builder.join();
         }
     }
 

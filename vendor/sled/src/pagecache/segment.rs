@@ -543,20 +543,23 @@ impl SegmentAccountant {
         Ok(())
     }
 
-    /// OnePoint: what `recover` would find wrong before it writes anything, checked
-    /// at open before `recover` is left to a thread of its own: the snapshot's active
-    /// segment, or a piece of a page, beyond the file's segments (sled failed on the
-    /// first and panicked on the second, a file cut short).
-    pub(super) fn check_snapshot(
+    /// OnePoint: how many segments recovery knows: those of the file, and the
+    /// snapshot's active one past its end if it is the next (still empty but for its
+    /// header); an active segment further out is corruption. Used by `initial_segments`
+    /// and `check_snapshot`.
+    fn recovered_segment_count(
         config: &RunningConfig,
         snapshot: &Snapshot,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let segment_size = config.segment_size as u64;
         let file_len = config.file.metadata()?.len();
-        let mut segments = file_len / segment_size
-            + if file_len % segment_size == 0 { 0 } else { 1 };
+        let mut segments = usize::try_from(
+            file_len / segment_size
+                + if file_len % segment_size == 0 { 0 } else { 1 },
+        )
+        .unwrap();
         if let Some(tip_lid) = snapshot.active_segment {
-            let tip_idx = tip_lid / segment_size;
+            let tip_idx = usize::try_from(tip_lid / segment_size).unwrap();
             if tip_idx == segments {
                 segments += 1;
             }
@@ -565,6 +568,19 @@ impl SegmentAccountant {
                 return Err(Error::corruption(None));
             }
         }
+        Ok(segments)
+    }
+
+    /// OnePoint: what `recover` would find wrong before it writes anything, checked
+    /// at open before `recover` is left to a thread of its own: the snapshot's active
+    /// segment, or a piece of a page, beyond the file's segments (sled failed on the
+    /// first and panicked on the second, a file cut short).
+    pub(super) fn check_snapshot(
+        config: &RunningConfig,
+        snapshot: &Snapshot,
+    ) -> Result<()> {
+        let segments = Self::recovered_segment_count(config, snapshot)? as u64;
+        let segment_size = config.segment_size as u64;
         let end = segments * segment_size;
         let beyond = snapshot.pt.iter().any(|state| match state {
             PageState::Present { base, frags } => {
@@ -614,26 +630,18 @@ impl SegmentAccountant {
 
     fn initial_segments(&self, snapshot: &Snapshot) -> Result<Vec<Segment>> {
         let segment_size = self.config.segment_size;
-        let file_len = self.config.file.metadata()?.len();
-        let number_of_segments =
-            usize::try_from(file_len / segment_size as u64).unwrap()
-                + if file_len % segment_size as u64 == 0 { 0 } else { 1 };
 
-        // generate segments from snapshot lids
-        let mut segments = vec![Segment::default(); number_of_segments];
+        // generate segments from snapshot lids (sometimes the current segment is
+        // still empty, after only recovering the segment header but no valid
+        // messages yet: `recovered_segment_count` counts it)
+        let mut segments = vec![
+            Segment::default();
+            Self::recovered_segment_count(&self.config, snapshot)?
+        ];
 
-        // sometimes the current segment is still empty, after only
-        // recovering the segment header but no valid messages yet
         if let Some(tip_lid) = snapshot.active_segment {
             let tip_idx =
                 usize::try_from(tip_lid / segment_size as LogOffset).unwrap();
-            if tip_idx == number_of_segments {
-                segments.push(Segment::default());
-            }
-            if segments.len() <= tip_idx {
-                error!("failed to properly initialize segments, suspected disk corruption");
-                return Err(Error::corruption(None));
-            }
             trace!(
                 "setting segment for tip_lid {} to stable_lsn {}",
                 tip_lid,
