@@ -364,8 +364,9 @@ fn a_batch_is_cut_into_chunks_that_keep_appended_ids_together() {
 /// Opening lists the snapshot's free pages and installs the others in the page table as
 /// they are first asked for (vendored items 23 and 28): a store of more than two
 /// thousand pages, many of them freed by merges, reads back whole, and the pages it then allocates (the
-/// freed ones first) leave every record in place, also after another reopen, which reads
-/// the snapshot itself on two threads, half of it each (item 25).
+/// freed ones first) leave every record in place, also after more reopens, which keep the
+/// snapshot's page states as read, each decoded when asked for (item 31), with what the
+/// log's tail changed laid over them and copied into the next snapshot.
 #[test]
 fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,8 +423,9 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     // to sled's last handle, which can outlive the `Db` a moment.)
     db.finish_snapshot();
     drop(db);
-    // That reopen wrote a snapshot of all those pages: this one reads it on two threads
-    // (vendored item 25).
+    // That reopen wrote a snapshot of all those pages: this one keeps its page states as
+    // read and decodes each when asked for (vendored item 31), with what the session
+    // before changed (pages freed ones were reused for, new pages) laid over them.
     let snapshot: u64 = std::fs::read_dir(dir.path().join("db"))
         .unwrap()
         .map(|e| e.unwrap())
@@ -431,13 +433,46 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
         .map(|e| e.metadata().unwrap().len())
         .sum();
     assert!(snapshot > 32 * 1024, "a snapshot of {snapshot} bytes");
-    let read_in_two = sled::snapshots_read_in_two();
+    let kept = sled::snapshots_kept_undecoded();
     let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a second reopen");
     assert!(
-        sled::snapshots_read_in_two() > read_in_two,
-        "the snapshot was read on two threads"
+        sled::snapshots_kept_undecoded() > kept,
+        "the snapshot's page states were kept undecoded"
     );
+    // Another range removed (pages freed over the snapshot just written, which holds
+    // the states kept as read and those laid over them, copied into it): read back
+    // whole, the freed pages reused by new writes, and read back whole again.
+    let mut batch = sled::Batch::default();
+    for (k, _) in model.range(key(b'M', 650_000)..key(b'M', 900_000)) {
+        batch.remove(k.clone());
+    }
+    db.apply_batch(batch).unwrap();
+    model.retain(|k, _| !(key(b'M', 650_000)..key(b'M', 900_000)).contains(k));
+    db.flush().unwrap();
+    db.finish_snapshot();
+    drop(db);
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after a third reopen");
+    let leaves = db.leaf_sizes().unwrap().len();
+    write(
+        &db,
+        &mut model,
+        (0..40_000).map(|n| 2_000_003 + n * 17).collect(),
+    );
+    assert!(
+        db.leaf_sizes().unwrap().len() > leaves + 200,
+        "new leaves for the new keys"
+    );
+    assert_eq!(contents(&db), model, "after writes on the third reopen");
+    db.flush().unwrap();
+    db.finish_snapshot();
+    drop(db);
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after a fourth reopen");
+    drop(db);
+    let db = reopen(&config);
+    assert_eq!(contents(&db), model, "after a fifth reopen");
 }
 
 /// The snapshot files in sled's directory, by name.

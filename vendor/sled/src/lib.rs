@@ -299,9 +299,9 @@ pub use {
                 MINIMUM_ITEMS_PER_SEGMENT, SEG_HEADER_LEN,
             },
             BatchManifest, DiskPtr, Log, LogKind, LogOffset, LogRead, Lsn,
-            PageCache, PageId,
+            PageCache, PageId, snapshots_kept_undecoded,
         },
-        serialization::{snapshots_read_in_two, Serialize},
+        serialization::Serialize,
     },
     crossbeam_epoch::{
         pin as crossbeam_pin, Atomic, Guard as CrossbeamGuard, Owned, Shared,

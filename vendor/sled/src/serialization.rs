@@ -9,7 +9,8 @@ use std::{
 use crate::{
     node::{Index, Leaf},
     pagecache::{
-        BatchManifest, MessageHeader, PageState, SegmentNumber, Snapshot,
+        BatchManifest, MessageHeader, PageState, PageStates, SegmentNumber,
+        Snapshot,
     },
     Data, DiskPtr, Error, IVec, Link, Meta, Node, Result,
 };
@@ -501,188 +502,34 @@ impl Serialize for Snapshot {
     fn serialized_size(&self) -> u64 {
         self.stable_lsn.serialized_size()
             + self.active_segment.serialized_size()
-            + self
-                .pt
-                .iter()
-                .map(|page_state| page_state.serialized_size())
-                .sum::<u64>()
+            + self.pt.serialized_size()
     }
 
     fn serialize_into(&self, buf: &mut &mut [u8]) {
         self.stable_lsn.serialize_into(buf);
         self.active_segment.serialize_into(buf);
-        for page_state in &self.pt {
-            page_state.serialize_into(buf);
-        }
+        self.pt.serialize_into(buf);
     }
 
     fn deserialize(buf: &mut &[u8]) -> Result<Self> {
-        let stable_lsn = Serialize::deserialize(buf)?;
-        let active_segment = Serialize::deserialize(buf)?;
-        if let Some(pt) = page_states_in_two(buf) {
-            return Ok(Snapshot { stable_lsn, active_segment, pt: pt? });
-        }
-        // OnePoint: the page states are not counted on disk; a page takes about 19 bytes
-        // there (`onepoint-bench ingest`, 200k and 10M deals), so reserve for one every 16
-        // rather than grow a vector of a million entries by doubling (each step a copy
-        // into new memory that faults in: a third of a 10M-deal store's open, `perf`).
-        let mut pt = Vec::with_capacity(buf.len() / 16);
-        for page_state in
-            (ConsumeSequence { buf, _t: PhantomData, done: false })
-        {
-            pt.push(page_state?);
-        }
+        let snapshot = Snapshot::from_bytes(buf.to_vec())?;
+        *buf = &buf[buf.len()..];
+        Ok(snapshot)
+    }
+}
+
+impl Snapshot {
+    /// OnePoint: the snapshot serialized in `bytes`, its page states kept as read and
+    /// decoded when asked for (`PageStates`). sled decoded all of them here, a vector
+    /// of 72 bytes a page (later on two threads, item 25).
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<Snapshot> {
+        let mut rest = bytes.as_slice();
+        let stable_lsn = Serialize::deserialize(&mut rest)?;
+        let active_segment = Serialize::deserialize(&mut rest)?;
+        let first = bytes.len() - rest.len();
+        let pt = PageStates::read(bytes, first)?;
         Ok(Snapshot { stable_lsn, active_segment, pt })
     }
-}
-
-/// OnePoint: how many snapshots were read on two threads (`page_states_in_two`), for
-/// tests.
-static SNAPSHOTS_READ_IN_TWO: std::sync::atomic::AtomicUsize =
-    std::sync::atomic::AtomicUsize::new(0);
-
-/// OnePoint: how many snapshots this process has read on two threads.
-#[doc(hidden)]
-pub fn snapshots_read_in_two() -> usize {
-    SNAPSHOTS_READ_IN_TWO.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// OnePoint: a snapshot's page states read on two threads, the second half on a thread
-/// of its own. The page states are not counted on disk and each has its own length, so
-/// a first pass only steps over them (a byte or two of each field) to count them and to
-/// find the first that starts past the middle; each thread then decodes its half with
-/// `PageState::deserialize` into its own part of one vector, which each thus touches
-/// first (a 17.9M-deal store: about 1.35M page states, 86 MB of them, 100 ms of its open
-/// on one thread). `None` (read them on one thread, as before) for a snapshot under
-/// 32 KB, or one the first pass cannot step through: the one-thread read says what is
-/// wrong with it. Both halves must decode to exactly the page states counted, or the
-/// read fails as corrupt.
-#[allow(unsafe_code)]
-fn page_states_in_two(buf: &mut &[u8]) -> Option<Result<Vec<PageState>>> {
-    use std::mem::MaybeUninit;
-
-    const IN_TWO_FROM: usize = 32 * 1024;
-    let bytes: &[u8] = buf;
-    if bytes.len() < IN_TWO_FROM {
-        return None;
-    }
-    let (mut at, mut count, mut middle) = (0, 0, None);
-    while at < bytes.len() {
-        if middle.is_none() && at >= bytes.len() / 2 {
-            middle = Some((at, count));
-        }
-        at = step_over_page_state(bytes, at)?;
-        count += 1;
-    }
-    let (split, front_count) = middle?;
-    let (front, back) = bytes.split_at(split);
-
-    /// Decodes exactly `slots.len()` page states from all of `bytes`; on failure drops
-    /// those it decoded.
-    fn fill(slots: &mut [MaybeUninit<PageState>], mut bytes: &[u8]) -> Result<()> {
-        let mut filled = 0;
-        let mut decode = || -> Result<()> {
-            for slot in slots.iter_mut() {
-                if bytes.is_empty() {
-                    return Err(Error::corruption(None));
-                }
-                slot.write(PageState::deserialize(&mut bytes)?);
-                filled += 1;
-            }
-            if bytes.is_empty() { Ok(()) } else { Err(Error::corruption(None)) }
-        };
-        let result = decode();
-        if result.is_err() {
-            for slot in &mut slots[..filled] {
-                // SAFETY: the first `filled` slots were written above.
-                unsafe { slot.assume_init_drop() };
-            }
-        }
-        result
-    }
-
-    let mut pt: Vec<PageState> = Vec::with_capacity(count);
-    let slots = &mut pt.spare_capacity_mut()[..count];
-    let (front_slots, back_slots) = slots.split_at_mut(front_count);
-    // No thread to be had: read on one (nothing is decoded yet).
-    let (front_read, back_read) = std::thread::scope(|s| {
-        let helper = std::thread::Builder::new()
-            .name("sled-open".into())
-            .spawn_scoped(s, move || fill(back_slots, back))
-            .ok()?;
-        let front_read = fill(front_slots, front);
-        match helper.join() {
-            Ok(back_read) => Some((front_read, back_read)),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })?;
-    let drop_all = |slots: &mut [MaybeUninit<PageState>]| {
-        for slot in slots {
-            // SAFETY: a half that was read has all its slots written.
-            unsafe { slot.assume_init_drop() };
-        }
-    };
-    let slots = &mut pt.spare_capacity_mut()[..count];
-    let (front_slots, back_slots) = slots.split_at_mut(front_count);
-    match (front_read, back_read) {
-        (Ok(()), Ok(())) => {
-            // SAFETY: both halves wrote every one of their slots, `count` in all.
-            unsafe { pt.set_len(count) };
-        }
-        (Ok(()), Err(e)) => {
-            drop_all(front_slots);
-            return Some(Err(e));
-        }
-        (Err(e), Ok(())) => {
-            drop_all(back_slots);
-            return Some(Err(e));
-        }
-        (Err(e), Err(_)) => return Some(Err(e)),
-    }
-    *buf = &bytes[bytes.len()..];
-    SNAPSHOTS_READ_IN_TWO.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Some(Ok(pt))
-}
-
-/// OnePoint: where the page state serialized at `at` ends, stepping over its fields as
-/// `PageState::deserialize` reads them; `None` where it would not read one.
-fn step_over_page_state(b: &[u8], at: usize) -> Option<usize> {
-    fn varint(b: &[u8], at: usize) -> Option<usize> {
-        let len = match *b.get(at)? {
-            0..=240 => 1,
-            241..=248 => 2,
-            249 => 3,
-            other => other as usize - 247 + 1,
-        };
-        (at + len <= b.len()).then(|| at + len)
-    }
-    fn disk_ptr(b: &[u8], at: usize) -> Option<usize> {
-        if b.len() < at + 2 {
-            return None;
-        }
-        match b[at] {
-            0 => varint(b, at + 1),
-            1 => varint(b, at + 1).and_then(|at| (at + 8 <= b.len()).then(|| at + 8)),
-            _ => None,
-        }
-    }
-    fn lsn(b: &[u8], at: usize) -> Option<usize> {
-        (at + 8 <= b.len()).then(|| at + 8)
-    }
-    let tag = *b.get(at)?;
-    let at = at + 1;
-    if tag == 0 {
-        return disk_ptr(b, lsn(b, at)?);
-    }
-    let mut at = varint(b, disk_ptr(b, lsn(b, at)?)?)?;
-    // The fragments: up to `tag - 1`, as many as there are bytes for.
-    for _ in 1..tag {
-        if at == b.len() {
-            break;
-        }
-        at = varint(b, disk_ptr(b, lsn(b, at)?)?)?;
-    }
-    Some(at)
 }
 
 impl Serialize for Data {
@@ -1152,7 +999,7 @@ mod qc {
             Snapshot {
                 stable_lsn: g.gen(),
                 active_segment: g.gen(),
-                pt: Arbitrary::arbitrary(g),
+                pt: PageStates::from_vec(Arbitrary::arbitrary(g)),
             }
         }
     }

@@ -10,6 +10,7 @@ mod disk_pointer;
 mod header;
 mod iobuf;
 mod iterator;
+mod page_states;
 mod pagetable;
 #[cfg(any(all(not(unix), not(windows)), miri))]
 mod parallel_io_polyfill;
@@ -52,6 +53,7 @@ pub(crate) use self::{
         read_message, read_segment_header, MessageHeader, SegmentHeader,
         SegmentNumber,
     },
+    page_states::PageStates,
     reservation::Reservation,
     snapshot::{
         read_snapshot_to_write_later, PageState, Snapshot, SnapshotWriter,
@@ -65,6 +67,7 @@ pub use self::{
     },
     disk_pointer::DiskPtr,
     logger::{Log, LogRead},
+    page_states::snapshots_kept_undecoded,
 };
 
 /// The offset of a segment. This equals its `LogOffset` (or the offset of any
@@ -2155,7 +2158,7 @@ impl PageCache {
                 continue;
             };
             let guard = pin();
-            let (mut page, free) = page_of(state);
+            let (mut page, free) = page_of(&state);
             let base = page.cache_infos[0];
             page.update = if free {
                 self.free.lock().push(pid);
@@ -2215,7 +2218,7 @@ impl PageCache {
         Snapshot {
             stable_lsn: Some(stable_lsn_now),
             active_segment: None,
-            pt: page_states,
+            pt: PageStates::from_vec(page_states),
         }
     }
 }
@@ -2259,11 +2262,9 @@ pub(super) fn page_of(state: &PageState) -> (Page, bool) {
 /// OnePoint: the free pages of a snapshot read back at open (but the meta page and the
 /// id counter: `load_snapshot` reads those in), for the free list. The others are
 /// installed in the page table when first asked for (`PageTable::with_unread`).
-fn free_pages(pt: &[PageState]) -> BinaryHeap<PageId> {
-    pt.iter()
-        .enumerate()
-        .filter(|(_, state)| matches!(state, PageState::Free(..)))
-        .map(|(pid, _)| pid as PageId)
+fn free_pages(pt: &PageStates) -> BinaryHeap<PageId> {
+    (pt.free_pids().into_iter())
+        .map(|pid| pid as PageId)
         .filter(|pid| *pid != META_PID && *pid != COUNTER_PID)
         .collect()
 }

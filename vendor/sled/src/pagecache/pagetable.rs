@@ -179,7 +179,7 @@ impl PageTable {
         guard: &'g Guard,
     ) -> Option<PageView<'g>> {
         let state = self.unread.as_ref()?.pt.get(usize::try_from(pid).ok()?)?;
-        let (page, _free) = page_of(state);
+        let (page, _free) = page_of(&state);
         match tip.compare_and_set(Shared::null(), Owned::new(page), AcqRel, guard)
         {
             Ok(read) => Some(PageView { read, entry: tip }),

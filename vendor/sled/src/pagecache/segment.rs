@@ -582,14 +582,7 @@ impl SegmentAccountant {
         let segments = Self::recovered_segment_count(config, snapshot)? as u64;
         let segment_size = config.segment_size as u64;
         let end = segments * segment_size;
-        let beyond = snapshot.pt.iter().any(|state| match state {
-            PageState::Present { base, frags } => {
-                base.1.lid() >= end || frags.iter().any(|f| f.1.lid() >= end)
-            }
-            PageState::Free(_, ptr) => ptr.lid() >= end,
-            PageState::Uninitialized => true,
-        });
-        if beyond {
+        if snapshot.pt.beyond(end) {
             error!("a page of the snapshot lies beyond the log's end, suspected disk corruption");
             return Err(Error::corruption(None));
         }
@@ -677,7 +670,7 @@ impl SegmentAccountant {
         };
 
         for (pid, state) in snapshot.pt.iter().enumerate() {
-            match state {
+            match &*state {
                 PageState::Present { base, frags } => {
                     add(pid as PageId, base.0, base.2, base.1.lid());
                     for (lsn, ptr, sz) in frags {

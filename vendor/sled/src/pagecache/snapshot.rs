@@ -6,7 +6,7 @@ use crate::*;
 use super::{
     arr_to_u32, gc_blobs, pwrite_all, raw_segment_iter_from, u32_to_arr,
     u64_to_arr, BasedBuf, DiskPtr, LogIter, LogKind, LogOffset, Lsn,
-    MessageKind,
+    MessageKind, PageStates,
 };
 
 /// A snapshot of the state required to quickly restart
@@ -19,7 +19,8 @@ pub struct Snapshot {
     /// The last read message lid
     pub active_segment: Option<LogOffset>,
     /// the mapping from pages to (lsn, lid)
-    pub pt: Vec<PageState>,
+    /// OnePoint: kept as read from the file, each decoded when asked for.
+    pub pt: PageStates,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -134,10 +135,7 @@ impl Snapshot {
         let _measure = Measure::new(&M.snapshot_apply);
 
         let pushed = if self.pt.len() <= usize::try_from(pid).unwrap() {
-            self.pt.resize(
-                usize::try_from(pid + 1).unwrap(),
-                PageState::Uninitialized,
-            );
+            self.pt.grow_to(usize::try_from(pid + 1).unwrap());
             true
         } else {
             false
@@ -154,10 +152,10 @@ impl Snapshot {
 
                 let pid_usize = usize::try_from(pid).unwrap();
 
-                self.pt[pid_usize] = PageState::Present {
-                    base: (lsn, disk_ptr, sz),
-                    frags: vec![],
-                };
+                self.pt.set(
+                    pid_usize,
+                    PageState::Present { base: (lsn, disk_ptr, sz), frags: vec![] },
+                );
             }
             LogKind::Link => {
                 // Because we rewrite pages over time, we may have relocated
@@ -192,8 +190,10 @@ impl Snapshot {
             }
             LogKind::Free => {
                 trace!("free of pid {} at ptr {} lsn {}", pid, disk_ptr, lsn);
-                self.pt[usize::try_from(pid).unwrap()] =
-                    PageState::Free(lsn, disk_ptr);
+                self.pt.set(
+                    usize::try_from(pid).unwrap(),
+                    PageState::Free(lsn, disk_ptr),
+                );
             }
             LogKind::Corrupted | LogKind::Skip => {
                 error!(
@@ -646,7 +646,8 @@ fn read_snapshot(config: &RunningConfig) -> Result<Option<Snapshot>> {
     #[cfg(not(feature = "zstd"))]
     let bytes = buf;
 
-    Snapshot::deserialize(&mut bytes.as_slice()).map(Some)
+    // OnePoint: the page states are kept as read (`PageStates`).
+    Snapshot::from_bytes(bytes).map(Some)
 }
 
 fn write_snapshot(config: &RunningConfig, snapshot: &Snapshot) -> Result<()> {
