@@ -1,12 +1,14 @@
 //! `onepoint-bench`: the performance budgets of SPEC 8, measured. Each scenario prints one
 //! JSON object per line on stdout. Run in release:
 //! `cargo run --release --bin onepoint-bench -- ingest|queries|render|feed|http|abuse [--deals N] [--members N]`
-//! (`open` and `write` are the ingest scenario's child processes).
+//! (`open` and `write` are the ingest scenario's child processes; `kills --data DIR` runs
+//! kill -9 cycles of them on a kept store).
 
 mod abuse;
 mod feed;
 mod http;
 mod ingest;
+mod kills;
 mod queries;
 mod render;
 
@@ -80,7 +82,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first() else {
         eprintln!(
-            "usage: onepoint-bench ingest|queries|render|feed|http|abuse [--deals N] [--members N] [--data DIR] [--backdated PCT]"
+            "usage: onepoint-bench ingest|queries|render|feed|http|abuse|kills [--deals N] [--members N] [--data DIR] [--backdated PCT] [--rounds N]"
         );
         std::process::exit(2);
     };
@@ -95,6 +97,7 @@ fn main() {
         "ingest" => ingest::run(&opts),
         "open" => ingest::open(&opts),
         "write" => ingest::write(&opts),
+        "kills" => kills::run(&opts),
         "queries" => queries::run(&opts),
         "render" => render::run(&opts),
         "feed" => feed::run(&opts),
