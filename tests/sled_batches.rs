@@ -395,12 +395,7 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
         "{leaves} leaves: more than two chunks of pages"
     );
     // A dense range removed: its leaves merge and their pages are freed.
-    let mut batch = sled::Batch::default();
-    for (k, _) in model.range(key(b'M', 200_000)..key(b'M', 600_000)) {
-        batch.remove(k.clone());
-    }
-    db.apply_batch(batch).unwrap();
-    model.retain(|k, _| !(key(b'M', 200_000)..key(b'M', 600_000)).contains(k));
+    remove_range(&db, &mut model, 200_000..600_000);
     let merged = db.leaf_sizes().unwrap().len();
     assert!(
         merged < leaves * 3 / 4,
@@ -443,12 +438,7 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     // Another range removed (pages freed over the snapshot just written, which holds
     // the states kept as read and those laid over them, copied into it): read back
     // whole, the freed pages reused by new writes, and read back whole again.
-    let mut batch = sled::Batch::default();
-    for (k, _) in model.range(key(b'M', 650_000)..key(b'M', 900_000)) {
-        batch.remove(k.clone());
-    }
-    db.apply_batch(batch).unwrap();
-    model.retain(|k, _| !(key(b'M', 650_000)..key(b'M', 900_000)).contains(k));
+    remove_range(&db, &mut model, 650_000..900_000);
     db.flush().unwrap();
     db.finish_snapshot();
     drop(db);
@@ -473,6 +463,22 @@ fn a_store_of_many_pages_opens_whole_and_reuses_its_freed_pages() {
     drop(db);
     let db = reopen(&config);
     assert_eq!(contents(&db), model, "after a fifth reopen");
+}
+
+/// Removes the keys of table `M` numbered `range` from the store and the model, in one
+/// batch.
+fn remove_range(
+    db: &sled::Db,
+    model: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+    range: std::ops::Range<u64>,
+) {
+    let keys = key(b'M', range.start)..key(b'M', range.end);
+    let mut batch = sled::Batch::default();
+    for (k, _) in model.range(keys.clone()) {
+        batch.remove(k.clone());
+    }
+    db.apply_batch(batch).unwrap();
+    model.retain(|k, _| !keys.contains(k));
 }
 
 /// The snapshot files in sled's directory, by name.

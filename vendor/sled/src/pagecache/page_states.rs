@@ -38,7 +38,8 @@ pub struct PageStates {
     /// Where each page state of `raw` starts, by page id.
     starts: Vec<u32>,
     /// The page states set since the snapshot was read (the log's tail), and any page
-    /// beyond `starts` (`Uninitialized` where none is here), by page id.
+    /// beyond `starts` (`Uninitialized` where none is here), by page id; every key is
+    /// below `len` (`pop` takes the last one out before it shortens `len`).
     changed: FastMap8<usize, PageState>,
     /// How many page ids there are: `starts.len()` or more.
     len: usize,
@@ -107,11 +108,12 @@ impl PageStates {
         self.len
     }
 
-    /// The page state of `pid` as read from the file.
-    fn decode(&self, pid: usize) -> PageState {
-        let start = self.starts[pid] as usize;
-        let end = self.starts.get(pid + 1).map_or(self.raw.len(), |&e| e as usize);
-        PageState::deserialize(&mut &self.raw[start..end])
+    /// The page state of `pid` as read from the file (`Uninitialized` past its states).
+    fn from_file(&self, pid: usize) -> PageState {
+        if pid >= self.starts.len() {
+            return PageState::Uninitialized;
+        }
+        PageState::deserialize(&mut self.raw_run(pid, pid + 1))
             .expect("a page state stepped over when the snapshot was read")
     }
 
@@ -122,8 +124,7 @@ impl PageStates {
         }
         Some(match self.changed.get(&pid) {
             Some(state) => Cow::Borrowed(state),
-            None if pid < self.starts.len() => Cow::Owned(self.decode(pid)),
-            None => Cow::Owned(PageState::Uninitialized),
+            None => Cow::Owned(self.from_file(pid)),
         })
     }
 
@@ -133,11 +134,7 @@ impl PageStates {
             return None;
         }
         if !self.changed.contains_key(&pid) {
-            let state = if pid < self.starts.len() {
-                self.decode(pid)
-            } else {
-                PageState::Uninitialized
-            };
+            let state = self.from_file(pid);
             self.changed.insert(pid, state);
         }
         self.changed.get_mut(&pid)
@@ -159,8 +156,7 @@ impl PageStates {
         let pid = self.len.checked_sub(1)?;
         let state = match self.changed.remove(&pid) {
             Some(state) => state,
-            None if pid < self.starts.len() => self.decode(pid),
-            None => PageState::Uninitialized,
+            None => self.from_file(pid),
         };
         self.len = pid;
         if pid < self.starts.len() {
@@ -196,7 +192,7 @@ impl PageStates {
             .collect();
         free.extend(
             (self.changed.iter())
-                .filter(|(pid, state)| **pid < self.len && state.is_free())
+                .filter(|(_, state)| state.is_free())
                 .map(|(pid, _)| *pid),
         );
         #[cfg(debug_assertions)]
@@ -226,8 +222,7 @@ impl PageStates {
             // Rare (a file cut short): whether a page still holds such a piece.
             return self.iter().any(|state| bad(&state));
         }
-        let beyond = (self.changed.iter())
-            .any(|(pid, state)| *pid < self.len && bad(state))
+        let beyond = self.changed.values().any(bad)
             || (self.starts.len()..self.len).any(|pid| !self.changed.contains_key(&pid));
         debug_assert_eq!(
             beyond,
@@ -239,17 +234,9 @@ impl PageStates {
 
     /// The page ids set since the snapshot was read, in order.
     fn changed_in_order(&self) -> Vec<usize> {
-        let mut pids: Vec<usize> =
-            self.changed.keys().copied().filter(|pid| *pid < self.len).collect();
+        let mut pids: Vec<usize> = self.changed.keys().copied().collect();
         pids.sort_unstable();
         pids
-    }
-
-    /// The bytes of the page state of `pid` as read, for one not changed since.
-    fn raw_of(&self, pid: usize) -> &[u8] {
-        let start = self.starts[pid] as usize;
-        let end = self.starts.get(pid + 1).map_or(self.raw.len(), |&e| e as usize);
-        &self.raw[start..end]
     }
 
     /// The bytes of the page states `from..to` of `raw`, none changed.
@@ -271,11 +258,9 @@ impl PageStates {
         {
             panic!("tried to serialize Uninitialized (page {})", pid);
         }
-        let mut size = self.raw_run(0, self.starts.len().min(self.len)).len() as u64;
+        let mut size = self.raw_run(0, self.starts.len()).len() as u64;
         for pid in self.changed_in_order() {
-            if pid < self.starts.len() {
-                size -= self.raw_of(pid).len() as u64;
-            }
+            size -= self.raw_run(pid, (pid + 1).min(self.starts.len())).len() as u64;
             size += self.changed[&pid].serialized_size();
         }
         size
@@ -308,7 +293,7 @@ impl PageStates {
     /// `serialize_into`, into exactly `serialized_size` bytes.
     fn write_into(&self, mut buf: &mut [u8]) {
         let buf = &mut buf;
-        let raw_count = self.starts.len().min(self.len);
+        let raw_count = self.starts.len();
         let mut copy = |bytes: &[u8], buf: &mut &mut [u8]| {
             let (head, tail) = std::mem::take(buf).split_at_mut(bytes.len());
             head.copy_from_slice(bytes);
