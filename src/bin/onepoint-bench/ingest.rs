@@ -29,6 +29,9 @@ use crate::Opts;
 
 pub fn run(opts: &Opts) -> Result<(), String> {
     let members = opts.num("members", 100_000)?;
+    if members == 0 {
+        return Err("--members must be at least 1".into());
+    }
     let deals = opts.num("deals", 200_000)?;
     let submitters = opts.num("submitters", 64)? as usize;
     let backdated = opts.num("backdated", 0)?;
@@ -96,7 +99,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         .map(|(f, b)| (f, serde_json::json!(b)))
         .collect();
     let after_close = open_in_child(&dir)?;
-    kill_a_writer(&dir, members)?;
+    kill_a_writer(&dir, members, std::time::Duration::from_secs(2))?;
     let after_kill = open_in_child(&dir)?;
     let line = serde_json::json!({
         "scenario": "ingest",
@@ -385,9 +388,14 @@ fn rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Runs `onepoint-bench write` on the store and kills it with SIGKILL after two seconds of
-/// writing under load.
-fn kill_a_writer(dir: &std::path::Path, members: u64) -> Result<(), String> {
+/// Runs `onepoint-bench write` on the store and kills it with SIGKILL after `after` of
+/// writing under load (the ingest scenario's open after a kill, and `kills`). Fails if the
+/// writer does not start or stops by itself before the kill.
+pub fn kill_a_writer(
+    dir: &std::path::Path,
+    members: u64,
+    after: std::time::Duration,
+) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = std::process::Command::new(exe)
         .args(["write", "--members", &members.to_string(), "--data"])
@@ -399,7 +407,15 @@ fn kill_a_writer(dir: &std::path::Path, members: u64) -> Result<(), String> {
     let stdout = child.stdout.take().ok_or("no stdout")?;
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
         .map_err(|e| e.to_string())?;
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    if line.trim() != "writing" {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("the writer did not start (it said {line:?})"));
+    }
+    std::thread::sleep(after);
+    if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+        return Err(format!("the writer stopped by itself ({status})"));
+    }
     child.kill().map_err(|e| e.to_string())?;
     let _ = child.wait();
     Ok(())
@@ -410,6 +426,9 @@ fn kill_a_writer(dir: &std::path::Path, members: u64) -> Result<(), String> {
 pub fn write(opts: &Opts) -> Result<(), String> {
     let dir = opts.text("data").ok_or("--data DIR is required")?;
     let members = opts.num("members", 100_000)?;
+    if members == 0 {
+        return Err("--members must be at least 1".into());
+    }
     let core = Arc::new(
         Core::open(std::path::Path::new(dir), CoreOptions::default()).map_err(|e| e.to_string())?,
     );

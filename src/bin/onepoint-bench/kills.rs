@@ -7,8 +7,7 @@
 //! else opens it). Made to hunt the failure in the README ("A known failure"): one cycle
 //! in about 170 left a 10M-deal store sled could not open.
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::Opts;
@@ -24,6 +23,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     }
     let rounds = opts.num("rounds", 20)?;
     let members = opts.num("members", 100_000)?;
+    if members == 0 {
+        return Err("--members must be at least 1".into());
+    }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for round in 1..=rounds {
@@ -31,31 +33,12 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         x ^= x >> 7;
         x ^= x << 17;
         let write_ms = 1_000 + x % 4_000;
-        let mut child = Command::new(&exe)
-            .args(["write", "--members", &members.to_string(), "--data", dir])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let mut line = String::new();
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        if line.trim() != "writing" {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "round {round}: the writer did not start (it said {line:?})"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(write_ms));
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            return Err(format!(
-                "round {round}: the writer stopped by itself ({status})"
-            ));
-        }
-        child.kill().map_err(|e| e.to_string())?;
-        let _ = child.wait();
+        crate::ingest::kill_a_writer(
+            std::path::Path::new(dir),
+            members,
+            Duration::from_millis(write_ms),
+        )
+        .map_err(|e| format!("round {round}: {e}"))?;
         let t0 = Instant::now();
         let opened = Command::new(&exe)
             .args(["open", "--data", dir])
