@@ -554,6 +554,20 @@ impl IoBufs {
         })
     }
 
+    /// OnePoint: the accountant's segments for the audit (`PageCache::audit`), with
+    /// every deferred operation applied first.
+    pub(in crate::pagecache) fn sa_audit_view(
+        &self,
+        guard: &Guard,
+    ) -> Result<Vec<super::segment::AuditSegment>> {
+        self.with_sa(|sa| {
+            for op in self.deferred_segment_ops.take_iter(guard) {
+                sa.apply_op(op)?;
+            }
+            Ok(sa.audit_view())
+        })
+    }
+
     /// `SegmentAccountant` access for coordination with the `PageCache`
     pub(in crate::pagecache) fn with_sa<B, F>(&self, f: F) -> B
     where

@@ -933,6 +933,7 @@ impl PageCache {
         self.log.iobufs.wait_for_accountant();
         let guard = pin();
         let cc = concurrency_control::read();
+        self.maybe_audit(&guard);
         let to_clean = self.log.iobufs.segment_cleaner.pop();
         let ret = if let Some((pid_to_clean, segment_to_clean)) = to_clean {
             self.rewrite_page(pid_to_clean, segment_to_clean, &guard)
@@ -943,6 +944,128 @@ impl PageCache {
         drop(cc);
         guard.flush();
         ret
+    }
+
+    /// OnePoint: a diagnostic for the kill -9 hunt (README, "A known failure"). With
+    /// `OP_SLED_AUDIT=FILE` in the environment, a cleaner step at most once a second
+    /// compares every page's pieces with the segment accountant (`AuditSegment::problem`:
+    /// a piece in a free or reused segment, or one the accountant no longer counts, so
+    /// that it could free the segment under the page) and, for what is still wrong after
+    /// a second look 200 ms later (a page being moved is not wrong), appends a line to
+    /// FILE, then a line of counts (one a second at most). Off (one check of a flag) without
+    /// the variable.
+    fn maybe_audit(&self, guard: &Guard) {
+        use std::sync::atomic::AtomicU64 as A64;
+        use std::sync::OnceLock;
+        use std::time::{SystemTime, UNIX_EPOCH};
+        static PATH: OnceLock<Option<String>> = OnceLock::new();
+        static LAST: A64 = A64::new(0);
+        static RUNS: A64 = A64::new(0);
+        let Some(path) =
+            PATH.get_or_init(|| std::env::var("OP_SLED_AUDIT").ok()).as_ref()
+        else {
+            return;
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let last = LAST.load(Acquire);
+        if now < last + 1000
+            || LAST.compare_exchange(last, now, SeqCst, Acquire).is_err()
+        {
+            return;
+        }
+        let mut out = String::new();
+        match self.audit(guard) {
+            Ok((pages, found)) => {
+                let runs = RUNS.fetch_add(1, SeqCst) + 1;
+                for line in &found {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                {
+                    out.push_str(&format!(
+                        "audit {} pid {}: {} pages, {} wrong\n",
+                        runs,
+                        std::process::id(),
+                        pages,
+                        found.len()
+                    ));
+                }
+            }
+            Err(e) => out.push_str(&format!("audit failed: {:?}\n", e)),
+        }
+        if !out.is_empty() {
+            use std::io::Write;
+            if let Ok(mut f) =
+                std::fs::OpenOptions::new().create(true).append(true).open(path)
+            {
+                let _ = f.write_all(out.as_bytes());
+            }
+        }
+    }
+
+    /// OnePoint: the audit itself (`maybe_audit`): the pages looked at, and a line for
+    /// each piece found wrong twice, 200 ms apart.
+    fn audit(&self, guard: &Guard) -> Result<(usize, Vec<String>)> {
+        let seg = self.config.segment_size as LogOffset;
+        let check = |view: &[segment::AuditSegment], pid: PageId, ci: &CacheInfo| {
+            let idx = usize::try_from(ci.pointer.lid() / seg).unwrap();
+            let lsn = ci.lsn / seg as Lsn * seg as Lsn;
+            match view.get(idx) {
+                None => Some("the segment is past the accountant's"),
+                Some(s) => s.problem(pid, lsn),
+            }
+        };
+        let view = self.log.iobufs.sa_audit_view(guard)?;
+        let max = *self.next_pid_to_allocate.lock();
+        let mut suspects = vec![];
+        for pid in 0..max {
+            if let Some(page) = self.inner.get(pid, guard) {
+                for ci in page.cache_infos.iter() {
+                    if check(&view, pid, ci).is_some() {
+                        suspects.push((pid, *ci));
+                    }
+                }
+            }
+        }
+        if suspects.is_empty() {
+            return Ok((usize::try_from(max).unwrap(), vec![]));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let view = self.log.iobufs.sa_audit_view(guard)?;
+        let mut found = vec![];
+        for (pid, ci) in suspects {
+            let still = self.inner.get(pid, guard).map_or(false, |page| {
+                page.cache_infos
+                    .iter()
+                    .any(|c| c.lsn == ci.lsn && c.pointer == ci.pointer)
+            });
+            if !still {
+                continue;
+            }
+            if let Some(problem) = check(&view, pid, &ci) {
+                let idx = usize::try_from(ci.pointer.lid() / seg).unwrap();
+                found.push(format!(
+                    "page {} piece lsn {} at {} (segment {}): {}; segment {:?}",
+                    pid,
+                    ci.lsn,
+                    ci.pointer,
+                    idx,
+                    problem,
+                    view.get(idx).map(|s| match s {
+                        segment::AuditSegment::Free => "free".to_string(),
+                        segment::AuditSegment::Active { lsn, pids, .. } =>
+                            format!("active lsn {} pages {}", lsn, pids.len()),
+                        segment::AuditSegment::Inactive { lsn, pids } =>
+                            format!("inactive lsn {} pages {}", lsn, pids.len()),
+                        segment::AuditSegment::Draining { lsn, left, queued } =>
+                            format!("draining lsn {} left {} queued {}", lsn, left, queued.len()),
+                    })
+                ));
+            }
+        }
+        Ok((usize::try_from(max).unwrap(), found))
     }
 
     /// OnePoint: pages waiting to be moved out of segments queued for cleaning (what

@@ -498,6 +498,52 @@ impl Segment {
     }
 }
 
+/// OnePoint: a segment as the audit (`PageCache::audit`, `OP_SLED_AUDIT`) sees it:
+/// what the accountant holds against each page with a piece in the segment.
+#[derive(Debug)]
+pub(crate) enum AuditSegment {
+    Free,
+    Active { lsn: Lsn, pids: BTreeSet<PageId>, replaced: BTreeSet<PageId> },
+    Inactive { lsn: Lsn, pids: BTreeSet<PageId> },
+    Draining { lsn: Lsn, left: usize, queued: BTreeSet<PageId> },
+}
+
+impl AuditSegment {
+    /// What is wrong, to the accountant, with page `pid` keeping a piece written at
+    /// `lsn` (normalized to its segment's) in this segment.
+    pub(crate) fn problem(&self, pid: PageId, lsn: Lsn) -> Option<&'static str> {
+        match self {
+            AuditSegment::Free => Some("the segment is free"),
+            AuditSegment::Active { lsn: l, .. }
+            | AuditSegment::Inactive { lsn: l, .. }
+            | AuditSegment::Draining { lsn: l, .. }
+                if *l != lsn =>
+            {
+                Some("the segment was reused")
+            }
+            AuditSegment::Active { pids, replaced, .. } => {
+                if !pids.contains(&pid) {
+                    Some("the active segment does not count the page")
+                } else if replaced.contains(&pid) {
+                    Some("the active segment counts the page as replaced")
+                } else {
+                    None
+                }
+            }
+            AuditSegment::Inactive { pids, .. } if !pids.contains(&pid) => {
+                Some("the inactive segment does not count the page")
+            }
+            AuditSegment::Draining { left: 0, .. } => {
+                Some("the draining segment counts no page left")
+            }
+            AuditSegment::Draining { queued, .. } if !queued.contains(&pid) => {
+                Some("the draining segment's cleaner queue lacks the page")
+            }
+            _ => None,
+        }
+    }
+}
+
 impl SegmentAccountant {
     /// OnePoint: a `SegmentAccountant` that knows no segment yet, to be filled by
     /// `recover` before it is used (sled's `start` did both at once; `IoBufs::start`
@@ -619,6 +665,35 @@ impl SegmentAccountant {
             live += draining * live / pages;
         }
         (used, live)
+    }
+
+    /// OnePoint: every segment as the audit sees it (`AuditSegment`).
+    pub(crate) fn audit_view(&self) -> Vec<AuditSegment> {
+        let queued = self.segment_cleaner.inner.lock().clone();
+        let segment_size = self.config.segment_size as LogOffset;
+        self.segments
+            .iter()
+            .enumerate()
+            .map(|(idx, s)| match s {
+                Segment::Free(_) => AuditSegment::Free,
+                Segment::Active(a) => AuditSegment::Active {
+                    lsn: a.lsn,
+                    pids: a.pids.clone(),
+                    replaced: a.deferred_replaced_pids.clone(),
+                },
+                Segment::Inactive(i) => {
+                    AuditSegment::Inactive { lsn: i.lsn, pids: i.pids.clone() }
+                }
+                Segment::Draining(d) => AuditSegment::Draining {
+                    lsn: d.lsn,
+                    left: d.max_pids.saturating_sub(d.replaced_pids),
+                    queued: queued
+                        .get(&(idx as LogOffset * segment_size))
+                        .cloned()
+                        .unwrap_or_default(),
+                },
+            })
+            .collect()
     }
 
     fn initial_segments(&self, snapshot: &Snapshot) -> Result<Vec<Segment>> {
