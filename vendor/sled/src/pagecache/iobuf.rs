@@ -524,9 +524,7 @@ impl IoBufs {
         if let Some(mut sa) = self.segment_accountant.try_lock() {
             let start = clock();
             sa.mark_replace(pid, lsn, old_cache_infos, new_cache_info)?;
-            for op in self.deferred_segment_ops.take_iter(guard) {
-                sa.apply_op(op)?;
-            }
+            self.apply_deferred(&mut sa, guard)?;
             M.accountant_hold.measure(clock() - start);
         } else {
             let op = SegmentOp::Replace {
@@ -546,11 +544,8 @@ impl IoBufs {
         guard: &Guard,
     ) -> Result<()> {
         self.with_sa(|sa| {
-            for op in self.deferred_segment_ops.take_iter(guard) {
-                sa.apply_op(op)?;
-            }
-            sa.stabilize(lsn)?;
-            Ok(())
+            self.apply_deferred(sa, guard)?;
+            sa.stabilize(lsn)
         })
     }
 
@@ -561,11 +556,22 @@ impl IoBufs {
         guard: &Guard,
     ) -> Result<Vec<super::segment::AuditSegment>> {
         self.with_sa(|sa| {
-            for op in self.deferred_segment_ops.take_iter(guard) {
-                sa.apply_op(op)?;
-            }
+            self.apply_deferred(sa, guard)?;
             Ok(sa.audit_view())
         })
+    }
+
+    /// Applies the accountant operations deferred while another held its lock (sled
+    /// applies them whenever it next holds it).
+    fn apply_deferred(
+        &self,
+        sa: &mut SegmentAccountant,
+        guard: &Guard,
+    ) -> Result<()> {
+        for op in self.deferred_segment_ops.take_iter(guard) {
+            sa.apply_op(op)?;
+        }
+        Ok(())
     }
 
     /// `SegmentAccountant` access for coordination with the `PageCache`

@@ -975,33 +975,26 @@ impl PageCache {
         {
             return;
         }
-        let mut out = String::new();
-        match self.audit(guard) {
+        let out = match self.audit(guard) {
             Ok((pages, found)) => {
-                let runs = RUNS.fetch_add(1, SeqCst) + 1;
-                for line in &found {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-                {
-                    out.push_str(&format!(
-                        "audit {} pid {}: {} pages, {} wrong\n",
-                        runs,
-                        std::process::id(),
-                        pages,
-                        found.len()
-                    ));
-                }
+                let mut out: String =
+                    found.iter().map(|line| format!("{}\n", line)).collect();
+                out.push_str(&format!(
+                    "audit {} pid {}: {} pages, {} wrong\n",
+                    RUNS.fetch_add(1, SeqCst) + 1,
+                    std::process::id(),
+                    pages,
+                    found.len()
+                ));
+                out
             }
-            Err(e) => out.push_str(&format!("audit failed: {:?}\n", e)),
-        }
-        if !out.is_empty() {
-            use std::io::Write;
-            if let Ok(mut f) =
-                std::fs::OpenOptions::new().create(true).append(true).open(path)
-            {
-                let _ = f.write_all(out.as_bytes());
-            }
+            Err(e) => format!("audit failed: {:?}\n", e),
+        };
+        use std::io::Write;
+        if let Ok(mut f) =
+            std::fs::OpenOptions::new().create(true).append(true).open(path)
+        {
+            let _ = f.write_all(out.as_bytes());
         }
     }
 
@@ -1009,18 +1002,19 @@ impl PageCache {
     /// each piece found wrong twice, 200 ms apart.
     fn audit(&self, guard: &Guard) -> Result<(usize, Vec<String>)> {
         let seg = self.config.segment_size as LogOffset;
+        // The piece's segment, and what is wrong with it there, if anything.
         let check = |view: &[segment::AuditSegment], pid: PageId, ci: &CacheInfo| {
             let idx = usize::try_from(ci.pointer.lid() / seg).unwrap();
-            let lsn = ci.lsn / seg as Lsn * seg as Lsn;
-            match view.get(idx) {
+            let problem = match view.get(idx) {
                 None => Some("the segment is past the accountant's"),
-                Some(s) => s.problem(pid, lsn),
-            }
+                Some(s) => s.problem(pid, self.config.normalize(ci.lsn)),
+            };
+            problem.map(|p| (idx, p))
         };
         let view = self.log.iobufs.sa_audit_view(guard)?;
-        let max = *self.next_pid_to_allocate.lock();
+        let pages = usize::try_from(*self.next_pid_to_allocate.lock()).unwrap();
         let mut suspects = vec![];
-        for pid in 0..max {
+        for pid in 0..pages as PageId {
             if let Some(page) = self.inner.get(pid, guard) {
                 for ci in page.cache_infos.iter() {
                     if check(&view, pid, ci).is_some() {
@@ -1030,7 +1024,7 @@ impl PageCache {
             }
         }
         if suspects.is_empty() {
-            return Ok((usize::try_from(max).unwrap(), vec![]));
+            return Ok((pages, vec![]));
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
         let view = self.log.iobufs.sa_audit_view(guard)?;
@@ -1041,11 +1035,8 @@ impl PageCache {
                     .iter()
                     .any(|c| c.lsn == ci.lsn && c.pointer == ci.pointer)
             });
-            if !still {
-                continue;
-            }
-            if let Some(problem) = check(&view, pid, &ci) {
-                let idx = usize::try_from(ci.pointer.lid() / seg).unwrap();
+            if let (true, Some((idx, problem))) = (still, check(&view, pid, &ci))
+            {
                 found.push(format!(
                     "page {} piece lsn {} at {} (segment {}): {}; segment {:?}",
                     pid,
@@ -1053,19 +1044,11 @@ impl PageCache {
                     ci.pointer,
                     idx,
                     problem,
-                    view.get(idx).map(|s| match s {
-                        segment::AuditSegment::Free => "free".to_string(),
-                        segment::AuditSegment::Active { lsn, pids, .. } =>
-                            format!("active lsn {} pages {}", lsn, pids.len()),
-                        segment::AuditSegment::Inactive { lsn, pids } =>
-                            format!("inactive lsn {} pages {}", lsn, pids.len()),
-                        segment::AuditSegment::Draining { lsn, left, queued } =>
-                            format!("draining lsn {} left {} queued {}", lsn, left, queued.len()),
-                    })
+                    view.get(idx).map(segment::AuditSegment::describe),
                 ));
             }
         }
-        Ok((usize::try_from(max).unwrap(), found))
+        Ok((pages, found))
     }
 
     /// OnePoint: pages waiting to be moved out of segments queued for cleaning (what

@@ -509,6 +509,25 @@ pub(crate) enum AuditSegment {
 }
 
 impl AuditSegment {
+    /// The segment in a few words, for the audit's report.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            AuditSegment::Free => "free".to_string(),
+            AuditSegment::Active { lsn, pids, .. } => {
+                format!("active lsn {} pages {}", lsn, pids.len())
+            }
+            AuditSegment::Inactive { lsn, pids } => {
+                format!("inactive lsn {} pages {}", lsn, pids.len())
+            }
+            AuditSegment::Draining { lsn, left, queued } => format!(
+                "draining lsn {} left {} queued {}",
+                lsn,
+                left,
+                queued.len()
+            ),
+        }
+    }
+
     /// What is wrong, to the accountant, with page `pid` keeping a piece written at
     /// `lsn` (normalized to its segment's) in this segment.
     pub(crate) fn problem(&self, pid: PageId, lsn: Lsn) -> Option<&'static str> {
