@@ -212,6 +212,7 @@ fn advance_snapshot(
     mut iter: LogIter,
     mut snapshot: Snapshot,
     config: &RunningConfig,
+    dry_run: bool,
 ) -> Result<(Snapshot, bool)> {
     let _measure = Measure::new(&M.advance_snapshot);
 
@@ -311,7 +312,10 @@ fn advance_snapshot(
             trace!("bumping snapshot.stable_lsn to {}", bumped);
             (bumped, None)
         } else {
-            if let Some(BasedBuf { offset, .. }) = iter.segment_base {
+            if let (false, Some(BasedBuf { offset, .. })) =
+                (dry_run, iter.segment_base.as_ref())
+            {
+                let offset = *offset;
                 // either situation 3 or situation 4. we need to zero the
                 // tail of the segment after the recovered tip
                 let shred_len = config.segment_size
@@ -394,6 +398,11 @@ fn advance_snapshot(
         reverse_segments
     };
 
+    // OnePoint: a dry run (`recovery_dry_run`, the audit's) changes nothing on disk.
+    if dry_run {
+        return Ok((snapshot, advanced));
+    }
+
     for (lsn, to_zero) in &iter.segments {
         debug!("zeroing torn segment at lsn {} lid {}", lsn, to_zero);
 
@@ -458,7 +467,20 @@ pub(crate) fn read_snapshot_to_write_later(
     let last_snap = read_snapshot(config)?.unwrap_or_else(Snapshot::default);
     let log_iter =
         raw_segment_iter_from(last_snap.stable_lsn.unwrap_or(0), config)?;
-    advance_snapshot(log_iter, last_snap, config)
+    advance_snapshot(log_iter, last_snap, config, false)
+}
+
+/// OnePoint: what an open would recover from the files as they are now (the newest
+/// snapshot advanced over the log as `read_snapshot_to_write_later` does), changing
+/// nothing on disk: no unfinished snapshot removed, no torn tail zeroed, no blob
+/// removed. For the audit (`PageCache::audit_recovery`), on a store in use: what a
+/// kill at this moment would leave.
+pub(crate) fn recovery_dry_run(config: &RunningConfig) -> Result<Snapshot> {
+    let last_snap =
+        read_snapshot_files(config, false)?.unwrap_or_else(Snapshot::default);
+    let log_iter =
+        raw_segment_iter_from(last_snap.stable_lsn.unwrap_or(0), config)?;
+    advance_snapshot(log_iter, last_snap, config, true).map(|(s, _)| s)
 }
 
 /// OnePoint: one snapshot written at a time in the process, so an older one never
@@ -585,6 +607,15 @@ fn write_snapshot_if_newest(config: &RunningConfig, raw_bytes: Vec<u8>, ours: Ls
 /// Returns an error if the read snapshot was corrupted.
 /// Returns `Ok(Some(snapshot))` if there was nothing written.
 fn read_snapshot(config: &RunningConfig) -> Result<Option<Snapshot>> {
+    read_snapshot_files(config, true)
+}
+
+/// `read_snapshot`; `remove_partial`: whether to remove unfinished snapshots (an open,
+/// holding the lock) or only pass them over (the audit's dry run, beside a writer).
+fn read_snapshot_files(
+    config: &RunningConfig,
+    remove_partial: bool,
+) -> Result<Option<Snapshot>> {
     let mut candidates = config.get_snapshot_files()?;
     // OnePoint: a `.generating` file is a snapshot cut off midway (a kill or a full
     // disk while it was written, `SnapshotWriter`). This open holds the file lock, which
@@ -592,7 +623,7 @@ fn read_snapshot(config: &RunningConfig) -> Result<Option<Snapshot>> {
     // file is removed. Upstream read it as the newest snapshot and failed on its crc.
     candidates.retain(|path| {
         let partial = path.to_string_lossy().ends_with(".generating");
-        if partial {
+        if partial && remove_partial {
             let _ = std::fs::remove_file(path);
         }
         !partial
