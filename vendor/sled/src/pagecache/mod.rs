@@ -1071,12 +1071,24 @@ impl PageCache {
                     .map(|h| h.lsn)
             })
             .collect();
-        let config = self.config.clone();
-        let snap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            snapshot::recovery_dry_run(&config)
-        }))
-        .map_err(|_| "the dry run of recovery panicked".to_string())?
-        .map_err(|e| format!("{:?}", e))?;
+        // A snapshot file the dry run listed can be removed before it reads it (a newer
+        // one just written in its place): then it reads the newer one.
+        let mut attempts = 0;
+        let snap = loop {
+            let config = self.config.clone();
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                snapshot::recovery_dry_run(&config)
+            }))
+            .map_err(|_| "the dry run of recovery panicked".to_string())?;
+            match run {
+                Err(Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 =>
+                {
+                    attempts += 1;
+                }
+                other => break other.map_err(|e| format!("{:?}", e))?,
+            }
+        };
         let tip = snap.stable_lsn.unwrap_or(0);
         let mut found = vec![];
         for (pid, state) in snap.pt.iter().enumerate() {
