@@ -952,63 +952,76 @@ impl PageCache {
     /// a piece in a free or reused segment, or one the accountant no longer counts, so
     /// that it could free the segment under the page) and, for what is still wrong after
     /// a second look 200 ms later (a page being moved is not wrong), appends a line to
-    /// FILE, then a line of counts (one a second at most). Off (one check of a flag) without
-    /// the variable.
+    /// FILE, then a line of counts (one a second at most); and every 3 s (or
+    /// `OP_SLED_AUDIT_RECOVERY_MS`) checks what recovery would make of the files now
+    /// (`audit_recovery`), its line of counts with the milliseconds it took. Off (one
+    /// check of a flag) without the variable.
     fn maybe_audit(&self, guard: &Guard) {
         use std::sync::atomic::AtomicU64 as A64;
         use std::sync::OnceLock;
         use std::time::{SystemTime, UNIX_EPOCH};
         static PATH: OnceLock<Option<String>> = OnceLock::new();
+        static RECOVERY_MS: OnceLock<u64> = OnceLock::new();
         static LAST: A64 = A64::new(0);
         static RUNS: A64 = A64::new(0);
+        static LAST_RECOVERY: A64 = A64::new(0);
+        static RECOVERY_RUNS: A64 = A64::new(0);
         let Some(path) =
             PATH.get_or_init(|| std::env::var("OP_SLED_AUDIT").ok()).as_ref()
         else {
             return;
         };
+        // The recovery part's period: `OP_SLED_AUDIT_RECOVERY_MS`, 3 s unless given.
+        let recovery_ms = *RECOVERY_MS.get_or_init(|| {
+            std::env::var("OP_SLED_AUDIT_RECOVERY_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(3000)
+        });
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let last = LAST.load(Acquire);
-        if now < last + 1000
-            || LAST.compare_exchange(last, now, SeqCst, Acquire).is_err()
-        {
-            return;
-        }
-        let out = match self.audit(guard) {
-            Ok((pages, found)) => {
-                let mut out: String =
-                    found.iter().map(|line| format!("{}\n", line)).collect();
-                out.push_str(&format!(
-                    "audit {} pid {}: {} pages, {} wrong\n",
-                    RUNS.fetch_add(1, SeqCst) + 1,
-                    std::process::id(),
-                    pages,
-                    found.len()
-                ));
-                out
-            }
-            Err(e) => format!("audit failed: {:?}\n", e),
+        // Whether a part is due, taken by this thread (one at a time per period).
+        let due = |last: &A64, period: u64| {
+            let seen = last.load(Acquire);
+            now >= seen + period
+                && last.compare_exchange(seen, now, SeqCst, Acquire).is_ok()
         };
-        // The recovery audit, at most every 3 s (`audit_recovery`).
-        static LAST_RECOVERY: A64 = A64::new(0);
-        static RECOVERY_RUNS: A64 = A64::new(0);
-        let mut out = out;
-        let last = LAST_RECOVERY.load(Acquire);
-        if now >= last + 3000
-            && LAST_RECOVERY.compare_exchange(last, now, SeqCst, Acquire).is_ok()
-        {
+        let mut out = String::new();
+        if due(&LAST, 1000) {
+            match self.audit(guard) {
+                Ok((pages, found)) => {
+                    for line in &found {
+                        out.push_str(&format!("{}\n", line));
+                    }
+                    out.push_str(&format!(
+                        "audit {} pid {}: {} pages, {} wrong\n",
+                        RUNS.fetch_add(1, SeqCst) + 1,
+                        std::process::id(),
+                        pages,
+                        found.len()
+                    ));
+                }
+                Err(e) => out.push_str(&format!("audit failed: {:?}\n", e)),
+            }
+        }
+        if due(&LAST_RECOVERY, recovery_ms) {
+            let started = std::time::Instant::now();
             let (pages, found) = self.audit_recovery(guard);
             for line in &found {
                 out.push_str(&format!("{}\n", line));
             }
             out.push_str(&format!(
-                "recovery audit {} pid {}: {} pages, {} wrong\n",
+                "recovery audit {} pid {} ({} ms): {} pages, {} wrong\n",
                 RECOVERY_RUNS.fetch_add(1, SeqCst) + 1,
                 std::process::id(),
+                started.elapsed().as_millis(),
                 pages,
                 found.len()
             ));
+        }
+        if out.is_empty() {
+            return;
         }
         use std::io::Write;
         if let Ok(mut f) =
