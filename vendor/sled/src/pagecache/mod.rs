@@ -934,13 +934,7 @@ impl PageCache {
         let guard = pin();
         let cc = concurrency_control::read();
         self.maybe_audit(&guard);
-        let to_clean = self.log.iobufs.segment_cleaner.pop();
-        let ret = if let Some((pid_to_clean, segment_to_clean)) = to_clean {
-            self.rewrite_page(pid_to_clean, segment_to_clean, &guard)
-                .map(|_| true)
-        } else {
-            Ok(false)
-        };
+        let ret = self.clean_one(&guard);
         drop(cc);
         guard.flush();
         ret
@@ -1543,11 +1537,7 @@ impl PageCache {
         let result =
             self.cas_page(pid, old, Update::Node(new), false, guard)?;
 
-        if let Some((pid_to_clean, segment_to_clean)) =
-            self.log.iobufs.segment_cleaner.pop()
-        {
-            self.rewrite_page(pid_to_clean, segment_to_clean, guard)?;
-        }
+        self.clean_one(guard)?;
 
         Ok(result.map_err(|fail| {
             let (pointer, shared) = fail.unwrap();
@@ -1557,6 +1547,18 @@ impl PageCache {
                 unreachable!();
             }
         }))
+    }
+
+    /// OnePoint: moves the next page queued for cleaning out of its segment, if any
+    /// (whether one was), telling the queue when it is done (`SegmentCleaner::done`).
+    fn clean_one(&self, guard: &Guard) -> Result<bool> {
+        let cleaner = &self.log.iobufs.segment_cleaner;
+        let Some((pid, segment)) = cleaner.pop() else {
+            return Ok(false);
+        };
+        let moved = self.rewrite_page(pid, segment, guard);
+        cleaner.done(pid, segment);
+        moved.map(|_| true)
     }
 
     // rewrite a page so we can reuse the segment that it is

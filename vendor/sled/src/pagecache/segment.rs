@@ -101,9 +101,15 @@ pub(crate) struct SegmentAccountant {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SegmentCleaner {
     inner: Arc<Mutex<BTreeMap<LogOffset, BTreeSet<PageId>>>>,
+    /// OnePoint: the pages taken off the queue and not yet moved (`pop` to `done`), by
+    /// segment and page, with how many takers: still to be moved, for the audit (a
+    /// cleaner thread runs at idle priority and can wait long between the two).
+    moving: Arc<Mutex<BTreeMap<(LogOffset, PageId), usize>>>,
 }
 
 impl SegmentCleaner {
+    /// Takes a page to move out of a segment being cleaned; the caller calls `done`
+    /// once it has tried.
     pub(crate) fn pop(&self) -> Option<(PageId, LogOffset)> {
         let mut inner = self.inner.lock();
         let offset = {
@@ -111,12 +117,33 @@ impl SegmentCleaner {
             if !pids.is_empty() {
                 let pid = pids.iter().next().copied().unwrap();
                 pids.remove(&pid);
+                *self.moving.lock().entry((*offset, pid)).or_insert(0) += 1;
                 return Some((pid, *offset));
             }
             *offset
         };
         inner.remove(&offset);
         None
+    }
+
+    /// OnePoint: the page `pop` gave is moved (or needed no move, or the move failed).
+    pub(crate) fn done(&self, pid: PageId, offset: LogOffset) {
+        let mut moving = self.moving.lock();
+        if let Some(takers) = moving.get_mut(&(offset, pid)) {
+            *takers -= 1;
+            if *takers == 0 {
+                moving.remove(&(offset, pid));
+            }
+        }
+    }
+
+    /// OnePoint: every page queued or being moved, by segment (for the audit).
+    fn queued_or_moving(&self) -> BTreeMap<LogOffset, BTreeSet<PageId>> {
+        let mut all = self.inner.lock().clone();
+        for (offset, pid) in self.moving.lock().keys() {
+            all.entry(*offset).or_default().insert(*pid);
+        }
+        all
     }
 
     /// OnePoint: how many pages wait to be moved out of segments queued for cleaning.
@@ -688,7 +715,7 @@ impl SegmentAccountant {
 
     /// OnePoint: every segment as the audit sees it (`AuditSegment`).
     pub(crate) fn audit_view(&self) -> Vec<AuditSegment> {
-        let queued = self.segment_cleaner.inner.lock().clone();
+        let queued = self.segment_cleaner.queued_or_moving();
         let segment_size = self.config.segment_size as LogOffset;
         self.segments
             .iter()
