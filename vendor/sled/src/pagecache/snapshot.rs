@@ -475,12 +475,14 @@ pub(crate) fn read_snapshot_to_write_later(
 /// nothing on disk: no unfinished snapshot removed, no torn tail zeroed, no blob
 /// removed. For the audit (`PageCache::audit_recovery`), on a store in use: what a
 /// kill at this moment would leave.
-pub(crate) fn recovery_dry_run(config: &RunningConfig) -> Result<Snapshot> {
+/// Returns the snapshot recovered and the lsn the log was read from (the snapshot
+/// file's).
+pub(crate) fn recovery_dry_run(config: &RunningConfig) -> Result<(Snapshot, Lsn)> {
     let last_snap =
         read_snapshot_files(config, false)?.unwrap_or_else(Snapshot::default);
-    let log_iter =
-        raw_segment_iter_from(last_snap.stable_lsn.unwrap_or(0), config)?;
-    advance_snapshot(log_iter, last_snap, config, true).map(|(s, _)| s)
+    let from = last_snap.stable_lsn.unwrap_or(0);
+    let log_iter = raw_segment_iter_from(from, config)?;
+    advance_snapshot(log_iter, last_snap, config, true).map(|(s, _)| (s, from))
 }
 
 /// OnePoint: one snapshot written at a time in the process, so an older one never
