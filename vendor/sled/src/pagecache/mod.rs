@@ -1088,21 +1088,32 @@ impl PageCache {
             .collect())
     }
 
-    /// Whether the log holds a cap at `tip` (the padding that ends a full segment): where
-    /// recovery stops short of a segment's end that sled counts as written, and resumes
-    /// the log, losing nothing.
-    fn only_padding_at(&self, tip: Lsn, headers: &[Option<Lsn>]) -> bool {
+    /// What the log holds at `tip`, unless it is a cap (the padding that ends a full
+    /// segment: recovery stops there, short of a segment's end that sled counts as
+    /// written, and resumes the log there, losing nothing). `headers`: read after the
+    /// dry run, so the segment's is there.
+    fn not_padding_at(&self, tip: Lsn, headers: &[Option<Lsn>]) -> Option<String> {
         let seg = self.config.segment_size as Lsn;
         let base = self.config.normalize(tip);
         let Some(idx) = headers.iter().position(|h| *h == Some(base)) else {
-            return false;
+            return Some("no segment of that lsn".to_string());
         };
         let lid = idx as LogOffset * seg as LogOffset + (tip - base) as LogOffset;
         let number = SegmentNumber(u64::try_from(tip / seg).unwrap());
-        matches!(
-            read_message(&*self.config.file, lid, number, &self.config),
-            Ok(LogRead::Cap(_))
-        )
+        match read_message(&*self.config.file, lid, number, &self.config) {
+            Ok(LogRead::Cap(_)) => None,
+            Ok(LogRead::Inline(h, _, len)) => {
+                Some(format!("a message of page {} ({:?}, {} bytes)", h.pid, h.kind, len))
+            }
+            Ok(LogRead::Blob(h, ..)) => Some(format!("a blob of page {}", h.pid)),
+            Ok(LogRead::BatchManifest(last, _)) => {
+                Some(format!("a batch's manifest to lsn {}", last))
+            }
+            Ok(LogRead::Canceled(len)) => Some(format!("a canceled message of {} bytes", len)),
+            Ok(LogRead::Corrupted) => Some("a corrupted message".to_string()),
+            Ok(LogRead::DanglingBlob(..)) => Some("a dangling blob".to_string()),
+            Err(e) => Some(format!("an error reading it: {:?}", e)),
+        }
     }
 
     /// `audit_recovery`'s runs until one is not disturbed (up to five): the page ids
@@ -1157,12 +1168,15 @@ impl PageCache {
         }
         let tip = snap.stable_lsn.unwrap_or(0);
         let mut found = vec![];
-        if tip <= stable && !self.only_padding_at(tip, &headers) {
-            found.push(format!(
-                "recovery would end the log at lsn {}, not past its stable point {} \
-                 (read before the dry run): what was written out after it is lost",
-                tip, stable
-            ));
+        if tip <= stable {
+            if let Some(there) = self.not_padding_at(tip, &after) {
+                found.push(format!(
+                    "recovery would end the log at lsn {}, not past its stable point {} \
+                     (read before the dry run), at {}: what was written out after it is \
+                     lost",
+                    tip, stable, there
+                ));
+            }
         }
         for (pid, state) in snap.pt.iter().enumerate() {
             let pieces: Vec<(Lsn, DiskPtr)> = match &*state {
