@@ -932,8 +932,10 @@ impl PageCache {
         // open (`recover_beside`) are there once it is.
         self.log.iobufs.wait_for_accountant();
         let guard = pin();
-        let cc = concurrency_control::read();
+        // The audit reads without the concurrency control, so a batch does not wait
+        // for it (a dry run of recovery can take most of a second).
         self.maybe_audit(&guard);
+        let cc = concurrency_control::read();
         let ret = self.clean_one(&guard);
         drop(cc);
         guard.flush();
