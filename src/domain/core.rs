@@ -267,6 +267,17 @@ impl Core {
         self.shared.store.log_space()
     }
 
+    /// sled's log segments by state, and the pages waiting to be reclaimed
+    /// (`reclaim_backlog`): where the log's space goes, for the benchmark.
+    pub fn segment_states(&self) -> Vec<(&'static str, u64)> {
+        let mut out = self.shared.store.segment_states();
+        out.push(("reclaim_backlog", self.shared.store.reclaim_backlog() as u64));
+        if std::env::var_os("OP_BENCH_PIECES").is_some() {
+            out.extend(self.shared.store.pieces_bytes());
+        }
+        out
+    }
+
     /// Pages moved so far by the thread that keeps sled's file compact (`reclaim_loop`).
     pub fn reclaimed_pages(&self) -> u64 {
         self.shared.reclaimed.load(Ordering::Relaxed)

@@ -374,6 +374,9 @@ pub fn open(opts: &Opts) -> Result<(), String> {
         serde_json::json!({"open_ms": ms, "rss_mb": rss, "deals": info.deals,
             "balance_page_ms": page_ms, "balance_page_rows": page.rows.len(),
             "sled_log_used_bytes": log.0, "sled_log_live_bytes": log.1,
+            "sled_segments": core.segment_states().into_iter()
+                .map(|(k, n)| (k.to_string(), serde_json::Value::from(n)))
+                .collect::<serde_json::Map<_, _>>(),
             "rss_mb_after_balance_page": rss_mb()})
     );
     Ok(())
@@ -433,6 +436,30 @@ pub fn write(opts: &Opts) -> Result<(), String> {
         Core::open(std::path::Path::new(dir), CoreOptions::default()).map_err(|e| e.to_string())?,
     );
     println!("writing");
+    // `--report-every SECS`: a line on stderr every SECS with sled's log (its segments in
+    // use and the live bytes in them), its segments by state and the pages reclaimed:
+    // whether the reclaimer keeps the log compact under these writes.
+    let every = opts.num("report-every", 0)?;
+    if every > 0 {
+        let core = core.clone();
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(every));
+                let log = core.log_space();
+                let info = core.info().map(|i| i.deals).unwrap_or(0);
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"s": t0.elapsed().as_secs(), "deals": info,
+                        "sled_log_used_bytes": log.0, "sled_log_live_bytes": log.1,
+                        "reclaimed_pages": core.reclaimed_pages(),
+                        "sled_segments": core.segment_states().into_iter()
+                            .map(|(k, n)| (k.to_string(), serde_json::Value::from(n)))
+                            .collect::<serde_json::Map<_, _>>()})
+                );
+            }
+        });
+    }
     let handles: Vec<_> = (0..64u64)
         .map(|t| {
             let core = core.clone();

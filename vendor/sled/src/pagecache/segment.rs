@@ -713,6 +713,59 @@ impl SegmentAccountant {
         (used, live)
     }
 
+    /// OnePoint: how many segments are in each state, with the inactive ones by how
+    /// much of them is live (a tenth of the segment per bucket, `live_0`..`live_9`) and
+    /// the pages the draining ones still hold (`draining_left`): where the log's space
+    /// goes, for the benchmark.
+    pub(crate) fn segment_states(&self) -> Vec<(&'static str, u64)> {
+        const LIVE: [&str; 10] = [
+            "live_0", "live_1", "live_2", "live_3", "live_4", "live_5", "live_6",
+            "live_7", "live_8", "live_9",
+        ];
+        let seg = self.config.segment_size;
+        let (mut free, mut active, mut inactive, mut draining, mut left) =
+            (0u64, 0u64, 0u64, 0u64, 0u64);
+        let mut live = [0u64; 10];
+        for s in &self.segments {
+            match s {
+                Segment::Free(_) => free += 1,
+                Segment::Active(_) => active += 1,
+                Segment::Inactive(i) => {
+                    inactive += 1;
+                    live[(i.rss * 10 / seg).min(9)] += 1;
+                }
+                Segment::Draining(d) => {
+                    draining += 1;
+                    left += d.max_pids.saturating_sub(d.replaced_pids) as u64;
+                }
+            }
+        }
+        let mut out = vec![
+            ("free", free),
+            ("active", active),
+            ("inactive", inactive),
+            ("draining", draining),
+            ("draining_left", left),
+        ];
+        out.extend(LIVE.iter().zip(live).map(|(k, n)| (*k, n)));
+        out
+    }
+
+    /// OnePoint: each segment's live bytes as the accountant counts them (`None` for a
+    /// free or draining segment), for the benchmark's check against the page table.
+    pub(crate) fn segment_rss(&self) -> Vec<Option<usize>> {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Active(a) => {
+                    Some(a.rss.saturating_sub(a.deferred_replaced_rss))
+                }
+                Segment::Inactive(i) => Some(i.rss),
+                Segment::Free(_) | Segment::Draining(_) => None,
+            })
+            .collect()
+    }
+
     /// OnePoint: every segment as the audit sees it (`AuditSegment`).
     pub(crate) fn audit_view(&self) -> Vec<AuditSegment> {
         let queued = self.segment_cleaner.queued_or_moving();
@@ -1187,15 +1240,17 @@ impl SegmentAccountant {
 
         // if we have a lot of free segments in our whole file,
         // let's start relocating the current tip to boil it down
-        let free_segs = self.segments.iter().filter(|s| s.is_free()).count();
-        let inactive_segs =
-            self.segments.iter().filter(|s| s.is_inactive()).count();
-        let free_ratio = (free_segs * 100) / (1 + free_segs + inactive_segs);
-
-        if free_ratio >= SEGMENT_CLEANUP_THRESHOLD && inactive_segs > 5 {
-            let last_index =
-                self.segments.iter().rposition(Segment::is_inactive).unwrap();
-
+        //
+        // OnePoint: only while at least half the file's segments are free
+        // (upstream counted only free against inactive ones, so once
+        // segments drained faster than they were written it drained the
+        // newest inactive segment at every deactivation, whatever it held:
+        // after an open, whose first stabilization deactivates every
+        // recovered segment at once, that queued the whole store for
+        // cleaning), only a segment above the lowest free one (moving it
+        // then shrinks the file), and one at a time, when the cleaner has
+        // nothing else queued.
+        if let Some(last_index) = self.boil_down_candidate() {
             let segment_start =
                 (last_index * self.config.segment_size) as LogOffset;
 
@@ -1204,6 +1259,32 @@ impl SegmentAccountant {
         }
 
         Ok(())
+    }
+
+    /// OnePoint: the inactive segment to drain to shrink the file, if any
+    /// (`deactivate_segment`): the last inactive one, while at least half the
+    /// file's segments are free, more than 5 are inactive, one free segment
+    /// lies below it and no page waits for the cleaner.
+    fn boil_down_candidate(&self) -> Option<usize> {
+        let free_segs = self.free.len();
+        let inactive_segs =
+            self.segments.iter().filter(|s| s.is_inactive()).count();
+        let in_file = usize::try_from(
+            self.tip / self.config.segment_size as LogOffset,
+        )
+        .unwrap();
+        let half_free =
+            free_segs * 100 >= SEGMENT_CLEANUP_THRESHOLD * in_file.max(1);
+        if !half_free || inactive_segs <= 5 || self.segment_cleaner.backlog() > 0
+        {
+            return None;
+        }
+        let last_index = self.segments.iter().rposition(Segment::is_inactive)?;
+        let lowest_free = usize::try_from(
+            *self.free.iter().next()? / self.config.segment_size as LogOffset,
+        )
+        .unwrap();
+        (lowest_free < last_index).then_some(last_index)
     }
 
     fn bump_tip(&mut self) -> Result<LogOffset> {
