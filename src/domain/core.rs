@@ -271,10 +271,10 @@ impl Core {
     /// (`reclaim_backlog`): where the log's space goes, for the benchmark.
     pub fn segment_states(&self) -> Vec<(&'static str, u64)> {
         let mut out = self.shared.store.segment_states();
-        out.push(("reclaim_backlog", self.shared.store.reclaim_backlog() as u64));
-        if std::env::var_os("OP_BENCH_PIECES").is_some() {
-            out.extend(self.shared.store.pieces_bytes());
-        }
+        out.push((
+            "reclaim_backlog",
+            self.shared.store.reclaim_backlog() as u64,
+        ));
         out
     }
 

@@ -93,13 +93,8 @@ impl Store {
     /// sled's log segments by state (`sled::Tree::segment_states`); empty when the
     /// store's database failed to reopen.
     pub fn segment_states(&self) -> Vec<(&'static str, u64)> {
-        self.with_db(|db| Ok(db.segment_states())).unwrap_or_default()
-    }
-
-    /// The bytes of every piece of every sled page, and the pages
-    /// (`sled::Tree::pieces_bytes`); zeros when the database failed to reopen.
-    pub fn pieces_bytes(&self) -> Vec<(&'static str, u64)> {
-        self.with_db(|db| Ok(db.pieces_bytes())).unwrap_or_default()
+        self.with_db(|db| Ok(db.segment_states()))
+            .unwrap_or_default()
     }
 
     /// Holds reclaiming off until the guard drops: a read of a whole table (every member's

@@ -349,6 +349,15 @@ fn open_in_child(dir: &std::path::Path) -> Result<(f64, f64, f64, f64), String> 
 
 /// `onepoint-bench open --data DIR`: opens the store, prints the time it took and the
 /// resident memory after it.
+/// sled's log segments by state and the pages waiting for the reclaimer
+/// (`Core::segment_states`), as a JSON object.
+fn segments_json(core: &Core) -> serde_json::Value {
+    let states = core.segment_states().into_iter();
+    states
+        .map(|(k, n)| (k.to_string(), serde_json::Value::from(n)))
+        .collect()
+}
+
 pub fn open(opts: &Opts) -> Result<(), String> {
     let dir = opts.text("data").ok_or("--data DIR is required")?;
     let t0 = Instant::now();
@@ -374,9 +383,7 @@ pub fn open(opts: &Opts) -> Result<(), String> {
         serde_json::json!({"open_ms": ms, "rss_mb": rss, "deals": info.deals,
             "balance_page_ms": page_ms, "balance_page_rows": page.rows.len(),
             "sled_log_used_bytes": log.0, "sled_log_live_bytes": log.1,
-            "sled_segments": core.segment_states().into_iter()
-                .map(|(k, n)| (k.to_string(), serde_json::Value::from(n)))
-                .collect::<serde_json::Map<_, _>>(),
+            "sled_segments": segments_json(&core),
             "rss_mb_after_balance_page": rss_mb()})
     );
     Ok(())
@@ -453,9 +460,7 @@ pub fn write(opts: &Opts) -> Result<(), String> {
                     serde_json::json!({"s": t0.elapsed().as_secs(), "deals": info,
                         "sled_log_used_bytes": log.0, "sled_log_live_bytes": log.1,
                         "reclaimed_pages": core.reclaimed_pages(),
-                        "sled_segments": core.segment_states().into_iter()
-                            .map(|(k, n)| (k.to_string(), serde_json::Value::from(n)))
-                            .collect::<serde_json::Map<_, _>>()})
+                        "sled_segments": segments_json(&core)})
                 );
             }
         });

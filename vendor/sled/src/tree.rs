@@ -159,12 +159,6 @@ impl Tree {
         self.context.pagecache.log_space()
     }
 
-    /// OnePoint addition: the bytes of every piece of every page the page table holds,
-    /// and how many pages (the log's live bytes, counted page by page).
-    pub fn pieces_bytes(&self) -> Vec<(&'static str, u64)> {
-        self.context.pagecache.pieces_bytes()
-    }
-
     /// OnePoint addition: how many of the log's segments are in each state, the
     /// inactive ones by how much of them is live (`live_0` is under a tenth), and the
     /// pages the draining ones still hold: where the log's space goes.

@@ -1291,62 +1291,6 @@ impl PageCache {
         self.log.iobufs.with_sa(|sa| sa.used_and_live())
     }
 
-    /// OnePoint: the bytes of every piece of every page, as the page table holds them
-    /// (what the log's live bytes are, against the accountant's estimate in `log_space`),
-    /// and the pages. Reads every page's entry (installing those not yet asked for): for
-    /// the benchmark.
-    pub(crate) fn pieces_bytes(&self) -> Vec<(&'static str, u64)> {
-        const TRUE: [&str; 11] = [
-            "true_0", "true_1", "true_2", "true_3", "true_4", "true_5", "true_6",
-            "true_7", "true_8", "true_9", "true_10",
-        ];
-        const OVER: [&str; 11] = [
-            "acct_0", "acct_1", "acct_2", "acct_3", "acct_4", "acct_5", "acct_6",
-            "acct_7", "acct_8", "acct_9", "acct_10",
-        ];
-        let guard = pin();
-        let seg = self.config.segment_size as u64;
-        let pages = *self.next_pid_to_allocate.lock();
-        let (mut bytes, mut n) = (0u64, 0u64);
-        let mut by_seg: Vec<u64> = vec![];
-        for pid in 0..pages {
-            if let Some(page) = self.inner.get(pid, &guard) {
-                n += 1;
-                for ci in page.cache_infos.iter() {
-                    bytes += ci.log_size;
-                    let idx = usize::try_from(ci.pointer.lid() / seg).unwrap();
-                    if by_seg.len() <= idx {
-                        by_seg.resize(idx + 1, 0);
-                    }
-                    by_seg[idx] += ci.log_size;
-                }
-            }
-        }
-        let rss = self.log.iobufs.with_sa(|sa| sa.segment_rss());
-        // Segments the accountant counts live, by their true live tenth (`true_N`), and
-        // the accountant's figure for those same segments by tenth (`acct_N`).
-        let (mut truth, mut acct) = ([0u64; 11], [0u64; 11]);
-        let (mut true_sum, mut acct_sum) = (0u64, 0u64);
-        for (idx, r) in rss.iter().enumerate() {
-            if let Some(r) = r {
-                let t = by_seg.get(idx).copied().unwrap_or(0);
-                truth[usize::try_from((t * 10 / seg).min(10)).unwrap()] += 1;
-                acct[(r * 10 / seg as usize).min(10)] += 1;
-                true_sum += t;
-                acct_sum += *r as u64;
-            }
-        }
-        let mut out = vec![
-            ("pieces_bytes", bytes),
-            ("pages", n),
-            ("counted_true_bytes", true_sum),
-            ("counted_acct_bytes", acct_sum),
-        ];
-        out.extend(TRUE.iter().zip(truth).map(|(k, n)| (*k, n)));
-        out.extend(OVER.iter().zip(acct).map(|(k, n)| (*k, n)));
-        out
-    }
-
     /// OnePoint: the log's segments by state (`SegmentAccountant::segment_states`).
     pub(crate) fn segment_states(&self) -> Vec<(&'static str, u64)> {
         self.log.iobufs.with_sa(|sa| sa.segment_states())

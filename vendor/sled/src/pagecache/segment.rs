@@ -151,6 +151,12 @@ impl SegmentCleaner {
         self.inner.lock().values().map(BTreeSet::len).sum()
     }
 
+    /// OnePoint: whether no page waits to be moved (`backlog` is 0), stopping at the
+    /// first segment with one.
+    fn is_idle(&self) -> bool {
+        self.inner.lock().values().all(BTreeSet::is_empty)
+    }
+
     fn add_pids(&self, offset: LogOffset, pids: BTreeSet<PageId>) {
         let mut inner = self.inner.lock();
         let prev = inner.insert(offset, pids);
@@ -751,21 +757,6 @@ impl SegmentAccountant {
         out
     }
 
-    /// OnePoint: each segment's live bytes as the accountant counts them (`None` for a
-    /// free or draining segment), for the benchmark's check against the page table.
-    pub(crate) fn segment_rss(&self) -> Vec<Option<usize>> {
-        self.segments
-            .iter()
-            .map(|s| match s {
-                Segment::Active(a) => {
-                    Some(a.rss.saturating_sub(a.deferred_replaced_rss))
-                }
-                Segment::Inactive(i) => Some(i.rss),
-                Segment::Free(_) | Segment::Draining(_) => None,
-            })
-            .collect()
-    }
-
     /// OnePoint: every segment as the audit sees it (`AuditSegment`).
     pub(crate) fn audit_view(&self) -> Vec<AuditSegment> {
         let queued = self.segment_cleaner.queued_or_moving();
@@ -1275,8 +1266,7 @@ impl SegmentAccountant {
         .unwrap();
         let half_free =
             free_segs * 100 >= SEGMENT_CLEANUP_THRESHOLD * in_file.max(1);
-        if !half_free || inactive_segs <= 5 || self.segment_cleaner.backlog() > 0
-        {
+        if !half_free || inactive_segs <= 5 || !self.segment_cleaner.is_idle() {
             return None;
         }
         let last_index = self.segments.iter().rposition(Segment::is_inactive)?;
