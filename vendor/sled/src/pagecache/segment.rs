@@ -904,14 +904,19 @@ impl SegmentAccountant {
             }
         }
 
+        // OnePoint: only the header of a free segment is overwritten (upstream wrote
+        // the whole segment): recovery reads only segments whose header is valid
+        // (`scan_segment_headers_and_tail`), and a message left from a segment's
+        // earlier life is refused by its segment number, as after any reuse while
+        // the store is open (`read_message`). A store keeps many free segments now
+        // (item 34): at 20M deals about 7,400 of 13,800, 3.8 GB written at every
+        // open, most of an open after a kill. The headers were read moments ago, so
+        // these writes find their pages in the page cache.
+        let invalid_header = [MessageKind::Corrupted.into(); SEG_HEADER_LEN];
         for segment_base in to_free {
             self.free_segment(segment_base)?;
             io_fail!(self.config, "zero garbage segment SA");
-            pwrite_all(
-                &self.config.file,
-                &*vec![MessageKind::Corrupted.into(); self.config.segment_size],
-                segment_base,
-            )?;
+            pwrite_all(&self.config.file, &invalid_header, segment_base)?;
         }
 
         // we want to complete all truncations because
