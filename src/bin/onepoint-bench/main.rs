@@ -1,8 +1,9 @@
 //! `onepoint-bench`: the performance budgets of SPEC 8, measured. Each scenario prints one
 //! JSON object per line on stdout. Run in release:
 //! `cargo run --release --bin onepoint-bench -- ingest|queries|render|feed|http|abuse [--deals N] [--members N]`
-//! (`open` and `write` are the ingest scenario's child processes; `kills --data DIR` runs
-//! kill -9 cycles of them on a kept store).
+//! (`open` and `write` are the ingest scenario's child processes, also run by hand on a
+//! kept store: `open --data DIR`, `write --data DIR [--report-every SECS]`; `kills --data
+//! DIR` runs kill -9 cycles of them on a kept store).
 
 mod abuse;
 mod feed;
@@ -82,7 +83,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first() else {
         eprintln!(
-            "usage: onepoint-bench ingest|queries|render|feed|http|abuse|kills [--deals N] [--members N] [--data DIR] [--backdated PCT] [--rounds N]"
+            "usage: onepoint-bench ingest|queries|render|feed|http|abuse|kills|open|write [--deals N] [--members N] [--data DIR] [--backdated PCT] [--rounds N] [--report-every SECS]"
         );
         std::process::exit(2);
     };
