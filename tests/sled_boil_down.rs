@@ -73,7 +73,7 @@ fn a_reopened_store_with_free_segments_leaves_its_live_segments_where_they_are()
         .flush_every_ms(None);
     let db = config.open().unwrap();
     // Live data over many segments, then garbage over a few more: written, removed,
-    // and its segments cleaned until they are free (fewer than half the file's).
+    // and its segments cleaned until they are free.
     fill(&db, 1, 0, 40_000);
     fill(&db, 2, 0, 6_000);
     let mut batch = sled::Batch::default();
@@ -86,10 +86,9 @@ fn a_reopened_store_with_free_segments_leaves_its_live_segments_where_they_are()
     // (Read before settling: a read consolidates pages, which frees pieces.)
     let mut model = contents(&db);
     let before = settle(&db);
-    let segments = before["free"] + before["active"] + before["inactive"] + before["draining"];
     assert!(
-        before["free"] >= 20 && before["free"] * 2 < segments,
-        "the test needs a few free segments, fewer than half the file's: {before:?}"
+        before["free"] >= 20,
+        "the test needs free segments: {before:?}"
     );
     assert!(
         before["inactive"] >= 20,
@@ -127,10 +126,16 @@ fn a_reopened_store_with_free_segments_leaves_its_live_segments_where_they_are()
         "recovered segments still active: {after:?}"
     );
     // Every segment inactive before was more than half live (nothing was queued) and is
-    // so still, but for those the writes touched: the cleaner must leave them be.
-    // Upstream queued all but five.
+    // so still, but for those the writes touched (three at most) and, when more than
+    // half the file is free (the cleaner's timing decides whether it is), the one the
+    // file is boiled down by while nothing else is queued. Upstream queued all but five.
+    let segments: u64 = ["free", "active", "inactive", "draining"]
+        .iter()
+        .map(|k| before[k])
+        .sum();
+    let boiled = u64::from(before["free"] * 2 >= segments);
     assert!(
-        after["inactive"] + 3 >= before["inactive"],
+        after["inactive"] + 3 + boiled >= before["inactive"],
         "segments queued for the cleaner by an open and a write: before {before:?}, \
          after {after:?} ({} pages to move)",
         db.reclaim_backlog()

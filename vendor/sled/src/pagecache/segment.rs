@@ -1262,16 +1262,20 @@ impl SegmentAccountant {
     /// file's segments are free, more than 5 are inactive, one free segment
     /// lies below it and no page waits for the cleaner.
     fn boil_down_candidate(&self) -> Option<usize> {
-        let free_segs = self.free.len();
+        // The cheap tests first: this runs at every deactivation, and the first
+        // stabilization after an open deactivates every recovered segment (thousands;
+        // counting the inactive ones at each was upstream's quadratic cost there).
+        let in_file =
+            usize::try_from(self.tip / self.config.segment_size as LogOffset)
+                .unwrap();
+        let half_free =
+            self.free.len() * 100 >= SEGMENT_CLEANUP_THRESHOLD * in_file.max(1);
+        if !half_free || !self.segment_cleaner.is_idle() {
+            return None;
+        }
         let inactive_segs =
             self.segments.iter().filter(|s| s.is_inactive()).count();
-        let in_file = usize::try_from(
-            self.tip / self.config.segment_size as LogOffset,
-        )
-        .unwrap();
-        let half_free =
-            free_segs * 100 >= SEGMENT_CLEANUP_THRESHOLD * in_file.max(1);
-        if !half_free || inactive_segs <= 5 || !self.segment_cleaner.is_idle() {
+        if inactive_segs <= 5 {
             return None;
         }
         let last_index = self.segments.iter().rposition(Segment::is_inactive)?;
