@@ -114,6 +114,11 @@ impl Core {
     }
 
     pub fn open_with_store(dir: &Path, opts: CoreOptions, so: StoreOptions) -> Result<Core> {
+        // The checkpoint thread flushes what the open applied again from the log.
+        let so = StoreOptions {
+            defer_replay_checkpoint: true,
+            ..so
+        };
         let store = Store::open(dir, so)?;
         let mut opts = opts;
         opts.zone = super::migrate::store_zone(&store, opts.zone)?;

@@ -119,6 +119,9 @@ pub struct Store {
     /// Keys written to sled (not to the tables kept in memory) since it last wrote a
     /// snapshot (see `snapshot`).
     since_snapshot: AtomicU64,
+    /// The last log record sled held durably when the store opened (before the log's
+    /// tail was applied again).
+    durable_at_open: u64,
     /// sled iterators alive (see `snapshot`).
     iterators: Arc<AtomicUsize>,
     /// Holds on reclaiming (`hold_reclaim`): while any is taken, `reclaim` moves nothing.
@@ -139,6 +142,11 @@ pub struct StoreOptions {
     pub cache_bytes: u64,
     /// Faults to inject (tests only).
     pub faults: Option<Arc<Faults>>,
+    /// Leave the flush of what the open replayed from the write-ahead log to the
+    /// caller's next `checkpoint` (the core's checkpoint thread, within a second), so
+    /// the open does not wait for it; the replayed records stay in the log, made
+    /// durable there first, until then (`durable_at_open`).
+    pub defer_replay_checkpoint: bool,
 }
 
 impl Default for StoreOptions {
@@ -146,6 +154,7 @@ impl Default for StoreOptions {
         StoreOptions {
             cache_bytes: super::model::DEFAULT_CACHE_BYTES,
             faults: None,
+            defer_replay_checkpoint: false,
         }
     }
 }
@@ -248,6 +257,7 @@ impl Store {
             db: RwLock::new(Some(db)),
             config,
             since_snapshot: AtomicU64::new(0),
+            durable_at_open: applied,
             iterators: Arc::new(AtomicUsize::new(0)),
             reclaim_holds: AtomicUsize::new(0),
             data_file,
@@ -258,14 +268,27 @@ impl Store {
         };
         if !replay.is_empty() {
             let last = replay.last().map_or(applied, |r| r.seq);
+            if opts.defer_replay_checkpoint {
+                // A record read back may be one whose fsync never finished (the
+                // process was killed during it): durable before it is visible.
+                store.wal.lock().sync_from(applied + 1)?;
+            }
             for r in replay {
                 store.apply_at(r.seq, &[&decode_logged(dir, &r)?])?;
             }
-            store.checkpoint(last, 0)?;
+            if !opts.defer_replay_checkpoint {
+                store.checkpoint(last, 0)?;
+            }
         }
         store.drop_memory_tables_from_sled();
         super::memory::release_freed_memory();
         Ok(store)
+    }
+
+    /// The last log record sled held durably when the store opened: the records after
+    /// it that the open applied again wait in the log for the next `checkpoint`.
+    pub fn durable_at_open(&self) -> u64 {
+        self.durable_at_open
     }
 
     /// The sequence number of the last log record sled has applied.

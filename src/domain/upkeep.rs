@@ -233,7 +233,9 @@ fn reclaim_idle(shared: &Shared) {
 /// writing every `SNAPSHOT_BUSY_WRITES` keys: what the next open reads of sled's own log
 /// stays bounded, whatever the store's size and however the session ended.
 pub(super) fn checkpoint_loop(shared: &Shared) {
-    let opened = shared.applied.load(Ordering::Acquire);
+    // What sled held durably at open: the log records the open applied again are
+    // flushed by the first pass (`Store::durable_at_open`).
+    let opened = shared.store.durable_at_open();
     let mut done = opened;
     loop {
         let closing = {

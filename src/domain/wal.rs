@@ -325,6 +325,22 @@ impl Wal {
         ))
     }
 
+    /// fsyncs every segment holding record `first` or a later one (those an open applies
+    /// again: the last may hold records whose fsync never finished).
+    pub fn sync_from(&self, first: u64) -> Result<()> {
+        let from = self
+            .segments
+            .iter()
+            .rposition(|(f, _)| *f <= first)
+            .unwrap_or(0);
+        for (_, path) in &self.segments[from..] {
+            File::open(path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io("cannot fsync", path, e))?;
+        }
+        Ok(())
+    }
+
     /// Appends records `first_seq..=last_seq` (encoded with `encode_record`) and returns
     /// once they are on disk. On failure the segment is cut back to where it was, so what
     /// was refused does not come back on the next open.
