@@ -272,6 +272,11 @@ impl Core {
         self.shared.store.log_space()
     }
 
+    /// sled's pages in memory, their bytes, and what its cache counts (`Store::resident`).
+    pub fn sled_resident(&self) -> (u64, u64, u64) {
+        self.shared.store.resident()
+    }
+
     /// sled's log segments by state, and the pages waiting to be reclaimed
     /// (`reclaim_backlog`): where the log's space goes, for the benchmark.
     pub fn segment_states(&self) -> Vec<(&'static str, u64)> {

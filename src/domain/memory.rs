@@ -43,24 +43,38 @@ pub fn release_freed_memory() {
 /// sled's log on sled's threads as well as this one: what they free is spread over many
 /// threads' pages, which `release_freed_memory` (this thread's) does not reach, and a console
 /// on a 10M-deal store opened after a kill -9 kept 35-50 MB more than after a clean close.
-/// The delay comes back when the guard drops.
-pub struct PurgeAtOnce(std::ffi::c_long);
+/// The delay comes back when the last guard living drops: guards may overlap (the open's
+/// and the in-memory tables' build, `store_memory.rs`, on a thread of its own), and each
+/// dropping in any order restores it once, not to another guard's zero.
+pub struct PurgeAtOnce(());
+
+/// The guards living and the delay to restore when the last one drops.
+static PURGE_GUARDS: parking_lot::Mutex<(usize, std::ffi::c_long)> =
+    parking_lot::Mutex::new((0, 0));
 
 impl PurgeAtOnce {
     pub fn start() -> PurgeAtOnce {
-        // SAFETY: mimalloc's options are plain integers, read and set atomically.
-        unsafe {
-            let was = mi_option_get(MI_OPTION_PURGE_DELAY);
-            mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-            PurgeAtOnce(was)
+        let mut g = PURGE_GUARDS.lock();
+        if g.0 == 0 {
+            // SAFETY: mimalloc's options are plain integers, read and set atomically.
+            unsafe {
+                g.1 = mi_option_get(MI_OPTION_PURGE_DELAY);
+                mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+            }
         }
+        g.0 += 1;
+        PurgeAtOnce(())
     }
 }
 
 impl Drop for PurgeAtOnce {
     fn drop(&mut self) {
-        // SAFETY: as above.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, self.0) }
+        let mut g = PURGE_GUARDS.lock();
+        g.0 -= 1;
+        if g.0 == 0 {
+            // SAFETY: as above.
+            unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, g.1) }
+        }
     }
 }
 
@@ -86,14 +100,45 @@ mod tests {
         unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) }
     }
 
+    /// The delay the process runs with outside every guard (other tests in this binary
+    /// open stores, whose opens hold guards of their own).
+    fn baseline() -> std::ffi::c_long {
+        let g = PURGE_GUARDS.lock();
+        if g.0 == 0 { purge_delay() } else { g.1 }
+    }
+
+    /// After the guards this test made drop: the delay is back unless another test's
+    /// guard still lives.
+    fn assert_restored(before: std::ffi::c_long) {
+        let g = PURGE_GUARDS.lock();
+        if g.0 == 0 {
+            assert_eq!(purge_delay(), before);
+        }
+    }
+
     #[test]
     fn memory_is_purged_at_once_while_the_guard_lives_and_the_delay_comes_back() {
-        let before = purge_delay();
+        let before = baseline();
         assert_ne!(before, 0, "mimalloc's default delay");
         {
             let _purge = PurgeAtOnce::start();
             assert_eq!(purge_delay(), 0);
         }
-        assert_eq!(purge_delay(), before);
+        assert_restored(before);
+    }
+
+    #[test]
+    fn overlapping_guards_dropped_in_either_order_bring_the_delay_back() {
+        let before = baseline();
+        assert_ne!(before, 0, "mimalloc's default delay");
+        for first_dropped_first in [true, false] {
+            let a = PurgeAtOnce::start();
+            let b = PurgeAtOnce::start();
+            let (x, y) = if first_dropped_first { (a, b) } else { (b, a) };
+            drop(x);
+            assert_eq!(purge_delay(), 0, "one guard still lives");
+            drop(y);
+            assert_restored(before);
+        }
     }
 }

@@ -97,6 +97,17 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// sled's pages held in memory and the bytes they take, walked from its page table
+    /// (what the cache's capacity, `StoreOptions::cache_bytes`, bounds), and the bytes
+    /// the cache counts.
+    pub fn resident(&self) -> (u64, u64, u64) {
+        self.with_db(|db| {
+            let (pages, bytes) = db.resident();
+            Ok((pages, bytes, db.cache_counted()))
+        })
+        .unwrap_or_default()
+    }
+
     /// Holds reclaiming off until the guard drops: a read of a whole table (every member's
     /// record) then has both cores and sled's cache to itself. Reclaiming resumes after.
     pub fn hold_reclaim(&self) -> ReclaimHold<'_> {

@@ -378,9 +378,13 @@ pub fn open(opts: &Opts) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let page_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let log = core.log_space();
+    let resident = core.sled_resident();
     println!(
         "{}",
         serde_json::json!({"open_ms": ms, "rss_mb": rss, "deals": info.deals,
+            "sled_resident_pages": resident.0,
+            "sled_resident_mb": resident.1 as f64 / (1 << 20) as f64,
+            "sled_cache_counted_mb": resident.2 as f64 / (1 << 20) as f64,
             "balance_page_ms": page_ms, "balance_page_rows": page.rows.len(),
             "sled_log_used_bytes": log.0, "sled_log_live_bytes": log.1,
             "sled_segments": segments_json(&core),

@@ -77,9 +77,16 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let rss_first_frame = rss_mb();
 
     let mut per_tab = Vec::new();
+    let mut rss_by_tab = Vec::new();
     let mut all = Vec::new();
     for tab in Tab::ALL {
         h.load_tab(&port, tab);
+        // After the tab's page is loaded: what each tab adds shows where memory grows.
+        rss_by_tab.push(format!(
+            "\"{}\":{:.1}",
+            tab.title().to_lowercase(),
+            rss_mb()
+        ));
         let mut times = Vec::with_capacity(frames);
         for i in 0..frames {
             // Move the selection so frames differ (within the loaded page: no store reads).
@@ -115,7 +122,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     pages.sort_by(f64::total_cmp);
     all.sort_by(f64::total_cmp);
     println!(
-        "{{\"scenario\":\"render\",\"size\":\"200x50\",\"frame_ms_p50\":{:.3},\"frame_ms_p99\":{:.3},\"frame_ms_p50_by_tab\":{{{}}},\"page_down_ms_p50\":{:.3},\"page_down_ms_p99\":{:.3},\"first_frame_ms\":{:.1},\"store_open_ms\":{},\"rss_mb_store_open\":{:.1},\"rss_mb_first_frame\":{:.1},\"rss_mb\":{:.1},\"store\":{{\"members\":{},\"deals\":{},\"events\":{},\"bytes\":{}}}}}",
+        "{{\"scenario\":\"render\",\"size\":\"200x50\",\"frame_ms_p50\":{:.3},\"frame_ms_p99\":{:.3},\"frame_ms_p50_by_tab\":{{{}}},\"page_down_ms_p50\":{:.3},\"page_down_ms_p99\":{:.3},\"first_frame_ms\":{:.1},\"store_open_ms\":{},\"rss_mb_store_open\":{:.1},\"rss_mb_first_frame\":{:.1},\"rss_mb_by_tab\":{{{}}},\"rss_mb\":{:.1},\"store\":{{\"members\":{},\"deals\":{},\"events\":{},\"bytes\":{}}}}}",
         percentile(&all, 0.5),
         percentile(&all, 0.99),
         per_tab.join(","),
@@ -125,6 +132,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         STORE_OPEN_MS.load(std::sync::atomic::Ordering::Relaxed),
         rss_open,
         rss_first_frame,
+        rss_by_tab.join(","),
         rss_mb(),
         info.members,
         info.deals,

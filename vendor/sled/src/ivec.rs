@@ -149,6 +149,18 @@ impl IVec {
         (out, shared)
     }
 
+    /// OnePoint: the heap bytes this holds beside itself: none when inline, its
+    /// buffer and the buffer's counts when remote, its share of the buffer when a
+    /// subslice (the buffer may be shared: counting the whole of it for each slice
+    /// would count it many times). For the cache's accounting (ONEPOINT.md 36).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            IVecInner::Inline(..) => 0,
+            IVecInner::Remote(base) => base.len() + 2 * std::mem::size_of::<usize>(),
+            IVecInner::Subslice { len, .. } => *len,
+        }
+    }
+
     /// OnePoint: whether this shares a buffer (is not kept inline), so that dropping it
     /// gives a reference back.
     pub(crate) fn is_shared(&self) -> bool {

@@ -152,6 +152,19 @@ impl Tree {
         self.context.pagecache.gc_backlog()
     }
 
+    /// OnePoint addition: the tree's pages held in memory and the bytes they take
+    /// (as the cache counts them), walked from the page table: what
+    /// `Config::cache_capacity` bounds. For tests and the benchmark.
+    pub fn resident(&self) -> (u64, u64) {
+        self.context.pagecache.resident()
+    }
+
+    /// OnePoint addition: the bytes the cache counts against its capacity (its own
+    /// tally, which `resident` checks).
+    pub fn cache_counted(&self) -> u64 {
+        self.context.pagecache.cache_counted()
+    }
+
     /// OnePoint addition: the bytes of the log's segments in use and the live bytes in
     /// them (an estimate); their ratio is how much more the file takes than it holds,
     /// which reclaiming (`reclaim_step`) brings down.

@@ -483,6 +483,19 @@ impl std::ops::Deref for CacheInfos {
 }
 
 impl Page {
+    /// OnePoint: what the cache counts for this page (ONEPOINT.md 36): the bytes it
+    /// takes in memory, where upstream counted its pieces' bytes on disk.
+    pub(crate) fn cache_size(&self) -> u64 {
+        let page = std::mem::size_of::<Page>() as u64;
+        match self.update.as_deref() {
+            Some(Update::Node(node)) => {
+                page + std::mem::size_of::<Update>() as u64 + node.mem_size()
+            }
+            Some(_) => page + std::mem::size_of::<Update>() as u64,
+            None => page,
+        }
+    }
+
     pub(crate) fn to_page_state(&self) -> PageState {
         let base = &self.cache_infos[0];
         if self.is_free() {
@@ -623,6 +636,27 @@ impl Drop for PageCache {
 }
 
 impl PageCache {
+    /// OnePoint: the pages held in memory and the bytes the cache counts for them
+    /// (`Page::cache_size`), read from the page table itself, not from the cache's
+    /// own counts: what the cache's capacity bounds (ONEPOINT.md 36).
+    pub(crate) fn cache_counted(&self) -> u64 {
+        self.lru.counted()
+    }
+
+    pub(crate) fn resident(&self) -> (u64, u64) {
+        let guard = pin();
+        let (mut pages, mut bytes) = (0, 0);
+        for pid in 0..*self.next_pid_to_allocate.lock() {
+            if let Some(page) = self.inner.peek(pid, &guard) {
+                if let Some(Update::Node(_)) = page.update.as_deref() {
+                    pages += 1;
+                    bytes += page.cache_size();
+                }
+            }
+        }
+        (pages, bytes)
+    }
+
     /// Instantiate a new `PageCache`.
     pub(crate) fn start(config: RunningConfig) -> Result<Self> {
         trace!("starting pagecache");
@@ -1532,7 +1566,7 @@ impl PageCache {
 
                     // possibly evict an item now that our cache has grown
                     let total_page_size =
-                        unsafe { new_shared.deref().log_size() };
+                        unsafe { new_shared.deref().cache_size() };
                     let to_evict =
                         self.lru.accessed(pid, total_page_size, guard);
                     trace!(
@@ -1736,7 +1770,7 @@ impl PageCache {
 
                     // possibly evict an item now that our cache has grown
                     let total_page_size =
-                        unsafe { new_shared.deref().log_size() };
+                        unsafe { new_shared.deref().cache_size() };
                     let to_evict =
                         self.lru.accessed(pid, total_page_size, guard);
                     trace!(
@@ -1973,7 +2007,7 @@ impl PageCache {
 
                     // possibly evict an item now that our cache has grown
                     let total_page_size =
-                        unsafe { new_shared.deref().log_size() };
+                        unsafe { new_shared.deref().cache_size() };
                     let to_evict =
                         self.lru.accessed(pid, total_page_size, guard);
                     trace!(
@@ -2114,7 +2148,7 @@ impl PageCache {
 
             if page_view.update.is_some() {
                 // possibly evict an item now that our cache has grown
-                let total_page_size = page_view.log_size();
+                let total_page_size = page_view.cache_size();
                 let to_evict = self.lru.accessed(pid, total_page_size, guard);
                 trace!(
                     "accessed pid {} -> paging out pids {:?}",
@@ -2189,7 +2223,7 @@ impl PageCache {
             }
 
             // possibly evict an item now that our cache has grown
-            let total_page_size = unsafe { new_shared.deref().log_size() };
+            let total_page_size = unsafe { new_shared.deref().cache_size() };
             let to_evict = self.lru.accessed(pid, total_page_size, guard);
             trace!("accessed pid {} -> paging out pids {:?}", pid, to_evict);
             if !to_evict.is_empty() {

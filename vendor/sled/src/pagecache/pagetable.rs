@@ -168,6 +168,18 @@ impl PageTable {
         }
     }
 
+    /// OnePoint: the page in `pid`'s slot, if one was installed; a page of the
+    /// snapshot not yet asked for is not installed by this (`unread`).
+    pub(crate) fn peek<'g>(
+        &self,
+        pid: PageId,
+        guard: &'g Guard,
+    ) -> Option<&'g Page> {
+        let res = self.traverse(pid, guard).load(Acquire, guard);
+        // SAFETY: pages are freed only through the epoch `guard` pins.
+        unsafe { res.as_ref() }
+    }
+
     /// OnePoint: installs the snapshot's page `pid` in its empty slot `tip` (see
     /// `unread`); of two threads doing so at once, the second drops its copy and takes
     /// the first's.

@@ -1,0 +1,104 @@
+//! sled's cache holds what it is given and no more (item 36 of `vendor/sled/ONEPOINT.md`).
+//! Upstream counted each page by its bytes on disk, a half to a tenth of what it takes in
+//! memory for short entries, and counted an access only once 64 had queued in its shard
+//! (of 256), so a scan could read 16,384 pages before the first eviction: on a store of a
+//! million members, the console's first page by balance (which reads every account) left
+//! sled 100 MB past a cache of 16 MB. Here the pages held in memory, walked from sled's page
+//! table (`Tree::resident`), must stay within the capacity and the few accesses not yet
+//! counted, while a cold store three times the cache's size is read whole.
+
+mod sled_support;
+
+use std::collections::BTreeMap;
+
+use sled_support::{contents, key, reopen};
+
+const CAPACITY: u64 = 4 << 20;
+
+/// What may sit in memory uncounted: the accesses still queued (8 shards of 8), each a
+/// page of at most this test's largest leaf (64 entries of 100-byte values: about 14 KB).
+const SLACK: u64 = 64 * 14 * 1024;
+
+/// Three tables: inline values (30 bytes), values kept in buffers of their own (100
+/// bytes), and keys only, whose leaves take about ten times in memory what they take on
+/// disk.
+fn model() -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut m = BTreeMap::new();
+    for n in 0..60_000u64 {
+        m.insert(key(1, n), vec![(n % 251) as u8; 30]);
+    }
+    for n in 0..15_000u64 {
+        m.insert(key(2, n), vec![(n % 241) as u8; 100]);
+    }
+    for n in 0..150_000u64 {
+        m.insert(key(3, n * 7), Vec::new());
+    }
+    m
+}
+
+#[test]
+fn a_cold_store_read_whole_leaves_no_more_in_memory_than_the_cache_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sled::Config::new()
+        .path(dir.path().join("db"))
+        .cache_capacity(CAPACITY);
+    let want = model();
+    {
+        let db = config.open().unwrap();
+        let entries: Vec<_> = want.iter().collect();
+        for chunk in entries.chunks(1000) {
+            let mut batch = sled::Batch::default();
+            for (k, v) in chunk {
+                batch.insert(k.as_slice(), v.as_slice());
+            }
+            db.apply_batch(batch).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let db = reopen(&config);
+    let before = db.resident();
+    // Every entry read, in order and then by key: pages are evicted and read again.
+    assert_eq!(contents(&db), want);
+    let after_scan = db.resident();
+    for (i, (k, v)) in want.iter().enumerate().step_by(97) {
+        assert_eq!(
+            db.get(k).unwrap().as_deref(),
+            Some(v.as_slice()),
+            "entry {i}"
+        );
+    }
+    let after_gets = db.resident();
+    let total: u64 = {
+        // What the whole store takes in memory: read it with a cache that holds it all.
+        drop(db);
+        let big = reopen(&config.clone().cache_capacity(1 << 30));
+        assert_eq!(contents(&big).len(), want.len());
+        big.resident().1
+    };
+    eprintln!(
+        "resident: {} pages, {:.2} MB at open; {} pages, {:.2} MB after the scan; {} pages \
+         after the gets; the whole store {:.2} MB; cache {:.2} MB",
+        before.0,
+        before.1 as f64 / 1048576.0,
+        after_scan.0,
+        after_scan.1 as f64 / 1048576.0,
+        after_gets.0,
+        total as f64 / 1048576.0,
+        CAPACITY as f64 / 1048576.0
+    );
+    assert!(
+        total > 3 * CAPACITY,
+        "the store must be well past the cache to test it: {total} bytes"
+    );
+    for (what, (_, bytes)) in [
+        ("after the scan", after_scan),
+        ("after the gets", after_gets),
+    ] {
+        assert!(
+            bytes <= CAPACITY + SLACK,
+            "{what}: {:.2} MB held, the cache holds {:.2} MB",
+            bytes as f64 / 1048576.0,
+            CAPACITY as f64 / 1048576.0
+        );
+    }
+}
