@@ -48,7 +48,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let (raw_inserts, fsyncs) =
         onepoint::domain::store::raw_limits(tmp.path(), 800, 256).map_err(|e| e.to_string())?;
 
-    let core = Arc::new(Core::open(&dir, CoreOptions::default()).map_err(|e| e.to_string())?);
+    let core = Arc::new(open_core(&dir, opts)?);
     let have = core.info().map_err(|e| e.to_string())?.members;
     crate::join_members(
         have,
@@ -98,9 +98,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         .into_iter()
         .map(|(f, b)| (f, serde_json::json!(b)))
         .collect();
-    let after_close = open_in_child(&dir)?;
+    let after_close = open_in_child(&dir, opts)?;
     kill_a_writer(&dir, members, std::time::Duration::from_secs(2))?;
-    let after_kill = open_in_child(&dir)?;
+    let after_kill = open_in_child(&dir, opts)?;
     let line = serde_json::json!({
         "scenario": "ingest",
         "members": members,
@@ -322,15 +322,28 @@ fn dir_bytes(p: &std::path::Path) -> (u64, u64) {
     total
 }
 
-/// Opens the store in a fresh process (`onepoint-bench open`): (open ms, RSS MB after,
-/// ms from opening to the first page by balance, RSS MB after it).
-fn open_in_child(dir: &std::path::Path) -> Result<(f64, f64, f64, f64), String> {
+/// Opens the core with `--cache-mb MB` as sled's cache (unless given, the console's
+/// default, 64 MB; `onepoint serve` takes 256).
+pub fn open_core(dir: &std::path::Path, opts: &Opts) -> Result<Core, String> {
+    let mut so = onepoint::domain::store::StoreOptions::default();
+    if opts.text("cache-mb").is_some() {
+        let mb = opts.num("cache-mb", 64)?;
+        so.cache_bytes =
+            onepoint::config::cache_bytes("--cache-mb", mb).map_err(|e| e.to_string())?;
+    }
+    Core::open_with_store(dir, CoreOptions::default(), so).map_err(|e| e.to_string())
+}
+
+/// Opens the store in a fresh process (`onepoint-bench open`, with the same `--cache-mb`):
+/// (open ms, RSS MB after, ms from opening to the first page by balance, RSS MB after it).
+fn open_in_child(dir: &std::path::Path, opts: &Opts) -> Result<(f64, f64, f64, f64), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = std::process::Command::new(exe)
-        .args(["open", "--data"])
-        .arg(dir)
-        .output()
-        .map_err(|e| e.to_string())?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["open", "--data"]).arg(dir);
+    if let Some(mb) = opts.text("cache-mb") {
+        cmd.args(["--cache-mb", mb]);
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout);
     let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| {
         format!(
@@ -361,8 +374,7 @@ fn segments_json(core: &Core) -> serde_json::Value {
 pub fn open(opts: &Opts) -> Result<(), String> {
     let dir = opts.text("data").ok_or("--data DIR is required")?;
     let t0 = Instant::now();
-    let core =
-        Core::open(std::path::Path::new(dir), CoreOptions::default()).map_err(|e| e.to_string())?;
+    let core = open_core(std::path::Path::new(dir), opts)?;
     let info = core.info().map_err(|e| e.to_string())?;
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     let rss = rss_mb();
@@ -443,9 +455,7 @@ pub fn write(opts: &Opts) -> Result<(), String> {
     if members == 0 {
         return Err("--members must be at least 1".into());
     }
-    let core = Arc::new(
-        Core::open(std::path::Path::new(dir), CoreOptions::default()).map_err(|e| e.to_string())?,
-    );
+    let core = Arc::new(open_core(std::path::Path::new(dir), opts)?);
     println!("writing");
     // `--report-every SECS`: a line on stderr every SECS with sled's log (its segments in
     // use and the live bytes in them), its segments by state and the pages reclaimed:

@@ -3,7 +3,8 @@
 //! `cargo run --release --bin onepoint-bench -- ingest|queries|render|feed|http|abuse [--deals N] [--members N]`
 //! (`open` and `write` are the ingest scenario's child processes, also run by hand on a
 //! kept store: `open --data DIR`, `write --data DIR [--report-every SECS]`; `kills --data
-//! DIR` runs kill -9 cycles of them on a kept store).
+//! DIR` runs kill -9 cycles of them on a kept store). `ingest`, `open` and `write` take
+//! `--cache-mb MB`, sled's cache (the console's 64 unless given).
 
 mod abuse;
 mod feed;
