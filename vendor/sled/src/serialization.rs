@@ -603,13 +603,22 @@ impl Serialize for Data {
         *buf = &buf[1..];
         let len = usize::try_from(u64::deserialize(buf)?).unwrap();
         Ok(match discriminant {
-            0 => Data::Leaf(Leaf::new(
-                deserialize_bounded_sequence(buf, len)?,
-                deserialize_bounded_sequence(buf, len)?,
-            )),
+            0 => {
+                let keys = deserialize_vec(buf, len)?;
+                // OnePoint: a leaf of keys only (the store's indexes) writes
+                // each empty value as one 0 byte: `len` of them are skipped
+                // without building the values `Leaf::new` would drop.
+                let values = if buf.len() >= len && buf[..len].iter().all(|&b| b == 0) {
+                    *buf = &buf[len..];
+                    Vec::new()
+                } else {
+                    deserialize_vec(buf, len)?
+                };
+                Data::Leaf(Leaf::new(keys, values))
+            }
             1 => Data::Index(Index {
-                keys: deserialize_bounded_sequence(buf, len)?,
-                pointers: deserialize_bounded_sequence(buf, len)?,
+                keys: deserialize_vec(buf, len)?,
+                pointers: deserialize_vec(buf, len)?,
             }),
             _ => return Err(Error::corruption(None)),
         })
@@ -784,6 +793,25 @@ where
 {
     let iter = ConsumeSequence { buf, _t: PhantomData, done: false };
     iter.collect()
+}
+
+/// OnePoint: a node's `bound` keys, values or pointers read into a vector sized
+/// for them (ONEPOINT.md 37). `deserialize_bounded_sequence` grew its vector from
+/// empty (`take` over an iterator of unknown length gives no size hint: 8
+/// reallocations and copies for a leaf of 256) and collected `Result`s one at a
+/// time; a leaf read back from disk is decoded so at every miss of a bounded
+/// cache (item 36). The same rules: at most `bound` items, fewer if the buffer
+/// ends, an error at the first bad one. Each item takes a byte at least, so the
+/// buffer's length bounds the allocation whatever `bound` says.
+fn deserialize_vec<T: Serialize>(
+    buf: &mut &[u8],
+    bound: usize,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(bound.min(buf.len()));
+    while out.len() < bound && !buf.is_empty() {
+        out.push(T::deserialize(buf)?);
+    }
+    Ok(out)
 }
 
 fn deserialize_bounded_sequence<T: Serialize, R>(
