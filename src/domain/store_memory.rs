@@ -313,28 +313,26 @@ fn empty(lo: &Bound<Held>, hi: &Bound<Held>) -> bool {
     }
 }
 
+/// One bound of a range as a bound on table `tag`'s numbers: none (`Unbounded`) when it
+/// lies in a table past `tag` on its open side (`open`: `Less` for a low bound, `Greater`
+/// for a high one), `None` when it shuts the table out.
+fn bound_in(b: Bound<Held>, tag: u8, open: std::cmp::Ordering) -> Option<Bound<u128>> {
+    let (Bound::Included(Held(t, _)) | Bound::Excluded(Held(t, _))) = b else {
+        return Some(Bound::Unbounded);
+    };
+    match t.cmp(&tag) {
+        std::cmp::Ordering::Equal => Some(b.map(|Held(_, n)| n)),
+        side if side == open => Some(Bound::Unbounded),
+        _ => None,
+    }
+}
+
 /// The part of `lo..hi` in table `tag`, as bounds on its numbers; `None` if none is.
 fn table_range(lo: &Bound<Held>, hi: &Bound<Held>, tag: u8) -> Option<(Bound<u128>, Bound<u128>)> {
-    use std::cmp::Ordering::*;
-    let low = match *lo {
-        Bound::Unbounded => Bound::Unbounded,
-        Bound::Included(Held(t, n)) | Bound::Excluded(Held(t, n)) => match t.cmp(&tag) {
-            Less => Bound::Unbounded,
-            Greater => return None,
-            Equal if matches!(lo, Bound::Included(_)) => Bound::Included(n),
-            Equal => Bound::Excluded(n),
-        },
-    };
-    let high = match *hi {
-        Bound::Unbounded => Bound::Unbounded,
-        Bound::Included(Held(t, n)) | Bound::Excluded(Held(t, n)) => match t.cmp(&tag) {
-            Greater => Bound::Unbounded,
-            Less => return None,
-            Equal if matches!(hi, Bound::Included(_)) => Bound::Included(n),
-            Equal => Bound::Excluded(n),
-        },
-    };
-    Some((low, high))
+    Some((
+        bound_in(*lo, tag, std::cmp::Ordering::Less)?,
+        bound_in(*hi, tag, std::cmp::Ordering::Greater)?,
+    ))
 }
 
 impl MemIter {
@@ -343,11 +341,10 @@ impl MemIter {
     /// moving the bound past it.
     fn fill(&mut self, forward: bool) {
         let st = self.tables.read();
-        let order: Vec<usize> = if forward {
-            (0..TABLES.len()).collect()
-        } else {
-            (0..TABLES.len()).rev().collect()
-        };
+        let mut order: [usize; TABLES.len()] = std::array::from_fn(|i| i);
+        if !forward {
+            order.reverse();
+        }
         for i in order {
             // Checked before each table: `BTreeSet::range` panics on crossed bounds.
             if empty(&self.lo, &self.hi) {

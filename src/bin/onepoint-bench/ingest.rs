@@ -325,12 +325,14 @@ fn dir_bytes(p: &std::path::Path) -> (u64, u64) {
 /// Opens the core with `--cache-mb MB` as sled's cache (unless given, the console's
 /// default, 64 MB; `onepoint serve` takes 256).
 pub fn open_core(dir: &std::path::Path, opts: &Opts) -> Result<Core, String> {
-    let mut so = onepoint::domain::store::StoreOptions::default();
-    if opts.text("cache-mb").is_some() {
-        let mb = opts.num("cache-mb", 64)?;
-        so.cache_bytes =
-            onepoint::config::cache_bytes("--cache-mb", mb).map_err(|e| e.to_string())?;
-    }
+    let mb = opts.num(
+        "cache-mb",
+        onepoint::domain::model::DEFAULT_CACHE_BYTES >> 20,
+    )?;
+    let so = onepoint::domain::store::StoreOptions {
+        cache_bytes: onepoint::config::cache_bytes("--cache-mb", mb).map_err(|e| e.to_string())?,
+        ..Default::default()
+    };
     Core::open_with_store(dir, CoreOptions::default(), so).map_err(|e| e.to_string())
 }
 

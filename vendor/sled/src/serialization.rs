@@ -711,7 +711,7 @@ impl Serialize for PageState {
             ),
             len => PageState::Present {
                 base: Serialize::deserialize(buf)?,
-                frags: deserialize_bounded_sequence(buf, usize::from(len - 1))?,
+                frags: deserialize_vec(buf, usize::from(len - 1))?,
             },
         })
     }
@@ -796,7 +796,8 @@ where
 }
 
 /// OnePoint: a node's `bound` keys, values or pointers read into a vector sized
-/// for them (ONEPOINT.md 37). `deserialize_bounded_sequence` grew its vector from
+/// for them (ONEPOINT.md 37; page states' pieces too). Upstream's
+/// `deserialize_bounded_sequence` (gone) grew its vector from
 /// empty (`take` over an iterator of unknown length gives no size hint: 8
 /// reallocations and copies for a leaf of 256) and collected `Result`s one at a
 /// time; a leaf read back from disk is decoded so at every miss of a bounded
@@ -812,17 +813,6 @@ fn deserialize_vec<T: Serialize>(
         out.push(T::deserialize(buf)?);
     }
     Ok(out)
-}
-
-fn deserialize_bounded_sequence<T: Serialize, R>(
-    buf: &mut &[u8],
-    bound: usize,
-) -> Result<R>
-where
-    R: FromIterator<T>,
-{
-    let iter = ConsumeSequence { buf, _t: PhantomData, done: false };
-    iter.take(bound).collect()
 }
 
 impl<'a, 'b, T> Iterator for ConsumeSequence<'a, 'b, T>
