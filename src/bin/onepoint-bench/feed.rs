@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use onepoint::api::Port;
 use onepoint::app::action::Action;
 use onepoint::app::state::Tab;
 use onepoint::domain::{Command, Keyed, MemberId, MerchantId};
@@ -26,10 +25,9 @@ const WRITE_CHUNK: u64 = 256;
 pub fn run(opts: &Opts) -> Result<(), String> {
     let rate = opts.num("rate", 10_000)?;
     let secs = opts.num("seconds", 5)?;
-    let (port, _tmp) = open_store(opts, 10_000, 0)?;
-    let port: Arc<dyn Port> = Arc::new(port);
-    let members = port.info().map_err(|e| e.to_string())?.members.max(1);
-    let start_offset = port.info().map_err(|e| e.to_string())?.events;
+    let (port, info, _tmp) = open_store(opts, 10_000, 0)?;
+    let members = info.members.max(1);
+    let start_offset = info.events;
 
     let mut h = Headless::open(&*port, 200, 50).map_err(|e| e.to_string())?;
     h.state.tab = Tab::Events;

@@ -9,7 +9,9 @@
 use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
-use onepoint::domain::{Command, Keyed, MemberId, MemberQuery, MerchantId, Month};
+use onepoint::domain::{
+    Command, Info, Keyed, MemberId, MemberQuery, MerchantId, Month, Outcome,
+};
 use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
 
@@ -27,9 +29,14 @@ const GIVEN: [&str; 12] = [
 pub const MERCHANTS: u64 = 200;
 
 /// Seeds `members` members and `deals` deals (70% save, 30% use, from `traffic`) over the
-/// last 6 months.
-pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
-    let info = core.info().map_err(|e| e.to_string())?;
+/// last 6 months, on a store holding what `info` counts, through `execute` (the core's or
+/// a port's).
+pub fn seed<E: std::fmt::Display>(
+    info: &Info,
+    members: u64,
+    deals: u64,
+    execute: impl Fn(Vec<Keyed>) -> Vec<Result<Outcome, E>>,
+) -> Result<(), String> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let have = info.members;
     let started = Instant::now();
@@ -43,7 +50,7 @@ pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
                 FIRST[rng.random_range(0..FIRST.len())]
             )
         },
-        |b| core.execute(b),
+        &execute,
     )?;
     let now = chrono::Utc::now().timestamp_millis();
     let span = 180 * 24 * 3600 * 1000i64;
@@ -65,7 +72,7 @@ pub fn seed(core: &Core, members: u64, deals: u64) -> Result<(), String> {
                 Keyed::new(Command::Deal(traffic.deal(date)), None)
             })
             .collect();
-        for r in core.execute(batch) {
+        for r in execute(batch) {
             traffic.learn(&r.map_err(|e| e.to_string())?);
         }
         done += n;
@@ -119,7 +126,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         None => tmp.path().join("store"),
     };
     let core = Core::open(&dir, CoreOptions::default()).map_err(|e| e.to_string())?;
-    let (seed_ms, r) = time_ms(|| seed(&core, members, deals));
+    let start = core.info().map_err(|e| e.to_string())?;
+    let (seed_ms, r) = time_ms(|| seed(&start, members, deals, |b| core.execute(b)));
     r?;
     let info = core.info().map_err(|e| e.to_string())?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
