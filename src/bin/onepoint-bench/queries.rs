@@ -9,9 +9,7 @@
 use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
-use onepoint::domain::{
-    Command, Info, Keyed, MemberId, MemberQuery, MerchantId, Month, Outcome,
-};
+use onepoint::domain::{Command, Info, Keyed, MemberId, MemberQuery, MerchantId, Month, Outcome};
 use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
 

@@ -200,10 +200,7 @@ fn build(store: &Store, last: u64, stop: &AtomicBool) -> Result<Option<List>> {
             at[id as usize - 1] = (start, len);
         }
     }
-    let mut list = List {
-        text: String::with_capacity(by_key.len() + at.len()),
-        ends: Vec::with_capacity(at.len()),
-    };
+    let mut list = List::with_capacity(at.len(), by_key.len() + at.len());
     for (i, (start, len)) in at.into_iter().enumerate() {
         if len == u32::MAX {
             let m = member_of(store, MemberId(i as u64 + 1))?;
@@ -327,6 +324,9 @@ impl Core {
 /// The loader thread's work (the phase is `Reading` already): the list as of now, put in
 /// place unless a search did first.
 fn load(shared: &Shared) -> Result<()> {
+    // The file read whole (16 MB for 1M names) or the index's names gathered go back to
+    // the system when freed, not after mimalloc's purge delay: this thread sleeps next.
+    let _purge = crate::domain::memory::PurgeAtOnce::start();
     let names = &shared.names;
     let meta = shared.meta.lock().clone();
     let slow = || {

@@ -165,6 +165,12 @@ impl Tree {
         self.context.pagecache.cache_counted()
     }
 
+    /// OnePoint addition: the pages the cache keeps an entry for, and the room its maps
+    /// hold (item 38: only the pages in the cache have one). For tests.
+    pub fn cache_entries(&self) -> (usize, usize) {
+        self.context.pagecache.cache_entries()
+    }
+
     /// OnePoint addition: the bytes of the log's segments in use and the live bytes in
     /// them (an estimate); their ratio is how much more the file takes than it holds,
     /// which reclaiming (`reclaim_step`) brings down.

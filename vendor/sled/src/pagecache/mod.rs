@@ -643,6 +643,10 @@ impl PageCache {
         self.lru.counted()
     }
 
+    pub(crate) fn cache_entries(&self) -> (usize, usize) {
+        self.lru.entries()
+    }
+
     pub(crate) fn resident(&self) -> (u64, u64) {
         let guard = pin();
         let (mut pages, mut bytes) = (0, 0);
