@@ -116,6 +116,9 @@ pub fn run_console(port: Arc<dyn Port>, opts: ConsoleOptions) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
+        // What a thread freed goes back as it goes idle (mimalloc keeps a thread's freed
+        // pages until it allocates or collects; see `server::memory`).
+        .on_thread_park(crate::domain::memory::collect_this_thread)
         .build()
         .map_err(|e| crate::api::Error::system(format!("cannot start the runtime: {e}")))?;
     let mut term = terminal::Terminal::enter(state.mouse)?;

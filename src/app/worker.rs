@@ -41,6 +41,8 @@ impl Worker {
         tokio::task::spawn_blocking(move || {
             let a = run(&*w.port, e);
             let _ = w.tx.send(a);
+            // A blocking thread may sit idle for long: what the load freed goes back now.
+            crate::domain::memory::collect_this_thread();
         });
     }
 

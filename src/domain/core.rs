@@ -277,6 +277,11 @@ impl Core {
         self.shared.store.resident()
     }
 
+    /// The in-memory indexes' keys and the bytes they take (`PackedSet::heap_bytes`).
+    pub fn memory_index_size(&self) -> (usize, usize) {
+        self.shared.store.memory_index_size()
+    }
+
     /// sled's log segments by state, and the pages waiting to be reclaimed
     /// (`reclaim_backlog`): where the log's space goes, for the benchmark.
     pub fn segment_states(&self) -> Vec<(&'static str, u64)> {

@@ -19,6 +19,7 @@ mod migrate;
 pub mod model;
 pub mod money;
 pub mod names;
+mod packed_set;
 mod pipeline;
 pub mod query;
 mod reads;

@@ -15,7 +15,7 @@
 //! rule as sled's: what the apply thread has applied, which is durable. A range is read a
 //! chunk at a time under the lock, so a long scan never holds the apply thread off for long.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::super::error::{Error, Result};
 use super::super::model::Account;
+use super::super::packed_set::PackedSet;
 use super::super::schema::{ACCOUNT, BALANCE, balance_key, read_u64};
 use super::super::sort_index::activity_key;
 
@@ -36,9 +37,10 @@ pub type MemKey = [u8; KEY_LEN];
 /// A key's place: its tag and its two numbers as one `u128` (big-endian), which sort as
 /// the key's bytes do and compare as integers; as bytes, every comparison was a `memcmp`
 /// call, and a deal makes four inserts and removes (`perf`: 7-9% of the apply thread).
-/// Each table is a set of the `u128`s alone: 16 bytes a key where the tag, padded, made
-/// 24, so a B-tree node of 11 keys takes 192 bytes instead of 280; at 1M members (2M
-/// keys) the tables took 58 MB as one set of (tag, u64, u64).
+/// Each table is a set of the `u128`s alone, packed (`PackedSet`: sorted blocks of
+/// differences, about 5 bytes a key). At 1M members (2M keys) the tables took 58 MB as
+/// one `BTreeSet` of (tag, u64, u64), 39 MB as a `BTreeSet<u128>` per table, and take
+/// about 11 MB so.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 struct Held(u8, u128);
 
@@ -87,7 +89,7 @@ pub struct Tables {
 #[derive(Default)]
 struct State {
     /// One set per table, in the order of `TABLES`.
-    sets: [BTreeSet<u128>; 2],
+    sets: [PackedSet; 2],
     built: bool,
     /// Writes applied while not built, in order.
     since: Vec<Op>,
@@ -115,7 +117,7 @@ pub fn entries_of(member: u64, a: &Account) -> [Vec<u8>; 2] {
     ]
 }
 
-fn apply_to(sets: &mut [BTreeSet<u128>; 2], ops: &[Op]) {
+fn apply_to(sets: &mut [PackedSet; 2], ops: &[Op]) {
     for &(k, put) in ops {
         let Held(tag, n) = Held::from(k);
         // `mem_key` is only ever given keys of these tables (`is_memory_key`).
@@ -126,7 +128,7 @@ fn apply_to(sets: &mut [BTreeSet<u128>; 2], ops: &[Op]) {
         if put {
             sets[i].insert(n);
         } else {
-            sets[i].remove(&n);
+            sets[i].remove(n);
         }
     }
 }
@@ -178,10 +180,9 @@ impl Tables {
         // first page by balance than before it, 45 MB of it the gathered keys kept by
         // the allocator after they were freed (`onepoint-bench open`).
         let _purge = super::super::memory::PurgeAtOnce::start();
-        // Gathered, sorted, then built in one pass (`BTreeSet::from_iter` on sorted keys
-        // fills its nodes left to right): inserted one at a time, in the accounts' order,
-        // which is random by balance, the 200k keys of 100k members took 60% of the first
-        // page by balance on a 10M-deal store (`perf`).
+        // Gathered, sorted, then packed in one pass: inserted one at a time, in the
+        // accounts' order, which is random by balance, the 200k keys of 100k members took
+        // 60% of the first page by balance on a 10M-deal store (`perf`, as a `BTreeSet`).
         let mut keys: [Vec<u128>; 2] = Default::default();
         for r in accounts() {
             let (k, v) = r?;
@@ -195,7 +196,9 @@ impl Tables {
         }
         let mut sets = keys.map(|mut k| {
             k.sort_unstable();
-            k.into_iter().collect::<BTreeSet<u128>>()
+            // One key per member and table: a repeat would be a broken account scan.
+            k.dedup();
+            PackedSet::from_sorted(&k).expect("sorted and distinct")
         });
         let mut st = self.state.write();
         let since = std::mem::take(&mut st.since);
@@ -205,11 +208,19 @@ impl Tables {
         Ok(())
     }
 
+    /// The keys the tables hold and the bytes they take on the heap (0 before the build).
+    pub fn size(&self) -> (usize, usize) {
+        let st = self.state.read();
+        st.sets
+            .iter()
+            .fold((0, 0), |(n, b), s| (n + s.len(), b + s.heap_bytes()))
+    }
+
     /// Whether the key is there (the tables built).
     pub fn contains(&self, key: &[u8]) -> bool {
         MemKey::try_from(key).is_ok_and(|k| {
             let Held(tag, n) = Held::from(k);
-            slot(tag).is_some_and(|i| self.state.read().sets[i].contains(&n))
+            slot(tag).is_some_and(|i| self.state.read().sets[i].contains(n))
         })
     }
 
@@ -346,17 +357,19 @@ impl MemIter {
             order.reverse();
         }
         for i in order {
-            // Checked before each table: `BTreeSet::range` panics on crossed bounds.
+            // Checked before each table: a crossed range has nothing left.
             if empty(&self.lo, &self.hi) {
                 return;
             }
             let tag = TABLES[i];
-            let Some(range) = table_range(&self.lo, &self.hi, tag) else {
+            let Some((lo, hi)) = table_range(&self.lo, &self.hi, tag) else {
                 continue;
             };
-            let keys = st.sets[i].range(range);
+            let mut keys = Vec::with_capacity(CHUNK);
+            st.sets[i].range_into(lo, hi, forward, CHUNK, &mut keys);
+            let keys = keys.into_iter().map(|n| Held(tag, n));
             if forward {
-                self.front.extend(keys.take(CHUNK).map(|&n| Held(tag, n)));
+                self.front.extend(keys);
                 match self.front.back() {
                     Some(k) => {
                         self.lo = Bound::Excluded(*k);
@@ -365,8 +378,7 @@ impl MemIter {
                     None => self.lo = Bound::Excluded(Held(tag, u128::MAX)),
                 }
             } else {
-                self.back
-                    .extend(keys.rev().take(CHUNK).map(|&n| Held(tag, n)));
+                self.back.extend(keys);
                 match self.back.back() {
                     Some(k) => {
                         self.hi = Bound::Excluded(*k);

@@ -108,6 +108,11 @@ impl Store {
         .unwrap_or_default()
     }
 
+    /// The in-memory indexes' keys and the bytes they take on the heap.
+    pub fn memory_index_size(&self) -> (usize, usize) {
+        self.memory.size()
+    }
+
     /// Holds reclaiming off until the guard drops: a read of a whole table (every member's
     /// record) then has both cores and sled's cache to itself. Reclaiming resumes after.
     pub fn hold_reclaim(&self) -> ReclaimHold<'_> {

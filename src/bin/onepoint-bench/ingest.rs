@@ -393,9 +393,12 @@ pub fn open(opts: &Opts) -> Result<(), String> {
     let page_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let log = core.log_space();
     let resident = core.sled_resident();
+    let index = core.memory_index_size();
     println!(
         "{}",
         serde_json::json!({"open_ms": ms, "rss_mb": rss, "deals": info.deals,
+            "memory_index_keys": index.0,
+            "memory_index_mb": index.1 as f64 / (1 << 20) as f64,
             "sled_resident_pages": resident.0,
             "sled_resident_mb": resident.1 as f64 / (1 << 20) as f64,
             "sled_cache_counted_mb": resident.2 as f64 / (1 << 20) as f64,

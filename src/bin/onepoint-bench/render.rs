@@ -47,11 +47,7 @@ pub type Opened = (Arc<dyn Port>, Info, Option<tempfile::TempDir>);
 /// (`api::open_console_port`: on a thread, the member names loading on another); returns the
 /// port, the store's counts and the temp guard. The open's time (until the port answers)
 /// is kept in `STORE_OPEN_MS`.
-pub fn open_store(
-    opts: &Opts,
-    default_members: u64,
-    default_deals: u64,
-) -> Result<Opened, String> {
+pub fn open_store(opts: &Opts, default_members: u64, default_deals: u64) -> Result<Opened, String> {
     let members = opts.num("members", default_members)?;
     let deals = opts.num("deals", default_deals)?;
     let tmp = match opts.text("data") {
