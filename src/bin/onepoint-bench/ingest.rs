@@ -474,9 +474,13 @@ pub fn write(opts: &Opts) -> Result<(), String> {
                 std::thread::sleep(std::time::Duration::from_secs(every));
                 let log = core.log_space();
                 let info = core.info().map(|i| i.deals).unwrap_or(0);
+                let resident = core.sled_resident();
                 eprintln!(
                     "{}",
                     serde_json::json!({"s": t0.elapsed().as_secs(), "deals": info,
+                        "rss_mb": rss_mb(),
+                        "sled_resident_mb": resident.1 as f64 / (1 << 20) as f64,
+                        "sled_cache_counted_mb": resident.2 as f64 / (1 << 20) as f64,
                         "sled_log_used_bytes": log.0, "sled_log_live_bytes": log.1,
                         "reclaimed_pages": core.reclaimed_pages(),
                         "sled_segments": segments_json(&core)})
