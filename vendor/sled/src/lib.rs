@@ -366,6 +366,13 @@ pub struct Guard {
     writeset: Vec<PageId>,
 }
 
+/// OnePoint addition: the pages the page tables of this process have dropped so far
+/// (closed stores' pages freed), for the tests (ONEPOINT.md item 39).
+#[doc(hidden)]
+pub fn pages_dropped() -> u64 {
+    pagecache::dropped_pages()
+}
+
 impl std::ops::Deref for Guard {
     type Target = CrossbeamGuard;
 

@@ -159,6 +159,12 @@ impl Tree {
         self.context.pagecache.resident()
     }
 
+    /// OnePoint addition: the pages installed in the page table (read or written since
+    /// the open), for the tests of what a close frees (ONEPOINT.md item 39).
+    pub fn pages_installed(&self) -> u64 {
+        self.context.pagecache.installed()
+    }
+
     /// OnePoint addition: the bytes the cache counts against its capacity (its own
     /// tally, which `resident` checks).
     pub fn cache_counted(&self) -> u64 {

@@ -12,6 +12,8 @@ mod iobuf;
 mod iterator;
 mod page_states;
 mod pagetable;
+
+pub(crate) use pagetable::dropped_pages;
 #[cfg(any(all(not(unix), not(windows)), miri))]
 mod parallel_io_polyfill;
 #[cfg(all(unix, not(miri)))]
@@ -645,6 +647,15 @@ impl PageCache {
 
     pub(crate) fn cache_entries(&self) -> (usize, usize) {
         self.lru.entries()
+    }
+
+    /// OnePoint: the page table's installed pages (its slots that hold a page), for the
+    /// tests.
+    pub(crate) fn installed(&self) -> u64 {
+        let guard = pin();
+        (0..*self.next_pid_to_allocate.lock())
+            .filter(|&pid| self.inner.peek(pid, &guard).is_some())
+            .count() as u64
     }
 
     pub(crate) fn resident(&self) -> (u64, u64) {
