@@ -106,6 +106,7 @@ fn keys_of(first: u128, b: &Block) -> Vec<u128> {
     v
 }
 
+/// Whether `k` lies below bound `b` (short of a low bound).
 fn below(b: Bound<u128>, k: u128) -> bool {
     match b {
         Bound::Included(x) => k < x,
@@ -114,6 +115,7 @@ fn below(b: Bound<u128>, k: u128) -> bool {
     }
 }
 
+/// Whether `k` lies above bound `b` (past a high bound).
 fn above(b: Bound<u128>, k: u128) -> bool {
     match b {
         Bound::Included(x) => k > x,
@@ -238,54 +240,53 @@ impl PackedSet {
         max: usize,
         out: &mut Vec<u128>,
     ) {
-        let mut keys = Vec::with_capacity(BLOCK + 1);
-        let mut taken = 0;
-        if forward {
-            // From the block holding `lo` (the first block if none starts at or before it).
-            let start = match lo {
-                Bound::Included(k) | Bound::Excluded(k) => self.block_of(k),
-                Bound::Unbounded => None,
-            };
-            let blocks = match start {
+        // The blocks from the one holding the near end on: going up, the block holding
+        // `lo` (the first block if none starts at or before it); going down, every block
+        // starting at or before `hi`.
+        let near = |b: Bound<u128>| match b {
+            Bound::Included(k) | Bound::Excluded(k) => Some(k),
+            Bound::Unbounded => None,
+        };
+        let mut blocks = if forward {
+            match near(lo).and_then(|k| self.block_of(k)) {
                 Some(f) => self.blocks.range(f..),
                 None => self.blocks.range(..),
-            };
-            for (&f, b) in blocks {
-                if above(hi, f) {
-                    return;
-                }
-                keys.clear();
-                decode_into(f, b, &mut keys);
-                for &k in &keys {
-                    if below(lo, k) {
-                        continue;
-                    }
-                    if above(hi, k) || taken == max {
-                        return;
-                    }
-                    out.push(k);
-                    taken += 1;
-                }
             }
         } else {
-            // Down from the block holding `hi`: every later block starts past it.
-            let blocks = match hi {
-                Bound::Included(k) | Bound::Excluded(k) => self.blocks.range(..=k),
-                Bound::Unbounded => self.blocks.range(..),
-            };
-            for (&f, b) in blocks.rev() {
-                keys.clear();
-                decode_into(f, b, &mut keys);
-                for &k in keys.iter().rev() {
-                    if above(hi, k) {
-                        continue;
-                    }
-                    if below(lo, k) || taken == max {
-                        return;
-                    }
-                    out.push(k);
-                    taken += 1;
+            match near(hi) {
+                Some(k) => self.blocks.range(..=k),
+                None => self.blocks.range(..),
+            }
+        };
+        // Keys not reached yet are skipped; the first past the far end stops the read.
+        type Side = fn(Bound<u128>, u128) -> bool;
+        let (not_yet, past): (Side, Side) = if forward {
+            (below, above)
+        } else {
+            (above, below)
+        };
+        let (near_end, far_end) = if forward { (lo, hi) } else { (hi, lo) };
+        let mut keys = Vec::with_capacity(BLOCK + 1);
+        let mut taken = 0;
+        while let Some((&f, b)) = if forward {
+            blocks.next()
+        } else {
+            blocks.next_back()
+        } {
+            keys.clear();
+            decode_into(f, b, &mut keys);
+            if !forward {
+                keys.reverse();
+            }
+            for &k in &keys {
+                if not_yet(near_end, k) {
+                    continue;
                 }
+                if past(far_end, k) || taken == max {
+                    return;
+                }
+                out.push(k);
+                taken += 1;
             }
         }
     }
