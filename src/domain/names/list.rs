@@ -71,19 +71,24 @@ impl List {
 
     /// Adds the next member's name (lowercased).
     pub fn push(&mut self, name: &str) {
+        self.index_next(self.text.len(), name.len());
+        self.text.push_str(name);
+        self.text.push('\n');
+    }
+
+    /// Counts in the next name, of `len` bytes starting at `start` in the text.
+    fn index_next(&mut self, start: usize, len: usize) {
         let i = self.len();
         if i.is_multiple_of(STRIDE) {
-            self.starts.push(self.text.len());
+            self.starts.push(start);
         }
-        match u8::try_from(name.len()) {
+        match u8::try_from(len) {
             Ok(l) if l < LONG => self.lens.push(l),
             _ => {
                 self.lens.push(LONG);
-                self.long.push((i, name.len()));
+                self.long.push((i, len));
             }
         }
-        self.text.push_str(name);
-        self.text.push('\n');
     }
 
     /// The ids (ascending) of the members whose name holds `needle` (lowercased): one pass
@@ -126,29 +131,16 @@ impl List {
     /// `encode`'s rows for `count` names, or `None` when they are not that.
     pub(super) fn decode(count: usize, body: &[u8]) -> Option<List> {
         let (lens, text) = body.split_at_checked(count.checked_mul(4)?)?;
-        let mut list = List {
-            text: String::new(),
-            lens: Vec::with_capacity(count),
-            long: Vec::new(),
-            starts: Vec::with_capacity(count.div_ceil(STRIDE)),
-        };
+        // The text is taken whole at the end, with one copy.
+        let mut list = List::with_capacity(count, 0);
         let mut start = 0usize;
-        for (i, l) in lens.chunks_exact(4).enumerate() {
+        for l in lens.chunks_exact(4) {
             let len = u32::from_le_bytes(l.try_into().ok()?) as usize;
             let end = start.checked_add(len)?;
             if text.get(end) != Some(&b'\n') {
                 return None;
             }
-            if i.is_multiple_of(STRIDE) {
-                list.starts.push(start);
-            }
-            match u8::try_from(len) {
-                Ok(l) if l < LONG => list.lens.push(l),
-                _ => {
-                    list.lens.push(LONG);
-                    list.long.push((i, len));
-                }
-            }
+            list.index_next(start, len);
             start = end + 1;
         }
         if start != text.len() {
