@@ -165,6 +165,13 @@ impl Tree {
         self.context.pagecache.installed()
     }
 
+    /// OnePoint addition: the page states the snapshot kept to install pages from holds
+    /// decoded, in a map (ONEPOINT.md item 40: none, once the snapshot's writer has put
+    /// it back in compact form). For tests.
+    pub fn snapshot_states_decoded(&self) -> usize {
+        self.context.pagecache.unread_decoded()
+    }
+
     /// OnePoint addition: the bytes the cache counts against its capacity (its own
     /// tally, which `resident` checks).
     pub fn cache_counted(&self) -> u64 {

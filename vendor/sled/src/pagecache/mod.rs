@@ -58,7 +58,8 @@ pub(crate) use self::{
     page_states::PageStates,
     reservation::Reservation,
     snapshot::{
-        read_snapshot_to_write_later, PageState, Snapshot, SnapshotWriter,
+        read_snapshot_to_write_later, PageState, SharedSnapshot, Snapshot,
+        SnapshotWriter,
     },
 };
 
@@ -651,6 +652,12 @@ impl PageCache {
 
     /// OnePoint: the page table's installed pages (its slots that hold a page), for the
     /// tests.
+    /// OnePoint: the page states the snapshot kept for the page table holds decoded
+    /// (item 40).
+    pub(crate) fn unread_decoded(&self) -> usize {
+        self.inner.unread_decoded()
+    }
+
     pub(crate) fn installed(&self) -> u64 {
         let guard = pin();
         (0..*self.next_pid_to_allocate.lock())
@@ -748,7 +755,7 @@ impl PageCache {
         // OnePoint: the page table installs the snapshot's pages as they are asked for
         // (`PageTable::with_unread`); only the free ones are listed now.
         let shared = writer.shared();
-        let inner = PageTable::with_unread(shared.clone());
+        let inner = PageTable::with_unread(writer.slot());
         let free = Arc::new(Mutex::new(free_pages(&snapshot.pt)));
         let log = Log::start(config.clone(), &shared)?;
 

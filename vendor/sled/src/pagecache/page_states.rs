@@ -103,6 +103,12 @@ impl PageStates {
         })
     }
 
+    /// How many page states are held decoded: those set since the snapshot was read
+    /// (or every one, where it was not read from a file).
+    pub(crate) fn decoded(&self) -> usize {
+        self.changed.len()
+    }
+
     /// How many page ids there are.
     pub(crate) fn len(&self) -> usize {
         self.len

@@ -10,7 +10,6 @@ use std::{
             AtomicU64,
             Ordering::{AcqRel, Acquire, Relaxed, Release},
         },
-        Arc,
     },
 };
 
@@ -18,7 +17,7 @@ use crossbeam_epoch::{pin, Atomic, Guard, Owned, Shared};
 
 use crate::{
     debug_delay,
-    pagecache::{constants::MAX_PID_BITS, page_of, Page, PageView, Snapshot},
+    pagecache::{constants::MAX_PID_BITS, page_of, Page, PageView, SharedSnapshot},
     Measure, M,
 };
 
@@ -123,8 +122,10 @@ pub struct PageTable {
     /// the open grow with the store (a 10M-deal store: about 320k pages, 40% of the
     /// open's CPU). A page of the snapshot is asked for only through `get` (a free
     /// page being reused is read with `get` first), so a slot is filled from the
-    /// snapshot only while it is empty, and never emptied again.
-    unread: Option<Arc<Snapshot>>,
+    /// snapshot only while it is empty, and never emptied again. The snapshot's writer
+    /// puts the same snapshot here again in compact form once it has serialized it
+    /// (`SnapshotWriter`, item 40).
+    unread: Option<SharedSnapshot>,
 }
 
 impl Default for PageTable {
@@ -137,9 +138,15 @@ impl Default for PageTable {
 impl PageTable {
     /// OnePoint: a page table whose pages below the snapshot's page count are the
     /// snapshot's until written: each is installed on first `get`.
-    pub(crate) fn with_unread(snapshot: Arc<Snapshot>) -> Self {
+    pub(crate) fn with_unread(snapshot: SharedSnapshot) -> Self {
         let head = Node1::new();
         Self { head: Atomic::from(head), unread: Some(snapshot) }
+    }
+
+    /// OnePoint: how many page states the snapshot pages are installed from holds
+    /// decoded (set by the log's tail since the file it was read from), for the tests.
+    pub(crate) fn unread_decoded(&self) -> usize {
+        self.unread.as_ref().map_or(0, |s| s.read().pt.decoded())
     }
 
     /// # Panics
@@ -207,8 +214,11 @@ impl PageTable {
         tip: &'g Atomic<Page>,
         guard: &'g Guard,
     ) -> Option<PageView<'g>> {
-        let state = self.unread.as_ref()?.pt.get(usize::try_from(pid).ok()?)?;
-        let (page, _free) = page_of(&state);
+        let (page, _free) = {
+            let snapshot = self.unread.as_ref()?.read();
+            let state = snapshot.pt.get(usize::try_from(pid).ok()?)?;
+            page_of(&state)
+        };
         match tip.compare_and_set(Shared::null(), Owned::new(page), AcqRel, guard)
         {
             Ok(read) => Some(PageView { read, entry: tip }),
