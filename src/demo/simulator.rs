@@ -130,7 +130,7 @@ impl Simulator {
     /// Writes, in one batch, the operations `elapsed` owes at the current rate (none while
     /// paused, and a paused time owes nothing later); returns how many it wrote.
     pub fn step(&mut self, port: &dyn Port, elapsed: Duration) -> usize {
-        if self.controls.paused() || self.traffic.members().is_empty() {
+        if self.controls.paused() || self.traffic.member_count() == 0 {
             return 0;
         }
         self.owed += self.controls.rate() * elapsed.as_secs_f64();

@@ -7,6 +7,9 @@
 //! random source; it writes nothing itself.
 
 pub mod data;
+mod known;
+
+use known::Known;
 
 use rand::Rng;
 
@@ -58,8 +61,7 @@ pub struct Generator<R> {
     mix: Mix,
     spread: Spread,
     /// Known members in id order, and what each holds (hundredths) as last seen.
-    members: Vec<MemberId>,
-    balances: Vec<i64>,
+    members: Known,
     merchants: Vec<MerchantId>,
     /// Successful saves and uses not yet cancelled.
     pool: Vec<DealId>,
@@ -71,8 +73,7 @@ impl<R: Rng> Generator<R> {
             rng,
             mix,
             spread,
-            members: Vec::new(),
-            balances: Vec::new(),
+            members: Known::default(),
             merchants: Vec::new(),
             pool: Vec::new(),
         }
@@ -95,38 +96,14 @@ impl<R: Rng> Generator<R> {
         self.merchants.extend(ids);
     }
 
-    /// Where member `id` is among the known ones (`Err`: where it would go). Ids are
-    /// mostly dense (`1..=n`), so the slot `id - first` is looked at first: a binary
-    /// search of 100k members per answer, in each of the benchmark's 64 submitters, was
-    /// 3.6% of the machine's time while ingesting (`perf`), all cache misses.
-    fn position(&self, id: MemberId) -> std::result::Result<usize, usize> {
-        if let Some(first) = self.members.first()
-            && let Some(i) = id.0.checked_sub(first.0)
-            && self.members.get(i as usize) == Some(&id)
-        {
-            return Ok(i as usize);
-        }
-        self.members.binary_search(&id)
-    }
-
     /// Adds a member or updates what it holds.
     pub fn add_member(&mut self, id: MemberId, balance: Points) {
-        if self.members.last().is_none_or(|last| *last < id) {
-            self.members.push(id);
-            self.balances.push(balance.hundredths());
-            return;
-        }
-        match self.position(id) {
-            Ok(i) => self.balances[i] = balance.hundredths(),
-            Err(i) => {
-                self.members.insert(i, id);
-                self.balances.insert(i, balance.hundredths());
-            }
-        }
+        self.members.set(id, balance.hundredths());
     }
 
-    pub fn members(&self) -> &[MemberId] {
-        &self.members
+    /// How many members it deals for.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
     }
 
     /// The random source, for whatever else the caller draws (dates, names).
@@ -143,7 +120,7 @@ impl<R: Rng> Generator<R> {
         }
         if roll < self.mix.joins + self.mix.withdrawals {
             let i = self.pick_member();
-            return Command::Withdraw(self.members[i]);
+            return Command::Withdraw(self.members.id(i));
         }
         Command::Deal(self.deal(date))
     }
@@ -167,9 +144,9 @@ impl<R: Rng> Generator<R> {
             };
         }
         let idx = self.pick_member();
-        let member = self.members[idx];
+        let member = self.members.id(idx);
         let merchant = self.pick_merchant();
-        let balance = self.balances[idx];
+        let balance = self.members.balance(idx);
         if roll < self.mix.cancels + self.mix.uses {
             // Most uses fit the balance; about one in ten asks for more and is recorded failed.
             let points = if balance >= 100 && self.rng.random_bool(0.9) {
@@ -178,7 +155,7 @@ impl<R: Rng> Generator<R> {
                 balance.max(0) + self.rng.random_range(100..10_000)
             };
             if points <= balance {
-                self.balances[idx] -= points;
+                *self.members.balance_mut(idx) -= points;
             }
             return DealRequest::Use {
                 member,
@@ -190,7 +167,7 @@ impl<R: Rng> Generator<R> {
         }
         let amount = Amount(data::amount(&mut self.rng));
         // 1% in hundredths: exact at the default rate, learned exactly from the outcome.
-        self.balances[idx] += amount.0 as i64;
+        *self.members.balance_mut(idx) += amount.0 as i64;
         DealRequest::Save {
             member,
             merchant,
@@ -204,8 +181,8 @@ impl<R: Rng> Generator<R> {
     pub fn learn(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Deal(d) => {
-                if let Ok(i) = self.position(d.member_id) {
-                    self.balances[i] = d.balance.hundredths();
+                if let Ok(i) = self.members.position(d.member_id) {
+                    *self.members.balance_mut(i) = d.balance.hundredths();
                 }
                 if d.status == DealStatus::Success && !d.deal_type.is_cancel() {
                     if self.pool.len() < CANCEL_POOL {
@@ -218,10 +195,7 @@ impl<R: Rng> Generator<R> {
             }
             Outcome::Member(m) => self.add_member(m.member_id, m.point),
             Outcome::Withdrawal(w) => {
-                if let Ok(i) = self.position(w.member.member_id) {
-                    self.members.remove(i);
-                    self.balances.remove(i);
-                }
+                self.members.remove(w.member.member_id);
             }
             _ => {}
         }
@@ -318,20 +292,24 @@ mod tests {
     fn members_are_found_where_ids_are_dense_and_where_they_are_not() {
         let mut g = Generator::new(StdRng::seed_from_u64(3), Mix::DEALS, Spread::Uniform)
             .with_members([3, 4, 5, 9, 12, 13].map(MemberId));
-        // Dense from the first: the slot `id - first`.
-        assert_eq!(g.position(MemberId(4)), Ok(1));
+        // In the first run of consecutive ids, and past a gap, in the next.
+        assert_eq!(g.members.position(MemberId(4)), Ok(1));
         // Past a gap the slot holds another member: found by search.
-        assert_eq!(g.position(MemberId(9)), Ok(3));
-        assert_eq!(g.position(MemberId(13)), Ok(5));
+        assert_eq!(g.members.position(MemberId(9)), Ok(3));
+        assert_eq!(g.members.position(MemberId(13)), Ok(5));
         // Unknown ones, below, inside and past the range: where they would go.
-        assert_eq!(g.position(MemberId(1)), Err(0));
-        assert_eq!(g.position(MemberId(7)), Err(3));
-        assert_eq!(g.position(MemberId(40)), Err(6));
+        assert_eq!(g.members.position(MemberId(1)), Err(0));
+        assert_eq!(g.members.position(MemberId(7)), Err(3));
+        assert_eq!(g.members.position(MemberId(40)), Err(6));
         // Adding one keeps the order, and balances stay with their members.
         g.add_member(MemberId(7), Points(700));
         g.add_member(MemberId(12), Points(1_200));
-        assert_eq!(g.members(), [3, 4, 5, 7, 9, 12, 13].map(MemberId));
-        assert_eq!(g.balances, [0, 0, 0, 700, 0, 1_200, 0]);
+        assert_eq!(
+            g.members.ids().collect::<Vec<_>>(),
+            [3, 4, 5, 7, 9, 12, 13].map(MemberId)
+        );
+        let balances: Vec<i64> = (0..7).map(|i| g.members.balance(i)).collect();
+        assert_eq!(balances, [0, 0, 0, 700, 0, 1_200, 0]);
     }
 
     #[test]
