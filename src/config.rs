@@ -177,6 +177,13 @@ impl ConfigFile {
     }
 }
 
+/// The console's store cache. On 1M members / 10.0M deals (`onepoint-bench render
+/// --cache-mb`, `open --cache-mb`, 2026-12-03) 32 MB against 64: RSS after every tab 94
+/// against 130 MB, the first page by balance 846-861 ms either way, frames and page down
+/// alike (p50 0.5-0.9 ms, the spread of runs of either); under `onepoint demo --rate 2000`
+/// 187-231 against 188-223 MB, at the same rate.
+pub const CONSOLE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The smallest and largest store cache accepted, megabytes.
 pub const CACHE_MB: (u64, u64) = (8, 1 << 20);
 

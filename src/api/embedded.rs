@@ -19,10 +19,15 @@ pub struct Embedded {
 
 impl Embedded {
     pub fn open(dir: &Path, settings: CoreSettings) -> Result<Embedded> {
+        Embedded::open_clocked(dir, settings, Clock::System)
+    }
+
+    /// `open`, the core reading `clock` (the demo's, shifted).
+    pub fn open_clocked(dir: &Path, settings: CoreSettings, clock: Clock) -> Result<Embedded> {
         let opts = CoreOptions {
             rates: settings.rates,
             zone: settings.zone,
-            clock: Clock::System,
+            clock,
         };
         let store = crate::domain::store::StoreOptions {
             cache_bytes: settings.cache_bytes,

@@ -49,7 +49,8 @@ pub struct GlobalOpts {
     /// Console: hide writes
     #[arg(long, global = true)]
     pub read_only: bool,
-    /// The local store's cache, megabytes (default 64, 256 for `serve`; config core.cache_mb)
+    /// The local store's cache, megabytes (default 64; 32 for the console and the demo, 256
+    /// for `serve`; config core.cache_mb)
     #[arg(long = "cache-mb", global = true, value_name = "MB")]
     pub cache_mb: Option<u64>,
 }

@@ -147,17 +147,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         None => {
             let console = console_options(&global, &config)?;
-            let port = api::open_console_port(&target(&global, &config)?)?;
+            let port = api::open_console_port(&target(&global, &config, Holder::Console)?)?;
             crate::app::run_console(port, console)
         }
         Some(CommandLine::Demo(args)) => demo(&global, &args, &config),
         Some(CommandLine::Serve(args)) => {
             let cfg = serve_config(&args, &config)?;
-            let mut target = target(&global, &config)?;
-            if let api::Target::Local { settings, .. } = &mut target {
-                *settings = core_settings(&global, &config, true)?;
-            }
-            let port = api::open_serving_port(&target)?;
+            let port = api::open_serving_port(&target(&global, &config, Holder::Server)?)?;
             crate::server::serve(port, cfg)
         }
         Some(CommandLine::Outbox(cmd)) => {
@@ -169,7 +165,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             if global.remote.is_none() && !creates_store(&cmd) {
                 crate::domain::store::require_existing(&data_dir(&global)?)?;
             }
-            let port = api::open_port(&target(&global, &config)?)?;
+            let port = api::open_port(&target(&global, &config, Holder::Command)?)?;
             commands::run(cmd, &global, port)
         }
     }
@@ -186,7 +182,7 @@ pub fn data_dir(global: &GlobalOpts) -> Result<PathBuf, Error> {
 }
 
 /// Where the port goes: `--remote URL`, else the local store with the config's settings.
-fn target(global: &GlobalOpts, config: &ConfigFile) -> Result<Target, Error> {
+fn target(global: &GlobalOpts, config: &ConfigFile, holder: Holder) -> Result<Target, Error> {
     if let Some(url) = &global.remote {
         return Ok(Target::Remote {
             url: url.clone(),
@@ -194,26 +190,40 @@ fn target(global: &GlobalOpts, config: &ConfigFile) -> Result<Target, Error> {
         });
     }
     Ok(Target::Local {
-        settings: core_settings(global, config, false)?,
+        settings: core_settings(global, config, holder)?,
         dir: data_dir(global)?,
     })
 }
 
-/// The server's store cache unless the config or `--cache-mb` sets one: a server holds
-/// one store open for many clients.
+/// What holds the store open, for the cache it gets unless the config or `--cache-mb`
+/// sets one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// A headless command: the store's default, 64 MB (`DEFAULT_CACHE_BYTES`).
+    Command,
+    /// The console and the demo, open all day beside the user's other programs: 32 MB
+    /// (`CONSOLE_CACHE_BYTES`).
+    Console,
+    /// `onepoint serve`, one store open for many clients: 256 MB.
+    Server,
+}
+
+/// The server's store cache: a server holds one store open for many clients.
 const SERVER_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// The config's core settings with `--cache-mb` over the config's `core.cache_mb`.
+/// The config's core settings with `--cache-mb` over the config's `core.cache_mb`, and
+/// the holder's cache where neither sets one.
 fn core_settings(
     global: &GlobalOpts,
     config: &ConfigFile,
-    server: bool,
+    holder: Holder,
 ) -> Result<CoreSettings, Error> {
     let mut s = config.core_settings()?;
-    match global.cache_mb {
-        Some(mb) => s.cache_bytes = crate::config::cache_bytes("--cache-mb", mb)?,
-        None if server && config.core.cache_mb.is_none() => s.cache_bytes = SERVER_CACHE_BYTES,
-        None => {}
+    match (global.cache_mb, config.core.cache_mb, holder) {
+        (Some(mb), _, _) => s.cache_bytes = crate::config::cache_bytes("--cache-mb", mb)?,
+        (None, Some(_), _) | (None, None, Holder::Command) => {}
+        (None, None, Holder::Console) => s.cache_bytes = crate::config::CONSOLE_CACHE_BYTES,
+        (None, None, Holder::Server) => s.cache_bytes = SERVER_CACHE_BYTES,
     }
     Ok(s)
 }
@@ -272,7 +282,7 @@ fn demo(global: &GlobalOpts, args: &DemoArgs, config: &ConfigFile) -> Result<i32
             "must be from 0 to 100000 operations per second",
         ));
     }
-    let settings: CoreSettings = core_settings(global, config, false)?;
+    let settings: CoreSettings = core_settings(global, config, Holder::Console)?;
     let console = console_options(global, config)?;
     crate::demo::run(global.data.as_deref(), args.rate, settings, console)
 }
@@ -376,6 +386,26 @@ mod tests {
     fn parse_error(args: &[&str]) -> String {
         let e = Cli::try_parse_from(args.iter().copied()).unwrap_err();
         usage_error_line(&e.render().to_string())
+    }
+
+    #[test]
+    fn each_holder_gets_its_cache_unless_the_config_or_the_flag_sets_one() {
+        let cache = |args: &[&str], config: &str, holder: Holder| {
+            let cli = Cli::try_parse_from(args.iter().copied()).unwrap();
+            let config = crate::config::parse(config, "test").unwrap();
+            core_settings(&cli.global, &config, holder)
+                .unwrap()
+                .cache_bytes
+                >> 20
+        };
+        let holders = [Holder::Command, Holder::Console, Holder::Server];
+        let defaults: Vec<u64> = holders.map(|h| cache(&["onepoint"], "", h)).to_vec();
+        assert_eq!(defaults, [64, 32, 256]);
+        for h in holders {
+            assert_eq!(cache(&["onepoint"], "[core]\ncache_mb = 48\n", h), 48);
+            let flag = ["onepoint", "--cache-mb", "100"];
+            assert_eq!(cache(&flag, "[core]\ncache_mb = 48\n", h), 100);
+        }
     }
 
     #[test]

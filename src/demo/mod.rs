@@ -14,7 +14,6 @@ use crate::api::Port;
 use crate::api::embedded::Embedded;
 use crate::api::{Error, Result};
 use crate::app::{ConsoleOptions, run_console};
-use crate::domain::core::CoreOptions;
 use crate::domain::{Clock, CoreSettings, MerchantId};
 
 /// Opens (and seeds, if empty) the demo store at `dir`.
@@ -23,14 +22,7 @@ pub fn open_seeded(
     settings: CoreSettings,
 ) -> Result<(Arc<Embedded>, u64, Vec<MerchantId>)> {
     let clock = Clock::shifted(0);
-    let port = Arc::new(Embedded::open_with(
-        dir,
-        CoreOptions {
-            rates: settings.rates,
-            zone: settings.zone,
-            clock: clock.clone(),
-        },
-    )?);
+    let port = Arc::new(Embedded::open_clocked(dir, settings, clock.clone())?);
     if port.info()?.members == 0 {
         let t = std::time::Instant::now();
         let plan = SeedPlan {

@@ -272,6 +272,11 @@ impl Core {
         self.shared.store.log_space()
     }
 
+    /// sled's cache capacity, bytes, as the store was opened with it.
+    pub fn cache_capacity(&self) -> u64 {
+        self.shared.store.cache_capacity()
+    }
+
     /// sled's pages in memory, their bytes, and what its cache counts (`Store::resident`).
     pub fn sled_resident(&self) -> (u64, u64, u64) {
         self.shared.store.resident()

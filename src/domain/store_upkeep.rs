@@ -97,6 +97,11 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// sled's cache capacity, bytes (`StoreOptions::cache_bytes`).
+    pub fn cache_capacity(&self) -> u64 {
+        self.config.cache_capacity
+    }
+
     /// sled's pages held in memory and the bytes they take, walked from its page table
     /// (what the cache's capacity, `StoreOptions::cache_bytes`, bounds), and the bytes
     /// the cache counts.

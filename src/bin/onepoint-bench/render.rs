@@ -43,7 +43,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub type Opened = (Arc<dyn Port>, Info, Option<tempfile::TempDir>);
 
 /// Opens `--data DIR` (seeding it up to `--members`/`--deals` the first time, like the
-/// queries scenario) or a temporary store of that size, as the console opens it
+/// queries scenario) or a temporary store of that size, with `--cache-mb MB` as sled's
+/// cache (the console's 32 unless given), as the console opens it
 /// (`api::open_console_port`: on a thread, the member names loading on another); returns the
 /// port, the store's counts and the temp guard. The open's time (until the port answers)
 /// is kept in `STORE_OPEN_MS`.
@@ -59,12 +60,17 @@ pub fn open_store(opts: &Opts, default_members: u64, default_deals: u64) -> Resu
         (None, Some(t)) => t.path().to_path_buf(),
         (None, None) => return Err("no store directory".into()),
     };
+    let mb = opts.num(
+        "cache-mb",
+        onepoint::domain::model::DEFAULT_CACHE_BYTES >> 20,
+    )?;
+    let settings = CoreSettings {
+        cache_bytes: onepoint::config::cache_bytes("--cache-mb", mb).map_err(|e| e.to_string())?,
+        ..CoreSettings::default()
+    };
     let t = Instant::now();
-    let port = onepoint::api::open_console_port(&onepoint::api::Target::Local {
-        dir,
-        settings: CoreSettings::default(),
-    })
-    .map_err(|e| e.to_string())?;
+    let port = onepoint::api::open_console_port(&onepoint::api::Target::Local { dir, settings })
+        .map_err(|e| e.to_string())?;
     // Waits for the store to be open.
     let info = port.info().map_err(|e| e.to_string())?;
     STORE_OPEN_MS.store(
