@@ -322,8 +322,8 @@ fn dir_bytes(p: &std::path::Path) -> (u64, u64) {
     total
 }
 
-/// Opens the core with `--cache-mb MB` as sled's cache (unless given, the console's
-/// default, 64 MB; `onepoint serve` takes 256).
+/// Opens the core with `--cache-mb MB` as sled's cache (unless given, the store's
+/// default, 64 MB, what headless commands take; the console 32, `onepoint serve` 256).
 pub fn open_core(dir: &std::path::Path, opts: &Opts) -> Result<Core, String> {
     let mb = opts.num(
         "cache-mb",

@@ -4,7 +4,8 @@
 //! (`open` and `write` are the ingest scenario's child processes, also run by hand on a
 //! kept store: `open --data DIR`, `write --data DIR [--report-every SECS]`; `kills --data
 //! DIR` runs kill -9 cycles of them on a kept store). `ingest`, `open` and `write` take
-//! `--cache-mb MB`, sled's cache (the console's 64 unless given).
+//! `--cache-mb MB`, sled's cache (the store's 64 unless given), and `render` too (the
+//! console's 32 unless given).
 
 mod abuse;
 mod feed;

@@ -60,10 +60,7 @@ pub fn open_store(opts: &Opts, default_members: u64, default_deals: u64) -> Resu
         (None, Some(t)) => t.path().to_path_buf(),
         (None, None) => return Err("no store directory".into()),
     };
-    let mb = opts.num(
-        "cache-mb",
-        onepoint::domain::model::DEFAULT_CACHE_BYTES >> 20,
-    )?;
+    let mb = opts.num("cache-mb", onepoint::config::CONSOLE_CACHE_BYTES >> 20)?;
     let settings = CoreSettings {
         cache_bytes: onepoint::config::cache_bytes("--cache-mb", mb).map_err(|e| e.to_string())?,
         ..CoreSettings::default()
