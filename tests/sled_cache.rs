@@ -11,7 +11,7 @@ mod sled_support;
 
 use std::collections::BTreeMap;
 
-use sled_support::{contents, key, reopen};
+use sled_support::{config, contents, key, reopen};
 
 const CAPACITY: u64 = 4 << 20;
 
@@ -42,9 +42,7 @@ fn model() -> BTreeMap<Vec<u8>, Vec<u8>> {
 #[test]
 fn a_cold_store_read_whole_leaves_no_more_in_memory_than_the_cache_holds() {
     let dir = tempfile::tempdir().unwrap();
-    let config = sled::Config::new()
-        .path(dir.path().join("db"))
-        .cache_capacity(CAPACITY);
+    let config = config(dir.path(), CAPACITY);
     let want = model();
     {
         let db = config.open().unwrap();

@@ -13,7 +13,7 @@ mod sled_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sled_support::{contents, key, reopen};
+use sled_support::{config, contents, key, reopen};
 
 /// The length of every value of key number `n` (each value is `len(n)` copies of the
 /// round that wrote it), so a reader can tell a value that belongs to its key.
@@ -205,9 +205,7 @@ fn a_store_is_read_and_written_from_several_threads_the_moment_it_opens() {
 #[test]
 fn the_snapshot_pages_are_installed_from_is_kept_compact_once_written() {
     let dir = tempfile::tempdir().unwrap();
-    let config = sled::Config::new()
-        .path(dir.path().join("db"))
-        .cache_capacity(64 << 20);
+    let config = config(dir.path(), 64 << 20);
     let n = 60_000u64;
     let write = |db: &sled::Db, step: usize, tag: u8| {
         let keys: Vec<u64> = (0..n).step_by(step).collect();

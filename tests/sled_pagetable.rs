@@ -9,14 +9,12 @@
 
 mod sled_support;
 
-use sled_support::{contents, key, reopen};
+use sled_support::{config, contents, key, reopen};
 
 #[test]
 fn a_closed_store_frees_every_page_it_read_even_past_pages_never_read() {
     let dir = tempfile::tempdir().unwrap();
-    let config = sled::Config::new()
-        .path(dir.path().join("db"))
-        .cache_capacity(64 << 20);
+    let config = config(dir.path(), 64 << 20);
     let n = 100_000u64;
     {
         let db = config.open().unwrap();

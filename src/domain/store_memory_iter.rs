@@ -137,27 +137,38 @@ fn entry(k: Held) -> (sled::IVec, sled::IVec) {
     (sled::IVec::from(&k.bytes()[..]), sled::IVec::default())
 }
 
+impl MemIter {
+    /// The next key from the front (`forward`) or the back: from the chunk that end read
+    /// (filled first if empty), else, nothing being left between the two ends, the far
+    /// end of what the other end read.
+    fn next_from(&mut self, forward: bool) -> Option<(sled::IVec, sled::IVec)> {
+        let near_empty = if forward {
+            self.front.is_empty()
+        } else {
+            self.back.is_empty()
+        };
+        if near_empty {
+            self.fill(forward);
+        }
+        let (near, far) = if forward {
+            (&mut self.front, &mut self.back)
+        } else {
+            (&mut self.back, &mut self.front)
+        };
+        near.pop_front().or_else(|| far.pop_back()).map(entry)
+    }
+}
+
 impl Iterator for MemIter {
     type Item = (sled::IVec, sled::IVec);
     fn next(&mut self) -> Option<Self::Item> {
-        if self.front.is_empty() {
-            self.fill(true);
-        }
-        // Nothing left between the two ends: what the back end read comes next.
-        (self.front.pop_front())
-            .or_else(|| self.back.pop_back())
-            .map(entry)
+        self.next_from(true)
     }
 }
 
 impl DoubleEndedIterator for MemIter {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if self.back.is_empty() {
-            self.fill(false);
-        }
-        (self.back.pop_front())
-            .or_else(|| self.front.pop_back())
-            .map(entry)
+        self.next_from(false)
     }
 }
 

@@ -1,5 +1,5 @@
 //! What the tests of the vendored sled share (`sled_batches.rs`, `sled_leaves.rs`,
-//! `sled_open.rs`).
+//! `sled_open.rs`, `sled_cache.rs`, `sled_pagetable.rs` and the others).
 
 /// A key of table `table` (its first byte) and number `n`, big-endian, so keys sort by
 /// table, then number.
@@ -7,6 +7,15 @@ pub fn key(table: u8, n: u64) -> Vec<u8> {
     let mut k = vec![table];
     k.extend_from_slice(&n.to_be_bytes());
     k
+}
+
+/// A store at `dir/db` with a cache of `cache` bytes (the cache tests'; the binaries
+/// that set other options build their own).
+#[allow(dead_code)]
+pub fn config(dir: &std::path::Path, cache: u64) -> sled::Config {
+    sled::Config::new()
+        .path(dir.join("db"))
+        .cache_capacity(cache)
 }
 
 /// Opens sled again after a `drop`: its last file handle can outlive the `Db` a moment (an
