@@ -650,14 +650,14 @@ impl PageCache {
         self.lru.entries()
     }
 
-    /// OnePoint: the page table's installed pages (its slots that hold a page), for the
-    /// tests.
     /// OnePoint: the page states the snapshot kept for the page table holds decoded
     /// (item 40).
     pub(crate) fn unread_decoded(&self) -> usize {
         self.inner.unread_decoded()
     }
 
+    /// OnePoint: the page table's installed pages (its slots that hold a page), for the
+    /// tests.
     pub(crate) fn installed(&self) -> u64 {
         let guard = pin();
         (0..*self.next_pid_to_allocate.lock())
