@@ -82,6 +82,11 @@ pub fn open_store(opts: &Opts, default_members: u64, default_deals: u64) -> Resu
     Ok((port, info, tmp))
 }
 
+/// One field of a by-tab JSON object: the tab's name and `value` with `decimals`.
+fn tab_field(tab: Tab, value: f64, decimals: usize) -> String {
+    format!("\"{}\":{value:.decimals$}", tab.title().to_lowercase())
+}
+
 pub fn run(opts: &Opts) -> Result<(), String> {
     let frames = opts.num("frames", 300)? as usize;
     let (port, info, _tmp) = open_store(opts, 1_000_000, 10_000_000)?;
@@ -113,17 +118,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         // indexes' build), what a smaller cache would slow.
         let t = Instant::now();
         h.load_tab(port, tab);
-        load_by_tab.push(format!(
-            "\"{}\":{:.1}",
-            tab.title().to_lowercase(),
-            t.elapsed().as_secs_f64() * 1000.0
-        ));
+        load_by_tab.push(tab_field(tab, t.elapsed().as_secs_f64() * 1000.0, 1));
         // After the tab's page is loaded: what each tab adds shows where memory grows.
-        rss_by_tab.push(format!(
-            "\"{}\":{:.1}",
-            tab.title().to_lowercase(),
-            rss_mb()
-        ));
+        rss_by_tab.push(tab_field(tab, rss_mb(), 1));
         let mut times = Vec::with_capacity(frames);
         for i in 0..frames {
             // Move the selection so frames differ (within the loaded page: no store reads).
@@ -135,11 +132,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);
-        per_tab.push(format!(
-            "\"{}\":{:.3}",
-            tab.title().to_lowercase(),
-            percentile(&times, 0.5)
-        ));
+        per_tab.push(tab_field(tab, percentile(&times, 0.5), 3));
         all.extend(times);
     }
     // Paging through the member table: the store read of one page plus its frame.
