@@ -11,4 +11,4 @@ fn main() {
 // that hooks malloc (heaptrack; README, Benchmarks).
 #[cfg(not(onepoint_system_alloc))]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -113,17 +113,17 @@ pub fn initial_state(port: &dyn Port, opts: &ConsoleOptions, clock: &Clock) -> R
 pub fn run_console(port: Arc<dyn Port>, opts: ConsoleOptions) -> Result<i32> {
     let _log = terminal::init_logging();
     // For the console's whole run, memory freed anywhere goes back to the system at once
-    // (mimalloc held it 1 s, and 10 s once back in its arena). Under live writes sled
-    // copies a leaf at every write and frees the old copy: a console on a 10M-deal store
-    // under `onepoint demo --rate 2000` held 204-265 MB over 300 s, and 185-214 MB with
-    // this (RSS every 15 s), at the same rate.
+    // (jemalloc would hold it 10 s). Under live writes sled copies a leaf at every write
+    // and frees the old copy: on mimalloc, a console on a 10M-deal store under `onepoint
+    // demo --rate 2000` held 204-265 MB over 300 s, and 185-214 MB with this (RSS every
+    // 15 s), at the same rate.
     let _purge = crate::domain::memory::PurgeAtOnce::start();
     let state = initial_state(&*port, &opts, &Clock::System)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        // What a thread freed goes back as it goes idle (mimalloc keeps a thread's freed
-        // pages until it allocates or collects; see `server::memory`).
+        // What a thread cached goes back to the arena as it goes idle (see
+        // `server::memory`).
         .on_thread_park(crate::domain::memory::collect_this_thread)
         .build()
         .map_err(|e| crate::api::Error::system(format!("cannot start the runtime: {e}")))?;

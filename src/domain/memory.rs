@@ -1,66 +1,146 @@
-//! The process's memory as the allocator holds it: the one place that speaks to mimalloc
+//! The process's memory as the allocator holds it: the one place that speaks to jemalloc
 //! (the binaries' global allocator, `src/main.rs`) and to the kernel about pages. The
 //! store gives back what opening freed (`Store::open`), the server what its idle workers
-//! freed (`server::memory`), and both binaries turn transparent huge pages off first thing.
+//! freed (`server::memory`), the console everything freed while it runs (`PurgeAtOnce`),
+//! and both binaries turn transparent huge pages off first thing.
 //!
-//! Under another global allocator (the library's tests use the system's) the collects find
-//! mimalloc's heap empty and do nothing.
+//! Under another global allocator (the library's tests use the system's) the calls reach
+//! jemalloc's own arenas, empty, and do nothing; its options can still be read and set.
+//!
+//! jemalloc, not mimalloc (the allocator until 2026-12-03): under `onepoint demo --rate
+//! 2000` on a 10M-deal store, where sled copies a leaf at every write and frees the old
+//! copy, the console held 143-186 MB on mimalloc purging at once and 110-133 MB on
+//! jemalloc with the options below, at the same write speed (README, Benchmarks).
 
-// The crate is linked for its `mi_collect` even where it is not the global allocator.
-use mimalloc as _;
+use std::ffi::{CStr, c_char, c_void};
 
-unsafe extern "C" {
-    /// mimalloc's public API: frees the calling thread's empty pages to the arena and
-    /// purges, process-wide, the arena ranges whose delay has passed (with `force`, all of
-    /// them, now).
-    fn mi_collect(force: bool);
-    /// mimalloc's options (`mi_option_t` is a C enum: an `int`).
-    fn mi_option_get(option: i32) -> std::ffi::c_long;
-    fn mi_option_set(option: i32, value: std::ffi::c_long);
+use tikv_jemalloc_sys::mallctl;
+
+/// jemalloc's options, read when it starts (before `main`): one arena for the process,
+/// where one per thread group spread each thread's freed blocks over eight; and blocks
+/// above 1 KiB (sled's leaves) not cached per thread, so a block freed goes back to the
+/// arena that can reuse it. Neither cost measured write speed (`onepoint-bench ingest`).
+#[used]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static MALLOC_CONF: Option<&'static c_char> = Some(conf(MALLOC_OPTIONS));
+
+/// The options `MALLOC_CONF` hands jemalloc.
+pub const MALLOC_OPTIONS: &CStr = c"narenas:1,tcache_max:1024";
+
+const fn conf(s: &'static CStr) -> &'static c_char {
+    // SAFETY: a C string's pointer is valid for its whole ('static) life.
+    unsafe { &*s.as_ptr() }
 }
 
-/// `mi_option_purge_delay` in mimalloc v3's `mi_option_e` (milliseconds; default 1000).
-const MI_OPTION_PURGE_DELAY: i32 = 15;
+/// Names every arena in an `arena.<i>.*` control (`MALLCTL_ARENAS_ALL`).
+const ALL_ARENAS: u32 = 4096;
 
-/// Returns the calling thread's freed pages to the arena (and the arena's expired ones to
-/// the system). Cheap enough for every park of a server's worker thread.
+/// A control that takes and gives nothing (a flush, a purge); false if jemalloc refused.
+fn ctl_do(name: &str) -> bool {
+    let name = std::ffi::CString::new(name).expect("no NUL in a control's name");
+    // SAFETY: a NUL-terminated name and no buffers.
+    unsafe {
+        mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        ) == 0
+    }
+}
+
+/// Reads a control's value of type `T` (its C type's size), or None if jemalloc refused.
+fn ctl_read<T: Copy + Default>(name: &str) -> Option<T> {
+    let name = std::ffi::CString::new(name).expect("no NUL in a control's name");
+    let mut v = T::default();
+    let mut len = std::mem::size_of::<T>();
+    // SAFETY: `v` is a `T` and `len` its size: jemalloc writes at most `len` bytes.
+    let r = unsafe {
+        mallctl(
+            name.as_ptr(),
+            (&mut v as *mut T).cast::<c_void>(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (r == 0 && len == std::mem::size_of::<T>()).then_some(v)
+}
+
+/// Sets a control to a value of type `T`; false if jemalloc refused (an arena not made).
+fn ctl_write<T: Copy>(name: &str, mut v: T) -> bool {
+    let name = std::ffi::CString::new(name).expect("no NUL in a control's name");
+    // SAFETY: `v` is a `T` of the given size, read by jemalloc only.
+    unsafe {
+        mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&mut v as *mut T).cast::<c_void>(),
+            std::mem::size_of::<T>(),
+        ) == 0
+    }
+}
+
+/// Returns the calling thread's cached blocks to the arena, and has the arena give the
+/// system what its decay time (10 s) has passed. Cheap enough for every park of a
+/// server's worker thread.
 pub fn collect_this_thread() {
-    // SAFETY: `mi_collect` takes no pointer and may be called from any thread at any time.
-    unsafe { mi_collect(false) }
+    ctl_do("thread.tcache.flush");
+    ctl_do(&format!("arena.{ALL_ARENAS}.decay"));
 }
 
-/// Gives back to the system, now, what this thread freed: after opening a store, sled's
+/// Gives back to the system, now, everything freed: after opening a store, sled's
 /// snapshot of its page table and the log records replayed, as much again as the store
-/// keeps at 1M deals. mimalloc would hold it until a later allocation found its purge delay
-/// (1 s) passed, and a console that opened and then sat idle kept it for good.
+/// keeps at 1M deals. The arena would hold it for its decay time, and a console that
+/// opened and then sat idle kept it until something allocated.
 pub fn release_freed_memory() {
-    // SAFETY: as above.
-    unsafe { mi_collect(true) }
+    ctl_do("thread.tcache.flush");
+    ctl_do(&format!("arena.{ALL_ARENAS}.purge"));
+}
+
+/// The decay times (milliseconds; `ssize_t`) a guard sets to 0: how long the arenas keep
+/// freed pages dirty (still resident), then muzzy (given back lazily).
+const DECAYS: [&str; 2] = ["dirty_decay_ms", "muzzy_decay_ms"];
+
+/// Sets the decay times of every arena made so far and of those made later.
+fn set_decays(values: [isize; 2]) {
+    let arenas = ctl_read::<u32>("arenas.narenas").unwrap_or(0);
+    for (name, v) in DECAYS.iter().zip(values) {
+        ctl_write(&format!("arenas.{name}"), v);
+        for i in 0..arenas {
+            // Refused for an arena index not made yet: it takes the default above.
+            ctl_write(&format!("arena.{i}.{name}"), v);
+        }
+    }
+}
+
+/// The decay times new arenas get (the ones every arena has outside a guard).
+fn decays() -> [isize; 2] {
+    DECAYS.map(|name| ctl_read::<isize>(&format!("arenas.{name}")).unwrap_or(0))
 }
 
 /// While it lives, memory freed anywhere in the process goes back to the system at once,
-/// where mimalloc would hold it for its purge delay. Opening a store after a crash replays
-/// sled's log on sled's threads as well as this one: what they free is spread over many
-/// threads' pages, which `release_freed_memory` (this thread's) does not reach, and a console
-/// on a 10M-deal store opened after a kill -9 kept 35-50 MB more than after a clean close.
-/// The delay comes back when the last guard living drops: guards may overlap (the open's
-/// and the in-memory tables' build, `store_memory.rs`, on a thread of its own), and each
-/// dropping in any order restores it once, not to another guard's zero.
+/// where jemalloc would hold it for its decay time (10 s). The console holds one for its
+/// whole run (`app::run_console`): under live writes sled frees a leaf at every write. The
+/// in-memory tables' build holds one on its thread (`store_memory.rs`), and the names'
+/// loader on its own. An open does not: on jemalloc it made opening a 10M-deal store after
+/// a kill -9 slower (365-417 ms against 275-397 without, one arena for both), and its
+/// `release_freed_memory` at the end reaches every thread's frees, all in the one arena.
+/// The decay times come back when the last guard living drops: guards may overlap, and
+/// each dropping in any order restores them once, not to another guard's zero.
 pub struct PurgeAtOnce(());
 
-/// The guards living and the delay to restore when the last one drops.
-static PURGE_GUARDS: parking_lot::Mutex<(usize, std::ffi::c_long)> =
-    parking_lot::Mutex::new((0, 0));
+/// The guards living and the decay times to restore when the last one drops.
+static PURGE_GUARDS: parking_lot::Mutex<(usize, [isize; 2])> = parking_lot::Mutex::new((0, [0; 2]));
 
 impl PurgeAtOnce {
     pub fn start() -> PurgeAtOnce {
         let mut g = PURGE_GUARDS.lock();
         if g.0 == 0 {
-            // SAFETY: mimalloc's options are plain integers, read and set atomically.
-            unsafe {
-                g.1 = mi_option_get(MI_OPTION_PURGE_DELAY);
-                mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-            }
+            g.1 = decays();
+            set_decays([0, 0]);
         }
         g.0 += 1;
         PurgeAtOnce(())
@@ -72,14 +152,13 @@ impl Drop for PurgeAtOnce {
         let mut g = PURGE_GUARDS.lock();
         g.0 -= 1;
         if g.0 == 0 {
-            // SAFETY: as above.
-            unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, g.1) }
+            set_decays(g.1);
         }
     }
 }
 
-/// mimalloc asks for transparent huge pages on its arenas (`MADV_HUGEPAGE`): each one a
-/// 2 MiB page the kernel zeroes and keeps resident however little of it is used. A console
+/// Transparent huge pages (mimalloc, the allocator before, asked for them on its arenas)
+/// are each a 2 MiB page the kernel zeroes and keeps resident however little of it is used. A console
 /// on a 200k-deal store held 66 MB after opening with them and 27-31 MB without, at the same
 /// ingest speed (`onepoint-bench ingest`, README). Called first thing in `main`, before any
 /// thread starts; the setting holds for the whole process and the ones it starts.
@@ -95,50 +174,65 @@ pub fn no_huge_pages() {
 mod tests {
     use super::*;
 
-    fn purge_delay() -> std::ffi::c_long {
-        // SAFETY: reads an integer option.
-        unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) }
-    }
-
-    /// The delay the process runs with outside every guard (other tests in this binary
-    /// open stores, whose opens hold guards of their own).
-    fn baseline() -> std::ffi::c_long {
+    /// The decay times the process runs with outside every guard (other tests in this
+    /// binary open stores, whose opens hold guards of their own).
+    fn baseline() -> [isize; 2] {
         let g = PURGE_GUARDS.lock();
-        if g.0 == 0 { purge_delay() } else { g.1 }
+        if g.0 == 0 { decays() } else { g.1 }
     }
 
-    /// After the guards this test made drop: the delay is back unless another test's
+    /// After the guards this test made drop: the times are back unless another test's
     /// guard still lives.
-    fn assert_restored(before: std::ffi::c_long) {
+    fn assert_restored(before: [isize; 2]) {
         let g = PURGE_GUARDS.lock();
         if g.0 == 0 {
-            assert_eq!(purge_delay(), before);
+            assert_eq!(decays(), before);
+            assert_eq!(arena_zero(), before, "arena 0's own decay times");
         }
     }
 
+    /// Arena 0's decay times (the one arena, `MALLOC_OPTIONS`).
+    fn arena_zero() -> [isize; 2] {
+        DECAYS.map(|name| ctl_read::<isize>(&format!("arena.0.{name}")).expect("arena 0"))
+    }
+
     #[test]
-    fn memory_is_purged_at_once_while_the_guard_lives_and_the_delay_comes_back() {
+    fn jemalloc_starts_with_our_options() {
+        assert_eq!(ctl_read::<u32>("opt.narenas"), Some(1));
+        assert_eq!(ctl_read::<usize>("opt.tcache_max"), Some(1024));
+    }
+
+    #[test]
+    fn memory_is_purged_at_once_while_the_guard_lives_and_the_decay_comes_back() {
         let before = baseline();
-        assert_ne!(before, 0, "mimalloc's default delay");
+        assert_eq!(before, [10_000, 0], "jemalloc's default decay times");
         {
             let _purge = PurgeAtOnce::start();
-            assert_eq!(purge_delay(), 0);
+            assert_eq!(decays(), [0, 0]);
+            assert_eq!(arena_zero(), [0, 0]);
         }
         assert_restored(before);
     }
 
     #[test]
-    fn overlapping_guards_dropped_in_either_order_bring_the_delay_back() {
+    fn overlapping_guards_dropped_in_either_order_bring_the_decay_back() {
         let before = baseline();
-        assert_ne!(before, 0, "mimalloc's default delay");
+        assert_eq!(before, [10_000, 0], "jemalloc's default decay times");
         for first_dropped_first in [true, false] {
             let a = PurgeAtOnce::start();
             let b = PurgeAtOnce::start();
             let (x, y) = if first_dropped_first { (a, b) } else { (b, a) };
             drop(x);
-            assert_eq!(purge_delay(), 0, "one guard still lives");
+            assert_eq!(decays(), [0, 0], "one guard still lives");
             drop(y);
             assert_restored(before);
         }
+    }
+
+    #[test]
+    fn the_collects_are_accepted() {
+        assert!(ctl_do("thread.tcache.flush"));
+        assert!(ctl_do(&format!("arena.{ALL_ARENAS}.decay")));
+        assert!(ctl_do(&format!("arena.{ALL_ARENAS}.purge")));
     }
 }

@@ -190,7 +190,6 @@ pub fn require_existing(dir: &Path) -> Result<()> {
 
 impl Store {
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
-        let _purge = super::memory::PurgeAtOnce::start();
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create store directory", dir, e))?;
         if exists(dir) {
             check_free_space(dir)?;

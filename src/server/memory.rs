@@ -1,17 +1,16 @@
 //! Giving memory back once a crowd of clients has left.
 //!
-//! The binaries allocate with mimalloc (`src/main.rs`). Its pages belong to the thread that
-//! allocated them: a page whose blocks were all freed, by any thread, goes back to the
-//! process's arena only when its owner next allocates in that size class or collects, and
-//! the arena returns it to the system only when some thread collects after the purge delay
-//! (mimalloc's default is 1 s). A server's worker threads go idle once the clients have
-//! left, so they kept what thousands of connections had freed: 12 s after the abuse bench's
-//! attackers left, the server's resident memory was 75 MB over its start while its live
-//! allocations were back within 4 MB of theirs. So every worker collects its own heap as it
-//! goes idle (tokio's park hook: about 3 µs on a quiet heap, 30 µs under attack), and a
-//! tick every second lets the arena purge what has waited its delay.
+//! The binaries allocate with jemalloc (`src/main.rs`). Each thread caches blocks it freed
+//! (up to 1 KiB each) until it allocates them again or flushes, and the arena gives freed
+//! pages back to the system only as some thread allocates, or asks, after their decay time.
+//! A server's worker threads go idle once the clients have left, so they would keep what
+//! thousands of connections had freed (on mimalloc, the allocator before: 12 s after the
+//! abuse bench's attackers left, the server's resident memory was 75 MB over its start
+//! while its live allocations were back within 4 MB of theirs). So every worker flushes
+//! its cache as it goes idle (tokio's park hook), and a tick every second lets the arena
+//! give back what has waited its decay time.
 //!
-//! The calls to mimalloc itself are `domain::memory`'s.
+//! The calls to jemalloc itself are `domain::memory`'s.
 
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! store, as an operator's crash would meet it. Each round starts `onepoint-bench write`
 //! on the store (the ingest mix, 64 submitters), kills it with SIGKILL after 1-5 s of
 //! writing (a different time each round), then opens the store in a new process
-//! (`onepoint-bench open`). One JSON line per round; the first open that fails ends the
+//! (`onepoint-bench open`), which reports the open's time and the RSS after it. One JSON
+//! line per round; the first open that fails ends the
 //! run with exit status 1 and the store left as the kill left it (copy it before anything
 //! else opens it). Made to hunt the failure in the README ("A known failure"): one cycle
 //! in about 170 left a 10M-deal store sled could not open.
@@ -53,6 +54,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             serde_json::json!({"round": round, "write_ms": write_ms, "open_ok": ok,
                 "open_process_ms": ms,
                 "open_ms": reported.as_ref().and_then(|r| r.get("open_ms").cloned()),
+                "rss_mb": reported.as_ref().and_then(|r| r.get("rss_mb").cloned()),
                 "deals": reported.as_ref().and_then(|r| r.get("deals").cloned())})
         );
         if !ok {

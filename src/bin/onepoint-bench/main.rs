@@ -114,8 +114,9 @@ fn main() {
     }
 }
 
-/// mimalloc, as the console's; built with `RUSTFLAGS="--cfg onepoint_system_alloc"`, the
-/// system's, so that a heap profiler that hooks malloc (heaptrack) sees every allocation.
+/// jemalloc, as the console's (with its options, `domain::memory::MALLOC_CONF`); built
+/// with `RUSTFLAGS="--cfg onepoint_system_alloc"`, the system's, so that a heap profiler
+/// that hooks malloc (heaptrack) sees every allocation.
 #[cfg(not(onepoint_system_alloc))]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

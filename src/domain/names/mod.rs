@@ -325,7 +325,7 @@ impl Core {
 /// place unless a search did first.
 fn load(shared: &Shared) -> Result<()> {
     // The file read whole (16 MB for 1M names) or the index's names gathered go back to
-    // the system when freed, not after mimalloc's purge delay: this thread sleeps next.
+    // the system when freed, not after jemalloc's decay time: this thread sleeps next.
     let _purge = crate::domain::memory::PurgeAtOnce::start();
     let names = &shared.names;
     let meta = shared.meta.lock().clone();
