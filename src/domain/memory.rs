@@ -12,7 +12,8 @@
 //! copy, the console held 143-186 MB on mimalloc purging at once and 110-133 MB on
 //! jemalloc with the options below, at the same write speed (README, Benchmarks).
 
-use std::ffi::{CStr, c_char, c_void};
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::ptr::null_mut;
 
 use tikv_jemalloc_sys::mallctl;
 
@@ -32,63 +33,66 @@ const fn conf(s: &'static CStr) -> &'static c_char {
     unsafe { &*s.as_ptr() }
 }
 
-/// Names every arena in an `arena.<i>.*` control (`MALLCTL_ARENAS_ALL`).
-const ALL_ARENAS: u32 = 4096;
+/// One `mallctl` call: the control's value read into `old` (its size in `*old_len`) and/or
+/// `new` written, either null to skip it; false if jemalloc refused.
+///
+/// # Safety
+/// `old`, if not null, must be writable for `*old_len` bytes, and `new`, if not null,
+/// readable for `new_len` bytes, each the size of the control's C type.
+unsafe fn ctl(
+    name: &CStr,
+    old: *mut c_void,
+    old_len: *mut usize,
+    new: *mut c_void,
+    new_len: usize,
+) -> bool {
+    // SAFETY: a NUL-terminated name; the buffers as the caller promised.
+    unsafe { mallctl(name.as_ptr(), old, old_len, new, new_len) == 0 }
+}
 
 /// A control that takes and gives nothing (a flush, a purge); false if jemalloc refused.
-fn ctl_do(name: &str) -> bool {
-    let name = std::ffi::CString::new(name).expect("no NUL in a control's name");
-    // SAFETY: a NUL-terminated name and no buffers.
-    unsafe {
-        mallctl(
-            name.as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
-        ) == 0
-    }
+fn ctl_do(name: &CStr) -> bool {
+    // SAFETY: no buffers.
+    unsafe { ctl(name, null_mut(), null_mut(), null_mut(), 0) }
 }
 
 /// Reads a control's value of type `T` (its C type's size), or None if jemalloc refused.
-fn ctl_read<T: Copy + Default>(name: &str) -> Option<T> {
-    let name = std::ffi::CString::new(name).expect("no NUL in a control's name");
+fn ctl_read<T: Copy + Default>(name: &CStr) -> Option<T> {
     let mut v = T::default();
-    let mut len = std::mem::size_of::<T>();
+    let mut len = size_of::<T>();
     // SAFETY: `v` is a `T` and `len` its size: jemalloc writes at most `len` bytes.
-    let r = unsafe {
-        mallctl(
-            name.as_ptr(),
-            (&mut v as *mut T).cast::<c_void>(),
-            &mut len,
-            std::ptr::null_mut(),
-            0,
-        )
-    };
-    (r == 0 && len == std::mem::size_of::<T>()).then_some(v)
+    let ok = unsafe { ctl(name, (&raw mut v).cast(), &mut len, null_mut(), 0) };
+    (ok && len == size_of::<T>()).then_some(v)
 }
 
 /// Sets a control to a value of type `T`; false if jemalloc refused (an arena not made).
-fn ctl_write<T: Copy>(name: &str, mut v: T) -> bool {
-    let name = std::ffi::CString::new(name).expect("no NUL in a control's name");
+fn ctl_write<T: Copy>(name: &CStr, mut v: T) -> bool {
     // SAFETY: `v` is a `T` of the given size, read by jemalloc only.
     unsafe {
-        mallctl(
-            name.as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            (&mut v as *mut T).cast::<c_void>(),
-            std::mem::size_of::<T>(),
-        ) == 0
+        ctl(
+            name,
+            null_mut(),
+            null_mut(),
+            (&raw mut v).cast(),
+            size_of::<T>(),
+        )
     }
 }
+
+/// A control's name built at run time (an arena's number, a decay's name in it).
+fn name(s: String) -> CString {
+    CString::new(s).expect("no NUL in a control's name")
+}
+
+// `arena.4096.*`: 4096 is `MALLCTL_ARENAS_ALL`, every arena. The names are literals, so
+// a worker's park (`collect_this_thread`) allocates nothing.
 
 /// Returns the calling thread's cached blocks to the arena, and has the arena give the
 /// system what its decay time (10 s) has passed. Cheap enough for every park of a
 /// server's worker thread.
 pub fn collect_this_thread() {
-    ctl_do("thread.tcache.flush");
-    ctl_do(&format!("arena.{ALL_ARENAS}.decay"));
+    ctl_do(c"thread.tcache.flush");
+    ctl_do(c"arena.4096.decay");
 }
 
 /// Gives back to the system, now, everything freed: after opening a store, sled's
@@ -96,8 +100,8 @@ pub fn collect_this_thread() {
 /// keeps at 1M deals. The arena would hold it for its decay time, and a console that
 /// opened and then sat idle kept it until something allocated.
 pub fn release_freed_memory() {
-    ctl_do("thread.tcache.flush");
-    ctl_do(&format!("arena.{ALL_ARENAS}.purge"));
+    ctl_do(c"thread.tcache.flush");
+    ctl_do(c"arena.4096.purge");
 }
 
 /// The decay times (milliseconds; `ssize_t`) a guard sets to 0: how long the arenas keep
@@ -106,19 +110,19 @@ const DECAYS: [&str; 2] = ["dirty_decay_ms", "muzzy_decay_ms"];
 
 /// Sets the decay times of every arena made so far and of those made later.
 fn set_decays(values: [isize; 2]) {
-    let arenas = ctl_read::<u32>("arenas.narenas").unwrap_or(0);
-    for (name, v) in DECAYS.iter().zip(values) {
-        ctl_write(&format!("arenas.{name}"), v);
+    let arenas = ctl_read::<u32>(c"arenas.narenas").unwrap_or(0);
+    for (decay, v) in DECAYS.iter().zip(values) {
+        ctl_write(&name(format!("arenas.{decay}")), v);
         for i in 0..arenas {
             // Refused for an arena index not made yet: it takes the default above.
-            ctl_write(&format!("arena.{i}.{name}"), v);
+            ctl_write(&name(format!("arena.{i}.{decay}")), v);
         }
     }
 }
 
 /// The decay times new arenas get (the ones every arena has outside a guard).
 fn decays() -> [isize; 2] {
-    DECAYS.map(|name| ctl_read::<isize>(&format!("arenas.{name}")).unwrap_or(0))
+    DECAYS.map(|decay| ctl_read::<isize>(&name(format!("arenas.{decay}"))).unwrap_or(0))
 }
 
 /// While it lives, memory freed anywhere in the process goes back to the system at once,
@@ -193,13 +197,13 @@ mod tests {
 
     /// Arena 0's decay times (the one arena, `MALLOC_OPTIONS`).
     fn arena_zero() -> [isize; 2] {
-        DECAYS.map(|name| ctl_read::<isize>(&format!("arena.0.{name}")).expect("arena 0"))
+        DECAYS.map(|decay| ctl_read::<isize>(&name(format!("arena.0.{decay}"))).expect("arena 0"))
     }
 
     #[test]
     fn jemalloc_starts_with_our_options() {
-        assert_eq!(ctl_read::<u32>("opt.narenas"), Some(1));
-        assert_eq!(ctl_read::<usize>("opt.tcache_max"), Some(1024));
+        assert_eq!(ctl_read::<u32>(c"opt.narenas"), Some(1));
+        assert_eq!(ctl_read::<usize>(c"opt.tcache_max"), Some(1024));
     }
 
     #[test]
@@ -231,8 +235,8 @@ mod tests {
 
     #[test]
     fn the_collects_are_accepted() {
-        assert!(ctl_do("thread.tcache.flush"));
-        assert!(ctl_do(&format!("arena.{ALL_ARENAS}.decay")));
-        assert!(ctl_do(&format!("arena.{ALL_ARENAS}.purge")));
+        assert!(ctl_do(c"thread.tcache.flush"));
+        assert!(ctl_do(c"arena.4096.decay"));
+        assert!(ctl_do(c"arena.4096.purge"));
     }
 }

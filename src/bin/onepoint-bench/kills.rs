@@ -3,9 +3,8 @@
 //! on the store (the ingest mix, 64 submitters), kills it with SIGKILL after 1-5 s of
 //! writing (a different time each round), then opens the store in a new process
 //! (`onepoint-bench open`), which reports the open's time and the RSS after it. One JSON
-//! line per round; the first open that fails ends the
-//! run with exit status 1 and the store left as the kill left it (copy it before anything
-//! else opens it). Made to hunt the failure in the README ("A known failure"): one cycle
+//! line per round; the first open that fails ends the run with exit status 1 and the
+//! store left as the kill left it (copy it before anything else opens it). Made to hunt the failure in the README ("A known failure"): one cycle
 //! in about 170 left a 10M-deal store sled could not open.
 
 use std::process::Command;
