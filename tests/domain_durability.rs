@@ -451,7 +451,7 @@ fn a_submitted_write_is_answered_through_its_function_once_durable_and_visible()
 }
 
 #[test]
-fn a_chunk_failing_inside_a_group_fails_the_group_and_reopening_completes_it() {
+fn a_chunk_failing_inside_a_group_stops_the_store_and_reopening_completes_it() {
     let dir = tempfile::tempdir().unwrap();
     let faults = onepoint::domain::wal::Faults::new();
     let core = open_faulty(dir.path(), &faults);
@@ -462,11 +462,18 @@ fn a_chunk_failing_inside_a_group_fails_the_group_and_reopening_completes_it() {
             .collect()
     };
     // 800 saves write about 10,000 keys: many log records in one group, which the apply
-    // thread writes to sled in several batches (`APPLY_KEYS`). The third fails.
+    // thread writes to sled in several batches (`APPLY_KEYS`). The third fails, after the
+    // group was durable in the log and answered.
+    // Sled has applied the joins (a read waits for that) before its applies fail.
+    core.info().unwrap();
     faults.fail_applies_after(2);
     let results = core.execute(batch(()));
     assert_eq!(results.len(), 800);
-    assert!(results.iter().all(|r| r.is_err()), "the whole group fails");
+    assert!(
+        results.iter().all(|r| r.is_ok()),
+        "durable: answered as done"
+    );
+    assert!(core.info().is_err(), "no read that would miss part of it");
     assert!(
         core.execute(vec![keyed_save("after", 1, 1_000)])
             .pop()
@@ -662,11 +669,14 @@ fn store_with_a_log_tail() -> (tempfile::TempDir, std::path::PathBuf) {
     let faults = onepoint::domain::wal::Faults::new();
     let core = open_faulty(dir.path(), &faults);
     support::join_many(&core, 50);
+    // Sled has applied the joins (a read waits for that) before its applies fail.
+    core.info().unwrap();
     faults.fail_applies_after(0);
     let batch = (0..300)
         .map(|i| keyed_save(&format!("k{i}"), 1 + i % 50, 1_000 + i))
         .collect();
-    assert!(core.execute(batch).iter().all(|r| r.is_err()));
+    // Durable in the log, so answered as done; sled never applies it.
+    assert!(core.execute(batch).iter().all(|r| r.is_ok()));
     drop(core);
     let segments: Vec<_> = std::fs::read_dir(dir.path().join("wal"))
         .unwrap()
@@ -927,9 +937,9 @@ fn snapshots_under_writers_and_readers_lose_nothing() {
 }
 
 /// The pipeline's stage clock (`Core::pipeline_stages`, which the ingest benchmark
-/// reports): it counts each answered command once, and its stages, which follow one
-/// another from the moment a write is queued to the moment it is visible, add up to no
-/// more than the time its caller waited; the log's sync is among them.
+/// reports): it counts each answered command once, and its stages up to the answer, which
+/// follow one another from the moment a write is queued to the moment it is durable, add
+/// up to no more than the time its caller waited; the log's sync is among them.
 #[test]
 fn the_stage_clock_counts_each_command_once_within_the_time_its_caller_waited() {
     let f = support::fixture();
@@ -958,7 +968,9 @@ fn the_stage_clock_counts_each_command_once_within_the_time_its_caller_waited() 
     let (after, after_n) = f.core.pipeline_stages();
     assert_eq!(after_n - before_n, 8 * 40, "commands counted");
     let by_stage: Vec<u64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
-    let total: u64 = by_stage.iter().sum();
+    // A write is answered once durable: the stages up to the log's sync are what its
+    // caller waited for (the apply comes after the answer).
+    let total: u64 = by_stage[..4].iter().sum();
     let names = onepoint::domain::core::STAGE_NAMES;
     assert!(
         by_stage[3] > 0,
@@ -1100,4 +1112,139 @@ fn closed_at_the_latest_schema(f: &mut support::Fixture) -> onepoint::domain::st
         schema::SCHEMA_VERSION
     );
     store
+}
+
+/// Writes are answered once durable, before sled has applied them; a read started after
+/// an answer waits until sled has, so every read sees every write answered before it.
+/// Each read runs on its own thread, started while sled is held back: one that did not
+/// wait would answer at once, without the deal.
+#[test]
+fn an_answered_write_is_seen_by_every_read_after_it_while_sled_is_behind() {
+    use onepoint::domain::query::{BalanceQuery, DealQuery, MemberQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = Arc::new(open_faulty(dir.path(), &faults));
+    support::join_many(&core, 3);
+    let before = core.info().unwrap();
+    faults.hold_applies(true);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let c = core.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(c.execute(vec![keyed_save("held", 2, 50_000)]));
+    });
+    // Answered while sled is held: the answer waits for the fsync, not for sled.
+    let answer = rx.recv_timeout(Duration::from_secs(30));
+    let deal = match answer.expect("answered while sled is held").pop().unwrap() {
+        Ok(Outcome::Deal(d)) => d,
+        r => panic!("{r:?}"),
+    };
+    type Read = Box<dyn FnOnce(&onepoint::domain::core::Core) -> bool + Send>;
+    let id = deal.id;
+    let reads: Vec<(&str, Read)> = vec![
+        (
+            "deal",
+            Box::new(move |c| c.deal(id).is_ok_and(|d| d.id == id)),
+        ),
+        (
+            "deals",
+            Box::new(move |c| {
+                let q = DealQuery {
+                    limit: 10,
+                    ..Default::default()
+                };
+                c.deals(&q).unwrap().iter().any(|d| d.id == id)
+            }),
+        ),
+        (
+            "info",
+            Box::new(move |c| c.info().unwrap().deals == before.deals + 1),
+        ),
+        (
+            "events",
+            Box::new(move |c| !c.events(before.events, 10).unwrap().is_empty()),
+        ),
+        (
+            "points",
+            Box::new(|c| c.points(MemberId(2)).unwrap().point > Points::ZERO),
+        ),
+        (
+            "member",
+            Box::new(|c| c.member(MemberId(2)).unwrap().point > Points::ZERO),
+        ),
+        (
+            "members",
+            Box::new(|c| {
+                let q = MemberQuery {
+                    limit: 10,
+                    ..Default::default()
+                };
+                let m = c.members(&q).unwrap();
+                m.iter()
+                    .any(|m| m.member_id == MemberId(2) && m.point > Points::ZERO)
+            }),
+        ),
+        (
+            "balances",
+            Box::new(|c| {
+                let q = BalanceQuery {
+                    limit: 10,
+                    ..Default::default()
+                };
+                let b = c.balances(&q).unwrap();
+                b.iter()
+                    .any(|b| b.member_id == MemberId(2) && b.point > Points::ZERO)
+            }),
+        ),
+        (
+            "check",
+            Box::new(move |c| c.check().unwrap().deals == before.deals + 1),
+        ),
+    ];
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    let n = reads.len();
+    for (name, read) in reads {
+        let c = core.clone();
+        let seen_tx = seen_tx.clone();
+        std::thread::spawn(move || {
+            let _ = seen_tx.send((name, read(&c)));
+        });
+    }
+    // None answers while sled is behind the answered write.
+    let early = seen.recv_timeout(Duration::from_millis(500));
+    faults.hold_applies(false);
+    if let Ok((name, saw)) = early {
+        panic!("the read {name} answered before sled applied the answered deal (saw it: {saw})");
+    }
+    for _ in 0..n {
+        let (name, saw) = seen.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert!(saw, "the read {name} missed the deal answered before it");
+    }
+}
+
+/// A durable write whose apply to sled fails is still answered as done (it is in the log);
+/// the store then refuses writes, and reads that would have to see it are refused rather
+/// than answered without it; reopening applies it from the log.
+#[test]
+fn a_failed_apply_refuses_the_reads_that_would_miss_a_durable_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = onepoint::domain::wal::Faults::new();
+    let core = open_faulty(dir.path(), &faults);
+    support::join_many(&core, 3);
+    // Sled has applied the joins (a read waits for that) before its applies fail.
+    core.info().unwrap();
+    faults.fail_applies_after(0);
+    let deal = match core
+        .execute(vec![keyed_save("x", 2, 50_000)])
+        .pop()
+        .unwrap()
+    {
+        Ok(Outcome::Deal(d)) => d,
+        r => panic!("{r:?}"),
+    };
+    let e = core.deal(deal.id).unwrap_err().to_string();
+    assert!(e.contains("injected failure"), "{e}");
+    assert!(core.info().is_err());
+    drop(core);
+    let core = support::open(dir.path(), &Clock::fixed(support::NOW_MS));
+    assert_eq!(core.deal(deal.id).unwrap(), deal);
 }

@@ -104,6 +104,7 @@ struct Replay {
 
 impl Core {
     pub fn check(&self) -> Result<super::query::CheckReport> {
+        self.shared.settle()?;
         let store = &self.shared.store;
         let meta = self.meta();
         let zone = self.shared.opts.zone;

@@ -5,10 +5,12 @@
 //!   in one transaction, sealing the accepted writes into log records of about
 //!   `CHUNK_WRITES` keys (whole commands each);
 //! - the log thread appends every queued group's records to the write-ahead log with one
-//!   fdatasync, then hands them on;
+//!   fdatasync, hands their answers to the answer thread, which wakes each caller, and
+//!   hands the records on;
 //! - the apply thread applies them to sled (from here they are visible), while the log
-//!   thread syncs the next groups, and hands their answers to the answer thread, which
-//!   wakes each caller;
+//!   thread syncs the next groups, at most `APPLY_LAG` syncs behind it; a read first waits
+//!   for sled to have applied what was durable when it started (`Shared::settle`), so it
+//!   sees every write answered before it;
 //! - the checkpoint thread flushes sled every `CHECKPOINT_EVERY` so old log segments go, and
 //!   the reclaimer keeps sled's file compact (both in `upkeep.rs`).
 //!
@@ -30,7 +32,7 @@ use chrono::FixedOffset;
 use parking_lot::{Condvar, Mutex};
 
 use super::ledger::Rules;
-pub use super::pipeline::{APPLY_KEYS, CHUNK_WRITES, MAX_GROUP, STAGE_NAMES};
+pub use super::pipeline::{APPLY_KEYS, APPLY_LAG, CHUNK_WRITES, MAX_GROUP, STAGE_NAMES};
 use super::pipeline::{Answered, Job, Reply, StageClock, failed_all, writer_loop};
 use super::schema::Meta;
 use super::store::{Store, StoreOptions};
@@ -77,6 +79,13 @@ pub(super) struct Shared {
     pub failed: Mutex<Option<Error>>,
     /// The last log record applied to sled (visible to readers).
     pub applied: AtomicU64,
+    /// The last log record made durable (fsynced). Writes are answered from here, before
+    /// sled has applied them; a read first waits until `applied` reaches what was durable
+    /// when it started (`settle`), so it sees every write answered before it.
+    pub durable: AtomicU64,
+    /// Set when applying a durable record to sled failed: reads that wait for it are
+    /// refused with this until the store recovers (`Applier::recover`) or is reopened.
+    pub apply_failed: Mutex<Option<Error>>,
     /// Set to stop the checkpoint thread.
     pub closing: Mutex<bool>,
     pub closing_changed: Condvar,
@@ -96,6 +105,30 @@ impl Shared {
             rates: self.opts.rates,
             zone: self.opts.zone,
         }
+    }
+
+    /// The read barrier: returns once sled has applied every log record that was durable
+    /// when it was called, so a read after it sees every write answered before the call
+    /// (as Raft's read index does). Writes are answered once durable, while sled applies
+    /// them on another thread, at most `APPLY_LAG` syncs behind; nothing is visible before
+    /// it is durable, since only durable records are applied. Refused if applying failed
+    /// (those writes are durable in the log; the store applies them when it recovers).
+    pub fn settle(&self) -> Result<()> {
+        let want = self.durable.load(Ordering::Acquire);
+        if self.applied.load(Ordering::Acquire) >= want {
+            return Ok(());
+        }
+        // `applied` moves, and `apply_failed` is set, before the apply thread takes this
+        // lock to notify: a check under it cannot miss the wake-up.
+        let mut meta = self.meta.lock();
+        while self.applied.load(Ordering::Acquire) < want {
+            if let Some(e) = self.apply_failed.lock().clone() {
+                return Err(e);
+            }
+            self.offset_changed
+                .wait_for(&mut meta, Duration::from_millis(100));
+        }
+        Ok(())
     }
 }
 
@@ -135,6 +168,8 @@ impl Core {
             failed: Mutex::new(None),
             names: Default::default(),
             applied: AtomicU64::new(applied),
+            durable: AtomicU64::new(applied),
+            apply_failed: Mutex::new(None),
             closing: Mutex::new(false),
             closing_changed: Condvar::new(),
             reports: Default::default(),
@@ -255,6 +290,7 @@ impl Core {
     /// the copy and checks it (`Store::backup`): a backup that is known to open and to hold
     /// every invariant, or an error.
     pub fn backup(&self, dest: &Path) -> Result<BackupReport> {
+        self.shared.settle()?;
         let (files, bytes) = self.shared.store.backup(dest)?;
         let copy = Core::open(dest, self.shared.opts.clone())?;
         let check = copy.check()?;

@@ -1,14 +1,18 @@
 //! The write pipeline behind `Core::execute` (see `core.rs`): the writer runs the rules on
 //! groups of queued jobs and seals their writes into log records; the log thread makes
-//! every queued group's records durable with one append and one fdatasync; the apply thread
-//! then writes them to sled, where readers see them, and the answer thread wakes their
-//! callers. Each stage runs on its own thread, so one group syncs while the one before it
-//! is applied, and the apply thread (the one stage that cannot be split) spends nothing on
+//! every queued group's records durable with one append and one fdatasync, then has the
+//! answer thread wake their callers and hands the records to the apply thread, which
+//! writes them to sled, where readers see them. An answer waits for the fsync, not for
+//! sled: a read waits instead, for sled to have applied what was durable when it started
+//! (`Shared::settle`), so it still sees every write answered before it. The apply thread
+//! runs at most `APPLY_LAG` syncs behind the log (the log thread waits for it past that).
+//! Each stage runs on its own thread, so one group syncs while the ones before it are
+//! applied, and the apply thread (the one stage that cannot be split) spends nothing on
 //! waking callers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use super::core::Shared;
@@ -30,6 +34,11 @@ pub const CHUNK_WRITES: usize = 256;
 /// record may pass it): the records of a group, and of the groups synced with it, go
 /// together, so counters and the meta that many commands write are written once.
 pub const APPLY_KEYS: usize = 2048;
+
+/// How many log syncs the apply thread may run behind the log before the log thread waits
+/// for it: bounds how long a read waits for sled (`Shared::settle`) and what the writer
+/// keeps pending in memory.
+pub const APPLY_LAG: usize = 2;
 
 /// How often, while writes are refused for a full disk and none comes, the writer checks
 /// whether space was freed (so reads, which sled may refuse too, come back on their own).
@@ -72,9 +81,10 @@ pub(super) struct Job {
 
 /// Where a write's time goes on its way through the pipeline, summed over every command
 /// answered (microseconds times commands): waiting for the writer, the writer's pass over
-/// its group, waiting for the log thread, the append and sync, waiting for the apply
-/// thread, and the apply. `Core::pipeline_stages` reads it; the ingest benchmark reports
-/// it per command, which tells which stage bounds a run.
+/// its group, waiting for the log thread, and the append and sync, which is when it is
+/// answered; then, after its answer, waiting for the apply thread, and the apply (what a
+/// read just after it may wait for). `Core::pipeline_stages` reads it; the ingest
+/// benchmark reports it per command, which tells which stage bounds a run.
 #[derive(Default)]
 pub struct StageClock {
     sums: [AtomicU64; STAGES],
@@ -99,16 +109,14 @@ impl StageClock {
         (sums, self.commands.load(Ordering::Relaxed))
     }
 
-    fn add(&self, group: &Group, applied: Instant) {
+    /// A group answered (durable): the stages up to its sync.
+    fn add_answered(&self, group: &Group) {
         let t = &group.times;
         let n = group.commands;
-        let us = |a: Instant, b: Instant| b.saturating_duration_since(a).as_micros() as u64;
         let each = [
             us(t.picked, t.written),
             us(t.written, t.log_start),
             us(t.log_start, t.synced),
-            us(t.synced, t.apply_start),
-            us(t.apply_start, applied),
         ];
         self.sums[0].fetch_add(group.queued_us, Ordering::Relaxed);
         for (i, d) in each.into_iter().enumerate() {
@@ -116,6 +124,20 @@ impl StageClock {
         }
         self.commands.fetch_add(n, Ordering::Relaxed);
     }
+
+    /// A group applied: the stages after its answer (the wait for the apply thread, the
+    /// apply), which a read that waits for it (`Shared::settle`) may wait for.
+    fn add_applied(&self, group: &Group, applied: Instant) {
+        let t = &group.times;
+        let n = group.commands;
+        self.sums[4].fetch_add(us(t.synced, t.apply_start) * n, Ordering::Relaxed);
+        self.sums[5].fetch_add(us(t.apply_start, applied) * n, Ordering::Relaxed);
+    }
+}
+
+/// Microseconds from `a` to `b`.
+fn us(a: Instant, b: Instant) -> u64 {
+    b.saturating_duration_since(a).as_micros() as u64
 }
 
 /// When a group reached each stage.
@@ -160,18 +182,10 @@ struct Group {
     recover: Option<Sender<Result<()>>>,
 }
 
-impl Group {
-    fn fail(self, e: &Error) {
-        for (reply, res) in self.replies {
-            reply.send(failed_all(res.len(), e));
-        }
-    }
-}
-
 /// Runs the rules on groups of jobs and hands their records to the log thread. Every
 /// answer, even a refusal or an idempotent replay of something not yet durable, goes
-/// through the log and apply threads in order, so it leaves only once everything accepted
-/// before it is durable and visible.
+/// through the log thread in order, so it leaves only once everything accepted before it
+/// is durable (and a read after it waits until sled has applied that: `Shared::settle`).
 pub(super) fn writer_loop(shared: &Arc<Shared>, jobs: Receiver<Job>) {
     let rules = shared.rules();
     let (log_tx, log_rx) = mpsc::channel::<Group>();
@@ -315,11 +329,18 @@ fn recover(log_tx: &Sender<Group>) -> Result<()> {
         .unwrap_or_else(|_| Err(Error::store("the writer stopped before answering")))
 }
 
-/// Makes groups durable (every queued group's records, one append and one fdatasync), then
-/// hands them to the apply thread: group N is applied and answered while group N+1 syncs
-/// (the two run on the two cores), and nothing is applied before its own sync.
+/// Makes groups durable (every queued group's records, one append and one fdatasync),
+/// answers them (through the answer thread), then hands them to the apply thread: group N
+/// is applied while group N+1 syncs (the two run on the two cores), and nothing is applied
+/// before its own sync. Past `APPLY_LAG` syncs waiting to be applied, it waits for the
+/// apply thread.
 fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
-    let (apply_tx, apply_rx) = mpsc::channel::<(Vec<Group>, Option<Error>)>();
+    let (answers, to_answer) = mpsc::channel::<Vec<Answer>>();
+    let answerer = std::thread::Builder::new()
+        .name("onepoint-answer".into())
+        .spawn(move || answer_loop(to_answer))
+        .expect("start the answer thread");
+    let (apply_tx, apply_rx) = mpsc::sync_channel::<(Vec<Group>, Option<Error>)>(APPLY_LAG);
     let s = shared.clone();
     let applier = std::thread::Builder::new()
         .name("onepoint-apply".into())
@@ -332,9 +353,8 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         while let Ok(more) = groups.try_recv() {
             batch.push(more);
         }
-        // Refused groups are answered by the apply thread too, so answers keep their order.
         if let Some(e) = shared.failed.lock().clone() {
-            let _ = apply_tx.send((batch, Some(e)));
+            refuse(&answers, &apply_tx, batch, e);
             continue;
         }
         let log_start = Instant::now();
@@ -360,39 +380,77 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         }
         match logged {
             Ok(()) => {
-                let _ = apply_tx.send((batch, None));
+                // Durable: a read from now on waits until sled has applied it, so its
+                // callers may be told.
+                if let Some((_, last)) = seqs {
+                    shared.durable.store(last, Ordering::Release);
+                }
+                answer(shared, &answers, &mut batch);
+                if apply_tx.send((batch, None)).is_err() {
+                    break;
+                }
             }
             Err(e) => {
                 // Nothing of these is on disk (the log was cut back) and nothing of them is
                 // visible; stop taking writes rather than build on them (the writer has).
                 tracing::error!("the log sync failed, refusing further writes: {e}");
                 *shared.failed.lock() = Some(e.clone());
-                let _ = apply_tx.send((batch, Some(e)));
+                refuse(&answers, &apply_tx, batch, e);
             }
         }
     }
     drop(apply_tx);
     let _ = applier.join();
+    drop(answers);
+    let _ = answerer.join();
 }
 
-/// Applies durable groups in the order they were logged, then answers their callers (a
-/// group the log refused is answered with its error, in the same order).
+/// Hands durable groups' answers to the answer thread, in order.
+fn answer(shared: &Shared, answers: &Sender<Vec<Answer>>, batch: &mut [Group]) {
+    let mut out = Vec::new();
+    for g in batch.iter_mut() {
+        shared.stages.add_answered(g);
+        out.append(&mut g.replies);
+    }
+    if !out.is_empty() {
+        let _ = answers.send(out);
+    }
+}
+
+/// Answers groups the log refused with its error (through the answer thread, so answers
+/// keep their order), and hands them on to the apply thread for the recovery barriers
+/// among them, which it runs once everything before is applied.
+fn refuse(
+    answers: &Sender<Vec<Answer>>,
+    apply: &SyncSender<(Vec<Group>, Option<Error>)>,
+    mut batch: Vec<Group>,
+    e: Error,
+) {
+    let mut out = Vec::new();
+    for g in &mut batch {
+        for (reply, res) in g.replies.drain(..) {
+            out.push((reply, failed_all(res.len(), &e)));
+        }
+    }
+    if !out.is_empty() {
+        let _ = answers.send(out);
+    }
+    if batch.iter().any(|g| g.recover.is_some()) {
+        let _ = apply.send((batch, Some(e)));
+    }
+}
+
+/// Applies durable groups, already answered, in the order they were logged (and runs the
+/// recovery barriers among groups the log refused).
 fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
-    let (answers, to_answer) = mpsc::channel::<Vec<Answer>>();
-    let answerer = std::thread::Builder::new()
-        .name("onepoint-answer".into())
-        .spawn(move || answer_loop(to_answer))
-        .expect("start the answer thread");
     let mut applier = Applier {
         broken: None,
-        answers,
         debt: ApplyDebt::default(),
     };
     let mut next = None;
     while let Some((mut batch, refused)) = next.take().or_else(|| batches.recv().ok()) {
         // Every durable group waiting goes into one apply: sled's batches are cheaper per
-        // write the more of a leaf they change, and the groups come small when the writer
-        // is quick.
+        // write the more of a leaf they change.
         if refused.is_none() {
             while let Ok(more) = batches.try_recv() {
                 if more.1.is_some() {
@@ -403,11 +461,10 @@ fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
             }
         }
         match &refused {
-            Some(e) => {
-                for mut g in batch {
-                    let recover = g.recover.take();
-                    g.fail(e);
-                    if let Some(answer) = recover {
+            // Answered by the log thread already: only the recovery barriers are left.
+            Some(_) => {
+                for g in batch {
+                    if let Some(answer) = g.recover {
                         let _ = answer.send(applier.recover(shared));
                     }
                 }
@@ -415,15 +472,13 @@ fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
             None => applier.apply_all(shared, batch),
         }
     }
-    drop(applier);
-    let _ = answerer.join();
 }
 
-/// A caller's answer: its commands' results, sent once they are durable and visible.
+/// A caller's answer: its commands' results, sent once they are durable.
 type Answer = (Reply, Vec<Result<Outcome>>);
 
-/// Wakes the callers of applied groups, off the apply thread: each answer wakes a thread
-/// (a futex call), and the apply thread is the pipeline's one serial stage.
+/// Wakes the callers of durable groups, off the log thread: each answer wakes a thread (a
+/// futex call).
 fn answer_loop(answers: Receiver<Vec<Answer>>) {
     while let Ok(batch) = answers.recv() {
         for (reply, res) in batch {
@@ -432,12 +487,10 @@ fn answer_loop(answers: Receiver<Vec<Answer>>) {
     }
 }
 
-/// Applies durable groups to sled, in order, then answers their callers.
+/// Applies durable groups to sled, in order; from there readers see them.
 struct Applier {
     /// Set once an apply failed: nothing after it may be applied.
     broken: Option<Error>,
-    /// The answer thread (`answer_loop`).
-    answers: Sender<Vec<Answer>>,
     /// Its share of the reclaimer's debt, paid after answering (`ApplyDebt`).
     debt: ApplyDebt,
 }
@@ -449,7 +502,9 @@ impl Applier {
     fn recover(&mut self, shared: &Shared) -> Result<()> {
         let last = shared.store.recover()?;
         let meta = load_meta(&shared.store)?;
+        shared.durable.fetch_max(last, Ordering::AcqRel);
         shared.applied.store(last, Ordering::Release);
+        *shared.apply_failed.lock() = None;
         *shared.meta.lock() = meta;
         shared.offset_changed.notify_all();
         self.broken = None;
@@ -461,8 +516,8 @@ impl Applier {
         Ok(())
     }
 
-    /// Applies the groups one log sync made durable, in order; a recovery barrier among
-    /// them runs once every group before it is answered.
+    /// Applies the groups one or more log syncs made durable, in order; a recovery barrier
+    /// among them runs once every group before it is applied.
     fn apply_all(&mut self, shared: &Shared, groups: Vec<Group>) {
         let mut part = Vec::with_capacity(groups.len());
         for mut g in groups {
@@ -478,7 +533,7 @@ impl Applier {
     }
 
     /// Applies the groups' records to sled in batches of whole records of about
-    /// `APPLY_KEYS` keys (`Store::apply_logged_many`), then answers them.
+    /// `APPLY_KEYS` keys (`Store::apply_logged_many`); reads waiting for them are woken.
     fn apply(&mut self, shared: &Shared, mut groups: Vec<Group>) {
         if groups.is_empty() {
             return;
@@ -487,16 +542,13 @@ impl Applier {
         for g in &mut groups {
             g.times.apply_start = apply_start;
         }
-        if let Some(e) = &self.broken {
-            for g in groups {
-                g.fail(e);
-            }
+        if self.broken.is_some() {
+            // Durable and answered; recovering or reopening applies them from the log.
             return;
         }
         let chunks: Vec<&Chunk> = groups.iter().flat_map(|g| &g.chunks).collect();
         let mut done = 0;
         let mut failure = None;
-        let mut last_meta = None;
         while done < chunks.len() {
             let mut end = done + 1;
             let mut keys = chunks[done].set.len();
@@ -508,8 +560,13 @@ impl Applier {
             let last = chunks[end - 1];
             match shared.store.apply_logged_many(last.seq, &sets) {
                 Ok(()) => {
+                    // The counters first, under the lock a read takes them under after it
+                    // has seen `applied` reach what it waits for (`Shared::settle`): it
+                    // never pairs the records with older counters.
+                    let mut meta = shared.meta.lock();
+                    meta.clone_from(&last.meta);
                     shared.applied.store(last.seq, Ordering::Release);
-                    last_meta = Some(&last.meta);
+                    drop(meta);
                     done = end;
                 }
                 Err(e) => {
@@ -518,39 +575,25 @@ impl Applier {
                 }
             }
         }
-        if let Some(m) = last_meta {
-            *shared.meta.lock() = m.clone();
-            shared.offset_changed.notify_all();
-        }
         if let Some(e) = &failure {
-            // A group durable in the log but only partly applied: applying anything after
-            // it would leave a hole, so stop; recovering (a full disk, once freed:
-            // `recover`) or reopening applies the rest from the log. Its callers, and those
-            // of the groups after it, are told it failed: safe (they retry with the same
-            // keys).
+            // A group durable in the log (and answered) but only partly applied: applying
+            // anything after it would leave a hole, so stop; recovering (a full disk, once
+            // freed: `recover`) or reopening applies the rest from the log. Until then the
+            // store takes no writes, and reads that would wait for these are refused.
             tracing::error!("applying a logged batch failed, refusing further writes: {e}");
             *shared.failed.lock() = Some(e.clone());
+            *shared.apply_failed.lock() = Some(e.clone());
             self.broken = Some(e.clone());
         }
-        // A group is answered as its commands went once all its records are applied (one
-        // with none, once everything before it is).
-        let mut seen = 0;
-        let mut answers = Vec::new();
+        // Under the lock a waiting read checks `applied` under (`Shared::settle`).
+        let meta = shared.meta.lock();
+        shared.offset_changed.notify_all();
+        drop(meta);
         let applied = Instant::now();
-        for g in groups {
-            seen += g.chunks.len();
-            match &failure {
-                Some(e) if seen > done => g.fail(e),
-                _ => {
-                    shared.stages.add(&g, applied);
-                    answers.extend(g.replies);
-                }
-            }
-        }
-        if !answers.is_empty() {
-            let _ = self.answers.send(answers);
-        }
         if failure.is_none() {
+            for g in &groups {
+                shared.stages.add_applied(g, applied);
+            }
             self.debt.pay(shared, applied.duration_since(apply_start));
         }
     }

@@ -36,6 +36,7 @@ impl Core {
     }
 
     pub fn member(&self, id: MemberId) -> Result<MemberView> {
+        self.shared.settle()?;
         let m = member_of(self.store(), id)?;
         let a = account_of(self.store(), id)?;
         Ok(MemberView::new(&m, &a))
@@ -46,6 +47,7 @@ impl Core {
     }
 
     pub fn members(&self, q: &MemberQuery) -> Result<Vec<MemberView>> {
+        self.shared.settle()?;
         let limit = page(q.limit);
         if let Some(text) = q.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             return self.search_members(text, q, limit);
@@ -160,6 +162,7 @@ impl Core {
         before: Option<DealId>,
         limit: usize,
     ) -> Result<Vec<DashboardRow>> {
+        self.shared.settle()?;
         let m = member_of(self.store(), id)?;
         let to = key2(VIEW, id.0, before.map_or(u64::MAX, |b| b.0));
         let mut out = Vec::new();
@@ -177,6 +180,7 @@ impl Core {
     }
 
     pub fn member_detail(&self, id: MemberId, recent: usize) -> Result<MemberDetail> {
+        self.shared.settle()?;
         let m = member_of(self.store(), id)?;
         let a = account_of(self.store(), id)?;
         let mut d = MemberDetail::new(&m, a);
@@ -227,6 +231,7 @@ impl Core {
     }
 
     pub fn merchants(&self, limit: usize) -> Result<Vec<MerchantSummary>> {
+        self.shared.settle()?;
         let rates = self.shared.opts.rates;
         let mut ids: Vec<u64> = Vec::new();
         for tag in [MERCHANT, MERCHANT_STATS] {
@@ -256,10 +261,12 @@ impl Core {
     }
 
     pub fn deal(&self, id: DealId) -> Result<Deal> {
+        self.shared.settle()?;
         deal_of(self.store(), id)
     }
 
     pub fn deals(&self, q: &DealQuery) -> Result<Vec<Deal>> {
+        self.shared.settle()?;
         let limit = page(q.limit);
         let before = q.before.map_or(u64::MAX, |b| b.0);
         // Pick the narrowest index; each yields deal ids newest first.
@@ -315,6 +322,7 @@ impl Core {
     }
 
     pub fn points(&self, id: MemberId) -> Result<Balance> {
+        self.shared.settle()?;
         member_of(self.store(), id)?;
         Ok(Balance {
             member_id: id,
@@ -324,6 +332,7 @@ impl Core {
 
     /// Balances, highest first.
     pub fn balances(&self, q: &BalanceQuery) -> Result<Vec<Balance>> {
+        self.shared.settle()?;
         let to = match q.after {
             Some((p, m)) => schema::balance_key(p, m.0),
             None => prefix_end(&[BALANCE]),
@@ -345,6 +354,7 @@ impl Core {
     }
 
     pub fn points_summary(&self) -> Result<PointsSummary> {
+        self.shared.settle()?;
         let meta = self.meta();
         Ok(PointsSummary {
             members: meta.last_member,
@@ -363,12 +373,14 @@ impl Core {
         merchant: MerchantId,
         month: super::calendar::Month,
     ) -> Result<BillingPreview> {
+        self.shared.settle()?;
         let now = self.shared.opts.clock.now();
         billing::preview(self.store(), &self.shared.rules(), now, merchant, month)
     }
 
     /// Billings, newest first.
     pub fn billings(&self, q: &BillingQuery) -> Result<Vec<Billing>> {
+        self.shared.settle()?;
         let limit = if q.limit == 0 {
             MAX_PAGE
         } else {
@@ -410,6 +422,7 @@ impl Core {
 
     /// Events after `after`, oldest first.
     pub fn events(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
+        self.shared.settle()?;
         let durable = self.last_offset();
         let mut out = Vec::new();
         let from = key1(EVENT, after.saturating_add(1));
@@ -424,6 +437,7 @@ impl Core {
     }
 
     pub fn info(&self) -> Result<Info> {
+        self.shared.settle()?;
         let meta = self.meta();
         Ok(Info {
             version: env!("CARGO_PKG_VERSION").to_string(),

@@ -347,6 +347,9 @@ impl Store {
     /// the records of one or more groups, so keys written again and again (counters, the
     /// meta) are written once, and sled applies the writes that land in one leaf together.
     pub fn apply_logged_many(&self, last: u64, sets: &[&WriteSet]) -> Result<()> {
+        if let Some(f) = &self.faults {
+            f.wait_while_held();
+        }
         if let Some(f) = self.faults.as_ref().filter(|f| f.apply_fails()) {
             return Err(io("cannot write to", &self.dir.join("sled"), f.message()));
         }

@@ -46,6 +46,9 @@ pub struct Faults {
     applies_left: AtomicI64,
     /// Injected failures read as a full disk (ENOSPC), which the store recovers from.
     disk_full: AtomicBool,
+    /// While set, applies to sled wait (`hold_applies`).
+    held: parking_lot::Mutex<bool>,
+    released: parking_lot::Condvar,
 }
 
 impl Faults {
@@ -54,7 +57,23 @@ impl Faults {
             syncs_left: AtomicI64::new(-1),
             applies_left: AtomicI64::new(-1),
             disk_full: AtomicBool::new(false),
+            held: parking_lot::Mutex::new(false),
+            released: parking_lot::Condvar::new(),
         })
+    }
+    /// While `yes`, every apply to sled waits before it starts (writes still become
+    /// durable and are answered; sled, and so readers, fall behind), until called with
+    /// false.
+    pub fn hold_applies(&self, yes: bool) {
+        *self.held.lock() = yes;
+        self.released.notify_all();
+    }
+    /// Waits while applies are held.
+    pub(super) fn wait_while_held(&self) {
+        let mut held = self.held.lock();
+        while *held {
+            self.released.wait(&mut held);
+        }
     }
     /// Injected failures say the disk is full (as ENOSPC does) rather than a plain failure.
     pub fn as_disk_full(&self, yes: bool) {

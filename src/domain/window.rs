@@ -279,6 +279,7 @@ impl Core {
 
     /// Members in an index order, from either end or a cursor, filtered.
     pub fn member_window(&self, q: &MemberWindow) -> Result<Window<MemberView>> {
+        self.shared.settle()?;
         let store = self.window_store();
         let limit = limit_of(q.limit);
         let text = q.query.as_deref().map(str::trim).filter(|t| !t.is_empty());
@@ -405,6 +406,7 @@ impl Core {
     /// Deals by id from either end or a cursor, filtered; through the member or merchant
     /// index when one is given.
     pub fn deal_window(&self, q: &DealWindow) -> Result<Window<Deal>> {
+        self.shared.settle()?;
         let store = self.window_store();
         let limit = limit_of(q.limit);
         let zone = self.shared.opts.zone;
@@ -549,6 +551,7 @@ impl Core {
 
     /// The members with these ids, in the order asked; unknown ids are left out.
     pub fn members_by_ids(&self, ids: &[MemberId]) -> Result<Vec<MemberView>> {
+        self.shared.settle()?;
         let store = self.window_store();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids.iter().take(MAX_PAGE) {
@@ -563,6 +566,7 @@ impl Core {
 
     /// Every merchant (up to `limit`) with its settlement preview for `month`.
     pub fn previews(&self, month: Month, limit: usize) -> Result<Vec<MerchantPreview>> {
+        self.shared.settle()?;
         self.merchants(limit)?
             .into_iter()
             .map(|m| {

@@ -290,6 +290,7 @@ impl Core {
     /// Every member's lowercased name, up to date (loaded, or built from the index, on the
     /// first call); `None` while a loader thread builds it from the index.
     pub(super) fn names(&self) -> Result<Option<Guard<'_>>> {
+        self.shared.settle()?;
         let meta = self.meta();
         let names = &self.shared.names;
         let store = &self.shared.store;
@@ -418,6 +419,8 @@ mod tests {
         for r in core.execute(batch) {
             r.unwrap();
         }
+        // Answered once durable: sled has them once a read would see them.
+        core.shared.settle().unwrap();
     }
 
     fn ids_by_members(core: &Core, q: &str) -> Vec<u64> {

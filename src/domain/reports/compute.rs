@@ -45,6 +45,7 @@ impl Counted for Store {
 impl Core {
     /// Answers a report from the counters (see `reports::counters`).
     pub fn report(&self, q: &ReportQuery) -> Result<Report> {
+        self.shared.settle()?;
         let store = &self.shared.store;
         let zone = self.shared.opts.zone;
         let now = self.shared.opts.clock.now();
@@ -77,6 +78,7 @@ impl Core {
     /// Running totals and segments of these members (unknown ids left out), for the members
     /// export: a page of ids at a time, the segment thresholds from the cached scan.
     pub fn member_totals(&self, ids: &[MemberId]) -> Result<Vec<super::MemberTotals>> {
+        self.shared.settle()?;
         let store = &self.shared.store;
         let now = self.shared.opts.clock.now();
         let days = super::query::DEFAULT_DORMANT_DAYS;

@@ -491,6 +491,7 @@ impl Core {
     /// The test for the segment named `name` (see `parse_segment`), over the default
     /// dormant days, from the cached member scan.
     pub fn segment_test(&self, field: &str, name: &str) -> Result<SegmentTest> {
+        self.shared.settle()?;
         let index = parse_segment(field, name)?;
         let days = super::query::DEFAULT_DORMANT_DAYS;
         let now = self.shared.opts.clock.now();
