@@ -38,7 +38,7 @@ pub const APPLY_KEYS: usize = 2048;
 /// How many log syncs the apply thread may run behind the log before the log thread waits
 /// for it: bounds how long a read waits for sled (`Shared::settle`) and what the writer
 /// keeps pending in memory.
-pub const APPLY_LAG: usize = 2;
+pub const APPLY_LAG: usize = 1;
 
 /// How often, while writes are refused for a full disk and none comes, the writer checks
 /// whether space was freed (so reads, which sled may refuse too, come back on their own).

@@ -61,6 +61,25 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let drivers = opts.num("submit-threads", 1)? as usize;
     let failed = Arc::new(AtomicU64::new(0));
     let stages_before = core.pipeline_stages();
+    // A reader beside the writers, as a console or a server's reads run: a member read every
+    // millisecond. A read waits for sled to apply what was durable when it started
+    // (`Shared::settle`), so this is what reads pay while writes saturate the store.
+    let stop_reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (core, stop) = (core.clone(), stop_reading.clone());
+        std::thread::spawn(move || {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+            let mut lat = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let id = MemberId(rng.random_range(1..=members));
+                let t = Instant::now();
+                let _ = core.member(id);
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            lat
+        })
+    };
     let start = Instant::now();
     let spec = Traffic {
         members,
@@ -73,6 +92,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         driven(&core, submitters, drivers, spec, &failed)?
     };
     let secs = start.elapsed().as_secs_f64();
+    stop_reading.store(true, Ordering::Relaxed);
+    let mut reads = reader.join().map_err(|_| "the reader panicked")?;
+    reads.sort_by(f64::total_cmp);
+    let read_pct = |p: f64| {
+        let at = (reads.len().saturating_sub(1) as f64 * p) as usize;
+        reads.get(at).copied().unwrap_or(f64::NAN)
+    };
     let stages = stages_per_command(stages_before, core.pipeline_stages());
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
@@ -113,6 +139,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "deals_per_s": lat.len() as f64 / secs,
         "p50_ack_ms": pct(0.50),
         "p99_ack_ms": pct(0.99),
+        "reads_during_writes": reads.len(),
+        "read_p50_ms_during_writes": read_pct(0.50),
+        "read_p99_ms_during_writes": read_pct(0.99),
         "sled_batched_inserts_per_s": raw_inserts,
         "fsyncs_per_s": fsyncs,
         "budget_deals_per_s": 25_000,
