@@ -563,9 +563,11 @@ impl Applier {
                     // The counters first, under the lock a read takes them under after it
                     // has seen `applied` reach what it waits for (`Shared::settle`): it
                     // never pairs the records with older counters.
+                    // Reads waiting for these are woken now, not at the pass's end.
                     let mut meta = shared.meta.lock();
                     meta.clone_from(&last.meta);
                     shared.applied.store(last.seq, Ordering::Release);
+                    shared.offset_changed.notify_all();
                     drop(meta);
                     done = end;
                 }
@@ -585,7 +587,8 @@ impl Applier {
             *shared.apply_failed.lock() = Some(e.clone());
             self.broken = Some(e.clone());
         }
-        // Under the lock a waiting read checks `applied` under (`Shared::settle`).
+        // Reads waiting for what failed see `apply_failed` (under the lock they check
+        // `applied` under: `Shared::settle`).
         let meta = shared.meta.lock();
         shared.offset_changed.notify_all();
         drop(meta);
