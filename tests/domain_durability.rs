@@ -1233,14 +1233,7 @@ fn a_failed_apply_refuses_the_reads_that_would_miss_a_durable_write() {
     // Sled has applied the joins (a read waits for that) before its applies fail.
     core.info().unwrap();
     faults.fail_applies_after(0);
-    let deal = match core
-        .execute(vec![keyed_save("x", 2, 50_000)])
-        .pop()
-        .unwrap()
-    {
-        Ok(Outcome::Deal(d)) => d,
-        r => panic!("{r:?}"),
-    };
+    let deal = support::saved(&core, "x", 2, 50_000);
     let e = core.deal(deal.id).unwrap_err().to_string();
     assert!(e.contains("injected failure"), "{e}");
     assert!(core.info().is_err());

@@ -408,25 +408,15 @@ fn writes_refused_on_a_full_disk_resume_on_the_same_open_store_once_space_is_fre
         // The very next write is taken. What the log made durable (and answered) before
         // sled failed is applied first (as a reopen would), so the id is past those.
         let key = format!("resumed{round}");
-        let d = match core
-            .execute(vec![keyed_save(&key, 2, 7_000)])
-            .pop()
-            .unwrap()
-        {
-            Ok(Outcome::Deal(d)) => d,
-            r => panic!("round {round}: the first write after space was freed: {r:?}"),
-        };
+        // The first write after space was freed (the key names the round).
+        let d = support::saved(&core, &key, 2, 7_000);
         assert!(d.id.0 > deals, "round {round}: {} <= {deals}", d.id.0);
         assert_eq!(core.info().unwrap().deals, d.id.0, "round {round}");
         acked.push((key, d));
         // The refused writes, retried with their keys, are each taken once: every deal
         // in the store is one key's.
         for (key, m, a) in refused.into_iter().chain([(full, 1, 5_000)]) {
-            let r = core.execute(vec![keyed_save(&key, m, a)]).pop().unwrap();
-            let d = match r {
-                Ok(Outcome::Deal(d)) => d,
-                r => panic!("{key}: {r:?}"),
-            };
+            let d = support::saved(&core, &key, m, a);
             let again = core.execute(vec![keyed_save(&key, m, a)]).pop().unwrap();
             assert_eq!(again, Ok(Outcome::Deal(d.clone())), "{key}");
             acked.push((key, d));
@@ -609,14 +599,7 @@ fn a_log_sync_refused_for_a_full_disk_is_retried_by_the_next_write_without_a_reo
     // The fault gone (space freed), the next write on the same store is taken, with the
     // next id; the earlier one is unchanged.
     faults.fail_syncs_after(-1);
-    let d = match core
-        .execute(vec![keyed_save("lost", 2, 20_000)])
-        .pop()
-        .unwrap()
-    {
-        Ok(Outcome::Deal(d)) => d,
-        r => panic!("{r:?}"),
-    };
+    let d = support::saved(&core, "lost", 2, 20_000);
     assert_eq!(d.id.0, before.deals + 1);
     assert_eq!(
         core.execute(vec![keyed_save("first", 1, 10_000)])
@@ -656,14 +639,7 @@ fn an_apply_refused_for_a_full_disk_is_completed_from_the_log_without_a_reopen()
     ));
     // Space freed: the next write applies the rest of the logged group first.
     faults.fail_applies_after(-1);
-    let after = match core
-        .execute(vec![keyed_save("after", 1, 1_000)])
-        .pop()
-        .unwrap()
-    {
-        Ok(Outcome::Deal(d)) => d,
-        r => panic!("{r:?}"),
-    };
+    let after = support::saved(&core, "after", 1, 1_000);
     assert_eq!(after.id.0, 801);
     let r = core.check().unwrap();
     assert!(r.ok, "{:?}", r.violations);

@@ -178,7 +178,7 @@ struct Group {
     chunks: Vec<Chunk>,
     replies: Vec<(Reply, Vec<Result<Outcome>>)>,
     /// Set on an empty group the writer sends after a failure: once every group before it
-    /// is answered, the apply thread tries to make the store take writes again.
+    /// is applied, the apply thread tries to make the store take writes again.
     recover: Option<Sender<Result<()>>>,
 }
 
@@ -340,7 +340,7 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
         .name("onepoint-answer".into())
         .spawn(move || answer_loop(to_answer))
         .expect("start the answer thread");
-    let (apply_tx, apply_rx) = mpsc::sync_channel::<(Vec<Group>, Option<Error>)>(APPLY_LAG);
+    let (apply_tx, apply_rx) = mpsc::sync_channel::<ToApply>(APPLY_LAG);
     let s = shared.clone();
     let applier = std::thread::Builder::new()
         .name("onepoint-apply".into())
@@ -386,7 +386,7 @@ fn log_loop(shared: &Arc<Shared>, groups: Receiver<Group>) {
                     shared.durable.store(last, Ordering::Release);
                 }
                 answer(shared, &answers, &mut batch);
-                if apply_tx.send((batch, None)).is_err() {
+                if apply_tx.send(ToApply::Durable(batch)).is_err() {
                     break;
                 }
             }
@@ -420,56 +420,59 @@ fn answer(shared: &Shared, answers: &Sender<Vec<Answer>>, batch: &mut [Group]) {
 /// Answers groups the log refused with its error (through the answer thread, so answers
 /// keep their order), and hands them on to the apply thread for the recovery barriers
 /// among them, which it runs once everything before is applied.
-fn refuse(
-    answers: &Sender<Vec<Answer>>,
-    apply: &SyncSender<(Vec<Group>, Option<Error>)>,
-    mut batch: Vec<Group>,
-    e: Error,
-) {
+fn refuse(answers: &Sender<Vec<Answer>>, apply: &SyncSender<ToApply>, batch: Vec<Group>, e: Error) {
     let mut out = Vec::new();
-    for g in &mut batch {
-        for (reply, res) in g.replies.drain(..) {
+    let mut barriers = Vec::new();
+    for g in batch {
+        for (reply, res) in g.replies {
             out.push((reply, failed_all(res.len(), &e)));
         }
+        barriers.extend(g.recover);
     }
     if !out.is_empty() {
         let _ = answers.send(out);
     }
-    if batch.iter().any(|g| g.recover.is_some()) {
-        let _ = apply.send((batch, Some(e)));
+    if !barriers.is_empty() {
+        let _ = apply.send(ToApply::Recover(barriers));
     }
 }
 
-/// Applies durable groups, already answered, in the order they were logged (and runs the
-/// recovery barriers among groups the log refused).
-fn apply_loop(shared: &Shared, batches: Receiver<(Vec<Group>, Option<Error>)>) {
+/// What the log thread hands the apply thread, in log order.
+enum ToApply {
+    /// Durable groups, answered already.
+    Durable(Vec<Group>),
+    /// The recovery barriers among groups the log refused (answered with its error):
+    /// each runs once everything before it is applied.
+    Recover(Vec<Sender<Result<()>>>),
+}
+
+/// Applies durable groups in the order they were logged, and runs recovery barriers.
+fn apply_loop(shared: &Shared, work: Receiver<ToApply>) {
     let mut applier = Applier {
-        broken: None,
         debt: ApplyDebt::default(),
     };
     let mut next = None;
-    while let Some((mut batch, refused)) = next.take().or_else(|| batches.recv().ok()) {
-        // Every durable group waiting goes into one apply: sled's batches are cheaper per
-        // write the more of a leaf they change.
-        if refused.is_none() {
-            while let Ok(more) = batches.try_recv() {
-                if more.1.is_some() {
-                    next = Some(more);
-                    break;
-                }
-                batch.extend(more.0);
-            }
-        }
-        match &refused {
-            // Answered by the log thread already: only the recovery barriers are left.
-            Some(_) => {
-                for g in batch {
-                    if let Some(answer) = g.recover {
-                        let _ = answer.send(applier.recover(shared));
+    while let Some(w) = next.take().or_else(|| work.recv().ok()) {
+        match w {
+            ToApply::Durable(mut batch) => {
+                // Every durable group waiting goes into one apply: sled's batches are
+                // cheaper per write the more of a leaf they change.
+                while let Ok(more) = work.try_recv() {
+                    match more {
+                        ToApply::Durable(groups) => batch.extend(groups),
+                        barriers => {
+                            next = Some(barriers);
+                            break;
+                        }
                     }
                 }
+                applier.apply_all(shared, batch);
             }
-            None => applier.apply_all(shared, batch),
+            ToApply::Recover(barriers) => {
+                for answer in barriers {
+                    let _ = answer.send(applier.recover(shared));
+                }
+            }
         }
     }
 }
@@ -487,11 +490,10 @@ fn answer_loop(answers: Receiver<Vec<Answer>>) {
     }
 }
 
-/// Applies durable groups to sled, in order; from there readers see them.
+/// Applies durable groups to sled, in order; from there readers see them. Once an apply
+/// failed (`Shared::apply_failed`), nothing after it is applied until `recover`.
 struct Applier {
-    /// Set once an apply failed: nothing after it may be applied.
-    broken: Option<Error>,
-    /// Its share of the reclaimer's debt, paid after answering (`ApplyDebt`).
+    /// Its share of the reclaimer's debt, paid after each pass (`ApplyDebt`).
     debt: ApplyDebt,
 }
 
@@ -499,7 +501,7 @@ impl Applier {
     /// With nothing in flight: after a failure on a full disk that has room again, sled
     /// and the log are reopened from disk, what the log holds past sled is applied, and
     /// writes resume from there, with the counters of what is durable (`Store::recover`).
-    fn recover(&mut self, shared: &Shared) -> Result<()> {
+    fn recover(&self, shared: &Shared) -> Result<()> {
         let last = shared.store.recover()?;
         let meta = load_meta(&shared.store)?;
         shared.durable.fetch_max(last, Ordering::AcqRel);
@@ -507,7 +509,6 @@ impl Applier {
         *shared.apply_failed.lock() = None;
         *shared.meta.lock() = meta;
         shared.offset_changed.notify_all();
-        self.broken = None;
         *shared.failed.lock() = None;
         tracing::info!(
             "the store {} takes writes again (the disk has room)",
@@ -542,7 +543,7 @@ impl Applier {
         for g in &mut groups {
             g.times.apply_start = apply_start;
         }
-        if self.broken.is_some() {
+        if shared.apply_failed.lock().is_some() {
             // Durable and answered; recovering or reopening applies them from the log.
             return;
         }
@@ -560,10 +561,9 @@ impl Applier {
             let last = chunks[end - 1];
             match shared.store.apply_logged_many(last.seq, &sets) {
                 Ok(()) => {
-                    // The counters first, under the lock a read takes them under after it
-                    // has seen `applied` reach what it waits for (`Shared::settle`): it
-                    // never pairs the records with older counters.
-                    // Reads waiting for these are woken now, not at the pass's end.
+                    // The counters, then `applied`, under the lock a read waiting for
+                    // these checks `applied` under (`Shared::settle`): it is woken now, not
+                    // at the pass's end, and never pairs the records with older counters.
                     let mut meta = shared.meta.lock();
                     meta.clone_from(&last.meta);
                     shared.applied.store(last.seq, Ordering::Release);
@@ -577,27 +577,24 @@ impl Applier {
                 }
             }
         }
-        if let Some(e) = &failure {
+        if let Some(e) = failure {
             // A group durable in the log (and answered) but only partly applied: applying
             // anything after it would leave a hole, so stop; recovering (a full disk, once
             // freed: `recover`) or reopening applies the rest from the log. Until then the
-            // store takes no writes, and reads that would wait for these are refused.
+            // store takes no writes, and reads that would wait for these are refused (woken
+            // under the lock they wait under: `Shared::settle`).
             tracing::error!("applying a logged batch failed, refusing further writes: {e}");
             *shared.failed.lock() = Some(e.clone());
-            *shared.apply_failed.lock() = Some(e.clone());
-            self.broken = Some(e.clone());
+            let meta = shared.meta.lock();
+            *shared.apply_failed.lock() = Some(e);
+            shared.offset_changed.notify_all();
+            drop(meta);
+            return;
         }
-        // Reads waiting for what failed see `apply_failed` (under the lock they check
-        // `applied` under: `Shared::settle`).
-        let meta = shared.meta.lock();
-        shared.offset_changed.notify_all();
-        drop(meta);
         let applied = Instant::now();
-        if failure.is_none() {
-            for g in &groups {
-                shared.stages.add_applied(g, applied);
-            }
-            self.debt.pay(shared, applied.duration_since(apply_start));
+        for g in &groups {
+            shared.stages.add_applied(g, applied);
         }
+        self.debt.pay(shared, applied.duration_since(apply_start));
     }
 }

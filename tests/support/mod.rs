@@ -130,6 +130,15 @@ pub fn keyed_save(key: &str, member: u64, amount: u64) -> Keyed {
     )
 }
 
+/// Places `keyed_save(key, member, amount)` on `core`: the deal it answered (panics,
+/// naming the key, on anything else).
+pub fn saved(core: &Core, key: &str, member: u64, amount: u64) -> onepoint::domain::Deal {
+    match core.execute(vec![keyed_save(key, member, amount)]).pop() {
+        Some(Ok(Outcome::Deal(d))) => d,
+        r => panic!("{key}: {r:?}"),
+    }
+}
+
 /// Joins `n` members named `member 0`, `member 1`... in one batch.
 pub fn join_many(core: &Core, n: usize) {
     let names: Vec<String> = (0..n).map(|i| format!("member {i}")).collect();
