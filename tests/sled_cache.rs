@@ -39,23 +39,77 @@ fn model() -> BTreeMap<Vec<u8>, Vec<u8>> {
     m
 }
 
+/// Writes the model to a new store at `dir` and closes it.
+fn write_model(config: &sled::Config, want: &BTreeMap<Vec<u8>, Vec<u8>>) {
+    let db = config.open().unwrap();
+    let entries: Vec<_> = want.iter().collect();
+    for chunk in entries.chunks(1000) {
+        let mut batch = sled::Batch::default();
+        for (k, v) in chunk {
+            batch.insert(k.as_slice(), v.as_slice());
+        }
+        db.apply_batch(batch).unwrap();
+    }
+    db.flush().unwrap();
+}
+
+/// Pages read again and again stay in memory while a scan three times the cache's size
+/// passes, and pages not read again are evicted: reads of a page in memory move it up
+/// the cache's list, though one counted within the last few (item 42) is not counted
+/// again. Sixteen of each, so that every shard of the cache is tried.
+#[test]
+fn pages_read_again_and_again_stay_in_memory_while_a_scan_passes_and_others_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), CAPACITY);
+    let want = model();
+    write_model(&config, &want);
+    let db = reopen(&config);
+    let hot: Vec<Vec<u8>> = (0..16).map(|i| key(1, i * 3_700)).collect();
+    let cold: Vec<Vec<u8>> = (0..16).map(|i| key(1, i * 3_700 + 1_000)).collect();
+    let pages =
+        |keys: &[Vec<u8>]| -> Vec<u64> { keys.iter().map(|k| db.leaf_page(k).unwrap()).collect() };
+    let (hot_pages, cold_pages) = (pages(&hot), pages(&cold));
+    let mut all = [hot_pages.clone(), cold_pages.clone()].concat();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 32, "32 leaves");
+    let resident = |pages: &[u64]| pages.iter().filter(|p| db.page_resident(**p)).count();
+    // Each time the pages read again are read, how many had been evicted since the last.
+    let (mut scanned, mut evicted) = (0, 0);
+    for (i, r) in db.iter().enumerate() {
+        r.unwrap();
+        scanned += 1;
+        if i % 50 == 0 {
+            evicted += 16 - resident(&hot_pages);
+            for k in &hot {
+                assert_eq!(db.get(k).unwrap().as_deref(), Some(&want[k][..]));
+            }
+        }
+    }
+    assert_eq!(scanned, want.len());
+    let cold_kept = resident(&cold_pages);
+    eprintln!(
+        "the scan: pages read again found evicted {evicted} times; {cold_kept} of 16 pages \
+         not read again in memory after it"
+    );
+    assert_eq!(
+        evicted, 0,
+        "pages read every 50 entries of the scan were evicted"
+    );
+    // The scan did press the cache: most pages it did not read again went.
+    assert!(
+        cold_kept <= 8,
+        "{cold_kept} of 16 pages not read again were kept"
+    );
+    assert_eq!(pages(&hot), hot_pages, "the same pages");
+}
+
 #[test]
 fn a_cold_store_read_whole_leaves_no_more_in_memory_than_the_cache_holds() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), CAPACITY);
     let want = model();
-    {
-        let db = config.open().unwrap();
-        let entries: Vec<_> = want.iter().collect();
-        for chunk in entries.chunks(1000) {
-            let mut batch = sled::Batch::default();
-            for (k, v) in chunk {
-                batch.insert(k.as_slice(), v.as_slice());
-            }
-            db.apply_batch(batch).unwrap();
-        }
-        db.flush().unwrap();
-    }
+    write_model(&config, &want);
     let db = reopen(&config);
     let before = db.resident();
     // Every entry read, in order and then by key: pages are evicted and read again.

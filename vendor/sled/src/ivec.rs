@@ -123,9 +123,14 @@ impl IVec {
     /// it (`Clone for Leaf` in `node.rs`), and the derived clone, one `IVec` at a time
     /// through a `match`, was a sixth of the apply thread's time.
     /// OnePoint: also says whether any of them shares a buffer (not inline), which a
-    /// leaf keeps to drop its copies without reading them (`Leaf::shared`).
+    /// leaf keeps to drop its copies without reading them (`Leaf::shared`), and the heap
+    /// bytes they hold (`heap_bytes`, summed), which a leaf keeps for the cache
+    /// (`Leaf::heap`): the loop reads each tag anyway.
     #[allow(unsafe_code)]
-    pub(crate) fn clone_slice(src: &[IVec], spare: usize) -> (Vec<IVec>, bool) {
+    pub(crate) fn clone_slice(
+        src: &[IVec],
+        spare: usize,
+    ) -> (Vec<IVec>, bool, usize) {
         let mut out: Vec<IVec> = Vec::with_capacity(src.len() + spare);
         // SAFETY: `out` has room for `src.len()` elements, and the two do not overlap.
         // After the copy each element is a bitwise duplicate of its source; the loop
@@ -137,16 +142,18 @@ impl IVec {
             out.set_len(src.len());
         }
         let mut shared = false;
+        let mut heap = 0;
         for iv in &out {
             match &iv.0 {
                 IVecInner::Inline(..) => {}
                 IVecInner::Remote(base) | IVecInner::Subslice { base, .. } => {
                     shared = true;
+                    heap += iv.heap_bytes();
                     std::mem::forget(base.clone())
                 }
             }
         }
-        (out, shared)
+        (out, shared, heap)
     }
 
     /// OnePoint: the heap bytes this holds beside itself: none when inline, its

@@ -3,7 +3,7 @@
 use std::convert::TryFrom;
 use std::mem::MaybeUninit;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use crate::{
     atomic_shim::AtomicU64,
@@ -229,9 +229,39 @@ impl CacheAccess {
     }
 }
 
+/// OnePoint (ONEPOINT.md 42): a read of a page the cache counted within the last
+/// `RECENT` reads it counted is not counted again. A page counted that recently is among
+/// the `RECENT` most recent of the cache's lists (8 or so of its shard's), where nothing
+/// is evicted while the cache holds far more pages than that (4 MB holds hundreds of
+/// leaves, the console's 32 MB thousands). The index nodes every descent reads, and a
+/// leaf read again and again, were counted at every read: each count a size worked out,
+/// a slot taken in a queue the threads share, and a move in the list.
+const RECENT: u32 = 64;
+
+/// OnePoint: when the cache last counted a read of a node (`Lru::due`), as the number of
+/// reads it had counted then; 0: never. A copy of a node starts at 0 (it is a new page
+/// version, whose size the cache must count), and it is no part of what the node holds
+/// (equal whatever it says).
+#[derive(Default, Debug)]
+pub(crate) struct Seen(AtomicU32);
+
+impl Clone for Seen {
+    fn clone(&self) -> Seen {
+        Seen::default()
+    }
+}
+
+impl PartialEq for Seen {
+    fn eq(&self, _: &Seen) -> bool {
+        true
+    }
+}
+
 /// A simple LRU cache.
 pub struct Lru {
     shards: Vec<(AccessQueue, FastLock<Shard>)>,
+    /// OnePoint: the reads counted through `due`, wrapping.
+    counted: AtomicU32,
 }
 
 unsafe impl Sync for Lru {}
@@ -251,7 +281,21 @@ impl Lru {
             (AccessQueue::default(), FastLock::new(Shard::new(shard_capacity)))
         });
 
-        Self { shards }
+        Self { shards, counted: AtomicU32::new(0) }
+    }
+
+    /// OnePoint: whether a read of a page in memory whose node says `seen` is to be
+    /// counted (`accessed`): not if it was counted within the last `RECENT` counted here
+    /// (see `RECENT`). Marks it counted now when it is.
+    pub(crate) fn due(&self, seen: &Seen) -> bool {
+        let last = seen.0.load(Ordering::Relaxed);
+        let now = self.counted.load(Ordering::Relaxed);
+        if last != 0 && now.wrapping_sub(last) < RECENT {
+            return false;
+        }
+        let now = self.counted.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        seen.0.store(now.max(1), Ordering::Relaxed);
+        true
     }
 
     /// OnePoint: the bytes the shards count now (spinning for each shard's lock), to

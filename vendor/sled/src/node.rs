@@ -11,6 +11,10 @@ pub struct Node {
     pub(crate) lo: IVec,
     pub(crate) hi: IVec,
     pub(crate) data: Data,
+    /// OnePoint: when the cache last counted a read of this node (`Lru::due`); not part
+    /// of what it holds (a copy starts uncounted, equality ignores it). It fits in the
+    /// padding after `prefix_len` and `merging`: a node is no bigger for it.
+    pub(crate) seen: crate::lru::Seen,
 }
 
 /// OnePoint: a leaf splits above this many entries (16 upstream). See ONEPOINT.md.
@@ -23,19 +27,17 @@ impl Node {
     /// OnePoint: the bytes this node takes in memory, which the cache counts against
     /// its capacity (ONEPOINT.md 36): the node, its vectors as allocated, and the heap
     /// buffers of values and keys not kept inline. Upstream counted the node's bytes on
-    /// disk, a half to a quarter of these for a leaf of short entries. A leaf that
-    /// shares no buffer (`Leaf::shared` false, most of the store's) costs no walk.
+    /// disk, a half to a quarter of these for a leaf of short entries. A leaf keeps its
+    /// entries' heap bytes as they change (`Leaf::heap`), so this reads no entry: it is
+    /// asked at every read of a page (the cache's count of it, `PageCache::get`), and the
+    /// walk it was took 3% of the machine while ingesting (ONEPOINT.md 41).
     pub(crate) fn mem_size(&self) -> u64 {
         let ivec = std::mem::size_of::<IVec>();
-        let heap = |v: &[IVec]| v.iter().map(IVec::heap_bytes).sum::<usize>();
         let data = match &self.data {
             Data::Leaf(leaf) => {
-                let vecs = (leaf.keys.capacity() + leaf.values.capacity()) * ivec;
-                if leaf.shared {
-                    vecs + heap(&leaf.keys) + heap(&leaf.values)
-                } else {
-                    vecs
-                }
+                debug_assert_eq!(leaf.heap, leaf.count_heap(), "a leaf's heap bytes");
+                (leaf.keys.capacity() + leaf.values.capacity()) * ivec
+                    + leaf.heap as usize
             }
             // Not walked: an index node is read at every descent, and its keys
             // are separators cut short (nearly all inline).
@@ -150,13 +152,19 @@ impl Node {
             // OnePoint: a leaf of empty values keeps none (`Leaf::values`).
             if leaf.values.is_empty() && val.is_empty() {
                 if let Err(idx) = search {
+                    leaf.heap += heap32(&key);
                     leaf.keys.insert(idx, key);
                 }
             } else {
                 leaf.materialize_values();
                 match search {
-                    Ok(idx) => leaf.values[idx] = val,
+                    Ok(idx) => {
+                        leaf.heap =
+                            leaf.heap + heap32(&val) - heap32(&leaf.values[idx]);
+                        leaf.values[idx] = val;
+                    }
                     Err(idx) => {
+                        leaf.heap += heap32(&key) + heap32(&val);
                         leaf.keys.insert(idx, key);
                         leaf.values.insert(idx, val);
                     }
@@ -172,9 +180,9 @@ impl Node {
         if let Data::Leaf(ref mut leaf) = self.data {
             let search = leaf.keys.binary_search_by(|k| fastcmp(k, key));
             if let Ok(idx) = search {
-                leaf.keys.remove(idx);
+                leaf.heap -= heap32(&leaf.keys.remove(idx));
                 if !leaf.values.is_empty() {
-                    leaf.values.remove(idx);
+                    leaf.heap -= heap32(&leaf.values.remove(idx));
                 }
             }
             testing_assert!(is_sorted(&leaf.keys));
@@ -362,6 +370,8 @@ impl Node {
                         at,
                     );
 
+                // OnePoint: what the right one took leaves the left's count.
+                leaf.recount_shared();
                 (
                     split,
                     right_prefix_len,
@@ -378,6 +388,8 @@ impl Node {
             merging_child: None,
             merging: false,
             prefix_len: right_prefix_len,
+
+            seen: Default::default(),
         };
 
         self.hi = split;
@@ -837,6 +849,17 @@ pub(crate) struct Leaf {
     /// merge, keys re-encoded for a new prefix, a leaf read from disk) counts it again
     /// (`Leaf::new`, `recount_shared`). True when unsure.
     pub(crate) shared: bool,
+    /// OnePoint: the heap bytes its keys and values hold (`IVec::heap_bytes`, summed),
+    /// which the cache counts (`Node::mem_size`): kept exact by every change, as
+    /// `shared` is (`set_leaf` and `del_leaf` by the entry, the rest by a recount). 32
+    /// bits, so that it fits beside `shared` in what was padding.
+    pub(crate) heap: u32,
+}
+
+/// OnePoint: an entry's heap bytes as a leaf counts them (`Leaf::heap`); a leaf's
+/// entries hold far less than 4 GiB.
+fn heap32(iv: &IVec) -> u32 {
+    u32::try_from(iv.heap_bytes()).unwrap_or(u32::MAX)
 }
 
 impl Leaf {
@@ -846,7 +869,7 @@ impl Leaf {
         if values.iter().all(|v| v.is_empty()) {
             values = Vec::new();
         }
-        let mut leaf = Leaf { keys, values, shared: true };
+        let mut leaf = Leaf { keys, values, shared: true, heap: 0 };
         leaf.recount_shared();
         leaf
     }
@@ -870,10 +893,17 @@ impl Leaf {
         }
     }
 
-    /// Counts `shared` again, reading every entry: after any change but `set_leaf`.
+    /// Counts `shared` and `heap` again, reading every entry: after any change but
+    /// `set_leaf` and `del_leaf`.
     pub(crate) fn recount_shared(&mut self) {
         self.shared =
             self.keys.iter().chain(&self.values).any(IVec::is_shared);
+        self.heap = self.count_heap();
+    }
+
+    /// The heap bytes of its entries, read from each.
+    pub(crate) fn count_heap(&self) -> u32 {
+        self.keys.iter().chain(&self.values).map(heap32).sum()
     }
 }
 
@@ -891,10 +921,16 @@ impl PartialEq for Leaf {
 // slow (see ONEPOINT.md).
 impl Clone for Leaf {
     fn clone(&self) -> Leaf {
-        let (keys, shared_keys) = IVec::clone_slice(&self.keys, 1);
+        let (keys, shared_keys, heap_keys) = IVec::clone_slice(&self.keys, 1);
         let spare = usize::from(!self.values.is_empty());
-        let (values, shared_values) = IVec::clone_slice(&self.values, spare);
-        Leaf { keys, values, shared: shared_keys || shared_values }
+        let (values, shared_values, heap_values) =
+            IVec::clone_slice(&self.values, spare);
+        Leaf {
+            keys,
+            values,
+            shared: shared_keys || shared_values,
+            heap: u32::try_from(heap_keys + heap_values).unwrap_or(u32::MAX),
+        }
     }
 }
 
@@ -958,6 +994,7 @@ fn merge_uneven_nodes() {
         merging_child: None,
         merging: false,
         prefix_len: 0,
+        seen: Default::default(),
     };
 
     let right = Node {
@@ -971,7 +1008,11 @@ fn merge_uneven_nodes() {
         merging_child: None,
         merging: false,
         prefix_len: 1,
+        seen: Default::default(),
     };
 
     left.receive_merge(&right);
 }
+
+// OnePoint: `Leaf::heap` and `Node::seen` fit in what was padding (160 bytes before).
+const _: () = assert!(std::mem::size_of::<Node>() == 160);

@@ -460,6 +460,8 @@ impl Serialize for Node {
             lo: IVec::deserialize(buf)?,
             hi: IVec::deserialize(buf)?,
             data: Data::deserialize(buf)?,
+
+            seen: Default::default(),
         })
     }
 }
@@ -924,6 +926,7 @@ mod qc {
                 lo: IVec::arbitrary(g),
                 hi: IVec::arbitrary(g),
                 data: Data::arbitrary(g),
+                seen: Default::default(),
             }
         }
 
@@ -1144,6 +1147,8 @@ mod qc {
             merging: true,
             prefix_len: 0,
             data: Data::Index(Index::default()),
+
+            seen: Default::default(),
         };
 
         prop_serialize(&node);

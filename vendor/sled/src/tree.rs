@@ -159,6 +159,20 @@ impl Tree {
         self.context.pagecache.resident()
     }
 
+    /// OnePoint addition: the page of the leaf that holds `key` (read in if it was not
+    /// in memory). For the tests of what the cache keeps (`page_resident`).
+    pub fn leaf_page(&self, key: &[u8]) -> Result<u64> {
+        let mut guard = pin();
+        let _cc = concurrency_control::read();
+        Ok(self.view_for_key(key, &mut guard)?.pid)
+    }
+
+    /// OnePoint addition: whether page `pid` is in memory (not read in to tell). For
+    /// tests.
+    pub fn page_resident(&self, pid: u64) -> bool {
+        self.context.pagecache.page_resident(pid)
+    }
+
     /// OnePoint addition: the pages installed in the page table (read or written since
     /// the open), for the tests of what a close frees (ONEPOINT.md item 39).
     pub fn pages_installed(&self) -> u64 {

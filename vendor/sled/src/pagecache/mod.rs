@@ -665,6 +665,14 @@ impl PageCache {
             .count() as u64
     }
 
+    /// OnePoint: whether page `pid` is in memory, peeked (nothing read in).
+    pub(crate) fn page_resident(&self, pid: PageId) -> bool {
+        let guard = pin();
+        self.inner.peek(pid, &guard).map_or(false, |page| {
+            matches!(page.update.as_deref(), Some(Update::Node(_)))
+        })
+    }
+
     pub(crate) fn resident(&self) -> (u64, u64) {
         let guard = pin();
         let (mut pages, mut bytes) = (0, 0);
@@ -2168,17 +2176,25 @@ impl PageCache {
                 return Ok(None);
             }
 
-            if page_view.update.is_some() {
-                // possibly evict an item now that our cache has grown
-                let total_page_size = page_view.cache_size();
-                let to_evict = self.lru.accessed(pid, total_page_size, guard);
-                trace!(
-                    "accessed pid {} -> paging out pids {:?}",
-                    pid,
-                    to_evict
-                );
-                if !to_evict.is_empty() {
-                    self.page_out(to_evict, guard)?;
+            if let Some(update) = page_view.update.as_deref() {
+                // OnePoint: counted only if not counted lately (`Lru::due`).
+                let due = match update {
+                    Update::Node(node) => self.lru.due(&node.seen),
+                    _ => true,
+                };
+                if due {
+                    // possibly evict an item now that our cache has grown
+                    let total_page_size = page_view.cache_size();
+                    let to_evict =
+                        self.lru.accessed(pid, total_page_size, guard);
+                    trace!(
+                        "accessed pid {} -> paging out pids {:?}",
+                        pid,
+                        to_evict
+                    );
+                    if !to_evict.is_empty() {
+                        self.page_out(to_evict, guard)?;
+                    }
                 }
                 return Ok(Some(NodeView(page_view)));
             }
