@@ -118,7 +118,10 @@ pub fn entries_of(member: u64, a: &Account) -> [Vec<u8>; 2] {
     ]
 }
 
+/// Applies a pass's writes, each table's at once (`PackedSet::apply_many`: a block
+/// decoded and encoded once however many of them it takes).
 fn apply_to(sets: &mut [PackedSet; 2], ops: &[Op]) {
+    let mut by_table: [Vec<(u128, bool)>; 2] = Default::default();
     for &(k, put) in ops {
         let Held(tag, n) = Held::from(k);
         // `mem_key` is only ever given keys of these tables (`is_memory_key`).
@@ -126,10 +129,11 @@ fn apply_to(sets: &mut [PackedSet; 2], ops: &[Op]) {
             debug_assert!(false, "a key of table {} kept in memory", tag as char);
             continue;
         };
-        if put {
-            sets[i].insert(n);
-        } else {
-            sets[i].remove(n);
+        by_table[i].push((n, put));
+    }
+    for (set, ops) in sets.iter_mut().zip(&by_table) {
+        if !ops.is_empty() {
+            set.apply_many(ops);
         }
     }
 }
