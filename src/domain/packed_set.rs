@@ -8,9 +8,10 @@
 //!
 //! A key after the first of its block: its high half's difference from the key before
 //! (LEB128); when that is 0, the low half's difference (never 0: keys are distinct), else
-//! the low half itself. A change to a block decodes it, changes the keys and encodes it
-//! again (at most `BLOCK` keys: well under a microsecond); a block past `BLOCK` keys is
-//! split in two, one under a quarter of it is merged into a neighbour that has room.
+//! the low half itself. Changes to a block decode it, change the keys and encode it
+//! again, once for all of a pass's changes to it (`apply_many`; at most `BLOCK` keys: well
+//! under a microsecond); a block past `BLOCK` keys is split in near-equal blocks, one
+//! under a quarter of it is merged into a neighbour that has room.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -176,58 +177,20 @@ impl PackedSet {
         }
     }
 
-    /// Adds `k`; false if it was there.
+    /// Adds `k`; false if it was there (one op of `apply_many`, for the tests).
+    #[cfg(test)]
     pub fn insert(&mut self, k: u128) -> bool {
-        let Some(f) = self.block_of(k) else {
-            let (f, b) = encode(&[k]);
-            self.blocks.insert(f, b);
-            self.len = 1;
-            return true;
-        };
-        let mut keys = keys_of(f, &self.blocks[&f]);
-        let Err(at) = keys.binary_search(&k) else {
-            return false;
-        };
-        keys.insert(at, k);
-        self.len += 1;
-        self.put_keys(f, &keys);
-        true
+        let added = !self.contains(k);
+        self.apply_many(&[(k, true)]);
+        added
     }
 
-    /// Takes `k` out; false if it was not there.
+    /// Takes `k` out; false if it was not there (as `insert`).
+    #[cfg(test)]
     pub fn remove(&mut self, k: u128) -> bool {
-        let Some((&f, b)) = self.blocks.range(..=k).next_back() else {
-            return false;
-        };
-        let mut keys = keys_of(f, b);
-        let Ok(at) = keys.binary_search(&k) else {
-            return false;
-        };
-        keys.remove(at);
-        self.len -= 1;
-        if keys.len() < BLOCK / 4 {
-            // Into the smaller neighbour, if the two fit in one block.
-            let left = self.blocks.range(..f).next_back();
-            let right = self.blocks.range(f + 1..).next();
-            let with = [left, right]
-                .into_iter()
-                .flatten()
-                .filter(|(_, n)| usize::from(n.len) + keys.len() <= BLOCK)
-                .min_by_key(|(_, n)| n.len)
-                .map(|(&g, n)| (g, keys_of(g, n)));
-            if let Some((g, theirs)) = with {
-                let merged = if g < f {
-                    [theirs, keys].concat()
-                } else {
-                    [keys, theirs].concat()
-                };
-                self.blocks.remove(&g);
-                self.put_keys(f, &merged);
-                return true;
-            }
-        }
-        self.put_keys(f, &keys);
-        true
+        let there = self.contains(k);
+        self.apply_many(&[(k, false)]);
+        there
     }
 
     /// Applies puts (`true`) and removals, each key's in the order given, with one decode
