@@ -160,20 +160,16 @@ impl PackedSet {
         }
     }
 
-    /// Replaces the block starting at `old` with `keys` (ascending, at most `2 * BLOCK`),
-    /// split in two past `BLOCK`.
-    fn put_keys(&mut self, old: u128, keys: &[u128]) {
-        self.blocks.remove(&old);
-        let parts = if keys.len() > BLOCK {
-            keys.split_at(keys.len() / 2)
-        } else {
-            (keys, &[][..])
-        };
-        for part in [parts.0, parts.1] {
-            if !part.is_empty() {
-                let (f, b) = encode(part);
-                self.blocks.insert(f, b);
-            }
+    /// Adds `keys` (ascending, none of them in a block) as blocks of at most `BLOCK`,
+    /// near-equal.
+    fn put_parts(&mut self, keys: &[u128]) {
+        if keys.is_empty() {
+            return;
+        }
+        let parts = keys.len().div_ceil(BLOCK);
+        for part in keys.chunks(keys.len().div_ceil(parts)) {
+            let (f, b) = encode(part);
+            self.blocks.insert(f, b);
         }
     }
 
@@ -205,27 +201,15 @@ impl PackedSet {
         let mut keys = Vec::with_capacity(2 * BLOCK);
         let mut i = 0;
         while i < ops.len() {
-            let Some(f) = self.block_of(ops[i].0) else {
-                // No block: the keys the ops leave, as blocks built from sorted keys.
-                let mut left: Vec<u128> = Vec::new();
-                for &(k, put) in &ops[i..] {
-                    match (left.last() == Some(&k), put) {
-                        (true, false) => {
-                            left.pop();
-                        }
-                        (false, true) => left.push(k),
-                        _ => {}
-                    }
-                }
-                self.len = left.len();
-                self.blocks = left.chunks(BUILT).map(encode).collect();
-                return;
-            };
-            // The ops up to the next block's first key are this block's (`block_of`).
-            let next = self.blocks.range(f + 1..).next().map(|(&g, _)| g);
+            // The block the op's key belongs in (`block_of`) takes the ops up to the next
+            // block's first key; with no block at all, one is made of every op left.
+            let f = self.block_of(ops[i].0);
+            let next = f.and_then(|f| self.blocks.range(f + 1..).next().map(|(&g, _)| g));
             let end = i + ops[i..].partition_point(|op| next.is_none_or(|g| op.0 < g));
             keys.clear();
-            decode_into(f, &self.blocks[&f], &mut keys);
+            if let Some(f) = f {
+                decode_into(f, &self.blocks[&f], &mut keys);
+            }
             let before = keys.len();
             for &(k, put) in &ops[i..end] {
                 match (keys.binary_search(&k), put) {
@@ -237,23 +221,20 @@ impl PackedSet {
                 }
             }
             self.len = self.len + keys.len() - before;
-            self.replace_block(f, &keys);
+            match f {
+                Some(f) => self.replace_block(f, &keys),
+                None => self.put_parts(&keys),
+            }
             i = end;
         }
     }
 
     /// Puts `keys` (ascending, any number) in place of the block starting at `f`: in
-    /// blocks of at most `BLOCK`, near-equal, or, under a quarter of a block, merged into
-    /// the smaller neighbour if the two fit in one (as `remove` does).
+    /// near-equal blocks of at most `BLOCK`, or, under a quarter of a block, merged into
+    /// the smaller neighbour if the two fit in one.
     fn replace_block(&mut self, f: u128, keys: &[u128]) {
-        if keys.len() <= BLOCK * 2 && (keys.is_empty() || keys.len() >= BLOCK / 4) {
-            self.blocks.remove(&f);
-            if !keys.is_empty() {
-                self.put_keys(f, keys);
-            }
-            return;
-        }
-        if keys.len() < BLOCK / 4 {
+        self.blocks.remove(&f);
+        if !keys.is_empty() && keys.len() < BLOCK / 4 {
             let left = self.blocks.range(..f).next_back();
             let right = self.blocks.range(f + 1..).next();
             let with = [left, right]
@@ -262,28 +243,18 @@ impl PackedSet {
                 .filter(|(_, n)| usize::from(n.len) + keys.len() <= BLOCK)
                 .min_by_key(|(_, n)| n.len)
                 .map(|(&g, n)| (g, keys_of(g, n)));
-            self.blocks.remove(&f);
-            match with {
-                Some((g, theirs)) => {
-                    let merged = if g < f {
-                        [theirs, keys.to_vec()].concat()
-                    } else {
-                        [keys.to_vec(), theirs].concat()
-                    };
-                    self.blocks.remove(&g);
-                    self.put_keys(g.min(f), &merged);
-                }
-                None => self.put_keys(f, keys),
+            if let Some((g, theirs)) = with {
+                self.blocks.remove(&g);
+                let merged = if g < f {
+                    [theirs, keys.to_vec()].concat()
+                } else {
+                    [keys.to_vec(), theirs].concat()
+                };
+                self.put_parts(&merged);
+                return;
             }
-            return;
         }
-        self.blocks.remove(&f);
-        let parts = keys.len().div_ceil(BLOCK);
-        let size = keys.len().div_ceil(parts);
-        for part in keys.chunks(size) {
-            let (g, b) = encode(part);
-            self.blocks.insert(g, b);
-        }
+        self.put_parts(keys);
     }
 
     /// Appends to `out` at most `max` keys of `lo..hi`: the lowest ones, ascending
@@ -394,6 +365,16 @@ mod tests {
             .prop_map(|(h, l)| (u128::from(h) << 64) | u128::from(l))
     }
 
+    /// For every other op (odd `i`), a key `model` holds (picked by `k`), so that removes
+    /// find what they remove; else `k`.
+    fn some_key_there(i: usize, k: u128, model: &std::collections::BTreeSet<u128>) -> u128 {
+        if i % 2 == 1 && !model.is_empty() {
+            *model.iter().nth(k as usize % model.len()).unwrap()
+        } else {
+            k
+        }
+    }
+
     fn bound() -> impl Strategy<Value = Bound<u128>> {
         prop_oneof![
             Just(Bound::Unbounded),
@@ -418,11 +399,7 @@ mod tests {
             let mut model = start.clone();
             // Half the ops act on keys already there, so removes find what they remove.
             for (i, (put, k)) in ops.into_iter().enumerate() {
-                let k = if i % 2 == 1 && !model.is_empty() {
-                    *model.iter().nth(k as usize % model.len()).unwrap()
-                } else {
-                    k
-                };
+                let k = some_key_there(i, k, &model);
                 if put {
                     prop_assert_eq!(s.insert(k), model.insert(k));
                 } else {
@@ -470,12 +447,7 @@ mod tests {
             let mut model = start.clone();
             let mut batch = Vec::new();
             for (i, (put, k)) in ops.into_iter().enumerate() {
-                let k = if i % 2 == 1 && !model.is_empty() {
-                    *model.iter().nth(k as usize % model.len()).unwrap()
-                } else {
-                    k
-                };
-                batch.push((k, put));
+                batch.push((some_key_there(i, k, &model), put));
             }
             // Keys packed close together, as the last-activity index takes new ones.
             for (i, put) in dense.into_iter().enumerate() {
@@ -495,6 +467,25 @@ mod tests {
                 prop_assert_eq!(s.contains(k), model.contains(&k));
             }
         }
+    }
+
+    /// A block left with under a quarter of `BLOCK` keys is merged into a neighbour that
+    /// has room, so removals do not leave the set in many near-empty blocks.
+    #[test]
+    fn a_block_left_nearly_empty_is_merged_into_a_neighbour() {
+        let keys: Vec<u128> = (0..3 * BUILT as u128).collect();
+        let mut s = PackedSet::from_sorted(&keys).unwrap();
+        assert_eq!(s.blocks.len(), 3);
+        // The middle block down to 2 keys; its neighbours then have room for them.
+        let middle = BUILT as u128..2 * BUILT as u128;
+        let ops: Vec<(u128, bool)> = middle.clone().skip(2).map(|k| (k, false)).collect();
+        s.apply_many(&ops);
+        check_blocks(&s);
+        assert_eq!(s.blocks.len(), 2, "the 2 keys left were merged");
+        let want: Vec<u128> = (keys.iter().copied())
+            .filter(|k| !middle.contains(k) || *k < middle.start + 2)
+            .collect();
+        assert_eq!(all(&s), want);
     }
 
     /// Keys out of order or repeated are refused, never packed wrong.
