@@ -371,7 +371,7 @@ impl Node {
                     );
 
                 // OnePoint: what the right one took leaves the left's count.
-                leaf.recount_shared();
+                leaf.recount();
                 (
                     split,
                     right_prefix_len,
@@ -388,7 +388,6 @@ impl Node {
             merging_child: None,
             merging: false,
             prefix_len: right_prefix_len,
-
             seen: Default::default(),
         };
 
@@ -414,7 +413,7 @@ impl Node {
                         *k = prefix::reencode(prefixed_lo, k, new_prefix_len);
                     }
                     // OnePoint: a re-encoded key may be too long to keep inline.
-                    leaf.recount_shared();
+                    leaf.recount();
                 }
             }
         }
@@ -541,7 +540,7 @@ impl Node {
                     left_leaf.materialize_values();
                 }
                 // OnePoint: its keys re-encoded, the right one's added (`Leaf::shared`).
-                left_leaf.recount_shared();
+                left_leaf.recount();
             }
             _ => panic!("Can't merge incompatible Data!"),
         }
@@ -847,7 +846,7 @@ pub(crate) struct Leaf {
     /// leaf is dropped without reading its entries (`Drop for Leaf`). Whatever puts an
     /// entry in a leaf keeps it: `set_leaf` adds to it, every other change (a split, a
     /// merge, keys re-encoded for a new prefix, a leaf read from disk) counts it again
-    /// (`Leaf::new`, `recount_shared`). True when unsure.
+    /// (`Leaf::new`, `recount`). True when unsure.
     pub(crate) shared: bool,
     /// OnePoint: the heap bytes its keys and values hold (`IVec::heap_bytes`, summed),
     /// which the cache counts (`Node::mem_size`): kept exact by every change, as
@@ -870,7 +869,7 @@ impl Leaf {
             values = Vec::new();
         }
         let mut leaf = Leaf { keys, values, shared: true, heap: 0 };
-        leaf.recount_shared();
+        leaf.recount();
         leaf
     }
 
@@ -895,7 +894,7 @@ impl Leaf {
 
     /// Counts `shared` and `heap` again, reading every entry: after any change but
     /// `set_leaf` and `del_leaf`.
-    pub(crate) fn recount_shared(&mut self) {
+    pub(crate) fn recount(&mut self) {
         self.shared =
             self.keys.iter().chain(&self.values).any(IVec::is_shared);
         self.heap = self.count_heap();

@@ -460,7 +460,6 @@ impl Serialize for Node {
             lo: IVec::deserialize(buf)?,
             hi: IVec::deserialize(buf)?,
             data: Data::deserialize(buf)?,
-
             seen: Default::default(),
         })
     }
@@ -1147,7 +1146,6 @@ mod qc {
             merging: true,
             prefix_len: 0,
             data: Data::Index(Index::default()),
-
             seen: Default::default(),
         };
 
