@@ -39,18 +39,32 @@ fn model() -> BTreeMap<Vec<u8>, Vec<u8>> {
     m
 }
 
-/// Writes the model to a new store at `dir` and closes it.
-fn write_model(config: &sled::Config, want: &BTreeMap<Vec<u8>, Vec<u8>>) {
-    let db = config.open().unwrap();
-    let entries: Vec<_> = want.iter().collect();
-    for chunk in entries.chunks(1000) {
-        let mut batch = sled::Batch::default();
-        for (k, v) in chunk {
-            batch.insert(k.as_slice(), v.as_slice());
+/// The model written to a new store with a cache of `CAPACITY`, closed and opened again
+/// (nothing of it in memory): the folder (kept while the store is), its config, the
+/// model and the store.
+fn cold_store() -> (
+    tempfile::TempDir,
+    sled::Config,
+    BTreeMap<Vec<u8>, Vec<u8>>,
+    sled::Db,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), CAPACITY);
+    let want = model();
+    {
+        let db = config.open().unwrap();
+        let entries: Vec<_> = want.iter().collect();
+        for chunk in entries.chunks(1000) {
+            let mut batch = sled::Batch::default();
+            for (k, v) in chunk {
+                batch.insert(k.as_slice(), v.as_slice());
+            }
+            db.apply_batch(batch).unwrap();
         }
-        db.apply_batch(batch).unwrap();
+        db.flush().unwrap();
     }
-    db.flush().unwrap();
+    let db = reopen(&config);
+    (dir, config, want, db)
 }
 
 /// Pages read again and again stay in memory while a scan three times the cache's size
@@ -59,11 +73,7 @@ fn write_model(config: &sled::Config, want: &BTreeMap<Vec<u8>, Vec<u8>>) {
 /// again. Sixteen of each, so that every shard of the cache is tried.
 #[test]
 fn pages_read_again_and_again_stay_in_memory_while_a_scan_passes_and_others_leave() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), CAPACITY);
-    let want = model();
-    write_model(&config, &want);
-    let db = reopen(&config);
+    let (_dir, _config, want, db) = cold_store();
     let hot: Vec<Vec<u8>> = (0..16).map(|i| key(1, i * 3_700)).collect();
     let cold: Vec<Vec<u8>> = (0..16).map(|i| key(1, i * 3_700 + 1_000)).collect();
     let pages =
@@ -106,11 +116,7 @@ fn pages_read_again_and_again_stay_in_memory_while_a_scan_passes_and_others_leav
 
 #[test]
 fn a_cold_store_read_whole_leaves_no_more_in_memory_than_the_cache_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), CAPACITY);
-    let want = model();
-    write_model(&config, &want);
-    let db = reopen(&config);
+    let (_dir, config, want, db) = cold_store();
     let before = db.resident();
     // Every entry read, in order and then by key: pages are evicted and read again.
     assert_eq!(contents(&db), want);
