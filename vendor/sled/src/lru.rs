@@ -229,17 +229,20 @@ impl CacheAccess {
     }
 }
 
-/// OnePoint (ONEPOINT.md 42): a read of a page the cache counted within the last
-/// `RECENT` reads it counted is not counted again. A page counted that recently is among
-/// the `RECENT` most recent of the cache's lists (8 or so of its shard's), where nothing
-/// is evicted while the cache holds far more pages than that (4 MB holds hundreds of
-/// leaves, the console's 32 MB thousands). The index nodes every descent reads, and a
-/// leaf read again and again, were counted at every read: each count a size worked out,
-/// a slot taken in a queue the threads share, and a move in the list.
-const RECENT: u32 = 64;
+/// OnePoint (ONEPOINT.md 42): a read of a page its shard of the cache counted within
+/// the shard's last `RECENT` counted accesses (reads, pages read in, pages written) is
+/// not counted again. Such a page is among the most recent of its shard's list (`RECENT`
+/// and the up to `MAX_QUEUE_ITEMS` accesses still queued), and a shard evicts from the
+/// tail only: one that holds more pages than that (a 4 MB cache holds 36 or more leaves
+/// a shard, the console's 32 MB hundreds) never evicts it. The index nodes every descent
+/// reads, and a leaf read again and again, were counted at every read: each count a size
+/// worked out, a slot taken in a queue the threads share, and a move in the list. (A
+/// window counting only the reads it let through, not the pages read in, let a scan
+/// evict a page read every 50 entries.)
+const RECENT: u32 = 8;
 
 /// OnePoint: when the cache last counted a read of a node (`Lru::due`), as the number of
-/// reads it had counted then; 0: never. A copy of a node starts at 0 (it is a new page
+/// reads its shard had counted then; 0: never. A copy of a node starts at 0 (it is a new page
 /// version, whose size the cache must count), and it is no part of what the node holds
 /// (equal whatever it says).
 #[derive(Default, Debug)]
@@ -260,8 +263,8 @@ impl PartialEq for Seen {
 /// A simple LRU cache.
 pub struct Lru {
     shards: Vec<(AccessQueue, FastLock<Shard>)>,
-    /// OnePoint: the reads counted through `due`, wrapping.
-    counted: AtomicU32,
+    /// OnePoint: each shard's accesses counted (`accessed`), wrapping.
+    counted: Vec<AtomicU32>,
 }
 
 unsafe impl Sync for Lru {}
@@ -281,20 +284,22 @@ impl Lru {
             (AccessQueue::default(), FastLock::new(Shard::new(shard_capacity)))
         });
 
-        Self { shards, counted: AtomicU32::new(0) }
+        let counted = (0..N_SHARDS).map(|_| AtomicU32::new(0)).collect();
+        Self { shards, counted }
     }
 
-    /// OnePoint: whether a read of a page in memory whose node says `seen` is to be
-    /// counted (`accessed`): not if it was counted within the last `RECENT` counted here
-    /// (see `RECENT`). Marks it counted now when it is.
-    pub(crate) fn due(&self, seen: &Seen) -> bool {
+    /// OnePoint: whether a read of page `id` in memory, whose node says `seen`, is to be
+    /// counted (`accessed`): not if its shard counted it within the shard's last
+    /// `RECENT` counted accesses (see `RECENT`). Marks it counted as of the access the
+    /// caller then counts, when it is.
+    pub(crate) fn due(&self, id: PageId, seen: &Seen) -> bool {
+        let counted = &self.counted[safe_usize(id % self.shards.len() as u64)];
         let last = seen.0.load(Ordering::Relaxed);
-        let now = self.counted.load(Ordering::Relaxed);
+        let now = counted.load(Ordering::Relaxed);
         if last != 0 && now.wrapping_sub(last) < RECENT {
             return false;
         }
-        let now = self.counted.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        seen.0.store(now.max(1), Ordering::Relaxed);
+        seen.0.store(now.wrapping_add(1).max(1), Ordering::Relaxed);
         true
     }
 
@@ -350,6 +355,8 @@ impl Lru {
         let shards = self.shards.len() as u64;
         let (shard_idx, item_pos) = (id % shards, id / shards);
         let (stack, shard_mu) = &self.shards[safe_usize(shard_idx)];
+        // OnePoint: the shard's accesses, for `due`.
+        self.counted[safe_usize(shard_idx)].fetch_add(1, Ordering::Relaxed);
 
         let filled = stack.push(CacheAccess::new(item_pos, item_size));
 

@@ -2179,7 +2179,7 @@ impl PageCache {
             if let Some(update) = page_view.update.as_deref() {
                 // OnePoint: counted only if not counted lately (`Lru::due`).
                 let due = match update {
-                    Update::Node(node) => self.lru.due(&node.seen),
+                    Update::Node(node) => self.lru.due(pid, &node.seen),
                     _ => true,
                 };
                 if due {
