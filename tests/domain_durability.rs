@@ -108,6 +108,9 @@ fn concurrent_uses_on_the_same_members_never_overdraw() {
 
 const CHILD_ENV: &str = "ONEPOINT_CRASH_CHILD_DIR";
 const READERS_ENV: &str = "ONEPOINT_CRASH_CHILD_READERS";
+/// Keys of the deals' indexes the child holds back before moving them to sled (see
+/// `store_delta.rs`): a few, so it is always in the middle of moving them when killed.
+const DELTA_ENV: &str = "ONEPOINT_CRASH_CHILD_DELTA_KEYS";
 
 /// Not a test of its own (ignored; the crash tests run it in a child process): the writer
 /// process they kill. Prints `ACK id member balance` after each acknowledged deal and, with
@@ -117,7 +120,19 @@ const READERS_ENV: &str = "ONEPOINT_CRASH_CHILD_READERS";
 fn crash_child() {
     let dir = std::env::var(CHILD_ENV).expect("run by the crash tests");
     let readers = std::env::var(READERS_ENV).is_ok();
-    let core = Arc::new(support::open(std::path::Path::new(&dir), &Clock::System));
+    let path = std::path::Path::new(&dir);
+    let core = Arc::new(match std::env::var(DELTA_ENV) {
+        Ok(keys) => onepoint::domain::core::Core::open_with_store(
+            path,
+            onepoint::domain::core::CoreOptions::default(),
+            onepoint::domain::store::StoreOptions {
+                delta_round_keys: keys.parse().unwrap(),
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+        Err(_) => support::open(path, &Clock::System),
+    });
     let members = core.info().unwrap().members;
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let mut threads: Vec<_> = (0..8u64)
@@ -175,6 +190,23 @@ fn crash_child() {
                 }
             })
         }));
+        // And a member's newest deals: the index held back from sled (`V`).
+        threads.push({
+            let core = core.clone();
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(200);
+                loop {
+                    let m = MemberId(rng.random_range(1..=members));
+                    if let Ok(rows) = core.member_history(m, None, 20) {
+                        let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
+                        let mut o = out.lock().unwrap();
+                        writeln!(o, "HIST {} {} END", m.0, ids.join(" ")).unwrap();
+                        o.flush().unwrap();
+                    }
+                }
+            })
+        });
     }
     for t in threads {
         let _ = t.join();
@@ -183,7 +215,12 @@ fn crash_child() {
 
 /// Runs the child on `dir`, kills it with SIGKILL at a random moment under load, and
 /// returns the lines it printed.
-fn run_and_kill(dir: &std::path::Path, readers: bool, rng: &mut impl Rng) -> Vec<String> {
+fn run_and_kill(
+    dir: &std::path::Path,
+    readers: bool,
+    delta_keys: Option<usize>,
+    rng: &mut impl Rng,
+) -> Vec<String> {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Proc::new(&exe);
     cmd.args([
@@ -198,6 +235,9 @@ fn run_and_kill(dir: &std::path::Path, readers: bool, rng: &mut impl Rng) -> Vec
     .stderr(Stdio::null());
     if readers {
         cmd.env(READERS_ENV, "1");
+    }
+    if let Some(k) = delta_keys {
+        cmd.env(DELTA_ENV, k.to_string());
     }
     let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -251,7 +291,9 @@ fn sigkill_during_heavy_writes_loses_no_acknowledged_write() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut total_acked = 0;
     for round in 0..5 {
-        let acked = acks(&run_and_kill(dir.path(), false, &mut rng));
+        // Every other round holds back few keys: killed while moving them to sled.
+        let delta = (round % 2 == 1).then_some(64);
+        let acked = acks(&run_and_kill(dir.path(), false, delta, &mut rng));
         assert!(
             !acked.is_empty(),
             "round {round}: the child acknowledged nothing"
@@ -284,9 +326,33 @@ fn sigkill_takes_back_nothing_a_reader_saw() {
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let mut total_read = 0;
+    let mut total_history = 0;
     for round in 0..5 {
-        let lines = run_and_kill(dir.path(), true, &mut rng);
+        let delta = (round % 2 == 0).then_some(64);
+        let lines = run_and_kill(dir.path(), true, delta, &mut rng);
         let core = support::open(dir.path(), &Clock::System);
+        for line in &lines {
+            let Some(rest) = line.strip_prefix("HIST ") else {
+                continue;
+            };
+            let Some(rest) = rest.strip_suffix(" END") else {
+                continue; // the last line, cut by the kill
+            };
+            let mut p = rest.split(' ').filter(|s| !s.is_empty());
+            let m = MemberId(p.next().unwrap().parse().unwrap());
+            let now: Vec<u64> = (core.member_history(m, None, 10_000).unwrap().iter())
+                .map(|r| r.id.0)
+                .collect();
+            for id in p {
+                let id: u64 = id.parse().unwrap();
+                assert!(
+                    now.contains(&id),
+                    "round {round}: deal {id} was in member {}'s history, then not",
+                    m.0
+                );
+                total_history += 1;
+            }
+        }
         for line in &lines {
             let Some(rest) = line.strip_prefix("READ ") else {
                 continue;
@@ -316,6 +382,7 @@ fn sigkill_takes_back_nothing_a_reader_saw() {
         assert!(report.ok, "round {round}: {:?}", report.violations);
     }
     assert!(total_read > 0, "the readers read nothing");
+    assert!(total_history > 0, "no member's history was read");
 }
 
 fn open_faulty(

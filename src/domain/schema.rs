@@ -30,11 +30,16 @@
 //! | `J`    | in-order deal before a run            | last back-dated id of it    |
 //! | `C`    | `datemark`                            | latest deal date, its deal  |
 //! | `C`    | `sortidx`                             | version of `L`, `P`, `O`    |
+//! | `C`    | `wal`                                 | last log record applied     |
+//! | `C`    | `delta`                               | log record `P`, `V`, `X` are|
+//! |        |                                       | in sled up to (3)           |
 //! | `T`    | retired (sort index version 2 only)   | removed on open: not reused |
 //!
 //! (1) Written by the write path and logged as every table is, but kept in memory, not in
 //! sled: built from the accounts when the store opens (`store_memory.rs`).
 //! (2) The account and the member's report fields (`reports::counters`) in one record.
+//! (3) The write path's latest writes to `P`, `V`, `X` are held in memory and moved to
+//! sled many at a time, in key order (`store_delta.rs`).
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 

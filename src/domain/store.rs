@@ -23,6 +23,8 @@ use super::error::{Error, Result};
 use super::wal::{Faults, Wal, disk_full_hint};
 pub use super::write_set::WriteSet;
 
+#[path = "store_delta.rs"]
+mod delta;
 #[path = "store_memory.rs"]
 mod memory;
 #[path = "store_open.rs"]
@@ -32,7 +34,7 @@ mod reads;
 #[path = "store_upkeep.rs"]
 mod upkeep;
 pub use open::raw_limits;
-use open::{check_free_space, map_entry, open_sled, read_applied, sled_error};
+use open::{check_free_space, map_entry, open_sled, read_applied, read_mark, sled_error};
 pub use upkeep::ReclaimHold;
 
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
@@ -78,11 +80,12 @@ impl Deref for Val {
 }
 
 /// Write sets as one sled batch, in key order (a key in several keeps the last one's
-/// value), and the writes to the tables kept in memory (`store_memory.rs`), in order, to
-/// apply beside the batch (`Store::write`). Each set is in key order already, so the sort
-/// merges their runs; sled is handed the sorted writes (`Tree::apply_sorted`), not a hash
-/// map it would sort again.
-fn batch_of(sets: &[&WriteSet]) -> Result<(Vec<SledWrite>, Vec<memory::Op>)> {
+/// value), the writes to the tables kept in memory (`store_memory.rs`), in order, to
+/// apply beside the batch, and those to the tables held back (`store_delta.rs`), in key
+/// order (`Store::write`). Each set is in key order already, so the sort merges their
+/// runs; sled is handed the sorted writes (`Tree::apply_sorted`), not a hash map it would
+/// sort again.
+fn batch_of(sets: &[&WriteSet]) -> Result<Batch> {
     let mut all: Vec<(&[u8], Option<&[u8]>)> =
         Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
     let mut ops = Vec::new();
@@ -97,14 +100,81 @@ fn batch_of(sets: &[&WriteSet]) -> Result<(Vec<SledWrite>, Vec<memory::Op>)> {
     }
     // Stable: of a key's writes, the last set's stays last, and is the one kept.
     all.sort_by(|a, b| a.0.cmp(b.0));
-    let mut writes: Vec<SledWrite> = Vec::with_capacity(all.len() + 1);
+    let mut batch = Batch {
+        writes: Vec::with_capacity(all.len() + 1),
+        ops,
+        held: Vec::new(),
+        misfit: false,
+    };
     for (i, (k, v)) in all.iter().enumerate() {
         if all.get(i + 1).is_some_and(|next| next.0 == *k) {
             continue;
         }
-        writes.push((sled::IVec::from(*k), v.map(sled::IVec::from)));
+        if delta::is_delta_key(k) {
+            match delta::fit(k, *v) {
+                Some(w) => {
+                    batch.held.push(w);
+                    continue;
+                }
+                None => batch.misfit = true,
+            }
+        }
+        batch
+            .writes
+            .push((sled::IVec::from(*k), v.map(sled::IVec::from)));
     }
-    Ok((writes, ops))
+    Ok(batch)
+}
+
+/// Write sets split by where their writes go (`batch_of`).
+struct Batch {
+    /// To sled, in key order.
+    writes: Vec<SledWrite>,
+    /// To the tables kept in memory, in order.
+    ops: Vec<memory::Op>,
+    /// To the tables held back, in key order.
+    held: Vec<(delta::Key, bool)>,
+    /// A write to a table held back that is not one the write path makes (a value, a key
+    /// of another length): in `writes`, so the batch's writes to those tables all go
+    /// to sled (`Store::write`).
+    misfit: bool,
+}
+
+/// Writes to the tables held back as sled writes, merged into `writes` (both in key
+/// order; their keys are of other tables).
+fn merge_held(writes: &mut Vec<SledWrite>, held: &[(delta::Key, bool)]) {
+    if held.is_empty() {
+        return;
+    }
+    let old = std::mem::take(writes);
+    writes.reserve(old.len() + held.len());
+    let mut held = held.iter().peekable();
+    for w in old {
+        while let Some((k, put)) = held.next_if(|(k, _)| delta::bytes(k) < w.0.as_ref()) {
+            writes.push(held_write(k, *put));
+        }
+        writes.push(w);
+    }
+    writes.extend(held.map(|(k, put)| held_write(k, *put)));
+}
+
+fn held_write(k: &delta::Key, put: bool) -> SledWrite {
+    (
+        sled::IVec::from(delta::bytes(k)),
+        put.then(sled::IVec::default),
+    )
+}
+
+/// Puts `key = n` (u64 BE) into a batch in key order.
+fn put_mark(batch: &mut Vec<SledWrite>, key: &[u8], n: u64) {
+    let w = (
+        sled::IVec::from(key),
+        Some(sled::IVec::from(&n.to_be_bytes())),
+    );
+    match batch.binary_search_by(|w| w.0.as_ref().cmp(key)) {
+        Ok(at) => batch[at] = w,
+        Err(at) => batch.insert(at, w),
+    }
 }
 
 /// One write of a sled batch: a key and its new value (`None`: removed).
@@ -134,6 +204,8 @@ pub struct Store {
     faults: Option<Arc<Faults>>,
     /// The balance and last-activity indexes (`store_memory.rs`).
     memory: memory::Tables,
+    /// The deals' indexes held back from sled (`store_delta.rs`).
+    delta: delta::Delta,
     _lock: File,
 }
 
@@ -149,6 +221,9 @@ pub struct StoreOptions {
     /// the open does not wait for it; the replayed records stay in the log, made
     /// durable there first, until then (`durable_at_open`).
     pub defer_replay_checkpoint: bool,
+    /// Keys of the deals' indexes held in memory before they are moved to sled
+    /// (`store_delta.rs`).
+    pub delta_round_keys: usize,
 }
 
 impl Default for StoreOptions {
@@ -157,6 +232,7 @@ impl Default for StoreOptions {
             cache_bytes: super::model::DEFAULT_CACHE_BYTES,
             faults: None,
             defer_replay_checkpoint: false,
+            delta_round_keys: delta::ROUND_KEYS,
         }
     }
 }
@@ -252,19 +328,23 @@ impl Store {
         let data_path = sled_dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| io("cannot open", &data_path, e))?;
         let applied = read_applied(&db, dir)?;
-        let (wal, replay) = Wal::open(dir, applied, opts.faults.clone())?;
+        let mark = read_mark(&db, dir)?;
+        // The log is applied again from where either mark says (see `store_delta.rs`).
+        let from = mark.map_or(applied, |m| m.min(applied));
+        let (wal, replay) = Wal::open(dir, from, opts.faults.clone())?;
         let store = Store {
             dir: dir.to_path_buf(),
             db: RwLock::new(Some(db)),
             config,
             since_snapshot: AtomicU64::new(0),
-            durable_at_open: applied,
+            durable_at_open: from,
             iterators: Arc::new(AtomicUsize::new(0)),
             reclaim_holds: AtomicUsize::new(0),
             data_file,
             wal: Mutex::new(wal),
             faults: opts.faults,
             memory: memory::Tables::default(),
+            delta: delta::Delta::new(from, mark, opts.delta_round_keys),
             _lock: lock,
         };
         if !replay.is_empty() {
@@ -272,10 +352,16 @@ impl Store {
             if opts.defer_replay_checkpoint {
                 // A record read back may be one whose fsync never finished (the
                 // process was killed during it): durable before it is visible.
-                store.wal.lock().sync_from(applied + 1)?;
+                store.wal.lock().sync_from(from + 1)?;
             }
             for r in replay {
-                store.apply_at(r.seq, &[&decode_logged(dir, &r)?])?;
+                let set = decode_logged(dir, &r)?;
+                if r.seq <= applied {
+                    // sled holds the rest of it.
+                    store.write(&[&set.only(delta::is_delta_key)], Some(r.seq), applied)?;
+                } else {
+                    store.apply_at(r.seq, &[&set])?;
+                }
             }
             if !opts.defer_replay_checkpoint {
                 store.checkpoint(last, 0)?;
@@ -357,28 +443,101 @@ impl Store {
     }
 
     fn apply_at(&self, last: u64, sets: &[&WriteSet]) -> Result<()> {
-        self.write(sets, Some(last))
+        self.write(sets, Some(last), last)
     }
 
-    /// One atomic sled batch of the sets' writes (and, given, the sequence number of the
-    /// log record they end with), and their writes to the tables kept in memory.
-    fn write(&self, sets: &[&WriteSet], last: Option<u64>) -> Result<()> {
-        let (batch, ops) = batch_of(sets)?;
-        let keys: usize = sets.iter().map(|s| s.len()).sum();
-        let to_sled = keys - ops.len() + usize::from(last.is_some());
+    /// One atomic sled batch of the sets' writes, their writes to the tables kept in
+    /// memory, and to the tables held back. Given `last`, the log record they end with,
+    /// those are held back (`store_delta.rs`), sled's mark of the log becomes `wal_mark`,
+    /// and the batch also moves a chunk of a round of held keys to sled. Else (no log
+    /// record: opening, migrating) the held keys are all moved to sled first and the
+    /// sets' writes to those tables go to sled too, as they do when one of them is not a
+    /// write the log makes (`Batch::misfit`).
+    fn write(&self, sets: &[&WriteSet], last: Option<u64>, wal_mark: u64) -> Result<()> {
+        let Batch {
+            mut writes,
+            ops,
+            mut held,
+            misfit,
+        } = batch_of(sets)?;
+        let mut f = self.delta.lock();
+        let mut chunk = None;
+        let mut mark = None;
+        if last.is_none() || misfit {
+            if misfit || !held.is_empty() {
+                self.flush_delta_locked(&mut f)?;
+                merge_held(&mut writes, &held);
+                held.clear();
+                mark = last;
+            }
+        } else {
+            if f.mark.is_none() {
+                // These tables were all in sled so far: from now on they are not.
+                mark = Some(self.delta.seq(&f));
+            }
+            chunk = self.delta.next_chunk(&mut f);
+            if let Some(c) = &chunk {
+                merge_held(&mut writes, &c.writes);
+                mark = c.mark.or(mark);
+            }
+        }
+        if let Some(last) = last {
+            put_mark(&mut writes, APPLIED, wal_mark.max(last));
+        }
+        if let Some(m) = mark {
+            put_mark(&mut writes, delta::MARK, m);
+        }
         self.since_snapshot
-            .fetch_add(to_sled as u64, Ordering::Relaxed);
+            .fetch_add(writes.len() as u64, Ordering::Relaxed);
         // The in-memory tables are written as sled starts on the batch, while its helper
         // thread takes the first chunks (`apply_sorted_with`): off the serial path. If sled
         // then fails, the store refuses writes until it reopens sled, which builds these
         // tables again from the accounts; the writes were durable in the log anyway.
-        let memory = || self.memory.apply(&ops);
-        self.with_db(|db| match last {
-            Some(last) => write_at(db, last, batch, memory),
-            None => db.apply_sorted_with(batch, memory),
-        })
-        .map_err(|e| self.write_error(e))?;
+        let side = || {
+            self.memory.apply(&ops);
+            if let Some(last) = last {
+                self.delta.apply(&held, last);
+            }
+        };
+        self.with_db(|db| db.apply_sorted_with(writes, side))
+            .map_err(|e| self.write_error(e))?;
+        if let Some(m) = mark {
+            f.mark = Some(m);
+        }
+        if let Some(c) = chunk {
+            self.delta.moved(&mut f, &c, false);
+        }
         Ok(())
+    }
+
+    /// Moves every key held back to sled, with the mark of the log record the map holds
+    /// them to; `f` is the delta's lock.
+    fn flush_delta_locked(&self, f: &mut delta::Flush) -> Result<()> {
+        let all = self.delta.all(f);
+        if all.writes.is_empty() && f.mark == all.mark {
+            return Ok(());
+        }
+        let mut writes = Vec::with_capacity(all.writes.len() + 1);
+        merge_held(&mut writes, &all.writes);
+        put_mark(&mut writes, delta::MARK, all.mark.unwrap_or(0));
+        self.since_snapshot
+            .fetch_add(writes.len() as u64, Ordering::Relaxed);
+        self.with_db(|db| db.apply_sorted(writes))
+            .map_err(|e| self.write_error(e))?;
+        self.delta.moved(f, &all, true);
+        Ok(())
+    }
+
+    /// Moves every key held back to sled (see `store_delta.rs`): the log need not be
+    /// applied again for them.
+    pub fn flush_delta(&self) -> Result<()> {
+        let mut f = self.delta.lock();
+        self.flush_delta_locked(&mut f)
+    }
+
+    /// Keys of the deals' indexes held back from sled.
+    pub fn delta_keys(&self) -> usize {
+        self.delta.len()
     }
 
     /// A failed write to sled, naming sled's folder (once).
@@ -397,18 +556,26 @@ impl Store {
     /// once it holds `seal_bytes` (0: always, as on close).
     pub fn checkpoint(&self, applied: u64, seal_bytes: u64) -> Result<()> {
         let sled_dir = self.dir.join("sled");
+        if seal_bytes == 0 {
+            // Closing (or opened after a crash): the next open applies no log again.
+            self.flush_delta()?;
+        }
         // What sled holds when the flush starts is what it makes durable: never let go
         // of log records past that (sled reopened by `recover` may hold less than
-        // `applied` until the log is applied again).
+        // `applied` until the log is applied again), nor past the mark of the tables held
+        // back (`store_delta.rs`).
+        let number = |v: Option<sled::IVec>| {
+            v.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                .map(u64::from_be_bytes)
+        };
         let held = self
             .with_db(|db| {
-                let held = db.get(APPLIED)?;
+                let held = number(db.get(APPLIED)?).unwrap_or(0);
+                let held = number(db.get(delta::MARK)?).map_or(held, |m| m.min(held));
                 db.flush()?;
                 Ok(held)
             })
-            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes);
+            .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
         self.data_file
             .sync_data()
             .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))?;
@@ -434,7 +601,7 @@ impl Store {
         if set.is_empty() {
             return Ok(());
         }
-        self.write(&[&set], None)
+        self.write(&[&set], None, 0)
     }
 
     /// flush + fsync: everything applied so far survives a crash or power loss.
@@ -446,25 +613,6 @@ impl Store {
             .sync_data()
             .map_err(|e| io("cannot fsync", &sled_dir.join("db"), e))
     }
-}
-
-/// Applies log records' writes (as `batch_of` gave them) to sled with the last one's
-/// sequence number, in one atomic batch.
-fn write_at(
-    db: &sled::Db,
-    last: u64,
-    mut batch: Vec<SledWrite>,
-    side: impl FnOnce(),
-) -> sled::Result<()> {
-    let applied = (
-        sled::IVec::from(APPLIED),
-        Some(sled::IVec::from(&last.to_be_bytes())),
-    );
-    match batch.binary_search_by(|w| w.0.as_ref().cmp(APPLIED)) {
-        Ok(at) => batch[at] = applied,
-        Err(at) => batch.insert(at, applied),
-    }
-    db.apply_sorted_with(batch, side)
 }
 
 /// A log record's writes.
@@ -480,6 +628,9 @@ fn decode_logged(dir: &Path, r: &super::wal::Record) -> Result<WriteSet> {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        // What is held back goes to sled, so the next open applies no log again (on a
+        // failure, it does).
+        let _ = self.flush_delta();
         if let Some(db) = self.db.get_mut() {
             let _ = db.flush();
             // A clean close leaves the snapshot sled writes at open complete, so the
@@ -534,7 +685,24 @@ mod tests {
         second.remove(b"k-a");
         second.put(b"k-0", b"2");
         second.remove(&balance(1));
-        let (writes, ops) = batch_of(&[&first, &second]).unwrap();
+        // The deals' indexes: held back when they are keys only of their length.
+        let view = |m: u64| super::super::schema::key2(super::super::schema::VIEW, m, 7);
+        first.put(&view(1), b"");
+        second.remove(&view(1));
+        second.put(&view(2), b"");
+        let batch = batch_of(&[&first, &second]).unwrap();
+        assert!(!batch.misfit);
+        let held: Vec<(&[u8], bool)> = (batch.held.iter())
+            .map(|(k, put)| (delta::bytes(k), *put))
+            .collect();
+        assert_eq!(held, vec![(&view(1)[..], false), (&view(2)[..], true)]);
+        let mut third = WriteSet::default();
+        third.put(&view(3), b"a value");
+        let odd = batch_of(&[&first, &third]).unwrap();
+        assert!(odd.misfit);
+        assert_eq!(odd.held.len(), 1);
+        assert!(odd.writes.iter().any(|w| w.0.as_ref() == &view(3)[..]));
+        let Batch { writes, ops, .. } = batch;
         let got: Vec<(&[u8], Option<&[u8]>)> = (writes.iter())
             .map(|(k, v)| (k.as_ref(), v.as_deref()))
             .collect();

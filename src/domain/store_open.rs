@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use super::super::error::{Error, Result};
 use super::super::wal::Wal;
 use super::super::wal::disk_full_hint;
-use super::{APPLIED, Store, Val, decode_logged, io, write_at};
+use super::{APPLIED, Store, Val, batch_of, decode_logged, delta, io, merge_held, put_mark};
 
 /// Opens sled. We hold onepoint.lock, so no other process has the store; sled's own lock
 /// can still be held for a moment by this process's last handle, which sled's threads
@@ -65,6 +65,9 @@ impl Store {
     pub fn recover(&self) -> Result<u64> {
         check_free_space_for_writes(&self.dir, self.sled_refuses())?;
         let sled_dir = self.dir.join("sled");
+        // The delta's lock before sled's (as `Store::write` takes them): no move of held
+        // keys runs meanwhile.
+        let mut held = self.delta.lock();
         let mut slot = self.db.write();
         if slot.is_none() || self.config.global_error().is_err() {
             let mut waits = 0;
@@ -86,15 +89,26 @@ impl Store {
         }
         let db = slot.as_ref().expect("sled is open");
         let applied = read_applied(db, &self.dir)?;
+        let from = read_mark(db, &self.dir)?.map_or(applied, |m| m.min(applied));
         // Under the wal lock and sled's write lock, no checkpoint runs meanwhile.
         let mut wal = self.wal.lock();
-        let (fresh, replay) = Wal::open(&self.dir, applied, self.faults.clone())?;
+        let (fresh, replay) = Wal::open(&self.dir, from, self.faults.clone())?;
         let mut last = applied;
         for r in replay {
-            // The in-memory tables are built again below, from the accounts.
-            let (batch, _) = super::batch_of(&[&decode_logged(&self.dir, &r)?])?;
-            write_at(db, r.seq, batch, || ()).map_err(|e| io("cannot write to", &sled_dir, e))?;
-            last = r.seq;
+            let mut set = decode_logged(&self.dir, &r)?;
+            if r.seq <= applied {
+                // sled holds the rest of it.
+                set = set.only(delta::is_delta_key);
+            }
+            // The in-memory tables are built again below, from the accounts; the deals'
+            // indexes go to sled, and what was held back of them is dropped below.
+            let mut b = batch_of(&[&set])?;
+            merge_held(&mut b.writes, &b.held);
+            put_mark(&mut b.writes, APPLIED, r.seq.max(applied));
+            put_mark(&mut b.writes, delta::MARK, r.seq);
+            db.apply_sorted(b.writes)
+                .map_err(|e| io("cannot write to", &sled_dir, e))?;
+            last = last.max(r.seq);
         }
         db.flush()
             .map_err(|e| io("cannot flush the store's database", &sled_dir, e))?;
@@ -104,6 +118,8 @@ impl Store {
         *wal = fresh;
         wal.release(last);
         drop(wal);
+        self.delta.reset(&mut held, last);
+        drop(held);
         drop(slot);
         // sled now holds what the log does, which the indexes in memory may be ahead of.
         self.memory.reset();
@@ -246,6 +262,18 @@ pub(super) fn read_applied(db: &sled::Db, dir: &Path) -> Result<u64> {
             .map(u64::from_be_bytes)
             .map_err(|_| Error::store("corrupt record: the log position")),
         Ok(None) => Ok(0),
+        Err(e) => Err(sled_error(dir, e)),
+    }
+}
+
+/// The log record up to which the deals' held-back indexes are in sled (`store_delta.rs`);
+/// `None` in a store that never held any back.
+pub(super) fn read_mark(db: &sled::Db, dir: &Path) -> Result<Option<u64>> {
+    match db.get(delta::MARK) {
+        Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
+            .map(|b| Some(u64::from_be_bytes(b)))
+            .map_err(|_| Error::store("corrupt record: the held-back indexes' log position")),
+        Ok(None) => Ok(None),
         Err(e) => Err(sled_error(dir, e)),
     }
 }

@@ -3,7 +3,7 @@
 //! batch being applied) or, for the writer's transaction, not.
 
 use super::super::error::Result;
-use super::{Entries, Store, Val, memory};
+use super::{Entries, Store, Val, delta, memory};
 
 impl Store {
     pub fn get_val(&self, key: &[u8]) -> Result<Option<Val>> {
@@ -26,6 +26,10 @@ impl Store {
                 .memory
                 .contains(key)
                 .then(|| Val(sled::IVec::default())));
+        }
+        // A key held back is as the map has it; one it lets go of, sled has already.
+        if let Some(put) = self.delta.get(key) {
+            return Ok(put.then(|| Val(sled::IVec::default())));
         }
         // `with_db` names the file when sled says it is damaged or the disk is full.
         self.with_db(|db| {
@@ -61,12 +65,19 @@ impl Store {
     fn entries(&self, from: &[u8], to: Option<&[u8]>, protected: bool) -> Entries {
         use std::ops::Bound;
         let sled_part = |lo: Vec<u8>, hi: Option<Vec<u8>>| -> Entries {
+            // The held keys first, then sled (see `store_delta.rs`).
+            let held =
+                (delta::overlaps(&lo, hi.as_deref())).then(|| self.delta.range(&lo, hi.as_deref()));
             let hi = hi.map_or(Bound::Unbounded, Bound::Excluded);
             let range = (Bound::Included(lo), hi);
-            Box::new(self.iter_with(&|db| {
+            let sled = self.iter_with(&|db| {
                 let iter = db.range::<Vec<u8>, _>(range.clone());
                 if protected { iter } else { iter.unprotected() }
-            }))
+            });
+            match held {
+                Some(held) => Box::new(delta::Merged::new(held, sled)),
+                None => Box::new(sled),
+            }
         };
         let below = |a: &[u8], b: Option<&[u8]>| b.is_none_or(|b| a < b);
         let mut parts: Vec<Entries> = Vec::new();
@@ -107,5 +118,17 @@ impl Store {
         (parts.into_iter())
             .reduce(|a, b| Box::new(a.chain(b)))
             .unwrap_or_else(|| Box::new(std::iter::empty()))
+    }
+}
+
+impl delta::Entry for Result<(Val, Val)> {
+    fn key(&self) -> Option<&[u8]> {
+        self.as_ref().ok().map(|(k, _)| &k[..])
+    }
+    fn held(k: &delta::Key) -> Self {
+        Ok((
+            Val(sled::IVec::from(delta::bytes(k))),
+            Val(sled::IVec::default()),
+        ))
     }
 }

@@ -144,6 +144,13 @@ impl Store {
             e.1 += k.len() as u64;
             e.2 += v.len() as u64;
         }
+        // The deals' indexes held back: what sled's count lacks or has too many of.
+        let in_sled = |k: &[u8]| self.with_db(|db| db.contains_key(k)).unwrap_or(false);
+        for (t, n, b) in self.delta.live_difference(in_sled) {
+            let e = by.entry(t).or_default();
+            e.0 = e.0.saturating_add_signed(n);
+            e.1 = e.1.saturating_add_signed(b);
+        }
         Ok(by.into_iter().map(|(t, (n, k, v))| (t, n, k, v)).collect())
     }
 

@@ -260,6 +260,19 @@ pub(super) fn checkpoint_loop(shared: &Shared) {
                 }
             }
         }
+        if idle && !closing && shared.store.delta_keys() > 0 && shared.failed.lock().is_none() {
+            // Writes paused: the deals' indexes held back go to sled, so the log lets go
+            // of what they were held for (`store_delta.rs`), and an open after a crash
+            // applies none of it again.
+            let flushed = (shared.store.flush_delta())
+                .and_then(|()| shared.store.checkpoint(applied, SEAL_BYTES));
+            if let Err(e) = flushed {
+                tracing::error!(
+                    "moving the held-back indexes to sled failed, refusing further writes: {e}"
+                );
+                *shared.failed.lock() = Some(e);
+            }
+        }
         let since = shared.store.writes_since_snapshot();
         // A short tail costs the next open little (and sled snapshots it then): a session
         // of a few writes, such as one CLI command, closes without a reopen.

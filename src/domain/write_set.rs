@@ -23,6 +23,15 @@ impl WriteSet {
         self.map.is_empty()
     }
 
+    /// Its writes whose keys `keep` picks.
+    pub fn only(&self, keep: impl Fn(&[u8]) -> bool) -> WriteSet {
+        let map = (self.map.iter())
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        WriteSet { map }
+    }
+
     /// The log record's payload: `count u32`, then per entry `klen u32, key, vlen u32
     /// (u32::MAX: removed), value`, little-endian.
     pub fn encode(&self, out: &mut Vec<u8>) {
