@@ -367,6 +367,7 @@ impl Store {
                 store.checkpoint(last, 0)?;
             }
         }
+        store.delta.start_rounds();
         store.drop_memory_tables_from_sled();
         super::memory::release_freed_memory();
         Ok(store)
