@@ -6,7 +6,10 @@
 //! reader never sees what a crash can take back; sled's own flush + fsync (`checkpoint`; on
 //! Linux sled's flush alone uses `sync_file_range`, which does not survive power loss)
 //! leaves the acknowledgement path and only lets old log segments go. Opening replays the
-//! log past what sled applied. A lock file keeps a second process out with a clear error.
+//! log past what sled applied. The deals' three scattered key-only indexes are held back in
+//! memory and moved to sled in key-ordered rounds (`store_delta.rs`, sled's `Cdelta` mark);
+//! opening replays the log from the lower of the two marks. A lock file keeps a second
+//! process out with a clear error.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
