@@ -63,14 +63,14 @@ fn is_json(content_type: &str) -> bool {
 }
 
 pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
+    let path = req.uri().path();
     let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
     if g.open && host.is_some_and(|h| !is_loopback_host(h)) {
         return refusal(
             StatusCode::MISDIRECTED_REQUEST,
             "Host",
             "must be a loopback name (localhost, 127.0.0.1, [::1]): this server has no token file",
-            &path,
+            path,
         );
     }
     if let Some(origin) = req.headers().get(ORIGIN) {
@@ -81,7 +81,7 @@ pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
                 StatusCode::FORBIDDEN,
                 "Origin",
                 "must be this server's own: cross-site requests are refused",
-                &path,
+                path,
             );
         }
     }
@@ -95,7 +95,7 @@ pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Content-Type",
                 "must be application/json for a write",
-                &path,
+                path,
             );
         }
     }

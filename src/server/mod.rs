@@ -110,11 +110,12 @@ impl ServerConfig {
     }
 }
 
-/// The whole API over one port; `latest` is the feed hub's offset.
+/// The whole API over one port; `latest` is the feed hub's offset, `streams` counts the event
+/// streams that want its frames.
 pub fn router(
     port: Arc<dyn Port>,
     cfg: &ServerConfig,
-    latest: watch::Receiver<Arc<feed::Tip>>,
+    (latest, streams): (watch::Receiver<Arc<feed::Tip>>, feed::Streams),
     shutdown: watch::Receiver<bool>,
 ) -> Router {
     let base = cfg
@@ -122,15 +123,16 @@ pub fn router(
         .as_deref()
         .map(|u| u.trim_end_matches('/').to_string())
         .unwrap_or_default();
-    let state = AppState {
+    let state = AppState::new(reply::Shared {
         port,
         shutdown,
         latest,
+        streams,
         feed_reads: Arc::new(tokio::sync::Semaphore::new(FEED_READ_SLOTS)),
         feed: cfg.feed,
         base: base.into(),
         checking: Arc::new(AtomicBool::new(false)),
-    };
+    });
     let guard = Arc::new(guard::Guard {
         open: cfg.tokens.is_none(),
         public_origin: cfg.public_url.as_deref().and_then(guard::origin_of),
@@ -254,7 +256,7 @@ async fn run(
             return Err(e);
         }
     };
-    let (hub, latest) = match feed::Hub::start(port.clone()) {
+    let (hub, latest, streams) = match feed::Hub::start(port.clone()) {
         Ok(h) => h,
         Err(e) => {
             ready(Err(e.clone()));
@@ -262,7 +264,7 @@ async fn run(
         }
     };
     ready(Ok(listener.local_addr().unwrap_or(cfg.listen)));
-    let app = router(port, &cfg, latest, stop.clone());
+    let app = router(port, &cfg, (latest, streams), stop.clone());
     tokio::spawn(memory::purge_ticks(stop.clone()));
     conn::accept_loop(listener, app, cfg.limits, stop).await;
     drop(hub);

@@ -21,13 +21,33 @@ use crate::domain::query::parse_limit;
 use crate::domain::request::parse_count;
 use crate::domain::{Clock, IdemKey, Keyed, Outcome};
 
-/// What every handler holds.
+/// What every handler holds: one `Arc`, so the clone axum makes for each request is one
+/// count, not one per field (two of them `watch` receivers, whose counts every follower
+/// and request would share).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The server's state, shared by every request.
+pub struct Shared {
     pub port: Arc<dyn Port>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The latest event offset, published by the feed thread (`feed::Hub`).
     pub latest: tokio::sync::watch::Receiver<Arc<super::feed::Tip>>,
+    /// The event streams following the hub (it renders frames only while one does).
+    pub streams: super::feed::Streams,
     /// Feed reads of the log waiting for a blocking thread: followers share a few, so a
     /// thousand of them never take the threads that answer everyone else.
     pub feed_reads: Arc<tokio::sync::Semaphore>,
@@ -156,6 +176,9 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
 
 /// Logs one line per request: method, path, status, time. Never headers (tokens).
 pub async fn access_log(req: Request, next: Next) -> Response {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.run(req).await;
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = std::time::Instant::now();
