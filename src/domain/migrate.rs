@@ -33,7 +33,8 @@ pub(super) fn store_zone(store: &Store, wanted: FixedOffset) -> Result<FixedOffs
 /// the `Q` settlement totals, rebuilt here from the queues; version 3 keeps events in a
 /// binary form (a deal event points at its deal) and the dashboard indexes `V` and `X`
 /// as keys only; version 4 moves the members' report fields from `Y p` into their `A`
-/// records. Each step is safe to run again if a crash interrupts it (the version is
+/// records; version 5 changes nothing already written (the held-back indexes' mark,
+/// `Cdelta`, comes with the first write after). Each step is safe to run again if a crash interrupts it (the version is
 /// written last, and reads take both forms).
 pub(super) fn migrate(store: &Store, zone: FixedOffset) -> Result<()> {
     use super::schema::{SCHEMA, SCHEMA_VERSION};

@@ -65,8 +65,12 @@ pub const SCHEMA: &[u8] = b"Cschema";
 pub const ZONE: &[u8] = b"Czone";
 /// Version 2 added the `Q` settlement totals; version 3 stores events in binary (a deal
 /// event points at its deal) and `V`, `X` as keys only; version 4 keeps the members' report
-/// fields in their `A` records, not in `Y p` (see `migrate::migrate`).
-pub const SCHEMA_VERSION: u64 = 4;
+/// fields in their `A` records, not in `Y p` (see `migrate::migrate`); version 5 may hold
+/// the deals' `P`, `V` and `X` in sled behind the log (`Cdelta`, `store_delta.rs`): an
+/// open applies the log again from there, which a build before it does not (it would lose
+/// those keys of the writes a crash left in the log). A build refuses a store of a newer
+/// version than its own (`store_open::check_layout`).
+pub const SCHEMA_VERSION: u64 = 5;
 pub const BILLING: u8 = b'G';
 pub const BILLING_MONTH: u8 = b'H';
 pub const EVENT: u8 = b'E';

@@ -37,7 +37,9 @@ mod reads;
 #[path = "store_upkeep.rs"]
 mod upkeep;
 pub use open::raw_limits;
-use open::{check_free_space, map_entry, open_sled, read_applied, read_mark, sled_error};
+use open::{
+    check_free_space, check_layout, map_entry, open_sled, read_applied, read_mark, sled_error,
+};
 pub use upkeep::ReclaimHold;
 
 /// sled's key holding the sequence number of the last log record applied (u64 BE).
@@ -330,6 +332,7 @@ impl Store {
         let db = open_sled(&config, dir)?;
         let data_path = sled_dir.join("db");
         let data_file = File::open(&data_path).map_err(|e| io("cannot open", &data_path, e))?;
+        check_layout(&db, dir)?;
         let applied = read_applied(&db, dir)?;
         let mark = read_mark(&db, dir)?;
         // The log is applied again from where either mark says (see `store_delta.rs`).
@@ -673,6 +676,34 @@ impl<I> Drop for Counted<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store of a newer layout than this build's is refused before its log is applied;
+    /// one of this build's layout opens.
+    #[test]
+    fn a_store_of_a_newer_layout_is_refused_by_name() {
+        use super::super::schema::{SCHEMA, SCHEMA_VERSION};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let at = |version: u64| {
+            let store = Store::open(&path, StoreOptions::default()).unwrap();
+            let mut set = WriteSet::default();
+            set.put(SCHEMA, &version.to_be_bytes());
+            store.commit(set).unwrap();
+        };
+        at(SCHEMA_VERSION);
+        assert!(Store::open(&path, StoreOptions::default()).is_ok());
+        at(SCHEMA_VERSION + 1);
+        let e = Store::open(&path, StoreOptions::default())
+            .err()
+            .expect("a newer layout is refused")
+            .to_string();
+        let newer = format!(
+            "layout version {}, written by a newer onepoint",
+            SCHEMA_VERSION + 1
+        );
+        assert!(e.contains(&newer), "{e}");
+        assert!(e.contains(&path.display().to_string()), "{e}");
+    }
 
     /// Sets become one sorted batch with one write per key, the last set's value kept; the
     /// in-memory tables' writes are taken out, in order.

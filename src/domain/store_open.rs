@@ -278,6 +278,27 @@ pub(super) fn read_mark(db: &sled::Db, dir: &Path) -> Result<Option<u64>> {
     }
 }
 
+/// Refuses a store whose layout is newer than this build reads (`schema::SCHEMA_VERSION`),
+/// before the log is applied to it: this build would read its records wrongly, and its
+/// open would write them so.
+pub(super) fn check_layout(db: &sled::Db, dir: &Path) -> Result<()> {
+    use super::super::schema::{SCHEMA, SCHEMA_VERSION};
+    let version = match db.get(SCHEMA) {
+        Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
+            .map(u64::from_be_bytes)
+            .map_err(|_| Error::store("corrupt record: the store's layout version"))?,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(sled_error(dir, e)),
+    };
+    if version > SCHEMA_VERSION {
+        return Err(Error::store(format!(
+            "the store {} has layout version {version}, written by a newer onepoint; this one reads up to version {SCHEMA_VERSION}: open it with the newer onepoint",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Free bytes an open needs beyond a new snapshot: sled writes one as it opens (on a
 /// thread of its own), and replaying the log writes to sled.
 const OPEN_FREE_BYTES: u64 = 4 << 20;
