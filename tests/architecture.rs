@@ -15,6 +15,9 @@
 //! - `transfer` (import and export) imports `api` and `domain`;
 //! - none of them imports `cli` or `config`: `main.rs` + `cli` are the one composition root,
 //!   the only place that reads the config and the command line.
+//!
+//! And one rule of the domain core's shape: every public read of `Core` begins by waiting
+//! for the writes answered before it (`Shared::settle`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -480,4 +483,103 @@ fn the_checker_finds_each_kind_of_forbidden_path() {
         .is_empty()
     );
     assert!(found("app", "use crate::views::draw;\nuse crate::api::Port;").is_empty());
+}
+
+/// `Core`'s public functions that are not reads of the store's data: opening, writing
+/// (a write waits for its own durability), the store's upkeep and sizes, the feed's
+/// offsets, and the bench's probes. Every other `pub fn` of `impl Core` is a read.
+const NOT_READS: &[&str] = &[
+    "open",
+    "open_with_store",
+    "dir",
+    "options",
+    "execute",
+    "submit",
+    "store_bytes",
+    "snapshot",
+    "log_space",
+    "cache_capacity",
+    "sled_resident",
+    "memory_index_size",
+    "segment_states",
+    "reclaimed_pages",
+    "pipeline_stages",
+    "last_offset",
+    "wait_events",
+    "meta",
+    "warm_names",
+    "counter_cost",
+];
+
+/// `(name, first statement)` of every plain `pub fn` in the `impl Core` blocks of `text`.
+fn core_pub_fns(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("\nimpl Core {") {
+        let body_start = at + "\nimpl Core {".len();
+        let bytes = text.as_bytes();
+        let (mut depth, mut i) = (1, body_start);
+        while depth > 0 && i < bytes.len() {
+            match bytes[i] {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        let block = &text[body_start..i];
+        for (f, _) in block.match_indices("\n    pub fn ") {
+            let rest = &block[f + "\n    pub fn ".len()..];
+            let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
+            let first = rest
+                .find("{\n")
+                .map(|b| rest[b + 2..].trim_start())
+                .and_then(|s| s.lines().next())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            out.push((name, first));
+        }
+    }
+    out
+}
+
+/// Every public read of the domain core first waits for the writes answered before it
+/// (`Shared::settle`, README "How durability works" step 4): a read that forgot would
+/// answer without a write its caller was told is done.
+#[test]
+fn every_public_read_of_the_core_waits_for_what_was_answered_first() {
+    let mut files = Vec::new();
+    rust_files(Path::new("src/domain"), &mut files);
+    let mut reads = 0;
+    let mut missing = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read source");
+        for (name, first) in core_pub_fns(&text) {
+            if NOT_READS.contains(&name.as_str()) {
+                continue;
+            }
+            reads += 1;
+            if first != "self.shared.settle()?;" {
+                missing.push(format!("{}: {name} begins with `{first}`", f.display()));
+            }
+        }
+    }
+    assert!(reads >= 20, "only {reads} reads found: the scan is broken");
+    assert!(
+        missing.is_empty(),
+        "public reads that do not settle first (or add a non-read to NOT_READS):\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn the_settle_check_sees_a_read_that_skips_it() {
+    let text = "\nimpl Core {\n    pub fn good(&self) -> Result<u64> {\n        self.shared.settle()?;\n        Ok(1)\n    }\n\n    pub fn bad(&self) -> Result<u64> {\n        Ok(self.store().len())\n    }\n}\n";
+    assert_eq!(
+        core_pub_fns(text),
+        vec![
+            ("good".to_string(), "self.shared.settle()?;".to_string()),
+            ("bad".to_string(), "Ok(self.store().len())".to_string()),
+        ]
+    );
 }
