@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use onepoint::domain::core::{Core, CoreOptions};
+use onepoint::domain::window::{DealOrder, DealWindow};
 use onepoint::domain::{Command, Keyed, MemberId, MerchantId};
 use onepoint::traffic::{Generator, Mix, Spread};
 use rand::{Rng, SeedableRng};
@@ -63,21 +64,36 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let stages_before = core.pipeline_stages();
     // A reader beside the writers, as a console or a server's reads run: a member read every
     // millisecond. A read waits for sled to apply what was durable when it started
-    // (`Shared::settle`), so this is what reads pay while writes saturate the store.
+    // (`Shared::settle`), so this is what reads pay while writes saturate the store. Every
+    // tenth read is instead the console's first page of deals by points (50 rows, the most
+    // points first): a scan of the whole points index from its top, where the deals' held-back
+    // index keys are merged in.
     let stop_reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
         let (core, stop) = (core.clone(), stop_reading.clone());
         std::thread::spawn(move || {
             let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-            let mut lat = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let id = MemberId(rng.random_range(1..=members));
+            let (mut lat, mut pages) = (Vec::new(), Vec::new());
+            let by_points = DealWindow {
+                order: DealOrder::Points,
+                limit: 50,
+                ..Default::default()
+            };
+            for n in 0u64.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 let t = Instant::now();
-                let _ = core.member(id);
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                if n % 10 == 9 {
+                    let _ = core.deal_window(&by_points);
+                    pages.push(t.elapsed().as_secs_f64() * 1e3);
+                } else {
+                    let _ = core.member(MemberId(rng.random_range(1..=members)));
+                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                }
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
-            lat
+            (lat, pages)
         })
     };
     let start = Instant::now();
@@ -93,12 +109,14 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     };
     let secs = start.elapsed().as_secs_f64();
     stop_reading.store(true, Ordering::Relaxed);
-    let mut reads = reader.join().map_err(|_| "the reader panicked")?;
+    let (mut reads, mut pages) = reader.join().map_err(|_| "the reader panicked")?;
     reads.sort_by(f64::total_cmp);
-    let read_pct = |p: f64| {
-        let at = (reads.len().saturating_sub(1) as f64 * p) as usize;
-        reads.get(at).copied().unwrap_or(f64::NAN)
+    pages.sort_by(f64::total_cmp);
+    let pct_of = |v: &[f64], p: f64| {
+        let at = (v.len().saturating_sub(1) as f64 * p) as usize;
+        v.get(at).copied().unwrap_or(f64::NAN)
     };
+    let read_pct = |p: f64| pct_of(&reads, p);
     let stages = stages_per_command(stages_before, core.pipeline_stages());
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
@@ -127,7 +145,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let after_close = open_in_child(&dir, opts)?;
     kill_a_writer(&dir, members, std::time::Duration::from_secs(2))?;
     let after_kill = open_in_child(&dir, opts)?;
-    let line = serde_json::json!({
+    let mut line = serde_json::json!({
         "scenario": "ingest",
         "members": members,
         "deals": lat.len(),
@@ -170,6 +188,10 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         "balance_page_ms_after_kill": after_kill.2,
         "budget_open_ms": 1000,
     });
+    // Beside the object above (one macro call of all of them passes serde_json's limit).
+    line["points_pages_during_writes"] = pages.len().into();
+    line["points_page_p50_ms_during_writes"] = pct_of(&pages, 0.50).into();
+    line["points_page_p99_ms_during_writes"] = pct_of(&pages, 0.99).into();
     println!("{line}");
     Ok(())
 }
