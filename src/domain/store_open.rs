@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering;
 use super::super::error::{Error, Result};
 use super::super::wal::Wal;
 use super::super::wal::disk_full_hint;
-use super::{APPLIED, Store, Val, batch_of, decode_logged, delta, io, merge_held, put_mark};
+use super::write::{batch_of, merge_held, put_mark};
+use super::{APPLIED, Store, Val, decode_logged, delta, io};
 
 /// Opens sled. We hold onepoint.lock, so no other process has the store; sled's own lock
 /// can still be held for a moment by this process's last handle, which sled's threads
