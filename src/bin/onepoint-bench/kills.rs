@@ -33,7 +33,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         x ^= x >> 7;
         x ^= x << 17;
         let write_ms = 1_000 + x % 4_000;
-        crate::ingest::kill_a_writer(
+        crate::session::kill_a_writer(
             std::path::Path::new(dir),
             members,
             Duration::from_millis(write_ms),

@@ -14,6 +14,7 @@ mod ingest;
 mod kills;
 mod queries;
 mod render;
+mod session;
 
 use std::collections::HashMap;
 
@@ -98,8 +99,8 @@ fn main() {
     };
     let r = match scenario.as_str() {
         "ingest" => ingest::run(&opts),
-        "open" => ingest::open(&opts),
-        "write" => ingest::write(&opts),
+        "open" => session::open(&opts),
+        "write" => session::write(&opts),
         "kills" => kills::run(&opts),
         "queries" => queries::run(&opts),
         "render" => render::run(&opts),
