@@ -257,26 +257,25 @@ pub(super) fn open_quietly(config: &sled::Config) -> std::thread::Result<sled::R
     opened
 }
 
-pub(super) fn read_applied(db: &sled::Db, dir: &Path) -> Result<u64> {
-    match db.get(APPLIED) {
+/// A number sled keeps under `key` (u64 BE), `what` naming it should it be damaged.
+fn read_number(db: &sled::Db, dir: &Path, key: &[u8], what: &str) -> Result<Option<u64>> {
+    match db.get(key) {
         Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
-            .map(u64::from_be_bytes)
-            .map_err(|_| Error::store("corrupt record: the log position")),
-        Ok(None) => Ok(0),
+            .map(|b| Some(u64::from_be_bytes(b)))
+            .map_err(|_| Error::store(format!("corrupt record: {what}"))),
+        Ok(None) => Ok(None),
         Err(e) => Err(sled_error(dir, e)),
     }
+}
+
+pub(super) fn read_applied(db: &sled::Db, dir: &Path) -> Result<u64> {
+    Ok(read_number(db, dir, APPLIED, "the log position")?.unwrap_or(0))
 }
 
 /// The log record up to which the deals' held-back indexes are in sled (`store_delta.rs`);
 /// `None` in a store that never held any back.
 pub(super) fn read_mark(db: &sled::Db, dir: &Path) -> Result<Option<u64>> {
-    match db.get(delta::MARK) {
-        Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
-            .map(|b| Some(u64::from_be_bytes(b)))
-            .map_err(|_| Error::store("corrupt record: the held-back indexes' log position")),
-        Ok(None) => Ok(None),
-        Err(e) => Err(sled_error(dir, e)),
-    }
+    read_number(db, dir, delta::MARK, "the held-back indexes' log position")
 }
 
 /// Refuses a store whose layout is newer than this build reads (`schema::SCHEMA_VERSION`),
@@ -284,20 +283,14 @@ pub(super) fn read_mark(db: &sled::Db, dir: &Path) -> Result<Option<u64>> {
 /// open would write them so.
 pub(super) fn check_layout(db: &sled::Db, dir: &Path) -> Result<()> {
     use super::super::schema::{SCHEMA, SCHEMA_VERSION};
-    let version = match db.get(SCHEMA) {
-        Ok(Some(v)) => <[u8; 8]>::try_from(v.as_ref())
-            .map(u64::from_be_bytes)
-            .map_err(|_| Error::store("corrupt record: the store's layout version"))?,
-        Ok(None) => return Ok(()),
-        Err(e) => return Err(sled_error(dir, e)),
-    };
-    if version > SCHEMA_VERSION {
-        return Err(Error::store(format!(
+    let version = read_number(db, dir, SCHEMA, "the store's layout version")?;
+    match version {
+        Some(version) if version > SCHEMA_VERSION => Err(Error::store(format!(
             "the store {} has layout version {version}, written by a newer onepoint; this one reads up to version {SCHEMA_VERSION}: open it with the newer onepoint",
             dir.display()
-        )));
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Free bytes an open needs beyond a new snapshot: sled writes one as it opens (on a
